@@ -1,0 +1,75 @@
+/*
+ * dc_config.h - the run configuration (SPEC 1 and 2).
+ *
+ * dc_config_from_args() turns argv into a validated dc_config: it reads the
+ * YAML file with libyaml, applies `--set KEY=VALUE` overrides, positional
+ * folders, and the old crawler's flags, then checks every value.  It does no
+ * I/O besides reading the config file and checking input folders, and never
+ * exits: the caller maps the return code to an exit status.
+ */
+#ifndef DC_CONFIG_H
+#define DC_CONFIG_H
+
+#include "dc_util.h"
+
+enum dc_layout { DC_LAYOUT_ZYX = 0, DC_LAYOUT_SEED = 1 };
+enum dc_slice_order { DC_ORDER_POSITION = 0, DC_ORDER_INSTANCE = 1, DC_ORDER_FILENAME = 2 };
+enum dc_progress_mode { DC_PROGRESS_AUTO = 0, DC_PROGRESS_ALWAYS = 1, DC_PROGRESS_NEVER = 2 };
+
+typedef struct {
+    /* input */
+    dc_strvec folders;      /* as given (after dropping non-directories) */
+    int recursive;          /* 0/1 */
+    int follow_symlinks;    /* 0/1 */
+    /* output */
+    char *out_folder;       /* default "." */
+    char *out_id;           /* NULL or "" => no id suffix */
+    int write_pixeldata;
+    int volumes;
+    int layout;             /* enum dc_layout */
+    int gzip_level;         /* 0 = none, 1..9 = gzip with shuffle */
+    int rescale;
+    /* volumes */
+    int slice_order;        /* enum dc_slice_order */
+    int split_inconsistent;
+    /* run */
+    long commit_every;      /* scans per checkpoint, >= 1 */
+    int retry_unreadable;
+    int log_level;          /* DC_LOG_* */
+    int progress;           /* enum dc_progress_mode */
+    /* set by the command line, not the YAML */
+    int dry_run;
+    char *config_path;      /* NULL when only flags were given */
+    char *config_text;      /* the effective config as YAML text, for the HDF5 `config` attribute */
+    dc_strvec notes;        /* informational notes for the user (e.g. --n_procs ignored) */
+} dc_config;
+
+/* What dc_config_from_args() asks the caller to do. */
+enum dc_cli_action {
+    DC_CLI_RUN = 0,     /* cfg is valid: run */
+    DC_CLI_HELP = 1,    /* print dc_config_usage() to stdout, exit 0 */
+    DC_CLI_VERSION = 2, /* print version, exit 0 */
+    DC_CLI_ERROR = 3    /* err holds a message naming the key/flag and line; exit 2 */
+};
+
+void dc_config_init(dc_config *cfg); /* defaults of SPEC 2 */
+void dc_config_free(dc_config *cfg);
+
+/* IN argc/argv; OUT cfg (initialised inside), err (DC_ERRLEN) on DC_CLI_ERROR.
+ * Folders that are not directories are dropped with a warning appended to
+ * cfg->notes; if none is left that is an error. */
+int dc_config_from_args(int argc, char **argv, dc_config *cfg, char *err, size_t errlen);
+
+/* Parse YAML text (no file access) into cfg; `source` names it in messages.
+ * Returns 0 or -1 with err set ("config.yaml:12: output.layout: ..."). */
+int dc_config_parse_yaml(dc_config *cfg, const char *text, size_t len, const char *source,
+                         char *err, size_t errlen);
+/* Apply one KEY=VALUE override ("output.id=run2"); value parsed as YAML scalar/flow. */
+int dc_config_set(dc_config *cfg, const char *assignment, char *err, size_t errlen);
+
+const char *dc_config_usage(void);
+
+/* Output file paths: "<folder>/metadata_<id>.csv" etc. Caller frees. */
+char *dc_config_out_path(const dc_config *cfg, const char *stem, const char *ext);
+
+#endif

@@ -1,0 +1,51 @@
+/*
+ * dc_csv.h - RFC 4180 CSV text, and the column set of the metadata CSV.
+ *
+ * Pure formatting and parsing: no files, no MPI (dc_csvout.h writes them).
+ * Fields containing a comma, quote, CR or LF are quoted with quotes doubled;
+ * records end with "\n".
+ */
+#ifndef DC_CSV_H
+#define DC_CSV_H
+
+#include <stddef.h>
+#include "dc_flatten.h"
+#include "dc_util.h"
+
+/* append one field, quoted when needed (no separator) */
+void dc_csv_field(dc_buf *out, const char *s);
+void dc_csv_fieldn(dc_buf *out, const char *s, size_t n);
+
+/* Parse one record from p[0..n).  OUT fields (values unquoted).  Returns the
+ * bytes consumed including the newline; 0 when the record is incomplete (no
+ * newline at the end of input or an open quote); -1 when it is invalid (a NUL
+ * byte, a quote in the middle of an unquoted field). */
+long dc_csv_parse_record(const char *p, size_t n, dc_strvec *fields);
+
+/* The ordered set of columns of the metadata CSV (after "Scan ID" and
+ * "No. DICOMs in scan"). */
+typedef struct {
+    dc_column *cols;
+    size_t n, cap;
+    /* open-addressing hash index name -> position, rebuilt by dc_colset_sort */
+    size_t *idx;
+    size_t idx_cap;
+} dc_colset;
+
+void dc_colset_init(dc_colset *c);
+void dc_colset_free(dc_colset *c);
+/* add if no column with this name; returns 1 if added */
+int dc_colset_add(dc_colset *c, const dc_column *col);
+/* position of the column with this name or -1 */
+long dc_colset_find(const dc_colset *c, const char *name);
+/* sort by dc_column_cmp (keeps the index valid) */
+void dc_colset_sort(dc_colset *c);
+
+/* "Scan ID,No. DICOMs in scan,<names...>\n" */
+void dc_csv_format_header(const dc_colset *c, dc_buf *out);
+/* One row in header order; values for columns missing from row are empty.
+ * Returns the number of row columns not present in c (should be 0). */
+size_t dc_csv_format_row(const dc_colset *c, const char *scan_id, long n_dicoms, const dc_row *row,
+                         dc_buf *out);
+
+#endif

@@ -1,0 +1,72 @@
+/*
+ * dc_decode.h - pixel data to the stored values of the output dataset.
+ *
+ * Decoding has two steps.  A codec (one per family of transfer syntaxes,
+ * IOR-style table of function pointers, see dc_codecs[] in decode.c) turns
+ * one frame's bytes into raw samples.  dc_decode_frames() then normalises:
+ * host byte order, sign extension when BitsStored < BitsAllocated, 1-bit
+ * unpacking, planar to interleaved, YBR_* to RGB, optional rescale to float32.
+ *
+ * Codecs: native (implicit/explicit LE, explicit BE, deflated), RLE (own),
+ * JPEG baseline/extended/lossless and JPEG-LS (dcmtk, dc_dcmtk.h), JPEG 2000
+ * and HTJ2K (OpenJPEG).  Anything else fails with
+ * "unsupported transfer syntax <uid>".
+ */
+#ifndef DC_DECODE_H
+#define DC_DECODE_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include "dc_dicom.h"
+#include "dc_record.h"
+
+typedef struct {
+    uint32_t rows, cols, samples, frames;
+    uint16_t bits_alloc, bits_stored, high_bit, pixel_rep, planar;
+    int pixel_kind;        /* enum dc_pixel_kind */
+    char photometric[17];  /* as in the file */
+    char ts_uid[DC_UID_LEN];
+    int big_endian;        /* native explicit big endian */
+} dc_pixel_desc;
+
+/* codec output flags */
+#define DC_CODEC_PLANAR 0x01   /* samples came out planar (RRR..GGG..BBB..) */
+#define DC_CODEC_RGB 0x02      /* colour already converted to RGB by the codec */
+
+typedef struct {
+    const char *name;
+    /* 1 if this codec decodes the transfer syntax */
+    int (*accepts)(const char *ts_uid);
+    /* Decode one frame.  IN pd, src[n] (the frame's bytes: all its fragments
+     * concatenated).  OUT dst[dstlen] = rows*cols*samples values of
+     * bits_alloc/8 bytes (bits_alloc 1 is unpacked to one byte per value),
+     * host byte order; *flags DC_CODEC_*.
+     * Returns 0, or -1 with a short reason in err. */
+    int (*decode)(const dc_pixel_desc *pd, const uint8_t *src, size_t n, uint8_t *dst, size_t dstlen,
+                  int *flags, char *err, size_t errlen);
+} dc_codec;
+
+/* Fill pd from a record (the header pass) */
+void dc_pixel_desc_from_record(const dc_record *r, dc_pixel_desc *pd);
+
+/* The codec for a transfer syntax, or NULL (unsupported). */
+const dc_codec *dc_codec_find(const char *ts_uid);
+
+/* Photometric interpretation of the decoded output ("RGB" for YBR_* input). */
+const char *dc_decoded_photometric(const dc_pixel_desc *pd);
+
+/* Output dtype (enum dc_dtype) for a file: from BitsAllocated, PixelRepresentation,
+ * float/double pixel data; DC_DT_F32 when rescale. */
+int dc_output_dtype(const dc_pixel_desc *pd, int rescale);
+
+/* Decode frames [first, first+count) of the parsed file ds (opened with
+ * keep_open, or from memory) into dst, which holds count frames of
+ * rows*cols*samples values of out_dtype.  slope/intercept used when out_dtype
+ * is DC_DT_F32 and the data are integers (rescale).  Errors: "truncated pixel
+ * data", "no pixel data", "unsupported transfer syntax 1.2.840...",
+ * "JPEG decode failed: ..." */
+int dc_decode_frames(dc_dataset *ds, const dc_pixel_desc *pd, uint32_t first, uint32_t count,
+                     int out_dtype, double slope, double intercept, void *dst, char *err,
+                     size_t errlen);
+
+#endif

@@ -1,0 +1,90 @@
+/*
+ * dc_util.h - small shared helpers: growable buffers, string vectors, checked
+ * allocation, logging, natural-order comparison.
+ *
+ * Everything here is plain C with no MPI and no knowledge of DICOM, so every
+ * other module (and the unit tests) can use it.  Logging knows the MPI rank
+ * only through dc_log_set_rank(), which main() calls once.
+ */
+#ifndef DC_UTIL_H
+#define DC_UTIL_H
+
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#define DC_VERSION "0.1.0"
+
+/* Error message buffers passed down the stack are this long. */
+#define DC_ERRLEN 512
+
+/* ---- allocation: abort with a message on out-of-memory (the only abort) ---- */
+void *dc_malloc(size_t n);
+void *dc_calloc(size_t n, size_t size);
+void *dc_realloc(void *p, size_t n);
+char *dc_strdup(const char *s);
+char *dc_strndup(const char *s, size_t n);
+/* printf into a new heap string */
+char *dc_asprintf(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+
+/* ---- growable byte buffer ---- */
+typedef struct {
+    char *data; /* always NUL-terminated when len > 0 or after dc_buf_cstr */
+    size_t len;
+    size_t cap;
+} dc_buf;
+
+void dc_buf_init(dc_buf *b);
+void dc_buf_free(dc_buf *b);
+void dc_buf_reset(dc_buf *b); /* len = 0, keeps memory */
+void dc_buf_reserve(dc_buf *b, size_t extra);
+void dc_buf_append(dc_buf *b, const void *p, size_t n);
+void dc_buf_puts(dc_buf *b, const char *s);
+void dc_buf_putc(dc_buf *b, char c);
+void dc_buf_printf(dc_buf *b, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+const char *dc_buf_cstr(dc_buf *b); /* NUL-terminates and returns data ("" if empty) */
+/* take ownership of the data (NUL-terminated); the buffer is left empty */
+char *dc_buf_steal(dc_buf *b);
+
+/* ---- vector of owned strings ---- */
+typedef struct {
+    char **v;
+    size_t n;
+    size_t cap;
+} dc_strvec;
+
+void dc_strvec_init(dc_strvec *s);
+void dc_strvec_free(dc_strvec *s);
+void dc_strvec_push(dc_strvec *s, const char *str);     /* copies */
+void dc_strvec_push_own(dc_strvec *s, char *str);        /* takes ownership */
+
+/* ---- strings ---- */
+/* Natural order: runs of digits compare by numeric value ("img2" < "img10").
+ * Ties are broken by plain strcmp so the order is total. */
+int dc_natcmp(const char *a, const char *b);
+/* Trim trailing spaces/NULs (and leading spaces if lead != 0) in place over
+ * [*p, *p + *n); adjusts pointer and length. */
+void dc_trim(const char **p, size_t *n, int lead);
+/* 1 if s ends with suffix */
+int dc_endswith(const char *s, const char *suffix);
+
+/* ---- logging ---- */
+enum { DC_LOG_ERROR = 0, DC_LOG_WARN = 1, DC_LOG_INFO = 2, DC_LOG_DEBUG = 3 };
+void dc_log_set_level(int level);
+int dc_log_get_level(void);
+void dc_log_set_rank(int rank, int nranks);
+/* Messages go to stderr prefixed with "dcmcrawl[rank]: level: ". */
+void dc_log(int level, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+#define dc_error(...) dc_log(DC_LOG_ERROR, __VA_ARGS__)
+#define dc_warn(...) dc_log(DC_LOG_WARN, __VA_ARGS__)
+#define dc_info(...) dc_log(DC_LOG_INFO, __VA_ARGS__)
+#define dc_debug(...) dc_log(DC_LOG_DEBUG, __VA_ARGS__)
+
+/* ---- time ---- */
+double dc_now(void); /* monotonic seconds */
+
+/* ---- 64-bit FNV-1a hash, for signatures and hash tables ---- */
+uint64_t dc_hash64(const void *p, size_t n, uint64_t seed);
+#define DC_HASH_SEED 1469598103934665603ULL
+
+#endif

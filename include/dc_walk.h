@@ -1,0 +1,46 @@
+/*
+ * dc_walk.h - enumerate the files in scope (SPEC 3).
+ *
+ * Rank 0 walks the input folders once.  Every directory that contributes
+ * files is a "scope": the folder part of Scan IDs.  Without `recursive` the
+ * scopes are exactly the input folders; with it, every subdirectory is its own
+ * scope (folder as given + "/" + subpath).  Files are listed in a fixed order
+ * (scopes in the order found, sorted by name within a folder) so that every
+ * later step is deterministic.  Only regular files are listed; FIFOs, devices
+ * and sockets are counted and never opened.
+ */
+#ifndef DC_WALK_H
+#define DC_WALK_H
+
+#include <stdint.h>
+#include "dc_config.h"
+
+typedef struct {
+    char *path;     /* path to open: scope path + "/" + name */
+    uint32_t scope; /* index into dc_filelist.scopes */
+    uint64_t size;  /* st_size at walk time */
+} dc_file;
+
+typedef struct {
+    dc_file *files;
+    size_t n, cap;
+    dc_strvec scopes;        /* scope paths as given, e.g. "storage/f1" or "storage/f1/sub" */
+    uint8_t *scope_is_input; /* [scopes.n] 1 when the scope is a folder listed in input.folders */
+    size_t n_special;        /* FIFOs, devices, sockets: skipped, never opened */
+    size_t n_dir_errors;     /* directories that could not be read (each logged with its path) */
+} dc_filelist;
+
+void dc_filelist_init(dc_filelist *fl);
+void dc_filelist_free(dc_filelist *fl);
+
+/* IN cfg (folders, recursive, follow_symlinks); OUT fl.  Unreadable
+ * directories are logged and counted, not fatal.  Returns 0, or -1 with err. */
+int dc_walk(const dc_config *cfg, dc_filelist *fl, char *err, size_t errlen);
+
+/* Folder part of a Scan ID: every '/' and '\\' replaced by '_'. Caller frees. */
+char *dc_scope_id(const char *scope_path);
+
+/* File name without directory and without its last extension ("a/b/img1.dcm" -> "img1"). */
+char *dc_file_stem(const char *path);
+
+#endif
