@@ -33,9 +33,9 @@ LIB_OBJ  := $(filter-out $(BUILD)/obj/main.o,$(OBJ))
 UNIT_SRC := $(wildcard tests/unit/test_*.c)
 UNIT_BIN := $(patsubst tests/unit/%.c,$(BUILD)/unit/%,$(UNIT_SRC))
 
-.PHONY: all deps sample test unit asan bench fuzz clean format
+.PHONY: all tools deps sample test unit asan bench fuzz clean format
 
-all: $(BUILD)/dcmcrawl
+all: $(BUILD)/dcmcrawl tools
 
 $(BUILD)/obj/%.o: src/%.c | $(BUILD)/obj
 	$(CC) $(CPPFLAGS) $(CFLAGS) -c $< -o $@
@@ -52,7 +52,14 @@ $(BUILD)/dcmcrawl: $(BUILD)/obj/main.o $(BUILD)/libdcmcrawl.a
 $(BUILD)/unit/%: tests/unit/%.c $(BUILD)/libdcmcrawl.a | $(BUILD)/unit
 	$(CC) $(CPPFLAGS) $(CFLAGS) $(LDFLAGS) -o $@ $< $(BUILD)/libdcmcrawl.a $(LDLIBS) -lcmocka
 
-$(BUILD)/obj $(BUILD)/unit:
+# small developer/test tools: tools/<name>.c -> $(BUILD)/tools/<name>
+$(BUILD)/tools/%: tools/%.c $(BUILD)/libdcmcrawl.a | $(BUILD)/tools
+	$(CC) $(CPPFLAGS) $(CFLAGS) $(LDFLAGS) -o $@ $< $(BUILD)/libdcmcrawl.a $(LDLIBS)
+
+TOOL_BIN := $(patsubst tools/%.c,$(BUILD)/tools/%,$(wildcard tools/*.c))
+tools: $(TOOL_BIN)
+
+$(BUILD)/obj $(BUILD)/unit $(BUILD)/tools:
 	mkdir -p $@
 
 deps:

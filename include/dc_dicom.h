@@ -149,6 +149,8 @@ enum { DC_PARSE_OK = 0, DC_PARSE_NOT_DICOM = 1, DC_PARSE_ERROR = -1 };
 void dc_parse_opts_default(dc_parse_opts *o);
 void dc_dataset_init(dc_dataset *ds);
 void dc_dataset_free(dc_dataset *ds); /* closes fd if open */
+/* forget the parsed content but keep the allocations, for parsing many files fast */
+void dc_dataset_clear(dc_dataset *ds);
 void dc_dataset_close_file(dc_dataset *ds);
 
 /* Parse a file.  Returns DC_PARSE_OK; DC_PARSE_NOT_DICOM when the content is
