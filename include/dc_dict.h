@@ -9,11 +9,20 @@
 #ifndef DC_DICT_H
 #define DC_DICT_H
 
+#include <stddef.h>
 #include <stdint.h>
+#include "dc_dicom.h" /* DC_VR */
+
+/* dc_dict_entry.flags */
+#define DC_DICT_XS 0x01      /* dcmtk 'xs': US or SS, SS when PixelRepresentation is 1 */
+#define DC_DICT_OBOW 0x02    /* dcmtk 'ox'/'lt'/'px': OB or OW (or US or OW); OW given */
+#define DC_DICT_RETIRED 0x04 /* retired attribute (dcmtk's RETIRED_ prefix, dropped) */
 
 typedef struct {
     const char *keyword; /* "PatientID"; never NULL */
-    uint16_t vr;         /* DC_VR(...) of the first VR listed; 'ox'/'xs'/'lt' map to OW/US/OW */
+    uint16_t vr;         /* DC_VR(...) of the first VR listed; 'ox'/'xs'/'lt' map to OW/US/OW;
+                            items/delimiters (dcmtk 'na') are DC_VR('?','?') */
+    uint16_t flags;      /* DC_DICT_* */
 } dc_dict_entry;
 
 /* Public (even group) or command/meta tag.  NULL when unknown. */
@@ -21,5 +30,46 @@ const dc_dict_entry *dc_dict_find(uint32_t tag);
 /* Private data element: group odd, element low byte = tag & 0xFF, creator as
  * written in the Private Creator element (trimmed).  NULL when unknown. */
 const dc_dict_entry *dc_dict_find_private(uint32_t tag, const char *creator);
+
+/* Name of a public tag for display: the keyword, or NULL when unknown. */
+const char *dc_dict_keyword(uint32_t tag);
+
+/* ---- tables generated into src/dc_dict_table.c (used by dict.c only) ---- */
+typedef struct {
+    uint32_t tag;
+    dc_dict_entry e;
+} dc_dict_public_row;
+
+typedef struct { /* repeating groups / element ranges; parity 0 even, 1 odd, 2 all */
+    uint16_t g_lo, g_hi;
+    uint8_t g_parity;
+    uint16_t e_lo, e_hi;
+    uint8_t e_parity;
+    dc_dict_entry e;
+} dc_dict_range_row;
+
+typedef struct { /* sorted by (creator strcmp, group, elem) */
+    const char *creator;
+    uint16_t group;
+    uint8_t elem; /* element low byte */
+    dc_dict_entry e;
+} dc_dict_private_row;
+
+typedef struct { /* private tags of repeating groups (6001-o-60FF, ...) */
+    const char *creator;
+    uint16_t g_lo, g_hi;
+    uint8_t g_parity;
+    uint8_t elem;
+    dc_dict_entry e;
+} dc_dict_private_range_row;
+
+extern const dc_dict_public_row dc_dict_public[];
+extern const size_t dc_dict_public_n;
+extern const dc_dict_range_row dc_dict_public_ranges[];
+extern const size_t dc_dict_public_ranges_n;
+extern const dc_dict_private_row dc_dict_private[];
+extern const size_t dc_dict_private_n;
+extern const dc_dict_private_range_row dc_dict_private_ranges[];
+extern const size_t dc_dict_private_ranges_n;
 
 #endif
