@@ -42,6 +42,11 @@ typedef struct {
     char *config_path;      /* NULL when only flags were given */
     char *config_text;      /* the effective config as YAML text, for the HDF5 `config` attribute */
     dc_strvec notes;        /* informational notes for the user (e.g. --n_procs ignored) */
+    int out_folder_create;  /* 1: output.folder does not exist yet and must be created
+                               (its nearest existing parent is writable); set by
+                               dc_config_finish(), which itself writes nothing */
+    int input_line;         /* line of the `input:` section in config_path, 0 if none
+                               (only for error messages) */
 } dc_config;
 
 /* What dc_config_from_args() asks the caller to do. */
@@ -67,9 +72,21 @@ int dc_config_parse_yaml(dc_config *cfg, const char *text, size_t len, const cha
 /* Apply one KEY=VALUE override ("output.id=run2"); value parsed as YAML scalar/flow. */
 int dc_config_set(dc_config *cfg, const char *assignment, char *err, size_t errlen);
 
+/* Final checks once every source is applied (dc_config_from_args calls it):
+ * input.folders present (else "...: input.folders: missing"), duplicates and
+ * non-directories dropped with a note, output.folder a writable directory or
+ * creatable (sets out_folder_create; nothing is written), config_text built.
+ * Returns 0 or -1 with err. */
+int dc_config_finish(dc_config *cfg, char *err, size_t errlen);
+
+/* The effective config as YAML text (all keys); caller frees. */
+char *dc_config_to_yaml(const dc_config *cfg);
+
 const char *dc_config_usage(void);
 
-/* Output file paths: "<folder>/metadata_<id>.csv" etc. Caller frees. */
+/* Output file paths: dc_config_out_path(cfg, "metadata", "csv") ->
+ * "<folder>/metadata_<id>.csv", or "<folder>/metadata.csv" without an id
+ * (ext with or without its dot).  Caller frees. */
 char *dc_config_out_path(const dc_config *cfg, const char *stem, const char *ext);
 
 #endif
