@@ -58,6 +58,17 @@ void dc_strvec_free(dc_strvec *s);
 void dc_strvec_push(dc_strvec *s, const char *str);     /* copies */
 void dc_strvec_push_own(dc_strvec *s, char *str);        /* takes ownership */
 
+/* ---- set of owned strings (open addressing) ---- */
+typedef struct {
+    char **slot; /* NULL = empty */
+    size_t n, cap;
+} dc_strset;
+
+void dc_strset_init(dc_strset *s);
+void dc_strset_free(dc_strset *s);
+int dc_strset_add(dc_strset *s, const char *str); /* 1 if added, 0 if present */
+int dc_strset_has(const dc_strset *s, const char *str);
+
 /* ---- strings ---- */
 /* Natural order: runs of digits compare by numeric value ("img2" < "img10").
  * Ties are broken by plain strcmp so the order is total. */

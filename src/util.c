@@ -172,6 +172,51 @@ void dc_strvec_push(dc_strvec *s, const char *str)
     dc_strvec_push_own(s, dc_strdup(str));
 }
 
+/* ---- dc_strset ---- */
+
+void dc_strset_init(dc_strset *s)
+{
+    s->slot = NULL;
+    s->n = s->cap = 0;
+}
+
+void dc_strset_free(dc_strset *s)
+{
+    for (size_t i = 0; i < s->cap; i++) free(s->slot[i]);
+    free(s->slot);
+    dc_strset_init(s);
+}
+
+static size_t strset_pos(char *const *slot, size_t cap, const char *str)
+{
+    size_t h = (size_t)dc_hash64(str, strlen(str), DC_HASH_SEED) & (cap - 1);
+    while (slot[h] && strcmp(slot[h], str) != 0) h = (h + 1) & (cap - 1);
+    return h;
+}
+
+int dc_strset_has(const dc_strset *s, const char *str)
+{
+    return s->cap && s->slot[strset_pos(s->slot, s->cap, str)] != NULL;
+}
+
+int dc_strset_add(dc_strset *s, const char *str)
+{
+    if ((s->n + 1) * 2 > s->cap) {
+        size_t cap = s->cap ? s->cap * 2 : 64;
+        char **slot = dc_calloc(cap, sizeof(char *));
+        for (size_t i = 0; i < s->cap; i++)
+            if (s->slot[i]) slot[strset_pos(slot, cap, s->slot[i])] = s->slot[i];
+        free(s->slot);
+        s->slot = slot;
+        s->cap = cap;
+    }
+    size_t h = strset_pos(s->slot, s->cap, str);
+    if (s->slot[h]) return 0;
+    s->slot[h] = dc_strdup(str);
+    s->n++;
+    return 1;
+}
+
 /* ---- strings ---- */
 
 int dc_natcmp(const char *a, const char *b)
