@@ -28,19 +28,28 @@ typedef struct {
     uint8_t *scope_is_input; /* [scopes.n] 1 when the scope is a folder listed in input.folders */
     size_t n_special;        /* FIFOs, devices, sockets: skipped, never opened */
     size_t n_dir_errors;     /* directories that could not be read (each logged with its path) */
+    size_t n_symlinks;       /* symlinks not followed (follow_symlinks false) or dangling */
+    size_t n_dirs;           /* directories walked */
 } dc_filelist;
 
 void dc_filelist_init(dc_filelist *fl);
 void dc_filelist_free(dc_filelist *fl);
 
-/* IN cfg (folders, recursive, follow_symlinks); OUT fl.  Unreadable
- * directories are logged and counted, not fatal.  Returns 0, or -1 with err. */
+/* IN cfg (folders, recursive, follow_symlinks); OUT fl (dc_filelist_init'ed).
+ * Each directory is walked at most once (by st_dev/st_ino), which stops
+ * symlink loops and folders listed twice.  Input folders are always scopes
+ * (scope_is_input 1) once opened, even when empty; subdirectories become
+ * scopes only when they hold regular files.  Unreadable directories are
+ * logged and counted, not fatal; a file that vanishes before its stat is
+ * skipped (debug message).  Names are kept byte-exact.  Returns 0, or -1 with
+ * err when there are no folders or more files than a uint32 index holds. */
 int dc_walk(const dc_config *cfg, dc_filelist *fl, char *err, size_t errlen);
 
 /* Folder part of a Scan ID: every '/' and '\\' replaced by '_'. Caller frees. */
 char *dc_scope_id(const char *scope_path);
 
-/* File name without directory and without its last extension ("a/b/img1.dcm" -> "img1"). */
+/* File name without directory and without its last extension ("a/b/img1.dcm" -> "img1";
+ * like Python's os.path.splitext: ".hidden" stays ".hidden"). Caller frees. */
 char *dc_file_stem(const char *path);
 
 #endif

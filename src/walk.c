@@ -1,0 +1,334 @@
+/*
+ * walk.c - enumerate the regular files in scope (SPEC 3), in a fixed order.
+ *
+ * walk_dir() handles one directory: it reads every entry into a per-directory
+ * arena (read_entries; one fstatat per file for its size, none for
+ * directories whose d_type is known), sorts the names with strcmp, appends
+ * the regular files to the list under the directory's scope, and, in
+ * recursive mode, descends into the subdirectories in sorted order.  The only
+ * per-file allocation is the file's path string.
+ *
+ * Every directory is opened once: its (st_dev, st_ino), taken from the open
+ * handle, goes into a small hash set, so a symlink loop or a folder listed
+ * twice is walked once.  With follow_symlinks false, symlinks are never
+ * followed (lstat semantics) and only counted.  FIFOs, devices and sockets are
+ * counted and never opened.  Unreadable directories are logged and counted.
+ */
+#include "dc_walk.h"
+
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+/* ------------------------------------------------------------------ list */
+
+void dc_filelist_init(dc_filelist *fl)
+{
+    memset(fl, 0, sizeof *fl);
+    dc_strvec_init(&fl->scopes);
+}
+
+void dc_filelist_free(dc_filelist *fl)
+{
+    for (size_t i = 0; i < fl->n; i++) free(fl->files[i].path);
+    free(fl->files);
+    dc_strvec_free(&fl->scopes);
+    free(fl->scope_is_input);
+    dc_filelist_init(fl);
+}
+
+static uint32_t add_scope(dc_filelist *fl, const char *path, int is_input)
+{
+    dc_strvec_push(&fl->scopes, path);
+    fl->scope_is_input = dc_realloc(fl->scope_is_input, fl->scopes.cap);
+    fl->scope_is_input[fl->scopes.n - 1] = (uint8_t)is_input;
+    return (uint32_t)(fl->scopes.n - 1);
+}
+
+static void add_file(dc_filelist *fl, char *path, uint32_t scope, uint64_t size)
+{
+    if (fl->n == fl->cap) {
+        fl->cap = fl->cap ? fl->cap * 2 : 1024;
+        fl->files = dc_realloc(fl->files, fl->cap * sizeof *fl->files);
+    }
+    fl->files[fl->n].path = path;
+    fl->files[fl->n].scope = scope;
+    fl->files[fl->n].size = size;
+    fl->n++;
+}
+
+/* "a" + "b" -> "a/b"; "a/" + "b" -> "a/b" (like os.path.join) */
+static char *join_path(const char *dir, const char *name)
+{
+    size_t a = strlen(dir), b = strlen(name);
+    int sep = a > 0 && dir[a - 1] != '/';
+    char *p = dc_malloc(a + (size_t)sep + b + 1);
+    memcpy(p, dir, a);
+    if (sep) p[a] = '/';
+    memcpy(p + a + (size_t)sep, name, b + 1);
+    return p;
+}
+
+/* ------------------------------------------------------------------ visited set */
+
+typedef struct {
+    dev_t dev;
+    ino_t ino;
+    int used;
+} dirkey;
+
+typedef struct {
+    dirkey *slot;
+    size_t cap, n; /* cap a power of two */
+} dirset;
+
+static size_t dirset_hash(dev_t dev, ino_t ino, size_t cap)
+{
+    uint64_t k[2] = {(uint64_t)dev, (uint64_t)ino};
+    return (size_t)dc_hash64(k, sizeof k, DC_HASH_SEED) & (cap - 1);
+}
+
+static void dirset_grow(dirset *s);
+
+/* Adds (dev, ino); returns 1 if it was new, 0 if already there. */
+static int dirset_add(dirset *s, dev_t dev, ino_t ino)
+{
+    if (2 * (s->n + 1) > s->cap) dirset_grow(s);
+    size_t i = dirset_hash(dev, ino, s->cap);
+    while (s->slot[i].used) {
+        if (s->slot[i].dev == dev && s->slot[i].ino == ino) return 0;
+        i = (i + 1) & (s->cap - 1);
+    }
+    s->slot[i].dev = dev;
+    s->slot[i].ino = ino;
+    s->slot[i].used = 1;
+    s->n++;
+    return 1;
+}
+
+static void dirset_grow(dirset *s)
+{
+    dirset bigger = {dc_calloc(s->cap ? s->cap * 2 : 64, sizeof(dirkey)), s->cap ? s->cap * 2 : 64, 0};
+    for (size_t i = 0; i < s->cap; i++)
+        if (s->slot[i].used) dirset_add(&bigger, s->slot[i].dev, s->slot[i].ino);
+    free(s->slot);
+    *s = bigger;
+}
+
+/* ------------------------------------------------------------------ one directory */
+
+enum { E_FILE, E_DIR };
+
+typedef struct {
+    const char *name; /* into the level's arena, set once reading is done */
+    size_t off;
+    uint64_t size;
+    int kind;
+} entry;
+
+/* The entries of one directory: names packed in one arena. */
+typedef struct {
+    dc_buf names;
+    entry *e;
+    size_t n, cap;
+} level;
+
+typedef struct {
+    const dc_config *cfg;
+    dc_filelist *fl;
+    dirset seen;
+    int stat_failed; /* a stat other than ENOENT failed in the current directory */
+} walker;
+
+static void level_add(level *lv, const char *name, int kind, uint64_t size)
+{
+    if (lv->n == lv->cap) {
+        lv->cap = lv->cap ? lv->cap * 2 : 64;
+        lv->e = dc_realloc(lv->e, lv->cap * sizeof *lv->e);
+    }
+    lv->e[lv->n].off = lv->names.len;
+    lv->e[lv->n].size = size;
+    lv->e[lv->n].kind = kind;
+    lv->n++;
+    dc_buf_append(&lv->names, name, strlen(name) + 1);
+}
+
+static void level_free(level *lv)
+{
+    dc_buf_free(&lv->names);
+    free(lv->e);
+}
+
+static int cmp_entry(const void *a, const void *b)
+{
+    return strcmp(((const entry *)a)->name, ((const entry *)b)->name);
+}
+
+/* stat of one entry; 0, or -1 when it is to be skipped (logged/counted). */
+static int stat_entry(walker *w, int dfd, const char *dir, const char *name, int follow,
+                      struct stat *st)
+{
+    if (fstatat(dfd, name, st, follow ? 0 : AT_SYMLINK_NOFOLLOW) == 0) return 0;
+    if (errno == ENOENT && follow) {
+        dc_debug("%s/%s: dangling symlink, skipped", dir, name);
+        w->fl->n_symlinks++;
+    } else if (errno == ENOENT) {
+        dc_debug("%s/%s: vanished while walking, skipped", dir, name);
+    } else {
+        dc_warn("%s/%s: cannot stat: %s", dir, name, strerror(errno));
+        w->stat_failed = 1;
+    }
+    return -1;
+}
+
+/* Classifies an entry by its stat and adds files and directories to lv. */
+static void add_by_mode(walker *w, level *lv, const char *name, const struct stat *st)
+{
+    if (S_ISREG(st->st_mode)) level_add(lv, name, E_FILE, (uint64_t)st->st_size);
+    else if (S_ISDIR(st->st_mode)) level_add(lv, name, E_DIR, 0);
+    else if (S_ISLNK(st->st_mode)) w->fl->n_symlinks++;
+    else w->fl->n_special++;
+}
+
+static void read_entry(walker *w, int dfd, const char *dir, const struct dirent *de, level *lv)
+{
+    const char *name = de->d_name;
+    struct stat st;
+    switch (de->d_type) {
+    case DT_DIR:
+        level_add(lv, name, E_DIR, 0); /* (dev, ino) come from the opened handle */
+        return;
+    case DT_FIFO: case DT_CHR: case DT_BLK: case DT_SOCK:
+        w->fl->n_special++;
+        return;
+    case DT_LNK:
+        if (!w->cfg->follow_symlinks) {
+            w->fl->n_symlinks++;
+            return;
+        }
+        if (stat_entry(w, dfd, dir, name, 1, &st) == 0) add_by_mode(w, lv, name, &st);
+        return;
+    default: /* DT_REG needs the size; DT_UNKNOWN needs the type */
+        if (stat_entry(w, dfd, dir, name, 0, &st) != 0) return;
+        if (S_ISLNK(st.st_mode) && w->cfg->follow_symlinks &&
+            stat_entry(w, dfd, dir, name, 1, &st) != 0)
+            return;
+        add_by_mode(w, lv, name, &st);
+    }
+}
+
+/* Reads all entries of d; returns 0 or -1 (readdir error, logged). */
+static int read_entries(walker *w, DIR *d, const char *dir, level *lv)
+{
+    int dfd = dirfd(d);
+    struct dirent *de;
+    errno = 0;
+    while ((de = readdir(d)) != NULL) {
+        const char *nm = de->d_name;
+        if (nm[0] == '.' && (nm[1] == '\0' || (nm[1] == '.' && nm[2] == '\0'))) continue;
+        read_entry(w, dfd, dir, de, lv);
+        errno = 0;
+    }
+    if (errno) {
+        dc_warn("%s: cannot read directory: %s", dir, strerror(errno));
+        return -1;
+    }
+    for (size_t i = 0; i < lv->n; i++) lv->e[i].name = lv->names.data + lv->e[i].off;
+    qsort(lv->e, lv->n, sizeof *lv->e, cmp_entry);
+    return 0;
+}
+
+/* Opens dir unless it was walked already; NULL when skipped (logged). */
+static DIR *open_once(walker *w, const char *dir)
+{
+    DIR *d = opendir(dir);
+    struct stat st;
+    if (!d) {
+        dc_warn("%s: cannot read directory: %s", dir, strerror(errno));
+        w->fl->n_dir_errors++;
+        return NULL;
+    }
+    if (fstat(dirfd(d), &st) != 0) {
+        dc_warn("%s: cannot stat directory: %s", dir, strerror(errno));
+        w->fl->n_dir_errors++;
+        closedir(d);
+        return NULL;
+    }
+    if (!dirset_add(&w->seen, st.st_dev, st.st_ino)) {
+        dc_info("%s: already walked (a symlink loop or a folder listed twice), skipped", dir);
+        closedir(d);
+        return NULL;
+    }
+    return d;
+}
+
+static void add_files(walker *w, const char *dir, const level *lv, int is_input)
+{
+    size_t nfiles = 0;
+    for (size_t i = 0; i < lv->n; i++) nfiles += lv->e[i].kind == E_FILE;
+    if (nfiles == 0 && !is_input) return;
+    uint32_t scope = add_scope(w->fl, dir, is_input);
+    for (size_t i = 0; i < lv->n; i++)
+        if (lv->e[i].kind == E_FILE) add_file(w->fl, join_path(dir, lv->e[i].name), scope, lv->e[i].size);
+}
+
+static void walk_dir(walker *w, const char *dir, int is_input)
+{
+    DIR *d = open_once(w, dir);
+    if (!d) return;
+    level lv = {{NULL, 0, 0}, NULL, 0, 0};
+    w->stat_failed = 0;
+    int rc = read_entries(w, d, dir, &lv);
+    closedir(d);
+    w->fl->n_dirs++;
+    if (rc != 0 || w->stat_failed) w->fl->n_dir_errors++;
+    add_files(w, dir, &lv, is_input);
+    for (size_t i = 0; w->cfg->recursive && i < lv.n; i++) {
+        if (lv.e[i].kind != E_DIR) continue;
+        char *sub = join_path(dir, lv.e[i].name);
+        walk_dir(w, sub, 0);
+        free(sub);
+    }
+    level_free(&lv);
+}
+
+int dc_walk(const dc_config *cfg, dc_filelist *fl, char *err, size_t errlen)
+{
+    if (cfg->folders.n == 0) {
+        snprintf(err, errlen, "input.folders: no folders to walk");
+        return -1;
+    }
+    walker w = {cfg, fl, {NULL, 0, 0}, 0};
+    for (size_t i = 0; i < cfg->folders.n; i++) walk_dir(&w, cfg->folders.v[i], 1);
+    free(w.seen.slot);
+    if (fl->n > UINT32_MAX || fl->scopes.n > UINT32_MAX) {
+        snprintf(err, errlen, "%zu files in scope: more than this version can index", fl->n);
+        return -1;
+    }
+    return 0;
+}
+
+/* ------------------------------------------------------------------ names */
+
+char *dc_scope_id(const char *scope_path)
+{
+    char *s = dc_strdup(scope_path);
+    for (char *p = s; *p; p++)
+        if (*p == '/' || *p == '\\') *p = '_';
+    return s;
+}
+
+char *dc_file_stem(const char *path)
+{
+    const char *base = strrchr(path, '/');
+    base = base ? base + 1 : path;
+    const char *dot = strrchr(base, '.');
+    const char *p = base;
+    while (p < dot && *p == '.') p++; /* leading dots are not an extension */
+    if (!dot || p == dot) return dc_strdup(base);
+    return dc_strndup(base, (size_t)(dot - base));
+}
