@@ -1,8 +1,517 @@
-/* main.c - placeholder until the run is assembled. */
+/*
+ * main.c - a dcmcrawl run, phase by phase (docs/DESIGN.md):
+ *
+ *   config -> existing outputs (repair) -> walk -> header pass -> grouping
+ *   -> batches: [segment + datasets, decode + write, index, CSV rows] -> summary
+ *
+ * Exit status (SPEC 1): 0 done, 1 runtime failure, 2 bad usage or config
+ * (nothing written), 3 stopped by SIGTERM/SIGINT at a clean checkpoint.
+ */
+#include <errno.h>
+#include <mpi.h>
+#include <signal.h>
 #include <stdio.h>
-#include "dc_util.h"
-int main(void)
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "dc_config.h"
+#include "dc_csvout.h"
+#include "dc_h5out.h"
+#include "dc_plan.h"
+#include "dc_process.h"
+#include "dc_progress.h"
+#include "dc_resume.h"
+#include "dc_scan.h"
+#include "dc_walk.h"
+
+enum { EXIT_DONE = 0, EXIT_FAIL = 1, EXIT_USAGE = 2, EXIT_STOPPED = 3 };
+
+static volatile sig_atomic_t g_stop = 0;
+
+static void on_signal(int sig)
 {
-    printf("dcmcrawl %s\n", DC_VERSION);
+    (void)sig;
+    g_stop = 1;
+}
+
+static void install_signals(void)
+{
+    struct sigaction sa;
+    memset(&sa, 0, sizeof sa);
+    sa.sa_handler = on_signal;
+    sa.sa_flags = SA_RESTART;
+    sigemptyset(&sa.sa_mask);
+    sigaction(SIGTERM, &sa, NULL);
+    sigaction(SIGINT, &sa, NULL);
+}
+
+/* every rank agrees whether anyone was asked to stop */
+static int stop_requested(MPI_Comm comm)
+{
+    int s = g_stop ? 1 : 0;
+    MPI_Allreduce(MPI_IN_PLACE, &s, 1, MPI_INT, MPI_MAX, comm);
+    return s;
+}
+
+/* rank 0 decided rc; everyone returns it */
+static int agree(MPI_Comm comm, int rc)
+{
+    MPI_Bcast(&rc, 1, MPI_INT, 0, comm);
+    return rc;
+}
+
+typedef struct {
+    MPI_Comm comm;
+    int rank, nranks;
+    const dc_config *cfg;
+    dc_outputs out;
+    dc_filelist files;      /* rank 0 */
+    dc_record *recs;        /* rank 0 */
+    size_t n_recs;
+    dc_scan *scans;         /* rank 0: scans to do, in Scan ID order */
+    size_t n_scans;
+    dc_header_stats hstats;
+    dc_progress progress;
+    dc_worker worker;
+} dc_run;
+
+/* ---- phase: output folder ---- */
+
+static int make_output_folder(dc_run *r)
+{
+    int rc = 0;
+    if (r->rank == 0 && !r->cfg->dry_run && r->cfg->out_folder_create) {
+        char *p = dc_strdup(r->cfg->out_folder);
+        for (char *s = p + 1; *s; s++)
+            if (*s == '/') {
+                *s = '\0';
+                mkdir(p, 0755);
+                *s = '/';
+            }
+        if (mkdir(p, 0755) != 0 && errno != EEXIST) {
+            dc_error("output.folder %s: cannot create: %s", r->cfg->out_folder, strerror(errno));
+            rc = -1;
+        }
+        free(p);
+    }
+    return agree(r->comm, rc);
+}
+
+/* ---- phase: existing outputs ---- */
+
+static int open_outputs(dc_run *r)
+{
+    dc_outputs_paths(r->cfg, &r->out);
+    int rc = 0;
+    if (r->rank == 0 && !r->cfg->dry_run) {
+        char err[DC_ERRLEN] = "";
+        rc = dc_outputs_open(r->cfg, &r->out, err, sizeof err);
+        if (rc != 0) dc_error("%s", err);
+    }
+    rc = agree(r->comm, rc);
+    if (rc == 0) {
+        dc_csvout_bcast(r->comm, &r->out.meta);
+        dc_csvout_bcast(r->comm, &r->out.unread);
+        uint64_t next = r->out.next_seg;
+        MPI_Bcast(&next, 1, MPI_UINT64_T, 0, r->comm);
+        r->out.next_seg = next;
+    }
+    return rc;
+}
+
+/* ---- phase: walk (rank 0) ---- */
+
+static int walk(dc_run *r)
+{
+    int rc = 0;
+    dc_filelist_init(&r->files);
+    if (r->rank == 0) {
+        char err[DC_ERRLEN] = "";
+        rc = dc_walk(r->cfg, &r->files, err, sizeof err);
+        if (rc != 0) dc_error("%s", err);
+        else
+            dc_info("%zu files in %zu folders", r->files.n, r->files.scopes.n);
+    }
+    return agree(r->comm, rc);
+}
+
+/* ---- phase: grouping (rank 0) ---- */
+
+static int plan_scans(dc_run *r, dc_strset *retry)
+{
+    if (r->rank != 0) return 0;
+    const char **paths = dc_malloc(sizeof(char *) * (r->files.n ? r->files.n : 1));
+    for (size_t i = 0; i < r->files.n; i++) paths[i] = r->files.files[i].path;
+    char **ids = dc_malloc(sizeof(char *) * (r->files.scopes.n ? r->files.scopes.n : 1));
+    for (size_t i = 0; i < r->files.scopes.n; i++) ids[i] = dc_scope_id(r->files.scopes.v[i]);
+    dc_group_opts go = {r->cfg->volumes,   r->cfg->split_inconsistent, r->cfg->slice_order,
+                        r->cfg->layout,    r->cfg->rescale,            r->cfg->write_pixeldata};
+    dc_scan *all = NULL;
+    size_t n_all = 0;
+    int rc = dc_group_records(r->recs, r->n_recs, paths, (const char *const *)ids,
+                              r->files.scope_is_input, r->files.scopes.n, &go, &all, &n_all);
+    for (size_t i = 0; i < r->files.scopes.n; i++) free(ids[i]);
+    free(ids);
+    free(paths);
+    if (rc != 0) {
+        dc_error("grouping files into scans failed");
+        return -1;
+    }
+    /* keep the scans not done yet (all is sorted by Scan ID) */
+    size_t k = 0;
+    uint64_t skipped = 0, bytes = 0;
+    for (size_t i = 0; i < n_all; i++) {
+        if (dc_outputs_done(&r->out, all[i].scan_id, r->cfg->retry_unreadable)) {
+            skipped++;
+            dc_scan_free(&all[i]);
+            continue;
+        }
+        if (dc_strset_has(&r->out.unread_ids, all[i].scan_id)) dc_strset_add(retry, all[i].scan_id);
+        bytes += all[i].cost;
+        all[k++] = all[i];
+    }
+    r->scans = all;
+    r->n_scans = k;
+    dc_progress_plan(&r->progress, k, bytes, skipped);
+    dc_info("%zu scans to do, %llu already done", k, (unsigned long long)skipped);
     return 0;
+}
+
+static void print_plan(dc_run *r)
+{
+    if (r->rank != 0) return;
+    printf("# dry run: %zu files, %zu scans to do, %llu already done; nothing written\n",
+           r->files.n, r->n_scans, (unsigned long long)r->progress.skipped_done);
+    printf("scan_id\tfiles\tstatus\tshape\tdtype\n");
+    for (size_t i = 0; i < r->n_scans; i++) {
+        const dc_scan *s = &r->scans[i];
+        printf("%s\t%u\t%s\t(", s->scan_id, s->n_files, s->unreadable ? s->reason : "ok");
+        for (int d = 0; d < s->ndim; d++) printf("%s%llu", d ? ", " : "", (unsigned long long)s->dims[d]);
+        printf(")\t%s\n", s->unreadable ? "-" : dc_dtype_name(s->dtype));
+    }
+}
+
+/* ---- phase: one batch ---- */
+
+typedef struct {
+    dc_scan_result *res;  /* per scan of the batch (filled for my scans) */
+    int32_t *status;      /* per scan: 1 stored, 2 unreadable (all ranks) */
+    int *handle;          /* dataset handle per scan, -1 none */
+} batch_state;
+
+static int open_segment(dc_run *r, const dc_batch *b, dc_h5seg **seg, char **seg_rel,
+                        batch_state *bs)
+{
+    *seg = NULL;
+    *seg_rel = NULL;
+    int need = 0;
+    for (size_t i = 0; i < b->n_scans; i++) need |= !b->scans[i].unreadable;
+    if (!r->cfg->write_pixeldata || !need) return 0;
+    char err[DC_ERRLEN] = "";
+    if (r->rank == 0) mkdir(r->out.seg_dir, 0755);
+    MPI_Barrier(r->comm);
+    char *name = dc_outputs_seg_name(r->out.next_seg++);
+    char *path = dc_asprintf("%s/%s", r->out.seg_dir, name);
+    *seg_rel = dc_asprintf("%s/%s", r->out.seg_dir_name, name);
+    free(name);
+    *seg = dc_h5seg_create(r->comm, path, err, sizeof err);
+    free(path);
+    if (!*seg) {
+        if (r->rank == 0) dc_error("%s", err);
+        return -1;
+    }
+    dc_h5ds_opts o = {NULL, r->cfg->gzip_level, r->cfg->layout};
+    for (size_t i = 0; i < b->n_scans; i++) {
+        if (b->scans[i].unreadable) continue;
+        o.source_folder = b->source_folder[i];
+        bs->handle[i] = dc_h5seg_add_dataset(*seg, &b->scans[i], &o, err, sizeof err);
+        if (bs->handle[i] < 0) {
+            if (r->rank == 0) dc_error("%s", err);
+            return -1;
+        }
+    }
+    return 0;
+}
+
+static void unreadable_row(const dc_scan *s, const dc_scan_result *res, dc_buf *out)
+{
+    dc_csv_field(out, res->reason ? res->reason : "unreadable");
+    dc_buf_putc(out, ',');
+    dc_csv_field(out, s->scan_id);
+    dc_buf_printf(out, ",%u,", s->n_files);
+    dc_csv_field(out, res->example ? res->example : "");
+    dc_buf_putc(out, '\n');
+}
+
+/* CSV rows of the batch, each rank its own, written collectively */
+static int write_rows(dc_run *r, const dc_batch *b, batch_state *bs)
+{
+    char err[DC_ERRLEN] = "";
+    size_t n = b->n_scans, n_unread = 0;
+    for (size_t i = 0; i < n; i++) n_unread += bs->status[i] == 2;
+    const dc_row **rows = dc_malloc(sizeof(dc_row *) * (n ? n : 1));
+    size_t nr = 0;
+    for (size_t i = 0; i < n; i++)
+        if (b->owner[i] == r->rank && bs->status[i] == 1) rows[nr++] = &bs->res[i].row;
+    int rc = dc_csvout_widen(r->comm, &r->out.meta, rows, nr, err, sizeof err);
+    free(rows);
+
+    uint32_t *pos_m = dc_malloc(sizeof(uint32_t) * (n ? n : 1));
+    uint32_t *pos_u = dc_malloc(sizeof(uint32_t) * (n ? n : 1));
+    dc_buf *txt_m = dc_calloc(n ? n : 1, sizeof(dc_buf));
+    dc_buf *txt_u = dc_calloc(n ? n : 1, sizeof(dc_buf));
+    size_t nm = 0, nu = 0;
+    for (size_t i = 0; i < n && rc == 0; i++) {
+        if (b->owner[i] != r->rank) continue;
+        if (bs->status[i] == 1) {
+            pos_m[nm] = (uint32_t)i;
+            dc_csv_format_row(&r->out.meta.cols, b->scans[i].scan_id, b->scans[i].n_files,
+                              &bs->res[i].row, &txt_m[nm++]);
+        } else {
+            pos_u[nu] = (uint32_t)i;
+            unreadable_row(&b->scans[i], &bs->res[i], &txt_u[nu++]);
+        }
+    }
+    if (rc == 0) rc = dc_csvout_append(r->comm, &r->out.meta, n, pos_m, txt_m, nm, err, sizeof err);
+    if (rc == 0 && n_unread)
+        rc = dc_csvout_append(r->comm, &r->out.unread, n, pos_u, txt_u, nu, err, sizeof err);
+    if (rc != 0 && r->rank == 0) dc_error("%s", err);
+    for (size_t i = 0; i < n; i++) {
+        dc_buf_free(&txt_m[i]);
+        dc_buf_free(&txt_u[i]);
+    }
+    free(txt_m);
+    free(txt_u);
+    free(pos_m);
+    free(pos_u);
+    return rc;
+}
+
+/* rank 0: link the stored datasets and replace the index file */
+static int commit_index(dc_run *r, const dc_batch *b, const batch_state *bs, const char *seg_rel)
+{
+    int rc = 0;
+    if (r->rank == 0 && seg_rel) {
+        for (size_t i = 0; i < b->n_scans; i++)
+            if (bs->status[i] == 1) dc_h5index_put(&r->out.index, b->scans[i].scan_id, seg_rel);
+        char err[DC_ERRLEN] = "";
+        rc = dc_h5index_write(r->out.index_path, &r->out.index,
+                              r->cfg->layout == DC_LAYOUT_SEED ? "seed" : "zyx",
+                              r->cfg->config_text, err, sizeof err);
+        if (rc != 0) dc_error("%s", err);
+    }
+    return agree(r->comm, rc);
+}
+
+static void report_batch(dc_run *r, const dc_batch *b, const batch_state *bs)
+{
+    uint64_t mine[2] = {0, 0};
+    uint64_t files = 0, stored = 0, unread = 0;
+    for (size_t i = 0; i < b->n_scans; i++) {
+        if (b->owner[i] == r->rank) {
+            mine[0] += bs->res[i].bytes_in;
+            mine[1] += bs->res[i].bytes_out;
+        }
+        files += b->scans[i].n_files;
+        stored += bs->status[i] == 1;
+        unread += bs->status[i] == 2;
+    }
+    MPI_Reduce(r->rank == 0 ? MPI_IN_PLACE : mine, mine, 2, MPI_UINT64_T, MPI_SUM, 0, r->comm);
+    if (r->rank == 0) dc_progress_add(&r->progress, b->n_scans, files, stored, unread, mine[0], mine[1]);
+}
+
+static int run_batch(dc_run *r, dc_batch *b)
+{
+    size_t n = b->n_scans;
+    batch_state bs;
+    bs.res = dc_calloc(n ? n : 1, sizeof *bs.res);
+    bs.status = dc_calloc(n ? n : 1, sizeof *bs.status);
+    bs.handle = dc_malloc(sizeof(int) * (n ? n : 1));
+    for (size_t i = 0; i < n; i++) bs.handle[i] = -1;
+
+    dc_h5seg *seg = NULL;
+    char *seg_rel = NULL;
+    int rc = open_segment(r, b, &seg, &seg_rel, &bs);
+    for (size_t i = 0; i < n && rc == 0; i++) {
+        if (b->owner[i] != r->rank) continue;
+        dc_process_scan(&r->worker, r->cfg, b, i, seg, bs.handle[i], &bs.res[i]);
+        bs.status[i] = bs.res[i].stored ? 1 : 2;
+        if (!bs.res[i].stored)
+            dc_debug("%s: unreadable: %s (%s)", b->scans[i].scan_id, bs.res[i].reason,
+                     bs.res[i].example);
+    }
+    MPI_Allreduce(MPI_IN_PLACE, bs.status, (int)n, MPI_INT32_T, MPI_SUM, r->comm);
+    if (seg) {
+        char err[DC_ERRLEN] = "";
+        if (dc_h5seg_close(seg, err, sizeof err) != 0) {
+            if (r->rank == 0) dc_error("%s", err);
+            rc = -1;
+        }
+    }
+    if (rc == 0) rc = commit_index(r, b, &bs, seg_rel);
+    if (rc == 0) rc = write_rows(r, b, &bs);
+    if (rc == 0) report_batch(r, b, &bs);
+    for (size_t i = 0; i < n; i++) dc_scan_result_free(&bs.res[i]);
+    free(bs.res);
+    free(bs.status);
+    free(bs.handle);
+    free(seg_rel);
+    return rc;
+}
+
+/* ---- the run ---- */
+
+static int run_batches(dc_run *r)
+{
+    uint64_t n = r->n_scans, step = (uint64_t)(r->cfg->commit_every > 0 ? r->cfg->commit_every : 32);
+    MPI_Bcast(&n, 1, MPI_UINT64_T, 0, r->comm);
+    uint64_t index = 0;
+    for (uint64_t first = 0; first < n; first += step, index++) {
+        dc_batch b;
+        memset(&b, 0, sizeof b);
+        uint64_t count = n - first < step ? n - first : step;
+        if (r->rank == 0)
+            dc_batch_build(r->scans, first, count, r->recs, &r->files, r->nranks, index, &b);
+        if (dc_batch_bcast(r->comm, &b) != 0) {
+            if (r->rank == 0) dc_error("internal error: batch broadcast failed");
+            dc_batch_free(&b);
+            return EXIT_FAIL;
+        }
+        int rc = run_batch(r, &b);
+        dc_batch_free(&b);
+        if (rc != 0) return EXIT_FAIL;
+        if (stop_requested(r->comm)) return EXIT_STOPPED;
+    }
+    /* the metadata CSV always exists, even when every scan was unreadable */
+    char err[DC_ERRLEN] = "";
+    if (dc_csvout_append(r->comm, &r->out.meta, 0, NULL, NULL, 0, err, sizeof err) != 0) {
+        if (r->rank == 0) dc_error("%s", err);
+        return EXIT_FAIL;
+    }
+    return EXIT_DONE;
+}
+
+static int retry_forget(dc_run *r, dc_strset *retry)
+{
+    int rc = 0;
+    if (r->rank == 0 && retry->n) {
+        char err[DC_ERRLEN] = "";
+        dc_info("retrying %zu scans listed in %s", retry->n, r->out.unread.path);
+        rc = dc_outputs_forget_unreadable(&r->out, retry, err, sizeof err);
+        if (rc != 0) dc_error("%s", err);
+    }
+    rc = agree(r->comm, rc);
+    if (rc == 0) dc_csvout_bcast(r->comm, &r->out.unread);
+    return rc;
+}
+
+static void summary(dc_run *r, int stopped)
+{
+    if (r->rank != 0) return;
+    const char *outs[4] = {NULL, NULL, NULL, NULL};
+    int k = 0;
+    outs[k++] = r->out.meta.path;
+    if (r->cfg->write_pixeldata && r->out.index.n) outs[k++] = r->out.index_path;
+    if (r->out.unread.size) outs[k++] = r->out.unread.path;
+    dc_progress_summary(&r->progress, &r->hstats, outs, stopped);
+}
+
+static int run(MPI_Comm comm, const dc_config *cfg)
+{
+    dc_run r;
+    memset(&r, 0, sizeof r);
+    r.comm = comm;
+    r.cfg = cfg;
+    MPI_Comm_rank(comm, &r.rank);
+    MPI_Comm_size(comm, &r.nranks);
+    dc_progress_start(&r.progress, cfg);
+    dc_worker_init(&r.worker);
+    dc_strset retry;
+    dc_strset_init(&retry);
+
+    int rc = EXIT_FAIL;
+    if (make_output_folder(&r) != 0 || open_outputs(&r) != 0 || walk(&r) != 0) goto out;
+    int hp = dc_header_pass(comm, cfg, &r.files, (volatile int *)&g_stop, &r.recs, &r.n_recs,
+                            &r.hstats);
+    if (hp == 1) {
+        rc = EXIT_STOPPED;
+        goto out;
+    }
+    if (hp != 0 || agree(comm, plan_scans(&r, &retry)) != 0) goto out;
+    if (cfg->dry_run) {
+        print_plan(&r);
+        rc = EXIT_DONE;
+        goto out;
+    }
+    if (retry_forget(&r, &retry) != 0) goto out;
+    rc = run_batches(&r);
+    summary(&r, rc == EXIT_STOPPED);
+out:
+    dc_strset_free(&retry);
+    dc_worker_free(&r.worker);
+    for (size_t i = 0; i < r.n_scans; i++) dc_scan_free(&r.scans[i]);
+    free(r.scans);
+    for (size_t i = 0; i < r.n_recs; i++) dc_record_free(&r.recs[i]);
+    free(r.recs);
+    dc_filelist_free(&r.files);
+    dc_outputs_free(&r.out);
+    return rc;
+}
+
+/* `dcmcrawl pack INDEX OUT`: one self-contained HDF5 file */
+static int pack_command(int argc, char **argv, int rank)
+{
+    if (argc != 4) {
+        if (rank == 0) fprintf(stderr, "usage: dcmcrawl pack pixel_data_<id>.h5 OUT.h5\n");
+        return EXIT_USAGE;
+    }
+    int rc = 0;
+    if (rank == 0) {
+        char err[DC_ERRLEN] = "";
+        rc = dc_h5_pack(argv[2], argv[3], err, sizeof err);
+        if (rc != 0) dc_error("%s", err);
+        else
+            fprintf(stderr, "dcmcrawl: packed %s into %s\n", argv[2], argv[3]);
+    }
+    return agree(MPI_COMM_WORLD, rc) == 0 ? EXIT_DONE : EXIT_FAIL;
+}
+
+int main(int argc, char **argv)
+{
+    MPI_Init(&argc, &argv);
+    int rank, nranks;
+    MPI_Comm_rank(MPI_COMM_WORLD, &rank);
+    MPI_Comm_size(MPI_COMM_WORLD, &nranks);
+    dc_log_set_rank(rank, nranks);
+    int rc;
+    if (argc > 1 && strcmp(argv[1], "pack") == 0) {
+        rc = pack_command(argc, argv, rank);
+        MPI_Finalize();
+        return rc;
+    }
+    dc_config cfg;
+    char err[DC_ERRLEN] = "";
+    int act = dc_config_from_args(argc, argv, &cfg, err, sizeof err);
+    if (act == DC_CLI_HELP || act == DC_CLI_VERSION) {
+        if (rank == 0) {
+            if (act == DC_CLI_HELP) fputs(dc_config_usage(), stdout);
+            else
+                printf("dcmcrawl %s\n", DC_VERSION);
+        }
+        rc = EXIT_DONE;
+    } else if (act == DC_CLI_ERROR) {
+        if (rank == 0) fprintf(stderr, "dcmcrawl: error: %s\n", err);
+        rc = EXIT_USAGE;
+    } else {
+        dc_log_set_level(cfg.log_level);
+        if (rank == 0)
+            for (size_t i = 0; i < cfg.notes.n; i++) dc_warn("%s", cfg.notes.v[i]);
+        install_signals();
+        rc = run(MPI_COMM_WORLD, &cfg);
+    }
+    dc_config_free(&cfg);
+    MPI_Finalize();
+    return rc;
 }

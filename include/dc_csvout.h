@@ -1,0 +1,66 @@
+/*
+ * dc_csvout.h - the two CSV files, written by all ranks (SPEC 4, 7, 8).
+ *
+ * Rows are produced by the rank that handled the scan.  At each checkpoint
+ * the ranks agree on the row lengths (one small allreduce), compute every
+ * row's offset, and write their own rows with one collective MPI-IO write;
+ * no rank funnels the others' bytes.  The batch order (Scan ID order) fixes
+ * the row order, so the file does not depend on the rank count.
+ *
+ * When a batch brings columns the metadata header lacks, rank 0 rewrites the
+ * file with the wider header first (temp file, fsync, rename: a kill leaves
+ * the old file or the new one).
+ */
+#ifndef DC_CSVOUT_H
+#define DC_CSVOUT_H
+
+#include <mpi.h>
+#include <stdint.h>
+
+#include "dc_csv.h"
+#include "dc_util.h"
+
+typedef struct {
+    char *path;
+    uint64_t size;  /* bytes committed (same on every rank) */
+    dc_colset cols; /* metadata CSV only: the header columns after the two fixed ones */
+    int is_meta;    /* 1: metadata CSV (header from cols), 0: unreadable CSV (fixed header) */
+} dc_csvout;
+
+#define DC_UNREADABLE_HEADER "Reason for failure,Scan ID,No. DICOMs in scan,Example file\n"
+#define DC_META_FIXED_COLS 2 /* "Scan ID", "No. DICOMs in scan" */
+
+void dc_csvout_init(dc_csvout *c, const char *path, int is_meta);
+void dc_csvout_free(dc_csvout *c);
+
+/* Share rank 0's view of the file (size, header columns) with every rank. */
+void dc_csvout_bcast(MPI_Comm comm, dc_csvout *c);
+
+/* Collective: add the columns of the given rows (each rank passes its own)
+ * to the header.  When the header grows and the file has rows, rank 0
+ * rewrites it with the wider header.  Returns 0, or -1 with err (same on all
+ * ranks). */
+int dc_csvout_widen(MPI_Comm comm, dc_csvout *c, const dc_row *const *rows, size_t n_rows,
+                    char *err, size_t errlen);
+
+/* Collective append.  n_total rows in the batch; this rank supplies the
+ * rows at positions pos[0..n_mine) (text including "\n").  Positions nobody
+ * supplies are empty.  Writes the header first when the file is new (size
+ * 0).  Syncs to disk.  Returns 0 or -1 (same on all ranks). */
+int dc_csvout_append(MPI_Comm comm, dc_csvout *c, size_t n_total, const uint32_t *pos,
+                     const dc_buf *texts, size_t n_mine, char *err, size_t errlen);
+
+/* Rank 0 only: rewrite the file keeping only records accepted by keep()
+ * and mapping them to the current header (c->cols).  Atomic.  Used for
+ * repair, for retry_unreadable, and for widening. */
+typedef int (*dc_csv_keep_fn)(const dc_strvec *fields, void *ctx);
+int dc_csvout_rewrite(dc_csvout *c, dc_csv_keep_fn keep, void *ctx, char *err, size_t errlen);
+
+/* Sort key (tag path) of a column from its name alone; col->name untouched
+ * (colkey.c). */
+void dc_column_key_from_name(const char *name, dc_column *col);
+
+/* The header line for the current columns */
+void dc_csvout_header(const dc_csvout *c, dc_buf *out);
+
+#endif

@@ -1,0 +1,85 @@
+/*
+ * dc_h5out.h - pixel data output: segment files and the index file (SPEC 4, 7).
+ *
+ * No HDF5 file is ever modified after it is closed, so a kill cannot damage
+ * committed data.  Each checkpoint writes one new *segment* file
+ * `<out>/pixel_data_<id>.h5.d/seg_<n>.h5` collectively with parallel HDF5
+ * (every rank creates every dataset and attribute with the same arguments;
+ * each rank then writes the slices it decoded).  After the segment is closed,
+ * rank 0 replaces the *index* file `pixel_data_<id>.h5` (one external link per
+ * stored scan, plus the file attributes) by write-to-temp, fsync and rename.
+ *
+ * Segment functions are collective over the communicator given at creation
+ * unless marked "independent".  Index functions are rank-0 only (serial HDF5).
+ */
+#ifndef DC_H5OUT_H
+#define DC_H5OUT_H
+
+#include <mpi.h>
+#include <stdint.h>
+
+#include "dc_scan.h"
+#include "dc_util.h"
+
+/* ---- index: scan id -> segment file (relative to the index file's folder) ---- */
+typedef struct {
+    char **scan_ids;
+    char **segs;
+    size_t n, cap;
+    size_t *hidx; /* open addressing: position+1, 0 = empty */
+    size_t hcap;
+} dc_h5index;
+
+void dc_h5index_init(dc_h5index *x);
+void dc_h5index_free(dc_h5index *x);
+long dc_h5index_find(const dc_h5index *x, const char *scan_id);
+/* insert or replace */
+void dc_h5index_put(dc_h5index *x, const char *scan_id, const char *seg);
+/* remove (swap with last) */
+void dc_h5index_remove(dc_h5index *x, const char *scan_id);
+
+/* Read the links of an existing index file (external links, or datasets
+ * stored in the file itself for packed/older files: seg = "" then).
+ * Returns 0 (missing file: empty index), -1 with err when the file exists
+ * but cannot be read. */
+int dc_h5index_load(const char *index_path, dc_h5index *x, char *err, size_t errlen);
+
+/* Write the index atomically: <path>.tmp, fsync, rename, fsync folder.
+ * Datasets stored in the index itself (seg "") are copied over.
+ * File attributes: dcmcrawl_version, layout, config. */
+int dc_h5index_write(const char *index_path, const dc_h5index *x, const char *layout,
+                     const char *config_text, char *err, size_t errlen);
+
+/* ---- segment files ---- */
+typedef struct dc_h5seg dc_h5seg;
+
+/* per-dataset attributes that are not in dc_scan */
+typedef struct {
+    const char *source_folder;
+    int gzip_level; /* 0 none */
+    int layout;     /* enum dc_layout: where the frame axes are */
+} dc_h5ds_opts;
+
+/* Create a segment (collective).  Returns NULL with err on failure (the same
+ * on every rank). */
+dc_h5seg *dc_h5seg_create(MPI_Comm comm, const char *path, char *err, size_t errlen);
+
+/* Create the dataset of a scan with all its attributes (collective, same
+ * arguments on every rank).  Returns a handle >= 0 or -1. */
+int dc_h5seg_add_dataset(dc_h5seg *seg, const dc_scan *scan, const dc_h5ds_opts *o, char *err,
+                         size_t errlen);
+
+/* Write stored 2D frame k (in dc_scan slice order) of dataset h from buf
+ * (rows*cols*samples values of the dataset's dtype).  Independent for
+ * uncompressed datasets. */
+int dc_h5seg_write_slice(dc_h5seg *seg, int h, const dc_scan *scan, uint32_t k, const void *buf,
+                         char *err, size_t errlen);
+
+/* Close (collective): all data is on disk when this returns on every rank;
+ * rank 0 has fsynced the file.  Returns 0 or -1 (same on all ranks). */
+int dc_h5seg_close(dc_h5seg *seg, char *err, size_t errlen);
+
+/* ---- pack: one self-contained file with every dataset of the index ---- */
+int dc_h5_pack(const char *index_path, const char *out_path, char *err, size_t errlen);
+
+#endif

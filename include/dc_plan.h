@@ -1,0 +1,62 @@
+/*
+ * dc_plan.h - the MPI shape of a run (SPEC 8): header pass over all ranks,
+ * records gathered on rank 0, scans cut into batches, batches broadcast.
+ *
+ * Rank 0 walks the folders; each rank parses the headers of one contiguous
+ * block of the file list (rank 0 too); records come back to rank 0, which
+ * groups them into scans (dc_group_records), drops scans already done, and
+ * cuts the rest, in Scan ID order, into batches of commit_every scans.  Each
+ * batch is self-contained (scans, the records and paths they refer to, and
+ * the rank that handles each scan) and broadcast to every rank.
+ */
+#ifndef DC_PLAN_H
+#define DC_PLAN_H
+
+#include <mpi.h>
+#include <stdint.h>
+
+#include "dc_config.h"
+#include "dc_record.h"
+#include "dc_scan.h"
+#include "dc_walk.h"
+
+typedef struct {
+    uint64_t files_seen;    /* regular files in scope */
+    uint64_t not_dicom;     /* skipped by content */
+    uint64_t dicomdir;      /* skipped DICOMDIR files */
+    uint64_t bad;           /* DICOM-looking but unparsable */
+    uint64_t header_bytes;  /* bytes read by the header pass */
+    double seconds;         /* wall time of the header pass */
+} dc_header_stats;
+
+/* Collective.  IN fl (rank 0 only; ignored elsewhere).  OUT on rank 0:
+ * *recs (one per file, in file-list order), *n; stats reduced onto rank 0.
+ * stop: set by the caller's signal handler, polled between files; returns 1
+ * when any rank saw it (then nothing was gathered), 0 when done. */
+int dc_header_pass(MPI_Comm comm, const dc_config *cfg, const dc_filelist *fl,
+                   volatile int *stop, dc_record **recs, size_t *n, dc_header_stats *stats);
+
+/* one batch of scans, the same on every rank */
+typedef struct {
+    uint64_t index;          /* batch number in this run, from 0 */
+    dc_scan *scans;          /* in Scan ID order; record indices refer to recs[] below */
+    size_t n_scans;
+    int32_t *owner;          /* rank that handles each scan */
+    char **source_folder;    /* scope path as given, per scan */
+    dc_record *recs;
+    char **paths;            /* per record */
+    size_t n_recs;
+} dc_batch;
+
+void dc_batch_free(dc_batch *b);
+
+/* Rank 0: build batch from scans[first..first+count) of all scans, with the
+ * records and file list they refer to, assigning owners by cost (largest
+ * first to the least loaded rank, ties to the lowest rank). */
+void dc_batch_build(const dc_scan *scans, size_t first, size_t count, const dc_record *recs,
+                    const dc_filelist *fl, int nranks, uint64_t index, dc_batch *b);
+
+/* Collective: broadcast rank 0's batch to everyone (b is filled on others). */
+int dc_batch_bcast(MPI_Comm comm, dc_batch *b);
+
+#endif

@@ -1,0 +1,42 @@
+/*
+ * dc_process.h - one scan on the rank that owns it: decode its slices in
+ * stacking order, write each into its dataset as soon as it is decoded (so
+ * memory is one slice whatever the series length), and flatten the header
+ * of its first slice into the metadata row.
+ */
+#ifndef DC_PROCESS_H
+#define DC_PROCESS_H
+
+#include "dc_config.h"
+#include "dc_dicom.h"
+#include "dc_flatten.h"
+#include "dc_h5out.h"
+#include "dc_plan.h"
+
+typedef struct {
+    int stored;       /* 1: metadata row (+ dataset); 0: unreadable */
+    char *reason;     /* unreadable: short specific reason */
+    char *example;    /* "Example file" for unreadable_files */
+    dc_row row;       /* stored: the flattened header of the first slice */
+    uint64_t bytes_in;  /* bytes of the files read */
+    uint64_t bytes_out; /* pixel bytes written */
+} dc_scan_result;
+
+/* reusable per-rank state (parse buffers, slice buffer) */
+typedef struct {
+    dc_dataset ds;
+    void *slice;
+    size_t slice_cap;
+} dc_worker;
+
+void dc_worker_init(dc_worker *w);
+void dc_worker_free(dc_worker *w);
+void dc_scan_result_free(dc_scan_result *r);
+
+/* IN cfg, batch b, scan index i; seg/h: the open segment and the scan's
+ * dataset handle (seg NULL when not writing pixel data).  OUT res.  Never
+ * fails as a whole: a scan that cannot be read is an unreadable result. */
+void dc_process_scan(dc_worker *w, const dc_config *cfg, const dc_batch *b, size_t i, dc_h5seg *seg,
+                     int h, dc_scan_result *res);
+
+#endif

@@ -1,0 +1,414 @@
+/*
+ * csvout.c - the metadata and unreadable CSVs, written by all ranks with
+ * collective MPI-IO at computed offsets (see dc_csvout.h).
+ *
+ * Pieces: header column union across ranks (pack/allgather/unpack), atomic
+ * rewrite of a CSV with a wider header or without some rows (rank 0,
+ * streaming), and the collective append.
+ */
+#include "dc_csvout.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <libgen.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+void dc_csvout_init(dc_csvout *c, const char *path, int is_meta)
+{
+    memset(c, 0, sizeof *c);
+    c->path = dc_strdup(path);
+    c->is_meta = is_meta;
+    dc_colset_init(&c->cols);
+}
+
+void dc_csvout_free(dc_csvout *c)
+{
+    free(c->path);
+    dc_colset_free(&c->cols);
+    memset(c, 0, sizeof *c);
+}
+
+void dc_csvout_header(const dc_csvout *c, dc_buf *out)
+{
+    if (c->is_meta)
+        dc_csv_format_header(&c->cols, out);
+    else
+        dc_buf_puts(out, DC_UNREADABLE_HEADER);
+}
+
+/* ---- column packing: name NUL depth path[depth] ---- */
+
+static void pack_column(dc_buf *b, const dc_column *col)
+{
+    dc_buf_append(b, col->name, strlen(col->name) + 1);
+    dc_buf_append(b, &col->depth, 1);
+    dc_buf_append(b, col->path, col->depth * sizeof(uint32_t));
+}
+
+static int unpack_column(const char **p, const char *end, dc_column *col)
+{
+    const char *nul = memchr(*p, '\0', (size_t)(end - *p));
+    if (!nul || nul + 2 > end) return -1;
+    col->name = (char *)*p;
+    col->depth = (uint8_t)nul[1];
+    if (col->depth > DC_MAX_PATH_DEPTH) return -1;
+    const char *q = nul + 2;
+    if ((size_t)(end - q) < col->depth * sizeof(uint32_t)) return -1;
+    memcpy(col->path, q, col->depth * sizeof(uint32_t));
+    *p = q + col->depth * sizeof(uint32_t);
+    return 0;
+}
+
+/* Add a column, keyed by its name (colkey.c), so the order never depends on
+ * where or in which order columns were met. */
+static int colset_merge(dc_colset *cs, const dc_column *col)
+{
+    if (dc_colset_find(cs, col->name) >= 0) return 0;
+    dc_column keyed = *col;
+    dc_column_key_from_name(col->name, &keyed);
+    return dc_colset_add(cs, &keyed);
+}
+
+static void allgather_bytes(MPI_Comm comm, const dc_buf *mine, char **all, size_t *all_len)
+{
+    int n;
+    MPI_Comm_size(comm, &n);
+    int len = (int)mine->len;
+    int *lens = dc_malloc(sizeof(int) * (size_t)n);
+    int *displs = dc_malloc(sizeof(int) * (size_t)n);
+    MPI_Allgather(&len, 1, MPI_INT, lens, 1, MPI_INT, comm);
+    size_t total = 0;
+    for (int i = 0; i < n; i++) {
+        displs[i] = (int)total;
+        total += (size_t)lens[i];
+    }
+    *all = dc_malloc(total + 1);
+    MPI_Allgatherv(mine->data ? mine->data : "", len, MPI_BYTE, *all, lens, displs, MPI_BYTE, comm);
+    *all_len = total;
+    free(lens);
+    free(displs);
+}
+
+static int keep_all(const dc_strvec *fields, void *ctx)
+{
+    (void)fields;
+    (void)ctx;
+    return 1;
+}
+
+int dc_csvout_widen(MPI_Comm comm, dc_csvout *c, const dc_row *const *rows, size_t n_rows,
+                    char *err, size_t errlen)
+{
+    int rank;
+    MPI_Comm_rank(comm, &rank);
+    dc_colset fresh;
+    dc_colset_init(&fresh);
+    for (size_t r = 0; r < n_rows; r++)
+        for (size_t i = 0; i < rows[r]->n; i++)
+            if (dc_colset_find(&c->cols, rows[r]->cols[i].name) < 0)
+                colset_merge(&fresh, &rows[r]->cols[i]);
+    dc_buf mine;
+    dc_buf_init(&mine);
+    for (size_t i = 0; i < fresh.n; i++) pack_column(&mine, &fresh.cols[i]);
+    dc_colset_free(&fresh);
+
+    char *all;
+    size_t all_len;
+    allgather_bytes(comm, &mine, &all, &all_len);
+    dc_buf_free(&mine);
+    int added = 0, bad = 0;
+    for (const char *p = all, *end = all + all_len; p < end;) {
+        dc_column col;
+        if (unpack_column(&p, end, &col) != 0) {
+            bad = 1;
+            break;
+        }
+        added |= colset_merge(&c->cols, &col);
+    }
+    free(all);
+    if (bad) {
+        snprintf(err, errlen, "%s: internal error exchanging columns", c->path);
+        return -1;
+    }
+    if (!added) return 0;
+    dc_colset_sort(&c->cols);
+    int rc = 0;
+    if (rank == 0 && c->size > 0) rc = dc_csvout_rewrite(c, keep_all, NULL, err, errlen);
+    MPI_Bcast(&rc, 1, MPI_INT, 0, comm);
+    uint64_t size = c->size;
+    MPI_Bcast(&size, 1, MPI_UINT64_T, 0, comm);
+    c->size = size;
+    if (rc != 0 && rank != 0) snprintf(err, errlen, "%s: rewrite with new columns failed", c->path);
+    return rc;
+}
+
+/* ---- rewrite (rank 0) ---- */
+
+static int fsync_dir_of(const char *path)
+{
+    char *tmp = dc_strdup(path);
+    int fd = open(dirname(tmp), O_RDONLY | O_DIRECTORY);
+    free(tmp);
+    if (fd < 0) return -1;
+    int rc = fsync(fd);
+    close(fd);
+    return rc;
+}
+
+/* Write all of buf to fd */
+static int write_all(int fd, const char *p, size_t n)
+{
+    while (n > 0) {
+        ssize_t w = write(fd, p, n);
+        if (w < 0) {
+            if (errno == EINTR) continue;
+            return -1;
+        }
+        p += w;
+        n -= (size_t)w;
+    }
+    return 0;
+}
+
+/* Map the fields of one old record (old header names -> new positions) */
+static void remap_record(const dc_csvout *c, const long *map, size_t n_old, const dc_strvec *f,
+                         dc_buf *out)
+{
+    size_t n_new = c->is_meta ? DC_META_FIXED_COLS + c->cols.n : 4;
+    const char **vals = dc_calloc(n_new, sizeof(char *));
+    for (size_t i = 0; i < f->n && i < n_old; i++)
+        if (map[i] >= 0) vals[map[i]] = f->v[i];
+    for (size_t i = 0; i < n_new; i++) {
+        if (i) dc_buf_putc(out, ',');
+        if (vals[i]) dc_csv_field(out, vals[i]);
+    }
+    dc_buf_putc(out, '\n');
+    free(vals);
+}
+
+static long *header_map(const dc_csvout *c, const dc_strvec *old)
+{
+    long *map = dc_malloc(sizeof(long) * (old->n ? old->n : 1));
+    for (size_t i = 0; i < old->n; i++) {
+        if (!c->is_meta) {
+            map[i] = i < 4 ? (long)i : -1;
+        } else if (i < DC_META_FIXED_COLS) {
+            map[i] = (long)i;
+        } else {
+            long j = dc_colset_find(&c->cols, old->v[i]);
+            map[i] = j < 0 ? -1 : j + DC_META_FIXED_COLS;
+        }
+    }
+    return map;
+}
+
+int dc_csvout_rewrite(dc_csvout *c, dc_csv_keep_fn keep, void *ctx, char *err, size_t errlen)
+{
+    int in = open(c->path, O_RDONLY);
+    if (in < 0) {
+        snprintf(err, errlen, "%s: cannot open: %s", c->path, strerror(errno));
+        return -1;
+    }
+    char *tmp = dc_asprintf("%s.tmp", c->path);
+    int out = open(tmp, O_WRONLY | O_CREAT | O_TRUNC, 0644);
+    if (out < 0) {
+        snprintf(err, errlen, "%s: cannot create: %s", tmp, strerror(errno));
+        close(in);
+        free(tmp);
+        return -1;
+    }
+    dc_buf inbuf, outbuf;
+    dc_buf_init(&inbuf);
+    dc_buf_init(&outbuf);
+    dc_csvout_header(c, &outbuf);
+    uint64_t written = 0;
+    dc_strvec f, oldhdr;
+    dc_strvec_init(&f);
+    dc_strvec_init(&oldhdr);
+    long *map = NULL;
+    size_t pos = 0;
+    int rc = 0, eof = 0;
+    while (rc == 0) {
+        if (pos > 0 && pos * 2 > inbuf.len) { /* compact */
+            memmove(inbuf.data, inbuf.data + pos, inbuf.len - pos);
+            inbuf.len -= pos;
+            pos = 0;
+        }
+        long used = 0;
+        if (inbuf.len > pos) {
+            for (size_t i = 0; i < f.n; i++) free(f.v[i]);
+            f.n = 0;
+            used = dc_csv_parse_record(inbuf.data + pos, inbuf.len - pos, &f);
+        }
+        if (used < 0) break; /* invalid bytes: the rest is a torn tail, drop it */
+        if (used == 0) {
+            if (eof) break; /* incomplete last record: drop it */
+            dc_buf_reserve(&inbuf, 1 << 20);
+            ssize_t r = read(in, inbuf.data + inbuf.len, inbuf.cap - inbuf.len - 1);
+            if (r < 0) {
+                snprintf(err, errlen, "%s: read failed: %s", c->path, strerror(errno));
+                rc = -1;
+            } else if (r == 0) {
+                eof = 1;
+            } else {
+                inbuf.len += (size_t)r;
+            }
+            continue;
+        }
+        pos += (size_t)used;
+        if (!map) {
+            for (size_t i = 0; i < f.n; i++) dc_strvec_push(&oldhdr, f.v[i]);
+            map = header_map(c, &oldhdr);
+            continue;
+        }
+        if (keep(&f, ctx)) remap_record(c, map, oldhdr.n, &f, &outbuf);
+        if (outbuf.len > (1 << 20)) {
+            if (write_all(out, outbuf.data, outbuf.len) != 0) rc = -1;
+            written += outbuf.len;
+            dc_buf_reset(&outbuf);
+        }
+    }
+    if (rc == 0 && write_all(out, outbuf.data, outbuf.len) != 0) rc = -1;
+    written += outbuf.len;
+    if (rc == 0 && fsync(out) != 0) rc = -1;
+    if (close(out) != 0) rc = -1;
+    close(in);
+    if (rc == 0 && rename(tmp, c->path) != 0) rc = -1;
+    if (rc == 0) {
+        fsync_dir_of(c->path);
+        c->size = written;
+    } else {
+        if (!err[0]) snprintf(err, errlen, "%s: rewrite failed: %s", c->path, strerror(errno));
+        unlink(tmp);
+    }
+    free(map);
+    dc_strvec_free(&f);
+    dc_strvec_free(&oldhdr);
+    dc_buf_free(&inbuf);
+    dc_buf_free(&outbuf);
+    free(tmp);
+    return rc;
+}
+
+/* ---- share state ---- */
+
+void dc_csvout_bcast(MPI_Comm comm, dc_csvout *c)
+{
+    int rank;
+    MPI_Comm_rank(comm, &rank);
+    dc_buf b;
+    dc_buf_init(&b);
+    if (rank == 0)
+        for (size_t i = 0; i < c->cols.n; i++) pack_column(&b, &c->cols.cols[i]);
+    uint64_t hdr[2] = {c->size, b.len};
+    MPI_Bcast(hdr, 2, MPI_UINT64_T, 0, comm);
+    c->size = hdr[0];
+    if (rank != 0) {
+        dc_buf_reserve(&b, hdr[1]);
+        b.len = hdr[1];
+    }
+    if (hdr[1]) MPI_Bcast(b.data, (int)hdr[1], MPI_BYTE, 0, comm);
+    if (rank != 0) {
+        dc_colset_free(&c->cols);
+        dc_colset_init(&c->cols);
+        for (const char *p = b.data, *end = b.data + b.len; p && p < end;) {
+            dc_column col;
+            if (unpack_column(&p, end, &col) != 0) break;
+            dc_colset_add(&c->cols, &col); /* keeps rank 0's (the file's) order */
+        }
+    }
+    dc_buf_free(&b);
+}
+
+/* ---- collective append ---- */
+
+int dc_csvout_append(MPI_Comm comm, dc_csvout *c, size_t n_total, const uint32_t *pos,
+                     const dc_buf *texts, size_t n_mine, char *err, size_t errlen)
+{
+    int rank;
+    MPI_Comm_rank(comm, &rank);
+    /* every rank learns every row's length */
+    uint64_t *len = dc_calloc(n_total + 1, sizeof(uint64_t));
+    for (size_t i = 0; i < n_mine; i++) len[pos[i]] = texts[i].len;
+    MPI_Allreduce(MPI_IN_PLACE, len, (int)n_total, MPI_UINT64_T, MPI_SUM, comm);
+    uint64_t total = 0;
+    for (size_t i = 0; i < n_total; i++) total += len[i];
+
+    dc_buf header;
+    dc_buf_init(&header);
+    if (c->size == 0) dc_csvout_header(c, &header);
+    if (total == 0 && header.len == 0) {
+        free(len);
+        return 0;
+    }
+    uint64_t base = c->size + header.len;
+    uint64_t *off = dc_malloc(sizeof(uint64_t) * (n_total + 1));
+    uint64_t o = base;
+    for (size_t i = 0; i < n_total; i++) {
+        off[i] = o;
+        o += len[i];
+    }
+
+    /* this rank's blocks: its rows (and the header on rank 0) */
+    size_t nb = n_mine + (rank == 0 && header.len ? 1 : 0);
+    int *bl = dc_malloc(sizeof(int) * (nb ? nb : 1));
+    MPI_Aint *disp = dc_malloc(sizeof(MPI_Aint) * (nb ? nb : 1));
+    dc_buf data;
+    dc_buf_init(&data);
+    size_t k = 0;
+    if (rank == 0 && header.len) {
+        bl[k] = (int)header.len;
+        disp[k++] = (MPI_Aint)c->size;
+        dc_buf_append(&data, header.data, header.len);
+    }
+    /* blocks must be in increasing offset order: sort my rows by position */
+    uint32_t *order = dc_malloc(sizeof(uint32_t) * (n_mine ? n_mine : 1));
+    for (size_t i = 0; i < n_mine; i++) order[i] = (uint32_t)i;
+    for (size_t i = 1; i < n_mine; i++) /* insertion sort: batches are small */
+        for (size_t j = i; j > 0 && pos[order[j - 1]] > pos[order[j]]; j--) {
+            uint32_t t = order[j];
+            order[j] = order[j - 1];
+            order[j - 1] = t;
+        }
+    for (size_t i = 0; i < n_mine; i++) {
+        const dc_buf *t = &texts[order[i]];
+        if (!t->len) continue;
+        bl[k] = (int)t->len;
+        disp[k++] = (MPI_Aint)off[pos[order[i]]];
+        dc_buf_append(&data, t->data, t->len);
+    }
+    free(order);
+
+    MPI_File fh;
+    int rc = MPI_File_open(comm, c->path, MPI_MODE_WRONLY | MPI_MODE_CREATE, MPI_INFO_NULL, &fh);
+    if (rc == MPI_SUCCESS) {
+        MPI_Datatype ft;
+        MPI_Type_create_hindexed((int)k, bl, disp, MPI_BYTE, &ft);
+        MPI_Type_commit(&ft);
+        MPI_File_set_view(fh, 0, MPI_BYTE, k ? ft : MPI_BYTE, "native", MPI_INFO_NULL);
+        MPI_Status st;
+        rc = MPI_File_write_all(fh, data.data ? data.data : "", (int)data.len, MPI_BYTE, &st);
+        if (rc == MPI_SUCCESS) rc = MPI_File_sync(fh);
+        MPI_File_close(&fh);
+        MPI_Type_free(&ft);
+    }
+    int ok = rc == MPI_SUCCESS ? 0 : -1, all;
+    MPI_Allreduce(&ok, &all, 1, MPI_INT, MPI_MIN, comm);
+    if (all == 0) {
+        c->size = o;
+        if (rank == 0 && header.len) fsync_dir_of(c->path);
+    } else {
+        snprintf(err, errlen, "%s: writing rows failed", c->path);
+    }
+    dc_buf_free(&header);
+    dc_buf_free(&data);
+    free(bl);
+    free(disp);
+    free(off);
+    free(len);
+    return all;
+}

@@ -1,0 +1,550 @@
+/*
+ * h5out.c - pixel data output: per-checkpoint segment files written with
+ * parallel HDF5, and the index file of external links replaced atomically.
+ * See dc_h5out.h for the design and guarantees.
+ *
+ * Pieces: the in-memory index (a hash map scan id -> segment), reading and
+ * writing the index file (rank 0, serial HDF5), segment files (collective
+ * create/close, collective dataset+attribute creation, independent slice
+ * writes), and pack (copy every linked dataset into one file).
+ */
+#include "dc_h5out.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <hdf5.h>
+#include <libgen.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "dc_config.h"
+
+/* ------------------------------------------------------------------ */
+/* in-memory index                                                      */
+
+void dc_h5index_init(dc_h5index *x)
+{
+    memset(x, 0, sizeof *x);
+}
+
+void dc_h5index_free(dc_h5index *x)
+{
+    for (size_t i = 0; i < x->n; i++) {
+        free(x->scan_ids[i]);
+        free(x->segs[i]);
+    }
+    free(x->scan_ids);
+    free(x->segs);
+    free(x->hidx);
+    dc_h5index_init(x);
+}
+
+static size_t str_hash(const char *s)
+{
+    return (size_t)dc_hash64(s, strlen(s), DC_HASH_SEED);
+}
+
+static void index_rehash(dc_h5index *x, size_t cap)
+{
+    free(x->hidx);
+    x->hcap = cap;
+    x->hidx = dc_calloc(cap, sizeof(size_t));
+    for (size_t i = 0; i < x->n; i++) {
+        size_t h = str_hash(x->scan_ids[i]) & (cap - 1);
+        while (x->hidx[h]) h = (h + 1) & (cap - 1);
+        x->hidx[h] = i + 1;
+    }
+}
+
+long dc_h5index_find(const dc_h5index *x, const char *scan_id)
+{
+    if (!x->hcap) return -1;
+    size_t h = str_hash(scan_id) & (x->hcap - 1);
+    while (x->hidx[h]) {
+        size_t i = x->hidx[h] - 1;
+        if (strcmp(x->scan_ids[i], scan_id) == 0) return (long)i;
+        h = (h + 1) & (x->hcap - 1);
+    }
+    return -1;
+}
+
+void dc_h5index_put(dc_h5index *x, const char *scan_id, const char *seg)
+{
+    long i = dc_h5index_find(x, scan_id);
+    if (i >= 0) {
+        free(x->segs[i]);
+        x->segs[i] = dc_strdup(seg);
+        return;
+    }
+    if (x->n == x->cap) {
+        x->cap = x->cap ? x->cap * 2 : 64;
+        x->scan_ids = dc_realloc(x->scan_ids, x->cap * sizeof(char *));
+        x->segs = dc_realloc(x->segs, x->cap * sizeof(char *));
+    }
+    x->scan_ids[x->n] = dc_strdup(scan_id);
+    x->segs[x->n] = dc_strdup(seg);
+    x->n++;
+    if (x->n * 2 > x->hcap)
+        index_rehash(x, x->hcap ? x->hcap * 2 : 128);
+    else {
+        size_t h = str_hash(scan_id) & (x->hcap - 1);
+        while (x->hidx[h]) h = (h + 1) & (x->hcap - 1);
+        x->hidx[h] = x->n;
+    }
+}
+
+void dc_h5index_remove(dc_h5index *x, const char *scan_id)
+{
+    long i = dc_h5index_find(x, scan_id);
+    if (i < 0) return;
+    free(x->scan_ids[i]);
+    free(x->segs[i]);
+    x->n--;
+    if ((size_t)i != x->n) {
+        x->scan_ids[i] = x->scan_ids[x->n];
+        x->segs[i] = x->segs[x->n];
+    }
+    index_rehash(x, x->hcap);
+}
+
+/* ------------------------------------------------------------------ */
+/* small HDF5 helpers                                                   */
+
+static void h5_quiet(void)
+{
+    H5Eset_auto2(H5E_DEFAULT, NULL, NULL);
+}
+
+static hid_t file_type_of(int dtype)
+{
+    switch (dtype) {
+    case DC_DT_U8: return H5T_STD_U8LE;
+    case DC_DT_I8: return H5T_STD_I8LE;
+    case DC_DT_U16: return H5T_STD_U16LE;
+    case DC_DT_I16: return H5T_STD_I16LE;
+    case DC_DT_U32: return H5T_STD_U32LE;
+    case DC_DT_I32: return H5T_STD_I32LE;
+    case DC_DT_F32: return H5T_IEEE_F32LE;
+    default: return H5T_IEEE_F64LE;
+    }
+}
+
+static hid_t mem_type_of(int dtype)
+{
+    switch (dtype) {
+    case DC_DT_U8: return H5T_NATIVE_UINT8;
+    case DC_DT_I8: return H5T_NATIVE_INT8;
+    case DC_DT_U16: return H5T_NATIVE_UINT16;
+    case DC_DT_I16: return H5T_NATIVE_INT16;
+    case DC_DT_U32: return H5T_NATIVE_UINT32;
+    case DC_DT_I32: return H5T_NATIVE_INT32;
+    case DC_DT_F32: return H5T_NATIVE_FLOAT;
+    default: return H5T_NATIVE_DOUBLE;
+    }
+}
+
+static int attr_write(hid_t loc, const char *name, hid_t ftype, hid_t mtype, int rank,
+                      const hsize_t *dims, const void *data)
+{
+    hid_t sp = rank == 0 ? H5Screate(H5S_SCALAR) : H5Screate_simple(rank, dims, NULL);
+    if (sp < 0) return -1;
+    hid_t a = H5Acreate2(loc, name, ftype, sp, H5P_DEFAULT, H5P_DEFAULT);
+    int rc = -1;
+    if (a >= 0) {
+        rc = H5Awrite(a, mtype, data) < 0 ? -1 : 0;
+        H5Aclose(a);
+    }
+    H5Sclose(sp);
+    return rc;
+}
+
+/* variable-length UTF-8 string: h5py reads it as str */
+static int attr_str(hid_t loc, const char *name, const char *value)
+{
+    hid_t t = H5Tcopy(H5T_C_S1);
+    H5Tset_size(t, H5T_VARIABLE);
+    H5Tset_cset(t, H5T_CSET_UTF8);
+    const char *v = value ? value : "";
+    int rc = attr_write(loc, name, t, t, 0, NULL, &v);
+    H5Tclose(t);
+    return rc;
+}
+
+static int attr_i64(hid_t loc, const char *name, int64_t v)
+{
+    return attr_write(loc, name, H5T_STD_I64LE, H5T_NATIVE_INT64, 0, NULL, &v);
+}
+
+static int attr_f64(hid_t loc, const char *name, int rank, const hsize_t *dims, const double *v)
+{
+    return attr_write(loc, name, H5T_IEEE_F64LE, H5T_NATIVE_DOUBLE, rank, dims, v);
+}
+
+static int fsync_path(const char *path, int is_dir)
+{
+    int fd = open(path, is_dir ? O_RDONLY | O_DIRECTORY : O_RDONLY);
+    if (fd < 0) return -1;
+    int rc = fsync(fd);
+    close(fd);
+    return rc;
+}
+
+static char *dir_of(const char *path)
+{
+    char *tmp = dc_strdup(path);
+    char *d = dc_strdup(dirname(tmp));
+    free(tmp);
+    return d;
+}
+
+/* ------------------------------------------------------------------ */
+/* index file                                                           */
+
+typedef struct {
+    dc_h5index *x;
+    hid_t fid;
+} load_ctx;
+
+static herr_t load_link(hid_t g, const char *name, const H5L_info_t *info, void *op)
+{
+    load_ctx *c = op;
+    if (info->type == H5L_TYPE_EXTERNAL) {
+        char buf[4096];
+        if (info->u.val_size > sizeof buf) return 0;
+        if (H5Lget_val(g, name, buf, sizeof buf, H5P_DEFAULT) < 0) return 0;
+        const char *file = NULL, *obj = NULL;
+        unsigned flags = 0;
+        if (H5Lunpack_elink_val(buf, info->u.val_size, &flags, &file, &obj) < 0) return 0;
+        dc_h5index_put(c->x, name, file);
+    } else if (info->type == H5L_TYPE_HARD) {
+        H5O_info_t oi;
+        if (H5Oget_info_by_name2(g, name, &oi, H5O_INFO_BASIC, H5P_DEFAULT) >= 0 &&
+            oi.type == H5O_TYPE_DATASET)
+            dc_h5index_put(c->x, name, "");
+    }
+    return 0;
+}
+
+int dc_h5index_load(const char *index_path, dc_h5index *x, char *err, size_t errlen)
+{
+    h5_quiet();
+    if (access(index_path, F_OK) != 0) return 0;
+    hid_t fid = H5Fopen(index_path, H5F_ACC_RDONLY, H5P_DEFAULT);
+    if (fid < 0) {
+        snprintf(err, errlen, "%s: not a readable HDF5 file", index_path);
+        return -1;
+    }
+    load_ctx c = {x, fid};
+    herr_t rc = H5Literate(fid, H5_INDEX_NAME, H5_ITER_INC, NULL, load_link, &c);
+    H5Fclose(fid);
+    if (rc < 0) {
+        snprintf(err, errlen, "%s: cannot list its datasets", index_path);
+        return -1;
+    }
+    return 0;
+}
+
+static int write_file_attrs(hid_t fid, const char *layout, const char *config_text)
+{
+    int rc = attr_str(fid, "dcmcrawl_version", DC_VERSION);
+    rc |= attr_str(fid, "layout", layout);
+    rc |= attr_str(fid, "config", config_text ? config_text : "");
+    return rc;
+}
+
+int dc_h5index_write(const char *index_path, const dc_h5index *x, const char *layout,
+                     const char *config_text, char *err, size_t errlen)
+{
+    h5_quiet();
+    char *tmp = dc_asprintf("%s.tmp", index_path);
+    hid_t fapl = H5Pcreate(H5P_FILE_ACCESS);
+    H5Pset_libver_bounds(fapl, H5F_LIBVER_V18, H5F_LIBVER_LATEST); /* compact link storage */
+    hid_t fid = H5Fcreate(tmp, H5F_ACC_TRUNC, H5P_DEFAULT, fapl);
+    H5Pclose(fapl);
+    if (fid < 0) {
+        snprintf(err, errlen, "%s: cannot create: %s", tmp, strerror(errno));
+        free(tmp);
+        return -1;
+    }
+    int rc = write_file_attrs(fid, layout, config_text);
+    hid_t old = -1;
+    for (size_t i = 0; i < x->n && rc == 0; i++) {
+        if (x->segs[i][0]) {
+            char obj[1024];
+            snprintf(obj, sizeof obj, "/%s", x->scan_ids[i]);
+            if (H5Lcreate_external(x->segs[i], obj, fid, x->scan_ids[i], H5P_DEFAULT, H5P_DEFAULT) <
+                0) {
+                snprintf(err, errlen, "%s: cannot link %s", tmp, x->scan_ids[i]);
+                rc = -1;
+            }
+        } else {
+            /* a dataset stored in the previous index itself (packed file) */
+            if (old < 0) old = H5Fopen(index_path, H5F_ACC_RDONLY, H5P_DEFAULT);
+            if (old < 0 || H5Ocopy(old, x->scan_ids[i], fid, x->scan_ids[i], H5P_DEFAULT,
+                                   H5P_DEFAULT) < 0) {
+                snprintf(err, errlen, "%s: cannot copy dataset %s", index_path, x->scan_ids[i]);
+                rc = -1;
+            }
+        }
+    }
+    if (old >= 0) H5Fclose(old);
+    if (H5Fclose(fid) < 0 && rc == 0) {
+        snprintf(err, errlen, "%s: cannot close", tmp);
+        rc = -1;
+    }
+    if (rc == 0 && fsync_path(tmp, 0) != 0) {
+        snprintf(err, errlen, "%s: fsync failed: %s", tmp, strerror(errno));
+        rc = -1;
+    }
+    if (rc == 0 && rename(tmp, index_path) != 0) {
+        snprintf(err, errlen, "%s: rename to %s failed: %s", tmp, index_path, strerror(errno));
+        rc = -1;
+    }
+    if (rc == 0) {
+        char *d = dir_of(index_path);
+        fsync_path(d, 1);
+        free(d);
+    } else {
+        unlink(tmp);
+    }
+    free(tmp);
+    return rc;
+}
+
+/* ------------------------------------------------------------------ */
+/* segment files                                                        */
+
+typedef struct {
+    hid_t did;
+    int dtype;
+    int ndim;
+    hsize_t dims[5];
+    int frame_axis0; /* first axis counting frames */
+    int n_frame_axes;
+    int row_axis;
+    int compressed;
+} seg_ds;
+
+struct dc_h5seg {
+    MPI_Comm comm;
+    int rank;
+    hid_t fid;
+    char *path;
+    seg_ds *ds;
+    size_t n, cap;
+};
+
+dc_h5seg *dc_h5seg_create(MPI_Comm comm, const char *path, char *err, size_t errlen)
+{
+    h5_quiet();
+    hid_t fapl = H5Pcreate(H5P_FILE_ACCESS);
+    H5Pset_fapl_mpio(fapl, comm, MPI_INFO_NULL);
+    H5Pset_all_coll_metadata_ops(fapl, 1);
+    H5Pset_coll_metadata_write(fapl, 1);
+    hid_t fid = H5Fcreate(path, H5F_ACC_TRUNC, H5P_DEFAULT, fapl);
+    H5Pclose(fapl);
+    if (fid < 0) {
+        snprintf(err, errlen, "%s: cannot create HDF5 segment file", path);
+        return NULL;
+    }
+    dc_h5seg *s = dc_calloc(1, sizeof *s);
+    s->comm = comm;
+    MPI_Comm_rank(comm, &s->rank);
+    s->fid = fid;
+    s->path = dc_strdup(path);
+    attr_str(fid, "dcmcrawl_version", DC_VERSION);
+    return s;
+}
+
+/* Which axes of the dataset count frames.  The 2D image is (rows, cols[, 3]);
+ * zyx: (frames..., rows, cols[, 3]); seed: (1, rows, cols, frames...[, 3]). */
+static void frame_axes(const dc_scan *scan, int layout, seg_ds *d)
+{
+    int colour = scan->samples > 1 ? 1 : 0;
+    if (layout == DC_LAYOUT_SEED) {
+        d->frame_axis0 = 3;
+        d->n_frame_axes = scan->ndim - 3 - colour;
+        d->row_axis = 1;
+    } else {
+        d->frame_axis0 = 0;
+        d->n_frame_axes = scan->ndim - 2 - colour;
+        d->row_axis = d->n_frame_axes;
+    }
+    if (d->n_frame_axes < 0) d->n_frame_axes = 0;
+}
+
+static int scan_attrs(hid_t did, const dc_scan *scan, const dc_h5ds_opts *o)
+{
+    int rc = 0;
+    rc |= attr_str(did, "scan_id", scan->scan_id);
+    rc |= attr_str(did, "source_folder", o->source_folder);
+    rc |= attr_str(did, "series_instance_uid", scan->series_uid);
+    rc |= attr_str(did, "study_instance_uid", scan->study_uid);
+    rc |= attr_str(did, "modality", scan->modality);
+    rc |= attr_i64(did, "n_files", scan->n_files);
+    rc |= attr_str(did, "slice_order", scan->slice_order);
+    hsize_t d3 = 3, d44[2] = {4, 4};
+    rc |= attr_f64(did, "spacing", 1, &d3, scan->spacing);
+    rc |= attr_f64(did, "affine", 2, d44, scan->affine);
+    hsize_t dp[2] = {scan->slice_positions ? scan->n_positions : 0, 3};
+    static const double none = 0;
+    rc |= attr_f64(did, "slice_positions", 2, dp, scan->slice_positions ? scan->slice_positions : &none);
+    hsize_t dn = scan->n_slices;
+    rc |= attr_write(did, "instance_numbers", H5T_STD_I32LE, H5T_NATIVE_INT32, 1, &dn,
+                     scan->instance_numbers);
+    hsize_t dr = scan->n_rescale;
+    int rr = scan->n_rescale > 1 ? 1 : 0;
+    double one = 1.0, zero = 0.0;
+    rc |= attr_f64(did, "rescale_slope", rr, &dr, scan->rescale_slope ? scan->rescale_slope : &one);
+    rc |= attr_f64(did, "rescale_intercept", rr, &dr,
+                   scan->rescale_intercept ? scan->rescale_intercept : &zero);
+    rc |= attr_str(did, "photometric_interpretation", scan->photometric);
+    rc |= attr_i64(did, "bits_stored", scan->bits_stored);
+    uint8_t u = scan->uniform_spacing ? 1 : 0;
+    rc |= attr_write(did, "uniform_spacing", H5T_NATIVE_HBOOL, H5T_NATIVE_HBOOL, 0, NULL, &u);
+    rc |= attr_str(did, "warnings", scan->warnings ? scan->warnings : "");
+    return rc;
+}
+
+int dc_h5seg_add_dataset(dc_h5seg *seg, const dc_scan *scan, const dc_h5ds_opts *o, char *err,
+                         size_t errlen)
+{
+    seg_ds d;
+    memset(&d, 0, sizeof d);
+    d.dtype = scan->dtype;
+    d.ndim = scan->ndim;
+    for (int i = 0; i < scan->ndim; i++) d.dims[i] = scan->dims[i];
+    frame_axes(scan, o->layout, &d);
+    hid_t sp = H5Screate_simple(d.ndim, d.dims, NULL);
+    hid_t dcpl = H5Pcreate(H5P_DATASET_CREATE);
+    H5Pset_fill_time(dcpl, H5D_FILL_TIME_NEVER);
+    H5Pset_alloc_time(dcpl, H5D_ALLOC_TIME_EARLY);
+    if (o->gzip_level > 0) {
+        hsize_t chunk[5];
+        for (int i = 0; i < d.ndim; i++) chunk[i] = d.dims[i];
+        for (int i = 0; i < d.n_frame_axes; i++) chunk[d.frame_axis0 + i] = 1;
+        H5Pset_chunk(dcpl, d.ndim, chunk);
+        H5Pset_shuffle(dcpl);
+        H5Pset_deflate(dcpl, (unsigned)o->gzip_level);
+        d.compressed = 1;
+    }
+    d.did = H5Dcreate2(seg->fid, scan->scan_id, file_type_of(scan->dtype), sp, H5P_DEFAULT, dcpl,
+                       H5P_DEFAULT);
+    H5Pclose(dcpl);
+    H5Sclose(sp);
+    if (d.did < 0) {
+        snprintf(err, errlen, "%s: cannot create dataset %s", seg->path, scan->scan_id);
+        return -1;
+    }
+    if (scan_attrs(d.did, scan, o) != 0) {
+        snprintf(err, errlen, "%s: cannot write attributes of %s", seg->path, scan->scan_id);
+        H5Dclose(d.did);
+        return -1;
+    }
+    if (seg->n == seg->cap) {
+        seg->cap = seg->cap ? seg->cap * 2 : 16;
+        seg->ds = dc_realloc(seg->ds, seg->cap * sizeof *seg->ds);
+    }
+    seg->ds[seg->n] = d;
+    return (int)seg->n++;
+}
+
+int dc_h5seg_write_slice(dc_h5seg *seg, int h, const dc_scan *scan, uint32_t k, const void *buf,
+                         char *err, size_t errlen)
+{
+    seg_ds *d = &seg->ds[h];
+    hsize_t start[5] = {0}, count[5];
+    for (int i = 0; i < d->ndim; i++) count[i] = d->dims[i];
+    /* decompose k over the frame axes, last axis fastest */
+    uint64_t rem = k;
+    for (int i = d->n_frame_axes - 1; i >= 0; i--) {
+        int ax = d->frame_axis0 + i;
+        start[ax] = rem % d->dims[ax];
+        rem /= d->dims[ax];
+        count[ax] = 1;
+    }
+    hsize_t mdims[3] = {scan->rows, scan->cols, scan->samples};
+    int mrank = scan->samples > 1 ? 3 : 2;
+    hid_t fsp = H5Dget_space(d->did);
+    H5Sselect_hyperslab(fsp, H5S_SELECT_SET, start, NULL, count, NULL);
+    hid_t msp = H5Screate_simple(mrank, mdims, NULL);
+    herr_t rc = H5Dwrite(d->did, mem_type_of(d->dtype), msp, fsp, H5P_DEFAULT, buf);
+    H5Sclose(msp);
+    H5Sclose(fsp);
+    if (rc < 0) {
+        snprintf(err, errlen, "%s: write of slice %u of %s failed", seg->path, k, scan->scan_id);
+        return -1;
+    }
+    return 0;
+}
+
+int dc_h5seg_close(dc_h5seg *seg, char *err, size_t errlen)
+{
+    int rc = 0;
+    for (size_t i = 0; i < seg->n; i++) H5Dclose(seg->ds[i].did);
+    if (H5Fclose(seg->fid) < 0) rc = -1;
+    int all = 0;
+    MPI_Allreduce(&rc, &all, 1, MPI_INT, MPI_MIN, seg->comm);
+    if (all == 0 && seg->rank == 0 && fsync_path(seg->path, 0) != 0) rc = -1;
+    MPI_Allreduce(&rc, &all, 1, MPI_INT, MPI_MIN, seg->comm);
+    if (all != 0) snprintf(err, errlen, "%s: closing the segment file failed", seg->path);
+    free(seg->ds);
+    free(seg->path);
+    free(seg);
+    return all;
+}
+
+/* ------------------------------------------------------------------ */
+/* pack                                                                 */
+
+int dc_h5_pack(const char *index_path, const char *out_path, char *err, size_t errlen)
+{
+    h5_quiet();
+    dc_h5index x;
+    dc_h5index_init(&x);
+    if (dc_h5index_load(index_path, &x, err, errlen) != 0) return -1;
+    hid_t src = H5Fopen(index_path, H5F_ACC_RDONLY, H5P_DEFAULT);
+    char *tmp = dc_asprintf("%s.tmp", out_path);
+    hid_t dst = src >= 0 ? H5Fcreate(tmp, H5F_ACC_TRUNC, H5P_DEFAULT, H5P_DEFAULT) : -1;
+    int rc = (src < 0 || dst < 0) ? -1 : 0;
+    if (rc) snprintf(err, errlen, "cannot open %s or create %s", index_path, tmp);
+    /* copy file attributes */
+    if (rc == 0) {
+        hid_t ocpy = H5Pcreate(H5P_OBJECT_COPY);
+        for (size_t i = 0; i < x.n && rc == 0; i++) {
+            /* H5Ocopy follows the external link and copies the dataset with attributes */
+            hid_t lcpl = H5Pcreate(H5P_LINK_CREATE);
+            if (H5Ocopy(src, x.scan_ids[i], dst, x.scan_ids[i], ocpy, lcpl) < 0) {
+                snprintf(err, errlen, "cannot copy %s from %s", x.scan_ids[i], index_path);
+                rc = -1;
+            }
+            H5Pclose(lcpl);
+        }
+        H5Pclose(ocpy);
+        char *names[] = {"dcmcrawl_version", "layout", "config"};
+        for (int i = 0; i < 3 && rc == 0; i++) {
+            hid_t a = H5Aopen(src, names[i], H5P_DEFAULT);
+            if (a < 0) continue;
+            hid_t t = H5Aget_type(a);
+            char *v = NULL;
+            if (H5Aread(a, t, &v) >= 0) {
+                attr_str(dst, names[i], v);
+                H5free_memory(v);
+            }
+            H5Tclose(t);
+            H5Aclose(a);
+        }
+    }
+    if (dst >= 0 && H5Fclose(dst) < 0) rc = -1;
+    if (src >= 0) H5Fclose(src);
+    if (rc == 0 && (fsync_path(tmp, 0) != 0 || rename(tmp, out_path) != 0)) {
+        snprintf(err, errlen, "cannot write %s: %s", out_path, strerror(errno));
+        rc = -1;
+    }
+    if (rc != 0) unlink(tmp);
+    free(tmp);
+    dc_h5index_free(&x);
+    return rc;
+}

@@ -1,0 +1,173 @@
+/*
+ * process.c - one scan on its owner rank: decode slice by slice into the
+ * dataset, flatten the first slice's header into the metadata row.
+ * See dc_process.h.
+ */
+#include "dc_process.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "dc_decode.h"
+
+void dc_worker_init(dc_worker *w)
+{
+    memset(w, 0, sizeof *w);
+    dc_dataset_init(&w->ds);
+}
+
+void dc_worker_free(dc_worker *w)
+{
+    dc_dataset_free(&w->ds);
+    free(w->slice);
+    memset(w, 0, sizeof *w);
+}
+
+void dc_scan_result_free(dc_scan_result *r)
+{
+    free(r->reason);
+    free(r->example);
+    dc_row_free(&r->row);
+    memset(r, 0, sizeof *r);
+}
+
+static void fail(dc_scan_result *res, const char *reason, const char *example)
+{
+    res->stored = 0;
+    free(res->reason);
+    free(res->example);
+    res->reason = dc_strdup(reason);
+    res->example = dc_strdup(example ? example : "");
+}
+
+/* the file still says what the header pass saw (it may have been replaced) */
+static int same_image(const dc_dataset *ds, const dc_record *rec)
+{
+    dc_record now;
+    dc_record_init(&now);
+    dc_record_from_dataset(ds, &now);
+    int same = now.rows == rec->rows && now.cols == rec->cols && now.samples == rec->samples &&
+               now.bits_alloc == rec->bits_alloc && now.frames == rec->frames &&
+               strcmp(now.ts_uid, rec->ts_uid) == 0;
+    dc_record_free(&now);
+    return same;
+}
+
+/* Parse a file for decoding/flattening; returns 0 or -1 with the reason in err */
+static int open_file(dc_worker *w, const char *path, int keep_open, char *err, size_t errlen)
+{
+    dc_parse_opts po;
+    dc_parse_opts_default(&po);
+    po.walk_fragments = 1;
+    po.keep_open = keep_open;
+    dc_dataset_clear(&w->ds);
+    int rc = dc_parse_file(path, &po, &w->ds, err, errlen);
+    if (rc == DC_PARSE_NOT_DICOM) snprintf(err, errlen, "no longer a DICOM file");
+    return rc == DC_PARSE_OK ? 0 : -1;
+}
+
+static void flatten_row(dc_worker *w, dc_scan_result *res)
+{
+    dc_row_free(&res->row);
+    dc_row_init(&res->row);
+    dc_flatten(&w->ds, &res->row);
+}
+
+static void metadata_only(dc_worker *w, const dc_batch *b, const dc_scan *s, dc_scan_result *res)
+{
+    char err[DC_ERRLEN];
+    const char *path = b->paths[s->first_rec];
+    if (open_file(w, path, 0, err, sizeof err) != 0) {
+        fail(res, err, path);
+        return;
+    }
+    res->bytes_in += w->ds.bytes_read;
+    flatten_row(w, res);
+    res->stored = 1;
+}
+
+static int slice_rescale(const dc_scan *s, uint32_t k, double *slope, double *icpt)
+{
+    uint32_t j = s->n_rescale > 1 ? k : 0;
+    *slope = (s->rescale_slope && s->n_rescale) ? s->rescale_slope[j] : 1.0;
+    *icpt = (s->rescale_intercept && s->n_rescale) ? s->rescale_intercept[j] : 0.0;
+    return 0;
+}
+
+static void with_pixels(dc_worker *w, const dc_batch *b, const dc_scan *s, dc_h5seg *seg, int h,
+                        dc_scan_result *res)
+{
+    char err[DC_ERRLEN];
+    size_t slice_bytes = (size_t)s->rows * s->cols * (s->samples ? s->samples : 1) *
+                         (size_t)dc_dtype_size(s->dtype);
+    if (slice_bytes > w->slice_cap) {
+        free(w->slice);
+        w->slice = dc_malloc(slice_bytes);
+        w->slice_cap = slice_bytes;
+    }
+    uint32_t open_rec = UINT32_MAX;
+    int have_row = 0;
+    for (uint32_t k = 0; k < s->n_slices; k++) {
+        uint32_t ri = s->slice_rec[k];
+        const dc_record *rec = &b->recs[ri];
+        const char *path = b->paths[ri];
+        if (ri != open_rec) {
+            if (open_file(w, path, 1, err, sizeof err) != 0) {
+                fail(res, err, path);
+                return;
+            }
+            if (!same_image(&w->ds, rec)) {
+                fail(res, "file changed during the crawl", path);
+                return;
+            }
+            open_rec = ri;
+            res->bytes_in += rec->file_size;
+            if (ri == s->first_rec) {
+                flatten_row(w, res);
+                have_row = 1;
+            }
+        }
+        dc_pixel_desc pd;
+        dc_pixel_desc_from_record(rec, &pd);
+        double slope, icpt;
+        slice_rescale(s, k, &slope, &icpt);
+        if (dc_decode_frames(&w->ds, &pd, s->slice_frame[k], 1, s->dtype, slope, icpt, w->slice,
+                             err, sizeof err) != 0) {
+            fail(res, err, path);
+            return;
+        }
+        if (dc_h5seg_write_slice(seg, h, s, k, w->slice, err, sizeof err) != 0) {
+            fail(res, err, path);
+            return;
+        }
+        res->bytes_out += slice_bytes;
+    }
+    dc_dataset_close_file(&w->ds);
+    if (!have_row) {
+        if (open_file(w, b->paths[s->first_rec], 0, err, sizeof err) != 0) {
+            fail(res, err, b->paths[s->first_rec]);
+            return;
+        }
+        flatten_row(w, res);
+    }
+    res->stored = 1;
+}
+
+void dc_process_scan(dc_worker *w, const dc_config *cfg, const dc_batch *b, size_t i, dc_h5seg *seg,
+                     int h, dc_scan_result *res)
+{
+    const dc_scan *s = &b->scans[i];
+    memset(res, 0, sizeof *res);
+    dc_row_init(&res->row);
+    if (s->unreadable) {
+        const char *ex = s->example_rec != UINT32_MAX ? b->paths[s->example_rec] : b->source_folder[i];
+        fail(res, s->reason ? s->reason : "unreadable", ex);
+        return;
+    }
+    if (!cfg->write_pixeldata || !seg)
+        metadata_only(w, b, s, res);
+    else
+        with_pixels(w, b, s, seg, h, res);
+    dc_dataset_close_file(&w->ds);
+}

@@ -1,0 +1,401 @@
+/*
+ * resume.c - existing outputs of the same id: what is done, and start-up
+ * repair so the three outputs agree (see dc_resume.h).
+ *
+ * Order of repairs (rank 0, before any work):
+ *   1. CSVs: parse every record; cut a torn tail (incomplete record, NUL
+ *      bytes, wrong field count) left by a kill; collect Scan IDs.
+ *   2. index: load it, or rebuild it from the segment files when missing;
+ *      move datasets stored inside an old single-file pixel_data into the
+ *      segment folder.
+ *   3. reconcile (only when writing pixel data): links without a metadata
+ *      row are dropped; rows without a link are removed from the CSV.
+ *   4. write the index if it changed, then delete unreferenced segments.
+ */
+#include "dc_resume.h"
+
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <hdf5.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+char *dc_outputs_seg_name(uint64_t n)
+{
+    return dc_asprintf("seg_%06llu.h5", (unsigned long long)n);
+}
+
+void dc_outputs_paths(const dc_config *cfg, dc_outputs *o)
+{
+    memset(o, 0, sizeof *o);
+    char *m = dc_config_out_path(cfg, "metadata", ".csv");
+    char *u = dc_config_out_path(cfg, "unreadable_files", ".csv");
+    dc_csvout_init(&o->meta, m, 1);
+    dc_csvout_init(&o->unread, u, 0);
+    free(m);
+    free(u);
+    o->index_path = dc_config_out_path(cfg, "pixel_data", ".h5");
+    o->seg_dir = dc_asprintf("%s.d", o->index_path);
+    const char *slash = strrchr(o->seg_dir, '/');
+    o->seg_dir_name = dc_strdup(slash ? slash + 1 : o->seg_dir);
+    dc_h5index_init(&o->index);
+    dc_strset_init(&o->meta_ids);
+    dc_strset_init(&o->unread_ids);
+    o->next_seg = 1;
+}
+
+void dc_outputs_free(dc_outputs *o)
+{
+    dc_csvout_free(&o->meta);
+    dc_csvout_free(&o->unread);
+    free(o->index_path);
+    free(o->seg_dir);
+    free(o->seg_dir_name);
+    dc_h5index_free(&o->index);
+    dc_strset_free(&o->meta_ids);
+    dc_strset_free(&o->unread_ids);
+}
+
+/* ------------------------------------------------------------------ */
+/* CSVs                                                                 */
+
+typedef struct {
+    dc_csvout *c;
+    dc_strset *ids;
+    int id_field;
+    size_t n_fields;
+    int header_done;
+} load_ctx;
+
+static int check_header(load_ctx *x, const dc_strvec *f, char *err, size_t errlen)
+{
+    const char *want = x->c->is_meta ? "Scan ID" : "Reason for failure";
+    if (f->n < (x->c->is_meta ? 2u : 4u) || strcmp(f->v[0], want) != 0) {
+        snprintf(err, errlen,
+                 "%s: not a metadata/unreadable CSV (first column is \"%s\", expected \"%s\"); "
+                 "move it away or choose another output.id",
+                 x->c->path, f->n ? f->v[0] : "", want);
+        return -1;
+    }
+    x->n_fields = f->n;
+    if (x->c->is_meta)
+        for (size_t i = DC_META_FIXED_COLS; i < f->n; i++) {
+            dc_column col;
+            col.name = f->v[i];
+            dc_column_key_from_name(f->v[i], &col);
+            dc_colset_add(&x->c->cols, &col); /* keeps the file's order */
+        }
+    x->header_done = 1;
+    return 0;
+}
+
+/* Read all records; returns the length of the valid prefix or -1. */
+static long long scan_csv(int fd, load_ctx *x, char *err, size_t errlen)
+{
+    dc_buf in;
+    dc_buf_init(&in);
+    dc_strvec f;
+    dc_strvec_init(&f);
+    size_t pos = 0;
+    long long valid = 0, consumed = 0;
+    int eof = 0, rc = 0;
+    for (;;) {
+        long used = 0;
+        if (in.len > pos) {
+            for (size_t i = 0; i < f.n; i++) free(f.v[i]);
+            f.n = 0;
+            used = dc_csv_parse_record(in.data + pos, in.len - pos, &f);
+        }
+        if (used < 0) break;
+        if (used == 0) {
+            if (eof) break;
+            if (pos > (1 << 20)) {
+                memmove(in.data, in.data + pos, in.len - pos);
+                in.len -= pos;
+                pos = 0;
+            }
+            dc_buf_reserve(&in, 1 << 20);
+            ssize_t r = read(fd, in.data + in.len, in.cap - in.len - 1);
+            if (r < 0) {
+                snprintf(err, errlen, "%s: read failed: %s", x->c->path, strerror(errno));
+                rc = -1;
+                break;
+            }
+            if (r == 0) eof = 1;
+            in.len += (size_t)r;
+            continue;
+        }
+        if (!x->header_done) {
+            if (check_header(x, &f, err, errlen) != 0) {
+                rc = -1;
+                break;
+            }
+        } else {
+            if (f.n != x->n_fields) break; /* damaged row: cut here */
+            dc_strset_add(x->ids, f.v[x->id_field]);
+        }
+        pos += (size_t)used;
+        consumed += used;
+        valid = consumed;
+    }
+    dc_strvec_free(&f);
+    dc_buf_free(&in);
+    return rc ? -1 : valid;
+}
+
+static int load_csv(dc_csvout *c, dc_strset *ids, int id_field, char *err, size_t errlen)
+{
+    int fd = open(c->path, O_RDWR);
+    if (fd < 0) {
+        if (errno == ENOENT) return 0;
+        snprintf(err, errlen, "%s: cannot open: %s", c->path, strerror(errno));
+        return -1;
+    }
+    struct stat st;
+    fstat(fd, &st);
+    load_ctx x = {c, ids, id_field, 0, 0};
+    long long valid = scan_csv(fd, &x, err, errlen);
+    if (valid < 0) {
+        close(fd);
+        return -1;
+    }
+    if (valid < (long long)st.st_size) {
+        dc_warn("%s: cut %lld bytes of an incomplete row at the end (left by an interrupted run)",
+                c->path, (long long)st.st_size - valid);
+        if (ftruncate(fd, (off_t)valid) != 0 || fsync(fd) != 0) {
+            snprintf(err, errlen, "%s: cannot cut the incomplete tail: %s", c->path,
+                     strerror(errno));
+            close(fd);
+            return -1;
+        }
+    }
+    close(fd);
+    c->size = (uint64_t)valid;
+    return 0;
+}
+
+/* ------------------------------------------------------------------ */
+/* index and segments                                                   */
+
+static int is_seg_name(const char *n)
+{
+    return (strncmp(n, "seg_", 4) == 0 || strncmp(n, "legacy_", 7) == 0) && dc_endswith(n, ".h5");
+}
+
+static int name_cmp(const void *a, const void *b)
+{
+    return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+/* sorted names of the segment files; also removes leftover temp files */
+static void list_segments(dc_outputs *o, dc_strvec *names)
+{
+    DIR *d = opendir(o->seg_dir);
+    if (!d) return;
+    struct dirent *e;
+    while ((e = readdir(d)) != NULL) {
+        if (is_seg_name(e->d_name)) dc_strvec_push(names, e->d_name);
+        unsigned long long n;
+        if (sscanf(e->d_name, "seg_%llu.h5", &n) == 1 && n + 1 > o->next_seg) o->next_seg = n + 1;
+    }
+    closedir(d);
+    qsort(names->v, names->n, sizeof(char *), name_cmp);
+}
+
+static herr_t add_dataset_link(hid_t g, const char *name, const H5L_info_t *info, void *op)
+{
+    void **ctx = op;
+    dc_h5index *x = ctx[0];
+    const char *seg = ctx[1];
+    (void)g;
+    if (info->type == H5L_TYPE_HARD) dc_h5index_put(x, name, seg);
+    return 0;
+}
+
+/* index missing: link every dataset of every segment, newest segment wins */
+static void rebuild_index(dc_outputs *o, const dc_strvec *segs)
+{
+    for (size_t i = 0; i < segs->n; i++) {
+        char *p = dc_asprintf("%s/%s", o->seg_dir, segs->v[i]);
+        hid_t f = H5Fopen(p, H5F_ACC_RDONLY, H5P_DEFAULT);
+        if (f >= 0) {
+            char *rel = dc_asprintf("%s/%s", o->seg_dir_name, segs->v[i]);
+            void *ctx[2] = {&o->index, rel};
+            H5Literate(f, H5_INDEX_NAME, H5_ITER_INC, NULL, add_dataset_link, ctx);
+            H5Fclose(f);
+            free(rel);
+        } else {
+            dc_warn("%s: unreadable segment file (an interrupted checkpoint); ignored", p);
+        }
+        free(p);
+    }
+    o->index_dirty = 1;
+    if (o->index.n) dc_warn("%s: missing; rebuilt from %zu segment files", o->index_path, segs->n);
+}
+
+/* datasets stored in the index file itself (an old single-file output or a
+ * packed file): move the file into the segment folder and link to it */
+static int adopt_legacy(dc_outputs *o, char *err, size_t errlen)
+{
+    int has_local = 0;
+    for (size_t i = 0; i < o->index.n; i++)
+        if (!o->index.segs[i][0]) has_local = 1;
+    if (!has_local) return 0;
+    mkdir(o->seg_dir, 0755);
+    char *name = NULL, *dest = NULL;
+    for (int k = 0;; k++) {
+        free(name);
+        free(dest);
+        name = dc_asprintf("legacy_%03d.h5", k);
+        dest = dc_asprintf("%s/%s", o->seg_dir, name);
+        if (access(dest, F_OK) != 0) break;
+    }
+    int rc = 0;
+    if (rename(o->index_path, dest) != 0) {
+        snprintf(err, errlen, "%s: cannot move into %s: %s", o->index_path, dest, strerror(errno));
+        rc = -1;
+    } else {
+        char *rel = dc_asprintf("%s/%s", o->seg_dir_name, name);
+        for (size_t i = 0; i < o->index.n; i++)
+            if (!o->index.segs[i][0]) {
+                free(o->index.segs[i]);
+                o->index.segs[i] = dc_strdup(rel);
+            }
+        free(rel);
+        o->index_dirty = 1;
+        dc_info("%s: datasets kept in place, now linked from %s", o->index_path, dest);
+    }
+    free(name);
+    free(dest);
+    return rc;
+}
+
+typedef struct {
+    const dc_strset *drop;
+} drop_ctx;
+
+static int keep_not_dropped(const dc_strvec *f, void *ctx)
+{
+    const drop_ctx *d = ctx;
+    return !dc_strset_has(d->drop, f->v[0]);
+}
+
+static int reconcile(dc_outputs *o, char *err, size_t errlen)
+{
+    /* links without a row: drop them (the scan is redone) */
+    size_t dropped_links = 0;
+    for (size_t i = 0; i < o->index.n;) {
+        if (!dc_strset_has(&o->meta_ids, o->index.scan_ids[i])) {
+            dc_h5index_remove(&o->index, o->index.scan_ids[i]);
+            dropped_links++;
+            o->index_dirty = 1;
+        } else {
+            i++;
+        }
+    }
+    if (dropped_links)
+        dc_warn("%s: repaired: %zu datasets had no metadata row (interrupted checkpoint); "
+                "their scans will be redone", o->index_path, dropped_links);
+    /* rows without a link: remove the rows */
+    dc_strset drop;
+    dc_strset_init(&drop);
+    for (size_t i = 0; i < o->meta_ids.cap; i++) {
+        const char *id = o->meta_ids.slot[i];
+        if (id && dc_h5index_find(&o->index, id) < 0) dc_strset_add(&drop, id);
+    }
+    int rc = 0;
+    if (drop.n) {
+        dc_warn("%s: repaired: %zu rows had no pixel data in %s; their scans will be redone",
+                o->meta.path, drop.n, o->index_path);
+        drop_ctx d = {&drop};
+        rc = dc_csvout_rewrite(&o->meta, keep_not_dropped, &d, err, errlen);
+        if (rc == 0) {
+            dc_strset kept;
+            dc_strset_init(&kept);
+            for (size_t i = 0; i < o->meta_ids.cap; i++)
+                if (o->meta_ids.slot[i] && !dc_strset_has(&drop, o->meta_ids.slot[i]))
+                    dc_strset_add(&kept, o->meta_ids.slot[i]);
+            dc_strset_free(&o->meta_ids);
+            o->meta_ids = kept;
+        }
+    }
+    dc_strset_free(&drop);
+    return rc;
+}
+
+/* delete segment files no link refers to (after the index is durable) */
+static void delete_garbage(dc_outputs *o, const dc_strvec *segs)
+{
+    dc_strset used;
+    dc_strset_init(&used);
+    for (size_t i = 0; i < o->index.n; i++) dc_strset_add(&used, o->index.segs[i]);
+    for (size_t i = 0; i < segs->n; i++) {
+        char *rel = dc_asprintf("%s/%s", o->seg_dir_name, segs->v[i]);
+        if (!dc_strset_has(&used, rel)) {
+            char *p = dc_asprintf("%s/%s", o->seg_dir, segs->v[i]);
+            if (unlink(p) == 0) dc_debug("%s: removed (no scan refers to it)", p);
+            free(p);
+        }
+        free(rel);
+    }
+    dc_strset_free(&used);
+}
+
+int dc_outputs_open(const dc_config *cfg, dc_outputs *o, char *err, size_t errlen)
+{
+    H5Eset_auto2(H5E_DEFAULT, NULL, NULL);
+    if (load_csv(&o->meta, &o->meta_ids, 0, err, errlen) != 0) return -1;
+    if (load_csv(&o->unread, &o->unread_ids, 1, err, errlen) != 0) return -1;
+    if (!cfg->write_pixeldata) return 0;
+
+    dc_strvec segs;
+    dc_strvec_init(&segs);
+    list_segments(o, &segs);
+    char *tmp = dc_asprintf("%s.tmp", o->index_path);
+    unlink(tmp);
+    free(tmp);
+    int rc = 0;
+    if (access(o->index_path, F_OK) == 0) {
+        rc = dc_h5index_load(o->index_path, &o->index, err, errlen);
+        if (rc == 0) rc = adopt_legacy(o, err, errlen);
+    } else if (segs.n) {
+        rebuild_index(o, &segs);
+    }
+    if (rc == 0) rc = reconcile(o, err, errlen);
+    if (rc == 0 && o->index_dirty) {
+        rc = dc_h5index_write(o->index_path, &o->index, cfg->layout == 1 ? "seed" : "zyx",
+                              cfg->config_text, err, errlen);
+        o->index_dirty = 0;
+    }
+    if (rc == 0) {
+        dc_strvec_free(&segs);
+        dc_strvec_init(&segs);
+        list_segments(o, &segs);
+        delete_garbage(o, &segs);
+    }
+    dc_strvec_free(&segs);
+    return rc;
+}
+
+int dc_outputs_done(const dc_outputs *o, const char *scan_id, int retry_unreadable)
+{
+    if (dc_strset_has(&o->meta_ids, scan_id)) return 1;
+    return !retry_unreadable && dc_strset_has(&o->unread_ids, scan_id);
+}
+
+static int keep_not_retried(const dc_strvec *f, void *ctx)
+{
+    const drop_ctx *d = ctx;
+    return f->n < 2 || !dc_strset_has(d->drop, f->v[1]);
+}
+
+int dc_outputs_forget_unreadable(dc_outputs *o, const dc_strset *ids, char *err, size_t errlen)
+{
+    if (!ids->n || o->unread.size == 0) return 0;
+    drop_ctx d = {ids};
+    return dc_csvout_rewrite(&o->unread, keep_not_retried, &d, err, errlen);
+}
