@@ -1,0 +1,422 @@
+/*
+ * test_output.c - the output layer under an MPI singleton: the in-memory
+ * index, index files written and read back (external links), segment files
+ * with datasets, attributes and slices, CSV appends, widening, rewrites and
+ * start-up repair of torn tails.
+ */
+#include <hdf5.h>
+#include <mpi.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <cmocka.h>
+
+#include "dc_csvout.h"
+#include "dc_h5out.h"
+#include "dc_resume.h"
+
+static char g_dir[256];
+
+static char *path_in(const char *name)
+{
+    return dc_asprintf("%s/%s", g_dir, name);
+}
+
+static char *slurp(const char *path)
+{
+    FILE *f = fopen(path, "rb");
+    if (!f) return NULL;
+    dc_buf b;
+    dc_buf_init(&b);
+    char tmp[4096];
+    size_t n;
+    while ((n = fread(tmp, 1, sizeof tmp, f)) > 0) dc_buf_append(&b, tmp, n);
+    fclose(f);
+    return dc_buf_steal(&b);
+}
+
+static void spit(const char *path, const char *text)
+{
+    FILE *f = fopen(path, "wb");
+    fputs(text, f);
+    fclose(f);
+}
+
+/* ---- index map ---- */
+
+static void test_index_map(void **state)
+{
+    (void)state;
+    dc_h5index x;
+    dc_h5index_init(&x);
+    char id[32];
+    for (int i = 0; i < 1000; i++) {
+        snprintf(id, sizeof id, "scan_%d", i);
+        dc_h5index_put(&x, id, i % 2 ? "a.h5" : "b.h5");
+    }
+    assert_int_equal(x.n, 1000);
+    dc_h5index_put(&x, "scan_7", "c.h5"); /* replace */
+    assert_int_equal(x.n, 1000);
+    assert_string_equal(x.segs[dc_h5index_find(&x, "scan_7")], "c.h5");
+    for (int i = 0; i < 1000; i += 2) {
+        snprintf(id, sizeof id, "scan_%d", i);
+        dc_h5index_remove(&x, id);
+    }
+    assert_int_equal(x.n, 500);
+    assert_true(dc_h5index_find(&x, "scan_0") < 0);
+    assert_true(dc_h5index_find(&x, "scan_999") >= 0);
+    assert_string_equal(x.segs[dc_h5index_find(&x, "scan_999")], "a.h5");
+    dc_h5index_free(&x);
+}
+
+/* ---- segment + index round trip ---- */
+
+static void fill_scan(dc_scan *s, const char *id, uint32_t n, uint32_t rows, uint32_t cols)
+{
+    memset(s, 0, sizeof *s);
+    s->scan_id = dc_strdup(id);
+    s->n_slices = n;
+    s->n_files = n;
+    s->ndim = 3;
+    s->dims[0] = n;
+    s->dims[1] = rows;
+    s->dims[2] = cols;
+    s->rows = rows;
+    s->cols = cols;
+    s->samples = 1;
+    s->dtype = DC_DT_I16;
+    snprintf(s->series_uid, sizeof s->series_uid, "1.2.3");
+    snprintf(s->modality, sizeof s->modality, "CT");
+    snprintf(s->photometric, sizeof s->photometric, "MONOCHROME2");
+    snprintf(s->slice_order, sizeof s->slice_order, "position");
+    s->bits_stored = 12;
+    s->spacing[0] = 2.5;
+    s->spacing[1] = s->spacing[2] = 0.5;
+    for (int i = 0; i < 4; i++) s->affine[i * 4 + i] = 1;
+    s->n_positions = n;
+    s->slice_positions = dc_calloc(n * 3, sizeof(double));
+    s->instance_numbers = dc_calloc(n, sizeof(int32_t));
+    for (uint32_t k = 0; k < n; k++) {
+        s->slice_positions[k * 3 + 2] = 2.5 * k;
+        s->instance_numbers[k] = (int32_t)(n - k);
+    }
+    s->n_rescale = 1;
+    s->rescale_slope = dc_malloc(sizeof(double));
+    s->rescale_intercept = dc_malloc(sizeof(double));
+    s->rescale_slope[0] = 1;
+    s->rescale_intercept[0] = -1024;
+    s->uniform_spacing = 1;
+    s->warnings = dc_strdup("");
+}
+
+static void test_segment_and_index(void **state)
+{
+    (void)state;
+    char err[DC_ERRLEN] = "";
+    char *segdir = path_in("px.h5.d");
+    mkdir(segdir, 0755);
+    char *segpath = path_in("px.h5.d/seg_000001.h5");
+    dc_h5seg *seg = dc_h5seg_create(MPI_COMM_WORLD, segpath, err, sizeof err);
+    assert_non_null(seg);
+    dc_scan s;
+    fill_scan(&s, "folder_1.2.3", 4, 3, 5);
+    dc_h5ds_opts o = {"storage/folder", 0, 0};
+    int h = dc_h5seg_add_dataset(seg, &s, &o, err, sizeof err);
+    assert_true(h >= 0);
+    int16_t slice[15];
+    for (uint32_t k = 0; k < 4; k++) {
+        for (int i = 0; i < 15; i++) slice[i] = (int16_t)(k * 100 + i - 7);
+        assert_int_equal(dc_h5seg_write_slice(seg, h, &s, k, slice, err, sizeof err), 0);
+    }
+    assert_int_equal(dc_h5seg_close(seg, err, sizeof err), 0);
+
+    dc_h5index x;
+    dc_h5index_init(&x);
+    dc_h5index_put(&x, "folder_1.2.3", "px.h5.d/seg_000001.h5");
+    char *idx = path_in("px.h5");
+    assert_int_equal(dc_h5index_write(idx, &x, "zyx", "input: {}\n", err, sizeof err), 0);
+    dc_h5index_free(&x);
+
+    /* read back through the external link, from another working directory */
+    char cwd[512];
+    assert_non_null(getcwd(cwd, sizeof cwd));
+    assert_int_equal(chdir("/"), 0);
+    hid_t f = H5Fopen(idx, H5F_ACC_RDONLY, H5P_DEFAULT);
+    assert_true(f >= 0);
+    hid_t d = H5Dopen2(f, "folder_1.2.3", H5P_DEFAULT);
+    assert_true(d >= 0);
+    int16_t all[60];
+    assert_true(H5Dread(d, H5T_NATIVE_INT16, H5S_ALL, H5S_ALL, H5P_DEFAULT, all) >= 0);
+    for (int k = 0; k < 4; k++)
+        for (int i = 0; i < 15; i++) assert_int_equal(all[k * 15 + i], k * 100 + i - 7);
+    double sp[3];
+    hid_t a = H5Aopen(d, "spacing", H5P_DEFAULT);
+    H5Aread(a, H5T_NATIVE_DOUBLE, sp);
+    H5Aclose(a);
+    assert_true(sp[0] == 2.5 && sp[1] == 0.5);
+    int32_t inst[4];
+    a = H5Aopen(d, "instance_numbers", H5P_DEFAULT);
+    H5Aread(a, H5T_NATIVE_INT32, inst);
+    H5Aclose(a);
+    assert_int_equal(inst[0], 4);
+    assert_int_equal(inst[3], 1);
+    H5Dclose(d);
+    H5Fclose(f);
+    assert_int_equal(chdir(cwd), 0);
+
+    /* load the index again */
+    dc_h5index y;
+    dc_h5index_init(&y);
+    assert_int_equal(dc_h5index_load(idx, &y, err, sizeof err), 0);
+    assert_int_equal(y.n, 1);
+    assert_string_equal(y.segs[0], "px.h5.d/seg_000001.h5");
+    dc_h5index_free(&y);
+
+    /* pack into one self-contained file and read it without the segments */
+    char *packed = path_in("packed.h5");
+    assert_int_equal(dc_h5_pack(idx, packed, err, sizeof err), 0);
+    f = H5Fopen(packed, H5F_ACC_RDONLY, H5P_DEFAULT);
+    d = H5Dopen2(f, "folder_1.2.3", H5P_DEFAULT);
+    H5O_info_t oi;
+    H5Oget_info_by_name2(f, "folder_1.2.3", &oi, H5O_INFO_BASIC, H5P_DEFAULT);
+    assert_int_equal(oi.type, H5O_TYPE_DATASET);
+    memset(all, 0, sizeof all);
+    H5Dread(d, H5T_NATIVE_INT16, H5S_ALL, H5S_ALL, H5P_DEFAULT, all);
+    assert_int_equal(all[59], 300 + 14 - 7);
+    H5Dclose(d);
+    H5Fclose(f);
+    dc_scan_free(&s);
+    free(packed);
+    free(idx);
+    free(segpath);
+    free(segdir);
+}
+
+/* ---- CSV ---- */
+
+static void row_add(dc_row *r, const char *name, const char *val)
+{
+    if (r->n == r->cap) {
+        r->cap = r->cap ? r->cap * 2 : 8;
+        r->cols = dc_realloc(r->cols, r->cap * sizeof *r->cols);
+        r->vals = dc_realloc(r->vals, r->cap * sizeof *r->vals);
+    }
+    memset(&r->cols[r->n], 0, sizeof r->cols[r->n]);
+    r->cols[r->n].name = dc_strdup(name);
+    dc_column_key_from_name(name, &r->cols[r->n]);
+    r->vals[r->n] = dc_strdup(val);
+    r->n++;
+}
+
+static void format_and_append(dc_csvout *c, const dc_row *rows, const char **ids, size_t n)
+{
+    char err[DC_ERRLEN] = "";
+    const dc_row **rp = dc_malloc(n * sizeof *rp);
+    for (size_t i = 0; i < n; i++) rp[i] = &rows[i];
+    assert_int_equal(dc_csvout_widen(MPI_COMM_WORLD, c, rp, n, err, sizeof err), 0);
+    free(rp);
+    dc_buf *t = dc_calloc(n, sizeof(dc_buf));
+    uint32_t *pos = dc_malloc(n * sizeof(uint32_t));
+    for (size_t i = 0; i < n; i++) {
+        pos[i] = (uint32_t)i;
+        dc_csv_format_row(&c->cols, ids[i], 1, &rows[i], &t[i]);
+    }
+    assert_int_equal(dc_csvout_append(MPI_COMM_WORLD, c, n, pos, t, n, err, sizeof err), 0);
+    for (size_t i = 0; i < n; i++) dc_buf_free(&t[i]);
+    free(t);
+    free(pos);
+}
+
+static void test_csv_append_widen(void **state)
+{
+    (void)state;
+    char *p = path_in("metadata_t.csv");
+    unlink(p);
+    dc_csvout c;
+    dc_csvout_init(&c, p, 1);
+    dc_row r[2];
+    dc_row_init(&r[0]);
+    dc_row_init(&r[1]);
+    row_add(&r[0], "PatientID (0010, 0020)", "P1");
+    row_add(&r[0], "Modality (0008, 0060)", "CT");
+    row_add(&r[1], "PatientID (0010, 0020)", "a,\"b\"");
+    const char *ids[2] = {"f_1", "f_2"};
+    format_and_append(&c, r, ids, 2);
+    char *got = slurp(p);
+    assert_string_equal(got, "Scan ID,No. DICOMs in scan,Modality (0008, 0060),PatientID (0010, 0020)\n"
+                             "f_1,1,CT,P1\n"
+                             "f_2,1,,\"a,\"\"b\"\"\"\n");
+    free(got);
+    /* a batch with a new column in the middle rewrites the file */
+    dc_row r3;
+    dc_row_init(&r3);
+    row_add(&r3, "StudyDate (0008, 0020)", "20200101");
+    row_add(&r3, "ReferencedImageSequence_ReferencedSOPInstanceUID (0008, 1155)", "1.2");
+    const char *id3[1] = {"f_3"};
+    format_and_append(&c, &r3, id3, 1);
+    got = slurp(p);
+    assert_string_equal(got,
+                        "Scan ID,No. DICOMs in scan,StudyDate (0008, 0020),Modality (0008, 0060),"
+                        "ReferencedImageSequence_ReferencedSOPInstanceUID (0008, 1155),"
+                        "PatientID (0010, 0020)\n"
+                        "f_1,1,,CT,,P1\n"
+                        "f_2,1,,,,\"a,\"\"b\"\"\"\n"
+                        "f_3,1,20200101,,1.2,\n");
+    struct stat st;
+    stat(p, &st);
+    assert_int_equal((uint64_t)st.st_size, c.size);
+    free(got);
+    dc_row_free(&r[0]);
+    dc_row_free(&r[1]);
+    dc_row_free(&r3);
+    dc_csvout_free(&c);
+    free(p);
+}
+
+static void test_resume_cuts_torn_tail(void **state)
+{
+    (void)state;
+    char *meta = path_in("metadata_r.csv");
+    char *unread = path_in("unreadable_files_r.csv");
+    /* a kill left half a row, then NUL bytes from an unwritten range */
+    FILE *f = fopen(meta, "wb");
+    fputs("Scan ID,No. DICOMs in scan,PatientID (0010, 0020)\na_1,1,P1\na_2,1,\"P\n2\"\na_3,1,P", f);
+    fputc(0, f);
+    fputs("3\n", f);
+    fclose(f);
+    spit(unread, "Reason for failure,Scan ID,No. DICOMs in scan,Example file\nno pixel data,a_9,1,x.dcm\n");
+    dc_config cfg;
+    dc_config_init(&cfg);
+    free(cfg.out_folder);
+    cfg.out_folder = dc_strdup(g_dir);
+    cfg.out_id = dc_strdup("r");
+    dc_outputs o;
+    dc_outputs_paths(&cfg, &o);
+    char err[DC_ERRLEN] = "";
+    assert_int_equal(dc_outputs_open(&cfg, &o, err, sizeof err), 0);
+    char *got = slurp(meta);
+    assert_string_equal(got, "Scan ID,No. DICOMs in scan,PatientID (0010, 0020)\na_1,1,P1\na_2,1,\"P\n2\"\n");
+    free(got);
+    assert_true(dc_outputs_done(&o, "a_1", 0));
+    assert_true(dc_outputs_done(&o, "a_2", 0));
+    assert_false(dc_outputs_done(&o, "a_3", 0));
+    assert_true(dc_outputs_done(&o, "a_9", 0));
+    assert_false(dc_outputs_done(&o, "a_9", 1)); /* retry_unreadable */
+    assert_int_equal(o.meta.cols.n, 1);
+    /* forgetting a retried unreadable scan removes its row */
+    dc_strset ids;
+    dc_strset_init(&ids);
+    dc_strset_add(&ids, "a_9");
+    assert_int_equal(dc_outputs_forget_unreadable(&o, &ids, err, sizeof err), 0);
+    got = slurp(unread);
+    assert_string_equal(got, "Reason for failure,Scan ID,No. DICOMs in scan,Example file\n");
+    free(got);
+    dc_strset_free(&ids);
+    dc_outputs_free(&o);
+    dc_config_free(&cfg);
+    free(meta);
+    free(unread);
+}
+
+static void test_resume_reconciles_index(void **state)
+{
+    (void)state;
+    /* an index link without a row is dropped; a row without a link is removed */
+    char err[DC_ERRLEN] = "";
+    char *segdir = path_in("pixel_data_q.h5.d");
+    mkdir(segdir, 0755);
+    char *segpath = path_in("pixel_data_q.h5.d/seg_000001.h5");
+    dc_h5seg *seg = dc_h5seg_create(MPI_COMM_WORLD, segpath, err, sizeof err);
+    dc_scan s1, s2;
+    fill_scan(&s1, "q_1", 2, 2, 2);
+    fill_scan(&s2, "q_2", 2, 2, 2);
+    dc_h5ds_opts o = {"q", 0, 0};
+    dc_h5seg_add_dataset(seg, &s1, &o, err, sizeof err);
+    dc_h5seg_add_dataset(seg, &s2, &o, err, sizeof err);
+    dc_h5seg_close(seg, err, sizeof err);
+    /* a garbage segment from an interrupted checkpoint */
+    char *junk = path_in("pixel_data_q.h5.d/seg_000002.h5");
+    spit(junk, "not hdf5");
+    dc_h5index x;
+    dc_h5index_init(&x);
+    dc_h5index_put(&x, "q_1", "pixel_data_q.h5.d/seg_000001.h5");
+    dc_h5index_put(&x, "q_2", "pixel_data_q.h5.d/seg_000001.h5");
+    char *idx = path_in("pixel_data_q.h5");
+    assert_int_equal(dc_h5index_write(idx, &x, "zyx", "", err, sizeof err), 0);
+    dc_h5index_free(&x);
+    char *meta = path_in("metadata_q.csv");
+    spit(meta, "Scan ID,No. DICOMs in scan\nq_1,2\nq_3,1\n");
+
+    dc_config cfg;
+    dc_config_init(&cfg);
+    free(cfg.out_folder);
+    cfg.out_folder = dc_strdup(g_dir);
+    cfg.out_id = dc_strdup("q");
+    cfg.write_pixeldata = 1;
+    dc_outputs out;
+    dc_outputs_paths(&cfg, &out);
+    assert_int_equal(dc_outputs_open(&cfg, &out, err, sizeof err), 0);
+    char *got = slurp(meta);
+    assert_string_equal(got, "Scan ID,No. DICOMs in scan\nq_1,2\n");
+    free(got);
+    assert_int_equal(out.index.n, 1);
+    assert_true(dc_h5index_find(&out.index, "q_1") >= 0);
+    assert_int_equal(out.next_seg, 3);
+    assert_int_equal(access(junk, F_OK), -1); /* unreferenced: deleted */
+    assert_int_equal(access(segpath, F_OK), 0);
+    dc_h5index reread;
+    dc_h5index_init(&reread);
+    dc_h5index_load(idx, &reread, err, sizeof err);
+    assert_int_equal(reread.n, 1);
+    dc_h5index_free(&reread);
+    dc_outputs_free(&out);
+    dc_config_free(&cfg);
+    dc_scan_free(&s1);
+    dc_scan_free(&s2);
+    free(segdir);
+    free(segpath);
+    free(junk);
+    free(idx);
+    free(meta);
+}
+
+static void test_colkey(void **state)
+{
+    (void)state;
+    dc_column c;
+    dc_column_key_from_name("ReferencedImageSequence_ReferencedSOPInstanceUID (0008, 1155)", &c);
+    assert_int_equal(c.depth, 2);
+    assert_int_equal(c.path[0], 0x00081140);
+    assert_int_equal(c.path[1], 0x00081155);
+    dc_column_key_from_name("Private (0029, 1010)", &c);
+    assert_int_equal(c.depth, 1);
+    assert_int_equal(c.path[0], 0x00291010);
+}
+
+int main(int argc, char **argv)
+{
+    MPI_Init(&argc, &argv);
+    snprintf(g_dir, sizeof g_dir, "/tmp/dc_test_output_%d", (int)getpid());
+    mkdir(g_dir, 0755);
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_index_map),
+        cmocka_unit_test(test_segment_and_index),
+        cmocka_unit_test(test_csv_append_widen),
+        cmocka_unit_test(test_resume_cuts_torn_tail),
+        cmocka_unit_test(test_resume_reconciles_index),
+        cmocka_unit_test(test_colkey),
+    };
+    int rc = cmocka_run_group_tests(tests, NULL, NULL);
+    char *cmd = dc_asprintf("rm -rf %s", g_dir);
+    if (system(cmd) != 0) rc = rc ? rc : 1;
+    free(cmd);
+    MPI_Finalize();
+    return rc;
+}
