@@ -30,14 +30,25 @@ typedef struct {
     uint8_t depth; /* number of tags in path (1 at top level) */
 } dc_column;
 
+struct dc_row_block; /* arena block, private to flatten.c */
+struct dc_row_index; /* name index, private to flatten.c */
+
+/* One file's columns and values.  Names and values live in an arena owned by
+ * the row: they stay valid until dc_row_clear/dc_row_free; copy what you keep
+ * (dc_colset_add copies the name). */
 typedef struct {
     dc_column *cols; /* distinct names, in the order first met */
-    char **vals;     /* UTF-8 values, parallel to cols */
+    char **vals;     /* UTF-8 values, parallel to cols (NULL after dc_flatten_columns) */
     size_t n, cap;
+    /* private */
+    struct dc_row_block *arena;
+    struct dc_row_index *index;
 } dc_row;
 
 void dc_row_init(dc_row *r);
 void dc_row_free(dc_row *r);
+/* forget the content, keep the memory (parsing many files) */
+void dc_row_clear(dc_row *r);
 
 /* IN ds; OUT row (appended).  Returns 0.  Never fails on odd content: values
  * that cannot be decoded are rendered as best possible. */

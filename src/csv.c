@@ -1,0 +1,252 @@
+/*
+ * csv.c - RFC 4180 CSV text and the ordered column set of the metadata CSV.
+ * See dc_csv.h.
+ *
+ * Pieces: field quoting (dc_csv_field), record parsing used to read back
+ * existing outputs and to detect torn tails (dc_csv_parse_record), the column
+ * set with an open-addressing hash index by name (dc_colset_*), and header /
+ * row formatting.  Pure: no files, no MPI.
+ */
+#include "dc_csv.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+/* ---- fields ---- */
+
+static int needs_quotes(const char *s, size_t n)
+{
+    for (size_t i = 0; i < n; i++) {
+        char c = s[i];
+        if (c == ',' || c == '"' || c == '\n' || c == '\r') return 1;
+    }
+    return 0;
+}
+
+void dc_csv_fieldn(dc_buf *out, const char *s, size_t n)
+{
+    if (!needs_quotes(s, n)) {
+        dc_buf_append(out, s, n);
+        return;
+    }
+    dc_buf_reserve(out, n + 2);
+    dc_buf_putc(out, '"');
+    size_t start = 0;
+    for (size_t i = 0; i < n; i++) {
+        if (s[i] != '"') continue;
+        dc_buf_append(out, s + start, i + 1 - start); /* up to and including the quote */
+        dc_buf_putc(out, '"');
+        start = i + 1;
+    }
+    dc_buf_append(out, s + start, n - start);
+    dc_buf_putc(out, '"');
+}
+
+void dc_csv_field(dc_buf *out, const char *s)
+{
+    dc_csv_fieldn(out, s ? s : "", s ? strlen(s) : 0);
+}
+
+/* ---- parsing ---- */
+
+/* Parse a quoted field starting after its opening quote at p[*i].  Appends
+ * the unquoted text to f.  Returns 1 when the field ended (at the byte after
+ * the closing quote), 0 when input ended inside it, -1 on invalid bytes. */
+static int parse_quoted(const char *p, size_t n, size_t *i, dc_buf *f)
+{
+    size_t k = *i;
+    while (k < n) {
+        char c = p[k];
+        if (c == '\0') return -1;
+        if (c != '"') {
+            dc_buf_putc(f, c);
+            k++;
+            continue;
+        }
+        if (k + 1 >= n) return 0; /* a doubled quote or the end: cannot tell yet */
+        if (p[k + 1] == '"') {
+            dc_buf_putc(f, '"');
+            k += 2;
+            continue;
+        }
+        *i = k + 1;
+        return 1;
+    }
+    return 0;
+}
+
+/* After a field: returns 1 at ',', 2 at the record end (advancing past the
+ * newline), 0 when input ends first, -1 for anything else. */
+static int field_end(const char *p, size_t n, size_t *i)
+{
+    if (*i >= n) return 0;
+    char c = p[*i];
+    if (c == ',') {
+        (*i)++;
+        return 1;
+    }
+    if (c == '\n') {
+        (*i)++;
+        return 2;
+    }
+    if (c == '\r') {
+        if (*i + 1 >= n) return 0;
+        if (p[*i + 1] != '\n') return -1;
+        *i += 2;
+        return 2;
+    }
+    return -1;
+}
+
+/* Unquoted field: up to ',', CR or LF.  Returns 1, or -1 for a quote or NUL. */
+static int parse_plain(const char *p, size_t n, size_t *i, dc_buf *f)
+{
+    size_t k = *i;
+    while (k < n && p[k] != ',' && p[k] != '\n' && p[k] != '\r') {
+        if (p[k] == '"' || p[k] == '\0') return -1;
+        k++;
+    }
+    dc_buf_append(f, p + *i, k - *i);
+    *i = k;
+    return 1;
+}
+
+long dc_csv_parse_record(const char *p, size_t n, dc_strvec *fields)
+{
+    size_t i = 0, first = fields->n;
+    dc_buf f;
+    dc_buf_init(&f);
+    long rc = 0;
+    for (;;) {
+        dc_buf_reset(&f);
+        int r;
+        if (i < n && p[i] == '"') {
+            i++;
+            r = parse_quoted(p, n, &i, &f);
+        } else {
+            r = parse_plain(p, n, &i, &f);
+        }
+        if (r <= 0) {
+            rc = r;
+            break;
+        }
+        dc_strvec_push(fields, dc_buf_cstr(&f));
+        int e = field_end(p, n, &i);
+        if (e <= 0) {
+            rc = e;
+            break;
+        }
+        if (e == 2) {
+            rc = (long)i;
+            break;
+        }
+    }
+    dc_buf_free(&f);
+    if (rc <= 0) { /* leave fields as they were */
+        while (fields->n > first) free(fields->v[--fields->n]);
+    }
+    return rc;
+}
+
+/* ---- column set ---- */
+
+void dc_colset_init(dc_colset *c)
+{
+    memset(c, 0, sizeof *c);
+}
+
+void dc_colset_free(dc_colset *c)
+{
+    for (size_t i = 0; i < c->n; i++) free(c->cols[i].name);
+    free(c->cols);
+    free(c->idx);
+    dc_colset_init(c);
+}
+
+static size_t name_slot(const dc_colset *c, const char *name)
+{
+    uint64_t h = dc_hash64(name, strlen(name), DC_HASH_SEED);
+    size_t mask = c->idx_cap - 1, s = (size_t)h & mask;
+    while (c->idx[s] && strcmp(c->cols[c->idx[s] - 1].name, name) != 0) s = (s + 1) & mask;
+    return s;
+}
+
+static void rebuild_index(dc_colset *c)
+{
+    size_t cap = 64;
+    while (cap < c->n * 2 + 2) cap *= 2;
+    free(c->idx);
+    c->idx = dc_calloc(cap, sizeof(size_t));
+    c->idx_cap = cap;
+    for (size_t i = 0; i < c->n; i++) c->idx[name_slot(c, c->cols[i].name)] = i + 1;
+}
+
+long dc_colset_find(const dc_colset *c, const char *name)
+{
+    if (!c->idx_cap) return -1;
+    size_t s = name_slot(c, name);
+    return c->idx[s] ? (long)c->idx[s] - 1 : -1;
+}
+
+int dc_colset_add(dc_colset *c, const dc_column *col)
+{
+    if (dc_colset_find(c, col->name) >= 0) return 0;
+    if (c->n == c->cap) {
+        c->cap = c->cap ? c->cap * 2 : 64;
+        c->cols = dc_realloc(c->cols, c->cap * sizeof *c->cols);
+    }
+    dc_column *d = &c->cols[c->n++];
+    *d = *col;
+    d->name = dc_strdup(col->name);
+    if (c->n * 2 + 2 > c->idx_cap)
+        rebuild_index(c);
+    else
+        c->idx[name_slot(c, d->name)] = c->n;
+    return 1;
+}
+
+static int column_qsort_cmp(const void *a, const void *b)
+{
+    return dc_column_cmp(a, b);
+}
+
+void dc_colset_sort(dc_colset *c)
+{
+    if (c->n > 1) qsort(c->cols, c->n, sizeof *c->cols, column_qsort_cmp);
+    rebuild_index(c);
+}
+
+/* ---- header and rows ---- */
+
+void dc_csv_format_header(const dc_colset *c, dc_buf *out)
+{
+    dc_buf_puts(out, "Scan ID,No. DICOMs in scan");
+    for (size_t i = 0; i < c->n; i++) {
+        dc_buf_putc(out, ',');
+        dc_csv_field(out, c->cols[i].name);
+    }
+    dc_buf_putc(out, '\n');
+}
+
+size_t dc_csv_format_row(const dc_colset *c, const char *scan_id, long n_dicoms, const dc_row *row,
+                         dc_buf *out)
+{
+    const char **vals = dc_calloc(c->n ? c->n : 1, sizeof *vals);
+    size_t missing = 0;
+    for (size_t i = 0; i < row->n; i++) {
+        long j = dc_colset_find(c, row->cols[i].name);
+        if (j < 0)
+            missing++;
+        else
+            vals[j] = row->vals ? row->vals[i] : NULL;
+    }
+    dc_csv_field(out, scan_id);
+    dc_buf_printf(out, ",%ld", n_dicoms);
+    for (size_t j = 0; j < c->n; j++) {
+        dc_buf_putc(out, ',');
+        if (vals[j]) dc_csv_field(out, vals[j]);
+    }
+    dc_buf_putc(out, '\n');
+    free(vals);
+    return missing;
+}
