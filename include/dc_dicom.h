@@ -11,7 +11,19 @@
  * A parsed file is a dc_dataset: the header bytes in one buffer and a flat
  * array of elements in file order (pre-order: a sequence element is followed by
  * the elements of its items).  Values are offsets into that buffer.  Pixel
- * data is never loaded by the parser; dc_pixel_loc says where it is.
+ * data is never loaded by the parser; dc_pixel_loc says where it is.  The
+ * file meta elements (group 0002) are at the start of el[] at depth 0; the
+ * top-level pixel data element is in el[] too, flagged DC_EL_SKIPPED.
+ * Items are not elements: a SQ element's len is its item count and each
+ * element inside records its parent SQ index and item number.  Big endian
+ * values stay big endian in buf (DC_EL_BIGENDIAN); the getters swap.
+ *
+ * VRs follow pydicom: implicit VR from the dictionary (private tags through
+ * their Private Creator, else UN; US or SS resolved by PixelRepresentation);
+ * explicit UN of a known tag gets the dictionary VR; UN (or an unknown
+ * implicit tag holding items) with undefined length is a sequence; an
+ * explicit VR dataset may hold implicit VR items (detected per item).
+ * Without walk_fragments, parsing stops at encapsulated pixel data.
  *
  * Supported encodings: preamble + "DICM" or no preamble; implicit VR little
  * endian, explicit VR little/big endian, deflated explicit VR little endian
@@ -80,6 +92,9 @@ enum dc_ts {
 #define DC_EL_BIGENDIAN 0x01 /* numeric value bytes are big endian */
 #define DC_EL_UNDEF_LEN 0x02 /* sequence/item had undefined length in the file */
 #define DC_EL_VR_FROM_DICT 0x04 /* VR came from the dictionary (implicit VR or UN resolved) */
+#define DC_EL_VR_AMBIG 0x08  /* dictionary VR was ambiguous (US or SS, OB or OW); resolved as pydicom does */
+#define DC_EL_SKIPPED 0x10   /* value not loaded (top-level pixel data, or bulk binary >= 256 KiB that
+                                was not already in the buffer): dc_value() returns NULL */
 
 typedef struct {
     uint32_t tag;
@@ -87,7 +102,8 @@ typedef struct {
     uint8_t depth;    /* 0 at top level, 1 inside a top-level sequence item, ... */
     uint8_t flags;    /* DC_EL_* */
     uint32_t len;     /* value length in bytes; for SQ the number of items */
-    uint32_t val;     /* offset of the value in dc_dataset.buf (unused for SQ) */
+    uint32_t val;     /* offset of the value in dc_dataset.buf; for SQ: index of the first
+                         element after the sequence's subtree (its items' elements are el[i+1 .. val-1]) */
     int32_t parent;   /* index of the enclosing SQ element, -1 at top level */
     int32_t item;     /* 0-based item number within the parent sequence, -1 at top level */
     int32_t creator;  /* private data element: index of its Private Creator element, else -1 */
@@ -113,6 +129,8 @@ typedef struct {
     dc_fragment *frags; /* fragments after the basic offset table item */
     size_t n_frags;
     int walked;
+    int truncated;    /* native: the declared value runs past the end of the file */
+    size_t bot_cap, frags_cap; /* allocations kept across dc_dataset_clear */
 } dc_pixel_loc;
 
 typedef struct {
@@ -133,6 +151,9 @@ typedef struct {
     uint64_t file_size;
     uint64_t bytes_read;    /* bytes read from the file by the parser */
     char *path;             /* copy of the path parsed */
+    size_t path_cap;
+    const uint8_t *mem;     /* dc_parse_memory: the caller's image (pixel offsets refer to it) */
+    uint64_t mem_len;
 } dc_dataset;
 
 typedef struct {
