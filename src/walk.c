@@ -10,7 +10,10 @@
  *
  * Every directory is opened once: its (st_dev, st_ino), taken from the open
  * handle, goes into a small hash set, so a symlink loop or a folder listed
- * twice is walked once.  With follow_symlinks false, symlinks are never
+ * twice is walked once.  With follow_symlinks true, symlinks to files are
+ * listed under the link's name, and symlinks to directories are queued and
+ * walked after all real directories, so a directory reachable both ways gets
+ * its real path as scope.  With follow_symlinks false, symlinks are never
  * followed (lstat semantics) and only counted.  FIFOs, devices and sockets are
  * counted and never opened.  Unreadable directories are logged and counted.
  */
@@ -122,7 +125,7 @@ static void dirset_grow(dirset *s)
 
 /* ------------------------------------------------------------------ one directory */
 
-enum { E_FILE, E_DIR };
+enum { E_FILE, E_DIR, E_LINKDIR };
 
 typedef struct {
     const char *name; /* into the level's arena, set once reading is done */
@@ -142,7 +145,8 @@ typedef struct {
     const dc_config *cfg;
     dc_filelist *fl;
     dirset seen;
-    int stat_failed; /* a stat other than ENOENT failed in the current directory */
+    dc_strvec pending; /* symlinked directories, walked after every real one */
+    int stat_failed;   /* a stat other than ENOENT failed in the current directory */
 } walker;
 
 static void level_add(level *lv, const char *name, int kind, uint64_t size)
@@ -186,11 +190,12 @@ static int stat_entry(walker *w, int dfd, const char *dir, const char *name, int
     return -1;
 }
 
-/* Classifies an entry by its stat and adds files and directories to lv. */
-static void add_by_mode(walker *w, level *lv, const char *name, const struct stat *st)
+/* Classifies an entry by its stat and adds files and directories to lv;
+ * via_link: the stat followed a symlink. */
+static void add_by_mode(walker *w, level *lv, const char *name, const struct stat *st, int via_link)
 {
     if (S_ISREG(st->st_mode)) level_add(lv, name, E_FILE, (uint64_t)st->st_size);
-    else if (S_ISDIR(st->st_mode)) level_add(lv, name, E_DIR, 0);
+    else if (S_ISDIR(st->st_mode)) level_add(lv, name, via_link ? E_LINKDIR : E_DIR, 0);
     else if (S_ISLNK(st->st_mode)) w->fl->n_symlinks++;
     else w->fl->n_special++;
 }
@@ -211,14 +216,13 @@ static void read_entry(walker *w, int dfd, const char *dir, const struct dirent 
             w->fl->n_symlinks++;
             return;
         }
-        if (stat_entry(w, dfd, dir, name, 1, &st) == 0) add_by_mode(w, lv, name, &st);
+        if (stat_entry(w, dfd, dir, name, 1, &st) == 0) add_by_mode(w, lv, name, &st, 1);
         return;
     default: /* DT_REG needs the size; DT_UNKNOWN needs the type */
         if (stat_entry(w, dfd, dir, name, 0, &st) != 0) return;
-        if (S_ISLNK(st.st_mode) && w->cfg->follow_symlinks &&
-            stat_entry(w, dfd, dir, name, 1, &st) != 0)
-            return;
-        add_by_mode(w, lv, name, &st);
+        int link = S_ISLNK(st.st_mode) && w->cfg->follow_symlinks;
+        if (link && stat_entry(w, dfd, dir, name, 1, &st) != 0) return;
+        add_by_mode(w, lv, name, &st, link);
     }
 }
 
@@ -260,7 +264,7 @@ static DIR *open_once(walker *w, const char *dir)
         return NULL;
     }
     if (!dirset_add(&w->seen, st.st_dev, st.st_ino)) {
-        dc_info("%s: already walked (a symlink loop or a folder listed twice), skipped", dir);
+        dc_info("%s: already walked by another path (symlink or folder listed twice), skipped", dir);
         closedir(d);
         return NULL;
     }
@@ -289,6 +293,7 @@ static void walk_dir(walker *w, const char *dir, int is_input)
     if (rc != 0 || w->stat_failed) w->fl->n_dir_errors++;
     add_files(w, dir, &lv, is_input);
     for (size_t i = 0; w->cfg->recursive && i < lv.n; i++) {
+        if (lv.e[i].kind == E_LINKDIR) dc_strvec_push_own(&w->pending, join_path(dir, lv.e[i].name));
         if (lv.e[i].kind != E_DIR) continue;
         char *sub = join_path(dir, lv.e[i].name);
         walk_dir(w, sub, 0);
@@ -303,8 +308,12 @@ int dc_walk(const dc_config *cfg, dc_filelist *fl, char *err, size_t errlen)
         snprintf(err, errlen, "input.folders: no folders to walk");
         return -1;
     }
-    walker w = {cfg, fl, {NULL, 0, 0}, 0};
+    walker w = {cfg, fl, {NULL, 0, 0}, {NULL, 0, 0}, 0};
     for (size_t i = 0; i < cfg->folders.n; i++) walk_dir(&w, cfg->folders.v[i], 1);
+    /* then symlinked directories (the queue grows while it is walked), so a
+     * directory reached both ways keeps its real path as scope */
+    for (size_t i = 0; i < w.pending.n; i++) walk_dir(&w, w.pending.v[i], 0);
+    dc_strvec_free(&w.pending);
     free(w.seen.slot);
     if (fl->n > UINT32_MAX || fl->scopes.n > UINT32_MAX) {
         snprintf(err, errlen, "%zu files in scope: more than this version can index", fl->n);
