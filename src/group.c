@@ -21,6 +21,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "dc_walk.h"
+
 #define IOP_EPS 1e-4
 
 /* a kept record with its path (the sort key) */
@@ -60,14 +62,6 @@ static const char *base_name(const char *path)
 {
     const char *s = strrchr(path, '/');
     return s ? s + 1 : path;
-}
-
-/* file name without directory and last extension (as dc_file_stem) */
-static char *file_stem(const char *path)
-{
-    const char *b = base_name(path);
-    const char *dot = strrchr(b, '.');
-    return dot && dot != b ? dc_strndup(b, (size_t)(dot - b)) : dc_strdup(b);
 }
 
 /* a record's fixed-size string, bounded even if not terminated */
@@ -139,7 +133,7 @@ static uint32_t *one_rec(uint32_t idx)
 
 static void bad_scan(gr_scans *out, const gr_ctx *c, const gr_ref *f)
 {
-    char *stem = file_stem(f->path);
+    char *stem = dc_file_stem(f->path);
     char *id = dc_asprintf("%s_%s", c->scope_ids[f->r->scope], stem);
     char *reason = rec_str(f->r->reason, DC_REASON_LEN);
     emit_unreadable(out, c, id, f->r->scope, one_rec(f->idx), 1,
@@ -150,7 +144,7 @@ static void bad_scan(gr_scans *out, const gr_ctx *c, const gr_ref *f)
 
 static void per_file_scan(gr_scans *out, const gr_ctx *c, const gr_ref *f)
 {
-    char *name = f->r->sop_uid[0] ? rec_str(f->r->sop_uid, DC_UID_LEN) : file_stem(f->path);
+    char *name = f->r->sop_uid[0] ? rec_str(f->r->sop_uid, DC_UID_LEN) : dc_file_stem(f->path);
     char *id = dc_asprintf("%s_%s", c->scope_ids[f->r->scope], name);
     emit_stack(out, c, id, f->r->scope, one_rec(f->idx), 1, NULL, 0);
     free(name);

@@ -358,8 +358,10 @@ static void fill_slices(dc_scan *s, const st_item *out, uint32_t n)
 
 #define MAX_GAP_WARNINGS 10
 
-/* spacings between consecutive positions: uniformity, gaps, monotony */
-static double z_spacing(dc_scan *s, const st_item *z, uint32_t nz, const double *nrm, dc_buf *w)
+/* spacings between consecutive positions: uniformity and gaps; *both_ways
+ * set when the positions go up and down along the normal */
+static double z_spacing(dc_scan *s, const st_item *z, uint32_t nz, const double *nrm, dc_buf *w,
+                        int *both_ways)
 {
     uint32_t m = nz - 1;
     double *dz = dc_malloc(m * sizeof *dz), *tmp = dc_malloc(m * sizeof *tmp);
@@ -386,7 +388,7 @@ static double z_spacing(dc_scan *s, const st_item *z, uint32_t nz, const double 
                  i + 1, med);
     }
     if (n_gaps > MAX_GAP_WARNINGS) warn(w, "%u more gaps", n_gaps - MAX_GAP_WARNINGS);
-    if (up && down) warn(w, "slice positions not monotonic in stored order");
+    *both_ways = up && down;
     free(dz);
     free(tmp);
     return med;
@@ -479,9 +481,11 @@ static void geometry(dc_scan *s, const st_item *z, uint32_t nz, const dc_record 
         for (uint32_t i = 0; i < nz; i++) memcpy(s->slice_positions + 3 * i, z[i].ipp, 3 * sizeof(double));
     }
     if (g.all_pos && nz >= 2) {
-        s->spacing[0] = z_spacing(s, z, nz, g.has_or ? g.nrm : NULL, w);
-        report_duplicates(z, nz, g.has_or ? g.nrm : NULL, w);
+        int both_ways;
+        s->spacing[0] = z_spacing(s, z, nz, g.has_or ? g.nrm : NULL, w, &both_ways);
         if (g.has_or) report_tilt(z, nz, g.nrm, w);
+        report_duplicates(z, nz, g.has_or ? g.nrm : NULL, w);
+        if (both_ways) warn(w, "slice positions not monotonic in stored order");
     } else {
         s->spacing[0] = b->has_sbs ? b->sbs : b->has_thickness ? b->thickness : 0.0;
     }
