@@ -1125,6 +1125,7 @@ const char *dc_config_usage(void)
         "  [mpirun -np N] dcmcrawl CONFIG.yaml [FOLDER...] [OPTIONS]\n"
         "  [mpirun -np N] dcmcrawl -c CONFIG.yaml [FOLDER...] [OPTIONS]\n"
         "  [mpirun -np N] dcmcrawl --dicom_folders \"['f1','f2']\" [OLD FLAGS]\n"
+        "  dcmcrawl pack pixel_data_<id>.h5 OUT.h5   (one self-contained HDF5 file)\n"
         "\n"
         "Folders given after the config replace input.folders.\n"
         "\n"
