@@ -22,7 +22,7 @@ OPT      ?= -O2 -g
 SAN      ?=
 CPPFLAGS := -Iinclude $(HDF5_INC) $(OPJ_INC) -D_GNU_SOURCE -DDCMTK_ENABLE_CHARSET_CONVERSION
 CFLAGS   := -std=c11 $(WARN) $(OPT) $(SAN) -MMD -MP
-CXXFLAGS := -std=c++11 $(WARN) $(OPT) $(SAN) -MMD -MP
+CXXFLAGS := -std=c++17 $(WARN) $(OPT) $(SAN) -MMD -MP
 LDLIBS   := $(HDF5_LIB) -lyaml -lopenjp2 $(DCMTK_LIBS) -lz -lstdc++ -lm
 LDFLAGS  := $(SAN)
 

@@ -44,7 +44,15 @@ typedef struct {
      * Returns 0, or -1 with a short reason in err. */
     int (*decode)(const dc_pixel_desc *pd, const uint8_t *src, size_t n, uint8_t *dst, size_t dstlen,
                   int *flags, char *err, size_t errlen);
+    /* 1 if a frame's stream ends with the FFD9 marker (JPEG EOI, JPEG-LS EOI,
+     * J2K EOC): frames may then be found among fragments by that marker */
+    int ends_with_ffd9;
+    /* 1 for the native codec: no fragments, frames are read by offset */
+    int native;
 } dc_codec;
+
+/* The codecs, one per codec_*.c file (the table is in decode.c). */
+extern const dc_codec dc_codec_native, dc_codec_rle, dc_codec_jpeg, dc_codec_jpegls, dc_codec_j2k;
 
 /* Fill pd from a record (the header pass) */
 void dc_pixel_desc_from_record(const dc_record *r, dc_pixel_desc *pd);
@@ -68,5 +76,20 @@ int dc_output_dtype(const dc_pixel_desc *pd, int rescale);
 int dc_decode_frames(dc_dataset *ds, const dc_pixel_desc *pd, uint32_t first, uint32_t count,
                      int out_dtype, double slope, double intercept, void *dst, char *err,
                      size_t errlen);
+
+/* ---- helpers shared by decode.c and the codecs ---- */
+
+/* Bytes per decoded value: 1 for BitsAllocated 1 and 8, 2, 4 or 8. */
+size_t dc_pixel_value_size(const dc_pixel_desc *pd);
+/* Values per frame: rows*cols*samples (0 on overflow of 2^40). */
+uint64_t dc_pixel_frame_values(const dc_pixel_desc *pd);
+/* Unpack n bits starting at bit bit_off of src (bit 0 = LSB of byte 0,
+ * as pydicom's unpack_bits) into n bytes of 0/1. */
+void dc_unpack_bits(const uint8_t *src, uint64_t bit_off, size_t n, uint8_t *dst);
+/* Reverse the byte order of n values of size bytes each, in place. */
+void dc_swap_bytes(uint8_t *p, size_t n, size_t size);
+/* Copy n unsigned values of from bytes into values of to bytes (from <= to,
+ * 1/2/4), host order, zero-extended. */
+void dc_widen_values(const uint8_t *src, size_t from, uint8_t *dst, size_t to, uint64_t n);
 
 #endif
