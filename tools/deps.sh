@@ -10,14 +10,14 @@
 # Exit status: 0 all present (or installed); 1 something could not be installed.
 set -u
 
-BUILD_PKGS="libopenmpi-dev openmpi-bin libhdf5-openmpi-dev hdf5-tools libdcmtk-dev dcmtk
-  libyaml-dev libopenjp2-7-dev libcmocka-dev zlib1g-dev make gcc g++ pkg-config"
-TEST_PKGS="python3-h5py python3-pydicom python3-numpy python3-pandas python3-gdcm dcm2niix
-  libgdcm-tools openjph-tools"
+BUILD_PKGS=(libopenmpi-dev openmpi-bin libhdf5-openmpi-dev hdf5-tools libdcmtk-dev dcmtk
+    libyaml-dev libopenjp2-7-dev libcmocka-dev zlib1g-dev make gcc g++ pkg-config)
+TEST_PKGS=(python3-h5py python3-pydicom python3-numpy python3-pandas python3-gdcm dcm2niix
+    libgdcm-tools openjph-tools)
 
 say() { printf 'deps: %s\n' "$*"; }
 
-# prints the packages of "$@" that are not installed
+# prints the packages among "$@" that are not installed, one per line
 missing_of() {
     local p status
     for p in "$@"; do
@@ -38,45 +38,44 @@ as_root() {
     fi
 }
 
+apt() {
+    as_root env DEBIAN_FRONTEND=noninteractive apt-get "$@"
+}
+
+# installs "$@"; when apt-get refuses the set (one unknown package stops
+# them all), tries one by one so the rest still get installed
+install_pkgs() {
+    apt install -y -q "$@" && return 0
+    say "installing one by one"
+    local p
+    for p in "$@"; do
+        apt install -y -q "$p" || say "apt-get could not install $p"
+    done
+}
+
 main() {
+    local wanted=("${BUILD_PKGS[@]}")
+    [ "${DEPS_TESTS:-1}" = 0 ] || wanted+=("${TEST_PKGS[@]}")
     if ! command -v dpkg-query >/dev/null 2>&1 || ! command -v apt-get >/dev/null 2>&1; then
-        say "this script needs a Debian/Ubuntu system (dpkg-query, apt-get); install by hand:"
-        say "  $BUILD_PKGS"
-        [ "${DEPS_TESTS:-1}" = 0 ] || say "  $TEST_PKGS"
+        say "this script needs Debian or Ubuntu (dpkg-query, apt-get); install by hand:"
+        say "  ${wanted[*]}"
         return 1
     fi
-    local wanted="$BUILD_PKGS"
-    [ "${DEPS_TESTS:-1}" = 0 ] || wanted="$wanted $TEST_PKGS"
-    # shellcheck disable=SC2086
-    local missing
-    missing=$(missing_of $wanted | tr '\n' ' ')
-    if [ -z "${missing// /}" ]; then
-        say "all $(echo $wanted | wc -w) packages are installed"
+    local missing still
+    mapfile -t missing < <(missing_of "${wanted[@]}")
+    if [ "${#missing[@]}" -eq 0 ]; then
+        say "all ${#wanted[@]} packages are installed"
         return 0
     fi
-    missing=$(echo $missing)
-    say "installing: $missing"
-    export DEBIAN_FRONTEND=noninteractive
-    as_root env DEBIAN_FRONTEND=noninteractive apt-get update -q ||
-        say "apt-get update failed; trying the install anyway"
-    # shellcheck disable=SC2086
-    if ! as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -q $missing; then
-        # one unknown package makes apt-get refuse them all: go one by one
-        say "installing one by one"
-        local p
-        for p in $missing; do
-            as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -q "$p" ||
-                say "apt-get could not install $p"
-        done
-    fi
-    local still
-    # shellcheck disable=SC2086
-    still=$(echo $(missing_of $missing))
-    if [ -n "$still" ]; then
-        say "could not install: $still"
+    say "installing: ${missing[*]}"
+    apt update -q || say "apt-get update failed; trying the install anyway"
+    install_pkgs "${missing[@]}"
+    mapfile -t still < <(missing_of "${missing[@]}")
+    if [ "${#still[@]}" -gt 0 ]; then
+        say "could not install: ${still[*]}"
         return 1
     fi
-    say "done"
+    say "installed ${#missing[@]} packages"
 }
 
 main "$@"
