@@ -1078,7 +1078,8 @@ char *dc_config_to_yaml(const dc_config *cfg)
             sec = KEYS[i].section;
             dc_buf_printf(&b, "%s:\n", sec);
         }
-        dc_buf_printf(&b, "  %s: ", KEYS[i].name);
+        int block = KEYS[i].type == K_FOLDERS && cfg->folders.n > 0; /* no trailing blank */
+        dc_buf_printf(&b, block ? "  %s:" : "  %s: ", KEYS[i].name);
         put_value(&b, cfg, &KEYS[i]);
         dc_buf_putc(&b, '\n');
     }

@@ -219,7 +219,7 @@ static void test_every_key(void **state)
     assert_int_equal(cfg.input_line, 2);
     char *y = dc_config_to_yaml(&cfg);
     assert_string_equal(y, "input:\n"
-                           "  folders: \n"
+                           "  folders:\n"
                            "    - \"storage/f1\"\n"
                            "    - \"storage/f 2\"\n"
                            "  recursive: true\n"
@@ -696,7 +696,7 @@ static void test_folder_dropping(void **state)
     assert_string_equal(cfg.notes.v[1], w1);
     assert_string_equal(cfg.notes.v[2], w2);
     /* config_text lists the folders actually crawled */
-    char *line = dc_asprintf("  folders: \n    - \"%s\"\n  recursive", d1);
+    char *line = dc_asprintf("  folders:\n    - \"%s\"\n  recursive", d1);
     assert_non_null(strstr(cfg.config_text, line));
     dc_config_free(&cfg);
 
