@@ -1,0 +1,287 @@
+"""dcmgen.py - building blocks for the synthetic DICOM corpus (tests/gen).
+
+Everything here is deterministic: UIDs come from counters under a fixed root,
+pixel data from numpy generators seeded by the caller, dates are constants.
+make_series.py (the test corpus) and make_sample.py (the committed sample)
+both build on these helpers.
+
+Only pydicom is used to write files; other transfer syntaxes are produced by
+converting an explicit-VR-little-endian file with dcmtk / gdcm command line
+tools (convert_ts).
+"""
+import math
+import os
+import shutil
+import subprocess
+
+import numpy as np
+import pydicom
+from pydicom.dataset import Dataset, FileDataset, FileMetaDataset
+from pydicom.sequence import Sequence
+from pydicom.uid import ExplicitVRLittleEndian
+
+UID_ROOT = "1.2.826.0.1.3680043.10.1011"   # fixed test root (not registered; never leaves the tests)
+
+CT_STORAGE = "1.2.840.10008.5.1.4.1.1.2"
+MR_STORAGE = "1.2.840.10008.5.1.4.1.1.4"
+ENH_MR_STORAGE = "1.2.840.10008.5.1.4.1.1.4.1"
+SC_STORAGE = "1.2.840.10008.5.1.4.1.1.7"
+MF_GRAY8_SC = "1.2.840.10008.5.1.4.1.1.7.2"
+BASIC_TEXT_SR = "1.2.840.10008.5.1.4.1.1.88.11"
+MEDIA_DIRECTORY = "1.2.840.10008.1.3.10"
+
+TS_NAMES = {
+    "1.2.840.10008.1.2": "implicit VR little endian",
+    "1.2.840.10008.1.2.1": "explicit VR little endian",
+    "1.2.840.10008.1.2.2": "explicit VR big endian",
+    "1.2.840.10008.1.2.1.99": "deflated explicit VR little endian",
+    "1.2.840.10008.1.2.5": "RLE lossless",
+    "1.2.840.10008.1.2.4.50": "JPEG baseline (lossy)",
+    "1.2.840.10008.1.2.4.51": "JPEG extended (lossy)",
+    "1.2.840.10008.1.2.4.57": "JPEG lossless process 14",
+    "1.2.840.10008.1.2.4.70": "JPEG lossless SV1",
+    "1.2.840.10008.1.2.4.80": "JPEG-LS lossless",
+    "1.2.840.10008.1.2.4.81": "JPEG-LS near-lossless",
+    "1.2.840.10008.1.2.4.90": "JPEG 2000 lossless",
+    "1.2.840.10008.1.2.4.91": "JPEG 2000",
+}
+
+
+class UidMaker:
+    """Deterministic UIDs: <root>.<kind>.<counter>."""
+
+    def __init__(self, root=UID_ROOT):
+        self.root = root
+        self.n = {}
+
+    def __call__(self, kind):
+        codes = {"study": 1, "series": 2, "sop": 3, "for": 4, "other": 9}
+        c = self.n.get(kind, 0) + 1
+        self.n[kind] = c
+        return "%s.%d.%d" % (self.root, codes[kind], c)
+
+
+# --------------------------------------------------------------------- pixels
+
+def smooth_image(rng, rows, cols, lo, hi, k=0, samples=1):
+    """A smooth, slice-dependent pattern (compresses well with lossy codecs,
+    differs from slice to slice so an ordering error shows) in [lo, hi]."""
+    y, x = np.mgrid[0:rows, 0:cols].astype(np.float64)
+    phase = rng.uniform(0, 2 * math.pi)
+    planes = []
+    for s in range(samples):
+        f = (0.5 + 0.5 * np.sin(x / (3.0 + s) + phase + 0.7 * k)
+             * np.cos(y / (4.0 + 0.5 * s) - 0.3 * k))
+        f = 0.8 * f + 0.2 * ((x + 2 * y + 5 * k + 11 * s) % 17) / 16.0
+        planes.append(lo + f * (hi - lo))
+    img = np.stack(planes, axis=-1) if samples > 1 else planes[0]
+    return np.clip(np.rint(img), lo, hi)
+
+
+def noise_image(rng, rows, cols, lo, hi, samples=1):
+    shape = (rows, cols, samples) if samples > 1 else (rows, cols)
+    return rng.integers(lo, hi + 1, size=shape)
+
+
+def to_stored(values, bits_alloc, bits_stored, signed, mask_high_bits=False):
+    """Integer values -> numpy array of the stored dtype.  mask_high_bits:
+    for signed data with BitsStored < BitsAllocated, write the two's
+    complement in BitsStored bits with the bits above HighBit zero (real
+    scanners do this; a reader must sign-extend from HighBit)."""
+    dt = {8: np.uint8, 16: np.uint16, 32: np.uint32}[bits_alloc]
+    sdt = {8: np.int8, 16: np.int16, 32: np.int32}[bits_alloc]
+    v = np.asarray(values, dtype=np.int64)
+    if signed:
+        if mask_high_bits and bits_stored < bits_alloc:
+            raw = (v & ((1 << bits_stored) - 1)).astype(dt)
+            return raw.view(sdt)
+        return v.astype(sdt)
+    return v.astype(dt)
+
+
+# ------------------------------------------------------------------ datasets
+
+def new_file_dataset(sop_class, sop_uid, ts=ExplicitVRLittleEndian):
+    meta = FileMetaDataset()
+    meta.MediaStorageSOPClassUID = sop_class
+    meta.MediaStorageSOPInstanceUID = sop_uid
+    meta.TransferSyntaxUID = ts
+    meta.ImplementationClassUID = UID_ROOT + ".0"
+    meta.ImplementationVersionName = "DCMCRAWL_TEST"
+    ds = FileDataset("", {}, file_meta=meta, preamble=b"\0" * 128)
+    ds.is_little_endian = True
+    ds.is_implicit_VR = ts == "1.2.840.10008.1.2"
+    return ds
+
+
+def base_patient(ds, study_uid, name="Test^Patient", pid="TEST001", charset=None):
+    if charset:
+        ds.SpecificCharacterSet = charset
+    ds.PatientName = name
+    ds.PatientID = pid
+    ds.PatientBirthDate = "19700101"
+    ds.PatientSex = "O"
+    ds.StudyInstanceUID = study_uid
+    ds.StudyDate = "20240102"
+    ds.StudyTime = "101500"
+    ds.StudyID = "1"
+    ds.AccessionNumber = "ACC1"
+    ds.ReferringPhysicianName = ""
+
+
+def image_dataset(uids, sop_class, study_uid, series_uid, modality, arr, *,
+                  bits_alloc, bits_stored, signed, photometric="MONOCHROME2",
+                  planar=0, ipp=None, iop=None, pixel_spacing=(0.8, 0.7),
+                  instance=None, acq=None, temporal=None, series_number=1,
+                  slope=None, intercept=None, thickness=None, extra=None,
+                  sop_uid=None, mask_high_bits=False, charset=None,
+                  patient_name="Test^Patient", series_description=None):
+    """One single-frame (or multi-frame when arr is 3D grayscale / 4D colour)
+    image dataset.  arr: integer values (rows, cols[, 3]) or (frames, ...)."""
+    sop_uid = sop_uid or uids("sop")
+    ds = new_file_dataset(sop_class, sop_uid)
+    base_patient(ds, study_uid, name=patient_name, charset=charset)
+    ds.ImageType = ["ORIGINAL", "PRIMARY", "AXIAL"]
+    ds.SOPClassUID = sop_class
+    ds.SOPInstanceUID = sop_uid
+    ds.Modality = modality
+    ds.Manufacturer = "dcmcrawl tests"
+    if series_uid is not None:
+        ds.SeriesInstanceUID = series_uid
+    ds.SeriesNumber = series_number
+    if series_description:
+        ds.SeriesDescription = series_description
+    if instance is not None:
+        ds.InstanceNumber = instance
+    if acq is not None:
+        ds.AcquisitionNumber = acq
+    if temporal is not None:
+        ds.TemporalPositionIdentifier = temporal
+    if ipp is not None:
+        ds.ImagePositionPatient = [fmt_ds(v) for v in ipp]
+    if iop is not None:
+        ds.ImageOrientationPatient = [fmt_ds(v) for v in iop]
+    if ipp is not None or iop is not None:
+        ds.FrameOfReferenceUID = study_uid + ".77"
+    if thickness is not None:
+        ds.SliceThickness = fmt_ds(thickness)
+    samples = 3 if photometric in ("RGB", "YBR_FULL", "YBR_FULL_422") else 1
+    a = np.asarray(arr)
+    multi = (a.ndim == 3 and samples == 1) or a.ndim == 4
+    frames = a.shape[0] if multi else 1
+    rows, cols = (a.shape[1], a.shape[2]) if multi else (a.shape[0], a.shape[1])
+    ds.SamplesPerPixel = samples
+    ds.PhotometricInterpretation = photometric
+    if samples > 1:
+        ds.PlanarConfiguration = planar
+    if multi:
+        ds.NumberOfFrames = frames
+    ds.Rows = rows
+    ds.Columns = cols
+    if pixel_spacing is not None:
+        ds.PixelSpacing = [fmt_ds(pixel_spacing[0]), fmt_ds(pixel_spacing[1])]
+    ds.BitsAllocated = bits_alloc
+    ds.BitsStored = bits_stored
+    ds.HighBit = bits_stored - 1
+    ds.PixelRepresentation = 1 if signed else 0
+    if slope is not None:
+        ds.RescaleIntercept = fmt_ds(intercept if intercept is not None else 0)
+        ds.RescaleSlope = fmt_ds(slope)
+        ds.RescaleType = "HU" if modality == "CT" else "US"
+    if extra:
+        extra(ds)
+    stored = to_stored(a, bits_alloc, bits_stored, signed, mask_high_bits)
+    if samples > 1 and planar == 1:
+        if multi:
+            stored = np.ascontiguousarray(stored.transpose(0, 3, 1, 2))
+        else:
+            stored = np.ascontiguousarray(stored.transpose(2, 0, 1))
+    ds.PixelData = stored.tobytes()
+    ds["PixelData"].VR = "OB" if bits_alloc == 8 else "OW"
+    return ds
+
+
+def fmt_ds(v):
+    """DS text for a float: up to 16 characters, no trailing zeros."""
+    if isinstance(v, str):
+        return v
+    s = ("%.6f" % v).rstrip("0").rstrip(".")
+    if s in ("-0", ""):
+        s = "0"
+    return s
+
+
+def save(ds, path):
+    os.makedirs(os.path.dirname(path), exist_ok=True)
+    ds.save_as(path, write_like_original=False)
+    return path
+
+
+# ----------------------------------------------------------------- geometry
+
+def rot_x(deg):
+    t = math.radians(deg)
+    return np.array([[1, 0, 0], [0, math.cos(t), -math.sin(t)], [0, math.sin(t), math.cos(t)]])
+
+
+def iop_axial():
+    return [1.0, 0.0, 0.0, 0.0, 1.0, 0.0]
+
+
+def iop_sagittal():
+    return [0.0, 1.0, 0.0, 0.0, 0.0, -1.0]
+
+
+def iop_coronal():
+    return [1.0, 0.0, 0.0, 0.0, 0.0, -1.0]
+
+
+def normal_of(iop):
+    r = np.array(iop[:3], dtype=float)
+    c = np.array(iop[3:], dtype=float)
+    return np.cross(r, c)
+
+
+# ------------------------------------------------------------ conversions
+
+def tool_available(name):
+    return shutil.which(name) is not None
+
+
+def convert_ts(src, dst, kind):
+    """Convert one explicit-LE file to another transfer syntax with dcmtk/gdcm.
+    kind: implicit, bigendian, deflated, rle, jpeg14, jpegsv1, jpegbase,
+    jpegext, jpegls, jpegls_near, j2k.  Returns the command run."""
+    os.makedirs(os.path.dirname(dst), exist_ok=True)
+    cmds = {
+        "implicit": ["dcmconv", "+ti", src, dst],
+        "bigendian": ["dcmconv", "+tb", src, dst],
+        "deflated": ["dcmconv", "+td", src, dst],
+        "rle": ["dcmcrle", src, dst],
+        "jpeg14": ["dcmcjpeg", "+el", "+un", src, dst],
+        "jpegsv1": ["dcmcjpeg", "+e1", "+un", src, dst],
+        "jpegbase": ["dcmcjpeg", "+eb", "+un", "+q", "90", src, dst],
+        "jpegext": ["dcmcjpeg", "+ee", "+un", "+q", "90", src, dst],
+        "jpegls": ["dcmcjpls", "+el", "+un", src, dst],
+        "jpegls_near": ["dcmcjpls", "+en", "+md", "2", "+un", src, dst],
+        "j2k": ["gdcmconv", "--j2k", src, dst],
+    }
+    cmd = cmds[kind]
+    r = subprocess.run(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    if r.returncode != 0 or not os.path.exists(dst):
+        raise RuntimeError("%s failed: %s" % (" ".join(cmd), r.stderr.decode(errors="replace")))
+    return cmd
+
+
+def ts_of(path):
+    return str(pydicom.dcmread(path, stop_before_pixels=True).file_meta.TransferSyntaxUID)
+
+
+def seq(*items):
+    out = Sequence()
+    for it in items:
+        d = Dataset()
+        for k, v in it.items():
+            setattr(d, k, v)
+        out.append(d)
+    return out

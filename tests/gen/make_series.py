@@ -1,0 +1,758 @@
+#!/usr/bin/python3
+"""make_series.py OUTDIR [--seed N] - the synthetic test corpus.
+
+Writes a deterministic (seeded) set of DICOM folders into OUTDIR and prints a
+manifest (JSON, also saved as OUTDIR/manifest.json) that says, by
+construction, what dcmcrawl must make of every file and series:
+
+  folders    input folders (relative to OUTDIR) for the main crawls
+  files      every file: kind (dicom, not_dicom, empty, dicomdir,
+             bad_header, trunc_pixels, short_pixels, unsupported_ts, no_pixels),
+             SOPInstanceUID, SeriesInstanceUID, per-file outcome and shape
+  volumes    every expected volume-mode scan: folder, series UID, Scan ID
+             suffix, outcome (stored / unreadable), reason substrings, shape,
+             dtype, stored slice order as SOPInstanceUIDs (4D: repeat-major),
+             order rule, warning keywords, uniform_spacing, lossy tolerance
+  unreadable_folders  input folders without DICOM files
+
+The oracle (tests/oracle.py) derives the same facts from the files alone;
+test_crawl.py checks oracle against this manifest before trusting it.
+
+Contents (see the functions below): several series in one folder with
+shuffled names, InstanceNumbers against position, duplicate SOPInstanceUIDs,
+files without SeriesInstanceUID / SOPInstanceUID / pixel data, junk files;
+geometry cases (tri-planar localizer, oblique, gap, non-uniform spacing,
+gantry tilt, inconsistent sizes, per-slice rescale, fallbacks to
+InstanceNumber and natural file-name order); 4D and uneven repeats; metadata
+cases (nested sequences with repeated items, private tags, CSV-hostile text,
+ISO_IR 100 / ISO_IR 192); multi-frame files; one set of series copied into
+every transfer syntax dcmtk/gdcm can write; broken files.
+"""
+import argparse
+import json
+import math
+import os
+import sys
+
+import numpy as np
+import pydicom
+from pydicom.dataset import Dataset
+from pydicom.sequence import Sequence
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import dcmgen as G  # noqa: E402
+
+
+class Corpus:
+    def __init__(self, out, seed):
+        self.out = os.path.abspath(out)
+        self.rng = np.random.default_rng(seed)
+        self.uid = G.UidMaker()
+        self.study = self.uid("study")
+        self.files = {}      # relpath -> info
+        self.volumes = []    # expected volume-mode scans
+        self.folders = []
+        self.unreadable_folders = []
+        self.notes = []
+
+    # ------------------------------------------------------------ helpers
+    def path(self, folder, name):
+        return os.path.join(self.out, folder, name)
+
+    def add_folder(self, folder):
+        if folder not in self.folders:
+            self.folders.append(folder)
+        os.makedirs(os.path.join(self.out, folder), exist_ok=True)
+
+    def rand_names(self, n, prefix, exts=(".dcm", "")):
+        names = set()
+        out = []
+        while len(out) < n:
+            nm = prefix + "".join(self.rng.choice(list("0123456789abcdef"), 6))
+            if nm in names:
+                continue
+            names.add(nm)
+            out.append(nm + exts[len(out) % len(exts)])
+        return out
+
+    def write_image(self, folder, name, ds, kind="dicom", perfile="stored", reason=None):
+        p = G.save(ds, self.path(folder, name))
+        rel = os.path.relpath(p, self.out)
+        a_shape = None
+        if "PixelData" in ds and perfile == "stored":
+            frames = int(ds.get("NumberOfFrames", 1) or 1)
+            a_shape = [int(ds.Rows), int(ds.Columns)]
+            if int(ds.SamplesPerPixel) > 1:
+                a_shape.append(int(ds.SamplesPerPixel))
+            if "NumberOfFrames" in ds:
+                a_shape.insert(0, frames)
+        self.files[rel] = {
+            "kind": kind,
+            "sop": str(ds.get("SOPInstanceUID", "")) or None,
+            "series": str(ds.get("SeriesInstanceUID", "")) or None,
+            "perfile": perfile,
+            "perfile_reason": reason,
+            "shape": a_shape,
+        }
+        return rel
+
+    def volume(self, folder, series_uid, label, files_in_order, shape, dtype, rule="position",
+               suffix="", warnings=(), uniform=None, tolerance=0, n_files=None,
+               duplicates=(), outcome="stored", reasons=(), sops=None):
+        self.volumes.append({
+            "folder": folder, "series_uid": series_uid, "suffix": suffix, "label": label,
+            "outcome": outcome, "reasons": list(reasons),
+            "shape": list(shape) if shape else None, "dtype": dtype,
+            "order_files": [os.path.join(folder, f) for f in files_in_order],
+            "order_sops": sops if sops is not None else
+            [self.files[os.path.join(folder, f)]["sop"] for f in files_in_order],
+            "order_rule": rule, "warnings": list(warnings), "uniform_spacing": uniform,
+            "tolerance": tolerance,
+            "n_files": n_files if n_files is not None else len(set(files_in_order)),
+            "duplicates": [os.path.join(folder, f) for f in duplicates],
+        })
+
+    def series_of(self, folder, slices, modality, sop_class, label, *, shape_rc, bits_alloc,
+                  bits_stored, signed, lo, hi, names, photometric="MONOCHROME2", planar=0,
+                  series_uid=None, mask=lambda k: False, extra=None, slope=None, intercept=None,
+                  pixel_spacing=(0.8, 0.7), thickness=None):
+        """slices: list of dicts (ipp, iop, instance, acq, temporal, slope, intercept).
+        Writes one file per slice; returns (series_uid, names, arrays)."""
+        series_uid = series_uid or self.uid("series")
+        samples = 3 if photometric in ("RGB", "YBR_FULL") else 1
+        arrays = []
+        for k, (sl, nm) in enumerate(zip(slices, names)):
+            rows, cols = sl.get("shape", shape_rc)
+            vals = G.smooth_image(self.rng, rows, cols, lo, hi, k=k, samples=samples)
+            arrays.append(vals)
+            ds = G.image_dataset(
+                self.uid, sop_class, self.study, series_uid, modality, vals,
+                bits_alloc=bits_alloc, bits_stored=bits_stored, signed=signed,
+                photometric=photometric, planar=planar, ipp=sl.get("ipp"), iop=sl.get("iop"),
+                instance=sl.get("instance"), acq=sl.get("acq"), temporal=sl.get("temporal"),
+                slope=sl.get("slope", slope), intercept=sl.get("intercept", intercept),
+                pixel_spacing=pixel_spacing, thickness=thickness, extra=extra,
+                mask_high_bits=mask(k), series_description=label)
+            self.write_image(folder, nm, ds)
+        return series_uid, list(names), arrays
+
+    # ------------------------------------------------------------ folders
+    def build_series_folder(self):
+        """Several series in one folder, shuffled names, junk files."""
+        f = "series"
+        self.add_folder(f)
+        # CT: signed 16-bit, BitsStored 12, negative values, InstanceNumber against position
+        n = 12
+        names = self.rand_names(n, "ct")
+        order = self.rng.permutation(n)      # file k (in names order) holds position order[k]
+        slices = [None] * n
+        for k in range(n):
+            z = int(order[k])
+            slices[k] = {"ipp": [-20.0, -15.0, -50.0 + 2.5 * z], "iop": G.iop_axial(),
+                         "instance": n - z}
+
+        def ct_extra(ds):
+            ds.add_new(0x00280106, "SS", -1000)   # SmallestImagePixelValue (US or SS)
+            ds.add_new(0x00280107, "SS", 1500)
+            ds.WindowCenter = "40"
+            ds.WindowWidth = "400"
+            ds.KVP = "120"
+        uid_ct, _, _ = self.series_of(f, slices, "CT", G.CT_STORAGE, "ct signed 12 bit",
+                                      shape_rc=(32, 40), bits_alloc=16, bits_stored=12,
+                                      signed=True, lo=-1000, hi=1500, names=names,
+                                      mask=lambda k: k % 2 == 0, extra=ct_extra, slope=1.0,
+                                      intercept=-1024.0, thickness=2.5)
+        by_pos = [names[list(order).index(z)] for z in range(n)]
+        # duplicate SOPInstanceUIDs: a changed copy that sorts first by name, an exact copy last
+        orig = by_pos[5]
+        src = pydicom.dcmread(self.path(f, orig))
+        arr = src.pixel_array.copy()
+        arr[3, 4] = arr[3, 4] + 1
+        src.PixelData = arr.tobytes()
+        self.write_image(f, "0000dup.dcm", src)
+        exact = pydicom.dcmread(self.path(f, orig))
+        self.write_image(f, "zzdup", exact)
+        stacked = list(by_pos)
+        stacked[5] = "0000dup.dcm"
+        self.volume(f, uid_ct, "ct", stacked, (n, 32, 40), "int16", warnings=["duplicate"],
+                    uniform=True, n_files=n, duplicates=[orig, "zzdup"])
+        self.files[os.path.join(f, "0000dup.dcm")]["dup_rank"] = 1
+        self.files[os.path.join(f, orig)]["dup_rank"] = 2
+        self.files[os.path.join(f, "zzdup")]["dup_rank"] = 3
+
+        # MR: unsigned 16-bit, sagittal, InstanceNumbers shuffled
+        n = 10
+        names = self.rand_names(n, "mr")
+        inst = self.rng.permutation(n) + 1
+        slices = [{"ipp": [10.0 + 3.0 * k, -30.0, 40.0], "iop": G.iop_sagittal(),
+                   "instance": int(inst[k])} for k in range(n)]
+        uid, _, _ = self.series_of(f, slices, "MR", G.MR_STORAGE, "mr sagittal", shape_rc=(40, 32),
+                                   bits_alloc=16, bits_stored=16, signed=False, lo=0, hi=60000,
+                                   names=names)
+        # normal of sagittal = (-1, 0, 0): ascending projection = descending x
+        self.volume(f, uid, "mr", list(reversed(names)), (n, 40, 32), "uint16", uniform=True)
+
+        # 8-bit coronal, names in upper case with .DCM
+        n = 6
+        names = ["IM%04d.DCM" % (7 * k + 3) for k in range(n)]
+        slices = [{"ipp": [-10.0, 5.0 - 4.0 * k, 20.0], "iop": G.iop_coronal(), "instance": k + 1}
+                  for k in range(n)]
+        uid, _, _ = self.series_of(f, slices, "OT", G.SC_STORAGE, "mono8 coronal", shape_rc=(36, 28),
+                                   bits_alloc=8, bits_stored=8, signed=False, lo=0, hi=255,
+                                   names=names)
+        # coronal normal (0, 1, 0): ascending y = reversed file order
+        self.volume(f, uid, "mono8", list(reversed(names)), (n, 36, 28), "uint8", uniform=True)
+
+        # RGB interleaved and RGB planar
+        n = 3
+        names = ["rgb_%d.dcm" % k for k in range(n)]
+        slices = [{"ipp": [0.0, 0.0, 5.0 * k], "iop": G.iop_axial(), "instance": k + 1}
+                  for k in range(n)]
+        uid, _, _ = self.series_of(f, slices, "OT", G.SC_STORAGE, "rgb", shape_rc=(24, 32),
+                                   bits_alloc=8, bits_stored=8, signed=False, lo=0, hi=255,
+                                   names=names, photometric="RGB", planar=0)
+        self.volume(f, uid, "rgb", names, (n, 24, 32, 3), "uint8", uniform=True)
+        n = 2
+        names = ["rgbp_%d.dcm" % k for k in range(n)]
+        slices = [{"ipp": [0.0, 0.0, 5.0 * k], "iop": G.iop_axial(), "instance": k + 1}
+                  for k in range(n)]
+        uid, _, _ = self.series_of(f, slices, "OT", G.SC_STORAGE, "rgb planar", shape_rc=(20, 16),
+                                   bits_alloc=8, bits_stored=8, signed=False, lo=0, hi=255,
+                                   names=names, photometric="RGB", planar=1)
+        self.volume(f, uid, "rgb planar", names, (n, 20, 16, 3), "uint8", uniform=True)
+
+        # no SeriesInstanceUID (one also without SOPInstanceUID): volume group "nouid"
+        a0 = G.smooth_image(self.rng, 32, 32, 0, 4000, k=0)
+        ds0 = G.image_dataset(self.uid, G.MR_STORAGE, self.study, None, "MR", a0, bits_alloc=16,
+                              bits_stored=16, signed=False, ipp=[0, 0, 0], iop=G.iop_axial(),
+                              instance=1)
+        self.write_image(f, "nouid_a.dcm", ds0)
+        a1 = G.smooth_image(self.rng, 32, 32, 0, 4000, k=1)
+        ds1 = G.image_dataset(self.uid, G.MR_STORAGE, self.study, None, "MR", a1, bits_alloc=16,
+                              bits_stored=16, signed=False, ipp=[0, 0, 5], iop=G.iop_axial(),
+                              instance=2)
+        del ds1.SOPInstanceUID
+        del ds1.file_meta.MediaStorageSOPInstanceUID
+        p = self.path(f, "nouid_nosop.dcm")
+        ds1.save_as(p, write_like_original=True)
+        self.files[os.path.relpath(p, self.out)] = {
+            "kind": "dicom", "sop": None, "series": None, "perfile": "stored",
+            "perfile_reason": None, "shape": [32, 32]}
+        self.volume(f, "nouid", "nouid", ["nouid_a.dcm", "nouid_nosop.dcm"], (2, 32, 32), "uint16",
+                    uniform=True)
+
+        # no pixel data: a text SR with nested, repeated content items
+        sr_series = self.uid("series")
+        sop = self.uid("sop")
+        ds = G.new_file_dataset(G.BASIC_TEXT_SR, sop)
+        G.base_patient(ds, self.study)
+        ds.SOPClassUID = G.BASIC_TEXT_SR
+        ds.SOPInstanceUID = sop
+        ds.Modality = "SR"
+        ds.SeriesInstanceUID = sr_series
+        ds.SeriesNumber = 99
+        ds.InstanceNumber = 1
+        ds.ValueType = "CONTAINER"
+        ds.ContentSequence = G.seq(
+            {"RelationshipType": "CONTAINS", "ValueType": "TEXT", "TextValue": "first finding"},
+            {"RelationshipType": "CONTAINS", "ValueType": "TEXT", "TextValue": "second, with comma"},
+        )
+        self.write_image(f, "report.dcm", ds, kind="no_pixels", perfile="unreadable",
+                         reason="no pixel data")
+        self.volume(f, sr_series, "sr", ["report.dcm"], None, None, outcome="unreadable",
+                    reasons=["no pixel data"])
+
+        # junk: text, empty, DICOMDIR
+        with open(self.path(f, "notes.txt"), "w") as fh:
+            fh.write("not a DICOM file\nSeriesInstanceUID=1.2.3\n")
+        self.files[os.path.join(f, "notes.txt")] = {"kind": "not_dicom", "perfile": "skip"}
+        open(self.path(f, "empty.dcm"), "wb").close()
+        self.files[os.path.join(f, "empty.dcm")] = {"kind": "empty", "perfile": "skip"}
+        dd = G.new_file_dataset(G.MEDIA_DIRECTORY, self.uid("other"))
+        dd.FileSetID = "TESTSET"
+        dd.OffsetOfTheFirstDirectoryRecordOfTheRootDirectoryEntity = 0
+        dd.OffsetOfTheLastDirectoryRecordOfTheRootDirectoryEntity = 0
+        dd.FileSetConsistencyFlag = 0
+        rec = Dataset()
+        rec.OffsetOfTheNextDirectoryRecord = 0
+        rec.RecordInUseFlag = 0xFFFF
+        rec.OffsetOfReferencedLowerLevelDirectoryEntity = 0
+        rec.DirectoryRecordType = "PATIENT"
+        rec.PatientID = "TEST001"
+        rec.PatientName = "Test^Patient"
+        dd.DirectoryRecordSequence = Sequence([rec])
+        G.save(dd, self.path(f, "DICOMDIR"))
+        self.files[os.path.join(f, "DICOMDIR")] = {"kind": "dicomdir", "perfile": "skip"}
+
+    def build_geometry_folder(self):
+        f = "geometry"
+        self.add_folder(f)
+        sh = (32, 32)
+        common = dict(modality="MR", sop_class=G.MR_STORAGE, bits_alloc=16, bits_stored=16,
+                      signed=False, lo=0, hi=30000)
+
+        # tri-planar localizer in one series: sagittal (inst 1,2), axial (3,4), coronal (5,6)
+        names = ["loc_%s" % c for c in "fbdace"]
+        planes = [("sag", G.iop_sagittal(), [[-5.0, 0, 0], [5.0, 0, 0]]),
+                  ("ax", G.iop_axial(), [[0, 0, -10.0], [0, 0, 10.0]]),
+                  ("cor", G.iop_coronal(), [[0, -8.0, 0], [0, 8.0, 0]])]
+        slices = []
+        for p, (_, iop, ipps) in enumerate(planes):
+            for j, ipp in enumerate(ipps):
+                slices.append({"ipp": ipp, "iop": iop, "instance": 2 * p + j + 1})
+        uid, _, _ = self.series_of(f, slices, label="localizer", shape_rc=sh, names=names, **common)
+        # sag normal (-1,0,0): x=5 first; axial: z ascending; coronal normal (0,1,0): y ascending
+        self.volume(f, uid, "localizer sag", [names[1], names[0]], (2, 32, 32), "uint16",
+                    suffix="_1", uniform=True)
+        self.volume(f, uid, "localizer ax", [names[2], names[3]], (2, 32, 32), "uint16",
+                    suffix="_2", uniform=True)
+        self.volume(f, uid, "localizer cor", [names[4], names[5]], (2, 32, 32), "uint16",
+                    suffix="_3", uniform=True)
+
+        # oblique: rotated 25 degrees about x, InstanceNumbers shuffled
+        n = 8
+        rot = G.rot_x(25)
+        row = rot @ np.array([1.0, 0, 0])
+        col = rot @ np.array([0, 1.0, 0])
+        iop = [round(v, 6) for v in list(row) + list(col)]
+        nrm = G.normal_of(iop)
+        perm = self.rng.permutation(n)
+        names = self.rand_names(n, "obl")
+        slices = []
+        for k in range(n):
+            pos = int(perm[k])
+            ipp = np.array([-12.0, -10.0, 30.0]) + 3.0 * pos * nrm
+            slices.append({"ipp": [round(v, 5) for v in ipp], "iop": iop,
+                           "instance": (n - pos) * 3})
+        uid, _, _ = self.series_of(f, slices, label="oblique", shape_rc=(32, 36), names=names,
+                                   **common)
+        order = [names[list(perm).index(p)] for p in range(n)]
+        self.volume(f, uid, "oblique", order, (n, 32, 36), "uint16", uniform=True)
+
+        # gap: 10 planned slices every 2 mm, the 5th missing
+        zs = [2.0 * k for k in range(10) if k != 4]
+        names = self.rand_names(len(zs), "gap")
+        perm = self.rng.permutation(len(zs))
+        slices = [{"ipp": [0, 0, zs[int(perm[k])]], "iop": G.iop_axial(), "instance": int(perm[k]) + 1}
+                  for k in range(len(zs))]
+        uid, _, _ = self.series_of(f, slices, label="gap", shape_rc=sh, names=names, **common)
+        order = [names[list(perm).index(p)] for p in range(len(zs))]
+        self.volume(f, uid, "gap", order, (len(zs), 32, 32), "uint16", warnings=["gap"],
+                    uniform=False)
+
+        # non-uniform spacing
+        zs = [0.0, 1.0, 2.0, 3.5, 4.0, 6.5]
+        names = self.rand_names(len(zs), "nun")
+        slices = [{"ipp": [0, 0, z], "iop": G.iop_axial(), "instance": k + 1} for k, z in enumerate(zs)]
+        uid, _, _ = self.series_of(f, slices, label="nonuniform", shape_rc=sh, names=names, **common)
+        self.volume(f, uid, "nonuniform", names, (len(zs), 32, 32), "uint16", uniform=False,
+                    warnings=[])
+
+        # gantry tilt: axial orientation, positions drift in y
+        n = 6
+        tilt = 20.0
+        names = self.rand_names(n, "tlt")
+
+        def tilt_extra(ds):
+            ds.GantryDetectorTilt = "20"
+        slices = [{"ipp": [-16.0, round(-16.0 + 2.0 * k * math.tan(math.radians(tilt)), 5), 2.0 * k],
+                   "iop": G.iop_axial(), "instance": k + 1} for k in range(n)]
+        uid, _, _ = self.series_of(f, slices, label="tilt", shape_rc=sh, names=names, extra=tilt_extra,
+                                   **dict(common, modality="CT", sop_class=G.CT_STORAGE))
+        self.volume(f, uid, "tilt", names, (n, 32, 32), "uint16", warnings=["tilt"], uniform=True)
+
+        # inconsistent sizes in one series -> split, suffixes by lowest InstanceNumber
+        names = ["mix_a.dcm", "mix_b.dcm", "mix_c.dcm", "mix_d.dcm", "mix_e.dcm"]
+        slices = [{"ipp": [0, 0, 0.0], "iop": G.iop_axial(), "instance": 4},
+                  {"ipp": [0, 0, 2.0], "iop": G.iop_axial(), "instance": 5},
+                  {"ipp": [0, 0, 4.0], "iop": G.iop_axial(), "instance": 6},
+                  {"ipp": [0, 0, 2.0], "iop": G.iop_axial(), "instance": 2, "shape": (24, 40)},
+                  {"ipp": [0, 0, 0.0], "iop": G.iop_axial(), "instance": 1, "shape": (24, 40)}]
+        uid, _, _ = self.series_of(f, slices, label="mixed sizes", shape_rc=sh, names=names, **common)
+        self.volume(f, uid, "mixed 24x40", ["mix_e.dcm", "mix_d.dcm"], (2, 24, 40), "uint16",
+                    suffix="_1", uniform=True)
+        self.volume(f, uid, "mixed 32x32", ["mix_a.dcm", "mix_b.dcm", "mix_c.dcm"], (3, 32, 32),
+                    "uint16", suffix="_2", uniform=True)
+        self.mixed_series_uid = uid
+
+        # per-slice rescale (slope and intercept vary)
+        n = 5
+        names = self.rand_names(n, "rsc")
+        slopes = [1.0, 1.5, 2.0, 0.5, 1.0]
+        icpts = [-1024.0, -1000.0, -1024.0, 0.0, 10.0]
+        slices = [{"ipp": [0, 0, 3.0 * k], "iop": G.iop_axial(), "instance": k + 1,
+                   "slope": slopes[k], "intercept": icpts[k]} for k in range(n)]
+        uid, _, _ = self.series_of(f, slices, label="rescale", shape_rc=sh, names=names,
+                                   **dict(common, modality="CT", sop_class=G.CT_STORAGE,
+                                          signed=True, lo=-500, hi=1200))
+        self.volume(f, uid, "rescale", names, (n, 32, 32), "int16", uniform=True)
+
+    def build_natural_folder(self):
+        f = "natural"
+        self.add_folder(f)
+        common = dict(modality="MR", sop_class=G.MR_STORAGE, bits_alloc=16, bits_stored=16,
+                      signed=False, lo=0, hi=30000)
+        # no position, no InstanceNumber: natural order of file names
+        n = 12
+        names = ["img%d%s" % (k + 1, ".dcm" if k % 3 else "") for k in range(n)]
+        perm = self.rng.permutation(n)
+        write_order = [names[i] for i in perm]           # write in shuffled order
+        slices = [{} for _ in range(n)]
+        uid, _, _ = self.series_of(f, slices, label="filename order", shape_rc=(20, 24),
+                                   names=write_order, **common)
+        self.volume(f, uid, "filename order", names, (n, 20, 24), "uint16", rule="filename")
+        # positions without orientation: InstanceNumber order
+        n = 5
+        names = self.rand_names(n, "ino")
+        inst = [int(v) + 1 for v in self.rng.permutation(n)]
+        slices = [{"ipp": [0, 0, float(k)], "instance": inst[k]} for k in range(n)]
+        uid, _, _ = self.series_of(f, slices, label="instance order", shape_rc=(20, 24),
+                                   names=names, **common)
+        order = [names[inst.index(i)] for i in range(1, n + 1)]
+        self.volume(f, uid, "instance order", order, (n, 20, 24), "uint16", rule="instance")
+
+    def build_fourd_folder(self):
+        f = "fourd"
+        self.add_folder(f)
+        common = dict(modality="MR", sop_class=G.MR_STORAGE, bits_alloc=16, bits_stored=16,
+                      signed=False, lo=0, hi=30000)
+        nz, nt = 4, 3
+        names = self.rand_names(nz * nt, "t4d")
+        slices = []
+        grid = {}
+        for k in range(nz * nt):
+            z, t = divmod(k, nt)
+            slices.append({"ipp": [0, 0, 3.0 * z], "iop": G.iop_axial(), "instance": z * nt + t + 1,
+                           "acq": t + 1, "temporal": t + 1})
+            grid[(t, z)] = names[k]
+        uid, _, _ = self.series_of(f, slices, label="4d", shape_rc=(32, 24), names=names, **common)
+        order = [grid[(t, z)] for t in range(nt) for z in range(nz)]
+        self.volume(f, uid, "4d", order, (nt, nz, 32, 24), "uint16", uniform=True)
+        # uneven repeats: counts 2, 1, 2 -> stacked by InstanceNumber with a warning
+        zs = [0.0, 0.0, 3.0, 6.0, 6.0]
+        inst = [3, 5, 1, 4, 2]
+        names = self.rand_names(len(zs), "unv")
+        slices = [{"ipp": [0, 0, z], "iop": G.iop_axial(), "instance": i} for z, i in zip(zs, inst)]
+        uid, _, _ = self.series_of(f, slices, label="uneven", shape_rc=(32, 24), names=names, **common)
+        order = [names[inst.index(i)] for i in range(1, 6)]
+        self.volume(f, uid, "uneven", order, (5, 32, 24), "uint16", rule="instance",
+                    warnings=["repeat|uneven"])
+
+    def build_meta_folder(self):
+        f = "meta"
+        self.add_folder(f)
+
+        def one(name, label, extra, charset=None, patient="Test^Patient", dtype_bits=16):
+            uid = self.uid("series")
+            a = G.smooth_image(self.rng, 16, 20, 0, 1000)
+            ds = G.image_dataset(self.uid, G.MR_STORAGE, self.study, uid, "MR", a,
+                                 bits_alloc=dtype_bits, bits_stored=dtype_bits, signed=False,
+                                 ipp=[0, 0, 0], iop=G.iop_axial(), instance=1, extra=extra,
+                                 charset=charset, patient_name=patient, series_description=label)
+            self.write_image(f, name, ds)
+            self.volume(f, uid, label, [name], (1, 16, 20), "uint%d" % dtype_bits)
+
+        def nested(ds):
+            ds.ReferencedImageSequence = G.seq(
+                {"ReferencedSOPClassUID": G.MR_STORAGE, "ReferencedSOPInstanceUID": "1.2.3.4.1"},
+                {"ReferencedSOPClassUID": G.MR_STORAGE, "ReferencedSOPInstanceUID": "1.2.3.4.2"},
+                {"ReferencedSOPClassUID": G.CT_STORAGE, "ReferencedSOPInstanceUID": "1.2.3.4.3"})
+            inner = G.seq({"CodeValue": "P1", "CodingSchemeDesignator": "99TEST",
+                           "CodeMeaning": "Protocol one"},
+                          {"CodeValue": "P2", "CodingSchemeDesignator": "99TEST",
+                           "CodeMeaning": "Protocol, two"})
+            item = Dataset()
+            item.RequestedProcedureID = "RP1"
+            item.ScheduledProtocolCodeSequence = inner
+            ds.RequestAttributesSequence = Sequence([item])
+            ds.ReferencedStudySequence = Sequence([])          # empty sequence: no column
+            ds.ReferencedPerformedProcedureStepSequence = Sequence([Dataset()])  # empty item
+        one("nested.dcm", "nested sequences", nested)
+
+        def private(ds):
+            ds.add_new(0x00090010, "LO", "ACME TEST 1.0")
+            ds.add_new(0x00091001, "LO", "acme value")
+            ds.add_new(0x00091002, "US", 7)
+            ds.add_new(0x00090011, "LO", "GEMS_IDEN_01")
+            ds.add_new(0x00091101, "LO", "full fidelity")
+            ds.add_new(0x00290010, "LO", "SIEMENS CSA HEADER")
+            ds.add_new(0x00291008, "CS", "IMAGE NUM 4")
+            ds.add_new(0x00291010, "OB", bytes(range(40)))
+            ds.add_new(0x00100003, "LO", "unknown public")
+        one("private.dcm", "private tags", private)
+
+        def text(ds):
+            ds.StudyDescription = 'Head, neck "CTA"'
+            ds.ImageComments = 'first line\r\nsecond, "quoted" line \\ with backslash'
+            ds.AdditionalPatientHistory = "comma, only"
+            ds.ImagerPixelSpacing = ["0.5", "0.25"]
+            ds.AcquisitionMatrix = [0, 16, 20, 0]
+            ds.add_new(0x00180013, "FL", 0.1)             # ContrastBolusT1Relaxivity (float32)
+            ds.add_new(0x00181271, "FD", 123.456789012345)  # WaterEquivalentDiameter
+            ds.add_new(0x00280009, "AT", [0x00181063, 0x00181065])  # FrameIncrementPointer
+            ds.add_new(0x00280106, "US", 3)
+            ds.add_new(0x00181320, "FL", [1.5, -2.25e-7])    # B1rms
+            ds.OtherPatientIDs = ["A1", "B2", "C3"]
+            ds.ProtocolName = "trailing space "
+            ds.PerformedProcedureStepDescription = "x" * 60
+        one("text.dcm", "text, numbers", text)
+
+        def latin1(ds):
+            ds.InstitutionName = "Hôpital Général"
+            ds.StudyDescription = "Ärztliche Überweisung"
+        one("latin1.dcm", "latin1", latin1, charset="ISO_IR 100", patient="Müller^Jürgen")
+
+        def utf8(ds):
+            ds.InstitutionName = "Ünïcødé ✓ テスト"
+            ds.StudyDescription = "Ωμέγα, 数据"
+        one("utf8.dcm", "utf8", utf8, charset="ISO_IR 192", patient="山田^太郎")
+
+        def eight(ds):
+            ds.ImageComments = "8 bit"
+        one("eight.dcm", "eight bit", eight, dtype_bits=8)
+
+    def build_multiframe_folder(self):
+        f = "multiframe"
+        self.add_folder(f)
+        # multi-frame 8-bit secondary capture without positions
+        nf = 4
+        frames = np.stack([G.smooth_image(self.rng, 24, 32, 0, 255, k=k) for k in range(nf)])
+        uid = self.uid("series")
+        ds = G.image_dataset(self.uid, G.MF_GRAY8_SC, self.study, uid, "OT", frames, bits_alloc=8,
+                             bits_stored=8, signed=False, instance=1, pixel_spacing=None)
+        rel = self.write_image(f, "mf_gray8.dcm", ds)
+        self.volume(f, uid, "multiframe gray8", ["mf_gray8.dcm"] * nf, (nf, 24, 32), "uint8",
+                    rule=None, sops=[self.files[rel]["sop"]] * nf)
+        # enhanced-MR-like with functional groups, frames ascending in position
+        nf = 3
+        frames = np.stack([G.smooth_image(self.rng, 20, 24, 0, 4000, k=k) for k in range(nf)])
+        uid = self.uid("series")
+
+        def enh(ds):
+            shared = Dataset()
+            po = Dataset()
+            po.ImageOrientationPatient = ["1", "0", "0", "0", "1", "0"]
+            shared.PlaneOrientationSequence = Sequence([po])
+            pm = Dataset()
+            pm.PixelSpacing = ["0.9", "0.8"]
+            pm.SliceThickness = "4"
+            shared.PixelMeasuresSequence = Sequence([pm])
+            ds.SharedFunctionalGroupsSequence = Sequence([shared])
+            per = []
+            for k in range(nf):
+                it = Dataset()
+                pp = Dataset()
+                pp.ImagePositionPatient = ["-10", "-12", G.fmt_ds(4.0 * k)]
+                it.PlanePositionSequence = Sequence([pp])
+                fc = Dataset()
+                fc.InStackPositionNumber = k + 1
+                fc.StackID = "1"
+                it.FrameContentSequence = Sequence([fc])
+                per.append(it)
+            ds.PerFrameFunctionalGroupsSequence = Sequence(per)
+            del ds.PixelSpacing
+        ds = G.image_dataset(self.uid, G.ENH_MR_STORAGE, self.study, uid, "MR", frames,
+                             bits_alloc=16, bits_stored=16, signed=False, instance=1, extra=enh)
+        rel = self.write_image(f, "mf_enhanced.dcm", ds)
+        self.volume(f, uid, "multiframe enhanced", ["mf_enhanced.dcm"] * nf, (nf, 20, 24),
+                    "uint16", rule=None, sops=[self.files[rel]["sop"]] * nf, uniform=True)
+
+    def build_ts_folders(self):
+        base = "ts"
+        self.add_folder(base)
+        series = []   # (label, names, dtype, shape, lossy_ok kinds)
+        # CT signed 12-bit with high bits masked (valid for every codec)
+        n = 4
+        names = ["ct%d.dcm" % k for k in range(n)]
+        slices = [{"ipp": [0, 0, 2.0 * k], "iop": G.iop_axial(), "instance": n - k} for k in range(n)]
+        uid_ct, _, _ = self.series_of(base, slices, "CT", G.CT_STORAGE, "ts ct", shape_rc=(32, 40),
+                                      bits_alloc=16, bits_stored=12, signed=True, lo=-1000,
+                                      hi=1500, names=names, mask=lambda k: True, slope=1.0,
+                                      intercept=-1024.0)
+        series.append(("ct", uid_ct, names, "int16", (n, 32, 40)))
+        n = 3
+        names = ["mr%d.dcm" % k for k in range(n)]
+        slices = [{"ipp": [0, 0, 3.0 * k], "iop": G.iop_axial(), "instance": k + 1} for k in range(n)]
+        uid_mr, _, _ = self.series_of(base, slices, "MR", G.MR_STORAGE, "ts mr", shape_rc=(24, 32),
+                                      bits_alloc=16, bits_stored=12, signed=False, lo=0, hi=4095,
+                                      names=names)
+        series.append(("mr", uid_mr, names, "uint16", (n, 24, 32)))
+        n = 3
+        names = ["m8_%d.dcm" % k for k in range(n)]
+        slices = [{"ipp": [0, 0, 3.0 * k], "iop": G.iop_axial(), "instance": k + 1} for k in range(n)]
+        uid_m8, _, _ = self.series_of(base, slices, "OT", G.SC_STORAGE, "ts mono8", shape_rc=(32, 32),
+                                      bits_alloc=8, bits_stored=8, signed=False, lo=0, hi=255,
+                                      names=names)
+        series.append(("mono8", uid_m8, names, "uint8", (n, 32, 32)))
+        n = 2
+        names = ["rgb%d.dcm" % k for k in range(n)]
+        slices = [{"ipp": [0, 0, 3.0 * k], "iop": G.iop_axial(), "instance": k + 1} for k in range(n)]
+        uid_rgb, _, _ = self.series_of(base, slices, "OT", G.SC_STORAGE, "ts rgb", shape_rc=(32, 24),
+                                       bits_alloc=8, bits_stored=8, signed=False, lo=0, hi=255,
+                                       names=names, photometric="RGB")
+        series.append(("rgb", uid_rgb, names, "uint8", (n, 32, 24, 3)))
+        for label, uid, names, dt, shape in series:
+            order = list(reversed(names)) if label == "ct" else names
+            self.volume(base, uid, label, order, shape, dt, uniform=True)
+
+        # copies in other transfer syntaxes: kind -> (which series, tolerance)
+        kinds = [
+            ("implicit", ["ct", "mr", "mono8", "rgb"], 0),
+            ("bigendian", ["ct", "mr", "mono8", "rgb"], 0),
+            ("deflated", ["ct", "mr", "mono8", "rgb"], 0),
+            ("rle", ["ct", "mr", "mono8", "rgb"], 0),
+            ("jpeg14", ["ct", "mr", "mono8", "rgb"], 0),
+            ("jpegsv1", ["ct", "mr", "mono8", "rgb"], 0),
+            ("jpegls", ["ct", "mr", "mono8", "rgb"], 0),
+            ("jpegls_near", ["mr", "mono8"], 2),
+            ("jpegbase", ["mono8", "rgb"], 12),
+            ("jpegext", ["mr"], 40),
+            ("j2k", ["ct", "mr", "mono8", "rgb"], 0),
+        ]
+        tools = {"implicit": "dcmconv", "bigendian": "dcmconv", "deflated": "dcmconv",
+                 "rle": "dcmcrle", "jpeg14": "dcmcjpeg", "jpegsv1": "dcmcjpeg",
+                 "jpegbase": "dcmcjpeg", "jpegext": "dcmcjpeg", "jpegls": "dcmcjpls",
+                 "jpegls_near": "dcmcjpls", "j2k": "gdcmconv"}
+        for kind, which, tol in kinds:
+            if not G.tool_available(tools[kind]):
+                self.notes.append("skipped ts/%s: %s not installed" % (kind, tools[kind]))
+                continue
+            sub = base + "/" + kind
+            self.add_folder(sub)
+            for label, uid, names, dt, shape in series:
+                if label not in which:
+                    continue
+                ok = True
+                for nm in names:
+                    try:
+                        G.convert_ts(self.path(base, nm), self.path(sub, nm), kind)
+                    except RuntimeError as e:
+                        self.notes.append("ts/%s %s: %s" % (kind, nm, str(e).strip()[:200]))
+                        ok = False
+                        break
+                if not ok:
+                    for nm in names:
+                        if os.path.exists(self.path(sub, nm)):
+                            os.unlink(self.path(sub, nm))
+                    continue
+                for nm in names:
+                    ds = pydicom.dcmread(self.path(sub, nm), stop_before_pixels=True)
+                    rel = os.path.join(sub, nm)
+                    srcinfo = self.files[os.path.join(base, nm)]
+                    self.files[rel] = dict(srcinfo, sop=str(ds.SOPInstanceUID),
+                                           ts=str(ds.file_meta.TransferSyntaxUID),
+                                           source=os.path.join(base, nm))
+                order = list(reversed(names)) if label == "ct" else names
+                self.volume(sub, str(ds.SeriesInstanceUID), "%s %s" % (kind, label), order, shape,
+                            dt, uniform=True, tolerance=tol)
+            if not os.listdir(self.path(sub, "")):
+                os.rmdir(self.path(sub, ""))
+                self.folders.remove(sub)
+
+    def build_bad_folders(self):
+        f = "bad"
+        self.add_folder(f)
+        common = dict(bits_alloc=16, bits_stored=16, signed=False, ipp=[0, 0, 0],
+                      iop=G.iop_axial(), instance=1)
+        # truncated inside the pixel data value
+        uid = self.uid("series")
+        a = G.smooth_image(self.rng, 32, 32, 0, 4000)
+        ds = G.image_dataset(self.uid, G.MR_STORAGE, self.study, uid, "MR", a, **common)
+        p = G.save(ds, self.path(f, "trunc_pixels.dcm"))
+        b = open(p, "rb").read()
+        open(p, "wb").write(b[:-300])
+        self.files[os.path.join(f, "trunc_pixels.dcm")] = {
+            "kind": "trunc_pixels", "sop": str(ds.SOPInstanceUID), "series": uid,
+            "perfile": "unreadable", "perfile_reason": "truncat", "shape": None}
+        self.volume(f, uid, "truncated pixels", ["trunc_pixels.dcm"], None, None,
+                    outcome="unreadable", reasons=["truncat"])
+        # pixel data element complete but shorter than Rows x Columns says
+        uid = self.uid("series")
+        a = G.smooth_image(self.rng, 32, 32, 0, 4000)
+        ds = G.image_dataset(self.uid, G.MR_STORAGE, self.study, uid, "MR", a, **common)
+        ds.PixelData = ds.PixelData[:32 * 30 * 2]
+        G.save(ds, self.path(f, "short_pixels.dcm"))
+        self.files[os.path.join(f, "short_pixels.dcm")] = {
+            "kind": "short_pixels", "sop": str(ds.SOPInstanceUID), "series": uid,
+            "perfile": "unreadable", "perfile_reason": "truncat|short|length|size", "shape": None}
+        self.volume(f, uid, "short pixels", ["short_pixels.dcm"], None, None,
+                    outcome="unreadable", reasons=["truncat|short|length|size"])
+        # unsupported transfer syntax (MPEG2)
+        uid = self.uid("series")
+        a = G.smooth_image(self.rng, 32, 32, 0, 4000)
+        ds = G.image_dataset(self.uid, G.MR_STORAGE, self.study, uid, "MR", a, **common)
+        from pydicom.encaps import encapsulate
+        ds.PixelData = encapsulate([b"\x00\x00\x01\xb3" + bytes(60)])
+        ds["PixelData"].VR = "OB"
+        ds["PixelData"].is_undefined_length = True
+        ds.file_meta.TransferSyntaxUID = "1.2.840.10008.1.2.4.100"
+        ds.save_as(self.path(f, "mpeg2.dcm"), write_like_original=False)
+        self.files[os.path.join(f, "mpeg2.dcm")] = {
+            "kind": "unsupported_ts", "sop": str(ds.SOPInstanceUID), "series": uid,
+            "perfile": "unreadable", "perfile_reason": "1.2.840.10008.1.2.4.100", "shape": None}
+        self.volume(f, uid, "unsupported ts", ["mpeg2.dcm"], None, None, outcome="unreadable",
+                    reasons=["1.2.840.10008.1.2.4.100"])
+
+        # header cut in the middle of an element value (before SOPInstanceUID)
+        f2 = "bad_header"
+        self.add_folder(f2)
+        uid = self.uid("series")
+        ds = G.image_dataset(self.uid, G.MR_STORAGE, self.study, uid, "MR", a, **common)
+        p = G.save(ds, self.path(f2, "cut.dcm"))
+        b = open(p, "rb").read()
+        at = b.index(b"ORIGINAL\\PRIMARY")
+        open(p, "wb").write(b[:at + 5])
+        self.files[os.path.join(f2, "cut.dcm")] = {
+            "kind": "bad_header", "sop": None, "series": None, "perfile": "unreadable",
+            "perfile_reason": "truncat", "shape": None}
+
+        f3 = "nodicom"
+        self.add_folder(f3)
+        with open(self.path(f3, "readme.txt"), "w") as fh:
+            fh.write("Only notes here, no images.\n")
+        open(self.path(f3, "empty"), "wb").close()
+        self.files[os.path.join(f3, "readme.txt")] = {"kind": "not_dicom", "perfile": "skip"}
+        self.files[os.path.join(f3, "empty")] = {"kind": "empty", "perfile": "skip"}
+        self.unreadable_folders.append(f3)
+
+    def manifest(self):
+        return {
+            "root": self.out,
+            "folders": self.folders,
+            "recursive_folders": ["ts"],
+            "unreadable_folders": self.unreadable_folders,
+            "files": self.files,
+            "volumes": self.volumes,
+            "split_series": {"geometry": self.mixed_series_uid},
+            "notes": self.notes,
+        }
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    ap.add_argument("outdir")
+    ap.add_argument("--seed", type=int, default=20240611)
+    ap.add_argument("--quiet", action="store_true", help="do not print the manifest")
+    args = ap.parse_args()
+    c = Corpus(args.outdir, args.seed)
+    os.makedirs(c.out, exist_ok=True)
+    c.build_series_folder()
+    c.build_geometry_folder()
+    c.build_natural_folder()
+    c.build_fourd_folder()
+    c.build_meta_folder()
+    c.build_multiframe_folder()
+    c.build_ts_folders()
+    c.build_bad_folders()
+    m = c.manifest()
+    with open(os.path.join(c.out, "manifest.json"), "w") as fh:
+        json.dump(m, fh, indent=1, sort_keys=True)
+    if not args.quiet:
+        json.dump(m, sys.stdout, indent=1, sort_keys=True)
+        sys.stdout.write("\n")
+    for n in c.notes:
+        print("make_series: note:", n, file=sys.stderr)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,1424 @@
+#!/usr/bin/python3
+"""oracle.py - an independent reference for what dcmcrawl must write.
+
+Built only from the contract (shared SPEC.md) and pydicom (+gdcm), never from
+dcmcrawl's code, so that a test comparing the two says which one is wrong.
+
+    from oracle import Oracle, Options
+    o = Oracle(["corpus/series", ...], Options(volumes=True, write_pixeldata=True))
+    o.scans            # Scan ID -> Expect (stored / unreadable / either)
+    o.unreadable       # expectations for unreadable rows
+    o.expected_array(e), o.expected_row(e), o.expected_attrs(e)
+
+Run directly it prints the plan:  oracle.py [--volumes] [--pixels] FOLDER...
+
+How each SPEC section is modelled (and where the SPEC is silent, the choice
+made, always as lenient as the contract allows, flagged "uncertain"):
+
+SPEC 3  DICOM files are recognised by content: "DICM" at 128, or no preamble
+        and a first tag in group 0002/0008 that parses cleanly (own structural
+        walker, below: pydicom silently accepts truncated files).  DICOMDIR
+        (MediaStorageSOPClassUID 1.2.840.10008.1.3.10) skipped.  Names ordered
+        naturally (digit runs by value, ties by code point).
+SPEC 4  CSV columns: group 0002 (file meta) is not in the CSV (the old
+        crawler iterated pydicom's dataset, which excludes it).  Names:
+        pydicom keyword; dcmtk's dictionary keyword (its RETIRED_ prefix) is
+        accepted too; unknown public -> Unknown, group length (gggg,0000) ->
+        Unknown or GenericGroupLength, private creator -> PrivateCreator,
+        private -> dcmtk private.dic name or Private.  Values from pydicom's
+        decoded values (charset, padding), FL/FD compared as numbers, AT
+        as (gggg, eeee), bulk binary as <binary N bytes>.
+SPEC 5  Stacking as described; 4D repeats ordered by (AcquisitionNumber,
+        TemporalPositionIdentifier, InstanceNumber).
+SPEC 6  Arrays: pydicom pixel_array (numpy, gdcm, pillow, rle handlers),
+        sign-extended from HighBit, YBR_FULL/YBR_FULL_422 -> RGB with
+        convert_color_space; lossy syntaxes compared with a tolerance against
+        every decoder that succeeds.
+"""
+import argparse
+import json
+import math
+import os
+import re
+import struct
+import sys
+import warnings
+import zlib
+
+import numpy as np
+
+import pydicom
+from pydicom.datadict import dictionary_VR, keyword_for_tag
+from pydicom.multival import MultiValue
+from pydicom.tag import BaseTag
+
+warnings.simplefilter("ignore")
+try:
+    pydicom.config.settings.reading_validation_mode = pydicom.config.IGNORE
+except AttributeError:   # older pydicom
+    pass
+
+# ------------------------------------------------------------------ constants
+
+TS_IMPLICIT = "1.2.840.10008.1.2"
+TS_EXPLICIT = "1.2.840.10008.1.2.1"
+TS_DEFLATED = "1.2.840.10008.1.2.1.99"
+TS_BIG = "1.2.840.10008.1.2.2"
+NATIVE_TS = {TS_IMPLICIT, TS_EXPLICIT, TS_DEFLATED, TS_BIG}
+# SPEC 6: what must decode
+SUPPORTED_TS = NATIVE_TS | {
+    "1.2.840.10008.1.2.5",                                   # RLE
+    "1.2.840.10008.1.2.4.50", "1.2.840.10008.1.2.4.51",      # JPEG baseline/extended
+    "1.2.840.10008.1.2.4.57", "1.2.840.10008.1.2.4.70",      # JPEG lossless
+    "1.2.840.10008.1.2.4.80", "1.2.840.10008.1.2.4.81",      # JPEG-LS
+    "1.2.840.10008.1.2.4.90", "1.2.840.10008.1.2.4.91",      # JPEG 2000
+    "1.2.840.10008.1.2.4.201", "1.2.840.10008.1.2.4.202", "1.2.840.10008.1.2.4.203",  # HTJ2K
+}
+LOSSY_TS = {"1.2.840.10008.1.2.4.50": 3, "1.2.840.10008.1.2.4.51": 4,
+            "1.2.840.10008.1.2.4.91": 3, "1.2.840.10008.1.2.4.203": 3}
+# syntaxes a reader may or may not know (retired JPEG processes etc.): either outcome
+MAYBE_TS_PREFIX = ("1.2.840.10008.1.2.4.",)
+MEDIA_DIRECTORY = "1.2.840.10008.1.3.10"
+PIXEL_TAGS = {0x7FE00010, 0x7FE00008, 0x7FE00009}
+BULK_VRS = {"OB", "OW", "OD", "OF", "OL", "OV", "UN", "OB or OW", "OW or OB", "ox"}
+TEXT_VRS = {"AE", "AS", "CS", "DA", "DS", "DT", "IS", "LO", "LT", "PN", "SH", "ST", "TM", "UC",
+            "UI", "UR", "UT"}
+INT_VRS = {"US", "SS", "UL", "SL", "SV", "UV", "US or SS", "US or SS or OW"}
+FLOAT_VRS = {"FL": 32, "FD": 64}
+GENERIC_REASONS = {"", "error", "failed", "failure", "unreadable", "unknown", "unknown error",
+                   "unidentified failure", "failure in get_pixel_data",
+                   "failure in dataset_tags_and_values", "decode failed", "exception"}
+
+
+class Uncertain:
+    """Expected value that the SPEC leaves open: not compared."""
+
+    def __init__(self, why):
+        self.why = why
+
+    def __repr__(self):
+        return "Uncertain(%s)" % self.why
+
+
+class FloatVal:
+    """Expected FL/FD value(s): compared as numbers after parsing the CSV text."""
+
+    def __init__(self, bits, values):
+        self.bits = bits
+        self.values = list(values)
+
+    def matches(self, text):
+        parts = text.split("\\") if text != "" else []
+        if len(parts) != len(self.values):
+            return False
+        for p, v in zip(parts, self.values):
+            try:
+                g = float(p)
+            except ValueError:
+                return False
+            if self.bits == 32:
+                a, b = np.float32(g), np.float32(v)
+            else:
+                a, b = np.float64(g), np.float64(v)
+            if not (a == b or (np.isnan(a) and np.isnan(b))):
+                return False
+        return True
+
+    def __repr__(self):
+        return "\\".join(repr(np.float32(v)) if self.bits == 32 else repr(float(v))
+                         for v in self.values)
+
+
+# --------------------------------------------------------------- utilities
+
+def natural_key(name):
+    """Natural order: digit runs compare by value; ties broken by code point."""
+    parts = re.split(r"(\d+)", name)
+    key = []
+    for i, p in enumerate(parts):
+        if i % 2:
+            key.append((1, int(p), ""))
+        elif p:
+            key.append((0, 0, p))
+    return (key, name)
+
+
+def natcmp_sorted(names):
+    return sorted(names, key=natural_key)
+
+
+def scope_id(path):
+    return path.replace("/", "_").replace("\\", "_")
+
+
+def file_stem(path):
+    b = os.path.basename(path)
+    i = b.rfind(".")
+    return b[:i] if i > 0 else b
+
+
+def reason_is_specific(reason):
+    r = (reason or "").strip().lower()
+    return len(r) >= 6 and r not in GENERIC_REASONS
+
+
+def reason_matches(reason, patterns):
+    """patterns: list of 'a|b' alternatives (case-insensitive substrings); all must match."""
+    r = (reason or "").lower()
+    for p in patterns:
+        if not any(alt.lower() in r for alt in p.split("|")):
+            return False
+    return True
+
+
+# ------------------------------------------------- dictionaries (names only)
+
+_DCMTK_PUBLIC = None
+_DCMTK_PRIVATE = None
+DCMTK_DIC_DIRS = ["/usr/share/libdcmtk17", "/usr/share/libdcmtk16", "/usr/share/libdcmtk15",
+                  "/usr/share/dcmtk"]
+
+
+def _dic_path(name):
+    for d in DCMTK_DIC_DIRS:
+        p = os.path.join(d, name)
+        if os.path.exists(p):
+            return p
+    return None
+
+
+def dcmtk_public():
+    global _DCMTK_PUBLIC
+    if _DCMTK_PUBLIC is None:
+        _DCMTK_PUBLIC = {}
+        p = _dic_path("dicom.dic")
+        if p:
+            for line in open(p, encoding="latin-1"):
+                if line.startswith("#") or not line.strip():
+                    continue
+                f = line.rstrip("\n").split("\t")
+                m = re.match(r"\(([0-9A-Fa-f]{4}),([0-9A-Fa-f]{4})\)$", f[0])
+                if m and len(f) > 2:
+                    _DCMTK_PUBLIC[int(m.group(1), 16) << 16 | int(m.group(2), 16)] = f[2]
+    return _DCMTK_PUBLIC
+
+
+def dcmtk_private():
+    global _DCMTK_PRIVATE
+    if _DCMTK_PRIVATE is None:
+        _DCMTK_PRIVATE = {}
+        p = _dic_path("private.dic")
+        if p:
+            for line in open(p, encoding="latin-1"):
+                if line.startswith("#") or not line.strip():
+                    continue
+                f = line.rstrip("\n").split("\t")
+                m = re.match(r'\(([0-9A-Fa-f]{4}),"([^"]*)",([0-9A-Fa-f]{2})\)$', f[0])
+                if m and len(f) > 2:
+                    _DCMTK_PRIVATE[(int(m.group(1), 16), m.group(2), int(m.group(3), 16))] = f[2]
+    return _DCMTK_PRIVATE
+
+
+def tag_names(tag, creator):
+    """Acceptable names for a tag (first is the preferred one)."""
+    g, e = tag >> 16, tag & 0xFFFF
+    if g % 2 == 1:
+        if e == 0:
+            return ["Private", "GenericGroupLength", "PrivateGroupLength", "Unknown"]
+        if 0x10 <= e <= 0xFF:
+            return ["PrivateCreator"]
+        names = []
+        if creator is not None and e >= 0x1000:
+            n = dcmtk_private().get((g, creator.strip(), e & 0xFF))
+            if n:
+                names.append(n)
+        names.append("Private")
+        return names
+    names = []
+    kw = keyword_for_tag(tag)
+    if kw:
+        names.append(kw)
+    dk = dcmtk_public().get(tag)
+    if dk and dk not in names:
+        names.append(dk)
+    if kw and ("RETIRED_" + kw) not in names:
+        names.append("RETIRED_" + kw)
+    if e == 0:
+        names += ["Unknown", "GenericGroupLength"]
+    elif not kw or not dk:
+        names.append("Unknown")
+    seen = []
+    for n in names:
+        if n not in seen:
+            seen.append(n)
+    return seen
+
+
+# ------------------------------------------------------- structural walker
+
+class Walk:
+    """Result of walking a file's structure without trusting pydicom."""
+
+    def __init__(self):
+        self.has_dicm = False
+        self.first_group_ok = False
+        self.ok = True
+        self.reason = ""
+        self.ts = None
+        self.meta_sop = None
+        self.media_class = None
+        self.pixel_present = False
+        self.pixel_encapsulated = False
+        self.pixel_len = None
+        self.pixel_truncated = False
+        self.n_elements = 0
+
+
+_VR_LONG = {b"OB", b"OD", b"OF", b"OL", b"OV", b"OW", b"SQ", b"UC", b"UN", b"UR", b"UT", b"SV",
+            b"UV"}
+_VALID_VRS = {b"AE", b"AS", b"AT", b"CS", b"DA", b"DS", b"DT", b"FL", b"FD", b"IS", b"LO", b"LT",
+              b"OB", b"OD", b"OF", b"OL", b"OV", b"OW", b"PN", b"SH", b"SL", b"SQ", b"SS", b"ST",
+              b"SV", b"TM", b"UC", b"UI", b"UL", b"UN", b"UR", b"US", b"UT", b"UV"}
+
+
+class _Trunc(Exception):
+    pass
+
+
+def _walk_dataset(buf, pos, end, implicit, little, depth, w, top, stop_at_delim):
+    """Walk elements in buf[pos:end].  Returns the position after the last
+    element (or after an item/sequence delimiter when stop_at_delim)."""
+    en = "<" if little else ">"
+    while pos < end:
+        if pos + 8 > end:
+            raise _Trunc("truncated element header at offset %d" % pos)
+        g, e = struct.unpack(en + "HH", buf[pos:pos + 4])
+        tag = g << 16 | e
+        if tag in (0xFFFEE00D, 0xFFFEE0DD):
+            ln = struct.unpack(en + "I", buf[pos + 4:pos + 8])[0]
+            pos += 8
+            if stop_at_delim:
+                return pos
+            continue
+        if implicit:
+            ln = struct.unpack(en + "I", buf[pos + 4:pos + 8])[0]
+            vr = None
+            try:
+                vr = dictionary_VR(tag) if not (g % 2) else None
+            except KeyError:
+                vr = None
+            is_sq = vr == "SQ" or (ln == 0xFFFFFFFF and tag not in PIXEL_TAGS)
+            hdr = 8
+        else:
+            vrb = buf[pos + 4:pos + 6]
+            if vrb in _VR_LONG:
+                if pos + 12 > end:
+                    raise _Trunc("truncated element header at offset %d" % pos)
+                ln = struct.unpack(en + "I", buf[pos + 8:pos + 12])[0]
+                hdr = 12
+            else:
+                ln = struct.unpack(en + "H", buf[pos + 6:pos + 8])[0]
+                hdr = 8
+            is_sq = vrb == b"SQ" or (vrb == b"UN" and ln == 0xFFFFFFFF)
+        w.n_elements += 1
+        pos += hdr
+        if top and tag == 0x7FE00010 or (top and tag in PIXEL_TAGS):
+            w.pixel_present = True
+            if ln == 0xFFFFFFFF:
+                w.pixel_encapsulated = True
+                total = 0
+                while True:
+                    if pos + 8 > end:
+                        w.pixel_truncated = True
+                        raise _Trunc("truncated pixel data")
+                    ig, ie, il = struct.unpack("<HHI", buf[pos:pos + 8])
+                    pos += 8
+                    if (ig, ie) == (0xFFFE, 0xE0DD):
+                        break
+                    if (ig, ie) != (0xFFFE, 0xE000) or pos + il > end:
+                        w.pixel_truncated = True
+                        raise _Trunc("truncated pixel data")
+                    total += il
+                    pos += il
+                w.pixel_len = total
+                continue
+            w.pixel_len = ln
+            if pos + ln > end:
+                w.pixel_truncated = True
+                raise _Trunc("truncated pixel data")
+            pos += ln
+            continue
+        if is_sq:
+            sub_implicit = implicit or (not implicit and buf[pos - hdr + 4:pos - hdr + 6] == b"UN")
+            sub_little = little if not sub_implicit or implicit else True
+            if ln == 0xFFFFFFFF:
+                pos = _walk_items(buf, pos, end, sub_implicit, sub_little, depth + 1, w, None)
+            else:
+                if pos + ln > end:
+                    raise _Trunc("truncated sequence at offset %d" % pos)
+                _walk_items(buf, pos, pos + ln, sub_implicit, sub_little, depth + 1, w, pos + ln)
+                pos += ln
+            continue
+        if ln == 0xFFFFFFFF:
+            raise _Trunc("undefined length on a non-sequence element at offset %d" % pos)
+        if pos + ln > end:
+            raise _Trunc("truncated value of (%04x,%04x) at offset %d" % (g, e, pos))
+        pos += ln
+    return pos
+
+
+def _walk_items(buf, pos, end, implicit, little, depth, w, defined_end):
+    en = "<" if little else ">"
+    if depth > 32:
+        raise _Trunc("nesting too deep")
+    while True:
+        if defined_end is not None and pos >= defined_end:
+            return pos
+        if pos + 8 > end:
+            raise _Trunc("truncated sequence at offset %d" % pos)
+        g, e, ln = struct.unpack(en + "HHI", buf[pos:pos + 8])
+        pos += 8
+        if (g, e) == (0xFFFE, 0xE0DD):
+            return pos
+        if (g, e) != (0xFFFE, 0xE000):
+            raise _Trunc("bad item tag (%04x,%04x) at offset %d" % (g, e, pos - 8))
+        if ln == 0xFFFFFFFF:
+            pos = _walk_dataset(buf, pos, end, implicit, little, depth, w, False, True)
+        else:
+            if pos + ln > end:
+                raise _Trunc("truncated item at offset %d" % pos)
+            _walk_dataset(buf, pos, pos + ln, implicit, little, depth, w, False, False)
+            pos += ln
+
+
+def walk_file(path):
+    w = Walk()
+    try:
+        with open(path, "rb") as fh:
+            buf = fh.read()
+    except OSError as ex:
+        w.ok = False
+        w.reason = "cannot read: %s" % ex
+        return w
+    pos = 0
+    if len(buf) >= 132 and buf[128:132] == b"DICM":
+        w.has_dicm = True
+        pos = 132
+    elif len(buf) >= 8:
+        g_le = struct.unpack("<H", buf[0:2])[0]
+        g_be = struct.unpack(">H", buf[0:2])[0]
+        w.first_group_ok = g_le in (0x0002, 0x0008) or g_be == 0x0008
+    if not w.has_dicm and not w.first_group_ok:
+        w.ok = False
+        w.reason = "not DICOM"
+        return w
+    # meta group (explicit LE)
+    ts = None
+    try:
+        while pos + 8 <= len(buf):
+            g, e = struct.unpack("<HH", buf[pos:pos + 4])
+            if g != 0x0002:
+                break
+            vrb = buf[pos + 4:pos + 6]
+            if vrb in _VR_LONG:
+                ln = struct.unpack("<I", buf[pos + 8:pos + 12])[0]
+                hdr = 12
+            else:
+                ln = struct.unpack("<H", buf[pos + 6:pos + 8])[0]
+                hdr = 8
+            if pos + hdr + ln > len(buf):
+                raise _Trunc("truncated file meta")
+            val = buf[pos + hdr:pos + hdr + ln]
+            if e == 0x0010:
+                ts = val.rstrip(b"\0 ").decode("ascii", "replace")
+            elif e == 0x0003:
+                w.meta_sop = val.rstrip(b"\0 ").decode("ascii", "replace")
+            elif e == 0x0002:
+                w.media_class = val.rstrip(b"\0 ").decode("ascii", "replace")
+            pos += hdr + ln
+        if pos + 4 > len(buf) and w.has_dicm and pos < len(buf):
+            raise _Trunc("truncated dataset")
+        implicit, little = False, True
+        body, bpos, bend = buf, pos, len(buf)
+        if ts is None:
+            # detect: explicit VR has two upper-case letters after the tag
+            if bpos + 6 <= len(buf) and buf[bpos + 4:bpos + 6] in _VALID_VRS:
+                implicit = False
+                little = struct.unpack("<H", buf[bpos:bpos + 2])[0] in (0x0008, 0x0002)
+            else:
+                implicit = True
+        elif ts == TS_IMPLICIT:
+            implicit = True
+        elif ts == TS_BIG:
+            little = False
+        elif ts == TS_DEFLATED:
+            try:
+                body = zlib.decompressobj(-15).decompress(buf[pos:])
+            except zlib.error as ex:
+                raise _Trunc("bad deflate stream: %s" % ex)
+            bpos, bend = 0, len(body)
+        w.ts = ts
+        _walk_dataset(body, bpos, bend, implicit, little, 0, w, True, False)
+    except _Trunc as ex:
+        w.ok = False
+        w.reason = str(ex)
+    except struct.error as ex:
+        w.ok = False
+        w.reason = "truncated: %s" % ex
+    return w
+
+
+# ------------------------------------------------------------- file records
+
+class FileRec:
+    """What the oracle knows about one file."""
+
+    def __init__(self, path, scope_path, name):
+        self.path = path
+        self.scope = scope_path
+        self.name = name
+        self.kind = None           # dicom | not_dicom | dicomdir | bad | maybe
+        self.reason = ""
+        self.ds = None
+        self.walk = None
+        self.sop = None
+        self.series = None
+        self.study = None
+        self.modality = None
+        self.ts = None
+        self.rows = self.cols = None
+        self.samples = 1
+        self.bits_alloc = self.bits_stored = None
+        self.pixel_rep = 0
+        self.photometric = None
+        self.frames = 1
+        self.multiframe = False
+        self.ipp = None
+        self.iop = None
+        self.instance = None
+        self.acq = None
+        self.temporal = None
+        self.slope = None
+        self.intercept = None
+        self.spacing = None
+        self.has_pixels = False
+        self.pixel_kind = "int"
+        self.frame_ipps = None      # per-frame positions (functional groups)
+        self.truncated_pixels = False
+        self.short_pixels = False
+
+    def __repr__(self):
+        return "FileRec(%s)" % self.path
+
+
+def _num(v, cast=float):
+    try:
+        if v is None or v == "":
+            return None
+        return cast(v)
+    except (TypeError, ValueError):
+        return None
+
+
+def _nums(v, n, cast=float):
+    try:
+        if v is None:
+            return None
+        vals = list(v) if isinstance(v, (list, MultiValue, tuple)) else [v]
+        if len(vals) != n:
+            return None
+        return [cast(x) for x in vals]
+    except (TypeError, ValueError):
+        return None
+
+
+def analyse_file(path, scope_path, name):
+    r = FileRec(path, scope_path, name)
+    w = walk_file(path)
+    r.walk = w
+    if not w.has_dicm and not w.first_group_ok:
+        r.kind = "not_dicom"
+        return r
+    try:
+        ds = pydicom.dcmread(path, force=True)
+    except Exception as ex:  # noqa: BLE001 - any pydicom failure
+        if w.has_dicm:
+            r.kind = "bad"
+            r.reason = "pydicom: %s" % ex
+        else:
+            r.kind = "not_dicom"
+        return r
+    media = w.media_class or str(getattr(getattr(ds, "file_meta", None),
+                                         "MediaStorageSOPClassUID", "") or "")
+    if media == MEDIA_DIRECTORY or "DirectoryRecordSequence" in ds:
+        r.kind = "dicomdir"
+        return r
+    if not w.ok and not w.pixel_truncated:
+        r.kind = "bad" if w.has_dicm else "maybe"
+        r.reason = w.reason
+        r.sop = w.meta_sop
+        return r
+    if not w.has_dicm and len(ds) == 0:
+        r.kind = "not_dicom"
+        return r
+    r.kind = "dicom" if w.has_dicm else "maybe_ok"
+    r.ds = ds
+    r.truncated_pixels = w.pixel_truncated
+    g = ds.get
+    r.sop = str(g("SOPInstanceUID", "") or "") or None
+    r.series = str(g("SeriesInstanceUID", "") or "") or None
+    r.study = str(g("StudyInstanceUID", "") or "") or None
+    r.modality = str(g("Modality", "") or "") or None
+    fm = getattr(ds, "file_meta", None)
+    r.ts = str(getattr(fm, "TransferSyntaxUID", "") or "") or w.ts
+    if r.ts is None:
+        r.ts = TS_IMPLICIT if ds.is_implicit_VR else (TS_EXPLICIT if ds.is_little_endian else TS_BIG)
+    r.rows = _num(g("Rows"), int)
+    r.cols = _num(g("Columns"), int)
+    r.samples = _num(g("SamplesPerPixel"), int) or 1
+    r.bits_alloc = _num(g("BitsAllocated"), int)
+    r.bits_stored = _num(g("BitsStored"), int)
+    r.pixel_rep = _num(g("PixelRepresentation"), int) or 0
+    r.photometric = str(g("PhotometricInterpretation", "") or "").strip() or None
+    nf = _num(g("NumberOfFrames"), int)
+    r.multiframe = nf is not None and nf > 1
+    r.frames = nf if nf and nf > 0 else 1
+    r.ipp = _nums(g("ImagePositionPatient"), 3)
+    r.iop = _nums(g("ImageOrientationPatient"), 6)
+    r.instance = _num(g("InstanceNumber"), int)
+    r.acq = _num(g("AcquisitionNumber"), int)
+    r.temporal = _num(g("TemporalPositionIdentifier"), int)
+    r.slope = _num(g("RescaleSlope"))
+    r.intercept = _num(g("RescaleIntercept"))
+    r.spacing = _nums(g("PixelSpacing"), 2)
+    r.has_pixels = any(t in ds for t in PIXEL_TAGS)
+    if 0x7FE00008 in ds:
+        r.pixel_kind = "float"
+    elif 0x7FE00009 in ds:
+        r.pixel_kind = "double"
+    # enhanced multi-frame: functional groups
+    try:
+        sh = ds.get("SharedFunctionalGroupsSequence")
+        pf = ds.get("PerFrameFunctionalGroupsSequence")
+        if sh is not None and len(sh):
+            s0 = sh[0]
+            if r.iop is None and "PlaneOrientationSequence" in s0:
+                r.iop = _nums(s0.PlaneOrientationSequence[0].get("ImageOrientationPatient"), 6)
+            if r.spacing is None and "PixelMeasuresSequence" in s0:
+                r.spacing = _nums(s0.PixelMeasuresSequence[0].get("PixelSpacing"), 2)
+            if "PixelValueTransformationSequence" in s0:
+                pv = s0.PixelValueTransformationSequence[0]
+                r.slope = _num(pv.get("RescaleSlope")) if r.slope is None else r.slope
+                r.intercept = _num(pv.get("RescaleIntercept")) if r.intercept is None else r.intercept
+        if pf is not None and len(pf) == r.frames:
+            ipps = []
+            for it in pf:
+                p = None
+                if "PlanePositionSequence" in it:
+                    p = _nums(it.PlanePositionSequence[0].get("ImagePositionPatient"), 3)
+                ipps.append(p)
+                if r.iop is None and "PlaneOrientationSequence" in it:
+                    r.iop = _nums(it.PlaneOrientationSequence[0].get("ImageOrientationPatient"), 6)
+            if all(p is not None for p in ipps):
+                r.frame_ipps = ipps
+    except Exception:  # noqa: BLE001 - odd functional groups: no per-frame geometry
+        r.frame_ipps = None
+    # expected native length check (element complete but too short)
+    if r.has_pixels and r.ts in NATIVE_TS and w.pixel_len is not None and r.rows and r.cols \
+            and r.bits_alloc:
+        need_bits = r.rows * r.cols * r.samples * r.frames * r.bits_alloc
+        if w.pixel_len * 8 < need_bits:
+            r.short_pixels = True
+    return r
+
+
+# ----------------------------------------------------------- CSV flattening
+
+def _fmt_scalar(v):
+    if isinstance(v, BaseTag):
+        return "(%04x, %04x)" % (v.group, v.elem)
+    if isinstance(v, bytes):
+        return v.decode("latin-1")
+    if v is None:
+        return ""
+    return str(v)
+
+
+def element_value(elem):
+    """Expected CSV text (or FloatVal / Uncertain) of one non-SQ element."""
+    vr = elem.VR
+    try:
+        if vr in BULK_VRS:
+            v = elem.value
+            n = len(v) if v is not None else 0
+            if hasattr(elem, "length") and isinstance(v, (bytes, bytearray)):
+                n = len(v)
+            return "<binary %d bytes>" % n
+        v = elem.value
+        if vr in FLOAT_VRS:
+            vals = list(v) if isinstance(v, (MultiValue, list, tuple)) else ([] if v is None else [v])
+            return FloatVal(FLOAT_VRS[vr], vals)
+        if vr == "AT":
+            vals = list(v) if isinstance(v, (MultiValue, list, tuple)) else ([] if v is None else [v])
+            return "\\".join("(%04x, %04x)" % (BaseTag(x).group, BaseTag(x).elem) for x in vals)
+        if isinstance(v, (MultiValue, list, tuple)):
+            return "\\".join(_fmt_scalar(x) for x in v)
+        if isinstance(v, bytes):
+            return Uncertain("undecoded bytes for VR %s" % vr)
+        return _fmt_scalar(v)
+    except Exception as ex:  # noqa: BLE001
+        return Uncertain("pydicom could not convert: %s" % ex)
+
+
+class Column:
+    def __init__(self, path, names):
+        self.path = tuple(path)          # numeric tags, outermost first
+        self.names = [list(n) for n in names]   # acceptable names per level
+        self.name = "_".join(n[0] for n in self.names) + " (%04x, %04x)" % (
+            self.path[-1] >> 16, self.path[-1] & 0xFFFF)
+        pat = "_".join("(?:%s)" % "|".join(re.escape(x) for x in n) for n in self.names)
+        self._re = re.compile("^%s \\(%04x, %04x\\)$" % (pat, self.path[-1] >> 16,
+                                                          self.path[-1] & 0xFFFF))
+
+    def accepts(self, name):
+        return bool(self._re.match(name))
+
+
+def parse_column_path(name):
+    """Tag of the last element in a column name, or None."""
+    m = re.search(r"\(([0-9a-f]{4}), ([0-9a-f]{4})\)$", name)
+    return (int(m.group(1), 16) << 16 | int(m.group(2), 16)) if m else None
+
+
+def flatten(ds):
+    """One file -> ordered dict name -> (Column, value).  DUPLICATE TAGS when a
+    column is met more than once (SPEC 4)."""
+    out = {}
+
+    def visit(d, pfx_tags, pfx_names):
+        for elem in d:
+            tag = int(elem.tag)
+            if tag in PIXEL_TAGS:
+                continue
+            if (tag >> 16) == 0x0002 and not pfx_tags:
+                continue
+            creator = None
+            g, e = tag >> 16, tag & 0xFFFF
+            if g % 2 == 1 and e >= 0x1000:
+                c = d.get((g << 16) | (e >> 8))
+                if c is not None:
+                    try:
+                        creator = str(c.value)
+                    except Exception:  # noqa: BLE001
+                        creator = None
+            names = tag_names(tag, creator)
+            if elem.VR == "SQ":
+                try:
+                    items = list(elem.value or [])
+                except Exception:  # noqa: BLE001
+                    items = []
+                for it in items:
+                    visit(it, pfx_tags + (tag,), pfx_names + (names,))
+                continue
+            col = Column(pfx_tags + (tag,), pfx_names + (names,))
+            val = element_value(elem)
+            if col.name in out:
+                c0, old = out[col.name]
+                if isinstance(old, Uncertain) or isinstance(val, Uncertain):
+                    out[col.name] = (c0, Uncertain("duplicate with undecidable part"))
+                    continue
+                old_s = old if isinstance(old, str) else DupPart(old)
+                out[col.name] = (c0, DupVal.join(old_s, val))
+            else:
+                out[col.name] = (col, val)
+
+    visit(ds, (), ())
+    # finalize DupVal objects
+    return out
+
+
+class DupPart:
+    def __init__(self, v):
+        self.v = v
+
+
+class DupVal:
+    """DUPLICATE TAGS IN DICOM:v1/v2/...  (parts may be FloatVal)."""
+    PREFIX = "DUPLICATE TAGS IN DICOM:"
+
+    def __init__(self, parts):
+        self.parts = parts
+
+    @staticmethod
+    def join(old, new):
+        if isinstance(old, DupVal):
+            return DupVal(old.parts + [new])
+        if isinstance(old, DupPart):
+            return DupVal([old.v, new])
+        return DupVal([old, new])
+
+    def matches(self, text):
+        if all(isinstance(p, str) for p in self.parts):
+            return text == str(self)
+        if not text.startswith(self.PREFIX):
+            return False
+        rest = text[len(self.PREFIX):].split("/")
+        if len(rest) != len(self.parts):
+            return False
+        for p, t in zip(self.parts, rest):
+            if isinstance(p, FloatVal):
+                if not p.matches(t):
+                    return False
+            elif p != t:
+                return False
+        return True
+
+    def __str__(self):
+        return self.PREFIX + "/".join(str(p) if not isinstance(p, FloatVal) else repr(p)
+                                      for p in self.parts)
+
+    __repr__ = __str__
+
+
+def value_matches(expected, got):
+    if isinstance(expected, Uncertain):
+        return True
+    if isinstance(expected, (FloatVal, DupVal)):
+        return expected.matches(got)
+    return expected == got
+
+
+def value_text(expected):
+    if isinstance(expected, Uncertain):
+        return repr(expected)
+    return str(expected) if not isinstance(expected, FloatVal) else repr(expected)
+
+
+# ------------------------------------------------------------ pixel decoding
+
+_HANDLER_SETS = None
+
+
+def _handler_sets():
+    """Decoder sets to try: gdcm first, then pillow (lossy cross-check)."""
+    global _HANDLER_SETS
+    if _HANDLER_SETS is None:
+        from pydicom.pixel_data_handlers import numpy_handler, rle_handler
+        sets = []
+        try:
+            from pydicom.pixel_data_handlers import gdcm_handler
+            if gdcm_handler.is_available():
+                sets.append(("gdcm", [numpy_handler, rle_handler, gdcm_handler]))
+        except ImportError:
+            pass
+        try:
+            from pydicom.pixel_data_handlers import pillow_handler
+            if pillow_handler.is_available():
+                sets.append(("pillow", [numpy_handler, rle_handler, pillow_handler]))
+        except ImportError:
+            pass
+        if not sets:
+            sets.append(("numpy", [numpy_handler, rle_handler]))
+        _HANDLER_SETS = sets
+    return _HANDLER_SETS
+
+
+def _sign_extend(arr, bits_stored):
+    a = arr.astype(np.int64) & ((1 << bits_stored) - 1)
+    return np.where(a >= (1 << (bits_stored - 1)), a - (1 << bits_stored), a)
+
+
+def decode_file(rec, all_decoders=False):
+    """Decoded frames of a file as a list of candidate arrays (one per decoder
+    that succeeded), each shaped (frames, rows, cols[, 3]) in the SPEC's stored
+    values.  Raises on failure of every decoder."""
+    from pydicom.pixel_data_handlers.util import convert_color_space
+    errors = []
+    cands = []
+    for label, handlers in _handler_sets():
+        old = pydicom.config.pixel_data_handlers
+        try:
+            pydicom.config.pixel_data_handlers = handlers
+            ds = pydicom.dcmread(rec.path, force=True)
+            a = ds.pixel_array
+        except Exception as ex:  # noqa: BLE001
+            errors.append("%s: %s" % (label, ex))
+            continue
+        finally:
+            pydicom.config.pixel_data_handlers = old
+        a = np.asarray(a)
+        if rec.samples > 1:
+            if a.ndim == 3:
+                a = a[None]
+        else:
+            if a.ndim == 2:
+                a = a[None]
+        pi = (rec.photometric or "").upper()
+        if pi in ("YBR_FULL", "YBR_FULL_422"):
+            a = convert_color_space(a, "YBR_FULL", "RGB", per_frame=True)
+        if rec.pixel_kind == "int" and rec.pixel_rep == 1 and rec.bits_stored and \
+                rec.bits_alloc and rec.bits_stored < rec.bits_alloc:
+            a = _sign_extend(a, rec.bits_stored)
+        cands.append((label, a))
+        if not all_decoders and rec.ts not in LOSSY_TS:
+            break
+    if not cands:
+        raise RuntimeError("; ".join(errors))
+    return cands
+
+
+def expected_dtype(rec, rescale):
+    if rescale:
+        return np.dtype(np.float32)
+    if rec.pixel_kind == "float":
+        return np.dtype(np.float32)
+    if rec.pixel_kind == "double":
+        return np.dtype(np.float64)
+    ba = rec.bits_alloc or 8
+    signed = rec.pixel_rep == 1
+    if ba <= 8:
+        return np.dtype(np.int8 if signed else np.uint8)
+    if ba <= 16:
+        return np.dtype(np.int16 if signed else np.uint16)
+    return np.dtype(np.int32 if signed else np.uint32)
+
+
+def decoded_photometric(pi):
+    p = (pi or "").upper()
+    if p.startswith("YBR"):
+        return "RGB"
+    return pi
+
+
+# -------------------------------------------------------------- expectations
+
+class Expect:
+    """One expected scan."""
+
+    def __init__(self, scan_id, scope, files, mode):
+        self.scan_id = scan_id
+        self.alt_ids = [scan_id]
+        self.scope = scope
+        self.files = files            # FileRec list in stored order (distinct files)
+        self.slices = []              # (FileRec, frame) in stored order
+        self.mode = mode              # perfile | volume
+        self.status = "stored"        # stored | unreadable | either | uncertain
+        self.reasons = []             # substrings required when unreadable
+        self.notes = []
+        self.n_files = len(files)
+        self.n_files_alt = set()
+        self.shape = None             # zyx shape (before layout)
+        self.nz = None
+        self.nt = None
+        self.rule = None              # position | instance | filename | None (any)
+        self.positions = None         # n_positions x 3
+        self.instances = None
+        self.uniform = None
+        self.warn_words = []
+        self.warn_must_be_empty = False
+        self.tolerance = 0
+        self.duplicates = []
+        self.match_by_file = False
+        self.row_uncertain = False
+
+    @property
+    def first(self):
+        return self.slices[0][0] if self.slices else (self.files[0] if self.files else None)
+
+    def describe(self):
+        return {
+            "scan_id": self.scan_id, "status": self.status, "reasons": self.reasons,
+            "n_files": self.n_files, "shape": self.shape, "rule": self.rule,
+            "files": [os.path.basename(f.path) for f in self.files],
+            "slices": [(os.path.basename(f.path), fr) for f, fr in self.slices],
+            "warn": self.warn_words, "uniform": self.uniform, "notes": self.notes,
+            "alt_ids": self.alt_ids, "tolerance": self.tolerance,
+        }
+
+
+class Options:
+    def __init__(self, volumes=False, write_pixeldata=False, layout="zyx", slice_order="position",
+                 split_inconsistent=True, rescale=False, recursive=False):
+        self.volumes = volumes
+        self.write_pixeldata = write_pixeldata
+        self.layout = layout
+        self.slice_order = slice_order
+        self.split_inconsistent = split_inconsistent
+        self.rescale = rescale
+        self.recursive = recursive
+
+
+class Oracle:
+    def __init__(self, folders, opts, cwd=None):
+        self.folders = list(folders)
+        self.opts = opts
+        self.cwd = cwd or os.getcwd()
+        self.scans = {}           # scan_id -> Expect (stored / either / uncertain / unreadable)
+        self.unreadable = []      # Expect objects with status unreadable (also in scans when ids known)
+        self.skipped = []         # files that must not appear anywhere
+        self.maybe_files = []     # files whose DICOM-ness is debatable
+        self.scopes = []          # (scope path, is_input)
+        self._files = {}
+        self._build()
+
+    # ---------------------------------------------------------- walking
+    def _abs(self, p):
+        return p if os.path.isabs(p) else os.path.join(self.cwd, p)
+
+    def _scopes(self):
+        out = []
+        for f in self.folders:
+            if not os.path.isdir(self._abs(f)):
+                continue
+            out.append((f, True))
+            if self.opts.recursive:
+                for dirpath, dirnames, _ in os.walk(self._abs(f)):
+                    dirnames.sort()
+                    for d in dirnames:
+                        full = os.path.join(dirpath, d)
+                        rel = os.path.relpath(full, self._abs(f))
+                        out.append((f.rstrip("/") + "/" + rel, False))
+        return out
+
+    def _build(self):
+        for scope, is_input in self._scopes():
+            self.scopes.append((scope, is_input))
+            d = self._abs(scope)
+            names = natcmp_sorted(n for n in os.listdir(d) if os.path.isfile(os.path.join(d, n))
+                                  and not os.path.islink(os.path.join(d, n)))
+            recs = []
+            for n in names:
+                r = analyse_file(os.path.join(d, n), scope, n)
+                self._files[r.path] = r
+                recs.append(r)
+            dicoms = [r for r in recs if r.kind in ("dicom", "maybe_ok", "bad")]
+            for r in recs:
+                if r.kind in ("not_dicom", "dicomdir"):
+                    self.skipped.append(r)
+                elif r.kind in ("maybe",):
+                    self.maybe_files.append(r)
+            if not dicoms and not [r for r in recs if r.kind == "maybe_ok"]:
+                if is_input:
+                    e = Expect(None, scope, [], "folder")
+                    e.status = "unreadable"
+                    e.reasons = ["no DICOM"]
+                    e.match_by_file = False
+                    e.folder_row = True
+                    self.unreadable.append(e)
+                continue
+            if self.opts.volumes:
+                self._volume_scope(scope, dicoms)
+            else:
+                self._perfile_scope(scope, dicoms)
+        for e in list(self.scans.values()):
+            if e.status == "unreadable" and e not in self.unreadable:
+                self.unreadable.append(e)
+
+    # ------------------------------------------------------- per-file mode
+    def _perfile_scope(self, scope, recs):
+        sid = scope_id(scope)
+        base_count = {}
+        for r in recs:       # recs are in natural name order
+            if r.kind == "bad":
+                e = Expect(sid + "_" + (r.sop or file_stem(r.name)), scope, [r], "perfile")
+                e.alt_ids = [sid + "_" + file_stem(r.name)] + \
+                    ([sid + "_" + r.walk.meta_sop] if r.walk and r.walk.meta_sop else [])
+                e.status = "unreadable"
+                e.reasons = ["truncat|invalid|bad|length|offset|pars|corrupt"]
+                e.match_by_file = True
+                self.unreadable.append(e)
+                continue
+            base = sid + "_" + (r.sop if r.sop else file_stem(r.name))
+            k = base_count.get(base, 0) + 1
+            base_count[base] = k
+            scan_id = base if k == 1 else "%s_%d" % (base, k)
+            e = Expect(scan_id, scope, [r], "perfile")
+            e.slices = [(r, f) for f in range(r.frames)]
+            if r.kind == "maybe_ok":
+                e.notes.append("file without preamble: DICOM-ness debatable")
+            self._pixel_status(e)
+            if e.status in ("stored", "either"):
+                shp = [r.rows, r.cols] + ([r.samples] if r.samples > 1 else [])
+                if r.multiframe:
+                    shp = [r.frames] + shp
+                e.shape = shp
+                e.rule = None
+                e.positions = [r.ipp] if r.ipp else None
+                e.instances = [r.instance]
+            self.scans[scan_id] = e
+
+    def _pixel_status(self, e):
+        """Decide stored / unreadable / either for a scan from its files."""
+        if not self.opts.write_pixeldata:
+            if any(r.truncated_pixels for r in e.files):
+                e.status = "either"
+                e.reasons = ["truncat"]
+                e.notes.append("metadata mode, pixel data truncated: row or unreadable")
+            elif any(r.kind == "maybe_ok" for r in e.files):
+                e.status = "either"
+            return
+        if any(not r.has_pixels for r in e.files):
+            if all(not r.has_pixels for r in e.files):
+                e.status = "unreadable"
+                e.reasons = ["no pixel data"]
+            else:
+                e.status = "either"
+                e.notes.append("some files without pixel data")
+            return
+        for r in e.files:
+            if r.truncated_pixels:
+                e.status = "unreadable"
+                e.reasons = ["truncat"]
+                return
+            if r.short_pixels:
+                e.status = "unreadable"
+                e.reasons = ["truncat|short|length|size|expected"]
+                return
+            if r.ts not in SUPPORTED_TS:
+                if r.ts and r.ts.startswith(MAYBE_TS_PREFIX) and r.ts not in (
+                        "1.2.840.10008.1.2.4.100", "1.2.840.10008.1.2.4.101",
+                        "1.2.840.10008.1.2.4.102", "1.2.840.10008.1.2.4.103"):
+                    e.status = "either"
+                    e.reasons = [r.ts]
+                    e.notes.append("transfer syntax %s not required by SPEC 6" % r.ts)
+                else:
+                    e.status = "unreadable"
+                    e.reasons = [r.ts or "transfer syntax"]
+                return
+            if r.kind == "maybe_ok":
+                e.status = "either"
+        # rows/cols sanity
+        for r in e.files:
+            if not r.rows or not r.cols or not r.bits_alloc:
+                e.status = "either"
+                e.notes.append("image pixel module incomplete")
+                return
+
+    # --------------------------------------------------------- volume mode
+    def _volume_scope(self, scope, recs):
+        sid = scope_id(scope)
+        first_by_sop = {}
+        dups = {}
+        good = []
+        for r in recs:
+            if r.kind == "bad":
+                e = Expect(sid + "_nouid", scope, [r], "volume")
+                e.alt_ids = [sid + "_nouid", sid + "_" + file_stem(r.name)] + \
+                    ([sid + "_" + r.walk.meta_sop] if r.walk and r.walk.meta_sop else [])
+                e.status = "unreadable"
+                e.reasons = ["truncat|invalid|bad|length|offset|pars|corrupt"]
+                e.match_by_file = True
+                self.unreadable.append(e)
+                continue
+            if r.sop and r.sop in first_by_sop:
+                dups.setdefault(first_by_sop[r.sop].path, []).append(r)
+                continue
+            if r.sop:
+                first_by_sop[r.sop] = r
+            good.append(r)
+        groups = {}
+        for r in good:
+            groups.setdefault(r.series or "nouid", []).append(r)
+        for uid, files in groups.items():
+            dup_files = [d for f in files for d in dups.get(f.path, [])]
+            self._volume_group(scope, sid + "_" + uid, files, dup_files)
+
+    def _split_keys(self, files):
+        """Consistent stacks: Rows, Columns, samples, bits allocated, orientation (1e-4)."""
+        stacks = []
+        for r in files:
+            placed = False
+            for st in stacks:
+                a = st[0]
+                if (a.rows, a.cols, a.samples, a.bits_alloc) != (r.rows, r.cols, r.samples,
+                                                                  r.bits_alloc):
+                    continue
+                if (a.iop is None) != (r.iop is None):
+                    continue
+                if a.iop is not None and max(abs(x - y) for x, y in zip(a.iop, r.iop)) > 1e-4:
+                    continue
+                st.append(r)
+                placed = True
+                break
+            if not placed:
+                stacks.append([r])
+        return stacks
+
+    def _volume_group(self, scope, base_id, files, dup_files):
+        o = self.opts
+        if any(r.multiframe for r in files) and len(files) > 1:
+            e = Expect(base_id, scope, files, "volume")
+            e.status = "uncertain"
+            e.notes.append("series mixes several files with a multi-frame file")
+            e.prefix = base_id
+            self.scans[base_id] = e
+            return
+        stacks = self._split_keys(files) if len(files) > 1 else [files]
+        if len(stacks) > 1 and not o.split_inconsistent:
+            e = Expect(base_id, scope, files, "volume")
+            e.status = "unreadable" if o.write_pixeldata else "either"
+            e.reasons = ["inconsistent"]
+            e.notes.append("split_inconsistent false")
+            self.scans[base_id] = e
+            return
+        if len(stacks) > 1:
+            big = 1 << 62
+            stacks.sort(key=lambda st: (min((r.instance if r.instance is not None else big)
+                                            for r in st), natural_key(st[0].name)))
+            ids = ["%s_%d" % (base_id, k + 1) for k in range(len(stacks))]
+        else:
+            ids = [base_id]
+        for sid, st in zip(ids, stacks):
+            st_dups = [d for d in dup_files if any(d.sop == r.sop for r in st)]
+            e = Expect(sid, scope, list(st), "volume")
+            e.duplicates = st_dups
+            e.n_files = len(st)
+            if st_dups:
+                e.n_files_alt = {len(st) + len(st_dups)}
+                e.warn_words.append("duplicate")
+            self._pixel_status(e)
+            self._stack(e)
+            self.scans[sid] = e
+
+    def _stack(self, e):
+        """SPEC 5: order slices, 4D, geometry."""
+        o = self.opts
+        files = e.files
+        r0 = files[0]
+        samples_axis = [r0.samples] if r0.samples > 1 else []
+        if len(files) == 1 and r0.multiframe:
+            r = r0
+            frames = list(range(r.frames))
+            e.rule = None
+            if r.frame_ipps and r.iop:
+                n = np.array(normal(r.iop))
+                proj = [float(np.dot(p, n)) for p in r.frame_ipps]
+                frames = sorted(frames, key=lambda k: (proj[k], k))
+                if len(set(round(p, 3) for p in proj)) != len(proj):
+                    e.status = "uncertain" if e.status == "stored" else e.status
+                    e.notes.append("multi-frame with repeated positions")
+                e.positions = [r.frame_ipps[k] for k in frames]
+                self._geometry(e, [r.frame_ipps[k] for k in frames], r.iop)
+            e.slices = [(r, k) for k in frames]
+            e.shape = [len(frames), r.rows, r.cols] + samples_axis
+            e.instances = None
+            return
+        if len(files) == 1:
+            e.slices = [(r0, 0)]
+            e.shape = [1, r0.rows, r0.cols] + samples_axis
+            e.rule = None
+            e.positions = [r0.ipp] if r0.ipp else None
+            e.instances = [r0.instance]
+            e.uniform = None
+            self._geometry(e, [r0.ipp] if r0.ipp else None, r0.iop)
+            return
+        have_pos = all(r.ipp is not None and r.iop is not None for r in files)
+        have_inst = all(r.instance is not None for r in files) and \
+            len(set(r.instance for r in files)) == len(files)
+        rule = o.slice_order
+        order = None
+        if rule == "position" and have_pos:
+            order = self._order_position(e)
+            if order is not None:
+                return
+            rule_used = "instance" if have_inst else "filename"
+            e.notes.append("uneven repeats")
+            e.warn_words.append("repeat|uneven")
+        elif rule == "position":
+            rule_used = "instance" if have_inst else "filename"
+            e.warn_words.append("*")       # a fallback: some warning, any words
+        elif rule == "instance":
+            rule_used = "instance" if have_inst else ("position" if have_pos else "filename")
+        else:
+            rule_used = "filename"
+        if rule_used == "position":
+            if self._order_position(e) is None:
+                e.status = "uncertain"
+            return
+        if rule_used == "instance":
+            order = sorted(files, key=lambda r: (r.instance, natural_key(r.name)))
+        else:
+            order = sorted(files, key=lambda r: natural_key(r.name))
+        e.rule = rule_used
+        e.slices = [(r, 0) for r in order]
+        e.shape = [len(order), r0.rows, r0.cols] + samples_axis
+        e.instances = [r.instance for r in order]
+        e.positions = None   # not checked when slices are not ordered by position
+        # no geometry checks beyond in-plane spacing when slices are not ordered by position
+        self._geometry(e, None, None)
+
+    def _order_position(self, e):
+        files = e.files
+        r0 = files[0]
+        samples_axis = [r0.samples] if r0.samples > 1 else []
+        n = np.array(normal(r0.iop))
+        proj = {r.path: float(np.dot(r.ipp, n)) for r in files}
+        # cluster positions (0.01 mm)
+        pos_keys = sorted(set(round(proj[r.path], 2) for r in files))
+        clusters = {k: [] for k in pos_keys}
+        for r in files:
+            clusters[round(proj[r.path], 2)].append(r)
+        counts = set(len(v) for v in clusters.values())
+        if len(counts) > 1:
+            return None
+        R = counts.pop()
+        big = 1 << 62
+
+        def rep_key(r):
+            return (r.acq if r.acq is not None else big,
+                    r.temporal if r.temporal is not None else big,
+                    r.instance if r.instance is not None else big, natural_key(r.name))
+        for k in pos_keys:
+            clusters[k].sort(key=rep_key)
+        e.rule = "position"
+        if R == 1:
+            order = [clusters[k][0] for k in pos_keys]
+            e.slices = [(r, 0) for r in order]
+            e.shape = [len(order), r0.rows, r0.cols] + samples_axis
+            e.instances = [r.instance for r in order]
+            e.positions = [r.ipp for r in order]
+            self._geometry(e, e.positions, r0.iop)
+            return order
+        # 4D
+        order = [clusters[k][t] for t in range(R) for k in pos_keys]
+        e.nt, e.nz = R, len(pos_keys)
+        e.slices = [(r, 0) for r in order]
+        e.shape = [R, len(pos_keys), r0.rows, r0.cols] + samples_axis
+        e.instances = [r.instance for r in order]
+        e.positions = [clusters[k][0].ipp for k in pos_keys]
+        self._geometry(e, e.positions, r0.iop)
+        return order
+
+    def _geometry(self, e, positions, iop, check_uniform=True):
+        """spacing, affine, uniform_spacing, gap/tilt warnings."""
+        r0 = e.files[0]
+        e.spacing_yx = r0.spacing
+        e.affine_cols = None
+        e.spacing_z = None
+        if positions is None or any(p is None for p in positions) or iop is None:
+            return
+        P = np.array(positions, dtype=float)
+        row = np.array(iop[:3])
+        col = np.array(iop[3:])
+        nrm = np.cross(row, col)
+        e.origin = P[0]
+        e.rowcos, e.colcos, e.normal = row, col, nrm
+        if len(P) < 2:
+            return
+        d = np.diff(P @ nrm)
+        steps = np.diff(P, axis=0)
+        uniform = bool(np.all(np.abs(d - d[0]) <= 1e-3 * max(1.0, abs(d[0]))))
+        if check_uniform:
+            e.uniform = uniform
+        if uniform:
+            e.spacing_z = abs(float(d[0]))
+            e.step = (P[-1] - P[0]) / (len(P) - 1)
+        else:
+            dmin = float(np.min(np.abs(d)))
+            if dmin > 0 and any(abs(x / dmin - round(x / dmin)) < 1e-3 and round(x / dmin) >= 2
+                                for x in np.abs(d)):
+                e.warn_words.append("gap")
+        # tilt: steps not parallel to the normal
+        for s in steps:
+            ln = np.linalg.norm(s)
+            if ln > 0 and abs(abs(float(np.dot(s, nrm))) / ln - 1.0) > 1e-4:
+                e.warn_words.append("tilt")
+                break
+        if uniform and "tilt" not in e.warn_words and not e.warn_words and check_uniform \
+                and e.status == "stored" and not e.duplicates:
+            e.warn_must_be_empty = True
+
+    # --------------------------------------------------------- outputs
+    def expected_arrays(self, e):
+        """Candidate arrays (zyx layout) for a stored scan: list of (label, array)."""
+        o = self.opts
+        dt = expected_dtype(e.first, o.rescale)
+        per_file = {}
+        for r, _ in e.slices:
+            if r.path not in per_file:
+                per_file[r.path] = decode_file(r, all_decoders=r.ts in LOSSY_TS)
+        n_c = max(len(v) for v in per_file.values())
+        out = []
+        for ci in range(n_c):
+            frames = []
+            label = None
+            for r, fr in e.slices:
+                cands = per_file[r.path]
+                lab, a = cands[min(ci, len(cands) - 1)]
+                label = lab if label is None else label
+                x = a[fr]
+                if o.rescale:
+                    slope = r.slope if r.slope is not None else 1.0
+                    icpt = r.intercept if r.intercept is not None else 0.0
+                    x = x.astype(np.float64) * slope + icpt
+                frames.append(x)
+            arr = np.stack(frames)
+            if e.mode == "perfile" and not e.files[0].multiframe:
+                arr = arr[0]
+            if e.nt:
+                arr = arr.reshape([e.nt, e.nz] + list(arr.shape[1:]))
+            out.append((label, arr.astype(dt) if not o.rescale else arr.astype(np.float32)))
+        return out
+
+    def layout_shape(self, e):
+        if e.shape is None:
+            return None
+        if self.opts.layout == "seed":
+            s = e.shape
+            if e.mode == "perfile" and len(s) == 2:
+                return [1] + s
+            if e.mode == "volume" and len(s) == 3:
+                return [1, s[1], s[2], s[0]]
+            return None
+        return e.shape
+
+    def to_layout(self, e, arr):
+        if self.opts.layout != "seed":
+            return arr
+        if e.mode == "perfile" and arr.ndim == 2:
+            return arr[None]
+        if e.mode == "volume" and arr.ndim == 3:
+            return np.transpose(arr, (1, 2, 0))[None]
+        return None
+
+    def expected_row(self, e):
+        r = e.first
+        if r is None or r.ds is None:
+            return None
+        return flatten(r.ds)
+
+    def expected_rescale(self, e):
+        sl = [r.slope if r.slope is not None else 1.0 for r, _ in e.slices]
+        ic = [r.intercept if r.intercept is not None else 0.0 for r, _ in e.slices]
+        return sl, ic
+
+
+def normal(iop):
+    return list(np.cross(np.array(iop[:3]), np.array(iop[3:])))
+
+
+# ------------------------------------------------------------------- CLI
+
+def main():
+    ap = argparse.ArgumentParser(description="print what dcmcrawl should produce")
+    ap.add_argument("folders", nargs="+")
+    ap.add_argument("--volumes", action="store_true")
+    ap.add_argument("--pixels", action="store_true")
+    ap.add_argument("--recursive", action="store_true")
+    ap.add_argument("--rows", action="store_true", help="also print expected CSV rows")
+    a = ap.parse_args()
+    o = Oracle(a.folders, Options(volumes=a.volumes, write_pixeldata=a.pixels,
+                                  recursive=a.recursive))
+    out = {"scans": [o.scans[k].describe() for k in sorted(o.scans)],
+           "unreadable": [e.describe() for e in o.unreadable if e.scan_id not in o.scans],
+           "skipped": [r.path for r in o.skipped], "maybe": [r.path for r in o.maybe_files]}
+    if a.rows:
+        for s in out["scans"]:
+            row = o.expected_row(o.scans[s["scan_id"]])
+            s["row"] = {k: value_text(v) for k, (c, v) in row.items()} if row else None
+    json.dump(out, sys.stdout, indent=1, default=str)
+    print()
+
+
+if __name__ == "__main__":
+    main()
