@@ -439,7 +439,8 @@ static const dc_dict_entry *lookup(parser *p, const level *lv, uint32_t tag, int
     if (*creator < 0) return NULL;
     char cs[72];
     creator_string(p->ds, *creator, cs, sizeof cs);
-    return dc_dict_find_private(tag, cs);
+    const dc_dict_entry *d = dc_dict_find_private(tag, cs);
+    return d && !(d->flags & DC_DICT_NOT_PYDICOM) ? d : NULL; /* VRs as pydicom knows them */
 }
 
 /* VR of an element without an explicit VR (as pydicom: dictionary, private
@@ -550,7 +551,9 @@ static int parse_sequence(parser *p, const level *lv, int32_t sq_idx, int implic
         if (tag != DC_TAG_ITEM)
             return fail(p, "expected item tag at offset %llu, found (%04X,%04X)", (unsigned long long)off,
                         DC_TAG_GROUP(tag), DC_TAG_ELEM(tag));
-        if (ilen != UNDEF && (p->pos + ilen > end || p->pos + ilen > p->v_size))
+        if (ilen != UNDEF && p->pos + ilen > p->v_size)
+            return fail(p, "item length %u at offset %llu exceeds file size", ilen, (unsigned long long)off);
+        if (ilen != UNDEF && p->pos + ilen > end)
             return fail(p, "item length %u at offset %llu exceeds its sequence", ilen, (unsigned long long)off);
         level in = {implicit, lv->depth + 1, sq_idx, (int32_t)items, lv->charset, p->n_cre};
         int rc = parse_level(p, &in, ilen == UNDEF ? p->v_size : p->pos + ilen, ilen == UNDEF);
@@ -997,7 +1000,11 @@ static int inflate_rest(parser *p)
     uint64_t cap = p->o->max_pixel_bytes + p->o->max_value_len;
     if (cap > MAX_BUF - (start - p->seg_shift)) cap = MAX_BUF - (start - p->seg_shift);
     uint8_t *comp = dc_malloc(comp_len ? (size_t)comp_len : 1);
-    if (src_read(p, start, comp, (size_t)comp_len) < 0) {
+    /* what the first read already brought, then the rest from the source */
+    uint64_t have = ds->buf_len + p->seg_shift > start ? ds->buf_len + p->seg_shift - start : 0;
+    if (have > comp_len) have = comp_len;
+    memcpy(comp, ds->buf + (start - p->seg_shift), (size_t)have);
+    if (have < comp_len && src_read(p, start + have, comp + have, (size_t)(comp_len - have)) < 0) {
         free(comp);
         return truncated(p, start);
     }

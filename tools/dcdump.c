@@ -178,8 +178,9 @@ int main(int argc, char **argv)
     dc_dataset ds;
     dc_dataset_init(&ds);
     char err[DC_ERRLEN];
+    int several = argc - i > 1;
     for (; i < argc; i++) {
-        if (argc > 2) printf("## %s\n", argv[i]);
+        if (several) printf("## %s\n", argv[i]);
         int rc = dc_parse_file(argv[i], &o, &ds, err, sizeof err);
         if (rc == DC_PARSE_OK) {
             dump(&ds);

@@ -1,9 +1,15 @@
 #!/usr/bin/env bash
 # gen_dict.sh - generate src/dc_dict_table.c from dcmtk's data dictionaries.
 #
-#   bash tools/gen_dict.sh [dicom.dic] [private.dic] > src/dc_dict_table.c
+#   bash tools/gen_dict.sh [dicom.dic] [private.dic] [_private_dict.py] > src/dc_dict_table.c
 #
-# Defaults: /usr/share/libdcmtk17/dicom.dic and private.dic.  The output is
+# Defaults: /usr/share/libdcmtk17/dicom.dic and private.dic, and pydicom's
+# private dictionary (/usr/lib/python3/dist-packages/pydicom/_private_dict.py,
+# read with awk, optional).  pydicom's private dictionary is much larger than
+# dcmtk's and decides which private VRs the old crawler saw, so private
+# entries are merged: dcmtk's name when dcmtk has the tag (else pydicom's
+# description in CamelCase), pydicom's VR when pydicom has it; tags only dcmtk
+# knows get flag 8 (DC_DICT_NOT_PYDICOM: pydicom reads them as UN).  The output is
 # committed so the names never depend on the build machine.  It holds four
 # tables, all consumed by src/dict.c:
 #
@@ -31,6 +37,7 @@ export LC_ALL=C
 
 PUB=${1:-/usr/share/libdcmtk17/dicom.dic}
 PRIV=${2:-/usr/share/libdcmtk17/private.dic}
+PYD=${3:-/usr/lib/python3/dist-packages/pydicom/_private_dict.py}
 TMP=$(mktemp -d)
 trap 'rm -rf "$TMP"' EXIT
 
@@ -86,8 +93,45 @@ END {
     for (k in rng) print rng[k] > "'"$TMP"'/rng"
 }' "$PUB"
 
-# ---- private dictionary ----
+# ---- private dictionary: dcmtk's, merged with pydicom's (VRs as pydicom) ----
+# pydicom's _private_dict.py -> "kind \t creator \t group \t elow \t VR \t keyword"
+# kind E: 'ggggxxee' (one group); kind R: 'ggxxxxee' (groups gg00-ggFF).
+: > "$TMP/pyd"
+if [ -r "$PYD" ]; then
+awk "$AWKLIB"'
+function unq(s,   q) { q = substr(s, 1, 1); s = substr(s, 2); return substr(s, 1, index(s, q) - 1) }
+# "CR Image Params Common" -> "CRImageParamsCommon"
+function camel(d,   out, i, c, up) {
+    out = ""; up = 1
+    for (i = 1; i <= length(d); i++) {
+        c = substr(d, i, 1)
+        if (c ~ /[A-Za-z0-9]/) { out = out (up ? toupper(c) : c); up = 0 } else up = 1
+    }
+    return out == "" ? "Unknown" : out
+}
+/^    [\x27"].*[\x27"]: \{$/ { t = $0; sub(/^    /, "", t); cre = unq(t); next }
+/^        \x27[0-9A-Fa-fx][0-9A-Fa-fx][0-9A-Fa-fx][0-9A-Fa-fx][0-9A-Fa-fx][0-9A-Fa-fx][0-9A-Fa-fx][0-9A-Fa-fx]\x27: \(/ {
+    key = tolower(substr($0, 10, 8)); rest = substr($0, index($0, "(") + 1)
+    vr = unq(rest); rest = substr(rest, length(vr) + 4)        # past VR and ", "
+    vm = unq(rest); rest = substr(rest, length(vm) + 4)        # past VM and ", "
+    desc = unq(rest)
+    if (vr == "OB_OW") vr = "ox"
+    if (key ~ /^[0-9a-f][0-9a-f][0-9a-f][0-9a-f]xx[0-9a-f][0-9a-f]$/) kind = "E"
+    else if (key ~ /^[0-9a-f][0-9a-f]xxxx[0-9a-f][0-9a-f]$/) kind = "R"
+    else next
+    g = (kind == "E") ? sprintf("%04X", hex(substr(key, 1, 4))) : toupper(substr(key, 1, 2))
+    printf "%s\t%s\t%s\t%02X\t%s\t%s\n", kind, cre, g, hex(substr(key, 7, 2)), vr, camel(desc)
+}' "$PYD" > "$TMP/pyd"
+fi
+
+# merge: dcmtk names win; pydicom VRs win (the parser must resolve VRs as
+# pydicom does); dcmtk-only entries get flag 8 (pydicom: VR UN).
 awk -F'\t' "$AWKLIB"'
+FNR == NR {
+    k = $1 SUBSEP $2 SUBSEP $3 SUBSEP $4
+    pyvr[k] = $5; pykw[k] = $6; order[++n] = k
+    next
+}
 /^#/ || NF < 3 { next }
 {
     t = $1; sub(/^\(/, "", t); sub(/\)$/, "", t)
@@ -95,20 +139,30 @@ awk -F'\t' "$AWKLIB"'
     q1 = index(t, "\""); rest = substr(t, q1 + 1); q2 = index(rest, "\"")
     grp = substr(t, 1, q1 - 2); cre = substr(rest, 1, q2 - 1); el = substr(rest, q2 + 2)
     elow = hex(el) % 256
-    vr = vrmap($2); fl = vrflags($2, $3); kw = cesc(kwclean($3))
+    kw = cesc(kwclean($3)); v = $2
     if (grp ~ /-/) {
         range(grp, g, 0)
-        key = cre SUBSEP grp SUBSEP elow
-        prng[key] = sprintf("%d\t%d\t%d\t%d\t%s\t%d\t%s\t%s", g[1], g[2], g[3], elow, vr, fl, cre, kw)
+        k = "R" SUBSEP cre SUBSEP sprintf("%02X", int(g[1] / 256)) SUBSEP sprintf("%02X", elow)
     } else {
-        key = sprintf("%s\t%04X\t%02X", cre, hex(grp), elow)
-        priv[key] = sprintf("%s\t%04X\t%02X\t%s\t%d\t%s", cre, hex(grp), elow, vr, fl, kw)
+        k = "E" SUBSEP cre SUBSEP sprintf("%04X", hex(grp)) SUBSEP sprintf("%02X", elow)
     }
+    fl = 8
+    if (k in pyvr) { v = pyvr[k]; fl = 0; used[k] = 1 }
+    vr = vrmap(v); fl += vrflags(v, $3)
+    if (grp ~ /-/) prng[k] = sprintf("%d\t%d\t%d\t%d\t%s\t%d\t%s\t%s", g[1], g[2], g[3], elow, vr, fl, cre, kw)
+    else priv[k] = sprintf("%s\t%04X\t%02X\t%s\t%d\t%s", cre, hex(grp), elow, vr, fl, kw)
 }
 END {
+    for (i = 1; i <= n; i++) {
+        k = order[i]
+        if (k in used) continue
+        split(k, f, SUBSEP); vr = vrmap(pyvr[k]); fl = vrflags(pyvr[k], "")
+        if (f[1] == "E") priv[k] = sprintf("%s\t%s\t%s\t%s\t%d\t%s", f[2], f[3], f[4], vr, fl, cesc(pykw[k]))
+        else prng[k] = sprintf("%d\t%d\t%d\t%d\t%s\t%d\t%s\t%s", hex(f[3]) * 256, hex(f[3]) * 256 + 255, 2, hex(f[4]), vr, fl, f[2], cesc(pykw[k]))
+    }
     for (k in priv) print priv[k] > "'"$TMP"'/priv"
     for (k in prng) print prng[k] > "'"$TMP"'/prng"
-}' "$PRIV"
+}' "$TMP/pyd" "$PRIV"
 
 cat <<EOF
 /*
