@@ -62,7 +62,16 @@
 #include <stdint.h>
 #include "dc_record.h"
 
-enum dc_dtype { DC_DT_U8 = 0, DC_DT_I8, DC_DT_U16, DC_DT_I16, DC_DT_U32, DC_DT_I32, DC_DT_F32, DC_DT_F64 };
+enum dc_dtype {
+    DC_DT_U8 = 0,
+    DC_DT_I8,
+    DC_DT_U16,
+    DC_DT_I16,
+    DC_DT_U32,
+    DC_DT_I32,
+    DC_DT_F32,
+    DC_DT_F64
+};
 int dc_dtype_size(int dtype);
 const char *dc_dtype_name(int dtype);
 
@@ -72,8 +81,8 @@ const char *dc_dtype_name(int dtype);
 typedef struct {
     char *scan_id;
     uint32_t scope;
-    int unreadable;     /* 1: goes to unreadable_files with reason */
-    char *reason;       /* NULL unless unreadable */
+    int unreadable; /* 1: goes to unreadable_files with reason */
+    char *reason;   /* NULL unless unreadable */
 
     /* the slices in stored order: slice k is frame slice_frame[k] of record
      * slice_rec[k] (index into the record array).  Unreadable scans from
@@ -81,45 +90,45 @@ typedef struct {
     uint32_t n_slices;
     uint32_t *slice_rec;
     uint32_t *slice_frame;
-    uint32_t n_files;      /* "No. DICOMs in scan": distinct files */
-    uint32_t first_rec;    /* record whose header is the CSV row (first slice) */
-    uint32_t example_rec;  /* record for "Example file" */
+    uint32_t n_files;     /* "No. DICOMs in scan": distinct files */
+    uint32_t first_rec;   /* record whose header is the CSV row (first slice) */
+    uint32_t example_rec; /* record for "Example file" */
 
     /* output dataset */
-    int ndim;              /* 2..5 */
-    uint64_t dims[5];      /* in layout order (see above) */
-    int dtype;             /* enum dc_dtype of the stored values */
+    int ndim;         /* 2..5 */
+    uint64_t dims[5]; /* in layout order (see above) */
+    int dtype;        /* enum dc_dtype of the stored values */
     uint32_t rows, cols, samples;
-    uint32_t n_repeats;    /* 4D: repeats per position; 1 otherwise */
+    uint32_t n_repeats; /* 4D: repeats per position; 1 otherwise */
 
     /* attributes (SPEC 4) */
     char series_uid[DC_UID_LEN], study_uid[DC_UID_LEN];
     char modality[17], photometric[17]; /* photometric of the stored (decoded) pixels */
     int bits_stored;
-    char slice_order[16];   /* "position", "instance", "filename", "frame", "single" */
-    double spacing[3];      /* z, y, x mm */
-    double affine[16];      /* row major, index (z,y,x) -> LPS mm */
-    uint32_t n_positions;   /* rows of slice_positions (slices along z); 0 when NULL */
-    double *slice_positions;/* n_positions x 3, NULL when unknown */
+    char slice_order[16];      /* "position", "instance", "filename", "frame", "single" */
+    double spacing[3];         /* z, y, x mm */
+    double affine[16];         /* row major, index (z,y,x) -> LPS mm */
+    uint32_t n_positions;      /* rows of slice_positions (slices along z); 0 when NULL */
+    double *slice_positions;   /* n_positions x 3, NULL when unknown */
     int32_t *instance_numbers; /* n_slices, INT32_MIN when absent */
-    uint32_t n_rescale;     /* 1 (scalar) or n_slices (varies) */
+    uint32_t n_rescale;        /* 1 (scalar) or n_slices (varies) */
     double *rescale_slope, *rescale_intercept;
     int uniform_spacing;
-    char *warnings;         /* "" when none; "; " separated */
-    uint32_t n_duplicates;  /* files dropped as duplicate SOPInstanceUID */
+    char *warnings;        /* "" when none; "; " separated */
+    uint32_t n_duplicates; /* files dropped as duplicate SOPInstanceUID */
 
-    uint64_t cost;          /* bytes to read, for load balancing: sum of the
-                               stacked files' sizes when writing pixel data,
-                               else the first file's size; 0 when unreadable */
+    uint64_t cost; /* bytes to read, for load balancing: sum of the
+                      stacked files' sizes when writing pixel data,
+                      else the first file's size; 0 when unreadable */
 } dc_scan;
 
 typedef struct {
-    int volumes;            /* volume mode */
+    int volumes; /* volume mode */
     int split_inconsistent;
-    int slice_order;        /* enum dc_slice_order */
-    int layout;             /* enum dc_layout */
-    int rescale;            /* store float32 rescaled values */
-    int write_pixeldata;    /* no pixel data is unreadable only when writing pixels */
+    int slice_order;     /* enum dc_slice_order */
+    int layout;          /* enum dc_layout */
+    int rescale;         /* store float32 rescaled values */
+    int write_pixeldata; /* no pixel data is unreadable only when writing pixels */
 } dc_group_opts;
 
 void dc_scan_free(dc_scan *s);
@@ -157,9 +166,8 @@ void dc_scan_free(dc_scan *s);
  *   its subfolders).
  * Returns 0, or -1 on bad arguments. */
 int dc_group_records(const dc_record *recs, size_t n, const char *const *file_paths,
-                     const char *const *scope_ids,
-                     const uint8_t *scope_is_input, size_t n_scopes, const dc_group_opts *opts,
-                     dc_scan **scans, size_t *n_scans);
+                     const char *const *scope_ids, const uint8_t *scope_is_input, size_t n_scopes,
+                     const dc_group_opts *opts, dc_scan **scans, size_t *n_scans);
 
 /* Order the slices of one scan and fill shape and attributes.
  * IN scan->slice_rec[scan->n_slices]: the scan's records, one per file, any

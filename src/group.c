@@ -155,23 +155,23 @@ static void per_file_scan(gr_scans *out, const gr_ctx *c, const gr_ref *f)
 enum { F_KEEP = 0, F_DUP = 1, F_NOPIX = 2 };
 
 typedef struct {
-    uint32_t *mem;          /* positions in the series' refs, file-name order */
+    uint32_t *mem; /* positions in the series' refs, file-name order */
     uint32_t n, cap;
-    int multi;              /* one multi-frame file */
-    const char *reason;     /* unreadable part (split_inconsistent false) */
+    int multi;          /* one multi-frame file */
+    const char *reason; /* unreadable part (split_inconsistent false) */
     int has_inst;
     int32_t min_inst;
     const char *first_path;
     uint32_t n_dup;
-    dc_buf dups;            /* file names of dropped duplicates */
+    dc_buf dups; /* file names of dropped duplicates */
 } gr_part;
 
 typedef struct {
-    const gr_ref *f;        /* the series' refs, file-name order */
+    const gr_ref *f; /* the series' refs, file-name order */
     uint32_t m;
-    uint8_t *state;         /* F_* per ref */
-    uint32_t *keeper;       /* F_DUP: position of the copy that is stacked */
-    uint32_t *part_of;      /* F_KEEP: part index */
+    uint8_t *state;    /* F_* per ref */
+    uint32_t *keeper;  /* F_DUP: position of the copy that is stacked */
+    uint32_t *part_of; /* F_KEEP: part index */
     gr_part *parts;
     uint32_t n_parts;
 } gr_series;
@@ -268,7 +268,8 @@ static void partition(gr_series *g)
         gr_part *p = NULL;
         if (r->frames <= 1)
             for (uint32_t q = 0; q < g->n_parts && !p; q++)
-                if (!g->parts[q].multi && consistent(part_rec(g, &g->parts[q], 0), r)) p = &g->parts[q];
+                if (!g->parts[q].multi && consistent(part_rec(g, &g->parts[q], 0), r))
+                    p = &g->parts[q];
         if (!p) {
             p = new_part(g);
             p->multi = r->frames > 1;
@@ -287,10 +288,10 @@ static const char *split_reason(const gr_series *g, const gr_part *p0)
         for (uint32_t q = 0; q < g->n_parts; q++) {
             if (g->parts[q].multi) continue;
             const dc_record *b = part_rec(g, &g->parts[q], 0);
-            int same = k == 0 ? same_dims(a, b)
-                     : k == 1 ? same_samples(a, b)
-                     : k == 2 ? a->bits_alloc == b->bits_alloc
-                              : same_orientation(a, b);
+            int same = k == 0   ? same_dims(a, b)
+                       : k == 1 ? same_samples(a, b)
+                       : k == 2 ? a->bits_alloc == b->bits_alloc
+                                : same_orientation(a, b);
             if (!same) return reasons[k];
         }
     return "inconsistent series";
@@ -345,7 +346,8 @@ static void order_parts(gr_series *g)
         p->first_path = g->f[p->mem[0]].path;
         for (uint32_t k = 0; k < p->n; k++) {
             const dc_record *r = part_rec(g, p, k);
-            if (r->has_instance && (!p->has_inst || r->instance < p->min_inst)) p->min_inst = r->instance;
+            if (r->has_instance && (!p->has_inst || r->instance < p->min_inst))
+                p->min_inst = r->instance;
             p->has_inst |= r->has_instance;
         }
     }
@@ -365,8 +367,11 @@ static char *part_warnings(const gr_series *g, uint32_t q)
         int first = 1;
         for (uint32_t i = 0; i < g->m; i++) {
             if (g->state[i] != F_NOPIX) continue;
-            if (first) dc_buf_puts(&w, w.len ? "; no pixel data, not stacked: " : "no pixel data, not stacked: ");
-            else dc_buf_puts(&w, ", ");
+            if (first)
+                dc_buf_puts(&w, w.len ? "; no pixel data, not stacked: "
+                                      : "no pixel data, not stacked: ");
+            else
+                dc_buf_puts(&w, ", ");
             dc_buf_puts(&w, base_name(g->f[i].path));
             first = 0;
         }
@@ -408,8 +413,9 @@ static void emit_parts(gr_scans *out, const gr_ctx *c, const gr_series *g)
 
 static void group_series(gr_scans *out, const gr_ctx *c, const gr_ref *f, uint32_t m)
 {
-    gr_series g = {f, m, dc_calloc(m, 1), dc_calloc(m, sizeof(uint32_t)),
-                   dc_calloc(m, sizeof(uint32_t)), NULL, 0};
+    gr_series g = {
+        f,    m, dc_calloc(m, 1), dc_calloc(m, sizeof(uint32_t)), dc_calloc(m, sizeof(uint32_t)),
+        NULL, 0};
     mark_duplicates(&g);
     mark_no_pixels(&g);
     partition(&g);
@@ -499,7 +505,8 @@ static void unique_ids(dc_scan *v, size_t n, const gr_ctx *c)
     gr_ent *e = dc_malloc((n ? n : 1) * sizeof *e);
     for (size_t i = 0; i < n; i++) {
         e[i].s = &v[i];
-        e[i].key = v[i].example_rec == DC_NO_REC ? "" : c->paths[c->recs[v[i].example_rec].file_idx];
+        e[i].key =
+            v[i].example_rec == DC_NO_REC ? "" : c->paths[c->recs[v[i].example_rec].file_idx];
     }
     qsort(e, n, sizeof *e, cmp_ent);
     char **renamed = dc_calloc(n ? n : 1, sizeof *renamed);
@@ -543,7 +550,8 @@ static int args_ok(const dc_record *recs, size_t n, const char *const *paths,
     if ((n && (!recs || !paths)) || (n_scopes && !scope_ids) || !o || !scans || !n_scans) return 0;
     if (n > UINT32_MAX - 1) return 0;
     for (size_t i = 0; i < n; i++)
-        if (recs[i].scope >= n_scopes && (recs[i].kind == DC_FILE_DICOM || recs[i].kind == DC_FILE_BAD))
+        if (recs[i].scope >= n_scopes &&
+            (recs[i].kind == DC_FILE_DICOM || recs[i].kind == DC_FILE_BAD))
             return 0;
     return 1;
 }
@@ -560,8 +568,10 @@ int dc_group_records(const dc_record *recs, size_t n, const char *const *file_pa
     for (size_t i = 0; i < n; i++) {
         if (recs[i].kind != DC_FILE_DICOM && recs[i].kind != DC_FILE_BAD) continue;
         gr_ref r = {(uint32_t)i, &recs[i], file_paths[recs[i].file_idx]};
-        if (recs[i].kind == DC_FILE_BAD) bad_scan(&out, &c, &r);
-        else f[nf++] = r;
+        if (recs[i].kind == DC_FILE_BAD)
+            bad_scan(&out, &c, &r);
+        else
+            f[nf++] = r;
     }
     if (opts->volumes) {
         volume_scans(&out, &c, f, nf);

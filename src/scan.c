@@ -24,7 +24,8 @@ int dc_dtype_size(int dtype)
 
 const char *dc_dtype_name(int dtype)
 {
-    static const char *nm[] = {"uint8", "int8", "uint16", "int16", "uint32", "int32", "float32", "float64"};
+    static const char *nm[] = {"uint8",  "int8",  "uint16",  "int16",
+                               "uint32", "int32", "float32", "float64"};
     return (dtype >= 0 && dtype <= DC_DT_F64) ? nm[dtype] : "?";
 }
 

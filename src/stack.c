@@ -25,9 +25,9 @@
 #include "dc_config.h"
 #include "dc_decode.h"
 
-#define POS_EPS 1e-3  /* mm: positions closer than this along the normal coincide */
-#define IOP_EPS 1e-4  /* orientation cosines equal within this */
-#define TILT_MIN_MM 0.02   /* in-plane drift below this is rounding, not tilt */
+#define POS_EPS 1e-3     /* mm: positions closer than this along the normal coincide */
+#define IOP_EPS 1e-4     /* orientation cosines equal within this */
+#define TILT_MIN_MM 0.02 /* in-plane drift below this is rounding, not tilt */
 #define TILT_MIN_DEG 0.05
 
 /* one stored 2D frame before ordering */
@@ -280,7 +280,7 @@ static int all_have_instance(const st_item *it, uint32_t n)
 }
 
 typedef struct {
-    const char *label;  /* slice_order */
+    const char *label; /* slice_order */
     uint32_t n_repeats;
 } st_order;
 
@@ -478,7 +478,8 @@ static void geometry(dc_scan *s, const st_item *z, uint32_t nz, const dc_record 
     if (g.all_pos) {
         s->n_positions = nz;
         s->slice_positions = dc_malloc((size_t)nz * 3 * sizeof(double));
-        for (uint32_t i = 0; i < nz; i++) memcpy(s->slice_positions + 3 * i, z[i].ipp, 3 * sizeof(double));
+        for (uint32_t i = 0; i < nz; i++)
+            memcpy(s->slice_positions + 3 * i, z[i].ipp, 3 * sizeof(double));
     }
     if (g.all_pos && nz >= 2) {
         int both_ways;
@@ -556,7 +557,8 @@ static const char *unreadable_reason(const dc_record *recs, const uint32_t *mem,
     if (!any) return "no pixel data";
     for (uint32_t i = 0; i < n; i++) {
         const dc_record *r = &recs[mem[i]];
-        if (r->pixel_kind != DC_PIX_NONE && (r->rows == 0 || r->cols == 0)) return "missing Rows/Columns";
+        if (r->pixel_kind != DC_PIX_NONE && (r->rows == 0 || r->cols == 0))
+            return "missing Rows/Columns";
     }
     return NULL;
 }
@@ -620,7 +622,8 @@ static void stack_items(dc_scan *s, const dc_record *recs, const char *const *pa
 int dc_stack_scan(const dc_record *recs, const char *const *file_paths, const dc_group_opts *opts,
                   dc_scan *scan)
 {
-    if (!recs || !file_paths || !opts || !scan || !scan->slice_rec || scan->n_slices == 0) return -1;
+    if (!recs || !file_paths || !opts || !scan || !scan->slice_rec || scan->n_slices == 0)
+        return -1;
     if (!opts->volumes && scan->n_slices != 1) return -1;
     uint32_t *mem = scan->slice_rec, n_mem = scan->n_slices;
     scan->slice_rec = NULL;

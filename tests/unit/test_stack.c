@@ -189,8 +189,9 @@ static void test_fallback_instance(void **state)
     static const uint32_t want[3] = {1, 2, 0};
     expect_recs(&s, want, 3);
     assert_string_equal(s.slice_order, "instance");
-    assert_string_equal(s.warnings,
-                        "ImagePositionPatient missing: ordered by InstanceNumber; affine assumes origin 0");
+    assert_string_equal(
+        s.warnings,
+        "ImagePositionPatient missing: ordered by InstanceNumber; affine assumes origin 0");
     assert_null(s.slice_positions);
     assert_int_equal(s.n_positions, 0);
     assert_float_equal(s.spacing[0], 2.5, 0);
@@ -231,8 +232,9 @@ static void test_fallback_filename_natural(void **state)
     static const uint32_t want[3] = {2, 1, 0};
     expect_recs(&s, want, 3);
     assert_string_equal(s.slice_order, "filename");
-    assert_string_equal(s.warnings, "ImagePositionPatient missing, InstanceNumber missing: ordered by "
-                                    "file name; affine assumes unit slice spacing, origin 0");
+    assert_string_equal(s.warnings,
+                        "ImagePositionPatient missing, InstanceNumber missing: ordered by "
+                        "file name; affine assumes unit slice spacing, origin 0");
     assert_float_equal(s.spacing[0], 0, 0);
     for (int k = 0; k < 3; k++) assert_int_equal(s.instance_numbers[k], INT32_MIN);
     static const double A[16] = {0, 0, 0.7, 0, 0, 0.5, 0, 0, 1, 0, 0, 0, 0, 0, 0, 1};
@@ -397,7 +399,8 @@ static void test_oblique(void **state)
 static void test_gantry_tilt(void **state)
 {
     (void)state;
-    for (uint32_t i = 0; i < 5; i++) ipp(rec(i, "d/t.dcm"), -100, -100 + 0.5 * (4 - i), 10 + 2.0 * (4 - i));
+    for (uint32_t i = 0; i < 5; i++)
+        ipp(rec(i, "d/t.dcm"), -100, -100 + 0.5 * (4 - i), 10 + 2.0 * (4 - i));
     uint32_t idx[5] = {0, 1, 2, 3, 4};
     dc_group_opts o = vol_opts();
     dc_scan s;
@@ -436,8 +439,9 @@ static void test_gap_and_nonuniform(void **state)
     dc_scan s;
     static const double gap[5] = {0, 1, 2, 5, 6};
     stack_z(&s, gap, 5);
-    assert_string_equal(s.warnings, "non-uniform slice spacing: 1.000 to 3.000 mm (median 1.000); "
-                                    "gap of 3.000 mm between slices 2 and 3 (median spacing 1.000)");
+    assert_string_equal(s.warnings,
+                        "non-uniform slice spacing: 1.000 to 3.000 mm (median 1.000); "
+                        "gap of 3.000 mm between slices 2 and 3 (median spacing 1.000)");
     assert_int_equal(s.uniform_spacing, 0);
     assert_float_equal(s.spacing[0], 1, 0);
     double p[3];
@@ -691,13 +695,16 @@ static void expect_same_scan(const dc_scan *a, const dc_scan *b)
     assert_string_equal(a->scan_id, b->scan_id);
     assert_int_equal(a->scope, b->scope);
     assert_int_equal(a->unreadable, b->unreadable);
-    if (a->reason) assert_string_equal(a->reason, b->reason);
-    else assert_null(b->reason);
+    if (a->reason)
+        assert_string_equal(a->reason, b->reason);
+    else
+        assert_null(b->reason);
     assert_int_equal(a->n_slices, b->n_slices);
     if (a->n_slices) {
         assert_memory_equal(a->slice_rec, b->slice_rec, a->n_slices * sizeof(uint32_t));
         assert_memory_equal(a->slice_frame, b->slice_frame, a->n_slices * sizeof(uint32_t));
-        assert_memory_equal(a->instance_numbers, b->instance_numbers, a->n_slices * sizeof(int32_t));
+        assert_memory_equal(a->instance_numbers, b->instance_numbers,
+                            a->n_slices * sizeof(int32_t));
     }
     assert_int_equal(a->n_files, b->n_files);
     assert_int_equal(a->first_rec, b->first_rec);
@@ -719,12 +726,15 @@ static void expect_same_scan(const dc_scan *a, const dc_scan *b)
     assert_memory_equal(a->affine, b->affine, sizeof a->affine);
     assert_int_equal(a->n_positions, b->n_positions);
     if (a->slice_positions)
-        assert_memory_equal(a->slice_positions, b->slice_positions, a->n_positions * 3 * sizeof(double));
-    else assert_null(b->slice_positions);
+        assert_memory_equal(a->slice_positions, b->slice_positions,
+                            a->n_positions * 3 * sizeof(double));
+    else
+        assert_null(b->slice_positions);
     assert_int_equal(a->n_rescale, b->n_rescale);
     if (a->n_rescale) {
         assert_memory_equal(a->rescale_slope, b->rescale_slope, a->n_rescale * sizeof(double));
-        assert_memory_equal(a->rescale_intercept, b->rescale_intercept, a->n_rescale * sizeof(double));
+        assert_memory_equal(a->rescale_intercept, b->rescale_intercept,
+                            a->n_rescale * sizeof(double));
     }
     assert_int_equal(a->uniform_spacing, b->uniform_spacing);
     assert_string_equal(a->warnings, b->warnings);
