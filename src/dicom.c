@@ -41,7 +41,7 @@
 
 #include "dc_dict.h"
 
-#define FIRST_READ (64 * 1024)
+#define FIRST_READ (16 * 1024)
 #define READ_AHEAD (64 * 1024)
 /* bulk binary values this large that are not yet in the buffer are skipped */
 #define SKIP_BULK_MIN (256 * 1024)
@@ -319,7 +319,9 @@ static int ensure(parser *p, uint64_t off, uint64_t n)
     if (b > end_b || n > end_b - b) return -1;
     uint64_t want = b + n;
     if (want > MAX_BUF) return -1;
-    if (want < ds->buf_len + READ_AHEAD) want = ds->buf_len + READ_AHEAD;
+    /* after the first read, read ahead: at least READ_AHEAD, or double */
+    uint64_t ahead = ds->buf_len < READ_AHEAD ? READ_AHEAD : ds->buf_len;
+    if (ds->buf_len && want < ds->buf_len + ahead) want = ds->buf_len + ahead;
     if (want > end_b) want = end_b;
     if (want > MAX_BUF) want = MAX_BUF;
     buf_reserve(ds, (size_t)want);

@@ -14,9 +14,13 @@
  * DICOM prints "NOT DICOM", a parse error "ERROR: reason".
  * Exit status: 0 all parsed, 1 some not DICOM, 2 some errors, 64 usage.
  */
+#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
 
 #include "dc_dicom.h"
 #include "dc_util.h"
@@ -132,24 +136,56 @@ static void dump(const dc_dataset *ds)
     dc_buf_free(&line);
 }
 
+static double cpu_now(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &ts);
+    return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
+}
+
+/* reference: open, fstat, read the first 64 KiB, close */
+static void bench_io(int n, char **files, int nfiles, double *wall, double *cpu)
+{
+    static uint8_t buf[65536];
+    double t0 = dc_now(), c0 = cpu_now();
+    for (int r = 0; r < n; r++)
+        for (int f = 0; f < nfiles; f++) {
+            int fd = open(files[f], O_RDONLY | O_NOATIME);
+            struct stat st;
+            if (fd < 0) continue;
+            if (fstat(fd, &st) == 0 && read(fd, buf, sizeof buf) < 0) perror(files[f]);
+            close(fd);
+        }
+    *wall = (dc_now() - t0) / ((double)n * nfiles);
+    *cpu = (cpu_now() - c0) / ((double)n * nfiles);
+}
+
 static int bench(int n, const dc_parse_opts *o, char **files, int nfiles)
 {
     dc_dataset ds;
     dc_dataset_init(&ds);
     char err[DC_ERRLEN];
     size_t ok = 0, elements = 0;
+    uint64_t bytes = 0;
     for (int f = 0; f < nfiles; f++) dc_parse_file(files[f], o, &ds, err, sizeof err); /* warm the cache */
-    double t0 = dc_now();
+    double t0 = dc_now(), c0 = cpu_now();
     for (int r = 0; r < n; r++)
         for (int f = 0; f < nfiles; f++)
             if (dc_parse_file(files[f], o, &ds, err, sizeof err) == DC_PARSE_OK) {
                 ok++;
                 elements += ds.n_el;
+                bytes += ds.bytes_read;
             }
-    double dt = dc_now() - t0;
-    double per = dt / ((double)n * nfiles);
-    printf("parsed %zu of %d x %d files, %.2f us/file, %.0f files/s, %.1f elements/file\n", ok, n, nfiles,
-           per * 1e6, 1.0 / per, ok ? (double)elements / (double)ok : 0.0);
+    double runs = (double)n * nfiles;
+    double wall = (dc_now() - t0) / runs, cpu = (cpu_now() - c0) / runs, io_wall, io_cpu;
+    bench_io(n, files, nfiles, &io_wall, &io_cpu);
+    printf("parsed %zu of %d x %d files: %.2f us/file wall, %.2f us/file cpu (%.0f files/s/core), "
+           "%.1f elements/file, %.0f bytes read/file\n",
+           ok, n, nfiles, wall * 1e6, cpu * 1e6, 1.0 / cpu, ok ? (double)elements / (double)ok : 0.0,
+           ok ? (double)bytes / (double)ok : 0.0);
+    printf("reference open+fstat+read(64 KiB)+close: %.2f us/file wall, %.2f us/file cpu; parse/reference cpu "
+           "%.2f\n",
+           io_wall * 1e6, io_cpu * 1e6, cpu / io_cpu);
     dc_dataset_free(&ds);
     return 0;
 }
