@@ -60,12 +60,19 @@ enum dc_cli_action {
 void dc_config_init(dc_config *cfg); /* defaults of SPEC 2 */
 void dc_config_free(dc_config *cfg);
 
-/* IN argc/argv; OUT cfg (initialised inside), err (DC_ERRLEN) on DC_CLI_ERROR.
- * Folders that are not directories are dropped with a warning appended to
+/* IN argc/argv; OUT cfg (initialised inside, free it whatever the result),
+ * err (DC_ERRLEN) on DC_CLI_ERROR.  Sources in order, later ones win:
+ * defaults, the config file (-c FILE, or the first positional unless it is a
+ * directory), --set and the old crawler's flags in command-line order, then
+ * positional folders (they replace input.folders).  -h/--help and --version
+ * anywhere before "--" win over everything else.  Then dc_config_finish():
+ * folders that are not directories are dropped with a warning appended to
  * cfg->notes; if none is left that is an error. */
 int dc_config_from_args(int argc, char **argv, dc_config *cfg, char *err, size_t errlen);
 
 /* Parse YAML text (no file access) into cfg; `source` names it in messages.
+ * Keys given replace the values in cfg; input.folders is not required here
+ * (dc_config_finish checks it, once folders from the command line are in).
  * Returns 0 or -1 with err set ("config.yaml:12: output.layout: ..."). */
 int dc_config_parse_yaml(dc_config *cfg, const char *text, size_t len, const char *source,
                          char *err, size_t errlen);

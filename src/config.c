@@ -853,13 +853,28 @@ static int is_dir(const char *path)
     return stat(path, &st) == 0 && S_ISDIR(st.st_mode);
 }
 
-/* Without -c, the first positional is the config file, unless it is a folder. */
-static void pick_config(cli_args *a)
+static int looks_like_config(const char *path)
 {
-    if (a->config || a->npos == 0 || is_dir(a->pos[0])) return;
+    struct stat st;
+    return (dc_endswith(path, ".yaml") || dc_endswith(path, ".yml")) && stat(path, &st) == 0 &&
+           S_ISREG(st.st_mode);
+}
+
+/* Without -c, the first positional is the config file, unless it is a folder.
+ * With -c, a positional YAML file is a mistake, not a folder. */
+static int pick_config(cli_args *a, char *err, size_t errlen)
+{
+    for (size_t i = 0; a->config && i < a->npos; i++)
+        if (looks_like_config(a->pos[i])) {
+            set_err(err, errlen, "%s: a second config file (%s is given with -c)", a->pos[i],
+                    a->config);
+            return -1;
+        }
+    if (a->config || a->npos == 0 || is_dir(a->pos[0])) return 0;
     a->config = a->pos[0];
     a->pos++;
     a->npos--;
+    return 0;
 }
 
 static int apply_cli(dc_config *cfg, cli_args *a, char *err, size_t errlen)
@@ -891,10 +906,8 @@ int dc_config_from_args(int argc, char **argv, dc_config *cfg, char *err, size_t
     cli_args a;
     int rc = parse_argv(argc, argv, &a, err, errlen);
     const char **pos0 = a.pos;
-    if (rc == 0) {
-        pick_config(&a);
-        rc = apply_cli(cfg, &a, err, errlen);
-    }
+    if (rc == 0) rc = pick_config(&a, err, errlen);
+    if (rc == 0) rc = apply_cli(cfg, &a, err, errlen);
     a.pos = pos0;
     cli_free(&a);
     if (rc == 0) rc = dc_config_finish(cfg, err, errlen);

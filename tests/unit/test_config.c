@@ -553,6 +553,11 @@ static void test_cli_errors(void **state)
     assert_int_equal(run_args(&cfg, err, "-c", conf, "-c", conf, NULL), DC_CLI_ERROR);
     assert_string_equal(err, "-c: the config file is given twice");
     dc_config_free(&cfg);
+    assert_int_equal(run_args(&cfg, err, bad, "-c", conf, NULL), DC_CLI_ERROR);
+    want = dc_asprintf("%s: a second config file (%s is given with -c)", bad, conf);
+    assert_string_equal(err, want);
+    free(want);
+    dc_config_free(&cfg);
     assert_int_equal(run_args(&cfg, err, "--dicom_folders", "/tmp", "--write_pixeldata", "maybe",
                               NULL),
                      DC_CLI_ERROR);
