@@ -935,29 +935,40 @@ static int listed_before(const dc_strvec *v, size_t i)
     return 0;
 }
 
-/* Drops duplicates and non-directories (with a note each). */
+/* Why folder f cannot be crawled ("No such file or directory", "not a
+ * directory"), or NULL when it is a directory. */
+static const char *not_a_dir(const char *f)
+{
+    struct stat st;
+    if (stat(f, &st) != 0) return strerror(errno);
+    return S_ISDIR(st.st_mode) ? NULL : "not a directory";
+}
+
+/* Drops duplicates and non-directories (with a note each); the error, when
+ * none is left, repeats why each was dropped since notes are not shown then. */
 static int keep_directories(dc_config *cfg, char *err, size_t errlen)
 {
     dc_strvec kept;
     dc_strvec_init(&kept);
+    dc_buf why;
+    dc_buf_init(&why);
     for (size_t i = 0; i < cfg->folders.n; i++) {
-        const char *f = cfg->folders.v[i];
-        struct stat st;
-        if (listed_before(&cfg->folders, i))
+        const char *f = cfg->folders.v[i], *reason = NULL;
+        if (listed_before(&cfg->folders, i)) {
             add_note(cfg, "input.folders: \"%s\" is listed twice; crawled once", f);
-        else if (stat(f, &st) != 0)
-            add_note(cfg, "input.folders: \"%s\" skipped: %s", f, strerror(errno));
-        else if (!S_ISDIR(st.st_mode))
-            add_note(cfg, "input.folders: \"%s\" skipped: not a directory", f);
-        else
+        } else if ((reason = not_a_dir(f)) != NULL) {
+            add_note(cfg, "input.folders: \"%s\" skipped: %s", f, reason);
+            dc_buf_printf(&why, "%s\"%s\": %s", why.len ? "; " : "", f, reason);
+        } else {
             dc_strvec_push(&kept, f);
+        }
     }
     set_folders(cfg, &kept);
-    if (cfg->folders.n == 0) {
-        set_err(err, errlen, "input.folders: none of the listed folders is a directory");
-        return -1;
-    }
-    return 0;
+    if (cfg->folders.n == 0)
+        set_err(err, errlen, "input.folders: none of the listed folders is a directory (%s)",
+                dc_buf_cstr(&why));
+    dc_buf_free(&why);
+    return cfg->folders.n ? 0 : -1;
 }
 
 /* Nearest existing ancestor of path (path itself does not exist). Caller frees. */

@@ -705,10 +705,15 @@ static void test_folder_dropping(void **state)
     assert_non_null(strstr(cfg.config_text, line));
     dc_config_free(&cfg);
 
-    assert_int_equal(run_args(&cfg, err, "--dicom_folders", plain, NULL), DC_CLI_ERROR);
-    assert_string_equal(err, "input.folders: none of the listed folders is a directory");
-    assert_int_equal(cfg.notes.n, 1);
+    char *list = dc_asprintf("['%s', '%s']", plain, gone);
+    assert_int_equal(run_args(&cfg, err, "--dicom_folders", list, NULL), DC_CLI_ERROR);
+    char *want = dc_asprintf("input.folders: none of the listed folders is a directory (\"%s\": "
+                             "not a directory; \"%s\": No such file or directory)", plain, gone);
+    assert_string_equal(err, want);
+    assert_int_equal(cfg.notes.n, 2);
     dc_config_free(&cfg);
+    free(want);
+    free(list);
     free(line);
     free(w0);
     free(w1);
