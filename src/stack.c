@@ -531,18 +531,14 @@ static void set_shape(dc_scan *s, const dc_record *b, const dc_group_opts *o, ui
     memcpy(s->dims, d, (size_t)k * sizeof *d);
 }
 
-/* photometric interpretation of the stored pixels: YBR_* is decoded to RGB */
-static const char *stored_photometric(const dc_record *b)
-{
-    return strncmp(b->photometric, "YBR", 3) == 0 ? "RGB" : b->photometric;
-}
-
 static void describe(dc_scan *s, const dc_record *b)
 {
-    snprintf(s->series_uid, sizeof s->series_uid, "%s", b->series_uid);
-    snprintf(s->study_uid, sizeof s->study_uid, "%s", b->study_uid);
-    snprintf(s->modality, sizeof s->modality, "%s", b->modality);
-    snprintf(s->photometric, sizeof s->photometric, "%s", stored_photometric(b));
+    snprintf(s->series_uid, sizeof s->series_uid, "%.*s", DC_UID_LEN - 1, b->series_uid);
+    snprintf(s->study_uid, sizeof s->study_uid, "%.*s", DC_UID_LEN - 1, b->study_uid);
+    snprintf(s->modality, sizeof s->modality, "%.16s", b->modality);
+    dc_pixel_desc pd; /* photometric of the stored pixels: YBR is decoded to RGB */
+    dc_pixel_desc_from_record(b, &pd);
+    snprintf(s->photometric, sizeof s->photometric, "%s", dc_decoded_photometric(&pd));
     s->bits_stored = b->bits_stored ? b->bits_stored : b->bits_alloc;
 }
 

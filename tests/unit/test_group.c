@@ -687,6 +687,109 @@ static void test_bad_arguments(void **state)
     free_scans(s, n);
 }
 
+/* ---- random archives: invariants ---- */
+
+static uint32_t rnd(uint32_t *seed, uint32_t n)
+{
+    *seed = *seed * 1103515245u + 12345u;
+    return (*seed >> 8) % n;
+}
+
+/* random files over 3 folders and a few series: duplicates, missing tags,
+ * several sizes and orientations, 4D repeats, BAD files, multi-frame files */
+static void build_random(uint32_t *seed)
+{
+    static char paths[NR][40], sops[NR][16], series[NR][16];
+    static const char *exts[3] = {".dcm", "", ".IMA"};
+    for (size_t i = 0; i < NR; i++) {
+        uint32_t scope = rnd(seed, 3);
+        snprintf(paths[i], sizeof paths[i], "storage/f%u/im%u%s", scope + 1, rnd(seed, 40),
+                 exts[rnd(seed, 3)]);
+        int dup = 0;
+        for (size_t j = 0; j < i; j++) dup |= strcmp(paths[j], paths[i]) == 0;
+        if (dup) continue;
+        if (rnd(seed, 12) == 0) {
+            add_kind(scope, paths[i], DC_FILE_BAD);
+            continue;
+        }
+        snprintf(series[i], sizeof series[i], "%s", rnd(seed, 6) ? "" : "1.9");
+        if (!series[i][0]) snprintf(series[i], sizeof series[i], "1.%u", rnd(seed, 3));
+        if (rnd(seed, 8) == 0) series[i][0] = '\0';
+        snprintf(sops[i], sizeof sops[i], "2.%u", rnd(seed, 30));
+        if (rnd(seed, 10) == 0) sops[i][0] = '\0';
+        dc_record *r = add(scope, paths[i], series[i], sops[i]);
+        if (rnd(seed, 5)) at(r, rnd(seed, 6), rnd(seed, 4) ? (int32_t)rnd(seed, 20) : -1);
+        if (rnd(seed, 7) == 0) r->rows = 8;
+        if (rnd(seed, 9) == 0) memcpy(r->iop, CORONAL, sizeof CORONAL);
+        if (rnd(seed, 11) == 0) r->frames = 1 + rnd(seed, 3);
+        if (rnd(seed, 4) == 0) {
+            r->has_temporal = 1;
+            r->temporal = (int32_t)rnd(seed, 3);
+        }
+    }
+}
+
+static void check_invariants(const dc_scan *s, size_t n)
+{
+    uint32_t in_files = 0, counted = 0;
+    for (size_t i = 0; i < NREC; i++)
+        in_files += R[i].kind == DC_FILE_DICOM || R[i].kind == DC_FILE_BAD;
+    uint8_t used[NR] = {0};
+    for (size_t i = 0; i < n; i++) {
+        if (i) assert_true(strcmp(s[i - 1].scan_id, s[i].scan_id) < 0); /* sorted, unique */
+        counted += s[i].n_files + s[i].n_duplicates;
+        assert_int_equal(s[i].unreadable, s[i].reason != NULL);
+        assert_non_null(s[i].warnings);
+        if (s[i].unreadable) {
+            assert_int_equal(s[i].n_slices, 0);
+            continue;
+        }
+        uint8_t here[NR] = {0};
+        uint32_t distinct = 0;
+        for (uint32_t k = 0; k < s[i].n_slices; k++) {
+            uint32_t ri = s[i].slice_rec[k];
+            assert_true(ri < NREC);
+            assert_true(!used[ri] || here[ri]); /* a file is in one scan only */
+            distinct += !here[ri];
+            used[ri] = here[ri] = 1;
+            assert_true(s[i].slice_frame[k] < R[ri].frames);
+        }
+        assert_int_equal(distinct, s[i].n_files);
+        assert_int_equal(s[i].slice_rec[0], s[i].first_rec);
+        uint64_t prod = 1;
+        for (int d = 0; d < s[i].ndim; d++) prod *= s[i].dims[d];
+        assert_int_equal(prod, (uint64_t)s[i].n_slices * s[i].rows * s[i].cols * s[i].samples);
+    }
+    assert_int_equal(counted, in_files);
+}
+
+static void test_random_archives(void **state)
+{
+    (void)state;
+    uint32_t seed = 777;
+    dc_record Q[NR];
+    for (int round = 0; round < 40; round++) {
+        teardown(NULL);
+        build_random(&seed);
+        for (int mode = 0; mode < 8; mode++) {
+            dc_group_opts o = opts(mode & 1);
+            o.split_inconsistent = !(mode & 2);
+            o.layout = (mode & 4) ? DC_LAYOUT_SEED : DC_LAYOUT_ZYX;
+            o.slice_order = round % 3;
+            dc_scan *s;
+            size_t n = group(&o, &s);
+            check_invariants(s, n);
+            free_scans(s, n);
+            char *want = describe_all(R, &o);
+            for (uint32_t i = 0; i < NREC; i++) Q[i] = R[NREC - 1 - i];
+            char *got = describe_all(Q, &o);
+            assert_string_equal(got, want);
+            free(got);
+            free(want);
+        }
+    }
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -703,6 +806,7 @@ int main(void)
         cmocka_unit_test_teardown(test_no_pixel_data, teardown),
         cmocka_unit_test_teardown(test_empty_folders, teardown),
         cmocka_unit_test_teardown(test_bad_arguments, teardown),
+        cmocka_unit_test_teardown(test_random_archives, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
