@@ -18,35 +18,35 @@ enum dc_progress_mode { DC_PROGRESS_AUTO = 0, DC_PROGRESS_ALWAYS = 1, DC_PROGRES
 
 typedef struct {
     /* input */
-    dc_strvec folders;      /* as given (after dropping non-directories) */
-    int recursive;          /* 0/1 */
-    int follow_symlinks;    /* 0/1 */
+    dc_strvec folders;   /* as given (after dropping non-directories) */
+    int recursive;       /* 0/1 */
+    int follow_symlinks; /* 0/1 */
     /* output */
-    char *out_folder;       /* default "." */
-    char *out_id;           /* NULL or "" => no id suffix */
+    char *out_folder; /* default "." */
+    char *out_id;     /* NULL or "" => no id suffix */
     int write_pixeldata;
     int volumes;
-    int layout;             /* enum dc_layout */
-    int gzip_level;         /* 0 = none, 1..9 = gzip with shuffle */
+    int layout;     /* enum dc_layout */
+    int gzip_level; /* 0 = none, 1..9 = gzip with shuffle */
     int rescale;
     /* volumes */
-    int slice_order;        /* enum dc_slice_order */
+    int slice_order; /* enum dc_slice_order */
     int split_inconsistent;
     /* run */
-    long commit_every;      /* scans per checkpoint, >= 1 */
+    long commit_every; /* scans per checkpoint, >= 1 */
     int retry_unreadable;
-    int log_level;          /* DC_LOG_* */
-    int progress;           /* enum dc_progress_mode */
+    int log_level; /* DC_LOG_* */
+    int progress;  /* enum dc_progress_mode */
     /* set by the command line, not the YAML */
     int dry_run;
-    char *config_path;      /* NULL when only flags were given */
-    char *config_text;      /* the effective config as YAML text, for the HDF5 `config` attribute */
-    dc_strvec notes;        /* informational notes for the user (e.g. --n_procs ignored) */
-    int out_folder_create;  /* 1: output.folder does not exist yet and must be created
-                               (its nearest existing parent is writable); set by
-                               dc_config_finish(), which itself writes nothing */
-    int input_line;         /* line of the `input:` section in config_path, 0 if none
-                               (only for error messages) */
+    char *config_path;     /* NULL when only flags were given */
+    char *config_text;     /* the effective config as YAML text, for the HDF5 `config` attribute */
+    dc_strvec notes;       /* informational notes for the user (e.g. --n_procs ignored) */
+    int out_folder_create; /* 1: output.folder does not exist yet and must be created
+                              (its nearest existing parent is writable); set by
+                              dc_config_finish(), which itself writes nothing */
+    int input_line;        /* line of the `input:` section in config_path, 0 if none
+                              (only for error messages) */
 } dc_config;
 
 /* What dc_config_from_args() asks the caller to do. */

@@ -37,9 +37,9 @@ typedef struct {
     const char *section;
     const char *name;
     enum ktype type;
-    size_t off;                  /* offset of the field in dc_config */
-    const char *const *choices;  /* K_ENUM: names, index = value, NULL-terminated */
-    const char *dflt;            /* default as shown in --help */
+    size_t off;                 /* offset of the field in dc_config */
+    const char *const *choices; /* K_ENUM: names, index = value, NULL-terminated */
+    const char *dflt;           /* default as shown in --help */
     const char *help;
 } keydef;
 
@@ -176,8 +176,10 @@ void dc_config_free(dc_config *cfg)
 /* 1 / 0 for the YAML 1.1 booleans, -1 otherwise. */
 static int parse_bool(const char *v)
 {
-    static const char *const yes[] = {"true", "True", "TRUE", "yes", "Yes", "YES", "on", "On", "ON"};
-    static const char *const no[] = {"false", "False", "FALSE", "no", "No", "NO", "off", "Off", "OFF"};
+    static const char *const yes[] = {"true", "True", "TRUE", "yes", "Yes",
+                                      "YES",  "on",   "On",   "ON"};
+    static const char *const no[] = {"false", "False", "FALSE", "no", "No",
+                                     "NO",    "off",   "Off",   "OFF"};
     for (size_t i = 0; i < sizeof yes / sizeof yes[0]; i++) {
         if (!strcmp(v, yes[i])) return 1;
         if (!strcmp(v, no[i])) return 0;
@@ -276,8 +278,10 @@ static int apply_scalar(dc_config *cfg, const keydef *d, const char *v, int is_n
 {
     char key[64], ch[128], got[DC_ERRLEN / 2];
     snprintf(key, sizeof key, "%s.%s", d->section, d->name);
-    if (is_null) snprintf(got, sizeof got, "nothing");
-    else snprintf(got, sizeof got, "\"%s\"", v);
+    if (is_null)
+        snprintf(got, sizeof got, "nothing");
+    else
+        snprintf(got, sizeof got, "\"%s\"", v);
     int i;
     long n;
     switch (d->type) {
@@ -340,8 +344,7 @@ static int scalar_is_null(const yaml_node_t *n)
 {
     if (n->data.scalar.style != YAML_PLAIN_SCALAR_STYLE) return 0;
     const char *v = scalar_text(n);
-    return !*v || !strcmp(v, "~") || !strcmp(v, "null") || !strcmp(v, "Null") ||
-           !strcmp(v, "NULL");
+    return !*v || !strcmp(v, "~") || !strcmp(v, "null") || !strcmp(v, "Null") || !strcmp(v, "NULL");
 }
 
 /* input.folders given as a YAML list */
@@ -355,12 +358,14 @@ static int apply_folder_list(dc_config *cfg, yaml_document_t *doc, yaml_node_t *
         yaml_node_t *item = yaml_document_get_node(doc, *it);
         if (item->type != YAML_SCALAR_NODE || scalar_is_null(item) || !*scalar_text(item)) {
             dc_strvec_free(&v);
-            return fail(c, node_line(item), "input.folders", "item %d: expected a folder path, got %s",
-                        i + 1, item->type == YAML_SCALAR_NODE ? "nothing" : node_kind(item));
+            return fail(c, node_line(item), "input.folders",
+                        "item %d: expected a folder path, got %s", i + 1,
+                        item->type == YAML_SCALAR_NODE ? "nothing" : node_kind(item));
         }
         dc_strvec_push(&v, scalar_text(item));
     }
-    if (v.n == 0) return fail(c, node_line(n), "input.folders", "empty list; give at least one folder");
+    if (v.n == 0)
+        return fail(c, node_line(n), "input.folders", "empty list; give at least one folder");
     set_folders(cfg, &v);
     return 0;
 }
@@ -460,7 +465,8 @@ static int parse_root(dc_config *cfg, yaml_document_t *doc, const ectx *c)
 {
     yaml_node_t *root = yaml_document_get_root_node(doc);
     if (!root || (root->type == YAML_SCALAR_NODE && scalar_is_null(root)))
-        return fail(c, 1, NULL, "the config is empty (expected sections input, output, volumes, run)");
+        return fail(c, 1, NULL,
+                    "the config is empty (expected sections input, output, volumes, run)");
     if (root->type != YAML_MAPPING_NODE)
         return fail(c, node_line(root), NULL,
                     "expected a mapping of sections (input, output, volumes, run), got %s",
@@ -528,7 +534,8 @@ int dc_config_set(dc_config *cfg, const char *assignment, char *err, size_t errl
 {
     const char *eq = strchr(assignment, '=');
     if (!eq) {
-        set_err(err, errlen, "--set %s: expected KEY=VALUE (e.g. --set output.id=run2)", assignment);
+        set_err(err, errlen, "--set %s: expected KEY=VALUE (e.g. --set output.id=run2)",
+                assignment);
         return -1;
     }
     char *key = dc_strndup(assignment, (size_t)(eq - assignment));
@@ -578,7 +585,8 @@ static int parse_pylist(const char *text, dc_strvec *out, char *msg, size_t msgl
 {
     const char *p = skip_ws(text);
     if (*p != '[' && *p != '(') {
-        if (!*p) return snprintf(msg, msglen, "expected a folder or a list of folders, got nothing"), -1;
+        if (!*p)
+            return snprintf(msg, msglen, "expected a folder or a list of folders, got nothing"), -1;
         dc_strvec_push(out, text);
         return 0;
     }
@@ -593,8 +601,10 @@ static int parse_pylist(const char *text, dc_strvec *out, char *msg, size_t msgl
         }
         dc_strvec_push_own(out, dc_buf_steal(&item));
         p = skip_ws(p);
-        if (*p == ',') p = skip_ws(p + 1);
-        else if (*p != close) return snprintf(msg, msglen, "cannot read the list \"%s\"", text), -1;
+        if (*p == ',')
+            p = skip_ws(p + 1);
+        else if (*p != close)
+            return snprintf(msg, msglen, "cannot read the list \"%s\"", text), -1;
     }
     if (*p != close || *skip_ws(p + 1))
         return snprintf(msg, msglen, "cannot read the list \"%s\"", text), -1;
@@ -605,8 +615,21 @@ static int parse_pylist(const char *text, dc_strvec *out, char *msg, size_t msgl
 /* ------------------------------------------------------------------ command line */
 
 enum optkind {
-    O_CONFIG, O_HELP, O_VERSION, O_DRY, O_SET, O_LOGLEVEL, O_PROGRESS, O_NOPROGRESS,
-    O_DICOM_FOLDERS, O_STORAGE, O_OUTPUT_ID, O_WRITE_PIX, O_EVAL3D, O_NPROCS, O_PAROVER
+    O_CONFIG,
+    O_HELP,
+    O_VERSION,
+    O_DRY,
+    O_SET,
+    O_LOGLEVEL,
+    O_PROGRESS,
+    O_NOPROGRESS,
+    O_DICOM_FOLDERS,
+    O_STORAGE,
+    O_OUTPUT_ID,
+    O_WRITE_PIX,
+    O_EVAL3D,
+    O_NPROCS,
+    O_PAROVER
 };
 
 enum { V_NONE = 0, V_REQUIRED = 1, V_OPTIONAL_EQ = 2 };
@@ -796,12 +819,16 @@ static int apply_op(dc_config *cfg, const cli_op *op, char *err, size_t errlen)
     case O_NOPROGRESS:
         return apply_flag_value(cfg, op, "never", err, errlen);
     case O_NPROCS:
-        add_note(cfg, "--n_procs %s ignored: the number of ranks comes from mpirun "
-                      "(e.g. mpirun -np %s dcmcrawl ...)", op->value, op->value);
+        add_note(cfg,
+                 "--n_procs %s ignored: the number of ranks comes from mpirun "
+                 "(e.g. mpirun -np %s dcmcrawl ...)",
+                 op->value, op->value);
         return 0;
     case O_PAROVER:
-        add_note(cfg, "--par_over_folder %s ignored: work is shared out by series over all "
-                      "ranks, and the number of ranks comes from mpirun", op->value);
+        add_note(cfg,
+                 "--par_over_folder %s ignored: work is shared out by series over all "
+                 "ranks, and the number of ranks comes from mpirun",
+                 op->value);
         return 0;
     default:
         return apply_flag_value(cfg, op, op->value, err, errlen);
@@ -899,8 +926,9 @@ int dc_config_from_args(int argc, char **argv, dc_config *cfg, char *err, size_t
     int info = wants_info(argc, argv);
     if (info) return info;
     if (argc < 2) {
-        set_err(err, errlen, "no config file given (usage: dcmcrawl CONFIG [FOLDER...]; "
-                             "see dcmcrawl --help)");
+        set_err(err, errlen,
+                "no config file given (usage: dcmcrawl CONFIG [FOLDER...]; "
+                "see dcmcrawl --help)");
         return DC_CLI_ERROR;
     }
     cli_args a;
@@ -919,11 +947,13 @@ int dc_config_from_args(int argc, char **argv, dc_config *cfg, char *err, size_t
 static int missing_folders(const dc_config *cfg, char *err, size_t errlen)
 {
     if (cfg->config_path)
-        set_err(err, errlen, "%s:%d: input.folders: missing (required: list the folders to crawl "
+        set_err(err, errlen,
+                "%s:%d: input.folders: missing (required: list the folders to crawl "
                 "in the config, or give them after the config file)",
                 cfg->config_path, cfg->input_line ? cfg->input_line : 1);
     else
-        set_err(err, errlen, "input.folders: missing (give a config file, folders, "
+        set_err(err, errlen,
+                "input.folders: missing (give a config file, folders, "
                 "--dicom_folders or --set input.folders=[...])");
     return -1;
 }
@@ -983,8 +1013,10 @@ static char *existing_parent(const char *path)
             free(p);
             return dc_strdup(".");
         }
-        if (slash == p) slash[1] = '\0';
-        else *slash = '\0';
+        if (slash == p)
+            slash[1] = '\0';
+        else
+            *slash = '\0';
         struct stat st;
         if (stat(p, &st) == 0 || errno != ENOENT) return p;
     }
@@ -1074,13 +1106,17 @@ static void put_value(dc_buf *b, const dc_config *cfg, const keydef *d)
         dc_buf_printf(b, "%ld", cfg->commit_every);
         break;
     case K_COMPRESSION:
-        if (cfg->gzip_level) dc_buf_printf(b, "gzip:%d", cfg->gzip_level);
-        else dc_buf_puts(b, "none");
+        if (cfg->gzip_level)
+            dc_buf_printf(b, "gzip:%d", cfg->gzip_level);
+        else
+            dc_buf_puts(b, "none");
         break;
     case K_PATH:
     case K_ID:
-        if (field_str(c, d) && *field_str(c, d)) put_quoted(b, field_str(c, d));
-        else dc_buf_puts(b, "null");
+        if (field_str(c, d) && *field_str(c, d))
+            put_quoted(b, field_str(c, d));
+        else
+            dc_buf_puts(b, "null");
         break;
     case K_FOLDERS:
         if (cfg->folders.n == 0) dc_buf_puts(b, "[]");
@@ -1142,45 +1178,45 @@ const char *dc_config_usage(void)
     if (text) return text;
     dc_buf b;
     dc_buf_init(&b);
-    dc_buf_puts(&b,
-        "dcmcrawl " DC_VERSION " - crawl DICOM folders into a metadata CSV, an HDF5 file of\n"
-        "pixel data and a CSV of unreadable files.\n"
-        "\n"
-        "Usage:\n"
-        "  [mpirun -np N] dcmcrawl CONFIG.yaml [FOLDER...] [OPTIONS]\n"
-        "  [mpirun -np N] dcmcrawl -c CONFIG.yaml [FOLDER...] [OPTIONS]\n"
-        "  [mpirun -np N] dcmcrawl --dicom_folders \"['f1','f2']\" [OLD FLAGS]\n"
-        "  dcmcrawl pack pixel_data_<id>.h5 OUT.h5   (one self-contained HDF5 file)\n"
-        "\n"
-        "Folders given after the config replace input.folders.\n"
-        "\n"
-        "Options:\n"
-        "  -c, --config FILE       the YAML config file\n"
-        "  --set KEY=VALUE         override a config key (repeatable); VALUE is YAML,\n"
-        "                          e.g. --set output.id=run2 --set input.folders=[a,b]\n"
-        "  --dry-run               walk and group, print the plan, write nothing\n"
-        "  --log-level LEVEL       error | warn | info | debug (run.log_level)\n"
-        "  --progress[=MODE]       auto | always | never (alone: always); --no-progress\n"
-        "  -h, --help              this text\n"
-        "  --version               print the version\n"
-        "\n"
-        "The old crawler's flags (same meaning as before):\n"
-        "  --dicom_folders LIST    input.folders, a Python list \"['a','b']\" or one path\n"
-        "  --storage_folder DIR    output.folder\n"
-        "  --output_id ID          output.id (none: metadata.csv, pixel_data.h5, ...)\n"
-        "  --write_pixeldata B     output.write_pixeldata (True/False)\n"
-        "  --eval_3d_scans B       output.volumes (True/False)\n"
-        "  --n_procs N             ignored: the number of ranks comes from mpirun -np N\n"
-        "  --par_over_folder X     ignored: series are shared out over all ranks\n"
-        "Flags also take --flag=value.\n"
-        "\n"
-        "Config keys (YAML; key: default):\n");
+    dc_buf_puts(
+        &b, "dcmcrawl " DC_VERSION " - crawl DICOM folders into a metadata CSV, an HDF5 file of\n"
+            "pixel data and a CSV of unreadable files.\n"
+            "\n"
+            "Usage:\n"
+            "  [mpirun -np N] dcmcrawl CONFIG.yaml [FOLDER...] [OPTIONS]\n"
+            "  [mpirun -np N] dcmcrawl -c CONFIG.yaml [FOLDER...] [OPTIONS]\n"
+            "  [mpirun -np N] dcmcrawl --dicom_folders \"['f1','f2']\" [OLD FLAGS]\n"
+            "  dcmcrawl pack pixel_data_<id>.h5 OUT.h5   (one self-contained HDF5 file)\n"
+            "\n"
+            "Folders given after the config replace input.folders.\n"
+            "\n"
+            "Options:\n"
+            "  -c, --config FILE       the YAML config file\n"
+            "  --set KEY=VALUE         override a config key (repeatable); VALUE is YAML,\n"
+            "                          e.g. --set output.id=run2 --set input.folders=[a,b]\n"
+            "  --dry-run               walk and group, print the plan, write nothing\n"
+            "  --log-level LEVEL       error | warn | info | debug (run.log_level)\n"
+            "  --progress[=MODE]       auto | always | never (alone: always); --no-progress\n"
+            "  -h, --help              this text\n"
+            "  --version               print the version\n"
+            "\n"
+            "The old crawler's flags (same meaning as before):\n"
+            "  --dicom_folders LIST    input.folders, a Python list \"['a','b']\" or one path\n"
+            "  --storage_folder DIR    output.folder\n"
+            "  --output_id ID          output.id (none: metadata.csv, pixel_data.h5, ...)\n"
+            "  --write_pixeldata B     output.write_pixeldata (True/False)\n"
+            "  --eval_3d_scans B       output.volumes (True/False)\n"
+            "  --n_procs N             ignored: the number of ranks comes from mpirun -np N\n"
+            "  --par_over_folder X     ignored: series are shared out over all ranks\n"
+            "Flags also take --flag=value.\n"
+            "\n"
+            "Config keys (YAML; key: default):\n");
     usage_keys(&b);
     dc_buf_puts(&b,
-        "Booleans: true/false, yes/no, True/False.\n"
-        "\n"
-        "Exit status: 0 done; 1 runtime failure; 2 bad usage or config (nothing written);\n"
-        "3 stopped by SIGTERM/SIGINT after a clean checkpoint (run again to continue).\n");
+                "Booleans: true/false, yes/no, True/False.\n"
+                "\n"
+                "Exit status: 0 done; 1 runtime failure; 2 bad usage or config (nothing written);\n"
+                "3 stopped by SIGTERM/SIGINT after a clean checkpoint (run again to continue).\n");
     text = dc_buf_steal(&b);
     return text;
 }

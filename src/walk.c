@@ -116,7 +116,8 @@ static int dirset_add(dirset *s, dev_t dev, ino_t ino)
 
 static void dirset_grow(dirset *s)
 {
-    dirset bigger = {dc_calloc(s->cap ? s->cap * 2 : 64, sizeof(dirkey)), s->cap ? s->cap * 2 : 64, 0};
+    dirset bigger = {dc_calloc(s->cap ? s->cap * 2 : 64, sizeof(dirkey)), s->cap ? s->cap * 2 : 64,
+                     0};
     for (size_t i = 0; i < s->cap; i++)
         if (s->slot[i].used) dirset_add(&bigger, s->slot[i].dev, s->slot[i].ino);
     free(s->slot);
@@ -194,10 +195,14 @@ static int stat_entry(walker *w, int dfd, const char *dir, const char *name, int
  * via_link: the stat followed a symlink. */
 static void add_by_mode(walker *w, level *lv, const char *name, const struct stat *st, int via_link)
 {
-    if (S_ISREG(st->st_mode)) level_add(lv, name, E_FILE, (uint64_t)st->st_size);
-    else if (S_ISDIR(st->st_mode)) level_add(lv, name, via_link ? E_LINKDIR : E_DIR, 0);
-    else if (S_ISLNK(st->st_mode)) w->fl->n_symlinks++;
-    else w->fl->n_special++;
+    if (S_ISREG(st->st_mode))
+        level_add(lv, name, E_FILE, (uint64_t)st->st_size);
+    else if (S_ISDIR(st->st_mode))
+        level_add(lv, name, via_link ? E_LINKDIR : E_DIR, 0);
+    else if (S_ISLNK(st->st_mode))
+        w->fl->n_symlinks++;
+    else
+        w->fl->n_special++;
 }
 
 static void read_entry(walker *w, int dfd, const char *dir, const struct dirent *de, level *lv)
@@ -208,7 +213,10 @@ static void read_entry(walker *w, int dfd, const char *dir, const struct dirent 
     case DT_DIR:
         level_add(lv, name, E_DIR, 0); /* (dev, ino) come from the opened handle */
         return;
-    case DT_FIFO: case DT_CHR: case DT_BLK: case DT_SOCK:
+    case DT_FIFO:
+    case DT_CHR:
+    case DT_BLK:
+    case DT_SOCK:
         w->fl->n_special++;
         return;
     case DT_LNK:
@@ -264,7 +272,8 @@ static DIR *open_once(walker *w, const char *dir)
         return NULL;
     }
     if (!dirset_add(&w->seen, st.st_dev, st.st_ino)) {
-        dc_info("%s: already walked by another path (symlink or folder listed twice), skipped", dir);
+        dc_info("%s: already walked by another path (symlink or folder listed twice), skipped",
+                dir);
         closedir(d);
         return NULL;
     }
@@ -278,7 +287,8 @@ static void add_files(walker *w, const char *dir, const level *lv, int is_input)
     if (nfiles == 0 && !is_input) return;
     uint32_t scope = add_scope(w->fl, dir, is_input);
     for (size_t i = 0; i < lv->n; i++)
-        if (lv->e[i].kind == E_FILE) add_file(w->fl, join_path(dir, lv->e[i].name), scope, lv->e[i].size);
+        if (lv->e[i].kind == E_FILE)
+            add_file(w->fl, join_path(dir, lv->e[i].name), scope, lv->e[i].size);
 }
 
 static void walk_dir(walker *w, const char *dir, int is_input)
@@ -293,7 +303,8 @@ static void walk_dir(walker *w, const char *dir, int is_input)
     if (rc != 0 || w->stat_failed) w->fl->n_dir_errors++;
     add_files(w, dir, &lv, is_input);
     for (size_t i = 0; w->cfg->recursive && i < lv.n; i++) {
-        if (lv.e[i].kind == E_LINKDIR) dc_strvec_push_own(&w->pending, join_path(dir, lv.e[i].name));
+        if (lv.e[i].kind == E_LINKDIR)
+            dc_strvec_push_own(&w->pending, join_path(dir, lv.e[i].name));
         if (lv.e[i].kind != E_DIR) continue;
         char *sub = join_path(dir, lv.e[i].name);
         walk_dir(w, sub, 0);

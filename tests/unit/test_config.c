@@ -286,8 +286,8 @@ static void test_values_and_forms(void **state)
     assert_int_equal(cfg.input_line, 5);
     dc_config_free(&cfg);
 
-    const char *bools[][2] = {{"true", "1"}, {"True", "1"}, {"yes", "1"}, {"Yes", "1"},
-                              {"false", "0"}, {"False", "0"}, {"no", "0"}, {"No", "0"},
+    const char *bools[][2] = {{"true", "1"},   {"True", "1"},  {"yes", "1"}, {"Yes", "1"},
+                              {"false", "0"},  {"False", "0"}, {"no", "0"},  {"No", "0"},
                               {"'true'", "1"}, {"off", "0"}};
     for (size_t i = 0; i < sizeof bools / sizeof bools[0]; i++) {
         char *y = dc_asprintf("input:\n  recursive: %s\n", bools[i][0]);
@@ -353,18 +353,22 @@ static void test_errors_values(void **state)
     parse_err("output:\n  compression: lz4\n",
               "t.yaml:2: output.compression: expected none or gzip:1..9, got \"lz4\"");
     parse_err("volumes:\n  slice_order: z\n", "t.yaml:2: volumes.slice_order: expected "
-                                               "position, instance or filename, got \"z\"");
+                                              "position, instance or filename, got \"z\"");
     parse_err("run:\n  log_level: loud\n",
               "t.yaml:2: run.log_level: expected error, warn, info or debug, got \"loud\"");
     parse_err("run:\n  progress: sometimes\n",
               "t.yaml:2: run.progress: expected auto, always or never, got \"sometimes\"");
     parse_err("output:\n  volumes: maybe\n",
               "t.yaml:2: output.volumes: expected true or false, got \"maybe\"");
-    parse_err("output:\n  rescale: 1\n", "t.yaml:2: output.rescale: expected true or false, got \"1\"");
-    parse_err("output:\n  rescale: ~\n", "t.yaml:2: output.rescale: expected true or false, got nothing");
+    parse_err("output:\n  rescale: 1\n",
+              "t.yaml:2: output.rescale: expected true or false, got \"1\"");
+    parse_err("output:\n  rescale: ~\n",
+              "t.yaml:2: output.rescale: expected true or false, got nothing");
     parse_err("output:\n  id: a/b\n", "t.yaml:2: output.id: must not contain '/', got \"a/b\"");
-    parse_err("output:\n  folder:\n", "t.yaml:2: output.folder: expected a folder path, got nothing");
-    parse_err("output:\n  folder: ''\n", "t.yaml:2: output.folder: expected a folder path, got nothing");
+    parse_err("output:\n  folder:\n",
+              "t.yaml:2: output.folder: expected a folder path, got nothing");
+    parse_err("output:\n  folder: ''\n",
+              "t.yaml:2: output.folder: expected a folder path, got nothing");
 }
 
 static void test_errors_duplicates_syntax_empty(void **state)
@@ -498,19 +502,22 @@ static void test_cli_errors(void **state)
     dc_config cfg;
     char err[DC_ERRLEN];
     char *conf = write_config("nofolders.yaml", "# no input\noutput:\n  id: x\n");
-    char *conf2 = write_config("noinputfolders.yaml", "output:\n  id: x\ninput:\n  recursive: true\n");
+    char *conf2 =
+        write_config("noinputfolders.yaml", "output:\n  id: x\ninput:\n  recursive: true\n");
     char *want;
 
     assert_int_equal(run_args(&cfg, err, conf, NULL), DC_CLI_ERROR);
     want = dc_asprintf("%s:1: input.folders: missing (required: list the folders to crawl in "
-                       "the config, or give them after the config file)", conf);
+                       "the config, or give them after the config file)",
+                       conf);
     assert_string_equal(err, want);
     free(want);
     dc_config_free(&cfg);
 
     assert_int_equal(run_args(&cfg, err, conf2, NULL), DC_CLI_ERROR);
     want = dc_asprintf("%s:3: input.folders: missing (required: list the folders to crawl in "
-                       "the config, or give them after the config file)", conf2);
+                       "the config, or give them after the config file)",
+                       conf2);
     assert_string_equal(err, want);
     free(want);
     dc_config_free(&cfg);
@@ -558,9 +565,9 @@ static void test_cli_errors(void **state)
     assert_string_equal(err, want);
     free(want);
     dc_config_free(&cfg);
-    assert_int_equal(run_args(&cfg, err, "--dicom_folders", "/tmp", "--write_pixeldata", "maybe",
-                              NULL),
-                     DC_CLI_ERROR);
+    assert_int_equal(
+        run_args(&cfg, err, "--dicom_folders", "/tmp", "--write_pixeldata", "maybe", NULL),
+        DC_CLI_ERROR);
     assert_string_equal(err, "--write_pixeldata (output.write_pixeldata): expected true or "
                              "false, got \"maybe\"");
     dc_config_free(&cfg);
@@ -628,12 +635,14 @@ static void test_cli_old_flags(void **state)
     dc_config_free(&cfg);
 
     char *tuple = dc_asprintf("('%s',)", d2);
-    assert_int_equal(run_args(&cfg, err, "--dicom_folders", tuple, "--no-progress", NULL), DC_CLI_RUN);
+    assert_int_equal(run_args(&cfg, err, "--dicom_folders", tuple, "--no-progress", NULL),
+                     DC_CLI_RUN);
     assert_int_equal(cfg.folders.n, 1);
     assert_string_equal(cfg.folders.v[0], d2);
     assert_int_equal(cfg.progress, DC_PROGRESS_NEVER);
     dc_config_free(&cfg);
-    assert_int_equal(run_args(&cfg, err, "--dicom_folders", d2, "--progress=auto", NULL), DC_CLI_RUN);
+    assert_int_equal(run_args(&cfg, err, "--dicom_folders", d2, "--progress=auto", NULL),
+                     DC_CLI_RUN);
     assert_int_equal(cfg.progress, DC_PROGRESS_AUTO);
     dc_config_free(&cfg);
 
@@ -666,15 +675,37 @@ static void test_cli_help_version(void **state)
     dc_config_free(&cfg);
 
     const char *u = dc_config_usage();
-    const char *must[] = {"folders: (required)", "recursive: false", "follow_symlinks: false",
-                          "folder: .", "id: (none)", "write_pixeldata: false", "volumes: false",
-                          "layout: zyx", "compression: none", "rescale: false",
-                          "slice_order: position", "split_inconsistent: true", "commit_every: 32",
-                          "retry_unreadable: false", "log_level: info", "progress: auto",
-                          "--dicom_folders", "--storage_folder", "--output_id",
-                          "--write_pixeldata", "--eval_3d_scans", "--n_procs",
-                          "--par_over_folder", "--set KEY=VALUE", "--dry-run", "--version",
-                          "-c, --config", "input:\n", "output:\n", "volumes:\n", "run:\n"};
+    const char *must[] = {"folders: (required)",
+                          "recursive: false",
+                          "follow_symlinks: false",
+                          "folder: .",
+                          "id: (none)",
+                          "write_pixeldata: false",
+                          "volumes: false",
+                          "layout: zyx",
+                          "compression: none",
+                          "rescale: false",
+                          "slice_order: position",
+                          "split_inconsistent: true",
+                          "commit_every: 32",
+                          "retry_unreadable: false",
+                          "log_level: info",
+                          "progress: auto",
+                          "--dicom_folders",
+                          "--storage_folder",
+                          "--output_id",
+                          "--write_pixeldata",
+                          "--eval_3d_scans",
+                          "--n_procs",
+                          "--par_over_folder",
+                          "--set KEY=VALUE",
+                          "--dry-run",
+                          "--version",
+                          "-c, --config",
+                          "input:\n",
+                          "output:\n",
+                          "volumes:\n",
+                          "run:\n"};
     for (size_t i = 0; i < sizeof must / sizeof must[0]; i++)
         if (!strstr(u, must[i])) fail_msg("--help text lacks \"%s\"", must[i]);
     assert_ptr_equal(u, dc_config_usage());
@@ -688,8 +719,8 @@ static void test_folder_dropping(void **state)
     dc_config cfg;
     char err[DC_ERRLEN];
     char *d1 = tpath("d1"), *plain = tpath("plain.txt"), *gone = tpath("gone");
-    assert_int_equal(run_args(&cfg, err, "--dicom_folders", plain, "--set", "output.id=a", d1,
-                              gone, d1, plain, NULL),
+    assert_int_equal(run_args(&cfg, err, "--dicom_folders", plain, "--set", "output.id=a", d1, gone,
+                              d1, plain, NULL),
                      DC_CLI_RUN);
     assert_int_equal(cfg.folders.n, 1);
     assert_string_equal(cfg.folders.v[0], d1);
@@ -708,7 +739,8 @@ static void test_folder_dropping(void **state)
     char *list = dc_asprintf("['%s', '%s']", plain, gone);
     assert_int_equal(run_args(&cfg, err, "--dicom_folders", list, NULL), DC_CLI_ERROR);
     char *want = dc_asprintf("input.folders: none of the listed folders is a directory (\"%s\": "
-                             "not a directory; \"%s\": No such file or directory)", plain, gone);
+                             "not a directory; \"%s\": No such file or directory)",
+                             plain, gone);
     assert_string_equal(err, want);
     assert_int_equal(cfg.notes.n, 2);
     dc_config_free(&cfg);
@@ -788,7 +820,8 @@ static void test_output_folder_not_writable(void **state)
             dc_config cfg;
             char err[DC_ERRLEN];
             int rc = run_args(&cfg, err, "/tmp", "--storage_folder", ro, NULL);
-            char *want = dc_asprintf("output.folder: \"%s\" is not writable (Permission denied)", ro);
+            char *want =
+                dc_asprintf("output.folder: \"%s\" is not writable (Permission denied)", ro);
             int ok = rc == DC_CLI_ERROR && strcmp(err, want) == 0;
             if (!ok) fprintf(stderr, "got rc %d: %s\n", rc, err);
             dc_config_free(&cfg);
@@ -796,7 +829,8 @@ static void test_output_folder_not_writable(void **state)
             char *sub = dc_asprintf("%s/new/x", ro);
             rc = run_args(&cfg, err, "/tmp", "--storage_folder", sub, NULL);
             want = dc_asprintf("output.folder: cannot create \"%s\": \"%s\" is not writable "
-                               "(Permission denied)", sub, ro);
+                               "(Permission denied)",
+                               sub, ro);
             int ok2 = rc == DC_CLI_ERROR && strcmp(err, want) == 0;
             if (!ok2) fprintf(stderr, "got rc %d: %s\n", rc, err);
             dc_config_free(&cfg);

@@ -182,8 +182,8 @@ static void test_flat(void **state)
     dc_filelist fl;
     cfg_for(&cfg, 0, 0, "top", "second");
     walk_ok(&cfg, &fl);
-    const char *files[] = {"top|top/.hidden", "top|top/A.dcm", "top|top/a.dcm", "top|top/b.dcm",
-                           "top|top/\xff\xfe.dcm", "second|second/s.dcm"};
+    const char *files[] = {"top|top/.hidden", "top|top/A.dcm",        "top|top/a.dcm",
+                           "top|top/b.dcm",   "top|top/\xff\xfe.dcm", "second|second/s.dcm"};
     expect_files(&fl, files, 6);
     const char *scopes[] = {"top", "second"};
     expect_scopes(&fl, scopes, "11", 2);
@@ -206,7 +206,7 @@ static void test_flat_follow(void **state)
     dc_filelist fl;
     cfg_for(&cfg, 0, 1, "top", NULL);
     walk_ok(&cfg, &fl);
-    const char *files[] = {"top|top/.hidden", "top|top/A.dcm",      "top|top/a.dcm",
+    const char *files[] = {"top|top/.hidden", "top|top/A.dcm",     "top|top/a.dcm",
                            "top|top/b.dcm",   "top|top/link_to_a", "top|top/\xff\xfe.dcm"};
     expect_files(&fl, files, 6);
     assert_int_equal(size_of(&fl, "top/link_to_a"), 3);
@@ -236,7 +236,7 @@ static void test_recursive(void **state)
                            "top/sub2|top/sub2/z.dcm",
                            "second|second/s.dcm"};
     expect_files(&fl, files, 11);
-    const char *scopes[] = {"top", "top/nofiles/inner", "top/sub1", "top/sub1/deeper", "top/sub2",
+    const char *scopes[] = {"top",   "top/nofiles/inner", "top/sub1", "top/sub1/deeper", "top/sub2",
                             "second"};
     expect_scopes(&fl, scopes, "100001", 6);
     assert_int_equal(fl.n_special, 1);
@@ -323,9 +323,10 @@ static int unreadable_check(void)
     dc_filelist_init(&fl);
     if (dc_walk(&cfg, &fl, err, sizeof err) != 0) return 1;
     size_t rl = strlen(root) + 1;
-    int ok = fl.n == 1 && !strcmp(fl.files[0].path + rl, "perm/ok.dcm") &&
-             fl.n_dir_errors == 2 && fl.scopes.n == 1;
-    if (!ok) fprintf(stderr, "n %zu dir_errors %zu scopes %zu\n", fl.n, fl.n_dir_errors, fl.scopes.n);
+    int ok = fl.n == 1 && !strcmp(fl.files[0].path + rl, "perm/ok.dcm") && fl.n_dir_errors == 2 &&
+             fl.scopes.n == 1;
+    if (!ok)
+        fprintf(stderr, "n %zu dir_errors %zu scopes %zu\n", fl.n, fl.n_dir_errors, fl.scopes.n);
     dc_filelist_free(&fl);
     dc_config_free(&cfg);
     return ok ? 0 : 1;
