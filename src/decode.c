@@ -461,7 +461,9 @@ static int check_desc(dec_ctx *c, uint32_t first, uint32_t count)
     const dc_pixel_desc *pd = c->pd;
     char msg[120];
     if (!c->ds->pixel.present || pd->pixel_kind == DC_PIX_NONE) return fail(c, "no pixel data");
-    if (pd->rows == 0 || pd->cols == 0 || pd->samples == 0 || c->nval == 0) return fail(c, "bad image size");
+    if (pd->rows == 0 || pd->cols == 0) return fail(c, "missing Rows/Columns");
+    if (pd->samples == 0 || pd->samples > 4) return fail(c, "bad SamplesPerPixel");
+    if (c->nval == 0) return fail(c, "image too large");
     if (c->vs == 0) {
         snprintf(msg, sizeof msg, "unsupported BitsAllocated %u", (unsigned)pd->bits_alloc);
         return fail(c, msg);

@@ -304,7 +304,7 @@ def make_j2k(out):
                  tol=0)
 
 
-def ojph_input(fr, path_base, bits, signed, samples):
+def ojph_input(fr, path_base, bits, samples):
     """Write one frame for ojph_compress: .ppm for colour, raw .yuv otherwise."""
     if samples == 3:
         path = path_base + ".ppm"
@@ -313,13 +313,25 @@ def ojph_input(fr, path_base, bits, signed, samples):
             f.write(fr.astype("u1").tobytes())
         return path, []
     path = path_base + ".yuv"
-    dt = ("<i" if signed else "<u") + ("1" if bits <= 8 else "2")
     with open(path, "wb") as f:
-        f.write(fr.astype(dt).tobytes())
+        f.write(fr.astype("<u1" if bits <= 8 else "<u2").tobytes())
     rows, cols = fr.shape
-    return path, ["-dims", "{%d,%d}" % (cols, rows), "-num_comps", "1",
-                  "-signed", "true" if signed else "false", "-bit_depth", str(bits),
-                  "-downsamp", "{1,1}"]
+    return path, ["-dims", "{%d,%d}" % (cols, rows), "-num_comps", "1", "-signed", "false",
+                  "-bit_depth", str(bits), "-downsamp", "{1,1}"]
+
+
+def mark_signed(stream, comps):
+    """Set the sign bit of every component's Ssiz in the SIZ marker.
+
+    ojph_compress 0.9 reads signed raw input wrongly, so signed data are
+    encoded unsigned with an offset of 2^(bits-1); for the reversible path the
+    only difference between the two is that DC level shift, which a decoder
+    skips for signed components: it then returns the original signed values."""
+    b = bytearray(stream)
+    assert b[0:4] == b"\xff\x4f\xff\x51"
+    for c in range(comps):
+        b[42 + 3 * c] |= 0x80
+    return bytes(b)
 
 
 def ojph(name, out, bits, signed, reversible, frames, colour_trans):
@@ -327,7 +339,10 @@ def ojph(name, out, bits, signed, reversible, frames, colour_trans):
     samples = 1 if frames[0].ndim == 2 else frames[0].shape[2]
     streams = []
     for i, fr in enumerate(frames):
-        src, args = ojph_input(fr, os.path.join(out, "%s_%d" % (name, i)), bits, signed, samples)
+        if signed:
+            assert reversible and samples == 1
+            fr = fr + (1 << (bits - 1))
+        src, args = ojph_input(fr, os.path.join(out, "%s_%d" % (name, i)), bits, samples)
         j2c = os.path.join(out, "%s_%d.j2c" % (name, i))
         cmd = ["ojph_compress", "-i", src, "-o", j2c, "-reversible",
                "true" if reversible else "false"] + args
@@ -337,7 +352,8 @@ def ojph(name, out, bits, signed, reversible, frames, colour_trans):
             cmd += ["-qstep", "0.002"]
         run(cmd)
         with open(j2c, "rb") as f:
-            streams.append(f.read())
+            data = f.read()
+        streams.append(mark_signed(data, samples) if signed else data)
         os.remove(src)
         os.remove(j2c)
     return streams
@@ -356,8 +372,25 @@ def write_htj2k(name, arr, bits_alloc, bits_stored, signed, photometric, out, ts
     ds.is_little_endian, ds.is_implicit_VR = True, False
     ds.save_as(os.path.join(out, name + ".dcm"), write_like_original=False)
     ref = name + "_ref.npy"
-    np.save(os.path.join(out, ref), arr)
-    add(name + ".dcm", lossy=not reversible, reference=ref, tol=0 if reversible else 2)
+    dtype = ("i" if signed else "u") + str(bits_alloc // 8)
+    # lossless: the array itself; lossy: what OpenJPH's own decoder makes of the codestreams
+    expected = arr if reversible else ojph_expand(streams, arr.shape[-2:], dtype, out)
+    np.save(os.path.join(out, ref), expected.reshape(arr.shape).astype(dtype))
+    add(name + ".dcm", lossy=not reversible, reference=ref, tol=0 if reversible else 1)
+
+
+def ojph_expand(streams, shape, dtype, out):
+    """decode unsigned monochrome codestreams with ojph_expand (raw output)"""
+    frames = []
+    for s in streams:
+        j2c, raw = os.path.join(out, "expand.j2c"), os.path.join(out, "expand.yuv")
+        with open(j2c, "wb") as f:
+            f.write(s)
+        run(["ojph_expand", "-i", j2c, "-o", raw])
+        frames.append(np.fromfile(raw, dtype=dtype).reshape(shape))
+        os.remove(j2c)
+        os.remove(raw)
+    return np.stack(frames)
 
 
 def make_htj2k(out):
