@@ -54,11 +54,13 @@ char *dc_strndup(const char *s, size_t n)
 
 char *dc_asprintf(const char *fmt, ...)
 {
+    char small[256];
     va_list ap;
     va_start(ap, fmt);
-    int n = vsnprintf(NULL, 0, fmt, ap);
+    int n = vsnprintf(small, sizeof small, fmt, ap);
     va_end(ap);
     if (n < 0) n = 0;
+    if ((size_t)n < sizeof small) return dc_strndup(small, (size_t)n);
     char *p = dc_malloc((size_t)n + 1);
     va_start(ap, fmt);
     vsnprintf(p, (size_t)n + 1, fmt, ap);
@@ -118,11 +120,16 @@ void dc_buf_putc(dc_buf *b, char c)
 
 void dc_buf_printf(dc_buf *b, const char *fmt, ...)
 {
+    char small[256];
     va_list ap;
     va_start(ap, fmt);
-    int n = vsnprintf(NULL, 0, fmt, ap);
+    int n = vsnprintf(small, sizeof small, fmt, ap);
     va_end(ap);
     if (n <= 0) return;
+    if ((size_t)n < sizeof small) {
+        dc_buf_append(b, small, (size_t)n);
+        return;
+    }
     dc_buf_reserve(b, (size_t)n);
     va_start(ap, fmt);
     vsnprintf(b->data + b->len, (size_t)n + 1, fmt, ap);
