@@ -298,7 +298,7 @@ static long iconv_char(int which, const uint8_t *p, size_t len)
 static uint16_t *build_table(int enc)
 {
     uint16_t *t = dc_malloc(256 * sizeof *t);
-    iconv_t cd = iconv_open("UTF-16LE", ENC[enc].iconv);
+    iconv_t cd = ENC[enc].iconv ? iconv_open("UTF-16LE", ENC[enc].iconv) : (iconv_t)-1; /* ascii: none */
     for (int b = 0; b < 256; b++) {
         t[b] = b < 0x80 ? (uint16_t)b : 0xFFFF;
         if (b < 0x80 || cd == (iconv_t)-1) continue;

@@ -1,28 +1,673 @@
 /*
- * flatten.c - one parsed file to one CSV row (stub while being written).
+ * flatten.c - one parsed file to one CSV row (SPEC 4, metadata CSV).
+ * See dc_flatten.h for the naming and value rules.
+ *
+ * How it works: one pass over ds->el (pre-order).  A stack indexed by depth
+ * holds the name prefix ("Seq1_Seq2_") and tag path of the enclosing
+ * sequences, so each element's column name is prefix + keyword + " (gggg,
+ * eeee)".  A small open-addressing index (name -> column) finds repeated
+ * columns, whose values become "DUPLICATE TAGS IN DICOM:v1/v2/...".  Names
+ * and values are bump-allocated in an arena owned by the row, so a file costs
+ * no malloc once the row has been used for a file or two (dc_row_clear).
+ *
+ * Values follow pydicom's readers: text trimmed per VR (values.py), text of
+ * SH LO ST LT PN UC UT decoded with the Specific Character Set in force
+ * (charset.c), other text as ISO-8859-1; numbers in decimal, floats as the
+ * shortest text that round-trips, in Python's repr style ("1.0", "1e-05").
  */
 #include "dc_flatten.h"
 
-#include <stdlib.h>
+#include <math.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
-void dc_row_init(dc_row *r) { memset(r, 0, sizeof *r); }
-void dc_row_clear(dc_row *r) { r->n = 0; }
+#include "dc_charset.h"
+#include "dc_dict.h"
+
+#define DUP_PREFIX "DUPLICATE TAGS IN DICOM:"
+#define ARENA_BLOCK (32 * 1024)
+#define CHARSET_CACHE 8
+
+/* ---- row memory: arena blocks and the name index ---- */
+
+struct dc_row_block {
+    struct dc_row_block *next;
+    size_t used, cap;
+    char data[];
+};
+
+struct dc_row_index {
+    uint32_t *slot; /* column + 1, 0 = empty */
+    size_t cap;     /* power of two */
+    uint32_t *count; /* times each column was met (parallel to cols) */
+    struct dc_row_block *cur; /* arena block being filled */
+    dc_buf name, val; /* scratch */
+    int cs_elem[CHARSET_CACHE]; /* (0008,0005) element index -> parsed charset */
+    dc_charset cs[CHARSET_CACHE];
+    int n_cs;
+};
+
+static struct dc_row_index *row_index(dc_row *r)
+{
+    if (!r->index) {
+        r->index = dc_calloc(1, sizeof *r->index);
+        dc_buf_init(&r->index->name);
+        dc_buf_init(&r->index->val);
+    }
+    return r->index;
+}
+
+static struct dc_row_block *new_block(size_t cap)
+{
+    struct dc_row_block *b = dc_malloc(sizeof *b + cap);
+    b->next = NULL;
+    b->used = 0;
+    b->cap = cap;
+    return b;
+}
+
+/* n bytes in the arena, stable until dc_row_clear */
+static char *arena_alloc(dc_row *r, size_t n)
+{
+    struct dc_row_index *x = row_index(r);
+    if (!r->arena) r->arena = x->cur = new_block(ARENA_BLOCK);
+    while (x->cur->used + n > x->cur->cap) {
+        if (!x->cur->next) {
+            struct dc_row_block *b = new_block(n > ARENA_BLOCK ? n : ARENA_BLOCK);
+            x->cur->next = b;
+        }
+        x->cur = x->cur->next;
+        x->cur->used = 0;
+    }
+    char *p = x->cur->data + x->cur->used;
+    x->cur->used += n;
+    return p;
+}
+
+static char *arena_strdup(dc_row *r, const char *s, size_t n)
+{
+    char *p = arena_alloc(r, n + 1);
+    memcpy(p, s, n);
+    p[n] = '\0';
+    return p;
+}
+
+void dc_row_init(dc_row *r)
+{
+    memset(r, 0, sizeof *r);
+}
+
+void dc_row_clear(dc_row *r)
+{
+    r->n = 0;
+    if (!r->index) return;
+    struct dc_row_index *x = r->index;
+    if (x->slot) memset(x->slot, 0, x->cap * sizeof *x->slot);
+    x->cur = r->arena;
+    if (x->cur) x->cur->used = 0;
+    x->n_cs = 0;
+}
+
 void dc_row_free(dc_row *r)
 {
+    for (struct dc_row_block *b = r->arena, *next; b; b = next) {
+        next = b->next;
+        free(b);
+    }
+    if (r->index) {
+        free(r->index->slot);
+        free(r->index->count);
+        dc_buf_free(&r->index->name);
+        dc_buf_free(&r->index->val);
+        free(r->index);
+    }
     free(r->cols);
     free(r->vals);
     memset(r, 0, sizeof *r);
 }
-int dc_flatten(const dc_dataset *ds, dc_row *row) { (void)ds; (void)row; return 0; }
-int dc_flatten_columns(const dc_dataset *ds, dc_row *row) { (void)ds; (void)row; return 0; }
+
+/* word-at-a-time hash of a column name (the index is private to a row) */
+static uint64_t name_hash(const char *s, size_t n)
+{
+    uint64_t h = 0x9E3779B97F4A7C15ULL ^ n;
+    while (n >= 8) {
+        uint64_t w;
+        memcpy(&w, s, 8);
+        h = (h ^ w) * 0xBF58476D1CE4E5B9ULL;
+        h ^= h >> 29;
+        s += 8;
+        n -= 8;
+    }
+    uint64_t w = 0;
+    memcpy(&w, s, n);
+    h = (h ^ w) * 0x94D049BB133111EBULL;
+    return h ^ (h >> 31);
+}
+
+static size_t find_slot(const dc_row *r, const char *name, size_t len, uint64_t h)
+{
+    const struct dc_row_index *x = r->index;
+    size_t mask = x->cap - 1, s = (size_t)h & mask;
+    while (x->slot[s]) {
+        const char *have = r->cols[x->slot[s] - 1].name;
+        if (strncmp(have, name, len) == 0 && have[len] == '\0') break;
+        s = (s + 1) & mask;
+    }
+    return s;
+}
+
+static void grow_index(dc_row *r)
+{
+    struct dc_row_index *x = r->index;
+    size_t cap = x->cap ? x->cap * 2 : 512;
+    free(x->slot);
+    x->slot = dc_calloc(cap, sizeof *x->slot);
+    x->cap = cap;
+    for (size_t i = 0; i < r->n; i++) {
+        const char *nm = r->cols[i].name;
+        size_t len = strlen(nm);
+        x->slot[find_slot(r, nm, len, name_hash(nm, len))] = (uint32_t)i + 1;
+    }
+}
+
+static void grow_cols(dc_row *r)
+{
+    r->cap = r->cap ? r->cap * 2 : 256;
+    r->cols = dc_realloc(r->cols, r->cap * sizeof *r->cols);
+    r->vals = dc_realloc(r->vals, r->cap * sizeof *r->vals);
+    r->index->count = dc_realloc(r->index->count, r->cap * sizeof *r->index->count);
+}
+
+/* Add value val (NULL: names only) to the column name/path.  A column met
+ * again gets the duplicate marker and the values joined by '/'. */
+static void row_put(dc_row *r, const dc_buf *name, const uint32_t *path, int depth, const dc_buf *val)
+{
+    struct dc_row_index *x = row_index(r);
+    if ((r->n + 1) * 2 > x->cap) grow_index(r);
+    uint64_t h = name_hash(name->data, name->len);
+    size_t s = find_slot(r, name->data, name->len, h);
+    if (x->slot[s]) {
+        size_t i = x->slot[s] - 1;
+        x->count[i]++;
+        if (!val) return;
+        if (!r->vals[i]) r->vals[i] = arena_strdup(r, "", 0);
+        size_t old = strlen(r->vals[i]), pre = x->count[i] == 2 ? strlen(DUP_PREFIX) : 0;
+        char *v = arena_alloc(r, pre + old + 1 + val->len + 1);
+        memcpy(v, DUP_PREFIX, pre);
+        memcpy(v + pre, r->vals[i], old);
+        v[pre + old] = '/';
+        memcpy(v + pre + old + 1, val->data, val->len);
+        v[pre + old + 1 + val->len] = '\0';
+        r->vals[i] = v;
+        return;
+    }
+    if (r->n == r->cap) grow_cols(r);
+    dc_column *c = &r->cols[r->n];
+    c->name = arena_strdup(r, name->data, name->len);
+    c->depth = (uint8_t)depth;
+    memset(c->path, 0, sizeof c->path);
+    memcpy(c->path, path, (size_t)depth * sizeof *path);
+    r->vals[r->n] = val ? arena_strdup(r, val->data ? val->data : "", val->len) : NULL;
+    x->count[r->n] = 1;
+    x->slot[s] = (uint32_t)++r->n;
+}
+
+/* ---- column names ---- */
+
+static const char HEX[] = "0123456789abcdef";
+
+static void hex4(char *s, uint16_t v)
+{
+    s[0] = HEX[(v >> 12) & 15];
+    s[1] = HEX[(v >> 8) & 15];
+    s[2] = HEX[(v >> 4) & 15];
+    s[3] = HEX[v & 15];
+}
+
+/* "(gggg, eeee)" */
+static void put_tag(dc_buf *b, uint32_t tag)
+{
+    char s[12] = {'(', 0, 0, 0, 0, ',', ' ', 0, 0, 0, 0, ')'};
+    hex4(s + 1, DC_TAG_GROUP(tag));
+    hex4(s + 7, DC_TAG_ELEM(tag));
+    dc_buf_append(b, s, sizeof s);
+}
+
+/* the trimmed Private Creator value of element idx into out (NUL-terminated) */
+static void creator_string(const dc_dataset *ds, int idx, char *out, size_t outlen)
+{
+    out[0] = '\0';
+    if (idx < 0 || (size_t)idx >= ds->n_el) return;
+    const dc_elem *c = &ds->el[idx];
+    const uint8_t *v = dc_value(ds, c);
+    if (!v) return;
+    const char *p = (const char *)v;
+    size_t n = c->len;
+    dc_trim(&p, &n, 1);
+    if (n >= outlen) n = outlen - 1;
+    memcpy(out, p, n);
+    out[n] = '\0';
+}
+
+/* Private dictionary lookups cost a binary search with string compares;
+ * files repeat the same (tag, creator) pairs, so remember recent answers,
+ * keyed by the tag and a 64-bit hash of the creator. */
+#define PRIV_CACHE 4096
+typedef struct {
+    uint64_t key;
+    const char *keyword;
+} priv_entry;
+static _Thread_local priv_entry *g_priv_cache;
+
+static const char *private_keyword(uint32_t tag, const char *creator)
+{
+    if (!g_priv_cache) g_priv_cache = dc_calloc(PRIV_CACHE, sizeof *g_priv_cache);
+    uint64_t key = name_hash(creator, strlen(creator)) ^ ((uint64_t)tag * 0x9E3779B97F4A7C15ULL);
+    priv_entry *c = &g_priv_cache[(key >> 32) & (PRIV_CACHE - 1)];
+    if (c->keyword && c->key == key) return c->keyword;
+    const dc_dict_entry *d = dc_dict_find_private(tag, creator);
+    c->key = key;
+    c->keyword = d ? d->keyword : "Private";
+    return c->keyword;
+}
+
+static const char *keyword(const dc_dataset *ds, const dc_elem *e)
+{
+    uint16_t g = DC_TAG_GROUP(e->tag), el = DC_TAG_ELEM(e->tag);
+    const dc_dict_entry *d;
+    if (!(g & 1)) {
+        d = dc_dict_find(e->tag);
+        return d ? d->keyword : "Unknown";
+    }
+    if (el == 0) {
+        d = dc_dict_find(e->tag);
+        return d ? d->keyword : "Private";
+    }
+    if (el >= 0x10 && el <= 0xFF) return "PrivateCreator";
+    if (e->creator < 0 || el < 0x1000) return "Private";
+    char creator[80];
+    creator_string(ds, e->creator, creator, sizeof creator);
+    return private_keyword(e->tag, creator);
+}
+
+/* ---- numbers ---- */
+
+/* Python repr layout of a shortest round-trip mantissa: "d.ddde+XX" as
+ * printed by %.*e -> fixed notation when -4 <= exp < 16, else scientific. */
+static void repr_layout(const char *sci, char *out, size_t outlen)
+{
+    char digits[40], body[80];
+    size_t nd = 0, k = 0;
+    const char *p = sci;
+    if (*p == '-') body[k++] = *p++;
+    for (; *p && *p != 'e' && nd + 1 < sizeof digits; p++)
+        if (*p >= '0' && *p <= '9') digits[nd++] = *p;
+    while (nd > 1 && digits[nd - 1] == '0') nd--;
+    int exp = *p == 'e' ? atoi(p + 1) : 0;
+    if (exp >= 16 || exp < -4) {
+        body[k++] = digits[0];
+        if (nd > 1) body[k++] = '.';
+        for (size_t i = 1; i < nd; i++) body[k++] = digits[i];
+        body[k++] = 'e';
+        body[k++] = exp < 0 ? '-' : '+';
+        int a = exp < 0 ? -exp : exp;
+        if (a >= 100) body[k++] = (char)('0' + a / 100);
+        body[k++] = (char)('0' + a / 10 % 10);
+        body[k++] = (char)('0' + a % 10);
+    } else if (exp >= 0) {
+        for (int i = 0; i <= exp; i++) body[k++] = (size_t)i < nd ? digits[i] : '0';
+        body[k++] = '.';
+        if ((size_t)exp + 1 >= nd) body[k++] = '0';
+        for (size_t i = (size_t)exp + 1; i < nd; i++) body[k++] = digits[i];
+    } else {
+        body[k++] = '0';
+        body[k++] = '.';
+        for (int i = 0; i < -exp - 1; i++) body[k++] = '0';
+        for (size_t i = 0; i < nd; i++) body[k++] = digits[i];
+    }
+    if (k >= outlen) k = outlen - 1;
+    memcpy(out, body, k);
+    out[k] = '\0';
+}
+
+/* integers below 2^53 print as "123.0" (fixed notation below 1e16) */
+static int integral(double v, char *out, size_t outlen)
+{
+    if (v != v || fabs(v) >= 1e16 || v != (double)(int64_t)v || (v == 0 && signbit(v))) return 0;
+    char s[32];
+    int n = snprintf(s, sizeof s, "%lld.0", (long long)v);
+    if (n < 0 || (size_t)n >= outlen) return 0;
+    memcpy(out, s, (size_t)n + 1);
+    return 1;
+}
+
+static int special(double v, char *out, size_t outlen)
+{
+    if (isnan(v)) {
+        snprintf(out, outlen, "nan");
+        return 1;
+    }
+    if (isinf(v)) {
+        snprintf(out, outlen, v < 0 ? "-inf" : "inf");
+        return 1;
+    }
+    return 0;
+}
+
+void dc_format_double(double v, char *out, size_t outlen)
+{
+    if (special(v, out, outlen) || integral(v, out, outlen)) return;
+    char buf[40];
+    int lo = 1, hi = 17; /* round-trip is monotonic in the digit count: bisect */
+    while (lo < hi) {
+        int mid = (lo + hi) / 2;
+        snprintf(buf, sizeof buf, "%.*e", mid - 1, v);
+        if (strtod(buf, NULL) == v)
+            hi = mid;
+        else
+            lo = mid + 1;
+    }
+    snprintf(buf, sizeof buf, "%.*e", lo - 1, v);
+    repr_layout(buf, out, outlen);
+}
+
+void dc_format_float(float v, char *out, size_t outlen)
+{
+    if (special(v, out, outlen) || integral(v, out, outlen)) return;
+    char buf[40];
+    int lo = 1, hi = 9;
+    while (lo < hi) {
+        int mid = (lo + hi) / 2;
+        snprintf(buf, sizeof buf, "%.*e", mid - 1, (double)v);
+        if (strtof(buf, NULL) == v)
+            hi = mid;
+        else
+            lo = mid + 1;
+    }
+    snprintf(buf, sizeof buf, "%.*e", lo - 1, (double)v);
+    repr_layout(buf, out, outlen);
+}
+
+static uint64_t load(const uint8_t *p, int size, int big)
+{
+    uint64_t v = 0;
+    for (int i = 0; i < size; i++) v |= (uint64_t)p[big ? size - 1 - i : i] << (8 * i);
+    return v;
+}
+
+static void put_u64(dc_buf *b, uint64_t v)
+{
+    char s[24];
+    int k = 24;
+    do {
+        s[--k] = (char)('0' + v % 10);
+        v /= 10;
+    } while (v);
+    dc_buf_append(b, s + k, (size_t)(24 - k));
+}
+
+static void put_i64(dc_buf *b, int64_t v)
+{
+    if (v < 0) {
+        dc_buf_putc(b, '-');
+        put_u64(b, (uint64_t)0 - (uint64_t)v);
+    } else {
+        put_u64(b, (uint64_t)v);
+    }
+}
+
+/* byte size of a binary number VR, 0 if not one */
+static int num_size(uint16_t vr)
+{
+    switch (vr) {
+    case DC_VR('U', 'S'):
+    case DC_VR('S', 'S'): return 2;
+    case DC_VR('U', 'L'):
+    case DC_VR('S', 'L'):
+    case DC_VR('F', 'L'): return 4;
+    case DC_VR('U', 'V'):
+    case DC_VR('S', 'V'):
+    case DC_VR('F', 'D'): return 8;
+    default: return 0;
+    }
+}
+
+static void put_number(dc_buf *b, uint16_t vr, uint64_t raw)
+{
+    char s[48];
+    switch (vr) {
+    case DC_VR('S', 'S'): put_i64(b, (int16_t)raw); return;
+    case DC_VR('S', 'L'): put_i64(b, (int32_t)raw); return;
+    case DC_VR('S', 'V'): put_i64(b, (int64_t)raw); return;
+    case DC_VR('F', 'L'): {
+        uint32_t u = (uint32_t)raw;
+        float f;
+        memcpy(&f, &u, 4);
+        dc_format_float(f, s, sizeof s);
+        dc_buf_puts(b, s);
+        return;
+    }
+    case DC_VR('F', 'D'): {
+        double d;
+        memcpy(&d, &raw, 8);
+        dc_format_double(d, s, sizeof s);
+        dc_buf_puts(b, s);
+        return;
+    }
+    default: put_u64(b, raw);
+    }
+}
+
+/* US SS UL SL UV SV FL FD: complete values only, joined by '\' */
+static void format_numbers(const dc_elem *e, const uint8_t *v, dc_buf *out)
+{
+    int size = num_size(e->vr), big = (e->flags & DC_EL_BIGENDIAN) != 0;
+    for (uint32_t off = 0; off + (uint32_t)size <= e->len; off += (uint32_t)size) {
+        if (off) dc_buf_putc(out, '\\');
+        put_number(out, e->vr, load(v + off, size, big));
+    }
+}
+
+/* AT: "(gggg, eeee)" per value */
+static void format_at(const dc_elem *e, const uint8_t *v, dc_buf *out)
+{
+    int big = (e->flags & DC_EL_BIGENDIAN) != 0;
+    for (uint32_t off = 0; off + 4 <= e->len; off += 4) {
+        if (off) dc_buf_putc(out, '\\');
+        put_tag(out, DC_TAG(load(v + off, 2, big), load(v + off + 2, 2, big)));
+    }
+}
+
+/* ---- text ---- */
+
+static int is_charset_vr(uint16_t vr)
+{
+    switch (vr) {
+    case DC_VR('S', 'H'):
+    case DC_VR('L', 'O'):
+    case DC_VR('S', 'T'):
+    case DC_VR('L', 'T'):
+    case DC_VR('P', 'N'):
+    case DC_VR('U', 'C'):
+    case DC_VR('U', 'T'): return 1;
+    default: return 0;
+    }
+}
+
+static int is_plain_text_vr(uint16_t vr)
+{
+    switch (vr) {
+    case DC_VR('A', 'E'):
+    case DC_VR('A', 'S'):
+    case DC_VR('C', 'S'):
+    case DC_VR('D', 'A'):
+    case DC_VR('D', 'S'):
+    case DC_VR('D', 'T'):
+    case DC_VR('I', 'S'):
+    case DC_VR('T', 'M'):
+    case DC_VR('U', 'I'):
+    case DC_VR('U', 'R'): return 1;
+    default: return 0;
+    }
+}
+
+/* AE DS IS: each value stripped of spaces on both sides (pydicom strips
+ * them); the others: trailing spaces and NULs of the whole value. */
+static void format_plain_text(uint16_t vr, const uint8_t *v, size_t n, dc_buf *out)
+{
+    const char *p = (const char *)v;
+    dc_trim(&p, &n, 0);
+    if (vr != DC_VR('A', 'E') && vr != DC_VR('D', 'S') && vr != DC_VR('I', 'S')) {
+        dc_latin1_to_utf8((const uint8_t *)p, n, out);
+        return;
+    }
+    for (size_t i = 0;;) {
+        size_t j = i;
+        while (j < n && p[j] != '\\') j++;
+        const char *q = p + i;
+        size_t qn = j - i;
+        dc_trim(&q, &qn, 1);
+        if (i > 0) dc_buf_putc(out, '\\');
+        dc_latin1_to_utf8((const uint8_t *)q, qn, out);
+        if (j >= n) break;
+        i = j + 1;
+    }
+}
+
+static const dc_charset *charset_for(const dc_dataset *ds, struct dc_row_index *x, int idx, dc_charset *tmp)
+{
+    for (int i = 0; i < x->n_cs; i++)
+        if (x->cs_elem[i] == idx) return &x->cs[i];
+    const char *spec = NULL;
+    size_t len = 0;
+    if (idx >= 0 && (size_t)idx < ds->n_el) {
+        const dc_elem *c = &ds->el[idx];
+        spec = (const char *)dc_value(ds, c);
+        len = spec ? c->len : 0;
+    }
+    dc_charset *cs = x->n_cs < CHARSET_CACHE ? &x->cs[x->n_cs] : tmp;
+    dc_charset_parse(spec, len, cs);
+    if (x->n_cs < CHARSET_CACHE) x->cs_elem[x->n_cs++] = idx;
+    return cs;
+}
+
+/* NUL bytes would make the CSV unreadable for its torn-tail check: drop them */
+static void drop_nuls(dc_buf *b, size_t from)
+{
+    if (!memchr(b->data + from, '\0', b->len - from)) return;
+    size_t k = from;
+    for (size_t i = from; i < b->len; i++)
+        if (b->data[i] != '\0') b->data[k++] = b->data[i];
+    b->len = k;
+    b->data[k] = '\0';
+}
+
+static void format_value(const dc_dataset *ds, struct dc_row_index *x, const dc_elem *e, dc_buf *out)
+{
+    dc_buf_reset(out);
+    const uint8_t *v = dc_value(ds, e);
+    int in_buf = v && (uint64_t)e->val + e->len <= ds->buf_len;
+    if (is_charset_vr(e->vr) && in_buf) {
+        dc_charset tmp;
+        dc_charset_value(charset_for(ds, x, e->charset, &tmp), e->vr, v, e->len, out);
+    } else if (is_plain_text_vr(e->vr) && in_buf) {
+        format_plain_text(e->vr, v, e->len, out);
+    } else if (num_size(e->vr) && in_buf) {
+        format_numbers(e, v, out);
+    } else if (e->vr == DC_VR('A', 'T') && in_buf) {
+        format_at(e, v, out);
+    } else if (e->len > 0) {
+        dc_buf_puts(out, "<binary ");
+        put_u64(out, e->len);
+        dc_buf_puts(out, " bytes>");
+    }
+    if (!out->data) dc_buf_append(out, "", 0);
+    drop_nuls(out, 0);
+}
+
+/* ---- the walk ---- */
+
+typedef struct {
+    size_t name_len; /* length of the name prefix for this depth */
+    int32_t sq;      /* the sequence element this prefix belongs to (-1 at top) */
+} level;
+
+static int is_pixel_tag(uint32_t tag)
+{
+    return tag == DC_TAG_PIXEL_DATA || tag == DC_TAG_FLOAT_PIXEL_DATA || tag == DC_TAG_DOUBLE_PIXEL_DATA;
+}
+
+/* Rebuild the prefix of element e from its parent chain (used when the
+ * element order does not match the stack, which a sane parser never does). */
+static void prefix_from_chain(const dc_dataset *ds, const dc_elem *e, dc_buf *name, uint32_t *path)
+{
+    int32_t chain[256];
+    int n = 0;
+    for (int32_t p = e->parent; p >= 0 && (size_t)p < ds->n_el && n < 256; p = ds->el[p].parent) chain[n++] = p;
+    dc_buf_reset(name);
+    for (int i = n - 1; i >= 0; i--) {
+        dc_buf_puts(name, keyword(ds, &ds->el[chain[i]]));
+        dc_buf_putc(name, '_');
+        if (n - 1 - i < DC_MAX_PATH_DEPTH) path[n - 1 - i] = ds->el[chain[i]].tag;
+    }
+}
+
+static void flatten(const dc_dataset *ds, dc_row *row, int with_values)
+{
+    struct dc_row_index *x = row_index(row);
+    level stack[256];
+    uint32_t path[256];
+    dc_buf *name = &x->name;
+    dc_buf_reset(name);
+    for (int d = 0; d < 256; d++) stack[d].sq = -2;
+    stack[0].name_len = 0;
+    stack[0].sq = -1;
+    for (size_t i = 0; i < ds->n_el; i++) {
+        const dc_elem *e = &ds->el[i];
+        int d = e->depth;
+        if (is_pixel_tag(e->tag)) continue;
+        if (stack[d].sq != e->parent) {
+            prefix_from_chain(ds, e, name, path);
+            stack[d].name_len = name->len;
+            stack[d].sq = e->parent;
+        }
+        name->len = stack[d].name_len;
+        dc_buf_puts(name, keyword(ds, e));
+        path[d] = e->tag;
+        if (e->vr == DC_VR('S', 'Q')) {
+            if (d + 1 < 256) {
+                dc_buf_putc(name, '_');
+                stack[d + 1].name_len = name->len;
+                stack[d + 1].sq = (int32_t)i;
+            }
+            continue;
+        }
+        dc_buf_putc(name, ' ');
+        put_tag(name, e->tag);
+        int depth = d + 1 > DC_MAX_PATH_DEPTH ? DC_MAX_PATH_DEPTH : d + 1;
+        if (with_values) format_value(ds, x, e, &x->val);
+        row_put(row, name, path, depth, with_values ? &x->val : NULL);
+    }
+}
+
+int dc_flatten(const dc_dataset *ds, dc_row *row)
+{
+    flatten(ds, row, 1);
+    return 0;
+}
+
+int dc_flatten_columns(const dc_dataset *ds, dc_row *row)
+{
+    flatten(ds, row, 0);
+    return 0;
+}
+
 int dc_column_cmp(const dc_column *a, const dc_column *b)
 {
     for (int i = 0; i < a->depth && i < b->depth; i++)
         if (a->path[i] != b->path[i]) return a->path[i] < b->path[i] ? -1 : 1;
     if (a->depth != b->depth) return a->depth < b->depth ? -1 : 1;
-    return strcmp(a->name, b->name);
+    int c = strcmp(a->name, b->name);
+    return c < 0 ? -1 : (c > 0);
 }
-void dc_format_double(double v, char *out, size_t outlen) { snprintf(out, outlen, "%.17g", v); }
-void dc_format_float(float v, char *out, size_t outlen) { snprintf(out, outlen, "%.9g", (double)v); }
