@@ -41,6 +41,8 @@
 
 #include "dc_dict.h"
 
+/* First read: 16 KiB holds a typical CT/MR header; reading 64 KiB from the
+ * page cache cost ~1.5x more per file (measured with dcdump --bench). */
 #define FIRST_READ (16 * 1024)
 #define READ_AHEAD (64 * 1024)
 /* bulk binary values this large that are not yet in the buffer are skipped */
@@ -632,6 +634,8 @@ static int read_bot(parser *p, uint64_t off, uint32_t len)
         px->bot = dc_malloc(n * sizeof *px->bot);
         px->bot_cap = n;
     }
+    px->n_bot = 0;
+    if (n == 0) return 0;
     uint8_t *raw = (uint8_t *)px->bot; /* read the bytes in place, then convert */
     uint64_t bo = off - p->seg_shift;
     if (off >= p->seg_start && bo + len <= p->ds->buf_len)
@@ -834,13 +838,24 @@ static void detect_level_vr(parser *p, level *lv, int top)
     else if (top && lv->implicit && explicit_looking) lv->implicit = 0;
 }
 
+/* fewer than 8 bytes left, all zero */
+static int zero_tail(parser *p)
+{
+    uint64_t n = p->v_size - p->pos;
+    if (ensure(p, p->pos, n) < 0) return 0;
+    const uint8_t *b = at(p, p->pos);
+    for (uint64_t i = 0; i < n; i++)
+        if (b[i]) return 0;
+    return 1;
+}
+
 static int parse_level(parser *p, level *lv, uint64_t end, int undefined)
 {
     int top = lv->depth == 0;
     detect_level_vr(p, lv, top);
     for (;;) {
         if (!undefined && p->pos >= end) break;
-        if (top && p->pos + 8 > p->v_size) break; /* fewer than 8 trailing bytes: padding */
+        if (top && p->pos + 8 > p->v_size && zero_tail(p)) break; /* NUL padding at the end */
         el_header h;
         if (read_header(p, lv, &h) < 0) return DC_PARSE_ERROR;
         if (h.tag == DC_TAG_ITEM_END) {
