@@ -36,6 +36,7 @@ SPEC 6  Arrays: pydicom pixel_array (numpy, gdcm, pillow, rle handlers),
         every decoder that succeeds.
 """
 import argparse
+import functools
 import json
 import math
 import os
@@ -131,16 +132,33 @@ class FloatVal:
 
 # --------------------------------------------------------------- utilities
 
-def natural_key(name):
-    """Natural order: digit runs compare by value; ties broken by code point."""
-    parts = re.split(r"(\d+)", name)
-    key = []
-    for i, p in enumerate(parts):
-        if i % 2:
-            key.append((1, int(p), ""))
-        elif p:
-            key.append((0, 0, p))
-    return (key, name)
+def natcmp(a, b):
+    """Natural order: where both names have a run of digits, the runs compare
+    by numeric value ("img2" < "img10"); other characters by code point; ties
+    broken by plain comparison so the order is total."""
+    i = j = 0
+    while i < len(a) and j < len(b):
+        if a[i].isdigit() and b[j].isdigit():
+            i2, j2 = i, j
+            while i2 < len(a) and a[i2].isdigit():
+                i2 += 1
+            while j2 < len(b) and b[j2].isdigit():
+                j2 += 1
+            na, nb = int(a[i:i2]), int(b[j:j2])
+            if na != nb:
+                return -1 if na < nb else 1
+            i, j = i2, j2
+            continue
+        if a[i] != b[j]:
+            return -1 if a[i] < b[j] else 1
+        i += 1
+        j += 1
+    if (len(a) - i) != (len(b) - j):
+        return -1 if (len(a) - i) < (len(b) - j) else 1
+    return (a > b) - (a < b)
+
+
+natural_key = functools.cmp_to_key(natcmp)
 
 
 def natcmp_sorted(names):
@@ -272,6 +290,7 @@ class Walk:
         self.pixel_len = None
         self.pixel_truncated = False
         self.n_elements = 0
+        self.vr_mismatch = False
 
 
 _VR_LONG = {b"OB", b"OD", b"OF", b"OL", b"OV", b"OW", b"SQ", b"UC", b"UN", b"UR", b"UT", b"SV",
@@ -458,6 +477,9 @@ def walk_file(path):
                 raise _Trunc("bad deflate stream: %s" % ex)
             bpos, bend = 0, len(body)
         w.ts = ts
+        if not implicit and bpos + 6 <= bend and body[bpos + 4:bpos + 6] not in _VALID_VRS:
+            implicit = True          # explicit VR announced, implicit written (pydicom copes)
+            w.vr_mismatch = True
         _walk_dataset(body, bpos, bend, implicit, little, 0, w, True, False)
     except _Trunc as ex:
         w.ok = False
@@ -506,6 +528,7 @@ class FileRec:
         self.frame_ipps = None      # per-frame positions (functional groups)
         self.truncated_pixels = False
         self.short_pixels = False
+        self.odd = []               # header oddities: the outcome is open ("either")
 
     def __repr__(self):
         return "FileRec(%s)" % self.path
@@ -580,6 +603,17 @@ def analyse_file(path, scope_path, name):
     r.bits_stored = _num(g("BitsStored"), int)
     r.pixel_rep = _num(g("PixelRepresentation"), int) or 0
     r.photometric = str(g("PhotometricInterpretation", "") or "").strip() or None
+    for kw in ("NumberOfFrames", "Rows", "Columns", "BitsAllocated", "BitsStored",
+               "SamplesPerPixel", "PixelRepresentation"):
+        if kw in ds:
+            try:
+                v = ds[kw].value
+                if v not in (None, "") and _num(v, int) is None:
+                    r.odd.append("%s %r" % (kw, v))
+            except Exception as ex:  # noqa: BLE001
+                r.odd.append("%s: %s" % (kw, ex))
+    if w.vr_mismatch:
+        r.odd.append("implicit VR dataset under an explicit VR transfer syntax")
     nf = _num(g("NumberOfFrames"), int)
     r.multiframe = nf is not None and nf > 1
     r.frames = nf if nf and nf > 0 else 1
@@ -727,7 +761,7 @@ def flatten(ds):
                 if isinstance(old, Uncertain) or isinstance(val, Uncertain):
                     out[col.name] = (c0, Uncertain("duplicate with undecidable part"))
                     continue
-                old_s = old if isinstance(old, str) else DupPart(old)
+                old_s = old if isinstance(old, (str, DupVal)) else DupPart(old)
                 out[col.name] = (c0, DupVal.join(old_s, val))
             else:
                 out[col.name] = (col, val)
@@ -828,7 +862,32 @@ def _sign_extend(arr, bits_stored):
     return np.where(a >= (1 << (bits_stored - 1)), a - (1 << bits_stored), a)
 
 
+class _Quiet:
+    """Silence C++ decoders (gdcm, openjpeg) that print to the process's fds."""
+
+    def __enter__(self):
+        sys.stdout.flush()
+        sys.stderr.flush()
+        self.saved = [os.dup(1), os.dup(2)]
+        self.null = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(self.null, 1)
+        os.dup2(self.null, 2)
+        return self
+
+    def __exit__(self, *exc):
+        os.dup2(self.saved[0], 1)
+        os.dup2(self.saved[1], 2)
+        for fd in self.saved + [self.null]:
+            os.close(fd)
+        return False
+
+
 def decode_file(rec, all_decoders=False):
+    with _Quiet():
+        return _decode_file(rec, all_decoders)
+
+
+def _decode_file(rec, all_decoders=False):
     """Decoded frames of a file as a list of candidate arrays (one per decoder
     that succeeded), each shaped (frames, rows, cols[, 3]) in the SPEC's stored
     values.  Raises on failure of every decoder."""
@@ -847,6 +906,18 @@ def decode_file(rec, all_decoders=False):
         finally:
             pydicom.config.pixel_data_handlers = old
         a = np.asarray(a)
+        if rec.ts not in NATIVE_TS and rec.ts != "1.2.840.10008.1.2.5":
+            # a decoder that returns garbage (uninitialised memory) is not a reference
+            try:
+                pydicom.config.pixel_data_handlers = handlers
+                again = np.asarray(pydicom.dcmread(rec.path, force=True).pixel_array)
+            except Exception as ex:  # noqa: BLE001
+                again = None
+            finally:
+                pydicom.config.pixel_data_handlers = old
+            if again is None or again.shape != a.shape or not np.array_equal(again, a):
+                errors.append("%s: unstable output" % label)
+                continue
         if rec.samples > 1:
             if a.ndim == 3:
                 a = a[None]
@@ -1049,6 +1120,11 @@ class Oracle:
 
     def _pixel_status(self, e):
         """Decide stored / unreadable / either for a scan from its files."""
+        odd = [x for r in e.files for x in r.odd]
+        if odd:
+            e.status = "either"
+            e.notes.append("odd header: " + "; ".join(odd))
+            return
         if not self.opts.write_pixeldata:
             if any(r.truncated_pixels for r in e.files):
                 e.status = "either"
@@ -1228,7 +1304,10 @@ class Oracle:
             rule_used = "instance" if have_inst else "filename"
             e.warn_words.append("*")       # a fallback: some warning, any words
         elif rule == "instance":
-            rule_used = "instance" if have_inst else ("position" if have_pos else "filename")
+            rule_used = "instance" if have_inst else "filename"
+            if not have_inst and e.status == "stored":
+                e.status = "uncertain"
+                e.notes.append("slice_order instance without InstanceNumbers: fallback open")
         else:
             rule_used = "filename"
         if rule_used == "position":
@@ -1359,6 +1438,17 @@ class Oracle:
                 arr = arr.reshape([e.nt, e.nz] + list(arr.shape[1:]))
             out.append((label, arr.astype(dt) if not o.rescale else arr.astype(np.float32)))
         return out
+
+    def can_decode(self, e):
+        """True when every slice decodes with some oracle decoder (cached)."""
+        if not hasattr(e, "_decodable"):
+            try:
+                self.expected_arrays(e)
+                e._decodable = True
+            except Exception as ex:  # noqa: BLE001
+                e._decodable = False
+                e.notes.append("oracle cannot decode: %s" % str(ex)[:150])
+        return e._decodable
 
     def layout_shape(self, e):
         if e.shape is None:

@@ -450,7 +450,7 @@ class Corpus:
                                  ipp=[0, 0, 0], iop=G.iop_axial(), instance=1, extra=extra,
                                  charset=charset, patient_name=patient, series_description=label)
             self.write_image(f, name, ds)
-            self.volume(f, uid, label, [name], (1, 16, 20), "uint%d" % dtype_bits)
+            self.volume(f, uid, label, [name], (1, 16, 20), "uint%d" % dtype_bits, rule=None)
 
         def nested(ds):
             ds.ReferencedImageSequence = G.seq(
@@ -592,8 +592,7 @@ class Corpus:
                                        names=names, photometric="RGB")
         series.append(("rgb", uid_rgb, names, "uint8", (n, 32, 24, 3)))
         for label, uid, names, dt, shape in series:
-            order = list(reversed(names)) if label == "ct" else names
-            self.volume(base, uid, label, order, shape, dt, uniform=True)
+            self.volume(base, uid, label, names, shape, dt, uniform=True)
 
         # copies in other transfer syntaxes: kind -> (which series, tolerance)
         kinds = [
@@ -604,9 +603,9 @@ class Corpus:
             ("jpeg14", ["ct", "mr", "mono8", "rgb"], 0),
             ("jpegsv1", ["ct", "mr", "mono8", "rgb"], 0),
             ("jpegls", ["ct", "mr", "mono8", "rgb"], 0),
-            ("jpegls_near", ["mr", "mono8"], 2),
-            ("jpegbase", ["mono8", "rgb"], 12),
-            ("jpegext", ["mr"], 40),
+            ("jpegls_near", ["mr", "mono8"], 0),
+            ("jpegbase", ["mono8", "rgb"], 3),
+            ("jpegext", ["mr"], 4),
             ("j2k", ["ct", "mr", "mono8", "rgb"], 0),
         ]
         tools = {"implicit": "dcmconv", "bigendian": "dcmconv", "deflated": "dcmconv",
@@ -642,8 +641,7 @@ class Corpus:
                     self.files[rel] = dict(srcinfo, sop=str(ds.SOPInstanceUID),
                                            ts=str(ds.file_meta.TransferSyntaxUID),
                                            source=os.path.join(base, nm))
-                order = list(reversed(names)) if label == "ct" else names
-                self.volume(sub, str(ds.SeriesInstanceUID), "%s %s" % (kind, label), order, shape,
+                self.volume(sub, str(ds.SeriesInstanceUID), "%s %s" % (kind, label), names, shape,
                             dt, uniform=True, tolerance=tol)
             if not os.listdir(self.path(sub, "")):
                 os.rmdir(self.path(sub, ""))
