@@ -42,7 +42,7 @@ struct dc_jls_jfif {
 };
 struct dc_jls_params {
     int width, height, bitspersample, bytesperline, components, allowedlossyerror;
-    enum dc_jls_interleave ilv;
+    int ilv; /* enum interleavemode in CharLS (int-sized); may hold garbage from corrupt streams */
     int colorTransform;
     char outputBgr;
     struct dc_jls_custom custom;
@@ -159,6 +159,10 @@ static int jls_check_header(const struct dc_jls_params *p, uint32_t rows, uint32
     if (p->bitspersample < 2 || p->bitspersample > 16) {
         std::snprintf(msg, sizeof msg, "unsupported bits per sample %d", p->bitspersample);
         set_err(err, errlen, msg, NULL);
+        return -1;
+    }
+    if (p->ilv < DC_JLS_ILV_NONE || p->ilv > DC_JLS_ILV_SAMPLE) {
+        set_err(err, errlen, "bad interleave mode", NULL);
         return -1;
     }
     if (p->colorTransform != 0) {

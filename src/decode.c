@@ -28,6 +28,7 @@
 #include <unistd.h>
 
 #include "dc_scan.h"
+#include "dc_util.h"
 
 /* ---- the codec table (IOR-style: one entry per codec file) ---- */
 static const dc_codec *const codecs[] = {&dc_codec_native, &dc_codec_rle, &dc_codec_jpeg, &dc_codec_jpegls,
@@ -380,6 +381,54 @@ static int map_by_marker(dec_ctx *c, uint32_t nframes, size_t *start)
     return 0;
 }
 
+/* The marker rule reads the end of every fragment; the crawler decodes one
+ * frame per call, so the last map found that way is kept (one entry, keyed
+ * by the file and its fragment layout; dcmcrawl ranks are single-threaded). */
+static struct {
+    char *path;
+    uint64_t file_size, layout;
+    size_t n_frags;
+    uint32_t nframes;
+    size_t *start;
+} marker_cache;
+
+static uint64_t frag_layout(const dc_pixel_loc *px)
+{
+    return dc_hash64(px->frags, px->n_frags * sizeof *px->frags, DC_HASH_SEED);
+}
+
+static int cached_marker_map(dec_ctx *c, uint32_t nframes, size_t *start)
+{
+    const dc_dataset *ds = c->ds;
+    if (!marker_cache.start || !ds->path || !marker_cache.path || strcmp(ds->path, marker_cache.path) != 0 ||
+        marker_cache.file_size != ds->file_size || marker_cache.n_frags != ds->pixel.n_frags ||
+        marker_cache.nframes != nframes || marker_cache.layout != frag_layout(&ds->pixel))
+        return -1;
+    memcpy(start, marker_cache.start, ((size_t)nframes + 1) * sizeof *start);
+    return 0;
+}
+
+static void remember_marker_map(const dc_dataset *ds, uint32_t nframes, const size_t *start)
+{
+    if (!ds->path) return;
+    free(marker_cache.path);
+    free(marker_cache.start);
+    marker_cache.path = strdup(ds->path);
+    marker_cache.start = malloc(((size_t)nframes + 1) * sizeof *start);
+    if (!marker_cache.path || !marker_cache.start) {
+        free(marker_cache.path);
+        free(marker_cache.start);
+        marker_cache.path = NULL;
+        marker_cache.start = NULL;
+        return;
+    }
+    memcpy(marker_cache.start, start, ((size_t)nframes + 1) * sizeof *start);
+    marker_cache.file_size = ds->file_size;
+    marker_cache.n_frags = ds->pixel.n_frags;
+    marker_cache.nframes = nframes;
+    marker_cache.layout = frag_layout(&ds->pixel);
+}
+
 static int map_frames(dec_ctx *c, uint32_t nframes, size_t *start)
 {
     const dc_pixel_loc *px = &c->ds->pixel;
@@ -398,7 +447,10 @@ static int map_frames(dec_ctx *c, uint32_t nframes, size_t *start)
         snprintf(c->err, c->errlen, "cannot split %zu fragments into %u frames", px->n_frags, (unsigned)nframes);
         return -1;
     }
-    return map_by_marker(c, nframes, start);
+    if (cached_marker_map(c, nframes, start) == 0) return 0;
+    if (map_by_marker(c, nframes, start) != 0) return -1;
+    remember_marker_map(c->ds, nframes, start);
+    return 0;
 }
 
 /* concatenate fragments [a, b) into c->src; returns the length or -1 */
