@@ -1,11 +1,26 @@
 /*
  * record.c - dc_record: the compact per-file summary of the header pass.
  * See dc_record.h.
+ *
+ * dc_record_from_dataset reads the top-level attributes (UIDs, geometry,
+ * image pixel module, rescale) and, for enhanced multi-frame files, the
+ * functional groups: the Shared group (5200,9229) gives defaults, each item
+ * of the Per-frame group (5200,9230) gives one dc_frame_geom.  The per-frame
+ * sequence is walked once in element order (no per-frame searches), so the
+ * cost is linear in the header size.
+ *
+ * dc_record_pack/unpack serialise a record field by field in little endian
+ * (strings length-prefixed), so records travel between ranks whatever the
+ * struct layout; unpack checks every length against the bytes left.
  */
 #include "dc_record.h"
 
+#include <math.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+
+#define DICOMDIR_CLASS "1.2.840.10008.1.3.10"
 
 void dc_record_init(dc_record *r)
 {
@@ -19,4 +34,452 @@ void dc_record_free(dc_record *r)
     free(r->frame_geom);
     r->frame_geom = NULL;
     r->n_frame_geom = 0;
+}
+
+/* ------------------------------------------------------------------ */
+/* reading attributes                                                  */
+/* ------------------------------------------------------------------ */
+
+static void get_str(const dc_dataset *ds, uint32_t tag, char *out, size_t outlen)
+{
+    if (dc_tag_str(ds, tag, out, outlen) != 0) out[0] = '\0';
+}
+
+static int get_u16(const dc_dataset *ds, uint32_t tag, uint16_t *out)
+{
+    long v;
+    if (dc_tag_long(ds, tag, &v) != 0 || v < 0 || v > 0xFFFF) return -1;
+    *out = (uint16_t)v;
+    return 0;
+}
+
+static int get_i32(const dc_dataset *ds, int idx, int32_t *out)
+{
+    long v;
+    if (dc_get_long_at(ds, idx, 0, &v) != 0 || v < INT32_MIN || v > INT32_MAX) return -1;
+    *out = (int32_t)v;
+    return 0;
+}
+
+/* all n values of element idx, or -1 */
+static int get_n(const dc_dataset *ds, int idx, double *out, int n)
+{
+    if (idx < 0) return -1;
+    for (int k = 0; k < n; k++)
+        if (dc_get_double_at(ds, idx, k, &out[k]) != 0 || !isfinite(out[k])) return -1;
+    return 0;
+}
+
+/* values found in a functional group item (or at top level) */
+typedef struct {
+    double ipp[3], iop[6], spacing[2], thickness, sbs, slope, intercept;
+    int32_t temporal, stack_pos;
+    uint8_t has_ipp, has_iop, has_spacing, has_thickness, has_sbs, has_slope, has_intercept;
+    uint8_t has_temporal, has_stack_pos;
+} fg_vals;
+
+/* element `tag` in item 0 of sequence `sq` */
+static int in_item0(const dc_dataset *ds, int sq, uint32_t tag)
+{
+    return dc_find_in_item(ds, sq, 0, tag);
+}
+
+/* one functional group sequence element (e.g. PlanePositionSequence) */
+static void apply_group(const dc_dataset *ds, int sq, fg_vals *v)
+{
+    double d;
+    switch (ds->el[sq].tag) {
+    case DC_TAG(0x0020, 0x9113): /* PlanePositionSequence */
+        if (get_n(ds, in_item0(ds, sq, DC_TAG_IPP), v->ipp, 3) == 0) v->has_ipp = 1;
+        break;
+    case DC_TAG(0x0020, 0x9116): /* PlaneOrientationSequence */
+        if (get_n(ds, in_item0(ds, sq, DC_TAG_IOP), v->iop, 6) == 0) v->has_iop = 1;
+        break;
+    case DC_TAG(0x0020, 0x9111): /* FrameContentSequence */
+        if (get_i32(ds, in_item0(ds, sq, DC_TAG(0x0020, 0x9128)), &v->temporal) == 0) v->has_temporal = 1;
+        if (get_i32(ds, in_item0(ds, sq, DC_TAG(0x0020, 0x9057)), &v->stack_pos) == 0) v->has_stack_pos = 1;
+        break;
+    case DC_TAG(0x0028, 0x9145): /* PixelValueTransformationSequence */
+        if (get_n(ds, in_item0(ds, sq, DC_TAG_RESCALE_SLOPE), &d, 1) == 0) v->slope = d, v->has_slope = 1;
+        if (get_n(ds, in_item0(ds, sq, DC_TAG_RESCALE_INTERCEPT), &d, 1) == 0) v->intercept = d, v->has_intercept = 1;
+        break;
+    case DC_TAG(0x0028, 0x9110): /* PixelMeasuresSequence */
+        if (get_n(ds, in_item0(ds, sq, DC_TAG_PIXEL_SPACING), v->spacing, 2) == 0) v->has_spacing = 1;
+        if (get_n(ds, in_item0(ds, sq, DC_TAG_SLICE_THICKNESS), &d, 1) == 0) v->thickness = d, v->has_thickness = 1;
+        if (get_n(ds, in_item0(ds, sq, DC_TAG_SPACING_BETWEEN), &d, 1) == 0) v->sbs = d, v->has_sbs = 1;
+        break;
+    default:
+        break;
+    }
+}
+
+/* next element at the same level as i (skips a sequence's subtree) */
+static size_t next_sibling(const dc_dataset *ds, size_t i)
+{
+    const dc_elem *e = &ds->el[i];
+    if (e->vr == DC_VR('S', 'Q') && e->val > i && e->val <= ds->n_el) return e->val;
+    return i + 1;
+}
+
+/* every functional group in item 0 of the shared sequence */
+static void read_shared(const dc_dataset *ds, int shared, fg_vals *v)
+{
+    size_t end = ds->el[shared].val;
+    for (size_t i = (size_t)shared + 1; i < end && i < ds->n_el; i = next_sibling(ds, i))
+        if (ds->el[i].parent == shared && ds->el[i].item == 0 && ds->el[i].vr == DC_VR('S', 'Q'))
+            apply_group(ds, (int)i, v);
+}
+
+static void fill_frame(dc_frame_geom *g, const fg_vals *v)
+{
+    memcpy(g->ipp, v->ipp, sizeof g->ipp);
+    memcpy(g->iop, v->iop, sizeof g->iop);
+    g->has_ipp = v->has_ipp;
+    g->has_iop = v->has_iop;
+    g->temporal = v->has_temporal ? v->temporal : -1;
+    g->stack_pos = v->has_stack_pos ? v->stack_pos : -1;
+    g->has_rescale = v->has_slope || v->has_intercept;
+    g->slope = v->has_slope ? v->slope : 1.0;
+    g->intercept = v->has_intercept ? v->intercept : 0.0;
+}
+
+/* frame `item` is complete: store it, start the next from the shared values */
+static void finish_frame(dc_record *r, int32_t item, fg_vals *cur, const fg_vals *shared, fg_vals *first)
+{
+    fill_frame(&r->frame_geom[item], cur);
+    if (item == 0) *first = *cur;
+    *cur = *shared;
+}
+
+/* Per-frame groups: one dc_frame_geom per item (at most r->frames), shared
+ * values as defaults; *first gets frame 0's values for the record fields. */
+static void read_per_frame(const dc_dataset *ds, int per, const fg_vals *shared, dc_record *r, fg_vals *first)
+{
+    uint32_t n = ds->el[per].len;
+    if (n > r->frames) n = r->frames;
+    *first = *shared;
+    if (n == 0) return;
+    r->frame_geom = dc_calloc(n, sizeof *r->frame_geom);
+    r->n_frame_geom = n;
+    fg_vals cur = *shared;
+    int32_t item = 0;
+    size_t end = ds->el[per].val < ds->n_el ? ds->el[per].val : ds->n_el;
+    for (size_t i = (size_t)per + 1; i < end; i = next_sibling(ds, i)) {
+        const dc_elem *e = &ds->el[i];
+        if (e->parent != per) continue;
+        if (e->item >= (int32_t)n) break;
+        while (item < e->item) finish_frame(r, item++, &cur, shared, first);
+        if (e->vr == DC_VR('S', 'Q')) apply_group(ds, (int)i, &cur);
+    }
+    while (item < (int32_t)n) finish_frame(r, item++, &cur, shared, first);
+}
+
+static void read_top(const dc_dataset *ds, fg_vals *v)
+{
+    memset(v, 0, sizeof *v);
+    if (dc_tag_doubles(ds, DC_TAG_IPP, v->ipp, 3) == 3) v->has_ipp = 1;
+    if (dc_tag_doubles(ds, DC_TAG_IOP, v->iop, 6) == 6) v->has_iop = 1;
+    if (dc_tag_doubles(ds, DC_TAG_PIXEL_SPACING, v->spacing, 2) == 2) v->has_spacing = 1;
+    if (dc_tag_doubles(ds, DC_TAG_SLICE_THICKNESS, &v->thickness, 1) == 1) v->has_thickness = 1;
+    if (dc_tag_doubles(ds, DC_TAG_SPACING_BETWEEN, &v->sbs, 1) == 1) v->has_sbs = 1;
+    if (dc_tag_doubles(ds, DC_TAG_RESCALE_SLOPE, &v->slope, 1) == 1) v->has_slope = 1;
+    if (dc_tag_doubles(ds, DC_TAG_RESCALE_INTERCEPT, &v->intercept, 1) == 1) v->has_intercept = 1;
+}
+
+/* top-level values win; functional groups fill what is missing */
+static void merge_into_record(dc_record *r, const fg_vals *top, const fg_vals *fg)
+{
+    const fg_vals *ipp = top->has_ipp ? top : fg, *iop = top->has_iop ? top : fg;
+    const fg_vals *ps = top->has_spacing ? top : fg, *th = top->has_thickness ? top : fg;
+    const fg_vals *sb = top->has_sbs ? top : fg;
+    const fg_vals *rs = (top->has_slope || top->has_intercept) ? top : fg;
+    if ((r->has_ipp = ipp->has_ipp)) memcpy(r->ipp, ipp->ipp, sizeof r->ipp);
+    if ((r->has_iop = iop->has_iop)) memcpy(r->iop, iop->iop, sizeof r->iop);
+    if ((r->has_spacing = ps->has_spacing)) memcpy(r->spacing, ps->spacing, sizeof r->spacing);
+    if ((r->has_thickness = th->has_thickness)) r->thickness = th->thickness;
+    if ((r->has_sbs = sb->has_sbs)) r->sbs = sb->sbs;
+    r->has_rescale = rs->has_slope || rs->has_intercept;
+    r->slope = rs->has_slope ? rs->slope : 1.0;
+    r->intercept = rs->has_intercept ? rs->intercept : 0.0;
+}
+
+static void read_image_module(const dc_dataset *ds, dc_record *r)
+{
+    get_u16(ds, DC_TAG_ROWS, &r->rows);
+    get_u16(ds, DC_TAG_COLUMNS, &r->cols);
+    if (get_u16(ds, DC_TAG_SAMPLES, &r->samples) != 0) r->samples = 1;
+    get_u16(ds, DC_TAG_BITS_ALLOCATED, &r->bits_alloc);
+    get_u16(ds, DC_TAG_BITS_STORED, &r->bits_stored);
+    get_u16(ds, DC_TAG_HIGH_BIT, &r->high_bit);
+    get_u16(ds, DC_TAG_PIXEL_REP, &r->pixel_rep);
+    get_u16(ds, DC_TAG_PLANAR, &r->planar);
+    long nf;
+    r->frames = 1;
+    if (dc_tag_long(ds, DC_TAG_NUM_FRAMES, &nf) == 0 && nf > 1) {
+        /* a frame takes at least one byte (8 when encapsulated): more frames
+         * than that cannot be in the file, so never size anything beyond it */
+        uint64_t cap = ds->file_size / (ds->pixel.encapsulated ? 8 : 1) + 1;
+        r->frames = (uint64_t)nf > cap ? (uint32_t)(cap > UINT32_MAX ? UINT32_MAX : cap) : (uint32_t)nf;
+    }
+    r->pixel_kind = DC_PIX_NONE;
+    if (ds->pixel.present) {
+        if (ds->pixel.tag == DC_TAG_FLOAT_PIXEL_DATA) r->pixel_kind = DC_PIX_FLOAT;
+        else if (ds->pixel.tag == DC_TAG_DOUBLE_PIXEL_DATA) r->pixel_kind = DC_PIX_DOUBLE;
+        else r->pixel_kind = DC_PIX_INT;
+    }
+}
+
+static void read_numbers(const dc_dataset *ds, dc_record *r)
+{
+    r->has_instance = get_i32(ds, dc_find(ds, DC_TAG_INSTANCE_NUMBER), &r->instance) == 0;
+    r->has_acq = get_i32(ds, dc_find(ds, DC_TAG_ACQ_NUMBER), &r->acq) == 0;
+    r->has_temporal = get_i32(ds, dc_find(ds, DC_TAG_TEMPORAL_POS), &r->temporal) == 0;
+    if (!r->has_instance) r->instance = 0;
+    if (!r->has_acq) r->acq = 0;
+    if (!r->has_temporal) r->temporal = 0;
+}
+
+/* the transfer syntax: as in the meta header, else what the parser found */
+static void read_ts(const dc_dataset *ds, dc_record *r)
+{
+    const char *ts = ds->ts_uid;
+    if (!ts[0]) {
+        switch (ds->ts) {
+        case DC_TS_IMPLICIT_LE: ts = "1.2.840.10008.1.2"; break;
+        case DC_TS_EXPLICIT_BE: ts = "1.2.840.10008.1.2.2"; break;
+        default: ts = "1.2.840.10008.1.2.1"; break;
+        }
+    }
+    snprintf(r->ts_uid, sizeof r->ts_uid, "%s", ts);
+}
+
+void dc_record_from_dataset(const dc_dataset *ds, dc_record *r)
+{
+    uint32_t file_idx = r->file_idx, scope = r->scope;
+    uint64_t col_sig = r->col_sig;
+    dc_record_free(r);
+    dc_record_init(r);
+    r->file_idx = file_idx;
+    r->scope = scope;
+    r->col_sig = col_sig;
+    char sop_class[DC_UID_LEN];
+    get_str(ds, DC_TAG_SOP_CLASS_UID, sop_class, sizeof sop_class);
+    r->kind = (!strcmp(ds->media_sop_class, DICOMDIR_CLASS) || !strcmp(sop_class, DICOMDIR_CLASS))
+                  ? DC_FILE_DICOMDIR
+                  : DC_FILE_DICOM;
+    get_str(ds, DC_TAG_SOP_INSTANCE_UID, r->sop_uid, sizeof r->sop_uid);
+    get_str(ds, DC_TAG_SERIES_UID, r->series_uid, sizeof r->series_uid);
+    get_str(ds, DC_TAG_STUDY_UID, r->study_uid, sizeof r->study_uid);
+    get_str(ds, DC_TAG_MODALITY, r->modality, sizeof r->modality);
+    get_str(ds, DC_TAG_PHOTOMETRIC, r->photometric, sizeof r->photometric);
+    read_ts(ds, r);
+    r->file_size = ds->file_size;
+    read_numbers(ds, r);
+    read_image_module(ds, r);
+
+    fg_vals top, shared, first;
+    read_top(ds, &top);
+    memset(&shared, 0, sizeof shared);
+    int sh = dc_find(ds, DC_TAG(0x5200, 0x9229));
+    if (sh >= 0 && ds->el[sh].vr == DC_VR('S', 'Q')) read_shared(ds, sh, &shared);
+    first = shared;
+    int per = dc_find(ds, DC_TAG(0x5200, 0x9230));
+    if (per >= 0 && ds->el[per].vr == DC_VR('S', 'Q')) read_per_frame(ds, per, &shared, r, &first);
+    merge_into_record(r, &top, &first);
+}
+
+uint64_t dc_record_frame_bytes(const dc_record *r)
+{
+    uint64_t bps;
+    if (r->pixel_kind == DC_PIX_FLOAT) bps = 4;
+    else if (r->pixel_kind == DC_PIX_DOUBLE) bps = 8;
+    else bps = r->bits_alloc <= 8 ? 1 : (uint64_t)(r->bits_alloc + 7) / 8; /* 1-bit: one byte per value */
+    return (uint64_t)r->rows * r->cols * (r->samples ? r->samples : 1) * bps;
+}
+
+/* ------------------------------------------------------------------ */
+/* serialisation                                                       */
+/* ------------------------------------------------------------------ */
+
+#define RECORD_MAGIC 0xDC5Eu
+#define FRAME_BYTES (3 * 8 + 6 * 8 + 2 + 4 + 4 + 8 + 8 + 1) /* packed dc_frame_geom */
+
+static void put_u(dc_buf *b, uint64_t v, int n)
+{
+    uint8_t t[8];
+    for (int i = 0; i < n; i++) t[i] = (uint8_t)(v >> (8 * i));
+    dc_buf_append(b, t, (size_t)n);
+}
+
+static void put_f(dc_buf *b, double d)
+{
+    uint64_t u;
+    memcpy(&u, &d, 8);
+    put_u(b, u, 8);
+}
+
+static void put_s(dc_buf *b, const char *s)
+{
+    size_t n = strlen(s);
+    put_u(b, n, 2);
+    dc_buf_append(b, s, n);
+}
+
+static void pack_frame(const dc_frame_geom *g, dc_buf *out)
+{
+    for (int k = 0; k < 3; k++) put_f(out, g->ipp[k]);
+    for (int k = 0; k < 6; k++) put_f(out, g->iop[k]);
+    put_u(out, g->has_ipp, 1);
+    put_u(out, g->has_iop, 1);
+    put_u(out, (uint32_t)g->temporal, 4);
+    put_u(out, (uint32_t)g->stack_pos, 4);
+    put_f(out, g->slope);
+    put_f(out, g->intercept);
+    put_u(out, g->has_rescale, 1);
+}
+
+void dc_record_pack(const dc_record *r, dc_buf *out)
+{
+    put_u(out, RECORD_MAGIC, 2);
+    put_u(out, r->file_idx, 4);
+    put_u(out, r->scope, 4);
+    put_u(out, r->kind, 1);
+    put_s(out, r->reason);
+    put_s(out, r->sop_uid);
+    put_s(out, r->series_uid);
+    put_s(out, r->study_uid);
+    put_s(out, r->ts_uid);
+    put_s(out, r->modality);
+    put_s(out, r->photometric);
+    const uint8_t flags[] = {r->has_instance, r->has_acq, r->has_temporal, r->has_ipp, r->has_iop,
+                             r->has_spacing, r->has_rescale, r->has_thickness, r->has_sbs, r->pixel_kind};
+    dc_buf_append(out, flags, sizeof flags);
+    put_u(out, (uint32_t)r->instance, 4);
+    put_u(out, (uint32_t)r->acq, 4);
+    put_u(out, (uint32_t)r->temporal, 4);
+    const double *d[] = {r->ipp, r->iop, r->spacing};
+    const int nd[] = {3, 6, 2};
+    for (int a = 0; a < 3; a++)
+        for (int k = 0; k < nd[a]; k++) put_f(out, d[a][k]);
+    put_f(out, r->thickness);
+    put_f(out, r->sbs);
+    put_f(out, r->slope);
+    put_f(out, r->intercept);
+    const uint16_t u16[] = {r->rows, r->cols, r->samples, r->bits_alloc, r->bits_stored, r->high_bit,
+                            r->pixel_rep, r->planar};
+    for (size_t k = 0; k < sizeof u16 / sizeof u16[0]; k++) put_u(out, u16[k], 2);
+    put_u(out, r->frames, 4);
+    put_u(out, r->file_size, 8);
+    put_u(out, r->col_sig, 8);
+    put_u(out, r->n_frame_geom, 4);
+    for (uint32_t f = 0; f < r->n_frame_geom; f++) pack_frame(&r->frame_geom[f], out);
+}
+
+typedef struct {
+    const uint8_t *p, *end;
+    int bad;
+} reader;
+
+static uint64_t get_u(reader *rd, int n)
+{
+    if (rd->bad || rd->end - rd->p < n) {
+        rd->bad = 1;
+        return 0;
+    }
+    uint64_t v = 0;
+    for (int i = 0; i < n; i++) v |= (uint64_t)rd->p[i] << (8 * i);
+    rd->p += n;
+    return v;
+}
+
+static double get_f(reader *rd)
+{
+    uint64_t u = get_u(rd, 8);
+    double d;
+    memcpy(&d, &u, 8);
+    return d;
+}
+
+static void get_s(reader *rd, char *out, size_t outlen)
+{
+    size_t n = (size_t)get_u(rd, 2);
+    out[0] = '\0';
+    if (rd->bad || n >= outlen || (size_t)(rd->end - rd->p) < n) {
+        rd->bad = 1;
+        return;
+    }
+    memcpy(out, rd->p, n);
+    out[n] = '\0';
+    rd->p += n;
+}
+
+static void unpack_frame(reader *rd, dc_frame_geom *g)
+{
+    for (int k = 0; k < 3; k++) g->ipp[k] = get_f(rd);
+    for (int k = 0; k < 6; k++) g->iop[k] = get_f(rd);
+    g->has_ipp = (uint8_t)get_u(rd, 1);
+    g->has_iop = (uint8_t)get_u(rd, 1);
+    g->temporal = (int32_t)(uint32_t)get_u(rd, 4);
+    g->stack_pos = (int32_t)(uint32_t)get_u(rd, 4);
+    g->slope = get_f(rd);
+    g->intercept = get_f(rd);
+    g->has_rescale = (uint8_t)get_u(rd, 1);
+}
+
+static void unpack_fields(reader *rd, dc_record *r)
+{
+    r->file_idx = (uint32_t)get_u(rd, 4);
+    r->scope = (uint32_t)get_u(rd, 4);
+    r->kind = (uint8_t)get_u(rd, 1);
+    get_s(rd, r->reason, sizeof r->reason);
+    get_s(rd, r->sop_uid, sizeof r->sop_uid);
+    get_s(rd, r->series_uid, sizeof r->series_uid);
+    get_s(rd, r->study_uid, sizeof r->study_uid);
+    get_s(rd, r->ts_uid, sizeof r->ts_uid);
+    get_s(rd, r->modality, sizeof r->modality);
+    get_s(rd, r->photometric, sizeof r->photometric);
+    uint8_t *flags[] = {&r->has_instance, &r->has_acq, &r->has_temporal, &r->has_ipp, &r->has_iop,
+                        &r->has_spacing, &r->has_rescale, &r->has_thickness, &r->has_sbs, &r->pixel_kind};
+    for (size_t k = 0; k < sizeof flags / sizeof flags[0]; k++) *flags[k] = (uint8_t)get_u(rd, 1);
+    r->instance = (int32_t)(uint32_t)get_u(rd, 4);
+    r->acq = (int32_t)(uint32_t)get_u(rd, 4);
+    r->temporal = (int32_t)(uint32_t)get_u(rd, 4);
+    double *d[] = {r->ipp, r->iop, r->spacing};
+    const int nd[] = {3, 6, 2};
+    for (int a = 0; a < 3; a++)
+        for (int k = 0; k < nd[a]; k++) d[a][k] = get_f(rd);
+    r->thickness = get_f(rd);
+    r->sbs = get_f(rd);
+    r->slope = get_f(rd);
+    r->intercept = get_f(rd);
+    uint16_t *u16[] = {&r->rows, &r->cols, &r->samples, &r->bits_alloc, &r->bits_stored, &r->high_bit,
+                       &r->pixel_rep, &r->planar};
+    for (size_t k = 0; k < sizeof u16 / sizeof u16[0]; k++) *u16[k] = (uint16_t)get_u(rd, 2);
+    r->frames = (uint32_t)get_u(rd, 4);
+    r->file_size = get_u(rd, 8);
+    r->col_sig = get_u(rd, 8);
+}
+
+int dc_record_unpack(const char **p, const char *end, dc_record *r)
+{
+    reader rd = {(const uint8_t *)*p, (const uint8_t *)end, 0};
+    if (!*p || end < *p || get_u(&rd, 2) != RECORD_MAGIC) return -1;
+    dc_record_free(r);
+    dc_record_init(r);
+    unpack_fields(&rd, r);
+    uint32_t n = (uint32_t)get_u(&rd, 4);
+    if (rd.bad || r->kind > DC_FILE_BAD || r->pixel_kind > DC_PIX_DOUBLE ||
+        (uint64_t)n * FRAME_BYTES > (uint64_t)(rd.end - rd.p))
+        return -1;
+    if (n) {
+        r->frame_geom = dc_calloc(n, sizeof *r->frame_geom);
+        r->n_frame_geom = n;
+        for (uint32_t f = 0; f < n; f++) unpack_frame(&rd, &r->frame_geom[f]);
+    }
+    if (rd.bad) {
+        dc_record_free(r);
+        return -1;
+    }
+    *p = (const char *)rd.p;
+    return 0;
 }
