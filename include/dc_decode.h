@@ -68,11 +68,22 @@ const char *dc_decoded_photometric(const dc_pixel_desc *pd);
 int dc_output_dtype(const dc_pixel_desc *pd, int rescale);
 
 /* Decode frames [first, first+count) of the parsed file ds (opened with
- * keep_open, or from memory) into dst, which holds count frames of
- * rows*cols*samples values of out_dtype.  slope/intercept used when out_dtype
- * is DC_DT_F32 and the data are integers (rescale).  Errors: "truncated pixel
- * data", "no pixel data", "unsupported transfer syntax 1.2.840...",
- * "JPEG decode failed: ..." */
+ * keep_open, or from memory; reopened by path if closed; fragments walked if
+ * not yet) into dst, which holds count frames of rows*cols*samples values of
+ * out_dtype.  The output is pydicom's pixel_array with these differences:
+ * signed data with BitsStored < BitsAllocated are sign-extended from
+ * BitsStored; YBR_FULL and YBR_FULL_422 become RGB (pydicom's
+ * convert_color_space arithmetic; YBR_ICT/YBR_RCT are converted by the J2K
+ * decoder); samples are always interleaved; out_dtype DC_DT_F32 for integer
+ * data gives value*slope+intercept.  Unsigned values with bits above
+ * BitsStored are kept as stored, as pydicom does; BitsAllocated 1 is
+ * unpacked to 0/1 bytes.  Frames of encapsulated data: basic offset table,
+ * else one fragment per frame, all fragments for a single frame, else the
+ * FFD9 end marker (pydicom's rule; the last such map is cached, so this is
+ * not thread-safe).  Errors: "no pixel data", "truncated pixel data",
+ * "unsupported transfer syntax <uid>", "unsupported BitsAllocated N",
+ * "JPEG decode failed: ...", "JPEG-LS decode failed: ...", "JPEG 2000 decode
+ * failed: ...", "RLE segment 2 decodes to 100 of 4096 bytes", ... */
 int dc_decode_frames(dc_dataset *ds, const dc_pixel_desc *pd, uint32_t first, uint32_t count,
                      int out_dtype, double slope, double intercept, void *dst, char *err,
                      size_t errlen);

@@ -12,8 +12,9 @@
  * samples]) for several, like pydicom's pixel_array.  On failure it prints
  * {"error": "<reason>"} and exits 1 (usage: 64).
  *
- * The pixel description is read from the header here (not through
- * dc_record) so the tool depends only on the parser and the decoders.
+ * The file goes the crawler's way: dc_parse_file (keep_open,
+ * walk_fragments), dc_record_from_dataset, dc_pixel_desc_from_record,
+ * dc_decode_frames; --rescale uses the record's RescaleSlope/Intercept.
  * --per-frame decodes one frame per call, as the crawler does; --repeat N
  * decodes N times and reports the mean time per frame.
  */
@@ -23,6 +24,7 @@
 
 #include "dc_decode.h"
 #include "dc_dicom.h"
+#include "dc_record.h"
 #include "dc_scan.h"
 #include "dc_util.h"
 
@@ -30,37 +32,6 @@ typedef struct {
     int rescale, per_frame, repeat;
     const char *in, *out;
 } opts;
-
-static long tag_long(const dc_dataset *ds, uint32_t tag, long def)
-{
-    long v;
-    return dc_tag_long(ds, tag, &v) == 0 ? v : def;
-}
-
-static void desc_from_dataset(const dc_dataset *ds, dc_pixel_desc *pd, double *slope, double *intercept)
-{
-    memset(pd, 0, sizeof *pd);
-    pd->rows = (uint32_t)tag_long(ds, DC_TAG_ROWS, 0);
-    pd->cols = (uint32_t)tag_long(ds, DC_TAG_COLUMNS, 0);
-    pd->samples = (uint32_t)tag_long(ds, DC_TAG_SAMPLES, 1);
-    pd->frames = (uint32_t)tag_long(ds, DC_TAG_NUM_FRAMES, 1);
-    if (pd->frames < 1) pd->frames = 1;
-    pd->bits_alloc = (uint16_t)tag_long(ds, DC_TAG_BITS_ALLOCATED, 0);
-    pd->bits_stored = (uint16_t)tag_long(ds, DC_TAG_BITS_STORED, pd->bits_alloc);
-    pd->high_bit = (uint16_t)tag_long(ds, DC_TAG_HIGH_BIT, pd->bits_stored - 1);
-    pd->pixel_rep = (uint16_t)tag_long(ds, DC_TAG_PIXEL_REP, 0);
-    pd->planar = (uint16_t)tag_long(ds, DC_TAG_PLANAR, 0);
-    pd->pixel_kind = !ds->pixel.present                               ? DC_PIX_NONE
-                     : ds->pixel.tag == DC_TAG_FLOAT_PIXEL_DATA  ? DC_PIX_FLOAT
-                     : ds->pixel.tag == DC_TAG_DOUBLE_PIXEL_DATA ? DC_PIX_DOUBLE
-                                                                 : DC_PIX_INT;
-    if (dc_tag_str(ds, DC_TAG_PHOTOMETRIC, pd->photometric, sizeof pd->photometric) != 0) pd->photometric[0] = 0;
-    snprintf(pd->ts_uid, sizeof pd->ts_uid, "%s", ds->ts_uid);
-    pd->big_endian = ds->ts == DC_TS_EXPLICIT_BE;
-    double d;
-    *slope = dc_tag_doubles(ds, DC_TAG_RESCALE_SLOPE, &d, 1) == 1 ? d : 1.0;
-    *intercept = dc_tag_doubles(ds, DC_TAG_RESCALE_INTERCEPT, &d, 1) == 1 ? d : 0.0;
-}
 
 static int json_error(const char *msg)
 {
@@ -117,9 +88,13 @@ static int run(const opts *o)
         dc_dataset_free(&ds);
         return json_error(err[0] ? err : "not DICOM");
     }
+    dc_record rec;
     dc_pixel_desc pd;
-    double slope, icpt;
-    desc_from_dataset(&ds, &pd, &slope, &icpt);
+    dc_record_init(&rec);
+    dc_record_from_dataset(&ds, &rec);
+    dc_pixel_desc_from_record(&rec, &pd);
+    double slope = rec.slope, icpt = rec.intercept;
+    dc_record_free(&rec);
     int dt = dc_output_dtype(&pd, o->rescale);
     size_t frame_bytes = (size_t)dc_pixel_frame_values(&pd) * (size_t)dc_dtype_size(dt);
     uint8_t *dst = calloc(pd.frames, frame_bytes ? frame_bytes : 1);
