@@ -1,0 +1,537 @@
+/*
+ * test_flatten.c - one dataset to one CSV row (flatten.c), on datasets built
+ * by hand: column names (keywords, nested sequence prefixes, Unknown,
+ * Private, PrivateCreator, private dictionary, group lengths), tag paths,
+ * duplicates, pixel data exclusion, every value VR (text trimming per VR,
+ * charset in force per element, numbers little and big endian, AT, binary),
+ * the shortest float formats, row reuse and the columns-only mode.
+ */
+#include <math.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <cmocka.h>
+
+#include "dc_flatten.h"
+
+/* ---- building datasets ---- */
+
+static int add(dc_dataset *ds, uint32_t tag, const char *vr, int depth, int parent, int item, const void *val,
+               uint32_t len)
+{
+    if (ds->n_el == ds->cap_el) {
+        ds->cap_el = ds->cap_el ? ds->cap_el * 2 : 16;
+        ds->el = realloc(ds->el, ds->cap_el * sizeof *ds->el);
+    }
+    uint16_t v = DC_VR(vr[0], vr[1]);
+    dc_elem *e = &ds->el[ds->n_el];
+    memset(e, 0, sizeof *e);
+    e->tag = tag;
+    e->vr = v;
+    e->depth = (uint8_t)depth;
+    e->parent = parent;
+    e->item = item;
+    e->creator = -1;
+    e->charset = -1;
+    e->len = len;
+    if (v != DC_VR('S', 'Q')) {
+        if (ds->buf_len + len + 1 > ds->buf_cap) {
+            ds->buf_cap = (ds->buf_len + len + 1) * 2;
+            ds->buf = realloc(ds->buf, ds->buf_cap);
+        }
+        e->val = (uint32_t)ds->buf_len;
+        if (len) memcpy(ds->buf + ds->buf_len, val, len);
+        ds->buf_len += len;
+    }
+    return (int)ds->n_el++;
+}
+
+static int add_str(dc_dataset *ds, uint32_t tag, const char *vr, int depth, int parent, int item, const char *s)
+{
+    return add(ds, tag, vr, depth, parent, item, s, (uint32_t)strlen(s));
+}
+
+static int top(dc_dataset *ds, uint32_t tag, const char *vr, const char *s)
+{
+    return add_str(ds, tag, vr, 0, -1, -1, s);
+}
+
+static int sq(dc_dataset *ds, uint32_t tag, int depth, int parent, int item, uint32_t n_items)
+{
+    return add(ds, tag, "SQ", depth, parent, item, NULL, n_items);
+}
+
+/* value of the column named name, or NULL */
+static const char *val(const dc_row *r, const char *name)
+{
+    for (size_t i = 0; i < r->n; i++)
+        if (strcmp(r->cols[i].name, name) == 0) return r->vals[i];
+    return NULL;
+}
+
+static void expect(const dc_row *r, const char *name, const char *want)
+{
+    const char *v = val(r, name);
+    if (!v) fail_msg("no column '%s'", name);
+    if (strcmp(v, want) != 0) fail_msg("column '%s': got '%s' want '%s'", name, v, want);
+}
+
+static void flatten_new(const dc_dataset *ds, dc_row *r)
+{
+    dc_row_init(r);
+    assert_int_equal(dc_flatten(ds, r), 0);
+}
+
+/* ---- names, paths, duplicates ---- */
+
+/* (0008,1140) with two items, a nested sequence three deep, a top-level
+ * tag repeated three times, pixel data at top level and in an icon */
+static void build_nested(dc_dataset *ds)
+{
+    dc_dataset_init(ds);
+    add(ds, DC_TAG(0x0008, 0x0000), "UL", 0, -1, -1, "\x10\x00\x00\x00", 4);
+    top(ds, DC_TAG(0x0008, 0x0060), "CS", "CT");
+    int ref = sq(ds, DC_TAG(0x0008, 0x1140), 0, -1, -1, 2);
+    add_str(ds, DC_TAG(0x0008, 0x1150), "UI", 1, ref, 0, "1.2.840.10008.5.1.4.1.1.2");
+    add_str(ds, DC_TAG(0x0008, 0x1155), "UI", 1, ref, 0, "1.2.3.4\0");
+    add_str(ds, DC_TAG(0x0008, 0x1150), "UI", 1, ref, 1, "1.2.840.10008.5.1.4.1.1.2");
+    add_str(ds, DC_TAG(0x0008, 0x1155), "UI", 1, ref, 1, "1.2.3.5\0");
+    top(ds, DC_TAG(0x0008, 0x1155), "UI", "9.9");
+    int req = sq(ds, DC_TAG(0x0040, 0x0275), 0, -1, -1, 1);
+    int spc = sq(ds, DC_TAG(0x0040, 0x0008), 1, req, 0, 1);
+    add_str(ds, DC_TAG(0x0008, 0x0100), "SH", 2, spc, 0, "CODE1 ");
+    add_str(ds, DC_TAG(0x0040, 0x0009), "SH", 1, req, 0, "SPS1");
+    top(ds, DC_TAG(0x0010, 0x0020), "LO", "ID1");
+    top(ds, DC_TAG(0x0010, 0x0020), "LO", "ID2 ");
+    top(ds, DC_TAG(0x0010, 0x0020), "LO", "");
+    int icon = sq(ds, DC_TAG(0x0088, 0x0200), 0, -1, -1, 1);
+    add(ds, DC_TAG(0x0028, 0x0010), "US", 1, icon, 0, "\x40\x00", 2);
+    add(ds, DC_TAG(0x7FE0, 0x0010), "OW", 1, icon, 0, "\0\0\0\0", 4);
+    add(ds, DC_TAG(0x7FE0, 0x0010), "OW", 0, -1, -1, "\0\0\0\0\0\0\0\0", 8);
+    add(ds, DC_TAG(0x7FE0, 0x0008), "OF", 0, -1, -1, "\0\0\0\0", 4);
+    add(ds, DC_TAG(0x7FE0, 0x0009), "OD", 0, -1, -1, "\0\0\0\0\0\0\0\0", 8);
+    add(ds, DC_TAG(0xFFFC, 0xFFFC), "OB", 0, -1, -1, "\0\0", 2);
+}
+
+static void test_names_and_order(void **state)
+{
+    (void)state;
+    dc_dataset ds;
+    build_nested(&ds);
+    dc_row r;
+    flatten_new(&ds, &r);
+    const char *names[] = {
+        "GenericGroupLength (0008, 0000)",
+        "Modality (0008, 0060)",
+        "ReferencedImageSequence_ReferencedSOPClassUID (0008, 1150)",
+        "ReferencedImageSequence_ReferencedSOPInstanceUID (0008, 1155)",
+        "ReferencedSOPInstanceUID (0008, 1155)",
+        "RequestAttributesSequence_ScheduledProtocolCodeSequence_CodeValue (0008, 0100)",
+        "RequestAttributesSequence_ScheduledProcedureStepID (0040, 0009)",
+        "PatientID (0010, 0020)",
+        "IconImageSequence_Rows (0028, 0010)",
+        "DataSetTrailingPadding (fffc, fffc)",
+    };
+    size_t n = sizeof names / sizeof names[0];
+    assert_int_equal(r.n, n);
+    for (size_t i = 0; i < n; i++) assert_string_equal(r.cols[i].name, names[i]);
+    dc_row_free(&r);
+    dc_dataset_free(&ds);
+}
+
+static void test_paths(void **state)
+{
+    (void)state;
+    dc_dataset ds;
+    build_nested(&ds);
+    dc_row r;
+    flatten_new(&ds, &r);
+    assert_int_equal(r.cols[1].depth, 1);
+    assert_int_equal(r.cols[1].path[0], DC_TAG(0x0008, 0x0060));
+    assert_int_equal(r.cols[3].depth, 2);
+    assert_int_equal(r.cols[3].path[0], DC_TAG(0x0008, 0x1140));
+    assert_int_equal(r.cols[3].path[1], DC_TAG(0x0008, 0x1155));
+    assert_int_equal(r.cols[5].depth, 3);
+    assert_int_equal(r.cols[5].path[0], DC_TAG(0x0040, 0x0275));
+    assert_int_equal(r.cols[5].path[1], DC_TAG(0x0040, 0x0008));
+    assert_int_equal(r.cols[5].path[2], DC_TAG(0x0008, 0x0100));
+    assert_int_equal(r.cols[5].path[3], 0);
+    /* sorted: the nested (0008,1140)/... columns come before (0008,1155) */
+    assert_true(dc_column_cmp(&r.cols[3], &r.cols[4]) < 0);
+    dc_row_free(&r);
+    dc_dataset_free(&ds);
+}
+
+static void test_duplicates(void **state)
+{
+    (void)state;
+    dc_dataset ds;
+    build_nested(&ds);
+    dc_row r;
+    flatten_new(&ds, &r);
+    expect(&r, "ReferencedImageSequence_ReferencedSOPClassUID (0008, 1150)",
+           "DUPLICATE TAGS IN DICOM:1.2.840.10008.5.1.4.1.1.2/1.2.840.10008.5.1.4.1.1.2");
+    expect(&r, "ReferencedImageSequence_ReferencedSOPInstanceUID (0008, 1155)",
+           "DUPLICATE TAGS IN DICOM:1.2.3.4/1.2.3.5");
+    expect(&r, "ReferencedSOPInstanceUID (0008, 1155)", "9.9");
+    expect(&r, "PatientID (0010, 0020)", "DUPLICATE TAGS IN DICOM:ID1/ID2/");
+    expect(&r, "RequestAttributesSequence_ScheduledProtocolCodeSequence_CodeValue (0008, 0100)", "CODE1");
+    expect(&r, "GenericGroupLength (0008, 0000)", "16");
+    expect(&r, "IconImageSequence_Rows (0028, 0010)", "64");
+    expect(&r, "DataSetTrailingPadding (fffc, fffc)", "<binary 2 bytes>");
+    dc_row_free(&r);
+    dc_dataset_free(&ds);
+}
+
+static void test_private_names(void **state)
+{
+    (void)state;
+    dc_dataset ds;
+    dc_dataset_init(&ds);
+    int c1 = top(&ds, DC_TAG(0x0009, 0x0010), "LO", "GEMS_IDEN_01");
+    int p1 = top(&ds, DC_TAG(0x0009, 0x1001), "LO", "GE_GENESIS_FF ");
+    int c2 = top(&ds, DC_TAG(0x0011, 0x0010), "LO", " ACME 1.0 ");
+    int p2 = top(&ds, DC_TAG(0x0011, 0x1001), "SH", "x");
+    add(&ds, DC_TAG(0x0013, 0x1001), "UN", 0, -1, -1, "abc\0", 4);
+    top(&ds, DC_TAG(0x0013, 0x0005), "UN", "ab");
+    add(&ds, DC_TAG(0x0009, 0x0000), "UL", 0, -1, -1, "\x04\x00\x00\x00", 4);
+    top(&ds, DC_TAG(0x0008, 0x9999), "UN", "zz");
+    int c3 = top(&ds, DC_TAG(0x0043, 0x0010), "LO", "GEMS_PARM_01");
+    int s = sq(&ds, DC_TAG(0x0043, 0x1029), 0, -1, -1, 1);
+    add_str(&ds, DC_TAG(0x0010, 0x0010), "PN", 1, s, 0, "Doe^John");
+    ds.el[p1].creator = c1;
+    ds.el[p2].creator = c2;
+    ds.el[s].creator = c3;
+    dc_row r;
+    flatten_new(&ds, &r);
+    const char *names[] = {
+        "PrivateCreator (0009, 0010)", "FullFidelity (0009, 1001)",   "PrivateCreator (0011, 0010)",
+        "Private (0011, 1001)",        "Private (0013, 1001)",        "Private (0013, 0005)",
+        "GenericGroupLength (0009, 0000)", "Unknown (0008, 9999)",    "PrivateCreator (0043, 0010)",
+        "HistogramTables_PatientName (0010, 0010)",
+    };
+    assert_int_equal(r.n, sizeof names / sizeof names[0]);
+    for (size_t i = 0; i < r.n; i++) assert_string_equal(r.cols[i].name, names[i]);
+    expect(&r, "PrivateCreator (0011, 0010)", " ACME 1.0");
+    expect(&r, "Private (0013, 1001)", "<binary 4 bytes>");
+    dc_row_free(&r);
+    dc_dataset_free(&ds);
+}
+
+/* ---- values ---- */
+
+static void test_text_values(void **state)
+{
+    (void)state;
+    dc_dataset ds;
+    dc_dataset_init(&ds);
+    top(&ds, DC_TAG(0x0008, 0x0008), "CS", "ORIGINAL\\PRIMARY \\AXIAL ");
+    top(&ds, DC_TAG(0x0008, 0x0018), "UI", "1.2.3\0");
+    top(&ds, DC_TAG(0x0002, 0x0016), "AE", " AE1 \\ AE2 ");
+    top(&ds, DC_TAG(0x0018, 0x0050), "DS", " 5.000000 ");
+    top(&ds, DC_TAG(0x0020, 0x0032), "DS", "-125.0\\ -130.5 \\7E2 ");
+    top(&ds, DC_TAG(0x0020, 0x0013), "IS", " 12 ");
+    top(&ds, DC_TAG(0x0008, 0x0020), "DA", "20040119");
+    top(&ds, DC_TAG(0x0008, 0x0030), "TM", "072730.123 ");
+    top(&ds, DC_TAG(0x0010, 0x1010), "AS", "045Y");
+    top(&ds, DC_TAG(0x0008, 0x0120), "UR", "http://x/y ");
+    top(&ds, DC_TAG(0x0008, 0x0050), "SH", "");
+    top(&ds, DC_TAG(0x0008, 0x1030), "LO", "a, \"quoted\" \\ second ");
+    top(&ds, DC_TAG(0x0020, 0x4000), "LT", "line1\r\nline2  ");
+    top(&ds, DC_TAG(0x0010, 0x0010), "PN", "Doe^John==\\Roe^Jane ");
+    top(&ds, DC_TAG(0x0008, 0x0081), "ST", "Caf\xe9 \\ Bar");
+    top(&ds, DC_TAG(0x0008, 0x0080), "LO", "Caf\xe9");
+    add(&ds, DC_TAG(0x0018, 0x1030), "LO", 0, -1, -1, "in\0side", 7);
+    dc_row r;
+    flatten_new(&ds, &r);
+    expect(&r, "ImageType (0008, 0008)", "ORIGINAL\\PRIMARY \\AXIAL");
+    expect(&r, "SOPInstanceUID (0008, 0018)", "1.2.3");
+    expect(&r, "SourceApplicationEntityTitle (0002, 0016)", "AE1\\AE2");
+    expect(&r, "SliceThickness (0018, 0050)", "5.000000");
+    expect(&r, "ImagePositionPatient (0020, 0032)", "-125.0\\-130.5\\7E2");
+    expect(&r, "InstanceNumber (0020, 0013)", "12");
+    expect(&r, "StudyDate (0008, 0020)", "20040119");
+    expect(&r, "StudyTime (0008, 0030)", "072730.123");
+    expect(&r, "PatientAge (0010, 1010)", "045Y");
+    expect(&r, "URNCodeValue (0008, 0120)", "http://x/y");
+    expect(&r, "AccessionNumber (0008, 0050)", "");
+    expect(&r, "StudyDescription (0008, 1030)", "a, \"quoted\"\\ second");
+    expect(&r, "ImageComments (0020, 4000)", "line1\r\nline2");
+    expect(&r, "PatientName (0010, 0010)", "Doe^John\\Roe^Jane");
+    expect(&r, "InstitutionAddress (0008, 0081)", "Café \\ Bar"); /* default repertoire: Latin-1 */
+    expect(&r, "InstitutionName (0008, 0080)", "Café");
+    expect(&r, "ProtocolName (0018, 1030)", "inside"); /* NUL bytes never reach the CSV */
+    dc_row_free(&r);
+    dc_dataset_free(&ds);
+}
+
+/* the (0008,0005) in force: top level, an item's own, the default */
+static void test_charset_per_element(void **state)
+{
+    (void)state;
+    dc_dataset ds;
+    dc_dataset_init(&ds);
+    int cs_top = top(&ds, DC_TAG(0x0008, 0x0005), "CS", "ISO_IR 144");
+    int pn = top(&ds, DC_TAG(0x0010, 0x0010), "PN", "\xbb\xee\xda");
+    int s = sq(&ds, DC_TAG(0x0032, 0x1064), 0, -1, -1, 2);
+    int cs_item = add_str(&ds, DC_TAG(0x0008, 0x0005), "CS", 1, s, 0, "ISO 2022 IR 13\\ISO 2022 IR 87 ");
+    int jp = add_str(&ds, DC_TAG(0x0010, 0x0010), "PN", 1, s, 0,
+                     "\xd4\xcf\xc0\xde^\xc0\xdb\xb3=\x1b$B;3ED\x1b(J^\x1b$BB@O:\x1b(J");
+    int ru = add_str(&ds, DC_TAG(0x0010, 0x0010), "PN", 1, s, 1, "\xbb");
+    int cs_ok = top(&ds, DC_TAG(0x0008, 0x0100), "SH", "\xbb");
+    int def = top(&ds, DC_TAG(0x0008, 0x0102), "SH", "\xbb");
+    int un = top(&ds, DC_TAG(0x0008, 0x0104), "LO", "\xbb");
+    ds.el[pn].charset = cs_top;
+    ds.el[jp].charset = cs_item;
+    ds.el[ru].charset = cs_top;
+    ds.el[cs_ok].charset = cs_top;
+    ds.el[def].charset = -1;
+    ds.el[un].charset = 999; /* out of range: default repertoire */
+    dc_row r;
+    flatten_new(&ds, &r);
+    expect(&r, "SpecificCharacterSet (0008, 0005)", "ISO_IR 144");
+    expect(&r, "PatientName (0010, 0010)", "Люк");
+    expect(&r, "RequestedProcedureCodeSequence_SpecificCharacterSet (0008, 0005)", "ISO 2022 IR 13\\ISO 2022 IR 87");
+    expect(&r, "RequestedProcedureCodeSequence_PatientName (0010, 0010)",
+           "DUPLICATE TAGS IN DICOM:ﾔﾏﾀﾞ^ﾀﾛｳ=山田^太郎/Л");
+    expect(&r, "CodeValue (0008, 0100)", "Л");
+    expect(&r, "CodingSchemeDesignator (0008, 0102)", "»");
+    expect(&r, "CodeMeaning (0008, 0104)", "»");
+    dc_row_free(&r);
+    dc_dataset_free(&ds);
+}
+
+static void test_binary_numbers(void **state)
+{
+    (void)state;
+    dc_dataset ds;
+    dc_dataset_init(&ds);
+    add(&ds, DC_TAG(0x0028, 0x0010), "US", 0, -1, -1, "\x00\x02\xff\xff", 4);
+    add(&ds, DC_TAG(0x0028, 0x0106), "SS", 0, -1, -1, "\x00\x80\xff\xff\x01\x00", 6);
+    add(&ds, DC_TAG(0x0018, 0x1310), "US", 0, -1, -1, "\x01\x00\x02", 3); /* odd: one value */
+    add(&ds, DC_TAG(0x0008, 0x0000), "UL", 0, -1, -1, "\xff\xff\xff\xff", 4);
+    add(&ds, DC_TAG(0x0018, 0x6020), "SL", 0, -1, -1, "\x00\x00\x00\x80", 4);
+    add(&ds, DC_TAG(0x0018, 0x9087), "FD", 0, -1, -1, "\x00\x00\x00\x00\x00\x00\xe0\x3f", 8);
+    add(&ds, DC_TAG(0x0018, 0x9089), "FD", 0, -1, -1,
+        "\x9a\x99\x99\x99\x99\x99\xb9\x3f"
+        "\x00\x00\x00\x00\x00\x00\xf0\xbf"
+        "\x00\x00\x00\x00\x00\x00\x00\x80",
+        24);
+    add(&ds, DC_TAG(0x0070, 0x0022), "FL", 0, -1, -1, "\xcd\xcc\xcc\x3d\x00\x00\x80\x7f", 8);
+    add(&ds, DC_TAG(0x0072, 0x007c), "SL", 0, -1, -1, "\xff\xff\xff\xff", 4);
+    add(&ds, DC_TAG(0x0072, 0x0083), "UV", 0, -1, -1, "\xff\xff\xff\xff\xff\xff\xff\xff", 8);
+    add(&ds, DC_TAG(0x0072, 0x0082), "SV", 0, -1, -1, "\x00\x00\x00\x00\x00\x00\x00\x80", 8);
+    add(&ds, DC_TAG(0x0028, 0x0009), "AT", 0, -1, -1, "\x54\x00\x10\x00\x08\x00\x18\x00", 8);
+    add(&ds, DC_TAG(0x0002, 0x0001), "OB", 0, -1, -1, "\x00\x01", 2);
+    add(&ds, DC_TAG(0x0028, 0x1201), "OW", 0, -1, -1, "", 0);
+    add(&ds, DC_TAG(0x0018, 0x1320), "FL", 0, -1, -1, "", 0);
+    add(&ds, DC_TAG(0x0009, 0x1099), "UN", 0, -1, -1, "\x01\x02\x03", 3);
+    dc_row r;
+    flatten_new(&ds, &r);
+    expect(&r, "Rows (0028, 0010)", "512\\65535");
+    expect(&r, "SmallestImagePixelValue (0028, 0106)", "-32768\\-1\\1");
+    expect(&r, "AcquisitionMatrix (0018, 1310)", "1");
+    expect(&r, "GenericGroupLength (0008, 0000)", "4294967295");
+    expect(&r, "ReferencePixelX0 (0018, 6020)", "-2147483648");
+    expect(&r, "DiffusionBValue (0018, 9087)", "0.5");
+    expect(&r, "DiffusionGradientOrientation (0018, 9089)", "0.1\\-1.0\\-0.0");
+    expect(&r, "GraphicData (0070, 0022)", "0.1\\inf");
+    expect(&r, "SelectorSLValue (0072, 007c)", "-1");
+    expect(&r, "SelectorUVValue (0072, 0083)", "18446744073709551615");
+    expect(&r, "SelectorSVValue (0072, 0082)", "-9223372036854775808");
+    expect(&r, "FrameIncrementPointer (0028, 0009)", "(0054, 0010)\\(0008, 0018)");
+    expect(&r, "FileMetaInformationVersion (0002, 0001)", "<binary 2 bytes>");
+    expect(&r, "RedPaletteColorLookupTableData (0028, 1201)", "");
+    expect(&r, "B1rms (0018, 1320)", "");
+    expect(&r, "Private (0009, 1099)", "<binary 3 bytes>");
+    dc_row_free(&r);
+    dc_dataset_free(&ds);
+}
+
+static void test_big_endian(void **state)
+{
+    (void)state;
+    dc_dataset ds;
+    dc_dataset_init(&ds);
+    add(&ds, DC_TAG(0x0028, 0x0010), "US", 0, -1, -1, "\x02\x00\x00\x01", 4);
+    add(&ds, DC_TAG(0x0028, 0x0106), "SS", 0, -1, -1, "\xff\xfe", 2);
+    add(&ds, DC_TAG(0x0008, 0x0000), "UL", 0, -1, -1, "\x00\x00\x01\x02", 4);
+    add(&ds, DC_TAG(0x0018, 0x6020), "SL", 0, -1, -1, "\xff\xff\xff\xfe", 4);
+    add(&ds, DC_TAG(0x0018, 0x9087), "FD", 0, -1, -1, "\x40\x09\x21\xfb\x54\x44\x2d\x18", 8);
+    add(&ds, DC_TAG(0x0070, 0x0022), "FL", 0, -1, -1, "\x3f\xc0\x00\x00\x3d\xcc\xcc\xcd", 8);
+    add(&ds, DC_TAG(0x0028, 0x0009), "AT", 0, -1, -1, "\x00\x54\x00\x10", 4);
+    add(&ds, DC_TAG(0x0028, 0x0030), "DS", 0, -1, -1, "0.5\\0.5 ", 8);
+    for (size_t i = 0; i < ds.n_el; i++) ds.el[i].flags |= DC_EL_BIGENDIAN;
+    dc_row r;
+    flatten_new(&ds, &r);
+    expect(&r, "Rows (0028, 0010)", "512\\1");
+    expect(&r, "SmallestImagePixelValue (0028, 0106)", "-2");
+    expect(&r, "GenericGroupLength (0008, 0000)", "258");
+    expect(&r, "ReferencePixelX0 (0018, 6020)", "-2");
+    expect(&r, "DiffusionBValue (0018, 9087)", "3.141592653589793");
+    expect(&r, "GraphicData (0070, 0022)", "1.5\\0.1");
+    expect(&r, "FrameIncrementPointer (0028, 0009)", "(0054, 0010)");
+    expect(&r, "PixelSpacing (0028, 0030)", "0.5\\0.5"); /* text is not swapped */
+    dc_row_free(&r);
+    dc_dataset_free(&ds);
+}
+
+static void expect_double(double v, const char *want)
+{
+    char s[64];
+    dc_format_double(v, s, sizeof s);
+    if (strcmp(s, want) != 0) fail_msg("double %.17g: got '%s' want '%s'", v, s, want);
+}
+
+static void expect_float(float v, const char *want)
+{
+    char s[64];
+    dc_format_float(v, s, sizeof s);
+    if (strcmp(s, want) != 0) fail_msg("float %.9g: got '%s' want '%s'", (double)v, s, want);
+}
+
+/* Python repr() for doubles, numpy str() for float32 */
+static void test_float_format(void **state)
+{
+    (void)state;
+    expect_double(0.0, "0.0");
+    expect_double(-0.0, "-0.0");
+    expect_double(1.0, "1.0");
+    expect_double(0.1, "0.1");
+    expect_double(0.3, "0.3");
+    expect_double(2.0 / 3.0, "0.6666666666666666");
+    expect_double(1e-5, "1e-05");
+    expect_double(0.0001, "0.0001");
+    expect_double(1.5e-7, "1.5e-07");
+    expect_double(123456.789, "123456.789");
+    expect_double(1e15, "1000000000000000.0");
+    expect_double(1e16, "1e+16");
+    expect_double(1.2345678901234568e17, "1.2345678901234568e+17");
+    expect_double(9007199254740993.0, "9007199254740992.0");
+    expect_double(-2.5, "-2.5");
+    expect_double(5e-324, "5e-324");
+    expect_double(1.7976931348623157e308, "1.7976931348623157e+308");
+    expect_double(1e100, "1e+100");
+    expect_double(NAN, "nan");
+    expect_double(INFINITY, "inf");
+    expect_double(-INFINITY, "-inf");
+    expect_float(0.1f, "0.1");
+    expect_float(1.0f, "1.0");
+    expect_float(-0.0f, "-0.0");
+    expect_float(1.0f / 3.0f, "0.33333334");
+    expect_float(16777216.0f, "16777216.0");
+    expect_float(1e-5f, "1e-05");
+    expect_float(3.4028235e38f, "3.4028235e+38");
+    expect_float(1.4e-45f, "1e-45");
+    expect_float(123456.79f, "123456.79");
+    expect_float(0.6509434f, "0.6509434");
+    expect_float(1e16f, "1e+16");
+    expect_float(NAN, "nan");
+    char small[4];
+    dc_format_double(123456.789, small, sizeof small);
+    assert_string_equal(small, "123");
+}
+
+/* ---- rows ---- */
+
+static void test_row_reuse_and_columns_only(void **state)
+{
+    (void)state;
+    dc_dataset a, b;
+    build_nested(&a);
+    dc_dataset_init(&b);
+    top(&b, DC_TAG(0x0010, 0x0020), "LO", "OTHER");
+    top(&b, DC_TAG(0x0008, 0x0060), "CS", "MR");
+    dc_row r;
+    dc_row_init(&r);
+    for (int round = 0; round < 3; round++) {
+        dc_row_clear(&r);
+        dc_flatten(&a, &r);
+        assert_int_equal(r.n, 10);
+        expect(&r, "PatientID (0010, 0020)", "DUPLICATE TAGS IN DICOM:ID1/ID2/");
+        dc_row_clear(&r);
+        dc_flatten(&b, &r);
+        assert_int_equal(r.n, 2);
+        assert_string_equal(r.cols[0].name, "PatientID (0010, 0020)");
+        expect(&r, "PatientID (0010, 0020)", "OTHER");
+        expect(&r, "Modality (0008, 0060)", "MR");
+        dc_row_clear(&r);
+        dc_flatten_columns(&a, &r);
+        assert_int_equal(r.n, 10);
+        assert_string_equal(r.cols[9].name, "DataSetTrailingPadding (fffc, fffc)");
+        for (size_t i = 0; i < r.n; i++) assert_null(r.vals[i]);
+    }
+    dc_row_free(&r);
+    dc_dataset_free(&a);
+    dc_dataset_free(&b);
+}
+
+/* many columns and long values: index growth, arena blocks larger than one */
+static void test_many_columns(void **state)
+{
+    (void)state;
+    dc_dataset ds;
+    dc_dataset_init(&ds);
+    for (int i = 0; i < 3000; i++) {
+        uint8_t v[2] = {(uint8_t)(i & 0xFF), (uint8_t)(i >> 8)};
+        add(&ds, DC_TAG(0x0031, 0x1000 + i), "US", 0, -1, -1, v, 2);
+    }
+    char *big = malloc(100000);
+    memset(big, 'x', 99999);
+    big[99999] = '\0';
+    top(&ds, DC_TAG(0x0020, 0x4000), "LT", big);
+    top(&ds, DC_TAG(0x0020, 0x4000), "LT", "y");
+    dc_row r;
+    dc_row_init(&r);
+    for (int round = 0; round < 2; round++) {
+        dc_row_clear(&r);
+        dc_flatten(&ds, &r);
+        assert_int_equal(r.n, 3001);
+        assert_string_equal(r.cols[2999].name, "Private (0031, 1bb7)");
+        assert_string_equal(r.vals[2999], "2999");
+        const char *lt = val(&r, "ImageComments (0020, 4000)");
+        assert_int_equal(strlen(lt), strlen("DUPLICATE TAGS IN DICOM:") + 99999 + 2);
+        assert_int_equal(lt[strlen(lt) - 1], 'y');
+        /* the first column's value survived all the arena growth */
+        assert_string_equal(r.vals[0], "0");
+    }
+    free(big);
+    dc_row_free(&r);
+    dc_dataset_free(&ds);
+}
+
+static void test_empty_dataset(void **state)
+{
+    (void)state;
+    dc_dataset ds;
+    dc_dataset_init(&ds);
+    dc_row r;
+    flatten_new(&ds, &r);
+    assert_int_equal(r.n, 0);
+    dc_row_clear(&r);
+    dc_row_free(&r);
+    dc_row_free(&r); /* idempotent */
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_names_and_order),
+        cmocka_unit_test(test_paths),
+        cmocka_unit_test(test_duplicates),
+        cmocka_unit_test(test_private_names),
+        cmocka_unit_test(test_text_values),
+        cmocka_unit_test(test_charset_per_element),
+        cmocka_unit_test(test_binary_numbers),
+        cmocka_unit_test(test_big_endian),
+        cmocka_unit_test(test_float_format),
+        cmocka_unit_test(test_row_reuse_and_columns_only),
+        cmocka_unit_test(test_many_columns),
+        cmocka_unit_test(test_empty_dataset),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
