@@ -84,26 +84,33 @@ static int in_item0(const dc_dataset *ds, int sq, uint32_t tag)
     return dc_find_in_item(ds, sq, 0, tag);
 }
 
-/* one functional group sequence element (e.g. PlanePositionSequence) */
+/* one functional group sequence element (e.g. PlanePositionSequence): a
+ * group present per frame replaces the whole shared group, so its fields are
+ * reset before reading */
 static void apply_group(const dc_dataset *ds, int sq, fg_vals *v)
 {
     double d;
     switch (ds->el[sq].tag) {
     case DC_TAG(0x0020, 0x9113): /* PlanePositionSequence */
+        v->has_ipp = 0;
         if (get_n(ds, in_item0(ds, sq, DC_TAG_IPP), v->ipp, 3) == 0) v->has_ipp = 1;
         break;
     case DC_TAG(0x0020, 0x9116): /* PlaneOrientationSequence */
+        v->has_iop = 0;
         if (get_n(ds, in_item0(ds, sq, DC_TAG_IOP), v->iop, 6) == 0) v->has_iop = 1;
         break;
     case DC_TAG(0x0020, 0x9111): /* FrameContentSequence */
+        v->has_temporal = v->has_stack_pos = 0;
         if (get_i32(ds, in_item0(ds, sq, DC_TAG(0x0020, 0x9128)), &v->temporal) == 0) v->has_temporal = 1;
         if (get_i32(ds, in_item0(ds, sq, DC_TAG(0x0020, 0x9057)), &v->stack_pos) == 0) v->has_stack_pos = 1;
         break;
     case DC_TAG(0x0028, 0x9145): /* PixelValueTransformationSequence */
+        v->has_slope = v->has_intercept = 0;
         if (get_n(ds, in_item0(ds, sq, DC_TAG_RESCALE_SLOPE), &d, 1) == 0) v->slope = d, v->has_slope = 1;
         if (get_n(ds, in_item0(ds, sq, DC_TAG_RESCALE_INTERCEPT), &d, 1) == 0) v->intercept = d, v->has_intercept = 1;
         break;
     case DC_TAG(0x0028, 0x9110): /* PixelMeasuresSequence */
+        v->has_spacing = v->has_thickness = v->has_sbs = 0;
         if (get_n(ds, in_item0(ds, sq, DC_TAG_PIXEL_SPACING), v->spacing, 2) == 0) v->has_spacing = 1;
         if (get_n(ds, in_item0(ds, sq, DC_TAG_SLICE_THICKNESS), &d, 1) == 0) v->thickness = d, v->has_thickness = 1;
         if (get_n(ds, in_item0(ds, sq, DC_TAG_SPACING_BETWEEN), &d, 1) == 0) v->sbs = d, v->has_sbs = 1;
