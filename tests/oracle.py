@@ -660,7 +660,10 @@ def analyse_file(path, scope_path, name):
     # expected native length check (element complete but too short)
     if r.has_pixels and r.ts in NATIVE_TS and w.pixel_len is not None and r.rows and r.cols \
             and r.bits_alloc:
-        need_bits = r.rows * r.cols * r.samples * r.frames * r.bits_alloc
+        spp = r.samples
+        if (r.photometric or "").upper() in ("YBR_FULL_422", "YBR_PARTIAL_422") and spp == 3:
+            spp = 2          # 4:2:2 subsampled: Y Y Cb Cr per two pixels
+        need_bits = r.rows * r.cols * spp * r.frames * r.bits_alloc
         if w.pixel_len * 8 < need_bits:
             r.short_pixels = True
     return r

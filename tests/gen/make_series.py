@@ -480,6 +480,17 @@ class Corpus:
             ds.add_new(0x00291010, "OB", bytes(range(40)))
             ds.add_new(0x00100003, "LO", "unknown public")
         one("private.dcm", "private tags", private)
+        # the same private elements in implicit VR: their VR comes from a dictionary
+        uid = self.uid("series")
+        a = G.smooth_image(self.rng, 16, 20, 0, 1000)
+        ds = G.image_dataset(self.uid, G.MR_STORAGE, self.study, uid, "MR", a, bits_alloc=16,
+                             bits_stored=16, signed=False, ipp=[0, 0, 0], iop=G.iop_axial(),
+                             instance=1, extra=private, series_description="private implicit")
+        ds.file_meta.TransferSyntaxUID = "1.2.840.10008.1.2"
+        ds.is_implicit_VR = True
+        self.write_image(f, "private_implicit.dcm", ds)
+        self.volume(f, uid, "private implicit", ["private_implicit.dcm"], (1, 16, 20), "uint16",
+                    rule=None)
 
         def text(ds):
             ds.StudyDescription = 'Head, neck "CTA"'
@@ -565,10 +576,13 @@ class Corpus:
         n = 4
         names = ["ct%d.dcm" % k for k in range(n)]
         slices = [{"ipp": [0, 0, 2.0 * k], "iop": G.iop_axial(), "instance": n - k} for k in range(n)]
+        def ct_extra(ds):
+            ds.add_new(0x00280106, "SS", -1000)   # SmallestImagePixelValue: US or SS
+            ds.add_new(0x00280107, "SS", 1500)    # (implicit VR copies: resolved from PixelRepresentation)
         uid_ct, _, _ = self.series_of(base, slices, "CT", G.CT_STORAGE, "ts ct", shape_rc=(32, 40),
                                       bits_alloc=16, bits_stored=12, signed=True, lo=-1000,
                                       hi=1500, names=names, mask=lambda k: True, slope=1.0,
-                                      intercept=-1024.0)
+                                      intercept=-1024.0, extra=ct_extra)
         series.append(("ct", uid_ct, names, "int16", (n, 32, 40)))
         n = 3
         names = ["mr%d.dcm" % k for k in range(n)]
