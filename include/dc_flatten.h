@@ -1,7 +1,9 @@
 /*
  * dc_flatten.h - one parsed file to one CSV row (SPEC 4, metadata CSV).
  *
- * Every element except pixel data becomes a (column, value) pair.  Column
+ * Every element except pixel data (7FE0,0008/0009/0010, at any depth) and the
+ * file meta group (0002,xxxx: not in the old crawler's pydicom dataset)
+ * becomes a (column, value) pair.  Column
  * names are "Keyword (gggg, eeee)" with lowercase hex; elements inside
  * sequences get the sequence keywords joined by '_' as prefix
  * ("ReferencedImageSequence_ReferencedSOPInstanceUID (0008, 1155)").

@@ -593,9 +593,13 @@ typedef struct {
     int32_t sq;      /* the sequence element this prefix belongs to (-1 at top) */
 } level;
 
-static int is_pixel_tag(uint32_t tag)
+/* no column: pixel data at any depth, and the file meta group (0002,xxxx)
+ * at top level (the old crawler iterated pydicom's dataset, without it) */
+static int skipped(const dc_elem *e)
 {
-    return tag == DC_TAG_PIXEL_DATA || tag == DC_TAG_FLOAT_PIXEL_DATA || tag == DC_TAG_DOUBLE_PIXEL_DATA;
+    uint32_t t = e->tag;
+    if (t == DC_TAG_PIXEL_DATA || t == DC_TAG_FLOAT_PIXEL_DATA || t == DC_TAG_DOUBLE_PIXEL_DATA) return 1;
+    return e->depth == 0 && DC_TAG_GROUP(t) == 0x0002;
 }
 
 /* Rebuild the prefix of element e from its parent chain (used when the
@@ -626,7 +630,7 @@ static void flatten(const dc_dataset *ds, dc_row *row, int with_values)
     for (size_t i = 0; i < ds->n_el; i++) {
         const dc_elem *e = &ds->el[i];
         int d = e->depth;
-        if (is_pixel_tag(e->tag)) continue;
+        if (skipped(e)) continue;
         if (stack[d].sq != e->parent) {
             prefix_from_chain(ds, e, name, path);
             stack[d].name_len = name->len;

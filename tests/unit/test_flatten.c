@@ -231,7 +231,8 @@ static void test_text_values(void **state)
     dc_dataset_init(&ds);
     top(&ds, DC_TAG(0x0008, 0x0008), "CS", "ORIGINAL\\PRIMARY \\AXIAL ");
     top(&ds, DC_TAG(0x0008, 0x0018), "UI", "1.2.3\0");
-    top(&ds, DC_TAG(0x0002, 0x0016), "AE", " AE1 \\ AE2 ");
+    top(&ds, DC_TAG(0x0008, 0x0054), "AE", " AE1 \\ AE2 ");
+    top(&ds, DC_TAG(0x0002, 0x0016), "AE", "META");
     top(&ds, DC_TAG(0x0018, 0x0050), "DS", " 5.000000 ");
     top(&ds, DC_TAG(0x0020, 0x0032), "DS", "-125.0\\ -130.5 \\7E2 ");
     top(&ds, DC_TAG(0x0020, 0x0013), "IS", " 12 ");
@@ -250,7 +251,8 @@ static void test_text_values(void **state)
     flatten_new(&ds, &r);
     expect(&r, "ImageType (0008, 0008)", "ORIGINAL\\PRIMARY \\AXIAL");
     expect(&r, "SOPInstanceUID (0008, 0018)", "1.2.3");
-    expect(&r, "SourceApplicationEntityTitle (0002, 0016)", "AE1\\AE2");
+    expect(&r, "RetrieveAETitle (0008, 0054)", "AE1\\AE2");
+    assert_null(val(&r, "SourceApplicationEntityTitle (0002, 0016)")); /* file meta: no column */
     expect(&r, "SliceThickness (0018, 0050)", "5.000000");
     expect(&r, "ImagePositionPatient (0020, 0032)", "-125.0\\-130.5\\7E2");
     expect(&r, "InstanceNumber (0020, 0013)", "12");
@@ -327,6 +329,8 @@ static void test_binary_numbers(void **state)
     add(&ds, DC_TAG(0x0072, 0x0082), "SV", 0, -1, -1, "\x00\x00\x00\x00\x00\x00\x00\x80", 8);
     add(&ds, DC_TAG(0x0028, 0x0009), "AT", 0, -1, -1, "\x54\x00\x10\x00\x08\x00\x18\x00", 8);
     add(&ds, DC_TAG(0x0002, 0x0001), "OB", 0, -1, -1, "\x00\x01", 2);
+    int enc = sq(&ds, DC_TAG(0x0400, 0x0500), 0, -1, -1, 1);
+    add(&ds, DC_TAG(0x0002, 0x0001), "OB", 1, enc, 0, "\x00\x01", 2);
     add(&ds, DC_TAG(0x0028, 0x1201), "OW", 0, -1, -1, "", 0);
     add(&ds, DC_TAG(0x0018, 0x1320), "FL", 0, -1, -1, "", 0);
     add(&ds, DC_TAG(0x0009, 0x1099), "UN", 0, -1, -1, "\x01\x02\x03", 3);
@@ -344,7 +348,8 @@ static void test_binary_numbers(void **state)
     expect(&r, "SelectorUVValue (0072, 0083)", "18446744073709551615");
     expect(&r, "SelectorSVValue (0072, 0082)", "-9223372036854775808");
     expect(&r, "FrameIncrementPointer (0028, 0009)", "(0054, 0010)\\(0008, 0018)");
-    expect(&r, "FileMetaInformationVersion (0002, 0001)", "<binary 2 bytes>");
+    assert_null(val(&r, "FileMetaInformationVersion (0002, 0001)"));
+    expect(&r, "EncryptedAttributesSequence_FileMetaInformationVersion (0002, 0001)", "<binary 2 bytes>");
     expect(&r, "RedPaletteColorLookupTableData (0028, 1201)", "");
     expect(&r, "B1rms (0018, 1320)", "");
     expect(&r, "Private (0009, 1099)", "<binary 3 bytes>");
