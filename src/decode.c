@@ -394,13 +394,18 @@ static struct {
 
 static uint64_t frag_layout(const dc_pixel_loc *px)
 {
-    return dc_hash64(px->frags, px->n_frags * sizeof *px->frags, DC_HASH_SEED);
+    uint64_t h = DC_HASH_SEED;
+    for (size_t k = 0; k < px->n_frags; k++) {
+        uint64_t v[2] = {px->frags[k].off, px->frags[k].len};
+        h = dc_hash64(v, sizeof v, h);
+    }
+    return h;
 }
 
 static int cached_marker_map(dec_ctx *c, uint32_t nframes, size_t *start)
 {
     const dc_dataset *ds = c->ds;
-    if (!marker_cache.start || !ds->path || !marker_cache.path || strcmp(ds->path, marker_cache.path) != 0 ||
+    if (!marker_cache.start || !ds->path || ds->mem || ds->pixel.in_buf || !marker_cache.path || strcmp(ds->path, marker_cache.path) != 0 ||
         marker_cache.file_size != ds->file_size || marker_cache.n_frags != ds->pixel.n_frags ||
         marker_cache.nframes != nframes || marker_cache.layout != frag_layout(&ds->pixel))
         return -1;
@@ -410,7 +415,7 @@ static int cached_marker_map(dec_ctx *c, uint32_t nframes, size_t *start)
 
 static void remember_marker_map(const dc_dataset *ds, uint32_t nframes, const size_t *start)
 {
-    if (!ds->path) return;
+    if (!ds->path || ds->mem || ds->pixel.in_buf) return; /* files only */
     free(marker_cache.path);
     free(marker_cache.start);
     marker_cache.path = strdup(ds->path);
