@@ -36,8 +36,8 @@ int dc_dcmtk_decode_jpeg(const uint8_t *src, size_t n, uint32_t rows, uint32_t c
  * several components: the samples come out plane by plane), else 0.
  * *bits = the stream's bits per sample.  Returns 0, or -1 with err. */
 int dc_dcmtk_decode_jpegls(const uint8_t *src, size_t n, uint32_t rows, uint32_t cols,
-                           uint32_t samples, uint8_t *dst, size_t dstlen, int *planar,
-                           int *bits, char *err, size_t errlen);
+                           uint32_t samples, uint8_t *dst, size_t dstlen, int *planar, int *bits,
+                           char *err, size_t errlen);
 
 #ifdef __cplusplus
 }

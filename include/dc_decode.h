@@ -23,15 +23,15 @@
 typedef struct {
     uint32_t rows, cols, samples, frames;
     uint16_t bits_alloc, bits_stored, high_bit, pixel_rep, planar;
-    int pixel_kind;        /* enum dc_pixel_kind */
-    char photometric[17];  /* as in the file */
+    int pixel_kind;       /* enum dc_pixel_kind */
+    char photometric[17]; /* as in the file */
     char ts_uid[DC_UID_LEN];
-    int big_endian;        /* native explicit big endian */
+    int big_endian; /* native explicit big endian */
 } dc_pixel_desc;
 
 /* codec output flags */
-#define DC_CODEC_PLANAR 0x01   /* samples came out planar (RRR..GGG..BBB..) */
-#define DC_CODEC_RGB 0x02      /* colour already converted to RGB by the codec */
+#define DC_CODEC_PLANAR 0x01 /* samples came out planar (RRR..GGG..BBB..) */
+#define DC_CODEC_RGB 0x02    /* colour already converted to RGB by the codec */
 
 typedef struct {
     const char *name;
@@ -42,8 +42,8 @@ typedef struct {
      * bits_alloc/8 bytes (bits_alloc 1 is unpacked to one byte per value),
      * host byte order; *flags DC_CODEC_*.
      * Returns 0, or -1 with a short reason in err. */
-    int (*decode)(const dc_pixel_desc *pd, const uint8_t *src, size_t n, uint8_t *dst, size_t dstlen,
-                  int *flags, char *err, size_t errlen);
+    int (*decode)(const dc_pixel_desc *pd, const uint8_t *src, size_t n, uint8_t *dst,
+                  size_t dstlen, int *flags, char *err, size_t errlen);
     /* 1 if a frame's stream ends with the FFD9 marker (JPEG EOI, JPEG-LS EOI,
      * J2K EOC): frames may then be found among fragments by that marker */
     int ends_with_ffd9;

@@ -33,8 +33,9 @@ typedef struct {
 
 static int j2k_accepts(const char *ts)
 {
-    static const char *uids[] = {"1.2.840.10008.1.2.4.90", "1.2.840.10008.1.2.4.91", "1.2.840.10008.1.2.4.201",
-                                 "1.2.840.10008.1.2.4.202", "1.2.840.10008.1.2.4.203"};
+    static const char *uids[] = {"1.2.840.10008.1.2.4.90", "1.2.840.10008.1.2.4.91",
+                                 "1.2.840.10008.1.2.4.201", "1.2.840.10008.1.2.4.202",
+                                 "1.2.840.10008.1.2.4.203"};
     for (size_t i = 0; i < sizeof uids / sizeof uids[0]; i++)
         if (strcmp(ts, uids[i]) == 0) return 1;
     return 0;
@@ -121,7 +122,8 @@ static int codestream_mct(const uint8_t *p, size_t n)
         int m = p[i + 1];
         size_t len = (size_t)p[i + 2] << 8 | p[i + 3];
         if (m == 0x90 || len < 2) return 0; /* SOT: end of main header */
-        if (m == 0x52) return i + 8 < n && len >= 7 ? p[i + 8] & 1 : 0; /* Lcod Scod prog layers MCT */
+        if (m == 0x52)
+            return i + 8 < n && len >= 7 ? p[i + 8] & 1 : 0; /* Lcod Scod prog layers MCT */
         i += 2 + len;
     }
     return 0;
@@ -130,9 +132,9 @@ static int codestream_mct(const uint8_t *p, size_t n)
 static int check_image(const dc_pixel_desc *pd, const opj_image_t *im, char *err, size_t errlen)
 {
     if (im->numcomps != pd->samples || im->x1 - im->x0 != pd->cols || im->y1 - im->y0 != pd->rows) {
-        snprintf(err, errlen, "image is %ux%ux%u, header says %ux%ux%u", (unsigned)(im->x1 - im->x0),
-                 (unsigned)(im->y1 - im->y0), (unsigned)im->numcomps, (unsigned)pd->cols, (unsigned)pd->rows,
-                 (unsigned)pd->samples);
+        snprintf(err, errlen, "image is %ux%ux%u, header says %ux%ux%u",
+                 (unsigned)(im->x1 - im->x0), (unsigned)(im->y1 - im->y0), (unsigned)im->numcomps,
+                 (unsigned)pd->cols, (unsigned)pd->rows, (unsigned)pd->samples);
         return -1;
     }
     for (OPJ_UINT32 c = 0; c < im->numcomps; c++) {
@@ -142,7 +144,8 @@ static int check_image(const dc_pixel_desc *pd, const opj_image_t *im, char *err
             return -1;
         }
         if (k->prec < 1 || k->prec > 32 || k->prec > pd->bits_alloc) {
-            snprintf(err, errlen, "precision %u with BitsAllocated %u", (unsigned)k->prec, (unsigned)pd->bits_alloc);
+            snprintf(err, errlen, "precision %u with BitsAllocated %u", (unsigned)k->prec,
+                     (unsigned)pd->bits_alloc);
             return -1;
         }
     }
@@ -183,8 +186,8 @@ static int all_data(const opj_image_t *im)
     return 1;
 }
 
-static int run_opj(const dc_pixel_desc *pd, const uint8_t *src, size_t n, int jp2, uint8_t *dst, char *err,
-                   size_t errlen)
+static int run_opj(const dc_pixel_desc *pd, const uint8_t *src, size_t n, int jp2, uint8_t *dst,
+                   char *err, size_t errlen)
 {
     j2k_mem mem = {src, n, 0};
     j2k_log log = {""};
@@ -220,8 +223,8 @@ done:
     return rc;
 }
 
-static int j2k_decode(const dc_pixel_desc *pd, const uint8_t *src, size_t n, uint8_t *dst, size_t dstlen,
-                      int *flags, char *err, size_t errlen)
+static int j2k_decode(const dc_pixel_desc *pd, const uint8_t *src, size_t n, uint8_t *dst,
+                      size_t dstlen, int *flags, char *err, size_t errlen)
 {
     char why[DC_ERRLEN] = "";
     uint64_t nval = dc_pixel_frame_values(pd);
@@ -229,7 +232,8 @@ static int j2k_decode(const dc_pixel_desc *pd, const uint8_t *src, size_t n, uin
     *flags = 0;
     long cs = find_codestream(src, n);
     if (cs < 0 || vs == 0 || vs > 4 || dstlen < nval * vs) {
-        snprintf(err, errlen, "JPEG 2000 decode failed: %s", cs < 0 ? "no codestream" : "bad BitsAllocated");
+        snprintf(err, errlen, "JPEG 2000 decode failed: %s",
+                 cs < 0 ? "no codestream" : "bad BitsAllocated");
         return -1;
     }
     if (run_opj(pd, src, n, cs > 0, dst, why, sizeof why) != 0) {

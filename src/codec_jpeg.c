@@ -24,8 +24,9 @@ typedef struct {
 
 static int jpeg_accepts(const char *ts)
 {
-    static const char *uids[] = {"1.2.840.10008.1.2.4.50", "1.2.840.10008.1.2.4.51", "1.2.840.10008.1.2.4.53",
-                                 "1.2.840.10008.1.2.4.55", "1.2.840.10008.1.2.4.57", "1.2.840.10008.1.2.4.70"};
+    static const char *uids[] = {"1.2.840.10008.1.2.4.50", "1.2.840.10008.1.2.4.51",
+                                 "1.2.840.10008.1.2.4.53", "1.2.840.10008.1.2.4.55",
+                                 "1.2.840.10008.1.2.4.57", "1.2.840.10008.1.2.4.70"};
     for (size_t i = 0; i < sizeof uids / sizeof uids[0]; i++)
         if (strcmp(ts, uids[i]) == 0) return 1;
     return 0;
@@ -81,12 +82,14 @@ static int jpeg_read_sof(const uint8_t *p, size_t n, jpeg_sof *sof, char *err, s
 static int jpeg_check_sof(const dc_pixel_desc *pd, const jpeg_sof *sof, char *err, size_t errlen)
 {
     if (sof->cols != pd->cols || sof->rows != pd->rows || sof->comps != pd->samples) {
-        snprintf(err, errlen, "JPEG is %ux%ux%u, header says %ux%ux%u", (unsigned)sof->cols, (unsigned)sof->rows,
-                 (unsigned)sof->comps, (unsigned)pd->cols, (unsigned)pd->rows, (unsigned)pd->samples);
+        snprintf(err, errlen, "JPEG is %ux%ux%u, header says %ux%ux%u", (unsigned)sof->cols,
+                 (unsigned)sof->rows, (unsigned)sof->comps, (unsigned)pd->cols, (unsigned)pd->rows,
+                 (unsigned)pd->samples);
         return -1;
     }
     if (sof->precision < 2 || sof->precision > 16 || sof->precision > pd->bits_alloc) {
-        snprintf(err, errlen, "JPEG precision %d with BitsAllocated %u", sof->precision, (unsigned)pd->bits_alloc);
+        snprintf(err, errlen, "JPEG precision %d with BitsAllocated %u", sof->precision,
+                 (unsigned)pd->bits_alloc);
         return -1;
     }
     if ((sof->marker >= 0xC5 && sof->marker <= 0xC7) || sof->marker >= 0xC9) {
@@ -96,13 +99,14 @@ static int jpeg_check_sof(const dc_pixel_desc *pd, const jpeg_sof *sof, char *er
     return 0;
 }
 
-static int jpeg_decode(const dc_pixel_desc *pd, const uint8_t *src, size_t n, uint8_t *dst, size_t dstlen,
-                       int *flags, char *err, size_t errlen)
+static int jpeg_decode(const dc_pixel_desc *pd, const uint8_t *src, size_t n, uint8_t *dst,
+                       size_t dstlen, int *flags, char *err, size_t errlen)
 {
     jpeg_sof sof;
     char why[DC_ERRLEN] = "";
     *flags = 0;
-    if (jpeg_read_sof(src, n, &sof, why, sizeof why) != 0 || jpeg_check_sof(pd, &sof, why, sizeof why) != 0) {
+    if (jpeg_read_sof(src, n, &sof, why, sizeof why) != 0 ||
+        jpeg_check_sof(pd, &sof, why, sizeof why) != 0) {
         snprintf(err, errlen, "JPEG decode failed: %s", why);
         return -1;
     }
@@ -118,8 +122,8 @@ static int jpeg_decode(const dc_pixel_desc *pd, const uint8_t *src, size_t n, ui
         snprintf(err, errlen, "JPEG decode failed: out of memory");
         return -1;
     }
-    int rc = dc_dcmtk_decode_jpeg(src, n, pd->rows, pd->cols, pd->samples, sof.precision, pd->pixel_rep == 1, out,
-                                  (size_t)(nval * got), why, sizeof why);
+    int rc = dc_dcmtk_decode_jpeg(src, n, pd->rows, pd->cols, pd->samples, sof.precision,
+                                  pd->pixel_rep == 1, out, (size_t)(nval * got), why, sizeof why);
     if (rc != 0)
         snprintf(err, errlen, "JPEG decode failed: %s", why);
     else if (out != dst)

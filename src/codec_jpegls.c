@@ -28,8 +28,8 @@ static int jpegls_bits(const uint8_t *p, size_t n)
     return -1;
 }
 
-static int jpegls_decode(const dc_pixel_desc *pd, const uint8_t *src, size_t n, uint8_t *dst, size_t dstlen,
-                         int *flags, char *err, size_t errlen)
+static int jpegls_decode(const dc_pixel_desc *pd, const uint8_t *src, size_t n, uint8_t *dst,
+                         size_t dstlen, int *flags, char *err, size_t errlen)
 {
     uint64_t nval = dc_pixel_frame_values(pd);
     size_t vs = dc_pixel_value_size(pd);
@@ -37,8 +37,8 @@ static int jpegls_decode(const dc_pixel_desc *pd, const uint8_t *src, size_t n, 
     *flags = 0;
     int bits = jpegls_bits(src, n);
     if (bits < 2 || bits > 16 || (size_t)((bits + 7) / 8) > vs || dstlen < nval * vs) {
-        snprintf(err, errlen, "JPEG-LS decode failed: %d bits per sample with BitsAllocated %u", bits,
-                 (unsigned)pd->bits_alloc);
+        snprintf(err, errlen, "JPEG-LS decode failed: %d bits per sample with BitsAllocated %u",
+                 bits, (unsigned)pd->bits_alloc);
         return -1;
     }
     size_t got = bits > 8 ? 2 : 1;
@@ -48,8 +48,8 @@ static int jpegls_decode(const dc_pixel_desc *pd, const uint8_t *src, size_t n, 
         return -1;
     }
     int planar = 0, sbits = 0;
-    int rc = dc_dcmtk_decode_jpegls(src, n, pd->rows, pd->cols, pd->samples, out, (size_t)(nval * got), &planar,
-                                    &sbits, why, sizeof why);
+    int rc = dc_dcmtk_decode_jpegls(src, n, pd->rows, pd->cols, pd->samples, out,
+                                    (size_t)(nval * got), &planar, &sbits, why, sizeof why);
     if (rc == 0 && sbits != bits) {
         snprintf(why, sizeof why, "inconsistent bits per sample");
         rc = -1;

@@ -47,7 +47,7 @@ static void expand_ybr422(const uint8_t *src, uint64_t n_pixels, size_t vs, uint
     for (uint64_t p = 0; p + 1 < n_pixels; p += 2) {
         const uint8_t *s = src + (p / 2) * 4 * vs;
         uint8_t *d = dst + p * 3 * vs;
-        memmove(d, s, vs);                 /* Y1 */
+        memmove(d, s, vs);                   /* Y1 */
         memmove(d + 1 * vs, s + 2 * vs, vs); /* Cb */
         memmove(d + 2 * vs, s + 3 * vs, vs); /* Cr */
         memmove(d + 3 * vs, s + 1 * vs, vs); /* Y2 */
@@ -56,8 +56,8 @@ static void expand_ybr422(const uint8_t *src, uint64_t n_pixels, size_t vs, uint
     }
 }
 
-static int native_decode(const dc_pixel_desc *pd, const uint8_t *src, size_t n, uint8_t *dst, size_t dstlen,
-                         int *flags, char *err, size_t errlen)
+static int native_decode(const dc_pixel_desc *pd, const uint8_t *src, size_t n, uint8_t *dst,
+                         size_t dstlen, int *flags, char *err, size_t errlen)
 {
     uint64_t nval = dc_pixel_frame_values(pd);
     size_t vs = dc_pixel_value_size(pd);

@@ -32,7 +32,8 @@ static uint32_t le32(const uint8_t *p)
 
 /* PackBits-decode src[n] into every stride-th byte of out, npix bytes.
  * Returns the number of bytes produced (<= npix). */
-static uint64_t unpack_segment(const uint8_t *src, size_t n, uint8_t *out, size_t stride, uint64_t npix)
+static uint64_t unpack_segment(const uint8_t *src, size_t n, uint8_t *out, size_t stride,
+                               uint64_t npix)
 {
     size_t i = 0;
     uint64_t o = 0;
@@ -52,7 +53,8 @@ static uint64_t unpack_segment(const uint8_t *src, size_t n, uint8_t *out, size_
     return o;
 }
 
-static int read_offsets(const uint8_t *src, size_t n, uint32_t nseg, uint64_t *off, char *err, size_t errlen)
+static int read_offsets(const uint8_t *src, size_t n, uint32_t nseg, uint64_t *off, char *err,
+                        size_t errlen)
 {
     if (n < 64) {
         snprintf(err, errlen, "RLE header truncated");
@@ -60,7 +62,8 @@ static int read_offsets(const uint8_t *src, size_t n, uint32_t nseg, uint64_t *o
     }
     uint32_t got = le32(src);
     if (got != nseg) {
-        snprintf(err, errlen, "RLE frame has %u segments, expected %u", (unsigned)got, (unsigned)nseg);
+        snprintf(err, errlen, "RLE frame has %u segments, expected %u", (unsigned)got,
+                 (unsigned)nseg);
         return -1;
     }
     for (uint32_t s = 0; s < nseg; s++) {
@@ -75,8 +78,8 @@ static int read_offsets(const uint8_t *src, size_t n, uint32_t nseg, uint64_t *o
     return 0;
 }
 
-static int rle_decode(const dc_pixel_desc *pd, const uint8_t *src, size_t n, uint8_t *dst, size_t dstlen,
-                      int *flags, char *err, size_t errlen)
+static int rle_decode(const dc_pixel_desc *pd, const uint8_t *src, size_t n, uint8_t *dst,
+                      size_t dstlen, int *flags, char *err, size_t errlen)
 {
     uint64_t npix = (uint64_t)pd->rows * pd->cols;
     size_t vs = dc_pixel_value_size(pd);
@@ -96,7 +99,8 @@ static int rle_decode(const dc_pixel_desc *pd, const uint8_t *src, size_t n, uin
         for (uint32_t b = 0; b < vs; b++) {
             uint32_t seg = s * (uint32_t)vs + b;
             uint8_t *out = dst + (s * npix) * vs + (vs - 1 - b); /* MSB segment first */
-            uint64_t got = unpack_segment(src + off[seg], (size_t)(off[seg + 1] - off[seg]), out, vs, npix);
+            uint64_t got =
+                unpack_segment(src + off[seg], (size_t)(off[seg + 1] - off[seg]), out, vs, npix);
             if (got < npix) {
                 snprintf(err, errlen, "RLE segment %u decodes to %llu of %llu bytes", (unsigned)seg,
                          (unsigned long long)got, (unsigned long long)npix);

@@ -32,7 +32,9 @@
 /* ---- CharLS 1.x (dcmtk 3.6.7 libdcmtkcharls) ---- */
 extern "C" {
 enum dc_jls_interleave { DC_JLS_ILV_NONE = 0, DC_JLS_ILV_LINE = 1, DC_JLS_ILV_SAMPLE = 2 };
-struct dc_jls_custom { int maxval, t1, t2, t3, reset; };
+struct dc_jls_custom {
+    int maxval, t1, t2, t3, reset;
+};
 struct dc_jls_jfif {
     int ver;
     char units;
@@ -56,7 +58,8 @@ int JpegLsDecode(void *uncompressed, size_t uncompressed_len, const void *compre
 
 static void set_err(char *err, size_t errlen, const char *what, const char *detail)
 {
-    if (err && errlen) std::snprintf(err, errlen, "%s%s%s", what, detail ? ": " : "", detail ? detail : "");
+    if (err && errlen)
+        std::snprintf(err, errlen, "%s%s%s", what, detail ? ": " : "", detail ? detail : "");
 }
 
 static void quiet_dcmtk_logs(void)
@@ -82,7 +85,8 @@ static int run_jpeg_decoder(DJDecoder *dec, const uint8_t *src, size_t n, uint8_
         set_err(err, errlen, "JPEG decoder init failed", c.text());
         return -1;
     }
-    c = dec->decode(const_cast<Uint8 *>(src), (Uint32)n, dst, (Uint32)need, is_signed ? OFTrue : OFFalse);
+    c = dec->decode(const_cast<Uint8 *>(src), (Uint32)n, dst, (Uint32)need,
+                    is_signed ? OFTrue : OFFalse);
     if (c == EJ_Suspension) {
         set_err(err, errlen, "truncated JPEG data", NULL);
         return -1;
@@ -146,13 +150,14 @@ static const char *jls_error_text(int e)
     return "unknown CharLS error";
 }
 
-static int jls_check_header(const struct dc_jls_params *p, uint32_t rows, uint32_t cols, uint32_t samples,
-                            char *err, size_t errlen)
+static int jls_check_header(const struct dc_jls_params *p, uint32_t rows, uint32_t cols,
+                            uint32_t samples, char *err, size_t errlen)
 {
     char msg[160];
-    if ((uint32_t)p->width != cols || (uint32_t)p->height != rows || (uint32_t)p->components != samples) {
-        std::snprintf(msg, sizeof msg, "stream is %dx%dx%d, header says %ux%ux%u", p->width, p->height,
-                      p->components, (unsigned)cols, (unsigned)rows, (unsigned)samples);
+    if ((uint32_t)p->width != cols || (uint32_t)p->height != rows ||
+        (uint32_t)p->components != samples) {
+        std::snprintf(msg, sizeof msg, "stream is %dx%dx%d, header says %ux%ux%u", p->width,
+                      p->height, p->components, (unsigned)cols, (unsigned)rows, (unsigned)samples);
         set_err(err, errlen, msg, NULL);
         return -1;
     }

@@ -31,8 +31,8 @@
 #include "dc_util.h"
 
 /* ---- the codec table (IOR-style: one entry per codec file) ---- */
-static const dc_codec *const codecs[] = {&dc_codec_native, &dc_codec_rle, &dc_codec_jpeg, &dc_codec_jpegls,
-                                         &dc_codec_j2k};
+static const dc_codec *const codecs[] = {&dc_codec_native, &dc_codec_rle, &dc_codec_jpeg,
+                                         &dc_codec_jpegls, &dc_codec_j2k};
 
 /* largest compressed frame we agree to assemble */
 #define MAX_FRAME_BYTES ((uint64_t)1 << 31)
@@ -82,8 +82,9 @@ static int is_ybr_full(const char *pi)
 
 const char *dc_decoded_photometric(const dc_pixel_desc *pd)
 {
-    if (pd->samples == 3 && (is_ybr_full(pd->photometric) || strcmp(pd->photometric, "YBR_ICT") == 0 ||
-                             strcmp(pd->photometric, "YBR_RCT") == 0))
+    if (pd->samples == 3 &&
+        (is_ybr_full(pd->photometric) || strcmp(pd->photometric, "YBR_ICT") == 0 ||
+         strcmp(pd->photometric, "YBR_RCT") == 0))
         return "RGB";
     return pd->photometric;
 }
@@ -94,10 +95,14 @@ size_t dc_pixel_value_size(const dc_pixel_desc *pd)
     if (pd->pixel_kind == DC_PIX_FLOAT) return pd->bits_alloc == 32 ? 4 : 0;
     switch (pd->bits_alloc) {
     case 1:
-    case 8: return 1;
-    case 16: return 2;
-    case 32: return 4;
-    default: return 0;
+    case 8:
+        return 1;
+    case 16:
+        return 2;
+    case 32:
+        return 4;
+    default:
+        return 0;
     }
 }
 
@@ -110,7 +115,9 @@ uint64_t dc_pixel_frame_values(const dc_pixel_desc *pd)
 void dc_widen_values(const uint8_t *src, size_t from, uint8_t *dst, size_t to, uint64_t n)
 {
     for (uint64_t i = n; i-- > 0;) { /* backwards: src and dst may start at the same byte */
-        uint32_t v = from == 1 ? src[i] : from == 2 ? ((const uint16_t *)src)[i] : ((const uint32_t *)src)[i];
+        uint32_t v = from == 1   ? src[i]
+                     : from == 2 ? ((const uint16_t *)src)[i]
+                                 : ((const uint32_t *)src)[i];
         if (to == 1)
             dst[i] = (uint8_t)v;
         else if (to == 2)
@@ -130,18 +137,18 @@ static size_t dtype_size(int dt)
 /* one call's state */
 typedef struct {
     dc_dataset *ds;
-    dc_pixel_desc pdc;  /* the caller's, with the effective transfer syntax */
+    dc_pixel_desc pdc;       /* the caller's, with the effective transfer syntax */
     const dc_pixel_desc *pd; /* = &pdc */
     const dc_codec *codec;
     int fd, own_fd;
     int out_dtype, natural;
     double slope, intercept;
-    uint64_t nval;      /* values per frame */
-    size_t vs;          /* bytes per codec output value */
-    size_t out_size;    /* bytes per output value */
-    uint8_t *vals;      /* one frame of codec output when the output type differs */
-    uint8_t *tmp;       /* one frame, for planar -> interleaved */
-    uint8_t *src;       /* a frame's stored bytes */
+    uint64_t nval;   /* values per frame */
+    size_t vs;       /* bytes per codec output value */
+    size_t out_size; /* bytes per output value */
+    uint8_t *vals;   /* one frame of codec output when the output type differs */
+    uint8_t *tmp;    /* one frame, for planar -> interleaved */
+    uint8_t *src;    /* a frame's stored bytes */
     size_t src_cap;
     char *err;
     size_t errlen;
@@ -163,7 +170,8 @@ static uint8_t *grow(uint8_t **buf, size_t *cap, size_t need)
     return *buf;
 }
 
-static int copy_from(dec_ctx *c, const uint8_t *base, uint64_t size, uint64_t off, size_t len, uint8_t *dst)
+static int copy_from(dec_ctx *c, const uint8_t *base, uint64_t size, uint64_t off, size_t len,
+                     uint8_t *dst)
 {
     if (off > size || len > size - off) return fail(c, "truncated pixel data");
     memcpy(dst, base + off, len);
@@ -194,7 +202,8 @@ static int read_at(dec_ctx *c, uint64_t off, size_t len, uint8_t *dst)
 
 /* ---- normalisation ---- */
 
-static void interleave(const uint8_t *planar, uint8_t *dst, uint64_t npix, uint32_t samples, size_t vs)
+static void interleave(const uint8_t *planar, uint8_t *dst, uint64_t npix, uint32_t samples,
+                       size_t vs)
 {
     for (uint32_t s = 0; s < samples; s++) {
         const uint8_t *p = planar + s * npix * vs;
@@ -244,14 +253,22 @@ static void sign_extend(uint8_t *v, uint64_t n, size_t vs, unsigned bits)
 static double get_value(const uint8_t *p, uint64_t i, int dt)
 {
     switch (dt) {
-    case DC_DT_U8: return p[i];
-    case DC_DT_I8: return ((const int8_t *)p)[i];
-    case DC_DT_U16: return ((const uint16_t *)p)[i];
-    case DC_DT_I16: return ((const int16_t *)p)[i];
-    case DC_DT_U32: return ((const uint32_t *)p)[i];
-    case DC_DT_I32: return ((const int32_t *)p)[i];
-    case DC_DT_F32: return ((const float *)p)[i];
-    default: return ((const double *)p)[i];
+    case DC_DT_U8:
+        return p[i];
+    case DC_DT_I8:
+        return ((const int8_t *)p)[i];
+    case DC_DT_U16:
+        return ((const uint16_t *)p)[i];
+    case DC_DT_I16:
+        return ((const int16_t *)p)[i];
+    case DC_DT_U32:
+        return ((const uint32_t *)p)[i];
+    case DC_DT_I32:
+        return ((const int32_t *)p)[i];
+    case DC_DT_F32:
+        return ((const float *)p)[i];
+    default:
+        return ((const double *)p)[i];
     }
 }
 
@@ -279,7 +296,8 @@ static void finish_frame(dec_ctx *c, uint8_t *vals, int flags, uint8_t *out)
         memcpy(c->tmp, vals, c->nval * c->vs);
         interleave(c->tmp, vals, npix, pd->samples, c->vs);
     }
-    if (is_int && pd->samples == 3 && c->vs <= 2 && !(flags & DC_CODEC_RGB) && is_ybr_full(pd->photometric))
+    if (is_int && pd->samples == 3 && c->vs <= 2 && !(flags & DC_CODEC_RGB) &&
+        is_ybr_full(pd->photometric))
         ybr_to_rgb(vals, npix, c->vs, pd->bits_stored);
     if (is_int && pd->pixel_rep == 1 && pd->bits_stored > 0 && pd->bits_stored < 8 * c->vs)
         sign_extend(vals, c->nval, c->vs, pd->bits_stored);
@@ -314,7 +332,8 @@ static int decode_native_1bit(dec_ctx *c, uint32_t first, uint32_t count, uint8_
 static int decode_native(dec_ctx *c, uint32_t first, uint32_t count, uint8_t *dst)
 {
     const dc_pixel_desc *pd = c->pd;
-    if (c->ds->pixel.encapsulated) return fail(c, "encapsulated pixel data in a native transfer syntax");
+    if (c->ds->pixel.encapsulated)
+        return fail(c, "encapsulated pixel data in a native transfer syntax");
     if (pd->bits_alloc == 1) return decode_native_1bit(c, first, count, dst);
     int ybr422 = pd->samples == 3 && strcmp(pd->photometric, "YBR_FULL_422") == 0;
     uint64_t raw = ybr422 ? c->nval / 3 * 2 * c->vs : c->nval * c->vs;
@@ -330,8 +349,8 @@ static int decode_native(dec_ctx *c, uint32_t first, uint32_t count, uint8_t *ds
             if (read_at(c, off + f * raw, (size_t)raw, c->src) != 0) return -1;
             in = c->src;
         }
-        if (dc_codec_native.decode(pd, in, (size_t)raw, v, (size_t)(c->nval * c->vs), &flags, c->err,
-                                   c->errlen) != 0)
+        if (dc_codec_native.decode(pd, in, (size_t)raw, v, (size_t)(c->nval * c->vs), &flags,
+                                   c->err, c->errlen) != 0)
             return -1;
         finish_frame(c, v, flags, out);
     }
@@ -374,8 +393,8 @@ static int map_by_marker(dec_ctx *c, uint32_t nframes, size_t *start)
         }
     }
     if (f != nframes || k != px->n_frags) {
-        snprintf(c->err, c->errlen, "cannot find frame boundaries in %zu fragments for %u frames", px->n_frags,
-                 (unsigned)nframes);
+        snprintf(c->err, c->errlen, "cannot find frame boundaries in %zu fragments for %u frames",
+                 px->n_frags, (unsigned)nframes);
         return -1;
     }
     return 0;
@@ -405,9 +424,10 @@ static uint64_t frag_layout(const dc_pixel_loc *px)
 static int cached_marker_map(dec_ctx *c, uint32_t nframes, size_t *start)
 {
     const dc_dataset *ds = c->ds;
-    if (!marker_cache.start || !ds->path || ds->mem || ds->pixel.in_buf || !marker_cache.path || strcmp(ds->path, marker_cache.path) != 0 ||
-        marker_cache.file_size != ds->file_size || marker_cache.n_frags != ds->pixel.n_frags ||
-        marker_cache.nframes != nframes || marker_cache.layout != frag_layout(&ds->pixel))
+    if (!marker_cache.start || !ds->path || ds->mem || ds->pixel.in_buf || !marker_cache.path ||
+        strcmp(ds->path, marker_cache.path) != 0 || marker_cache.file_size != ds->file_size ||
+        marker_cache.n_frags != ds->pixel.n_frags || marker_cache.nframes != nframes ||
+        marker_cache.layout != frag_layout(&ds->pixel))
         return -1;
     memcpy(start, marker_cache.start, ((size_t)nframes + 1) * sizeof *start);
     return 0;
@@ -449,7 +469,8 @@ static int map_frames(dec_ctx *c, uint32_t nframes, size_t *start)
         return -1;
     }
     if (!c->codec->ends_with_ffd9) {
-        snprintf(c->err, c->errlen, "cannot split %zu fragments into %u frames", px->n_frags, (unsigned)nframes);
+        snprintf(c->err, c->errlen, "cannot split %zu fragments into %u frames", px->n_frags,
+                 (unsigned)nframes);
         return -1;
     }
     if (cached_marker_map(c, nframes, start) == 0) return 0;
@@ -479,7 +500,8 @@ static int decode_encapsulated(dec_ctx *c, uint32_t first, uint32_t count, uint8
 {
     const dc_pixel_desc *pd = c->pd;
     if (!c->ds->pixel.encapsulated) return fail(c, "pixel data not encapsulated");
-    if (!c->ds->pixel.walked && dc_pixel_walk_fragments(c->ds, c->err, c->errlen) != DC_PARSE_OK) return -1;
+    if (!c->ds->pixel.walked && dc_pixel_walk_fragments(c->ds, c->err, c->errlen) != DC_PARSE_OK)
+        return -1;
     size_t *start = malloc(((size_t)pd->frames + 1) * sizeof *start);
     if (!start) return fail(c, "out of memory");
     int rc = map_frames(c, pd->frames, start);
@@ -491,7 +513,8 @@ static int decode_encapsulated(dec_ctx *c, uint32_t first, uint32_t count, uint8
         }
         uint8_t *out = dst + f * c->nval * c->out_size, *v = frame_vals(c, out);
         int flags = 0;
-        rc = c->codec->decode(pd, c->src, (size_t)n, v, (size_t)(c->nval * c->vs), &flags, c->err, c->errlen);
+        rc = c->codec->decode(pd, c->src, (size_t)n, v, (size_t)(c->nval * c->vs), &flags, c->err,
+                              c->errlen);
         if (rc == 0) finish_frame(c, v, flags, out);
     }
     free(start);
@@ -506,10 +529,14 @@ static const char *effective_ts(const dc_dataset *ds, const dc_pixel_desc *pd)
     if (pd->ts_uid[0]) return pd->ts_uid;
     if (ds->ts_uid[0]) return ds->ts_uid;
     switch (ds->ts) {
-    case DC_TS_EXPLICIT_LE: return "1.2.840.10008.1.2.1";
-    case DC_TS_EXPLICIT_BE: return "1.2.840.10008.1.2.2";
-    case DC_TS_DEFLATED_LE: return "1.2.840.10008.1.2.1.99";
-    default: return "1.2.840.10008.1.2";
+    case DC_TS_EXPLICIT_LE:
+        return "1.2.840.10008.1.2.1";
+    case DC_TS_EXPLICIT_BE:
+        return "1.2.840.10008.1.2.2";
+    case DC_TS_DEFLATED_LE:
+        return "1.2.840.10008.1.2.1.99";
+    default:
+        return "1.2.840.10008.1.2";
     }
 }
 
@@ -525,8 +552,10 @@ static int check_desc(dec_ctx *c, uint32_t first, uint32_t count)
         snprintf(msg, sizeof msg, "unsupported BitsAllocated %u", (unsigned)pd->bits_alloc);
         return fail(c, msg);
     }
-    if (pd->frames == 0 || first >= pd->frames || count > pd->frames - first) return fail(c, "bad frame range");
-    if (c->out_size == 0 || (c->out_dtype != c->natural && c->out_dtype != DC_DT_F32 && c->out_dtype != DC_DT_F64))
+    if (pd->frames == 0 || first >= pd->frames || count > pd->frames - first)
+        return fail(c, "bad frame range");
+    if (c->out_size == 0 ||
+        (c->out_dtype != c->natural && c->out_dtype != DC_DT_F32 && c->out_dtype != DC_DT_F64))
         return fail(c, "unsupported output type");
     return 0;
 }
@@ -556,8 +585,9 @@ static void teardown(dec_ctx *c)
     free(c->src);
 }
 
-int dc_decode_frames(dc_dataset *ds, const dc_pixel_desc *pd, uint32_t first, uint32_t count, int out_dtype,
-                     double slope, double intercept, void *dst, char *err, size_t errlen)
+int dc_decode_frames(dc_dataset *ds, const dc_pixel_desc *pd, uint32_t first, uint32_t count,
+                     int out_dtype, double slope, double intercept, void *dst, char *err,
+                     size_t errlen)
 {
     dec_ctx c;
     memset(&c, 0, sizeof c);
@@ -586,7 +616,8 @@ int dc_decode_frames(dc_dataset *ds, const dc_pixel_desc *pd, uint32_t first, ui
     if (count == 0) return 0;
     int rc = setup(&c);
     if (rc == 0)
-        rc = c.codec->native ? decode_native(&c, first, count, dst) : decode_encapsulated(&c, first, count, dst);
+        rc = c.codec->native ? decode_native(&c, first, count, dst)
+                             : decode_encapsulated(&c, first, count, dst);
     teardown(&c);
     return rc;
 }

@@ -51,9 +51,12 @@ static int json_error(const char *msg)
 static int decode_all(dc_dataset *ds, const dc_pixel_desc *pd, const opts *o, int dt, double slope,
                       double icpt, uint8_t *dst, size_t frame_bytes, char *err)
 {
-    if (!o->per_frame) return dc_decode_frames(ds, pd, 0, pd->frames, dt, slope, icpt, dst, err, DC_ERRLEN);
+    if (!o->per_frame)
+        return dc_decode_frames(ds, pd, 0, pd->frames, dt, slope, icpt, dst, err, DC_ERRLEN);
     for (uint32_t f = 0; f < pd->frames; f++)
-        if (dc_decode_frames(ds, pd, f, 1, dt, slope, icpt, dst + f * frame_bytes, err, DC_ERRLEN) != 0) return -1;
+        if (dc_decode_frames(ds, pd, f, 1, dt, slope, icpt, dst + f * frame_bytes, err,
+                             DC_ERRLEN) != 0)
+            return -1;
     return 0;
 }
 
@@ -100,7 +103,8 @@ static int run(const opts *o)
     uint8_t *dst = calloc(pd.frames, frame_bytes ? frame_bytes : 1);
     int rc = dst ? 0 : -1;
     double t0 = dc_now();
-    for (int r = 0; rc == 0 && r < o->repeat; r++) rc = decode_all(&ds, &pd, o, dt, slope, icpt, dst, frame_bytes, err);
+    for (int r = 0; rc == 0 && r < o->repeat; r++)
+        rc = decode_all(&ds, &pd, o, dt, slope, icpt, dst, frame_bytes, err);
     double ms = (dc_now() - t0) * 1000.0 / o->repeat / pd.frames;
     if (!dst) snprintf(err, sizeof err, "out of memory");
     if (rc == 0 && write_raw(o->out, dst, pd.frames * frame_bytes) != 0) {
