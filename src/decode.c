@@ -479,6 +479,13 @@ static int map_frames(dec_ctx *c, uint32_t nframes, size_t *start)
     return 0;
 }
 
+/* SPEC 6: a file that cannot decode names its transfer syntax */
+static void append_ts(dec_ctx *c)
+{
+    size_t k = strlen(c->err);
+    if (k + 4 < c->errlen) snprintf(c->err + k, c->errlen - k, " (%s)", c->pd->ts_uid);
+}
+
 /* concatenate fragments [a, b) into c->src; returns the length or -1 */
 static int64_t gather_frame(dec_ctx *c, size_t a, size_t b)
 {
@@ -515,7 +522,10 @@ static int decode_encapsulated(dec_ctx *c, uint32_t first, uint32_t count, uint8
         int flags = 0;
         rc = c->codec->decode(pd, c->src, (size_t)n, v, (size_t)(c->nval * c->vs), &flags, c->err,
                               c->errlen);
-        if (rc == 0) finish_frame(c, v, flags, out);
+        if (rc == 0)
+            finish_frame(c, v, flags, out);
+        else
+            append_ts(c);
     }
     free(start);
     return rc;

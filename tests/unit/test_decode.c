@@ -499,20 +499,20 @@ static void test_rle_errors(void **state)
     uint8_t out[16];
     char err[DC_ERRLEN];
     assert_int_equal(decode(&e.ds, &pd, 0, 1, DC_DT_U8, out, err), -1);
-    assert_string_equal(err, "RLE segment 0 decodes to 5 of 8 bytes");
+    assert_string_equal(err, "RLE segment 0 decodes to 5 of 8 bytes (" TS_RLE ")");
     pd = desc(2, 4, 1, 1, 16, 16, 0, "MONOCHROME2", TS_RLE);
     assert_int_equal(decode(&e.ds, &pd, 0, 1, DC_DT_U16, out, err), -1);
-    assert_string_equal(err, "RLE frame has 1 segments, expected 2");
+    assert_string_equal(err, "RLE frame has 1 segments, expected 2 (" TS_RLE ")");
     f[4] = 200; /* offset past the frame */
     encaps_init(&e);
     encaps_add(&e, f, sizeof f, 1);
     pd = desc(2, 4, 1, 1, 8, 8, 0, "MONOCHROME2", TS_RLE);
     assert_int_equal(decode(&e.ds, &pd, 0, 1, DC_DT_U8, out, err), -1);
-    assert_string_equal(err, "RLE segment 0 offset 200 out of range");
+    assert_string_equal(err, "RLE segment 0 offset 200 out of range (" TS_RLE ")");
     encaps_init(&e);
     encaps_add(&e, f, 40, 1);
     assert_int_equal(decode(&e.ds, &pd, 0, 1, DC_DT_U8, out, err), -1);
-    assert_string_equal(err, "RLE header truncated");
+    assert_string_equal(err, "RLE header truncated (" TS_RLE ")");
 }
 
 /* ------------------------------------------------------------ compressed */
@@ -575,11 +575,11 @@ static void test_size_mismatch(void **state)
         const char *ts, *msg;
     } c[] = {
         {JPEG_SV1, sizeof JPEG_SV1, TS_JPEG_SV1,
-         "JPEG decode failed: JPEG is 16x12x1, header says 15x12x1"},
+         "JPEG decode failed: JPEG is 16x12x1, header says 15x12x1 (" TS_JPEG_SV1 ")"},
         {JPEGLS, sizeof JPEGLS, "1.2.840.10008.1.2.4.80",
-         "JPEG-LS decode failed: stream is 16x12x1, header says 15x12x1"},
+         "JPEG-LS decode failed: stream is 16x12x1, header says 15x12x1 (1.2.840.10008.1.2.4.80)"},
         {J2K, sizeof J2K, "1.2.840.10008.1.2.4.90",
-         "JPEG 2000 decode failed: image is 16x12x1, header says 15x12x1"},
+         "JPEG 2000 decode failed: image is 16x12x1, header says 15x12x1 (1.2.840.10008.1.2.4.90)"},
     };
     for (size_t i = 0; i < sizeof c / sizeof c[0]; i++) {
         encaps e;
