@@ -139,6 +139,11 @@ typedef struct {
     size_t buf_len, buf_cap;
     dc_elem *el;
     size_t n_el, cap_el;
+    /* indices of the top-level elements in file order; top_sorted when their
+     * tags strictly increase (dc_find then uses a binary search) */
+    int32_t *top;
+    size_t n_top, cap_top;
+    int top_sorted;
     /* file meta */
     int has_preamble;       /* "DICM" at 128 */
     char ts_uid[65];        /* (0002,0010), trimmed; "" if absent */

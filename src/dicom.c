@@ -223,6 +223,7 @@ void dc_dataset_init(dc_dataset *ds)
 {
     memset(ds, 0, sizeof *ds);
     ds->fd = -1;
+    ds->top_sorted = 1;
 }
 
 void dc_dataset_close_file(dc_dataset *ds)
@@ -236,6 +237,8 @@ void dc_dataset_clear(dc_dataset *ds)
     dc_dataset_close_file(ds);
     ds->buf_len = 0;
     ds->n_el = 0;
+    ds->n_top = 0;
+    ds->top_sorted = 1;
     ds->has_preamble = 0;
     ds->ts_uid[0] = '\0';
     ds->ts = DC_TS_UNKNOWN;
@@ -260,6 +263,7 @@ void dc_dataset_free(dc_dataset *ds)
     dc_dataset_close_file(ds);
     free(ds->buf);
     free(ds->el);
+    free(ds->top);
     free(ds->pixel.bot);
     free(ds->pixel.frags);
     free(ds->path);
@@ -509,6 +513,17 @@ static int read_header(parser *p, const level *lv, el_header *h)
     return 0;
 }
 
+/* remember a top-level element for dc_find */
+static void push_top(dc_dataset *ds, int32_t idx)
+{
+    if (ds->n_top == ds->cap_top) {
+        ds->cap_top = ds->cap_top ? ds->cap_top * 2 : 256;
+        ds->top = dc_realloc(ds->top, ds->cap_top * sizeof *ds->top);
+    }
+    if (ds->n_top && ds->el[ds->top[ds->n_top - 1]].tag >= ds->el[idx].tag) ds->top_sorted = 0;
+    ds->top[ds->n_top++] = idx;
+}
+
 static int new_element(parser *p, const level *lv, const el_header *h, dc_elem **out)
 {
     if (push_el(p, out) < 0) return DC_PARSE_ERROR;
@@ -522,6 +537,7 @@ static int new_element(parser *p, const level *lv, const el_header *h, dc_elem *
     e->item = lv->item;
     e->creator = -1;
     e->charset = lv->charset;
+    if (lv->depth == 0) push_top(p->ds, (int32_t)(p->ds->n_el - 1));
     return 0;
 }
 
@@ -1221,8 +1237,24 @@ static size_t next_sibling(const dc_dataset *ds, size_t i)
 
 int dc_find(const dc_dataset *ds, uint32_t tag)
 {
-    for (size_t i = 0; i < ds->n_el; i = next_sibling(ds, i))
-        if (ds->el[i].tag == tag && ds->el[i].depth == 0) return (int)i;
+    if (ds->top_sorted && ds->n_top) {
+        size_t lo = 0, hi = ds->n_top;
+        while (lo < hi) {
+            size_t mid = lo + (hi - lo) / 2;
+            uint32_t t = ds->el[ds->top[mid]].tag;
+            if (t == tag) return ds->top[mid];
+            if (t < tag)
+                lo = mid + 1;
+            else
+                hi = mid;
+        }
+        return -1;
+    }
+    for (size_t k = 0; k < ds->n_top; k++)
+        if (ds->el[ds->top[k]].tag == tag) return ds->top[k];
+    if (ds->n_top == 0) /* a dataset built by hand, without the index */
+        for (size_t i = 0; i < ds->n_el; i++)
+            if (ds->el[i].depth == 0 && ds->el[i].tag == tag) return (int)i;
     return -1;
 }
 
@@ -1230,7 +1262,7 @@ int dc_find_in_item(const dc_dataset *ds, int sq, int item, uint32_t tag)
 {
     if (sq < 0 || (size_t)sq >= ds->n_el || ds->el[sq].vr != DC_VR('S', 'Q')) return -1;
     size_t end = ds->el[sq].val;
-    if (end > ds->n_el) end = ds->n_el;
+    if (end > ds->n_el || end <= (size_t)sq) end = ds->n_el; /* no subtree end (built by hand) */
     for (size_t i = (size_t)sq + 1; i < end; i = next_sibling(ds, i)) {
         const dc_elem *e = &ds->el[i];
         if (e->parent != sq) continue;

@@ -6,7 +6,8 @@
  * values, every limit and malformed input with its exact error text, and a
  * mutation self-check over pydicom's test files (byte flips and truncations;
  * DC_FUZZ_RUNS=n mutations per file, default 40) that checks the structural
- * invariants of every dataset that parses.
+ * invariants of every dataset that parses (and builds its dc_record, which
+ * must survive a pack/unpack round trip).
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -23,6 +24,7 @@
 
 #include "dc_dicom.h"
 #include "dc_dict.h"
+#include "dc_record.h"
 
 /* ---- file builder ---- */
 
@@ -851,20 +853,13 @@ static void mutate(uint8_t *b, size_t *n)
     }
 }
 
-static void test_mutation_selfcheck(void **state)
+static void mutate_dir(const char *dir, int runs, size_t *files, size_t *total, size_t *ok)
 {
-    (void)state;
-    const char *dir = "/usr/lib/python3/dist-packages/pydicom/data/test_files";
     DIR *d = opendir(dir);
-    if (!d) {
-        skip();
-        return;
-    }
-    int runs = getenv("DC_FUZZ_RUNS") ? atoi(getenv("DC_FUZZ_RUNS")) : 40;
+    if (!d) return;
     dc_parse_opts o;
     dc_parse_opts_default(&o);
     o.walk_fragments = 1;
-    size_t total = 0, ok = 0, files = 0;
     struct dirent *de;
     while ((de = readdir(d))) {
         char path[1024];
@@ -872,7 +867,7 @@ static void test_mutation_selfcheck(void **state)
         size_t n;
         uint8_t *orig = read_all(path, &n);
         if (!orig) continue;
-        files++;
+        (*files)++;
         uint8_t *b = malloc(n ? n : 1);
         for (int r = 0; r < runs; r++) {
             memcpy(b, orig, n);
@@ -881,9 +876,9 @@ static void test_mutation_selfcheck(void **state)
             uint8_t *exact = malloc(m ? m : 1); /* exact size so ASan sees any over-read */
             memcpy(exact, b, m);
             int rc = dc_parse_memory(exact, m, &o, &DS, ERR, sizeof ERR);
-            total++;
+            (*total)++;
             if (rc == DC_PARSE_OK) {
-                ok++;
+                (*ok)++;
                 check_invariants(&DS);
                 char s[128];
                 long l;
@@ -893,6 +888,21 @@ static void test_mutation_selfcheck(void **state)
                     dc_get_long_at(&DS, (int)i, 0, &l);
                     dc_get_double_at(&DS, (int)i, 1, &v);
                 }
+                /* the record and its round trip on whatever parsed */
+                dc_record rec, back;
+                dc_record_init(&rec);
+                dc_record_init(&back);
+                dc_record_from_dataset(&DS, &rec);
+                assert_true(rec.n_frame_geom <= rec.frames);
+                dc_buf pk;
+                dc_buf_init(&pk);
+                dc_record_pack(&rec, &pk);
+                const char *q = pk.data;
+                assert_int_equal(dc_record_unpack(&q, pk.data + pk.len, &back), 0);
+                assert_int_equal(back.n_frame_geom, rec.n_frame_geom);
+                dc_buf_free(&pk);
+                dc_record_free(&rec);
+                dc_record_free(&back);
             } else if (rc == DC_PARSE_ERROR) {
                 assert_true(ERR[0] != '\0');
             } else {
@@ -904,6 +914,16 @@ static void test_mutation_selfcheck(void **state)
         free(orig);
     }
     closedir(d);
+}
+
+static void test_mutation_selfcheck(void **state)
+{
+    (void)state;
+    int runs = getenv("DC_FUZZ_RUNS") ? atoi(getenv("DC_FUZZ_RUNS")) : 40;
+    size_t files = 0, total = 0, ok = 0;
+    mutate_dir("/usr/lib/python3/dist-packages/pydicom/data/test_files", runs, &files, &total, &ok);
+    mutate_dir("/usr/lib/python3/dist-packages/pydicom/data/charset_files", runs, &files, &total, &ok);
+    if (files == 0) skip();
     print_message("mutation self-check: %zu files, %zu runs, %zu parsed\n", files, total, ok);
     assert_true(total >= files * (size_t)runs);
 }
