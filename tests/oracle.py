@@ -79,6 +79,10 @@ LOSSY_TS = {"1.2.840.10008.1.2.4.50": 3, "1.2.840.10008.1.2.4.51": 4,
             "1.2.840.10008.1.2.4.91": 3, "1.2.840.10008.1.2.4.203": 3}
 # syntaxes a reader may or may not know (retired JPEG processes etc.): either outcome
 MAYBE_TS_PREFIX = ("1.2.840.10008.1.2.4.",)
+# JPEG 2000: gdcm alone has been seen returning garbage (fragments with embedded
+# delimiters); a reference needs two decoders (gdcm, Pillow/OpenJPEG) to succeed
+J2K_TS = {"1.2.840.10008.1.2.4.90", "1.2.840.10008.1.2.4.91", "1.2.840.10008.1.2.4.201",
+          "1.2.840.10008.1.2.4.202", "1.2.840.10008.1.2.4.203"}
 MEDIA_DIRECTORY = "1.2.840.10008.1.3.10"
 PIXEL_TAGS = {0x7FE00010, 0x7FE00008, 0x7FE00009}
 BULK_VRS = {"OB", "OW", "OD", "OF", "OL", "OV", "UN", "OB or OW", "OW or OB", "ox"}
@@ -938,6 +942,9 @@ def _decode_file(rec, all_decoders=False):
             break
     if not cands:
         raise RuntimeError("; ".join(errors))
+    if rec.ts in J2K_TS and len(_handler_sets()) > 1 and len(cands) < 2:
+        raise RuntimeError("JPEG 2000 decoded by %s only (%s): no trusted reference" % (
+            cands[0][0], "; ".join(errors)))
     return cands
 
 
@@ -1418,7 +1425,8 @@ class Oracle:
         per_file = {}
         for r, _ in e.slices:
             if r.path not in per_file:
-                per_file[r.path] = decode_file(r, all_decoders=r.ts in LOSSY_TS)
+                per_file[r.path] = decode_file(r, all_decoders=r.ts in LOSSY_TS or
+                                               r.ts in J2K_TS)
         n_c = max(len(v) for v in per_file.values())
         out = []
         for ci in range(n_c):

@@ -31,6 +31,7 @@ import csv
 import io
 import json
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -633,7 +634,8 @@ def check_attrs(run, ds, sid, e, orc, rep):
         if g.shape != w.shape or not np.allclose(g, w, atol=1e-3):
             rep.fail(run, sid, "attribute slice_positions", w.round(3).tolist()[:6],
                      g.round(3).tolist()[:6] if g.size else g)
-    if "instance_numbers" in a and e.instances is not None:
+    if "instance_numbers" in a and e.instances is not None and \
+            any(x is not None for x in e.instances):
         g = np.asarray(a["instance_numbers"]).reshape(-1)
         w = e.instances
         if len(g) != len(w):
@@ -835,9 +837,11 @@ def main():
         results.append((name, len(rep.problems) - n0))
 
     if want("meta"):
+        # a listed folder that does not exist is dropped with a warning (SPEC 2)
         o = O.Options(volumes=False, write_pixeldata=False)
-        out, rc = crawl("meta", all_folders, o)
-        check("meta", all_folders, o, out)
+        fl = all_folders + [corpus_rel + "/does_not_exist"]
+        out, rc = crawl("meta", fl, o)
+        check("meta", fl, o, out)
     if want("perfile"):
         o = O.Options(volumes=False, write_pixeldata=True)
         out, rc = crawl("perfile", all_folders, o)
@@ -932,6 +936,7 @@ def main():
             "no_folders": "input:\n  folders: [does/not/exist]\noutput:\n  folder: out_bad\n",
             "yaml_syntax": "input:\n  folders: [%s\noutput: {\n",
         }
+        key_line = {"unknown_key": 3, "bad_layout": 5, "wrong_type": 3, "bad_commit": 6}
         for name, text in bad_cases.items():
             shutil.rmtree(os.path.join(work, "out_bad"), ignore_errors=True)
             cfg = os.path.join(work, "bad_%s.yaml" % name)
@@ -948,12 +953,25 @@ def main():
                 if key not in log:
                     rep.fail("badconfig", name, "error message should name the key", key,
                              log.strip()[-200:])
+                elif not re.search(r"(line\s*|:)%d\b" % key_line[name], log):
+                    rep.fail("badconfig", name, "error message should name the line",
+                             "line %d" % key_line[name], log.strip()[-200:])
         rc, log, dt = runner.run(["--set", "output.layout=zyx"], "bad_noconfig")
         if rc != 2:
             rep.fail("badconfig", "no folders at all", "exit status", 2, rc)
         rc, log, dt = runner.run(["--help"], "help")
         if rc != 0 or "dcmcrawl" not in log.lower():
             rep.fail("badconfig", "--help", "exit 0 and usage text", 0, rc)
+        # --dry-run: walk and group, print the plan, write nothing
+        shutil.rmtree(os.path.join(work, "out_dry"), ignore_errors=True)
+        cfg = os.path.join(work, "config_dry.yaml")
+        write_config(cfg, [corpus_rel + "/series"], "out_dry", "dry",
+                     O.Options(volumes=True, write_pixeldata=True))
+        rc, log, dt = runner.run([cfg, "--dry-run"], "dryrun")
+        if rc != 0:
+            rep.fail("badconfig", "--dry-run", "exit status", 0, rc)
+        if outputs_exist(os.path.join(work, "out_dry")):
+            rep.fail("badconfig", "--dry-run", "outputs written by a dry run")
         results.append(("badconfig", len(rep.problems) - n0))
 
     print()
