@@ -942,7 +942,10 @@ static int stand_alone(const char *t, size_t n)
 int dc_charset_parse(const char *spec, size_t len, dc_charset *cs)
 {
     memset(cs, 0, sizeof *cs);
-    if (!spec) len = 0;
+    if (!spec) {
+        spec = "";
+        len = 0;
+    }
     while (len > 0 && (spec[len - 1] == ' ' || spec[len - 1] == '\0')) len--;
     int fallback = 0, first_alone = 0;
     size_t i = 0;

@@ -9,6 +9,9 @@
  *     -b N  benchmark: parse + flatten each file N times, print the time per
  *           file on stderr (parse and flatten separately)
  *
+ * Files are parsed with walk_fragments, so elements after encapsulated pixel
+ * data (trailing padding) are shown too.
+ *
  * Escaping of values (reversible): '\' -> "\\", TAB -> "\t", LF -> "\n",
  * CR -> "\r", other bytes below 0x20 and 0x7F -> "\xHH".  Names are printed
  * as they are.  With several files, each starts with "# <path>".
@@ -97,6 +100,7 @@ static int one_file(const char *path, int with_path, int names_only)
 {
     dc_parse_opts o;
     dc_parse_opts_default(&o);
+    o.walk_fragments = 1;
     dc_dataset ds;
     dc_dataset_init(&ds);
     char err[DC_ERRLEN];
