@@ -1412,6 +1412,7 @@ class Oracle:
             ln = np.linalg.norm(s)
             if ln > 0 and abs(abs(float(np.dot(s, nrm))) / ln - 1.0) > 1e-4:
                 e.warn_words.append("tilt")
+                e.spacing_z = None    # along the normal or along the step: not specified
                 break
         if uniform and "tilt" not in e.warn_words and not e.warn_words and check_uniform \
                 and e.status == "stored" and not e.duplicates:
