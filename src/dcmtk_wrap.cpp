@@ -20,6 +20,7 @@
 #include <cstdio>
 #include <cstring>
 #include <new>
+#include <string>
 
 #include "dcmtk/config/osconfig.h"
 #include "dcmtk/dcmjpeg/djcparam.h"
@@ -28,6 +29,8 @@
 #include "dcmtk/dcmjpeg/djdijg16.h"
 #include "dcmtk/dcmjpeg/djdijg8.h"
 #include "dcmtk/dcmjpeg/djutils.h"
+#include "dcmtk/oflog/appender.h"
+#include "dcmtk/oflog/spi/logevent.h"
 
 /* ---- CharLS 1.x (dcmtk 3.6.7 libdcmtkcharls) ---- */
 extern "C" {
@@ -62,37 +65,101 @@ static void set_err(char *err, size_t errlen, const char *what, const char *deta
         std::snprintf(err, errlen, "%s%s%s", what, detail ? ": " : "", detail ? detail : "");
 }
 
-static void quiet_dcmtk_logs(void)
+/* The IJG library's warnings reach us only as dcmjpeg log messages: this
+ * appender keeps the last one (and nothing is printed). */
+class LastMessage : public dcmtk::log4cplus::Appender
 {
-    static bool done = false;
-    if (done) return;
-    DCM_dcmjpegLogger.setLogLevel(OFLogger::FATAL_LOG_LEVEL);
-    done = true;
+  public:
+    LastMessage()
+    {
+    }
+    ~LastMessage() override
+    {
+        destructorImpl();
+    }
+    void close() override
+    {
+    }
+    std::string text;
+
+  protected:
+    void append(const dcmtk::log4cplus::spi::InternalLoggingEvent &ev) override
+    {
+        text = ev.getMessage().c_str();
+    }
+};
+
+static LastMessage *jpeg_messages(void)
+{
+    static LastMessage *last = NULL;
+    if (last) return last;
+    last = new LastMessage();
+    DCM_dcmjpegLogger.setAdditivity(false); /* not to the console */
+    DCM_dcmjpegLogger.removeAllAppenders();
+    DCM_dcmjpegLogger.addAppender(dcmtk::log4cplus::SharedAppenderPtr(last));
+    DCM_dcmjpegLogger.setLogLevel(OFLogger::WARN_LOG_LEVEL);
+    return last;
 }
 
-static DJDecoder *new_jpeg_decoder(const DJCodecParameter &cp, int precision)
+/* IJG warnings that do not change decoded pixels */
+static bool harmless_warning(const std::string &w)
 {
-    if (precision > 12) return new (std::nothrow) DJDecompressIJG16Bit(cp, OFFalse);
-    if (precision > 8) return new (std::nothrow) DJDecompressIJG12Bit(cp, OFFalse);
-    return new (std::nothrow) DJDecompressIJG8Bit(cp, OFFalse);
+    static const char *ok[] = {
+        "extraneous bytes before marker", "Invalid SOS parameters for sequential JPEG",
+        "Unknown Adobe color transform code", "Warning: unknown JFIF revision number",
+        "Warning: thumbnail image size does not match data length"};
+    for (const char *k : ok)
+        if (w.find(k) != std::string::npos) return true;
+    return false;
 }
 
-static int run_jpeg_decoder(DJDecoder *dec, const uint8_t *src, size_t n, uint8_t *dst, size_t need,
-                            int is_signed, char *err, size_t errlen)
+/* dcmtk's IJG decoder, counting the library's warnings: IJG decodes corrupt
+ * entropy data anyway (bad Huffman code, premature end of segment, ...) and
+ * only warns; such a frame is refused here rather than returned wrong. */
+template <class Base> class StrictJpegDecoder : public Base
 {
-    OFCondition c = dec->init();
+  public:
+    explicit StrictJpegDecoder(const DJCodecParameter &cp) : Base(cp, OFFalse), warnings(0)
+    {
+    }
+    void emitMessage(int msg_level) const override
+    {
+        if (msg_level >= 0) return; /* trace */
+        LastMessage *m = jpeg_messages();
+        m->text.clear();
+        Base::emitMessage(msg_level); /* formats the message and logs it to m */
+        if (!harmless_warning(m->text)) {
+            if (!warnings) first = m->text;
+            ++warnings;
+        }
+    }
+    mutable int warnings;
+    mutable std::string first;
+};
+
+template <class Base>
+static int run_jpeg_decoder(const uint8_t *src, size_t n, uint8_t *dst, size_t need, int is_signed,
+                            char *err, size_t errlen)
+{
+    DJCodecParameter cp(ECC_lossyYCbCr, EDC_never, EUC_never, EPC_default);
+    StrictJpegDecoder<Base> dec(cp);
+    OFCondition c = dec.init();
     if (c.bad()) {
         set_err(err, errlen, "JPEG decoder init failed", c.text());
         return -1;
     }
-    c = dec->decode(const_cast<Uint8 *>(src), (Uint32)n, dst, (Uint32)need,
-                    is_signed ? OFTrue : OFFalse);
+    c = dec.decode(const_cast<Uint8 *>(src), (Uint32)n, dst, (Uint32)need,
+                   is_signed ? OFTrue : OFFalse);
     if (c == EJ_Suspension) {
         set_err(err, errlen, "truncated JPEG data", NULL);
         return -1;
     }
     if (c.bad()) {
         set_err(err, errlen, c.text(), NULL);
+        return -1;
+    }
+    if (dec.warnings) {
+        set_err(err, errlen, dec.first.empty() ? "corrupt JPEG data" : dec.first.c_str(), NULL);
         return -1;
     }
     return 0;
@@ -112,25 +179,21 @@ extern "C" int dc_dcmtk_decode_jpeg(const uint8_t *src, size_t n, uint32_t rows,
         set_err(err, errlen, "bad buffer sizes", NULL);
         return -1;
     }
-    int rc = -1;
     try {
-        quiet_dcmtk_logs();
-        DJCodecParameter cp(ECC_lossyYCbCr, EDC_never, EUC_never, EPC_default);
-        DJDecoder *dec = new_jpeg_decoder(cp, precision);
-        if (!dec) {
-            set_err(err, errlen, "out of memory", NULL);
-            return -1;
-        }
-        rc = run_jpeg_decoder(dec, src, n, dst, need, is_signed, err, errlen);
-        delete dec;
+        jpeg_messages();
+        if (precision > 12)
+            return run_jpeg_decoder<DJDecompressIJG16Bit>(src, n, dst, need, is_signed, err,
+                                                          errlen);
+        if (precision > 8)
+            return run_jpeg_decoder<DJDecompressIJG12Bit>(src, n, dst, need, is_signed, err,
+                                                          errlen);
+        return run_jpeg_decoder<DJDecompressIJG8Bit>(src, n, dst, need, is_signed, err, errlen);
     } catch (const std::exception &e) {
         set_err(err, errlen, "exception", e.what());
-        rc = -1;
     } catch (...) {
         set_err(err, errlen, "unknown exception", NULL);
-        rc = -1;
     }
-    return rc;
+    return -1;
 }
 
 static const char *jls_error_text(int e)

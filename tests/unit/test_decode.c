@@ -8,7 +8,8 @@
  * uninterleaved RGB), JPEG 2000 and HTJ2K codestreams of a known 16x12 image
  * (made once with dcmcjpeg, dcmcjpls, gdcmconv and ojph_compress); frames
  * found by basic offset table, by count and by the FFD9 marker; exact error
- * messages; and corrupted streams (truncated, bytes flipped) that must fail
+ * messages; JPEG entropy data that IJG only warns about (refused); and
+ * corrupted streams (truncated, bytes flipped) that must fail
  * cleanly, never crash (run under ASan/UBSan).  Expected values are exact.
  */
 #include <setjmp.h>
@@ -593,6 +594,33 @@ static void test_size_mismatch(void **state)
     }
 }
 
+/* IJG decodes corrupt entropy data with a warning only: such frames are refused */
+static void test_jpeg_corrupt_warnings(void **state)
+{
+    (void)state;
+    static const struct {
+        size_t pos;
+        uint8_t x;
+        const char *msg;
+    } c[] = {
+        {71, 0xFF, "JPEG decode failed: Corrupt JPEG data: bad Huffman code (" TS_JPEG_SV1 ")"},
+        {70, 0x80,
+         "JPEG decode failed: Corrupt JPEG data: premature end of data segment (" TS_JPEG_SV1 ")"},
+    };
+    for (size_t i = 0; i < sizeof c / sizeof c[0]; i++) {
+        uint8_t s[sizeof JPEG_SV1], out[W * H];
+        char err[DC_ERRLEN];
+        memcpy(s, JPEG_SV1, sizeof s);
+        s[c[i].pos] ^= c[i].x;
+        encaps e;
+        encaps_init(&e);
+        encaps_add(&e, s, sizeof s, 1);
+        dc_pixel_desc pd = desc(H, W, 1, 1, 8, 8, 0, "MONOCHROME2", TS_JPEG_SV1);
+        assert_int_equal(decode(&e.ds, &pd, 0, 1, DC_DT_U8, out, err), -1);
+        assert_string_equal(err, c[i].msg);
+    }
+}
+
 /* ------------------------------------------------------------ frames */
 
 static void test_frames_by_bot_and_count(void **state)
@@ -748,6 +776,7 @@ int main(void)
         cmocka_unit_test(test_jpegls),
         cmocka_unit_test(test_j2k_htj2k),
         cmocka_unit_test(test_size_mismatch),
+        cmocka_unit_test(test_jpeg_corrupt_warnings),
         cmocka_unit_test(test_frames_by_bot_and_count),
         cmocka_unit_test(test_frames_by_marker),
         cmocka_unit_test(test_corrupt_streams),
