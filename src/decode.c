@@ -565,8 +565,11 @@ static int check_desc(dec_ctx *c, uint32_t first, uint32_t count)
     if (pd->frames == 0 || first >= pd->frames || count > pd->frames - first)
         return fail(c, "bad frame range");
     if (c->out_size == 0 ||
-        (c->out_dtype != c->natural && c->out_dtype != DC_DT_F32 && c->out_dtype != DC_DT_F64))
-        return fail(c, "unsupported output type");
+        (c->out_dtype != c->natural && c->out_dtype != DC_DT_F32 && c->out_dtype != DC_DT_F64)) {
+        snprintf(msg, sizeof msg, "pixel type %s does not match the output type %s",
+                 dc_dtype_name(c->natural), dc_dtype_name(c->out_dtype));
+        return fail(c, msg);
+    }
     return 0;
 }
 

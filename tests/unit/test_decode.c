@@ -413,6 +413,9 @@ static void test_native_errors(void **state)
     pd = desc(1, 2, 1, 2, 16, 16, 0, "MONOCHROME2", TS_EXPL);
     assert_int_equal(decode(&ds, &pd, 1, 2, DC_DT_U16, out, err), -1);
     assert_string_equal(err, "bad frame range");
+    pd = desc(1, 2, 1, 1, 16, 16, 1, "MONOCHROME2", TS_EXPL);
+    assert_int_equal(decode(&ds, &pd, 0, 1, DC_DT_U16, out, err), -1);
+    assert_string_equal(err, "pixel type int16 does not match the output type uint16");
     pd = desc(0, 2, 1, 1, 16, 16, 0, "MONOCHROME2", TS_EXPL);
     assert_int_equal(decode(&ds, &pd, 0, 1, DC_DT_U16, out, err), -1);
     assert_string_equal(err, "missing Rows/Columns");
