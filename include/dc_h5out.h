@@ -75,6 +75,17 @@ int dc_h5seg_add_dataset(dc_h5seg *seg, const dc_scan *scan, const dc_h5ds_opts 
 int dc_h5seg_write_slice(dc_h5seg *seg, int h, const dc_scan *scan, uint32_t k, const void *buf,
                          char *err, size_t errlen);
 
+/* Collective write of a whole dataset (compressed datasets: parallel HDF5
+ * 1.10 requires collective filtered writes).  Every rank calls it for every
+ * dataset of the segment in the same order; the owner passes the scan's
+ * frames in stored order (frame-major: n_slices x rows x cols[ x samples]),
+ * the others NULL. */
+int dc_h5seg_write_all(dc_h5seg *seg, int h, const dc_scan *scan, const void *frames, char *err,
+                       size_t errlen);
+
+/* 1 when writes to dataset h must go through dc_h5seg_write_all */
+int dc_h5seg_is_collective(const dc_h5seg *seg, int h);
+
 /* Close (collective): all data is on disk when this returns on every rank;
  * rank 0 has fsynced the file.  Returns 0 or -1 (same on all ranks). */
 int dc_h5seg_close(dc_h5seg *seg, char *err, size_t errlen);

@@ -20,6 +20,8 @@ typedef struct {
     dc_row row;       /* stored: the flattened header of the first slice */
     uint64_t bytes_in;  /* bytes of the files read */
     uint64_t bytes_out; /* pixel bytes written */
+    void *frames;       /* compressed datasets only: every decoded frame, stored order,
+                           written later by all ranks together (dc_h5seg_write_all) */
 } dc_scan_result;
 
 /* reusable per-rank state (parse buffers, slice buffer) */

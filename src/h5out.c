@@ -480,6 +480,53 @@ int dc_h5seg_write_slice(dc_h5seg *seg, int h, const dc_scan *scan, uint32_t k, 
     return 0;
 }
 
+int dc_h5seg_is_collective(const dc_h5seg *seg, int h)
+{
+    return seg->ds[h].compressed;
+}
+
+/* frame-major (k, r, c, s) -> dataset order of the seed layout (r, c, k, s) */
+static void *to_seed_order(const dc_scan *scan, const void *frames)
+{
+    size_t es = (size_t)dc_dtype_size(scan->dtype) * (scan->samples ? scan->samples : 1);
+    size_t nk = scan->n_slices, rc = (size_t)scan->rows * scan->cols;
+    char *out = dc_malloc(nk * rc * es);
+    const char *in = frames;
+    for (size_t k = 0; k < nk; k++)
+        for (size_t p = 0; p < rc; p++) memcpy(out + (p * nk + k) * es, in + (k * rc + p) * es, es);
+    return out;
+}
+
+int dc_h5seg_write_all(dc_h5seg *seg, int h, const dc_scan *scan, const void *frames, char *err,
+                       size_t errlen)
+{
+    seg_ds *d = &seg->ds[h];
+    hid_t fsp = H5Dget_space(d->did);
+    hid_t msp;
+    void *tmp = NULL;
+    if (frames) {
+        msp = H5Screate_simple(d->ndim, d->dims, NULL);
+        if (d->frame_axis0 != 0 && scan->n_slices > 1) frames = tmp = to_seed_order(scan, frames);
+    } else {
+        hsize_t one = 1;
+        msp = H5Screate_simple(1, &one, NULL);
+        H5Sselect_none(msp);
+        H5Sselect_none(fsp);
+    }
+    hid_t dxpl = H5Pcreate(H5P_DATASET_XFER);
+    H5Pset_dxpl_mpio(dxpl, H5FD_MPIO_COLLECTIVE);
+    static const char none = 0;
+    herr_t rc = H5Dwrite(d->did, mem_type_of(d->dtype), msp, fsp, dxpl, frames ? frames : &none);
+    H5Pclose(dxpl);
+    H5Sclose(msp);
+    H5Sclose(fsp);
+    free(tmp);
+    int ok = rc < 0 ? -1 : 0, all;
+    MPI_Allreduce(&ok, &all, 1, MPI_INT, MPI_MIN, seg->comm);
+    if (all != 0) snprintf(err, errlen, "%s: collective write of %s failed", seg->path, scan->scan_id);
+    return all;
+}
+
 int dc_h5seg_close(dc_h5seg *seg, char *err, size_t errlen)
 {
     int rc = 0;

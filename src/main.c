@@ -322,6 +322,24 @@ static void report_batch(dc_run *r, const dc_batch *b, const batch_state *bs)
     if (r->rank == 0) dc_progress_add(&r->progress, b->n_scans, files, stored, unread, mine[0], mine[1]);
 }
 
+/* compressed datasets: every rank writes every dataset together, the owner
+ * with the frames it decoded, the others with nothing */
+static int write_collective(dc_run *r, const dc_batch *b, batch_state *bs, dc_h5seg *seg)
+{
+    char err[DC_ERRLEN] = "";
+    for (size_t i = 0; i < b->n_scans; i++) {
+        if (bs->handle[i] < 0 || !dc_h5seg_is_collective(seg, bs->handle[i])) continue;
+        const void *frames = b->owner[i] == r->rank && bs->res[i].stored ? bs->res[i].frames : NULL;
+        if (dc_h5seg_write_all(seg, bs->handle[i], &b->scans[i], frames, err, sizeof err) != 0) {
+            if (r->rank == 0) dc_error("%s", err);
+            return -1;
+        }
+        free(bs->res[i].frames);
+        bs->res[i].frames = NULL;
+    }
+    return 0;
+}
+
 static int run_batch(dc_run *r, dc_batch *b)
 {
     size_t n = b->n_scans;
@@ -342,6 +360,7 @@ static int run_batch(dc_run *r, dc_batch *b)
             dc_debug("%s: unreadable: %s (%s)", b->scans[i].scan_id, bs.res[i].reason,
                      bs.res[i].example);
     }
+    if (rc == 0 && seg) rc = write_collective(r, b, &bs, seg);
     MPI_Allreduce(MPI_IN_PLACE, bs.status, (int)n, MPI_INT32_T, MPI_SUM, r->comm);
     if (seg) {
         char err[DC_ERRLEN] = "";

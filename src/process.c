@@ -28,6 +28,7 @@ void dc_scan_result_free(dc_scan_result *r)
 {
     free(r->reason);
     free(r->example);
+    free(r->frames);
     dc_row_free(&r->row);
     memset(r, 0, sizeof *r);
 }
@@ -101,6 +102,9 @@ static void with_pixels(dc_worker *w, const dc_batch *b, const dc_scan *s, dc_h5
     char err[DC_ERRLEN];
     size_t slice_bytes = (size_t)s->rows * s->cols * (s->samples ? s->samples : 1) *
                          (size_t)dc_dtype_size(s->dtype);
+    /* compressed datasets are written collectively later: keep every frame */
+    int keep = dc_h5seg_is_collective(seg, h);
+    if (keep) res->frames = dc_malloc(slice_bytes * (s->n_slices ? s->n_slices : 1));
     if (slice_bytes > w->slice_cap) {
         free(w->slice);
         w->slice = dc_malloc(slice_bytes);
@@ -132,12 +136,13 @@ static void with_pixels(dc_worker *w, const dc_batch *b, const dc_scan *s, dc_h5
         dc_pixel_desc_from_record(rec, &pd);
         double slope, icpt;
         slice_rescale(s, k, &slope, &icpt);
-        if (dc_decode_frames(&w->ds, &pd, s->slice_frame[k], 1, s->dtype, slope, icpt, w->slice,
-                             err, sizeof err) != 0) {
+        void *dst = keep ? (char *)res->frames + (size_t)k * slice_bytes : w->slice;
+        if (dc_decode_frames(&w->ds, &pd, s->slice_frame[k], 1, s->dtype, slope, icpt, dst, err,
+                             sizeof err) != 0) {
             fail(res, err, path);
             return;
         }
-        if (dc_h5seg_write_slice(seg, h, s, k, w->slice, err, sizeof err) != 0) {
+        if (!keep && dc_h5seg_write_slice(seg, h, s, k, dst, err, sizeof err) != 0) {
             fail(res, err, path);
             return;
         }
