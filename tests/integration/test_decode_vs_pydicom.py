@@ -21,6 +21,7 @@ decoded with --rescale (float32 = value * slope + intercept).
 Prints a table; exits 1 on any mismatch.  Ends with the decode speed of
 lossless JPEG (SV1) 512x512 16-bit frames.
 """
+import contextlib
 import glob
 import json
 import os
@@ -84,6 +85,20 @@ def sign_extend(arr, bits):
     return a.astype(arr.dtype)
 
 
+@contextlib.contextmanager
+def quiet_stderr():
+    """GDCM and its JPEG libraries print warnings straight to fd 2"""
+    sys.stderr.flush()
+    saved = os.dup(2)
+    with open(os.devnull, "w") as null:
+        os.dup2(null.fileno(), 2)
+        try:
+            yield
+        finally:
+            os.dup2(saved, 2)
+            os.close(saved)
+
+
 def pydicom_expected(path):
     """pydicom's array with dcmcrawl's documented normalisation, or raise."""
     ds = pydicom.dcmread(path, force=True)
@@ -97,7 +112,8 @@ def pydicom_expected(path):
     for fix in FIXUPS.get(os.path.basename(path), []):
         fix(ds)
     pi = str(ds.get("PhotometricInterpretation", ""))
-    arr = ds.pixel_array
+    with quiet_stderr():
+        arr = ds.pixel_array
     is_int = "PixelData" in ds
     if is_int and ds.get("PixelRepresentation", 0) == 1 and ds.BitsStored < ds.BitsAllocated:
         arr = sign_extend(arr, ds.BitsStored)
@@ -272,7 +288,8 @@ def bench(tool, tmp):
     t0 = time.time()
     ds2 = pydicom.dcmread(dst)
     pydicom.config.pixel_data_handlers = [gdcm_handler]
-    ds2.pixel_array
+    with quiet_stderr():
+        ds2.pixel_array
     gd = (time.time() - t0) * 1000 / 10
     print("\nspeed: lossless JPEG SV1 512x512 16-bit: dcmcrawl %.2f ms/frame, pydicom+GDCM %.2f ms/frame"
           % (info.get("ms_per_frame", float("nan")), gd))
