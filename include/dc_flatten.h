@@ -12,9 +12,18 @@
  * creator elements are "PrivateCreator".  A column met more than once in one
  * file gets "DUPLICATE TAGS IN DICOM:v1/v2/...".
  *
- * Values: text trimmed of DICOM padding, converted to UTF-8; multiple values
- * joined by '\\'; binary numbers in decimal (shortest text that round-trips);
- * AT as "(gggg, eeee)"; OB/OW/OD/OF/OL/OV/UN as "<binary N bytes>".
+ * Values: text trimmed of DICOM padding as pydicom trims it (trailing spaces
+ * and NULs; AE DS IS per value on both sides; SH LO UC per value), SH LO ST
+ * LT PN UC UT decoded with the Specific Character Set in force for the
+ * element (dc_charset.h), other text as ISO-8859-1, all to UTF-8; multiple
+ * values joined by '\\'; NUL characters dropped (they would make the CSV look
+ * torn); binary numbers in decimal, complete values only, byte order from
+ * DC_EL_BIGENDIAN; FL/FD as dc_format_float/dc_format_double; AT as
+ * "(gggg, eeee)"; OB/OW/OD/OF/OL/OV/UN (and unknown VRs, values not loaded)
+ * as "<binary N bytes>"; an empty value as "".
+ *
+ * Cost: no allocation per file once a row has been reused (dc_row_clear);
+ * CT_small.dcm (270 elements) takes about 50 us, names only about 25 us.
  */
 #ifndef DC_FLATTEN_H
 #define DC_FLATTEN_H
@@ -64,7 +73,12 @@ int dc_flatten_columns(const dc_dataset *ds, dc_row *row);
  * prefix sorts first), then by name.  Returns <0, 0, >0. */
 int dc_column_cmp(const dc_column *a, const dc_column *b);
 
-/* shortest decimal text that parses back to the same value */
+/* Shortest decimal text that parses back to the same value (as a double,
+ * resp. as a float32), in Python repr's layout: "0.1", "1.0", "-0.0",
+ * "1e-05", "1.5e+16", "nan", "inf"; fixed notation when the decimal exponent
+ * is in [-4, 16).  dc_format_double(v) == repr(v) in Python; FL values are
+ * not widened first (0.1f is "0.1", not "0.10000000149011612").  outlen 32
+ * is always enough. */
 void dc_format_double(double v, char *out, size_t outlen);
 void dc_format_float(float v, char *out, size_t outlen);
 

@@ -291,24 +291,27 @@ static const char *keyword(const dc_dataset *ds, const dc_elem *e)
     return private_keyword(e->tag, creator);
 }
 
-/* ---- numbers ---- */
+/* ---- numbers ----
+ * Floats print as the shortest decimal that reads back to the same value
+ * (float32 for FL), laid out like Python's repr: fixed notation when the
+ * decimal exponent is in [-4, 16), else d.ddde+XX.  The digits come from an
+ * exact integer (128-bit) computation of the correctly rounded p-digit value
+ * and of the rounding interval; values outside its range (huge exponents)
+ * fall back to printf("%.*e") + strtod, bisecting on p. */
 
-/* Python repr layout of a shortest round-trip mantissa: "d.ddde+XX" as
- * printed by %.*e -> fixed notation when -4 <= exp < 16, else scientific. */
-static void repr_layout(const char *sci, char *out, size_t outlen)
+typedef unsigned __int128 u128;
+
+/* digits[0..nd) x 10^exp (first digit's exponent) -> Python repr layout */
+static void repr_layout(const char *digits, int nd, int exp, int neg, char *out, size_t outlen)
 {
-    char digits[40], body[80];
-    size_t nd = 0, k = 0;
-    const char *p = sci;
-    if (*p == '-') body[k++] = *p++;
-    for (; *p && *p != 'e' && nd + 1 < sizeof digits; p++)
-        if (*p >= '0' && *p <= '9') digits[nd++] = *p;
+    char body[80];
+    int k = 0;
     while (nd > 1 && digits[nd - 1] == '0') nd--;
-    int exp = *p == 'e' ? atoi(p + 1) : 0;
+    if (neg) body[k++] = '-';
     if (exp >= 16 || exp < -4) {
         body[k++] = digits[0];
         if (nd > 1) body[k++] = '.';
-        for (size_t i = 1; i < nd; i++) body[k++] = digits[i];
+        for (int i = 1; i < nd; i++) body[k++] = digits[i];
         body[k++] = 'e';
         body[k++] = exp < 0 ? '-' : '+';
         int a = exp < 0 ? -exp : exp;
@@ -316,77 +319,214 @@ static void repr_layout(const char *sci, char *out, size_t outlen)
         body[k++] = (char)('0' + a / 10 % 10);
         body[k++] = (char)('0' + a % 10);
     } else if (exp >= 0) {
-        for (int i = 0; i <= exp; i++) body[k++] = (size_t)i < nd ? digits[i] : '0';
+        for (int i = 0; i <= exp; i++) body[k++] = i < nd ? digits[i] : '0';
         body[k++] = '.';
-        if ((size_t)exp + 1 >= nd) body[k++] = '0';
-        for (size_t i = (size_t)exp + 1; i < nd; i++) body[k++] = digits[i];
+        if (exp + 1 >= nd) body[k++] = '0';
+        for (int i = exp + 1; i < nd; i++) body[k++] = digits[i];
     } else {
         body[k++] = '0';
         body[k++] = '.';
         for (int i = 0; i < -exp - 1; i++) body[k++] = '0';
-        for (size_t i = 0; i < nd; i++) body[k++] = digits[i];
+        for (int i = 0; i < nd; i++) body[k++] = digits[i];
     }
-    if (k >= outlen) k = outlen - 1;
-    memcpy(out, body, k);
-    out[k] = '\0';
+    size_t n = (size_t)k < outlen ? (size_t)k : outlen - 1;
+    memcpy(out, body, n);
+    out[n] = '\0';
 }
 
-/* integers below 2^53 print as "123.0" (fixed notation below 1e16) */
-static int integral(double v, char *out, size_t outlen)
+/* a finite positive binary float: v = m * 2^e; the interval of reals that
+ * round to it is [v - lo_gap, v + 2^(e-1)] (closed when m is even), lo_gap
+ * 2^(e-2) just above a power of two, else 2^(e-1) */
+typedef struct {
+    uint64_t m;
+    int e;
+    int closer_below, even;
+} bfloat;
+
+static bfloat decompose(double v, int f32)
 {
-    if (v != v || fabs(v) >= 1e16 || v != (double)(int64_t)v || (v == 0 && signbit(v))) return 0;
-    char s[32];
-    int n = snprintf(s, sizeof s, "%lld.0", (long long)v);
-    if (n < 0 || (size_t)n >= outlen) return 0;
-    memcpy(out, s, (size_t)n + 1);
-    return 1;
+    bfloat b;
+    if (f32) {
+        float f = (float)v;
+        uint32_t u;
+        memcpy(&u, &f, 4);
+        int be = (int)((u >> 23) & 0xFF);
+        b.m = u & 0x7FFFFF;
+        b.e = be ? be - 150 : -149;
+        if (be) b.m |= 1u << 23;
+        b.closer_below = be > 1 && b.m == (1u << 23);
+    } else {
+        uint64_t u;
+        memcpy(&u, &v, 8);
+        int be = (int)((u >> 52) & 0x7FF);
+        b.m = u & 0xFFFFFFFFFFFFFULL;
+        b.e = be ? be - 1075 : -1074;
+        if (be) b.m |= 1ULL << 52;
+        b.closer_below = be > 1 && b.m == (1ULL << 52);
+    }
+    b.even = (b.m & 1) == 0;
+    return b;
 }
 
-static int special(double v, char *out, size_t outlen)
+static int bits128(u128 x)
+{
+    int n = 0;
+    while (x) {
+        n++;
+        x >>= 1;
+    }
+    return n;
+}
+
+static u128 pow_u128(unsigned base, int n)
+{
+    u128 r = 1;
+    while (n-- > 0) r *= base;
+    return r;
+}
+
+/* dist and gap, both scaled by the same power: inside the rounding interval? */
+static int in_interval(const bfloat *b, u128 dist, int below, u128 gap2)
+{
+    /* dist < half gap  <=>  2 dist < gap2 (4 dist below a power of two) */
+    u128 d = below && b->closer_below ? dist << 2 : dist << 1;
+    return b->even ? d <= gap2 : d < gap2;
+}
+
+/* The correctly rounded p-digit decimal D x 10^(e10-p+1) of v (given as b)
+ * into *D; returns 1 when it rounds back to v, 0 when not, -1 when 128 bits
+ * do not suffice. */
+static int round_digits(const bfloat *b, int p, int e10, uint64_t *D)
+{
+    int j = p - 1 - e10; /* X = v * 10^j has p digits before the point */
+    u128 q, rem, den, gap2;
+    if (j >= 0) {
+        if (j > 50) return -1;
+        u128 n = (u128)b->m * pow_u128(5, j); /* X = n * 2^(e+j) */
+        if (bits128((u128)b->m) + 2.33 * j > 125) return -1;
+        int sh = b->e + j;
+        if (sh >= 0) {
+            if (bits128(n) + sh > 120) return -1;
+            *D = (uint64_t)(n << sh);
+            return 1; /* exact */
+        }
+        if (-sh > 120) return -1;
+        den = (u128)1 << -sh;
+        q = n >> -sh;
+        rem = n & (den - 1);
+        gap2 = pow_u128(5, j); /* the half-gap 2^(e-1) * 10^j * 2^-sh = 5^j / 2 */
+    } else {
+        int t = -j, sh = b->e < 0 ? -b->e : 0;
+        if (t > 38 || 3.33 * t + sh > 124 || bits128((u128)b->m) + (b->e > 0 ? b->e : 0) > 124) return -1;
+        u128 n = (u128)b->m << (b->e > 0 ? b->e : 0); /* v * 2^sh */
+        den = pow_u128(10, t) << sh;                  /* 10^t * 2^sh */
+        q = n / den;
+        rem = n % den;
+        gap2 = (u128)1 << (b->e > 0 ? b->e : 0); /* 2 * half-gap * 2^sh */
+    }
+    u128 twice = rem << 1;
+    int up = twice > den || (twice == den && (q & 1));
+    u128 dist = up ? den - rem : rem;
+    if (q + up > (u128)UINT64_MAX) return -1;
+    *D = (uint64_t)(q + up);
+    return in_interval(b, dist, !up, gap2);
+}
+
+/* Shortest round-trip digits of |v| > 0: returns nd (0: fall back). */
+static int shortest_digits(double v, int f32, char *digits, int *exp10)
+{
+    bfloat b = decompose(fabs(v), f32);
+    int e10 = (int)floor(log10(fabs(v)));
+    int maxp = f32 ? 9 : 17;
+    uint64_t D;
+    /* make e10 exact: the p=maxp digits must not reach 10^maxp or fall below 10^(maxp-1) */
+    for (int tries = 0;; tries++) {
+        if (tries > 2 || round_digits(&b, maxp, e10, &D) < 0) return 0;
+        uint64_t lo = 1, hi;
+        for (int i = 1; i < maxp; i++) lo *= 10;
+        hi = lo * 10;
+        if (D >= hi && D != hi)
+            e10++;
+        else if (D < lo)
+            e10--;
+        else
+            break;
+    }
+    int lo = 1, hi = maxp;
+    while (lo < hi) { /* round-trip is monotonic in p */
+        int mid = (lo + hi) / 2, r = round_digits(&b, mid, e10, &D);
+        if (r < 0) return 0;
+        if (r)
+            hi = mid;
+        else
+            lo = mid + 1;
+    }
+    if (round_digits(&b, lo, e10, &D) != 1) return 0;
+    char tmp[24];
+    int n = 0;
+    do {
+        tmp[n++] = (char)('0' + D % 10);
+        D /= 10;
+    } while (D);
+    if (n > lo) e10++; /* rounded up to 10^p */
+    for (int i = 0; i < n; i++) digits[i] = tmp[n - 1 - i];
+    *exp10 = e10;
+    return n;
+}
+
+/* printf-based fallback: bisect p with %.*e and strtod/strtof */
+static int slow_digits(double v, int f32, char *digits, int *exp10)
+{
+    char buf[48];
+    int lo = 1, hi = f32 ? 9 : 17;
+    while (lo < hi) {
+        int mid = (lo + hi) / 2;
+        snprintf(buf, sizeof buf, "%.*e", mid - 1, v);
+        int ok = f32 ? strtof(buf, NULL) == (float)v : strtod(buf, NULL) == v;
+        if (ok)
+            hi = mid;
+        else
+            lo = mid + 1;
+    }
+    snprintf(buf, sizeof buf, "%.*e", lo - 1, fabs(v));
+    int n = 0;
+    const char *p = buf;
+    for (; *p && *p != 'e'; p++)
+        if (*p >= '0' && *p <= '9') digits[n++] = *p;
+    *exp10 = atoi(p + 1);
+    return n;
+}
+
+static void format_real(double v, int f32, char *out, size_t outlen)
 {
     if (isnan(v)) {
         snprintf(out, outlen, "nan");
-        return 1;
+        return;
     }
     if (isinf(v)) {
         snprintf(out, outlen, v < 0 ? "-inf" : "inf");
-        return 1;
+        return;
     }
-    return 0;
+    char digits[40];
+    int nd, exp10 = 0;
+    if (v == 0) {
+        digits[0] = '0';
+        nd = 1;
+    } else {
+        nd = shortest_digits(v, f32, digits, &exp10);
+        if (nd == 0) nd = slow_digits(v, f32, digits, &exp10);
+    }
+    repr_layout(digits, nd, exp10, signbit(v) != 0, out, outlen);
 }
 
 void dc_format_double(double v, char *out, size_t outlen)
 {
-    if (special(v, out, outlen) || integral(v, out, outlen)) return;
-    char buf[40];
-    int lo = 1, hi = 17; /* round-trip is monotonic in the digit count: bisect */
-    while (lo < hi) {
-        int mid = (lo + hi) / 2;
-        snprintf(buf, sizeof buf, "%.*e", mid - 1, v);
-        if (strtod(buf, NULL) == v)
-            hi = mid;
-        else
-            lo = mid + 1;
-    }
-    snprintf(buf, sizeof buf, "%.*e", lo - 1, v);
-    repr_layout(buf, out, outlen);
+    format_real(v, 0, out, outlen);
 }
 
 void dc_format_float(float v, char *out, size_t outlen)
 {
-    if (special(v, out, outlen) || integral(v, out, outlen)) return;
-    char buf[40];
-    int lo = 1, hi = 9;
-    while (lo < hi) {
-        int mid = (lo + hi) / 2;
-        snprintf(buf, sizeof buf, "%.*e", mid - 1, (double)v);
-        if (strtof(buf, NULL) == v)
-            hi = mid;
-        else
-            lo = mid + 1;
-    }
-    snprintf(buf, sizeof buf, "%.*e", lo - 1, (double)v);
-    repr_layout(buf, out, outlen);
+    format_real(v, 1, out, outlen);
 }
 
 static uint64_t load(const uint8_t *p, int size, int big)

@@ -441,6 +441,114 @@ static void test_float_format(void **state)
     assert_string_equal(small, "123");
 }
 
+/* Reference: bisect the digit count with printf("%.*e") and strtod/strtof
+ * (the obvious, slow way), laid out like Python's repr. */
+static void reference(double v, int f32, char *out, size_t outlen)
+{
+    char buf[64];
+    if (f32) v = (float)v;
+    if (isnan(v) || isinf(v)) {
+        snprintf(out, outlen, "%s", isnan(v) ? "nan" : (v < 0 ? "-inf" : "inf"));
+        return;
+    }
+    int p = 1;
+    for (; p < 17; p++) {
+        snprintf(buf, sizeof buf, "%.*e", p - 1, v);
+        if (f32 ? strtof(buf, NULL) == (float)v : strtod(buf, NULL) == v) break;
+    }
+    snprintf(buf, sizeof buf, "%.*e", p - 1, fabs(v));
+    char digits[32];
+    int nd = 0;
+    const char *q = buf;
+    for (; *q != 'e'; q++)
+        if (*q != '.') digits[nd++] = *q;
+    int exp = atoi(q + 1);
+    while (nd > 1 && digits[nd - 1] == '0') nd--;
+    digits[nd] = '\0';
+    const char *sign = signbit(v) ? "-" : "";
+    if (exp >= 16 || exp < -4) {
+        snprintf(out, outlen, "%s%c%s%se%c%02d", sign, digits[0], nd > 1 ? "." : "", digits + 1, exp < 0 ? '-' : '+',
+                 exp < 0 ? -exp : exp);
+    } else if (exp >= 0) {
+        char whole[32];
+        for (int i = 0; i <= exp; i++) whole[i] = i < nd ? digits[i] : '0';
+        whole[exp + 1] = '\0';
+        snprintf(out, outlen, "%s%s.%s", sign, whole, nd > exp + 1 ? digits + exp + 1 : "0");
+    } else {
+        snprintf(out, outlen, "%s0.%.*s%s", sign, -exp - 1, "00000", digits);
+    }
+}
+
+static uint64_t rnd_state = 88172645463325252ULL;
+static uint64_t rnd(void)
+{
+    rnd_state ^= rnd_state << 13;
+    rnd_state ^= rnd_state >> 7;
+    rnd_state ^= rnd_state << 17;
+    return rnd_state;
+}
+
+static void check_real(double v, int f32)
+{
+    char got[64], want[64];
+    if (f32)
+        dc_format_float((float)v, got, sizeof got);
+    else
+        dc_format_double(v, got, sizeof got);
+    reference(v, f32, want, sizeof want);
+    if (strcmp(got, want) != 0) fail_msg("%s %.17g: got '%s' want '%s'", f32 ? "float" : "double", v, got, want);
+}
+
+/* the fast exact path agrees with the printf reference on random bit
+ * patterns, decimal-looking values and the edges of its range */
+static void test_float_format_random(void **state)
+{
+    (void)state;
+    for (int i = 0; i < 100000; i++) {
+        uint32_t u = (uint32_t)rnd();
+        float f;
+        memcpy(&f, &u, 4);
+        if (!isnan(f)) check_real(f, 1);
+        uint64_t w = rnd();
+        double d;
+        memcpy(&d, &w, 8);
+        if (!isnan(d)) check_real(d, 0);
+        /* values people type: k / 10^n, and their float32 versions */
+        double dec = (double)(int64_t)(rnd() % 2000001 - 1000000) / pow(10, (double)(rnd() % 12));
+        check_real(dec, 0);
+        check_real((float)dec, 1);
+        /* float32 results of arithmetic, as devices store them */
+        check_real((float)(dec / 3.0), 1);
+        check_real(dec / 7.0, 0);
+    }
+    double edges[] = {5e-324, 2.2250738585072014e-308, 2.2250738585072009e-308, 1e-300, 1e-20, 1e-16,
+                      9.999999999999999e-5, 1e-4, 0.5, 1.0, 2.0, 9.5, 9.999999999999998, 1e15, 1e16,
+                      9007199254740992.0, 1.7976931348623157e308, 1e22, 1e23, 123456789012345678.0};
+    for (size_t i = 0; i < sizeof edges / sizeof edges[0]; i++) {
+        check_real(edges[i], 0);
+        check_real(-edges[i], 0);
+        check_real(edges[i], 1);
+    }
+    for (uint32_t u = 0; u < 2000; u++) { /* subnormal and smallest normal float32 */
+        float f;
+        uint32_t b = u < 1000 ? u : 0x00800000u + (u - 1000);
+        memcpy(&f, &b, 4);
+        check_real(f, 1);
+    }
+    for (int e = -45; e <= 38; e++) { /* powers of ten and their neighbours */
+        float f = (float)pow(10, e);
+        check_real(f, 1);
+        check_real(nextafterf(f, INFINITY), 1);
+        check_real(nextafterf(f, 0), 1);
+    }
+    for (int e = -323; e <= 308; e++) {
+        double d = pow(10, e);
+        check_real(d, 0);
+        check_real(nextafter(d, INFINITY), 0);
+        check_real(nextafter(d, 0), 0);
+    }
+}
+
 /* ---- rows ---- */
 
 static void test_row_reuse_and_columns_only(void **state)
@@ -534,6 +642,7 @@ int main(void)
         cmocka_unit_test(test_binary_numbers),
         cmocka_unit_test(test_big_endian),
         cmocka_unit_test(test_float_format),
+        cmocka_unit_test(test_float_format_random),
         cmocka_unit_test(test_row_reuse_and_columns_only),
         cmocka_unit_test(test_many_columns),
         cmocka_unit_test(test_empty_dataset),
