@@ -37,10 +37,22 @@ struct dc_row_block {
     char data[];
 };
 
+/* one value of a repeated column; the parts are joined once at the end so
+ * a column repeated n times costs O(n), not O(n^2) */
+struct dup_part {
+    struct dup_part *prev;
+    size_t len;
+    const char *s;
+};
+
 struct dc_row_index {
     uint32_t *slot; /* column + 1, 0 = empty */
     size_t cap;     /* power of two */
     uint32_t *count; /* times each column was met (parallel to cols) */
+    struct dup_part **tail; /* repeated columns: last value part (parallel to cols) */
+    uint32_t *dups;  /* columns met more than once, joined after the walk */
+    uint8_t *pending; /* column is in dups */
+    size_t n_dups;
     struct dc_row_block *cur; /* arena block being filled */
     dc_buf name, val; /* scratch */
     int cs_elem[CHARSET_CACHE]; /* (0008,0005) element index -> parsed charset */
@@ -107,6 +119,7 @@ void dc_row_clear(dc_row *r)
     x->cur = r->arena;
     if (x->cur) x->cur->used = 0;
     x->n_cs = 0;
+    x->n_dups = 0;
 }
 
 void dc_row_free(dc_row *r)
@@ -118,6 +131,9 @@ void dc_row_free(dc_row *r)
     if (r->index) {
         free(r->index->slot);
         free(r->index->count);
+        free(r->index->tail);
+        free(r->index->dups);
+        free(r->index->pending);
         dc_buf_free(&r->index->name);
         dc_buf_free(&r->index->val);
         free(r->index);
@@ -177,10 +193,61 @@ static void grow_cols(dc_row *r)
     r->cols = dc_realloc(r->cols, r->cap * sizeof *r->cols);
     r->vals = dc_realloc(r->vals, r->cap * sizeof *r->vals);
     r->index->count = dc_realloc(r->index->count, r->cap * sizeof *r->index->count);
+    r->index->tail = dc_realloc(r->index->tail, r->cap * sizeof *r->index->tail);
+    r->index->dups = dc_realloc(r->index->dups, r->cap * sizeof *r->index->dups);
+    r->index->pending = dc_realloc(r->index->pending, r->cap * sizeof *r->index->pending);
+}
+
+static struct dup_part *new_part(dc_row *r, struct dup_part *prev, const char *s, size_t len)
+{
+    struct dup_part *p = (struct dup_part *)arena_alloc(r, sizeof *p);
+    p->prev = prev;
+    p->len = len;
+    p->s = s;
+    return p;
+}
+
+/* a column met again: remember the value as one more part */
+static void add_duplicate(dc_row *r, size_t i, const dc_buf *val)
+{
+    struct dc_row_index *x = r->index;
+    if (++x->count[i] == 2) {
+        const char *first = r->vals[i] ? r->vals[i] : "";
+        x->tail[i] = new_part(r, NULL, first, strlen(first));
+    }
+    if (!x->pending[i]) { /* (a row flattened into again keeps its parts) */
+        x->pending[i] = 1;
+        x->dups[x->n_dups++] = (uint32_t)i;
+    }
+    if (!val) return;
+    const char *s = arena_strdup(r, val->data ? val->data : "", val->len);
+    x->tail[i] = new_part(r, x->tail[i], s, val->len);
+}
+
+/* "DUPLICATE TAGS IN DICOM:v1/v2/..." for every repeated column */
+static void join_duplicates(dc_row *r, int with_values)
+{
+    struct dc_row_index *x = r->index;
+    for (size_t k = 0; k < x->n_dups; k++) {
+        size_t i = x->dups[k], total = strlen(DUP_PREFIX);
+        x->pending[i] = 0;
+        if (!with_values) continue;
+        for (struct dup_part *p = x->tail[i]; p; p = p->prev) total += p->len + 1;
+        char *v = arena_alloc(r, total), *end = v + total - 1;
+        *end = '\0';
+        for (struct dup_part *p = x->tail[i]; p; p = p->prev) { /* fill from the back */
+            end -= p->len;
+            memcpy(end, p->s, p->len);
+            if (p->prev) *--end = '/';
+        }
+        memcpy(v, DUP_PREFIX, strlen(DUP_PREFIX));
+        r->vals[i] = v;
+    }
+    x->n_dups = 0;
 }
 
 /* Add value val (NULL: names only) to the column name/path.  A column met
- * again gets the duplicate marker and the values joined by '/'. */
+ * again collects its values for join_duplicates. */
 static void row_put(dc_row *r, const dc_buf *name, const uint32_t *path, int depth, const dc_buf *val)
 {
     struct dc_row_index *x = row_index(r);
@@ -188,18 +255,7 @@ static void row_put(dc_row *r, const dc_buf *name, const uint32_t *path, int dep
     uint64_t h = name_hash(name->data, name->len);
     size_t s = find_slot(r, name->data, name->len, h);
     if (x->slot[s]) {
-        size_t i = x->slot[s] - 1;
-        x->count[i]++;
-        if (!val) return;
-        if (!r->vals[i]) r->vals[i] = arena_strdup(r, "", 0);
-        size_t old = strlen(r->vals[i]), pre = x->count[i] == 2 ? strlen(DUP_PREFIX) : 0;
-        char *v = arena_alloc(r, pre + old + 1 + val->len + 1);
-        memcpy(v, DUP_PREFIX, pre);
-        memcpy(v + pre, r->vals[i], old);
-        v[pre + old] = '/';
-        memcpy(v + pre + old + 1, val->data, val->len);
-        v[pre + old + 1 + val->len] = '\0';
-        r->vals[i] = v;
+        add_duplicate(r, x->slot[s] - 1, val);
         return;
     }
     if (r->n == r->cap) grow_cols(r);
@@ -210,6 +266,7 @@ static void row_put(dc_row *r, const dc_buf *name, const uint32_t *path, int dep
     memcpy(c->path, path, (size_t)depth * sizeof *path);
     r->vals[r->n] = val ? arena_strdup(r, val->data ? val->data : "", val->len) : NULL;
     x->count[r->n] = 1;
+    x->pending[r->n] = 0;
     x->slot[s] = (uint32_t)++r->n;
 }
 
@@ -793,6 +850,7 @@ static void flatten(const dc_dataset *ds, dc_row *row, int with_values)
         if (with_values) format_value(ds, x, e, &x->val);
         row_put(row, name, path, depth, with_values ? &x->val : NULL);
     }
+    join_duplicates(row, with_values);
 }
 
 int dc_flatten(const dc_dataset *ds, dc_row *row)

@@ -617,6 +617,48 @@ static void test_many_columns(void **state)
     dc_dataset_free(&ds);
 }
 
+/* a column repeated many times (per-frame functional groups) stays linear,
+ * and flattening a second dataset into the same row keeps counting */
+static void test_many_duplicates(void **state)
+{
+    (void)state;
+    dc_dataset ds;
+    dc_dataset_init(&ds);
+    int n = 20000;
+    int s = sq(&ds, DC_TAG(0x5200, 0x9230), 0, -1, -1, (uint32_t)n);
+    for (int i = 0; i < n; i++) {
+        char v[16];
+        snprintf(v, sizeof v, "%d", i % 10);
+        add_str(&ds, DC_TAG(0x0020, 0x9057), "UL", 1, s, i, "");
+        add_str(&ds, DC_TAG(0x0020, 0x0013), "IS", 1, s, i, v);
+    }
+    dc_row r;
+    flatten_new(&ds, &r);
+    const char *v = val(&r, "PerFrameFunctionalGroupsSequence_InstanceNumber (0020, 0013)");
+    assert_int_equal(strlen(v), strlen("DUPLICATE TAGS IN DICOM:") + 2 * (size_t)n - 1);
+    assert_memory_equal(v, "DUPLICATE TAGS IN DICOM:0/1/2/3/4/5/6/7/8/9/0/1", 47);
+    assert_string_equal(v + strlen(v) - 3, "8/9");
+    const char *e = val(&r, "PerFrameFunctionalGroupsSequence_InStackPositionNumber (0020, 9057)");
+    assert_int_equal(strlen(e), strlen("DUPLICATE TAGS IN DICOM:") + (size_t)n - 1);
+    dc_row_free(&r);
+
+    dc_dataset one;
+    dc_dataset_init(&one);
+    top(&one, DC_TAG(0x0010, 0x0020), "LO", "A");
+    dc_row_init(&r);
+    dc_flatten(&one, &r);
+    dc_flatten(&one, &r); /* appended: now met twice */
+    expect(&r, "PatientID (0010, 0020)", "DUPLICATE TAGS IN DICOM:A/A");
+    dc_flatten(&one, &r);
+    expect(&r, "PatientID (0010, 0020)", "DUPLICATE TAGS IN DICOM:A/A/A");
+    dc_row_clear(&r);
+    dc_flatten(&one, &r);
+    expect(&r, "PatientID (0010, 0020)", "A");
+    dc_row_free(&r);
+    dc_dataset_free(&one);
+    dc_dataset_free(&ds);
+}
+
 static void test_empty_dataset(void **state)
 {
     (void)state;
@@ -645,6 +687,7 @@ int main(void)
         cmocka_unit_test(test_float_format_random),
         cmocka_unit_test(test_row_reuse_and_columns_only),
         cmocka_unit_test(test_many_columns),
+        cmocka_unit_test(test_many_duplicates),
         cmocka_unit_test(test_empty_dataset),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
