@@ -248,19 +248,19 @@ static void join_duplicates(dc_row *r, int with_values)
 
 /* Add value val (NULL: names only) to the column name/path.  A column met
  * again collects its values for join_duplicates. */
-static void row_put(dc_row *r, const dc_buf *name, const uint32_t *path, int depth, const dc_buf *val)
+static void row_put(dc_row *r, const char *name, size_t len, uint64_t h, const uint32_t *path, int depth,
+                    const dc_buf *val)
 {
     struct dc_row_index *x = row_index(r);
     if ((r->n + 1) * 2 > x->cap) grow_index(r);
-    uint64_t h = name_hash(name->data, name->len);
-    size_t s = find_slot(r, name->data, name->len, h);
+    size_t s = find_slot(r, name, len, h);
     if (x->slot[s]) {
         add_duplicate(r, x->slot[s] - 1, val);
         return;
     }
     if (r->n == r->cap) grow_cols(r);
     dc_column *c = &r->cols[r->n];
-    c->name = arena_strdup(r, name->data, name->len);
+    c->name = arena_strdup(r, name, len);
     c->depth = (uint8_t)depth;
     memset(c->path, 0, sizeof c->path);
     memcpy(c->path, path, (size_t)depth * sizeof *path);
@@ -329,16 +329,37 @@ static const char *private_keyword(uint32_t tag, const char *creator)
     return c->keyword;
 }
 
+/* public dictionary lookups, remembered by tag */
+#define PUB_CACHE 4096
+typedef struct {
+    uint32_t tag;
+    uint8_t valid;
+    const dc_dict_entry *d;
+} pub_entry;
+static _Thread_local pub_entry *g_pub_cache;
+
+static const dc_dict_entry *public_entry(uint32_t tag)
+{
+    if (!g_pub_cache) g_pub_cache = dc_calloc(PUB_CACHE, sizeof *g_pub_cache);
+    pub_entry *c = &g_pub_cache[((tag * 0x9E3779B1u) >> 20) & (PUB_CACHE - 1)];
+    if (!c->valid || c->tag != tag) {
+        c->tag = tag;
+        c->d = dc_dict_find(tag);
+        c->valid = 1;
+    }
+    return c->d;
+}
+
 static const char *keyword(const dc_dataset *ds, const dc_elem *e)
 {
     uint16_t g = DC_TAG_GROUP(e->tag), el = DC_TAG_ELEM(e->tag);
     const dc_dict_entry *d;
     if (!(g & 1)) {
-        d = dc_dict_find(e->tag);
+        d = public_entry(e->tag);
         return d ? d->keyword : "Unknown";
     }
     if (el == 0) {
-        d = dc_dict_find(e->tag);
+        d = public_entry(e->tag);
         return d ? d->keyword : "Private";
     }
     if (el >= 0x10 && el <= 0xFF) return "PrivateCreator";
@@ -427,19 +448,23 @@ static bfloat decompose(double v, int f32)
 
 static int bits128(u128 x)
 {
-    int n = 0;
-    while (x) {
-        n++;
-        x >>= 1;
-    }
-    return n;
+    uint64_t hi = (uint64_t)(x >> 64), lo = (uint64_t)x;
+    if (hi) return 128 - __builtin_clzll(hi);
+    return lo ? 64 - __builtin_clzll(lo) : 0;
 }
+
+/* 5^n (n <= 54) and 10^n (n <= 38) */
+static _Thread_local u128 g_pow5[55], g_pow10[39];
 
 static u128 pow_u128(unsigned base, int n)
 {
-    u128 r = 1;
-    while (n-- > 0) r *= base;
-    return r;
+    u128 *t = base == 5 ? g_pow5 : g_pow10;
+    if (!t[0]) {
+        int top = base == 5 ? 55 : 39;
+        t[0] = 1;
+        for (int i = 1; i < top; i++) t[i] = t[i - 1] * base;
+    }
+    return t[n];
 }
 
 /* dist and gap, both scaled by the same power: inside the rounding interval? */
@@ -458,7 +483,7 @@ static int round_digits(const bfloat *b, int p, int e10, uint64_t *D)
     int j = p - 1 - e10; /* X = v * 10^j has p digits before the point */
     u128 q, rem, den, gap2;
     if (j >= 0) {
-        if (j > 50) return -1;
+        if (j > 54) return -1;
         u128 n = (u128)b->m * pow_u128(5, j); /* X = n * 2^(e+j) */
         if (bits128((u128)b->m) + 2.33 * j > 125) return -1;
         int sh = b->e + j;
@@ -788,7 +813,59 @@ static void format_value(const dc_dataset *ds, struct dc_row_index *x, const dc_
 typedef struct {
     size_t name_len; /* length of the name prefix for this depth */
     int32_t sq;      /* the sequence element this prefix belongs to (-1 at top) */
+    uint64_t prefix_hash; /* name_hash of the prefix */
 } level;
+
+/* Column names by (prefix, tag, keyword), across files: most elements skip
+ * building and hashing their name.  The keyword pointer stands for the
+ * keyword (dictionary strings and literals are unique per text). */
+#define NAME_CACHE 8192
+typedef struct {
+    uint64_t key;
+    uint64_t hash;
+    char *name;
+    size_t len;
+} name_entry;
+static _Thread_local name_entry *g_name_cache;
+
+static uint64_t name_key(uint64_t prefix_hash, uint32_t tag, const char *kw)
+{
+    uint64_t k = (prefix_hash ^ tag) * 0xBF58476D1CE4E5B9ULL;
+    k = (k ^ (k >> 31) ^ (uint64_t)(uintptr_t)kw) * 0x94D049BB133111EBULL;
+    return (k ^ (k >> 29)) | 1;
+}
+
+/* The column name of element e (keyword kw) under the prefix of level lv:
+ * from the cache, or built in name and remembered. */
+static const name_entry *column_name(const level *lv, dc_buf *name, const dc_elem *e, const char *kw)
+{
+    if (!g_name_cache) g_name_cache = dc_calloc(NAME_CACHE, sizeof *g_name_cache);
+    uint64_t key = name_key(lv->prefix_hash, e->tag, kw);
+    name_entry *c = &g_name_cache[(key >> 40) & (NAME_CACHE - 1)];
+    if (c->key == key) return c;
+    name->len = lv->name_len;
+    dc_buf_puts(name, kw);
+    dc_buf_putc(name, ' ');
+    put_tag(name, e->tag);
+    free(c->name);
+    c->key = key;
+    c->name = dc_strndup(name->data, name->len);
+    c->len = name->len;
+    c->hash = name_hash(name->data, name->len);
+    return c;
+}
+
+void dc_flatten_release(void)
+{
+    if (g_name_cache)
+        for (size_t i = 0; i < NAME_CACHE; i++) free(g_name_cache[i].name);
+    free(g_name_cache);
+    free(g_pub_cache);
+    free(g_priv_cache);
+    g_name_cache = NULL;
+    g_pub_cache = NULL;
+    g_priv_cache = NULL;
+}
 
 /* no column: pixel data at any depth, and the file meta group (0002,xxxx)
  * at top level (the old crawler iterated pydicom's dataset, without it) */
@@ -824,6 +901,7 @@ static void flatten(const dc_dataset *ds, dc_row *row, int with_values)
     for (int d = 0; d < 256; d++) stack[d].sq = -2;
     stack[0].name_len = 0;
     stack[0].sq = -1;
+    stack[0].prefix_hash = name_hash("", 0);
     for (size_t i = 0; i < ds->n_el; i++) {
         const dc_elem *e = &ds->el[i];
         int d = e->depth;
@@ -832,23 +910,25 @@ static void flatten(const dc_dataset *ds, dc_row *row, int with_values)
             prefix_from_chain(ds, e, name, path);
             stack[d].name_len = name->len;
             stack[d].sq = e->parent;
+            stack[d].prefix_hash = name_hash(name->data ? name->data : "", name->len);
         }
-        name->len = stack[d].name_len;
-        dc_buf_puts(name, keyword(ds, e));
+        const char *kw = keyword(ds, e);
         path[d] = e->tag;
         if (e->vr == DC_VR('S', 'Q')) {
             if (d + 1 < 256) {
+                name->len = stack[d].name_len;
+                dc_buf_puts(name, kw);
                 dc_buf_putc(name, '_');
                 stack[d + 1].name_len = name->len;
                 stack[d + 1].sq = (int32_t)i;
+                stack[d + 1].prefix_hash = name_hash(name->data, name->len);
             }
             continue;
         }
-        dc_buf_putc(name, ' ');
-        put_tag(name, e->tag);
+        const name_entry *nm = column_name(&stack[d], name, e, kw);
         int depth = d + 1 > DC_MAX_PATH_DEPTH ? DC_MAX_PATH_DEPTH : d + 1;
         if (with_values) format_value(ds, x, e, &x->val);
-        row_put(row, name, path, depth, with_values ? &x->val : NULL);
+        row_put(row, nm->name, nm->len, nm->hash, path, depth, with_values ? &x->val : NULL);
     }
     join_duplicates(row, with_values);
 }

@@ -659,6 +659,31 @@ static void test_many_duplicates(void **state)
     dc_dataset_free(&ds);
 }
 
+/* more distinct names than the name cache holds, twice, and after a release */
+static void test_name_cache_eviction(void **state)
+{
+    (void)state;
+    dc_dataset ds;
+    dc_dataset_init(&ds);
+    int n = 30000;
+    for (int i = 0; i < n; i++) add(&ds, DC_TAG(0x0031 + 2 * (i / 20000), 0x1000 + i % 20000), "UN", 0, -1, -1, "", 0);
+    dc_row r;
+    dc_row_init(&r);
+    for (int round = 0; round < 3; round++) {
+        if (round == 2) dc_flatten_release();
+        dc_row_clear(&r);
+        dc_flatten_columns(&ds, &r);
+        assert_int_equal(r.n, (size_t)n);
+        for (int i = 0; i < n; i++) {
+            char want[64];
+            snprintf(want, sizeof want, "Private (%04x, %04x)", 0x0031 + 2 * (i / 20000), 0x1000 + i % 20000);
+            if (strcmp(r.cols[i].name, want) != 0) fail_msg("column %d: %s, want %s", i, r.cols[i].name, want);
+        }
+    }
+    dc_row_free(&r);
+    dc_dataset_free(&ds);
+}
+
 static void test_empty_dataset(void **state)
 {
     (void)state;
@@ -688,7 +713,10 @@ int main(void)
         cmocka_unit_test(test_row_reuse_and_columns_only),
         cmocka_unit_test(test_many_columns),
         cmocka_unit_test(test_many_duplicates),
+        cmocka_unit_test(test_name_cache_eviction),
         cmocka_unit_test(test_empty_dataset),
     };
-    return cmocka_run_group_tests(tests, NULL, NULL);
+    int rc = cmocka_run_group_tests(tests, NULL, NULL);
+    dc_flatten_release();
+    return rc;
 }
