@@ -39,8 +39,9 @@
 typedef struct {
     uint8_t n;                   /* number of encodings, >= 1 */
     uint8_t enc[DC_CHARSET_MAX]; /* decoder ids (private to charset.c) */
-    uint8_t exact[DC_CHARSET_MAX]; /* 1: the term maps to pydicom's own name (matters for escapes) */
-    uint8_t fallback;            /* 1: a term was unknown or misspelled */
+    uint8_t
+        exact[DC_CHARSET_MAX]; /* 1: the term maps to pydicom's own name (matters for escapes) */
+    uint8_t fallback;          /* 1: a term was unknown or misspelled */
 } dc_charset;
 
 /* IN spec/len: the raw (0008,0005) value bytes with backslashes and padding

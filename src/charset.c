@@ -26,10 +26,22 @@
 
 /* ---- encodings (pydicom's Python names) ---- */
 
-enum kind { K_LATIN1, K_ASCII, K_TABLE, K_UTF8, K_SJIS, K_EUCKR, K_GB2312, K_GBK, K_GB18030, K_JP, K_JP2 };
+enum kind {
+    K_LATIN1,
+    K_ASCII,
+    K_TABLE,
+    K_UTF8,
+    K_SJIS,
+    K_EUCKR,
+    K_GB2312,
+    K_GBK,
+    K_GB18030,
+    K_JP,
+    K_JP2
+};
 
 typedef struct {
-    const char *py;    /* pydicom's name, or the canonical Python codec name */
+    const char *py; /* pydicom's name, or the canonical Python codec name */
     uint8_t kind;
     const char *iconv; /* glibc name for K_TABLE */
 } enc_def;
@@ -150,46 +162,130 @@ static const struct {
     const char *alias;
     uint8_t enc;
 } ALIASES[] = {
-    {"latin_1", E_LATIN_1}, {"latin1", E_LATIN_1}, {"latin", E_LATIN_1}, {"l1", E_LATIN_1},
-    {"iso8859", E_LATIN_1}, {"8859", E_LATIN_1}, {"iso8859_1", E_LATIN_1}, {"iso_8859_1", E_LATIN_1},
-    {"iso_8859_1_1987", E_LATIN_1}, {"iso_ir_100", E_LATIN_1}, {"cp819", E_LATIN_1},
-    {"ibm819", E_LATIN_1}, {"csisolatin1", E_LATIN_1},
-    {"ascii", E_ASCII}, {"us_ascii", E_ASCII}, {"us", E_ASCII}, {"646", E_ASCII},
-    {"iso_ir_6", E_ASCII}, {"iso646_us", E_ASCII}, {"csascii", E_ASCII}, {"cp367", E_ASCII},
-    {"ansi_x3.4_1968", E_ASCII}, {"ansi_x3_4_1968", E_ASCII},
-    {"utf_8", E_UTF8}, {"utf8", E_UTF8}, {"u8", E_UTF8}, {"utf", E_UTF8}, {"cp65001", E_UTF8},
-    {"utf8_ucs2", E_UTF8}, {"utf8_ucs4", E_UTF8},
-    {"iso8859_2", E_8859_2}, {"iso_8859_2", E_8859_2}, {"iso_ir_101", E_8859_2}, {"latin2", E_8859_2},
+    {"latin_1", E_LATIN_1},
+    {"latin1", E_LATIN_1},
+    {"latin", E_LATIN_1},
+    {"l1", E_LATIN_1},
+    {"iso8859", E_LATIN_1},
+    {"8859", E_LATIN_1},
+    {"iso8859_1", E_LATIN_1},
+    {"iso_8859_1", E_LATIN_1},
+    {"iso_8859_1_1987", E_LATIN_1},
+    {"iso_ir_100", E_LATIN_1},
+    {"cp819", E_LATIN_1},
+    {"ibm819", E_LATIN_1},
+    {"csisolatin1", E_LATIN_1},
+    {"ascii", E_ASCII},
+    {"us_ascii", E_ASCII},
+    {"us", E_ASCII},
+    {"646", E_ASCII},
+    {"iso_ir_6", E_ASCII},
+    {"iso646_us", E_ASCII},
+    {"csascii", E_ASCII},
+    {"cp367", E_ASCII},
+    {"ansi_x3.4_1968", E_ASCII},
+    {"ansi_x3_4_1968", E_ASCII},
+    {"utf_8", E_UTF8},
+    {"utf8", E_UTF8},
+    {"u8", E_UTF8},
+    {"utf", E_UTF8},
+    {"cp65001", E_UTF8},
+    {"utf8_ucs2", E_UTF8},
+    {"utf8_ucs4", E_UTF8},
+    {"iso8859_2", E_8859_2},
+    {"iso_8859_2", E_8859_2},
+    {"iso_ir_101", E_8859_2},
+    {"latin2", E_8859_2},
     {"l2", E_8859_2},
-    {"iso8859_3", E_8859_3}, {"iso_8859_3", E_8859_3}, {"iso_ir_109", E_8859_3}, {"latin3", E_8859_3},
+    {"iso8859_3", E_8859_3},
+    {"iso_8859_3", E_8859_3},
+    {"iso_ir_109", E_8859_3},
+    {"latin3", E_8859_3},
     {"l3", E_8859_3},
-    {"iso8859_4", E_8859_4}, {"iso_8859_4", E_8859_4}, {"iso_ir_110", E_8859_4}, {"latin4", E_8859_4},
+    {"iso8859_4", E_8859_4},
+    {"iso_8859_4", E_8859_4},
+    {"iso_ir_110", E_8859_4},
+    {"latin4", E_8859_4},
     {"l4", E_8859_4},
-    {"iso8859_5", E_IR144}, {"iso_8859_5", E_IR144}, {"iso_ir_144", E_IR144}, {"cyrillic", E_IR144},
-    {"iso8859_6", E_IR127}, {"iso_8859_6", E_IR127}, {"iso_ir_127", E_IR127}, {"arabic", E_IR127},
-    {"iso8859_7", E_IR126}, {"iso_8859_7", E_IR126}, {"iso_ir_126", E_IR126}, {"greek", E_IR126},
+    {"iso8859_5", E_IR144},
+    {"iso_8859_5", E_IR144},
+    {"iso_ir_144", E_IR144},
+    {"cyrillic", E_IR144},
+    {"iso8859_6", E_IR127},
+    {"iso_8859_6", E_IR127},
+    {"iso_ir_127", E_IR127},
+    {"arabic", E_IR127},
+    {"iso8859_7", E_IR126},
+    {"iso_8859_7", E_IR126},
+    {"iso_ir_126", E_IR126},
+    {"greek", E_IR126},
     {"greek8", E_IR126},
-    {"iso8859_8", E_IR138}, {"iso_8859_8", E_IR138}, {"iso_ir_138", E_IR138}, {"hebrew", E_IR138},
-    {"iso8859_9", E_IR148}, {"iso_8859_9", E_IR148}, {"iso_ir_148", E_IR148}, {"latin5", E_IR148},
+    {"iso8859_8", E_IR138},
+    {"iso_8859_8", E_IR138},
+    {"iso_ir_138", E_IR138},
+    {"hebrew", E_IR138},
+    {"iso8859_9", E_IR148},
+    {"iso_8859_9", E_IR148},
+    {"iso_ir_148", E_IR148},
+    {"latin5", E_IR148},
     {"l5", E_IR148},
-    {"tis_620", E_IR166}, {"tis620", E_IR166}, {"iso_ir_166", E_IR166},
-    {"iso8859_15", E_8859_15}, {"iso_8859_15", E_8859_15}, {"latin9", E_8859_15}, {"l9", E_8859_15},
-    {"cp1250", E_CP1250}, {"windows_1250", E_CP1250}, {"cp1251", E_CP1251}, {"windows_1251", E_CP1251},
-    {"cp1252", E_CP1252}, {"windows_1252", E_CP1252}, {"cp1253", E_CP1253}, {"windows_1253", E_CP1253},
-    {"cp1254", E_CP1254}, {"windows_1254", E_CP1254}, {"cp1256", E_CP1256}, {"windows_1256", E_CP1256},
-    {"cp1257", E_CP1257}, {"windows_1257", E_CP1257}, {"koi8_r", E_KOI8_R},
-    {"shift_jis", E_SHIFT_JIS}, {"sjis", E_SHIFT_JIS}, {"s_jis", E_SHIFT_JIS}, {"shiftjis", E_SHIFT_JIS},
+    {"tis_620", E_IR166},
+    {"tis620", E_IR166},
+    {"iso_ir_166", E_IR166},
+    {"iso8859_15", E_8859_15},
+    {"iso_8859_15", E_8859_15},
+    {"latin9", E_8859_15},
+    {"l9", E_8859_15},
+    {"cp1250", E_CP1250},
+    {"windows_1250", E_CP1250},
+    {"cp1251", E_CP1251},
+    {"windows_1251", E_CP1251},
+    {"cp1252", E_CP1252},
+    {"windows_1252", E_CP1252},
+    {"cp1253", E_CP1253},
+    {"windows_1253", E_CP1253},
+    {"cp1254", E_CP1254},
+    {"windows_1254", E_CP1254},
+    {"cp1256", E_CP1256},
+    {"windows_1256", E_CP1256},
+    {"cp1257", E_CP1257},
+    {"windows_1257", E_CP1257},
+    {"koi8_r", E_KOI8_R},
+    {"shift_jis", E_SHIFT_JIS},
+    {"sjis", E_SHIFT_JIS},
+    {"s_jis", E_SHIFT_JIS},
+    {"shiftjis", E_SHIFT_JIS},
     {"csshiftjis", E_SHIFT_JIS},
-    {"euc_kr", E_EUC_KR}, {"euckr", E_EUC_KR}, {"korean", E_EUC_KR}, {"ksc5601", E_EUC_KR},
-    {"ks_c_5601", E_EUC_KR}, {"ks_c_5601_1987", E_EUC_KR}, {"ksx1001", E_EUC_KR}, {"ks_x_1001", E_EUC_KR},
-    {"gb2312", E_GB2312}, {"euc_cn", E_GB2312}, {"euccn", E_GB2312}, {"chinese", E_GB2312},
-    {"gb2312_1980", E_GB2312}, {"gb2312_80", E_GB2312}, {"iso_ir_58", E_GB2312},
-    {"eucgb2312_cn", E_GB2312}, {"csiso58gb231280", E_GB2312},
-    {"gbk", E_GBK}, {"cp936", E_GBK}, {"ms936", E_GBK}, {"936", E_GBK},
-    {"gb18030", E_GB18030}, {"gb18030_2000", E_GB18030},
-    {"iso2022_jp", E_ISO2022_JP}, {"iso2022jp", E_ISO2022_JP}, {"iso_2022_jp", E_ISO2022_JP},
+    {"euc_kr", E_EUC_KR},
+    {"euckr", E_EUC_KR},
+    {"korean", E_EUC_KR},
+    {"ksc5601", E_EUC_KR},
+    {"ks_c_5601", E_EUC_KR},
+    {"ks_c_5601_1987", E_EUC_KR},
+    {"ksx1001", E_EUC_KR},
+    {"ks_x_1001", E_EUC_KR},
+    {"gb2312", E_GB2312},
+    {"euc_cn", E_GB2312},
+    {"euccn", E_GB2312},
+    {"chinese", E_GB2312},
+    {"gb2312_1980", E_GB2312},
+    {"gb2312_80", E_GB2312},
+    {"iso_ir_58", E_GB2312},
+    {"eucgb2312_cn", E_GB2312},
+    {"csiso58gb231280", E_GB2312},
+    {"gbk", E_GBK},
+    {"cp936", E_GBK},
+    {"ms936", E_GBK},
+    {"936", E_GBK},
+    {"gb18030", E_GB18030},
+    {"gb18030_2000", E_GB18030},
+    {"iso2022_jp", E_ISO2022_JP},
+    {"iso2022jp", E_ISO2022_JP},
+    {"iso_2022_jp", E_ISO2022_JP},
     {"csiso2022jp", E_ISO2022_JP},
-    {"iso2022_jp_2", E_ISO2022_JP_2}, {"iso2022jp_2", E_ISO2022_JP_2}, {"iso_2022_jp_2", E_ISO2022_JP_2},
+    {"iso2022_jp_2", E_ISO2022_JP_2},
+    {"iso2022jp_2", E_ISO2022_JP_2},
+    {"iso_2022_jp_2", E_ISO2022_JP_2},
 };
 
 /* pydicom's CODES_TO_ENCODINGS */
@@ -197,10 +293,10 @@ static const struct {
     const char *esc; /* without the leading ESC */
     uint8_t enc;
 } ESCAPES[] = {
-    {"(B", E_ISO8859},    {"-A", E_LATIN_1},     {")I", E_SHIFT_JIS}, {"(J", E_SHIFT_JIS},
-    {"$B", E_ISO2022_JP}, {"-B", E_8859_2},      {"-C", E_8859_3},    {"-D", E_8859_4},
-    {"-F", E_IR126},      {"-G", E_IR127},       {"-H", E_IR138},     {"-L", E_IR144},
-    {"-M", E_IR148},      {"-T", E_IR166},       {"$)C", E_EUC_KR},   {"$(D", E_ISO2022_JP_2},
+    {"(B", E_ISO8859},    {"-A", E_LATIN_1}, {")I", E_SHIFT_JIS}, {"(J", E_SHIFT_JIS},
+    {"$B", E_ISO2022_JP}, {"-B", E_8859_2},  {"-C", E_8859_3},    {"-D", E_8859_4},
+    {"-F", E_IR126},      {"-G", E_IR127},   {"-H", E_IR138},     {"-L", E_IR144},
+    {"-M", E_IR148},      {"-T", E_IR166},   {"$)C", E_EUC_KR},   {"$(D", E_ISO2022_JP_2},
     {"$)A", E_IR58},
 };
 
@@ -255,7 +351,8 @@ void dc_latin1_to_utf8(const uint8_t *in, size_t n, dc_buf *out)
 /* ---- cached iconv converters and single-byte tables (per thread) ---- */
 
 enum { CV_SJIS, CV_EUCKR, CV_EUCCN, CV_GBK, CV_GB18030, CV_EUCJP, CV_COUNT };
-static const char *const CV_NAMES[CV_COUNT] = {"SHIFT_JIS", "EUC-KR", "EUC-CN", "GBK", "GB18030", "EUC-JP"};
+static const char *const CV_NAMES[CV_COUNT] = {"SHIFT_JIS", "EUC-KR",  "EUC-CN",
+                                               "GBK",       "GB18030", "EUC-JP"};
 
 static _Thread_local iconv_t g_cv[CV_COUNT];
 static _Thread_local uint8_t g_cv_state[CV_COUNT]; /* 0 not tried, 1 open, 2 unavailable */
@@ -290,15 +387,16 @@ static long iconv_char(int which, const uint8_t *p, size_t len)
     if (n == 3 && (u[0] & 0xF0) == 0xE0)
         return ((long)(u[0] & 0x0F) << 12) | ((long)(u[1] & 0x3F) << 6) | (u[2] & 0x3F);
     if (n == 4 && (u[0] & 0xF8) == 0xF0)
-        return ((long)(u[0] & 0x07) << 18) | ((long)(u[1] & 0x3F) << 12) | ((long)(u[2] & 0x3F) << 6) |
-               (u[3] & 0x3F);
+        return ((long)(u[0] & 0x07) << 18) | ((long)(u[1] & 0x3F) << 12) |
+               ((long)(u[2] & 0x3F) << 6) | (u[3] & 0x3F);
     return -1;
 }
 
 static uint16_t *build_table(int enc)
 {
     uint16_t *t = dc_malloc(256 * sizeof *t);
-    iconv_t cd = ENC[enc].iconv ? iconv_open("UTF-16LE", ENC[enc].iconv) : (iconv_t)-1; /* ascii: none */
+    iconv_t cd =
+        ENC[enc].iconv ? iconv_open("UTF-16LE", ENC[enc].iconv) : (iconv_t)-1; /* ascii: none */
     for (int b = 0; b < 256; b++) {
         t[b] = b < 0x80 ? (uint16_t)b : 0xFFFF;
         if (b < 0x80 || cd == (iconv_t)-1) continue;
@@ -401,8 +499,8 @@ static int step_sjis(const uint8_t *p, size_t n, uint32_t *cp)
 }
 
 /* KS X 1001:1998 Annex 3 make-up sequences (CPython's euc_kr) */
-static const int8_t CHOSEONG[30] = {0,  1,  -1, 2,  -1, -1, 3,  4,  5,  -1, -1, -1, -1, -1, -1,
-                                    -1, 6,  7,  8,  -1, 9,  10, 11, 12, 13, 14, 15, 16, 17, 18};
+static const int8_t CHOSEONG[30] = {0,  1, -1, 2, -1, -1, 3,  4,  5,  -1, -1, -1, -1, -1, -1,
+                                    -1, 6, 7,  8, -1, 9,  10, 11, 12, 13, 14, 15, 16, 17, 18};
 static const int8_t JONGSEONG[30] = {1,  2,  3,  4,  5,  6,  7,  -1, 8,  9,  10, 11, 12, 13, 14,
                                      15, 16, 17, -1, 18, 19, 20, 21, 22, -1, 23, 24, 25, 26, 27};
 
@@ -634,7 +732,8 @@ static int jp_step(jp_state *s, const uint8_t *p, size_t n, dc_buf *out, int *es
     if (c == ESC) {
         if (n < 2) return too_few(n);
         uint8_t c2 = p[1];
-        if (c2 == '(' || c2 == ')' || c2 == '$' || c2 == '.' || c2 == '&') return jp_escape(s, p, n);
+        if (c2 == '(' || c2 == ')' || c2 == '$' || c2 == '.' || c2 == '&')
+            return jp_escape(s, p, n);
         if (s->jp2 && c2 == 'N') return jp_single_shift(s, p, n, out);
         put_cp(out, ESC);
         *esc_through = 1;
@@ -725,17 +824,28 @@ static int decode_steps(step_fn step, const uint8_t *p, size_t n, dc_buf *out, i
 static int decode_with(int enc, const uint8_t *p, size_t n, dc_buf *out, int replace)
 {
     switch (ENC[enc].kind) {
-    case K_LATIN1: dc_latin1_to_utf8(p, n, out); return 0;
+    case K_LATIN1:
+        dc_latin1_to_utf8(p, n, out);
+        return 0;
     case K_ASCII:
-    case K_TABLE: return decode_table(enc, p, n, out, replace);
-    case K_UTF8: return decode_steps(step_utf8, p, n, out, replace);
-    case K_SJIS: return decode_steps(step_sjis, p, n, out, replace);
-    case K_EUCKR: return decode_steps(step_euckr, p, n, out, replace);
-    case K_GB2312: return decode_steps(step_gb2312, p, n, out, replace);
-    case K_GBK: return decode_steps(step_gbk, p, n, out, replace);
-    case K_GB18030: return decode_steps(step_gb18030, p, n, out, replace);
-    case K_JP: return decode_jp(0, p, n, out, replace);
-    default: return decode_jp(1, p, n, out, replace);
+    case K_TABLE:
+        return decode_table(enc, p, n, out, replace);
+    case K_UTF8:
+        return decode_steps(step_utf8, p, n, out, replace);
+    case K_SJIS:
+        return decode_steps(step_sjis, p, n, out, replace);
+    case K_EUCKR:
+        return decode_steps(step_euckr, p, n, out, replace);
+    case K_GB2312:
+        return decode_steps(step_gb2312, p, n, out, replace);
+    case K_GBK:
+        return decode_steps(step_gbk, p, n, out, replace);
+    case K_GB18030:
+        return decode_steps(step_gb18030, p, n, out, replace);
+    case K_JP:
+        return decode_jp(0, p, n, out, replace);
+    default:
+        return decode_jp(1, p, n, out, replace);
     }
 }
 
@@ -844,7 +954,8 @@ int dc_charset_decode(const dc_charset *cs, int pn, const uint8_t *in, size_t n,
 
 static void rstrip_out(dc_buf *out, size_t from)
 {
-    while (out->len > from && (out->data[out->len - 1] == ' ' || out->data[out->len - 1] == '\0')) out->len--;
+    while (out->len > from && (out->data[out->len - 1] == ' ' || out->data[out->len - 1] == '\0'))
+        out->len--;
     if (out->data) out->data[out->len] = '\0';
 }
 
@@ -891,7 +1002,8 @@ static void normalize(const char *t, size_t n, char *o, size_t olen)
     int pending = 0;
     for (size_t i = 0; i < n && k + 2 < olen; i++) {
         char c = t[i];
-        int keep = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '.';
+        int keep =
+            (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '.';
         if (!keep) {
             pending = k > 0;
             continue;
@@ -918,7 +1030,8 @@ static int corrected(const char *t, size_t n, uint8_t *exact)
 {
     char patched[80];
     *exact = 1;
-    if (n >= 6 && n < 60 && memcmp(t, "ISO", 3) == 0 && t[3] != '_' && memcmp(t + 4, "IR", 2) == 0) {
+    if (n >= 6 && n < 60 && memcmp(t, "ISO", 3) == 0 && t[3] != '_' &&
+        memcmp(t + 4, "IR", 2) == 0) {
         snprintf(patched, sizeof patched, "ISO_IR%.*s", (int)(n - 6), t + 6);
     } else if (n >= 12 && n < 60 && memcmp(t, "ISO", 3) == 0 && memcmp(t + 4, "2022", 4) == 0 &&
                memcmp(t + 9, "IR", 2) == 0 && memcmp(t, "ISO 2022 IR ", 12) != 0) {

@@ -46,15 +46,15 @@ struct dup_part {
 };
 
 struct dc_row_index {
-    uint32_t *slot; /* column + 1, 0 = empty */
-    size_t cap;     /* power of two */
-    uint32_t *count; /* times each column was met (parallel to cols) */
+    uint32_t *slot;         /* column + 1, 0 = empty */
+    size_t cap;             /* power of two */
+    uint32_t *count;        /* times each column was met (parallel to cols) */
     struct dup_part **tail; /* repeated columns: last value part (parallel to cols) */
-    uint32_t *dups;  /* columns met more than once, joined after the walk */
-    uint8_t *pending; /* column is in dups */
+    uint32_t *dups;         /* columns met more than once, joined after the walk */
+    uint8_t *pending;       /* column is in dups */
     size_t n_dups;
-    struct dc_row_block *cur; /* arena block being filled */
-    dc_buf name, val; /* scratch */
+    struct dc_row_block *cur;   /* arena block being filled */
+    dc_buf name, val;           /* scratch */
     int cs_elem[CHARSET_CACHE]; /* (0008,0005) element index -> parsed charset */
     dc_charset cs[CHARSET_CACHE];
     int n_cs;
@@ -248,8 +248,8 @@ static void join_duplicates(dc_row *r, int with_values)
 
 /* Add value val (NULL: names only) to the column name/path.  A column met
  * again collects its values for join_duplicates. */
-static void row_put(dc_row *r, const char *name, size_t len, uint64_t h, const uint32_t *path, int depth,
-                    const dc_buf *val)
+static void row_put(dc_row *r, const char *name, size_t len, uint64_t h, const uint32_t *path,
+                    int depth, const dc_buf *val)
 {
     struct dc_row_index *x = row_index(r);
     if ((r->n + 1) * 2 > x->cap) grow_index(r);
@@ -499,7 +499,8 @@ static int round_digits(const bfloat *b, int p, int e10, uint64_t *D)
         gap2 = pow_u128(5, j); /* the half-gap 2^(e-1) * 10^j * 2^-sh = 5^j / 2 */
     } else {
         int t = -j, sh = b->e < 0 ? -b->e : 0;
-        if (t > 38 || 3.33 * t + sh > 124 || bits128((u128)b->m) + (b->e > 0 ? b->e : 0) > 124) return -1;
+        if (t > 38 || 3.33 * t + sh > 124 || bits128((u128)b->m) + (b->e > 0 ? b->e : 0) > 124)
+            return -1;
         u128 n = (u128)b->m << (b->e > 0 ? b->e : 0); /* v * 2^sh */
         den = pow_u128(10, t) << sh;                  /* 10^t * 2^sh */
         q = n / den;
@@ -644,14 +645,18 @@ static int num_size(uint16_t vr)
 {
     switch (vr) {
     case DC_VR('U', 'S'):
-    case DC_VR('S', 'S'): return 2;
+    case DC_VR('S', 'S'):
+        return 2;
     case DC_VR('U', 'L'):
     case DC_VR('S', 'L'):
-    case DC_VR('F', 'L'): return 4;
+    case DC_VR('F', 'L'):
+        return 4;
     case DC_VR('U', 'V'):
     case DC_VR('S', 'V'):
-    case DC_VR('F', 'D'): return 8;
-    default: return 0;
+    case DC_VR('F', 'D'):
+        return 8;
+    default:
+        return 0;
     }
 }
 
@@ -659,9 +664,15 @@ static void put_number(dc_buf *b, uint16_t vr, uint64_t raw)
 {
     char s[48];
     switch (vr) {
-    case DC_VR('S', 'S'): put_i64(b, (int16_t)raw); return;
-    case DC_VR('S', 'L'): put_i64(b, (int32_t)raw); return;
-    case DC_VR('S', 'V'): put_i64(b, (int64_t)raw); return;
+    case DC_VR('S', 'S'):
+        put_i64(b, (int16_t)raw);
+        return;
+    case DC_VR('S', 'L'):
+        put_i64(b, (int32_t)raw);
+        return;
+    case DC_VR('S', 'V'):
+        put_i64(b, (int64_t)raw);
+        return;
     case DC_VR('F', 'L'): {
         uint32_t u = (uint32_t)raw;
         float f;
@@ -677,7 +688,8 @@ static void put_number(dc_buf *b, uint16_t vr, uint64_t raw)
         dc_buf_puts(b, s);
         return;
     }
-    default: put_u64(b, raw);
+    default:
+        put_u64(b, raw);
     }
 }
 
@@ -712,8 +724,10 @@ static int is_charset_vr(uint16_t vr)
     case DC_VR('L', 'T'):
     case DC_VR('P', 'N'):
     case DC_VR('U', 'C'):
-    case DC_VR('U', 'T'): return 1;
-    default: return 0;
+    case DC_VR('U', 'T'):
+        return 1;
+    default:
+        return 0;
     }
 }
 
@@ -729,8 +743,10 @@ static int is_plain_text_vr(uint16_t vr)
     case DC_VR('I', 'S'):
     case DC_VR('T', 'M'):
     case DC_VR('U', 'I'):
-    case DC_VR('U', 'R'): return 1;
-    default: return 0;
+    case DC_VR('U', 'R'):
+        return 1;
+    default:
+        return 0;
     }
 }
 
@@ -757,7 +773,8 @@ static void format_plain_text(uint16_t vr, const uint8_t *v, size_t n, dc_buf *o
     }
 }
 
-static const dc_charset *charset_for(const dc_dataset *ds, struct dc_row_index *x, int idx, dc_charset *tmp)
+static const dc_charset *charset_for(const dc_dataset *ds, struct dc_row_index *x, int idx,
+                                     dc_charset *tmp)
 {
     for (int i = 0; i < x->n_cs; i++)
         if (x->cs_elem[i] == idx) return &x->cs[i];
@@ -785,7 +802,8 @@ static void drop_nuls(dc_buf *b, size_t from)
     b->data[k] = '\0';
 }
 
-static void format_value(const dc_dataset *ds, struct dc_row_index *x, const dc_elem *e, dc_buf *out)
+static void format_value(const dc_dataset *ds, struct dc_row_index *x, const dc_elem *e,
+                         dc_buf *out)
 {
     dc_buf_reset(out);
     const uint8_t *v = dc_value(ds, e);
@@ -811,8 +829,8 @@ static void format_value(const dc_dataset *ds, struct dc_row_index *x, const dc_
 /* ---- the walk ---- */
 
 typedef struct {
-    size_t name_len; /* length of the name prefix for this depth */
-    int32_t sq;      /* the sequence element this prefix belongs to (-1 at top) */
+    size_t name_len;      /* length of the name prefix for this depth */
+    int32_t sq;           /* the sequence element this prefix belongs to (-1 at top) */
     uint64_t prefix_hash; /* name_hash of the prefix */
 } level;
 
@@ -837,7 +855,8 @@ static uint64_t name_key(uint64_t prefix_hash, uint32_t tag, const char *kw)
 
 /* The column name of element e (keyword kw) under the prefix of level lv:
  * from the cache, or built in name and remembered. */
-static const name_entry *column_name(const level *lv, dc_buf *name, const dc_elem *e, const char *kw)
+static const name_entry *column_name(const level *lv, dc_buf *name, const dc_elem *e,
+                                     const char *kw)
 {
     if (!g_name_cache) g_name_cache = dc_calloc(NAME_CACHE, sizeof *g_name_cache);
     uint64_t key = name_key(lv->prefix_hash, e->tag, kw);
@@ -872,7 +891,8 @@ void dc_flatten_release(void)
 static int skipped(const dc_elem *e)
 {
     uint32_t t = e->tag;
-    if (t == DC_TAG_PIXEL_DATA || t == DC_TAG_FLOAT_PIXEL_DATA || t == DC_TAG_DOUBLE_PIXEL_DATA) return 1;
+    if (t == DC_TAG_PIXEL_DATA || t == DC_TAG_FLOAT_PIXEL_DATA || t == DC_TAG_DOUBLE_PIXEL_DATA)
+        return 1;
     return e->depth == 0 && DC_TAG_GROUP(t) == 0x0002;
 }
 
@@ -882,7 +902,8 @@ static void prefix_from_chain(const dc_dataset *ds, const dc_elem *e, dc_buf *na
 {
     int32_t chain[256];
     int n = 0;
-    for (int32_t p = e->parent; p >= 0 && (size_t)p < ds->n_el && n < 256; p = ds->el[p].parent) chain[n++] = p;
+    for (int32_t p = e->parent; p >= 0 && (size_t)p < ds->n_el && n < 256; p = ds->el[p].parent)
+        chain[n++] = p;
     dc_buf_reset(name);
     for (int i = n - 1; i >= 0; i--) {
         dc_buf_puts(name, keyword(ds, &ds->el[chain[i]]));

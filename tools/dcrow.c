@@ -29,10 +29,18 @@ static void put_escaped(const char *s)
 {
     for (const unsigned char *p = (const unsigned char *)s; *p; p++) {
         switch (*p) {
-        case '\\': fputs("\\\\", stdout); break;
-        case '\t': fputs("\\t", stdout); break;
-        case '\n': fputs("\\n", stdout); break;
-        case '\r': fputs("\\r", stdout); break;
+        case '\\':
+            fputs("\\\\", stdout);
+            break;
+        case '\t':
+            fputs("\\t", stdout);
+            break;
+        case '\n':
+            fputs("\\n", stdout);
+            break;
+        case '\r':
+            fputs("\\r", stdout);
+            break;
         default:
             if (*p < 0x20 || *p == 0x7F)
                 printf("\\x%02x", *p);
@@ -48,7 +56,8 @@ static void print_row(const dc_row *row, int with_path)
         const dc_column *c = &row->cols[i];
         if (with_path) {
             for (int k = 0; k < c->depth; k++)
-                printf("%s%04x,%04x", k ? "/" : "", (unsigned)(c->path[k] >> 16), (unsigned)(c->path[k] & 0xFFFF));
+                printf("%s%04x,%04x", k ? "/" : "", (unsigned)(c->path[k] >> 16),
+                       (unsigned)(c->path[k] & 0xFFFF));
             putchar('\t');
         }
         fputs(c->name, stdout);
@@ -87,7 +96,9 @@ static int bench(const char *path, int n)
         t_cols += t3 - t2;
     }
     if (rc == 0)
-        fprintf(stderr, "%s: %zu elements, %zu columns: parse %.2f us, flatten %.2f us, columns %.2f us per file\n",
+        fprintf(stderr,
+                "%s: %zu elements, %zu columns: parse %.2f us, flatten %.2f us, columns %.2f us "
+                "per file\n",
                 path, ds.n_el, row.n, 1e6 * t_parse / n, 1e6 * t_flat / n, 1e6 * t_cols / n);
     else
         fprintf(stderr, "%s: %s\n", path, err);

@@ -98,9 +98,9 @@ static void test_parse_incomplete(void **state)
 {
     (void)state;
     expect_parse("", 0, NULL);
-    expect_parse("a,b", 0, NULL);        /* no newline yet */
-    expect_parse("a,\"b\nc", 0, NULL);   /* open quote */
-    expect_parse("\"abc\"", 0, NULL);    /* closing quote at the end: "" or end? */
+    expect_parse("a,b", 0, NULL);      /* no newline yet */
+    expect_parse("a,\"b\nc", 0, NULL); /* open quote */
+    expect_parse("\"abc\"", 0, NULL);  /* closing quote at the end: "" or end? */
     expect_parse("\"ab\"\"", 0, NULL);
     expect_parse("a,b\r", 0, NULL);
 }
@@ -116,9 +116,9 @@ static void test_parse_invalid(void **state)
     assert_int_equal(dc_csv_parse_record(nulq, sizeof nulq, &f), -1);
     assert_int_equal(f.n, 0);
     dc_strvec_free(&f);
-    expect_parse("ab\"c\n", -1, NULL);    /* quote inside an unquoted field */
+    expect_parse("ab\"c\n", -1, NULL);     /* quote inside an unquoted field */
     expect_parse("\"ab\"c,d\n", -1, NULL); /* text after a closing quote */
-    expect_parse("a,b\rc\n", -1, NULL);   /* bare CR */
+    expect_parse("a,b\rc\n", -1, NULL);    /* bare CR */
 }
 
 static void test_parse_appends(void **state)
@@ -140,7 +140,8 @@ static void test_parse_appends(void **state)
 static void test_roundtrip(void **state)
 {
     (void)state;
-    const char *vals[] = {"", "a", "a,b", "\"", "x\"\"y", "l1\nl2", "c\r\nd", "tail\"", "\\", " lead"};
+    const char *vals[] = {"",       "a",      "a,b",    "\"", "x\"\"y",
+                          "l1\nl2", "c\r\nd", "tail\"", "\\", " lead"};
     size_t n = sizeof vals / sizeof vals[0];
     dc_buf b;
     dc_buf_init(&b);
@@ -174,13 +175,13 @@ static void test_column_cmp(void **state)
     (void)state;
     dc_column a = col("PatientID (0010, 0020)", 1, DC_TAG(0x0010, 0x0020), 0);
     dc_column b = col("PatientName (0010, 0010)", 1, DC_TAG(0x0010, 0x0010), 0);
-    dc_column s = col("ReferencedImageSequence_ReferencedSOPInstanceUID (0008, 1155)", 2, DC_TAG(0x0008, 0x1140),
-                      DC_TAG(0x0008, 0x1155));
+    dc_column s = col("ReferencedImageSequence_ReferencedSOPInstanceUID (0008, 1155)", 2,
+                      DC_TAG(0x0008, 0x1140), DC_TAG(0x0008, 0x1155));
     dc_column p = col("ReferencedSOPInstanceUID (0008, 1155)", 1, DC_TAG(0x0008, 0x1155), 0);
     dc_column g = col("Private (0009, 1001)", 1, DC_TAG(0x0009, 0x1001), 0);
-    assert_true(dc_column_cmp(&b, &a) < 0);  /* element order */
-    assert_true(dc_column_cmp(&s, &p) < 0);  /* (0008,1140)/.. before (0008,1155) */
-    assert_true(dc_column_cmp(&g, &b) < 0);  /* numeric group order: 0009 < 0010 */
+    assert_true(dc_column_cmp(&b, &a) < 0); /* element order */
+    assert_true(dc_column_cmp(&s, &p) < 0); /* (0008,1140)/.. before (0008,1155) */
+    assert_true(dc_column_cmp(&g, &b) < 0); /* numeric group order: 0009 < 0010 */
     assert_true(dc_column_cmp(&a, &a) == 0);
     dc_column top = col("X (0008, 1140)", 1, DC_TAG(0x0008, 0x1140), 0);
     assert_true(dc_column_cmp(&top, &s) < 0); /* a prefix sorts first */
@@ -236,8 +237,8 @@ static void test_colset_order_independent(void **state)
     (void)state;
     dc_column cols[] = {
         col("PatientName (0010, 0010)", 1, DC_TAG(0x0010, 0x0010), 0),
-        col("ReferencedImageSequence_ReferencedSOPInstanceUID (0008, 1155)", 2, DC_TAG(0x0008, 0x1140),
-            DC_TAG(0x0008, 0x1155)),
+        col("ReferencedImageSequence_ReferencedSOPInstanceUID (0008, 1155)", 2,
+            DC_TAG(0x0008, 0x1140), DC_TAG(0x0008, 0x1155)),
         col("Modality (0008, 0060)", 1, DC_TAG(0x0008, 0x0060), 0),
         col("Private (0009, 1001)", 1, DC_TAG(0x0009, 0x1001), 0),
         col("ReferencedImageSequence_ReferencedSOPClassUID (0008, 1150)", 2, DC_TAG(0x0008, 0x1140),
@@ -277,8 +278,9 @@ static void test_header_and_row(void **state)
     dc_buf b;
     dc_buf_init(&b);
     dc_csv_format_header(&cs, &b);
-    assert_string_equal(dc_buf_cstr(&b), "Scan ID,No. DICOMs in scan,\"Modality (0008, 0060)\","
-                                         "\"Odd, \"\"name\"\" (0009, 1001)\",\"PatientName (0010, 0010)\"\n");
+    assert_string_equal(dc_buf_cstr(&b),
+                        "Scan ID,No. DICOMs in scan,\"Modality (0008, 0060)\","
+                        "\"Odd, \"\"name\"\" (0009, 1001)\",\"PatientName (0010, 0010)\"\n");
 
     /* a row with the columns in another order, one missing, one unknown */
     dc_column rc[3] = {c3, c1, col("Extra (0011, 0010)", 1, DC_TAG(0x0011, 0x0010), 0)};

@@ -20,8 +20,8 @@
 
 /* ---- building datasets ---- */
 
-static int add(dc_dataset *ds, uint32_t tag, const char *vr, int depth, int parent, int item, const void *val,
-               uint32_t len)
+static int add(dc_dataset *ds, uint32_t tag, const char *vr, int depth, int parent, int item,
+               const void *val, uint32_t len)
 {
     if (ds->n_el == ds->cap_el) {
         ds->cap_el = ds->cap_el ? ds->cap_el * 2 : 16;
@@ -50,7 +50,8 @@ static int add(dc_dataset *ds, uint32_t tag, const char *vr, int depth, int pare
     return (int)ds->n_el++;
 }
 
-static int add_str(dc_dataset *ds, uint32_t tag, const char *vr, int depth, int parent, int item, const char *s)
+static int add_str(dc_dataset *ds, uint32_t tag, const char *vr, int depth, int parent, int item,
+                   const char *s)
 {
     return add(ds, tag, vr, depth, parent, item, s, (uint32_t)strlen(s));
 }
@@ -179,7 +180,8 @@ static void test_duplicates(void **state)
            "DUPLICATE TAGS IN DICOM:1.2.3.4/1.2.3.5");
     expect(&r, "ReferencedSOPInstanceUID (0008, 1155)", "9.9");
     expect(&r, "PatientID (0010, 0020)", "DUPLICATE TAGS IN DICOM:ID1/ID2/");
-    expect(&r, "RequestAttributesSequence_ScheduledProtocolCodeSequence_CodeValue (0008, 0100)", "CODE1");
+    expect(&r, "RequestAttributesSequence_ScheduledProtocolCodeSequence_CodeValue (0008, 0100)",
+           "CODE1");
     expect(&r, "GenericGroupLength (0008, 0000)", "16");
     expect(&r, "IconImageSequence_Rows (0028, 0010)", "64");
     expect(&r, "DataSetTrailingPadding (fffc, fffc)", "<binary 2 bytes>");
@@ -209,9 +211,15 @@ static void test_private_names(void **state)
     dc_row r;
     flatten_new(&ds, &r);
     const char *names[] = {
-        "PrivateCreator (0009, 0010)", "FullFidelity (0009, 1001)",   "PrivateCreator (0011, 0010)",
-        "Private (0011, 1001)",        "Private (0013, 1001)",        "Private (0013, 0005)",
-        "GenericGroupLength (0009, 0000)", "Unknown (0008, 9999)",    "PrivateCreator (0043, 0010)",
+        "PrivateCreator (0009, 0010)",
+        "FullFidelity (0009, 1001)",
+        "PrivateCreator (0011, 0010)",
+        "Private (0011, 1001)",
+        "Private (0013, 1001)",
+        "Private (0013, 0005)",
+        "GenericGroupLength (0009, 0000)",
+        "Unknown (0008, 9999)",
+        "PrivateCreator (0043, 0010)",
         "HistogramTables_PatientName (0010, 0010)",
     };
     assert_int_equal(r.n, sizeof names / sizeof names[0]);
@@ -280,7 +288,8 @@ static void test_charset_per_element(void **state)
     int cs_top = top(&ds, DC_TAG(0x0008, 0x0005), "CS", "ISO_IR 144");
     int pn = top(&ds, DC_TAG(0x0010, 0x0010), "PN", "\xbb\xee\xda");
     int s = sq(&ds, DC_TAG(0x0032, 0x1064), 0, -1, -1, 2);
-    int cs_item = add_str(&ds, DC_TAG(0x0008, 0x0005), "CS", 1, s, 0, "ISO 2022 IR 13\\ISO 2022 IR 87 ");
+    int cs_item =
+        add_str(&ds, DC_TAG(0x0008, 0x0005), "CS", 1, s, 0, "ISO 2022 IR 13\\ISO 2022 IR 87 ");
     int jp = add_str(&ds, DC_TAG(0x0010, 0x0010), "PN", 1, s, 0,
                      "\xd4\xcf\xc0\xde^\xc0\xdb\xb3=\x1b$B;3ED\x1b(J^\x1b$BB@O:\x1b(J");
     int ru = add_str(&ds, DC_TAG(0x0010, 0x0010), "PN", 1, s, 1, "\xbb");
@@ -297,7 +306,8 @@ static void test_charset_per_element(void **state)
     flatten_new(&ds, &r);
     expect(&r, "SpecificCharacterSet (0008, 0005)", "ISO_IR 144");
     expect(&r, "PatientName (0010, 0010)", "Люк");
-    expect(&r, "RequestedProcedureCodeSequence_SpecificCharacterSet (0008, 0005)", "ISO 2022 IR 13\\ISO 2022 IR 87");
+    expect(&r, "RequestedProcedureCodeSequence_SpecificCharacterSet (0008, 0005)",
+           "ISO 2022 IR 13\\ISO 2022 IR 87");
     expect(&r, "RequestedProcedureCodeSequence_PatientName (0010, 0010)",
            "DUPLICATE TAGS IN DICOM:ﾔﾏﾀﾞ^ﾀﾛｳ=山田^太郎/Л");
     expect(&r, "CodeValue (0008, 0100)", "Л");
@@ -349,7 +359,8 @@ static void test_binary_numbers(void **state)
     expect(&r, "SelectorSVValue (0072, 0082)", "-9223372036854775808");
     expect(&r, "FrameIncrementPointer (0028, 0009)", "(0054, 0010)\\(0008, 0018)");
     assert_null(val(&r, "FileMetaInformationVersion (0002, 0001)"));
-    expect(&r, "EncryptedAttributesSequence_FileMetaInformationVersion (0002, 0001)", "<binary 2 bytes>");
+    expect(&r, "EncryptedAttributesSequence_FileMetaInformationVersion (0002, 0001)",
+           "<binary 2 bytes>");
     expect(&r, "RedPaletteColorLookupTableData (0028, 1201)", "");
     expect(&r, "B1rms (0018, 1320)", "");
     expect(&r, "Private (0009, 1099)", "<binary 3 bytes>");
@@ -467,8 +478,8 @@ static void reference(double v, int f32, char *out, size_t outlen)
     digits[nd] = '\0';
     const char *sign = signbit(v) ? "-" : "";
     if (exp >= 16 || exp < -4) {
-        snprintf(out, outlen, "%s%c%s%se%c%02d", sign, digits[0], nd > 1 ? "." : "", digits + 1, exp < 0 ? '-' : '+',
-                 exp < 0 ? -exp : exp);
+        snprintf(out, outlen, "%s%c%s%se%c%02d", sign, digits[0], nd > 1 ? "." : "", digits + 1,
+                 exp < 0 ? '-' : '+', exp < 0 ? -exp : exp);
     } else if (exp >= 0) {
         char whole[32];
         for (int i = 0; i <= exp; i++) whole[i] = i < nd ? digits[i] : '0';
@@ -496,7 +507,8 @@ static void check_real(double v, int f32)
     else
         dc_format_double(v, got, sizeof got);
     reference(v, f32, want, sizeof want);
-    if (strcmp(got, want) != 0) fail_msg("%s %.17g: got '%s' want '%s'", f32 ? "float" : "double", v, got, want);
+    if (strcmp(got, want) != 0)
+        fail_msg("%s %.17g: got '%s' want '%s'", f32 ? "float" : "double", v, got, want);
 }
 
 /* the fast exact path agrees with the printf reference on random bit
@@ -521,9 +533,26 @@ static void test_float_format_random(void **state)
         check_real((float)(dec / 3.0), 1);
         check_real(dec / 7.0, 0);
     }
-    double edges[] = {5e-324, 2.2250738585072014e-308, 2.2250738585072009e-308, 1e-300, 1e-20, 1e-16,
-                      9.999999999999999e-5, 1e-4, 0.5, 1.0, 2.0, 9.5, 9.999999999999998, 1e15, 1e16,
-                      9007199254740992.0, 1.7976931348623157e308, 1e22, 1e23, 123456789012345678.0};
+    double edges[] = {5e-324,
+                      2.2250738585072014e-308,
+                      2.2250738585072009e-308,
+                      1e-300,
+                      1e-20,
+                      1e-16,
+                      9.999999999999999e-5,
+                      1e-4,
+                      0.5,
+                      1.0,
+                      2.0,
+                      9.5,
+                      9.999999999999998,
+                      1e15,
+                      1e16,
+                      9007199254740992.0,
+                      1.7976931348623157e308,
+                      1e22,
+                      1e23,
+                      123456789012345678.0};
     for (size_t i = 0; i < sizeof edges / sizeof edges[0]; i++) {
         check_real(edges[i], 0);
         check_real(-edges[i], 0);
@@ -666,7 +695,8 @@ static void test_name_cache_eviction(void **state)
     dc_dataset ds;
     dc_dataset_init(&ds);
     int n = 30000;
-    for (int i = 0; i < n; i++) add(&ds, DC_TAG(0x0031 + 2 * (i / 20000), 0x1000 + i % 20000), "UN", 0, -1, -1, "", 0);
+    for (int i = 0; i < n; i++)
+        add(&ds, DC_TAG(0x0031 + 2 * (i / 20000), 0x1000 + i % 20000), "UN", 0, -1, -1, "", 0);
     dc_row r;
     dc_row_init(&r);
     for (int round = 0; round < 3; round++) {
@@ -676,8 +706,10 @@ static void test_name_cache_eviction(void **state)
         assert_int_equal(r.n, (size_t)n);
         for (int i = 0; i < n; i++) {
             char want[64];
-            snprintf(want, sizeof want, "Private (%04x, %04x)", 0x0031 + 2 * (i / 20000), 0x1000 + i % 20000);
-            if (strcmp(r.cols[i].name, want) != 0) fail_msg("column %d: %s, want %s", i, r.cols[i].name, want);
+            snprintf(want, sizeof want, "Private (%04x, %04x)", 0x0031 + 2 * (i / 20000),
+                     0x1000 + i % 20000);
+            if (strcmp(r.cols[i].name, want) != 0)
+                fail_msg("column %d: %s, want %s", i, r.cols[i].name, want);
         }
     }
     dc_row_free(&r);
