@@ -9,6 +9,8 @@
  * columns, whose values become "DUPLICATE TAGS IN DICOM:v1/v2/...".  Names
  * and values are bump-allocated in an arena owned by the row, so a file costs
  * no malloc once the row has been used for a file or two (dc_row_clear).
+ * Per-thread caches remember column names by (prefix, tag, keyword) and
+ * dictionary answers across files (dc_flatten_release frees them).
  *
  * Values follow pydicom's readers: text trimmed per VR (values.py), text of
  * SH LO ST LT PN UC UT decoded with the Specific Character Set in force
@@ -83,6 +85,7 @@ static struct dc_row_block *new_block(size_t cap)
 static char *arena_alloc(dc_row *r, size_t n)
 {
     struct dc_row_index *x = row_index(r);
+    n = (n + 7) & ~(size_t)7; /* keeps every allocation 8-byte aligned (dup_part) */
     if (!r->arena) r->arena = x->cur = new_block(ARENA_BLOCK);
     while (x->cur->used + n > x->cur->cap) {
         if (!x->cur->next) {
