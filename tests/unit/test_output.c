@@ -250,7 +250,7 @@ static void test_csv_append_widen(void **state)
     const char *ids[2] = {"f_1", "f_2"};
     format_and_append(&c, r, ids, 2);
     char *got = slurp(p);
-    assert_string_equal(got, "Scan ID,No. DICOMs in scan,Modality (0008, 0060),PatientID (0010, 0020)\n"
+    assert_string_equal(got, "Scan ID,No. DICOMs in scan,\"Modality (0008, 0060)\",\"PatientID (0010, 0020)\"\n"
                              "f_1,1,CT,P1\n"
                              "f_2,1,,\"a,\"\"b\"\"\"\n");
     free(got);
@@ -263,9 +263,9 @@ static void test_csv_append_widen(void **state)
     format_and_append(&c, &r3, id3, 1);
     got = slurp(p);
     assert_string_equal(got,
-                        "Scan ID,No. DICOMs in scan,StudyDate (0008, 0020),Modality (0008, 0060),"
-                        "ReferencedImageSequence_ReferencedSOPInstanceUID (0008, 1155),"
-                        "PatientID (0010, 0020)\n"
+                        "Scan ID,No. DICOMs in scan,\"StudyDate (0008, 0020)\",\"Modality (0008, 0060)\","
+                        "\"ReferencedImageSequence_ReferencedSOPInstanceUID (0008, 1155)\","
+                        "\"PatientID (0010, 0020)\"\n"
                         "f_1,1,,CT,,P1\n"
                         "f_2,1,,,,\"a,\"\"b\"\"\"\n"
                         "f_3,1,20200101,,1.2,\n");
@@ -287,7 +287,7 @@ static void test_resume_cuts_torn_tail(void **state)
     char *unread = path_in("unreadable_files_r.csv");
     /* a kill left half a row, then NUL bytes from an unwritten range */
     FILE *f = fopen(meta, "wb");
-    fputs("Scan ID,No. DICOMs in scan,PatientID (0010, 0020)\na_1,1,P1\na_2,1,\"P\n2\"\na_3,1,P", f);
+    fputs("Scan ID,No. DICOMs in scan,\"PatientID (0010, 0020)\"\na_1,1,P1\na_2,1,\"P\n2\"\na_3,1,P", f);
     fputc(0, f);
     fputs("3\n", f);
     fclose(f);
@@ -302,7 +302,7 @@ static void test_resume_cuts_torn_tail(void **state)
     char err[DC_ERRLEN] = "";
     assert_int_equal(dc_outputs_open(&cfg, &o, err, sizeof err), 0);
     char *got = slurp(meta);
-    assert_string_equal(got, "Scan ID,No. DICOMs in scan,PatientID (0010, 0020)\na_1,1,P1\na_2,1,\"P\n2\"\n");
+    assert_string_equal(got, "Scan ID,No. DICOMs in scan,\"PatientID (0010, 0020)\"\na_1,1,P1\na_2,1,\"P\n2\"\n");
     free(got);
     assert_true(dc_outputs_done(&o, "a_1", 0));
     assert_true(dc_outputs_done(&o, "a_2", 0));
