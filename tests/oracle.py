@@ -241,6 +241,11 @@ def dcmtk_private():
     return _DCMTK_PRIVATE
 
 
+class CaseFree(str):
+    """A name accepted in any letter case (pydicom's private descriptions turned
+    into keywords: "Image ID Information" -> ImageIDInformation, ImageIdInformation...)."""
+
+
 def tag_names(tag, creator):
     """Acceptable names for a tag (first is the preferred one)."""
     g, e = tag >> 16, tag & 0xFFFF
@@ -250,11 +255,21 @@ def tag_names(tag, creator):
         if 0x10 <= e <= 0xFF:
             return ["PrivateCreator"]
         names = []
+        desc = None
         if creator is not None and e >= 0x1000:
             n = dcmtk_private().get((g, creator.strip(), e & 0xFF))
             if n:
                 names.append(n)
+            try:
+                from pydicom.datadict import private_dictionary_description
+                desc = private_dictionary_description(tag, creator.strip())
+            except (KeyError, ValueError, AttributeError):
+                desc = None
         names.append("Private")
+        if creator is not None and e >= 0x1000 and desc:
+            alnum = re.sub(r"[^A-Za-z0-9]", "", desc)
+            if alnum and alnum.lower() not in ("unknown", "private"):
+                names.append(CaseFree(alnum))
         return names
     names = []
     kw = keyword_for_tag(tag)
@@ -694,6 +709,8 @@ def element_value(elem):
             n = len(v) if v is not None else 0
             if hasattr(elem, "length") and isinstance(v, (bytes, bytearray)):
                 n = len(v)
+            if n == 0:
+                return AnyOf(["<binary 0 bytes>", ""])
             return "<binary %d bytes>" % n
         v = elem.value
         if vr in FLOAT_VRS:
@@ -717,7 +734,9 @@ class Column:
         self.names = [list(n) for n in names]   # acceptable names per level
         self.name = "_".join(n[0] for n in self.names) + " (%04x, %04x)" % (
             self.path[-1] >> 16, self.path[-1] & 0xFFFF)
-        pat = "_".join("(?:%s)" % "|".join(re.escape(x) for x in n) for n in self.names)
+        pat = "_".join("(?:%s)" % "|".join(
+            "(?i:%s)" % re.escape(x) if isinstance(x, CaseFree) else re.escape(x) for x in n)
+            for n in self.names)
         self._re = re.compile("^%s \\(%04x, %04x\\)$" % (pat, self.path[-1] >> 16,
                                                           self.path[-1] & 0xFFFF))
 
@@ -807,7 +826,7 @@ class DupVal:
         if len(rest) != len(self.parts):
             return False
         for p, t in zip(self.parts, rest):
-            if isinstance(p, FloatVal):
+            if isinstance(p, (FloatVal, AnyOf)):
                 if not p.matches(t):
                     return False
             elif p != t:
@@ -821,9 +840,26 @@ class DupVal:
     __repr__ = __str__
 
 
+class AnyOf:
+    """Several texts the SPEC allows (e.g. an empty binary element)."""
+
+    def __init__(self, options):
+        self.options = list(options)
+
+    def matches(self, text):
+        return text in self.options
+
+    def __str__(self):
+        return " or ".join(repr(o) for o in self.options)
+
+    __repr__ = __str__
+
+
 def value_matches(expected, got):
     if isinstance(expected, Uncertain):
         return True
+    if isinstance(expected, AnyOf):
+        return expected.matches(got)
     if isinstance(expected, (FloatVal, DupVal)):
         return expected.matches(got)
     return expected == got
@@ -1001,6 +1037,8 @@ class Expect:
         self.duplicates = []
         self.match_by_file = False
         self.row_uncertain = False
+        self.rule_alts = None         # several acceptable slice_order values
+        self.alt_slices = []          # other acceptable slice orders
 
     @property
     def first(self):
@@ -1065,8 +1103,9 @@ class Oracle:
         for scope, is_input in self._scopes():
             self.scopes.append((scope, is_input))
             d = self._abs(scope)
-            names = natcmp_sorted(n for n in os.listdir(d) if os.path.isfile(os.path.join(d, n))
-                                  and not os.path.islink(os.path.join(d, n)))
+            # plain code-point order: "the first by file name" for duplicate SOPInstanceUIDs
+            names = sorted(n for n in os.listdir(d) if os.path.isfile(os.path.join(d, n))
+                           and not os.path.islink(os.path.join(d, n)))
             recs = []
             for n in names:
                 r = analyse_file(os.path.join(d, n), scope, n)
@@ -1250,7 +1289,7 @@ class Oracle:
         if len(stacks) > 1:
             big = 1 << 62
             stacks.sort(key=lambda st: (min((r.instance if r.instance is not None else big)
-                                            for r in st), natural_key(st[0].name)))
+                                            for r in st), st[0].name))
             ids = ["%s_%d" % (base_id, k + 1) for k in range(len(stacks))]
         else:
             ids = [base_id]
@@ -1324,11 +1363,21 @@ class Oracle:
             if self._order_position(e) is None:
                 e.status = "uncertain"
             return
+        all_inst = all(r.instance is not None for r in files)
         if rule_used == "instance":
-            order = sorted(files, key=lambda r: (r.instance, natural_key(r.name)))
+            order = sorted(files, key=lambda r: (r.instance, r.name))
         else:
             order = sorted(files, key=lambda r: natural_key(r.name))
         e.rule = rule_used
+        if rule_used == "filename" and all_inst and not have_inst:
+            # InstanceNumbers present but repeated: ordering by them (ties by name) or by
+            # file name are both readings of SPEC 5
+            e.rule_alts = ["instance", "filename"]
+            alts = [sorted(files, key=lambda r: (r.instance, r.name)),
+                    sorted(files, key=lambda r: (r.instance, natural_key(r.name))),
+                    sorted(files, key=lambda r: r.name)]
+            e.alt_slices = [[(r, 0) for r in a] for a in alts if a != order]
+            e.notes.append("repeated InstanceNumbers: instance or filename order")
         e.slices = [(r, 0) for r in order]
         e.shape = [len(order), r0.rows, r0.cols] + samples_axis
         e.instances = [r.instance for r in order]
@@ -1356,7 +1405,7 @@ class Oracle:
         def rep_key(r):
             return (r.acq if r.acq is not None else big,
                     r.temporal if r.temporal is not None else big,
-                    r.instance if r.instance is not None else big, natural_key(r.name))
+                    r.instance if r.instance is not None else big, r.name)
         for k in pos_keys:
             clusters[k].sort(key=rep_key)
         e.rule = "position"
@@ -1428,12 +1477,18 @@ class Oracle:
             if r.path not in per_file:
                 per_file[r.path] = decode_file(r, all_decoders=r.ts in LOSSY_TS or
                                                r.ts in J2K_TS)
+        for alt in e.alt_slices:
+            for r, _ in alt:
+                if r.path not in per_file:
+                    per_file[r.path] = decode_file(r, all_decoders=r.ts in LOSSY_TS or
+                                                   r.ts in J2K_TS)
         n_c = max(len(v) for v in per_file.values())
         out = []
-        for ci in range(n_c):
+        for ci, slices in [(ci, sl) for sl in [e.slices] + list(e.alt_slices)
+                           for ci in range(n_c)]:
             frames = []
             label = None
-            for r, fr in e.slices:
+            for r, fr in slices:
                 cands = per_file[r.path]
                 lab, a = cands[min(ci, len(cands) - 1)]
                 label = lab if label is None else label
