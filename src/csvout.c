@@ -63,14 +63,40 @@ static int unpack_column(const char **p, const char *end, dc_column *col)
     return 0;
 }
 
-/* Add a column, keyed by its name (colkey.c), so the order never depends on
- * where or in which order columns were met. */
+/* Add a column met in this run (true tag path from flatten).  When the same
+ * name comes with different paths, keep the smaller so the result does not
+ * depend on the order columns arrive. */
 static int colset_merge(dc_colset *cs, const dc_column *col)
 {
-    if (dc_colset_find(cs, col->name) >= 0) return 0;
-    dc_column keyed = *col;
-    dc_column_key_from_name(col->name, &keyed);
-    return dc_colset_add(cs, &keyed);
+    long i = dc_colset_find(cs, col->name);
+    if (i < 0) return dc_colset_add(cs, col);
+    dc_column *have = &cs->cols[i];
+    if (dc_column_cmp(col, have) < 0) {
+        memcpy(have->path, col->path, sizeof have->path);
+        have->depth = col->depth;
+    }
+    return 0;
+}
+
+/* New header = existing columns in their order, with the fresh columns
+ * (sorted) inserted before the first existing column that sorts after them.
+ * Existing columns are never reordered: a file written earlier (by us or by
+ * the old crawler, whose column keys may be only approximately known from
+ * their names) keeps its order. */
+static void merge_into(dc_colset *cols, dc_colset *fresh)
+{
+    dc_colset_sort(fresh);
+    dc_colset out;
+    dc_colset_init(&out);
+    size_t j = 0;
+    for (size_t i = 0; i < cols->n; i++) {
+        while (j < fresh->n && dc_column_cmp(&fresh->cols[j], &cols->cols[i]) < 0)
+            dc_colset_add(&out, &fresh->cols[j++]);
+        dc_colset_add(&out, &cols->cols[i]);
+    }
+    while (j < fresh->n) dc_colset_add(&out, &fresh->cols[j++]);
+    dc_colset_free(cols);
+    *cols = out;
 }
 
 static void allgather_bytes(MPI_Comm comm, const dc_buf *mine, char **all, size_t *all_len)
@@ -120,22 +146,28 @@ int dc_csvout_widen(MPI_Comm comm, dc_csvout *c, const dc_row *const *rows, size
     size_t all_len;
     allgather_bytes(comm, &mine, &all, &all_len);
     dc_buf_free(&mine);
-    int added = 0, bad = 0;
+    int bad = 0;
+    dc_colset_init(&fresh);
     for (const char *p = all, *end = all + all_len; p < end;) {
         dc_column col;
         if (unpack_column(&p, end, &col) != 0) {
             bad = 1;
             break;
         }
-        added |= colset_merge(&c->cols, &col);
+        colset_merge(&fresh, &col);
     }
     free(all);
     if (bad) {
+        dc_colset_free(&fresh);
         snprintf(err, errlen, "%s: internal error exchanging columns", c->path);
         return -1;
     }
-    if (!added) return 0;
-    dc_colset_sort(&c->cols);
+    if (!fresh.n) {
+        dc_colset_free(&fresh);
+        return 0;
+    }
+    merge_into(&c->cols, &fresh);
+    dc_colset_free(&fresh);
     int rc = 0;
     if (rank == 0 && c->size > 0) rc = dc_csvout_rewrite(c, keep_all, NULL, err, errlen);
     MPI_Bcast(&rc, 1, MPI_INT, 0, comm);
