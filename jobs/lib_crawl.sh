@@ -26,7 +26,8 @@
 #   DCMCRAWL            binary [dcmcrawl on PATH, else <jobs>/../build/dcmcrawl]
 #   DCMCRAWL_LAUNCHER   launcher command [mpirun]; "srun ..." for a PMI-enabled
 #                       MPI; "none" runs one process without a launcher
-#   DCMCRAWL_NP         ranks for mpirun -np [$SLURM_NTASKS]
+#   DCMCRAWL_NP         ranks for mpirun -np [$SLURM_NTASKS; neither: no -np,
+#                       mpirun starts one rank per slot of the allocation]
 #   DCMCRAWL_MPIRUN_ARGS extra mpirun arguments (word-split) []
 #   DCMCRAWL_REQUEUE    1: requeue after exit 3; 0: exit 3 instead [1]
 #   DCMCRAWL_MAX_ATTEMPTS stop requeueing after this many attempts [20]
@@ -162,15 +163,16 @@ dc_job_run() {
         none) cmd=("$DCMCRAWL" "$config" "$@") ;;
         srun) cmd=("${DC_LAUNCHER_WORDS[@]}" "$DCMCRAWL" "$config" "$@") ;;
         *)
+            # no -np (no --ntasks, no DCMCRAWL_NP): mpirun fills every slot
+            local np=${DCMCRAWL_NP:-${SLURM_NTASKS:-}}
             local -a extra=()
             read -r -a extra <<< "${DCMCRAWL_MPIRUN_ARGS:-}"
-            cmd=("${DC_LAUNCHER_WORDS[@]}" -np "${DCMCRAWL_NP:-${SLURM_NTASKS:-1}}"
-                "${extra[@]}" "$DCMCRAWL" "$config" "$@")
+            cmd=("${DC_LAUNCHER_WORDS[@]}" ${np:+-np "$np"} "${extra[@]}" "$DCMCRAWL" "$config" "$@")
             ;;
     esac
 
     dc_job_log "attempt $attempt of job $job on $(hostname -s):" \
-        "${SLURM_NTASKS:-1} task(s) on ${SLURM_JOB_NUM_NODES:-1} node(s); ${cmd[*]}"
+        "${SLURM_NTASKS:-?} task(s) on ${SLURM_JOB_NUM_NODES:-1} node(s); ${cmd[*]}"
 
     if [ "$DC_STOP" = 1 ]; then
         rc=3
