@@ -77,11 +77,17 @@ dc_job_stop_targets() {
             return
             ;;
     esac
-    for d in /proc/[0-9]*; do
-        pid=${d#/proc/}
-        ppid=$(awk '/^PPid:/ {print $2}' "$d/status" 2> /dev/null) || continue
-        [ "$ppid" = "$lpid" ] || continue
-        comm=$(cat "$d/comm" 2> /dev/null) || continue
+    local kids
+    if command -v pgrep > /dev/null 2>&1; then
+        kids=$(pgrep -P "$lpid")
+    else
+        kids=$(for d in /proc/[0-9]*; do
+            ppid=$(awk '/^PPid:/ {print $2}' "$d/status" 2> /dev/null) || continue
+            [ "$ppid" = "$lpid" ] && echo "${d#/proc/}"
+        done)
+    fi
+    for pid in $kids; do
+        comm=$(cat "/proc/$pid/comm" 2> /dev/null) || continue
         case "$comm" in
             srun | ssh | rsh | orted | prted | hydra_pmi_proxy) continue ;;
         esac
@@ -148,7 +154,9 @@ dc_job_run() {
     local job=${SLURM_JOB_ID:-none}
     local rc lpid started forwarded=0 t0=$SECONDS
 
-    DC_STOP=0
+    # the scripts set this trap as their first command; a TERM before it
+    # arrived is kept in DC_STOP
+    DC_STOP=${DC_STOP:-0}
     trap 'DC_STOP=1' TERM INT
 
     if [ -z "$config" ]; then
