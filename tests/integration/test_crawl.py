@@ -57,6 +57,7 @@ class Report:
         self.notes = []
         self.lossy = []
         self.passed = []
+        self.counts = {}
 
     def fail(self, run, scan, what, expected=None, got=None):
         self.problems.append((run, scan, what, expected, got))
@@ -342,6 +343,12 @@ def compare_run(run, outdir, run_id, orc, rep, h5_expected=True):
     # ----- expected scans
     all_exp = list(orc.scans.values()) + [e for e in orc.unreadable if e.scan_id not in orc.scans
                                           or orc.scans.get(e.scan_id) is not e]
+    counts = {}
+    for e in all_exp:
+        counts[e.status] = counts.get(e.status, 0) + 1
+    rep.counts[run] = "%d scans expected: %s; %d metadata rows, %d datasets, %d unreadable rows" % (
+        len(all_exp), ", ".join("%d %s" % (v, k) for k, v in sorted(counts.items())),
+        len(rows), len(datasets), len(unrows))
     for e in all_exp:
         if e.status == "uncertain":
             prefix = getattr(e, "prefix", e.scan_id)
@@ -1003,7 +1010,8 @@ def main():
     rep.print()
     print()
     for name, n in results:
-        print("  %-10s %s" % (name, "ok" if n == 0 else "%d problem(s)" % n))
+        print("  %-10s %-14s %s" % (name, "ok" if n == 0 else "%d problem(s)" % n,
+                                    rep.counts.get(name, "")))
     print("test_crawl: %s in %.0fs (work dir %s%s)" % (
         "FAIL" if rep.problems else "PASS", time.time() - t_start, work,
         ", kept" if (args.keep or rep.problems or args.work) else ", removed"))
