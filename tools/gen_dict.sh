@@ -100,21 +100,25 @@ END {
 if [ -r "$PYD" ]; then
 awk "$AWKLIB"'
 function unq(s,   q) { q = substr(s, 1, 1); s = substr(s, 2); return substr(s, 1, index(s, q) - 1) }
+# next quoted Python string in R (single or double quotes), R advanced past it
+function qnext(   p, q, i, s) {
+    p = match(R, /[\x27"]/); if (!p) return ""
+    q = substr(R, p, 1); R = substr(R, p + 1); i = index(R, q)
+    s = substr(R, 1, i - 1); R = substr(R, i + 1); return s
+}
 # "CR Image Params Common" -> "CRImageParamsCommon"
 function camel(d,   out, i, c, up) {
     out = ""; up = 1
     for (i = 1; i <= length(d); i++) {
         c = substr(d, i, 1)
-        if (c ~ /[A-Za-z0-9]/) { out = out (up ? toupper(c) : c); up = 0 } else up = 1
+        if (c ~ /[A-Za-z0-9]/) { if (up) c = toupper(c); out = out c; up = 0 } else up = 1
     }
     return out == "" ? "Unknown" : out
 }
 /^    [\x27"].*[\x27"]: \{$/ { t = $0; sub(/^    /, "", t); cre = unq(t); next }
 /^        \x27[0-9A-Fa-fx][0-9A-Fa-fx][0-9A-Fa-fx][0-9A-Fa-fx][0-9A-Fa-fx][0-9A-Fa-fx][0-9A-Fa-fx][0-9A-Fa-fx]\x27: \(/ {
-    key = tolower(substr($0, 10, 8)); rest = substr($0, index($0, "(") + 1)
-    vr = unq(rest); rest = substr(rest, length(vr) + 4)        # past VR and ", "
-    vm = unq(rest); rest = substr(rest, length(vm) + 4)        # past VM and ", "
-    desc = unq(rest)
+    key = tolower(substr($0, 10, 8)); R = substr($0, index($0, "(") + 1)
+    vr = qnext(); vm = qnext(); desc = qnext()
     if (vr == "OB_OW") vr = "ox"
     if (key ~ /^[0-9a-f][0-9a-f][0-9a-f][0-9a-f]xx[0-9a-f][0-9a-f]$/) kind = "E"
     else if (key ~ /^[0-9a-f][0-9a-f]xxxx[0-9a-f][0-9a-f]$/) kind = "R"
