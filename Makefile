@@ -33,7 +33,7 @@ LIB_OBJ  := $(filter-out $(BUILD)/obj/main.o,$(OBJ))
 UNIT_SRC := $(wildcard tests/unit/test_*.c)
 UNIT_BIN := $(patsubst tests/unit/%.c,$(BUILD)/unit/%,$(UNIT_SRC))
 
-.PHONY: all tools deps sample test unit asan bench fuzz clean format
+.PHONY: all tools unit-bin deps sample test unit asan bench fuzz clean format
 
 all: $(BUILD)/dcmcrawl tools
 
@@ -68,14 +68,16 @@ deps:
 sample: deps all
 	@bash tools/sample.sh $(BUILD)/dcmcrawl
 
+unit-bin: $(UNIT_BIN)
+
 unit: $(UNIT_BIN)
 	@bash tests/run_unit.sh $(BUILD)
 
-test: all unit
+test: all unit-bin
 	@bash tests/run_tests.sh $(BUILD)
 
 asan:
-	$(MAKE) BUILD=build-asan OPT="-O1 -g -fno-omit-frame-pointer" SAN="-fsanitize=address,undefined" all unit
+	$(MAKE) BUILD=build-asan OPT="-O1 -g -fno-omit-frame-pointer" SAN="-fsanitize=address,undefined" all unit-bin
 	@DCMCRAWL_ASAN=1 bash tests/run_tests.sh build-asan
 
 bench: all

@@ -251,7 +251,7 @@ static int read_entries(walker *w, DIR *d, const char *dir, level *lv)
         return -1;
     }
     for (size_t i = 0; i < lv->n; i++) lv->e[i].name = lv->names.data + lv->e[i].off;
-    qsort(lv->e, lv->n, sizeof *lv->e, cmp_entry);
+    if (lv->n > 1) qsort(lv->e, lv->n, sizeof *lv->e, cmp_entry);
     return 0;
 }
 

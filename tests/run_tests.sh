@@ -15,7 +15,8 @@
 #
 # Output of each test goes to the terminal and to BUILD/test-logs/<name>.log.  Prints a
 # summary with PASS/FAIL per test and exits non-zero on any failure.  DCMCRAWL_ASAN=1 sets
-# ASAN_OPTIONS=detect_leaks=0:abort_on_error=1 (Open MPI leaks by design) and
+# ASAN_OPTIONS (leak detection with tests/lsan.supp for Open MPI's own
+# allocations, full unwinding, MPI plugins kept loaded so they symbolize) and
 # UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1.  DCMCRAWL_TESTS="unit crawl" runs a subset.
 set -u
 cd "$(dirname "$0")/.."
@@ -24,7 +25,9 @@ PY=/usr/bin/python3
 LOGS="$BUILD/test-logs"
 mkdir -p "$LOGS"
 if [ "${DCMCRAWL_ASAN:-0}" = 1 ]; then
-    export ASAN_OPTIONS=detect_leaks=0:abort_on_error=1
+    export ASAN_OPTIONS=${ASAN_OPTIONS:-detect_leaks=1:abort_on_error=1:fast_unwind_on_malloc=0}
+    export LSAN_OPTIONS=${LSAN_OPTIONS:-suppressions=$PWD/tests/lsan.supp:print_suppressions=0}
+    export OMPI_MCA_mca_base_component_disable_dlclose=1
     export UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1
     echo "run_tests: sanitizer build: ASAN_OPTIONS=$ASAN_OPTIONS UBSAN_OPTIONS=$UBSAN_OPTIONS"
 fi

@@ -10,7 +10,9 @@
 set -u
 BUILD=${1:-build}
 if [ "${DCMCRAWL_ASAN:-0}" = 1 ]; then
-    export ASAN_OPTIONS=${ASAN_OPTIONS:-detect_leaks=0:abort_on_error=1}
+    export ASAN_OPTIONS=${ASAN_OPTIONS:-detect_leaks=1:abort_on_error=1:fast_unwind_on_malloc=0}
+    export LSAN_OPTIONS=${LSAN_OPTIONS:-suppressions=$PWD/tests/lsan.supp:print_suppressions=0}
+    export OMPI_MCA_mca_base_component_disable_dlclose=1
     export UBSAN_OPTIONS=${UBSAN_OPTIONS:-print_stacktrace=1:halt_on_error=1}
 fi
 shopt -s nullglob
