@@ -368,8 +368,8 @@ static char *part_warnings(const gr_series *g, uint32_t q)
         for (uint32_t i = 0; i < g->m; i++) {
             if (g->state[i] != F_NOPIX) continue;
             if (first)
-                dc_buf_puts(&w, w.len ? "; no pixel data, not stacked: "
-                                      : "no pixel data, not stacked: ");
+                dc_buf_puts(&w, w.len ? "; no pixel data, in scan *_nopixel: "
+                                      : "no pixel data, in scan *_nopixel: ");
             else
                 dc_buf_puts(&w, ", ");
             dc_buf_puts(&w, base_name(g->f[i].path));
@@ -390,6 +390,23 @@ static void assign_duplicates(gr_series *g)
     }
 }
 
+/* Files without pixel data beside image files of the same series (reports,
+ * dose summaries) are not stacked, but never dropped either: they form the
+ * scan <folder>_<uid>_nopixel (a metadata row, or "no pixel data" in
+ * unreadable_files when writing pixel data).  The image stack keeps its ID. */
+static void emit_no_pixels(gr_scans *out, const gr_ctx *c, const gr_series *g, const char *uid)
+{
+    uint32_t n = 0;
+    for (uint32_t i = 0; i < g->m; i++) n += g->state[i] == F_NOPIX;
+    if (!n) return;
+    uint32_t *mem = dc_malloc(n * sizeof *mem), k = 0;
+    for (uint32_t i = 0; i < g->m; i++)
+        if (g->state[i] == F_NOPIX) mem[k++] = g->f[i].idx;
+    const dc_record *r0 = g->f[0].r;
+    char *id = dc_asprintf("%s_%s_nopixel", c->scope_ids[r0->scope], uid);
+    emit_stack(out, c, id, r0->scope, mem, n, NULL, 0);
+}
+
 static void emit_parts(gr_scans *out, const gr_ctx *c, const gr_series *g)
 {
     const dc_record *r0 = g->f[0].r;
@@ -408,6 +425,7 @@ static void emit_parts(gr_scans *out, const gr_ctx *c, const gr_series *g)
             emit_stack(out, c, id, r0->scope, mem, p->n, w, p->n_dup);
         }
     }
+    emit_no_pixels(out, c, g, uid);
     free(uid);
 }
 

@@ -1271,6 +1271,17 @@ class Oracle:
 
     def _volume_group(self, scope, base_id, files, dup_files):
         o = self.opts
+        # Files without pixel data beside image files of the same series are
+        # not stacked and not dropped: they form the scan <base>_nopixel
+        # (a row in metadata mode, "no pixel data" when writing pixels).
+        nopix = [r for r in files if not r.has_pixels]
+        if nopix and len(nopix) < len(files):
+            files = [r for r in files if r.has_pixels]
+            e = Expect(base_id + "_nopixel", scope, nopix, "volume")
+            e.n_files = len(nopix)
+            e.slices = []
+            self._pixel_status(e)
+            self.scans[base_id + "_nopixel"] = e
         if any(r.multiframe for r in files) and len(files) > 1:
             e = Expect(base_id, scope, files, "volume")
             e.status = "uncertain"

@@ -617,18 +617,27 @@ static void test_no_pixel_data(void **state)
     dc_group_opts o = opts(1);
     dc_scan *s;
     size_t n = group(&o, &s);
-    static const char *ids[] = {"storage_f1_1.2.12", "storage_f1_1.2.13"};
-    expect_ids(s, n, ids, 2);
+    /* the report beside the images is its own scan, never dropped */
+    static const char *ids[] = {"storage_f1_1.2.12", "storage_f1_1.2.12_nopixel",
+                                "storage_f1_1.2.13"};
+    expect_ids(s, n, ids, 3);
     assert_int_equal(s[0].n_files, 2);
-    assert_string_equal(s[0].warnings, "no pixel data, not stacked: sr.dcm");
+    assert_int_equal(s[0].unreadable, 0);
+    assert_string_equal(s[0].warnings, "no pixel data, in scan *_nopixel: sr.dcm");
     assert_int_equal(s[1].unreadable, 1);
     assert_string_equal(s[1].reason, "no pixel data");
     assert_int_equal(s[1].n_files, 1);
+    assert_string_equal(path_at(R, s[1].example_rec), "storage/f1/sr.dcm");
+    assert_int_equal(s[2].unreadable, 1);
+    assert_string_equal(s[2].reason, "no pixel data");
+    assert_int_equal(s[2].n_files, 1);
     free_scans(s, n);
 
-    o.write_pixeldata = 0;
+    o.write_pixeldata = 0; /* metadata only: both get a row */
     n = group(&o, &s);
+    expect_ids(s, n, ids, 3);
     assert_int_equal(s[1].unreadable, 0);
+    assert_int_equal(s[2].unreadable, 0);
     free_scans(s, n);
 
     o = opts(0);
