@@ -272,17 +272,39 @@ static double get_value(const uint8_t *p, uint64_t i, int dt)
     }
 }
 
-/* natural-type values -> float32/float64 output (rescaled when integers) */
+static int is_float_dtype(int t)
+{
+    return t == DC_DT_F32 || t == DC_DT_F64;
+}
+
+/* An integer output type that holds every value of the natural type exactly
+ * (a volume whose slices differ in PixelRepresentation, see stack.c). */
+static int int_widening(int natural, int out)
+{
+    if (is_float_dtype(natural) || is_float_dtype(out)) return 0;
+    int ns = natural == DC_DT_I8 || natural == DC_DT_I16 || natural == DC_DT_I32;
+    int os = out == DC_DT_I8 || out == DC_DT_I16 || out == DC_DT_I32;
+    int nb = dc_dtype_size(natural), ob = dc_dtype_size(out);
+    return ns == os ? ob >= nb : (os && ob > nb);
+}
+
+/* natural-type values -> the output type: float32/float64 (integers
+ * rescaled) or a wider integer type */
 static void convert_out(const dec_ctx *c, const uint8_t *v, void *dst)
 {
-    int is_int = c->natural != DC_DT_F32 && c->natural != DC_DT_F64;
+    int is_int = !is_float_dtype(c->natural);
     for (uint64_t i = 0; i < c->nval; i++) {
         double x = get_value(v, i, c->natural);
-        if (is_int) x = x * c->slope + c->intercept;
-        if (c->out_dtype == DC_DT_F32)
-            ((float *)dst)[i] = (float)x;
-        else
-            ((double *)dst)[i] = x;
+        switch (c->out_dtype) {
+        case DC_DT_F32: ((float *)dst)[i] = (float)(is_int ? x * c->slope + c->intercept : x); break;
+        case DC_DT_F64: ((double *)dst)[i] = is_int ? x * c->slope + c->intercept : x; break;
+        case DC_DT_U8: ((uint8_t *)dst)[i] = (uint8_t)x; break;
+        case DC_DT_I8: ((int8_t *)dst)[i] = (int8_t)x; break;
+        case DC_DT_U16: ((uint16_t *)dst)[i] = (uint16_t)x; break;
+        case DC_DT_I16: ((int16_t *)dst)[i] = (int16_t)x; break;
+        case DC_DT_U32: ((uint32_t *)dst)[i] = (uint32_t)x; break;
+        default: ((int32_t *)dst)[i] = (int32_t)x; break;
+        }
     }
 }
 
@@ -565,7 +587,8 @@ static int check_desc(dec_ctx *c, uint32_t first, uint32_t count)
     if (pd->frames == 0 || first >= pd->frames || count > pd->frames - first)
         return fail(c, "bad frame range");
     if (c->out_size == 0 ||
-        (c->out_dtype != c->natural && c->out_dtype != DC_DT_F32 && c->out_dtype != DC_DT_F64)) {
+        (c->out_dtype != c->natural && !is_float_dtype(c->out_dtype) &&
+         !int_widening(c->natural, c->out_dtype))) {
         snprintf(msg, sizeof msg, "pixel type %s does not match the output type %s",
                  dc_dtype_name(c->natural), dc_dtype_name(c->out_dtype));
         return fail(c, msg);

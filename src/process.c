@@ -88,16 +88,21 @@ static void metadata_only(dc_worker *w, const dc_batch *b, const dc_scan *s, dc_
     res->stored = 1;
 }
 
-static int slice_rescale(const dc_scan *s, uint32_t k, double *slope, double *icpt)
+/* slope/intercept for slice k; identity unless rescale is on */
+static int slice_rescale(const dc_config *cfg, const dc_scan *s, uint32_t k, double *slope,
+                         double *icpt)
 {
+    *slope = 1.0;
+    *icpt = 0.0;
+    if (!cfg->rescale) return 0;
     uint32_t j = s->n_rescale > 1 ? k : 0;
     *slope = (s->rescale_slope && s->n_rescale) ? s->rescale_slope[j] : 1.0;
     *icpt = (s->rescale_intercept && s->n_rescale) ? s->rescale_intercept[j] : 0.0;
     return 0;
 }
 
-static void with_pixels(dc_worker *w, const dc_batch *b, const dc_scan *s, dc_h5seg *seg, int h,
-                        dc_scan_result *res)
+static void with_pixels(dc_worker *w, const dc_config *cfg, const dc_batch *b, const dc_scan *s,
+                        dc_h5seg *seg, int h, dc_scan_result *res)
 {
     char err[DC_ERRLEN];
     size_t slice_bytes = (size_t)s->rows * s->cols * (s->samples ? s->samples : 1) *
@@ -135,7 +140,7 @@ static void with_pixels(dc_worker *w, const dc_batch *b, const dc_scan *s, dc_h5
         dc_pixel_desc pd;
         dc_pixel_desc_from_record(rec, &pd);
         double slope, icpt;
-        slice_rescale(s, k, &slope, &icpt);
+        slice_rescale(cfg, s, k, &slope, &icpt);
         void *dst = keep ? (char *)res->frames + (size_t)k * slice_bytes : w->slice;
         if (dc_decode_frames(&w->ds, &pd, s->slice_frame[k], 1, s->dtype, slope, icpt, dst, err,
                              sizeof err) != 0) {
@@ -173,6 +178,6 @@ void dc_process_scan(dc_worker *w, const dc_config *cfg, const dc_batch *b, size
     if (!cfg->write_pixeldata || !seg)
         metadata_only(w, b, s, res);
     else
-        with_pixels(w, b, s, seg, h, res);
+        with_pixels(w, cfg, b, s, seg, h, res);
     dc_dataset_close_file(&w->ds);
 }

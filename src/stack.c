@@ -531,6 +531,43 @@ static void set_shape(dc_scan *s, const dc_record *b, const dc_group_opts *o, ui
     memcpy(s->dims, d, (size_t)k * sizeof *d);
 }
 
+/* Slices whose natural types differ (PixelRepresentation changing within a
+ * series) are stored in a type that holds every value exactly: the widest
+ * when all are unsigned or all signed, else the next wider signed type
+ * (uint16+int16 -> int32; 32-bit mixes -> float64).  Said in warnings. */
+static int wider_signed(int bytes)
+{
+    return bytes == 1 ? DC_DT_I16 : bytes == 2 ? DC_DT_I32 : DC_DT_F64;
+}
+
+static void promote_dtype(dc_scan *s, const dc_record *recs, const uint32_t *mem, uint32_t n,
+                          const dc_group_opts *o, dc_buf *w)
+{
+    if (o->rescale || s->dtype == DC_DT_F32 || s->dtype == DC_DT_F64) return;
+    int any_signed = 0, any_unsigned = 0, bytes = 0;
+    for (uint32_t i = 0; i < n; i++) {
+        const dc_record *r = &recs[mem[i]];
+        if (r->pixel_kind != DC_PIX_INT) continue;
+        dc_pixel_desc pd;
+        dc_pixel_desc_from_record(r, &pd);
+        int t = dc_output_dtype(&pd, 0);
+        if (t == DC_DT_F32 || t == DC_DT_F64) return; /* mixed int/float: decode decides */
+        int sz = dc_dtype_size(t);
+        if (sz > bytes) bytes = sz;
+        if (t == DC_DT_I8 || t == DC_DT_I16 || t == DC_DT_I32)
+            any_signed = 1;
+        else
+            any_unsigned = 1;
+    }
+    if (!bytes) return;
+    int t = !any_signed ? (bytes == 1 ? DC_DT_U8 : bytes == 2 ? DC_DT_U16 : DC_DT_U32)
+            : !any_unsigned ? (bytes == 1 ? DC_DT_I8 : bytes == 2 ? DC_DT_I16 : DC_DT_I32)
+                            : wider_signed(bytes);
+    if (t == s->dtype) return;
+    warn(w, "PixelRepresentation differs between slices: stored as %s", dc_dtype_name(t));
+    s->dtype = t;
+}
+
 static void describe(dc_scan *s, const dc_record *b)
 {
     snprintf(s->series_uid, sizeof s->series_uid, "%.*s", DC_UID_LEN - 1, b->series_uid);
@@ -606,6 +643,7 @@ static void stack_items(dc_scan *s, const dc_record *recs, const char *const *pa
     uint32_t nz = n / ord.n_repeats;
     geometry(s, out, nz, b, o->volumes, w);
     set_shape(s, b, o, nz, w);
+    promote_dtype(s, recs, mem, n_mem, o, w);
     s->cost = 0;
     if (o->write_pixeldata)
         for (uint32_t i = 0; i < n_mem; i++) s->cost += recs[mem[i]].file_size;

@@ -1000,6 +1000,19 @@ def expected_dtype(rec, rescale):
     return np.dtype(np.int32 if signed else np.uint32)
 
 
+def expected_scan_dtype(e, rescale):
+    """A stack whose slices have different stored types (PixelRepresentation
+    changing within a series) is stored in a type holding every value exactly:
+    numpy's promotion, with int64 (mixed 32-bit) replaced by float64."""
+    if rescale:
+        return np.dtype(np.float32)
+    dts = {expected_dtype(r, False) for r in e.files if getattr(r, "has_pixels", True)}
+    if len(dts) <= 1:
+        return expected_dtype(e.first, False)
+    dt = np.result_type(*dts)
+    return np.dtype(np.float64) if dt == np.int64 else dt
+
+
 def decoded_photometric(pi):
     p = (pi or "").upper()
     if p.startswith("YBR"):
@@ -1312,6 +1325,9 @@ class Oracle:
             if st_dups:
                 e.n_files_alt = {len(st) + len(st_dups)}
                 e.warn_words.append("duplicate")
+            if len({expected_dtype(r, False) for r in st if r.has_pixels}) > 1 \
+                    and not o.rescale:
+                e.warn_words.append("PixelRepresentation")
             self._pixel_status(e)
             self._stack(e)
             self.scans[sid] = e
@@ -1482,7 +1498,7 @@ class Oracle:
     def expected_arrays(self, e):
         """Candidate arrays (zyx layout) for a stored scan: list of (label, array)."""
         o = self.opts
-        dt = expected_dtype(e.first, o.rescale)
+        dt = expected_scan_dtype(e, o.rescale)
         per_file = {}
         for r, _ in e.slices:
             if r.path not in per_file:

@@ -410,6 +410,20 @@ class Corpus:
                                    names=names, **common)
         order = [names[inst.index(i)] for i in range(1, n + 1)]
         self.volume(f, uid, "instance order", order, (n, 20, 24), "uint16", rule="instance")
+        # PixelRepresentation changing within a series (one unsigned slice among
+        # signed ones): stored as int32, which holds every value, with a warning
+        n = 4
+        names = self.rand_names(n, "prep")
+        slices = [{"ipp": [0, 0, 2.0 * k], "iop": G.iop_axial(), "instance": k + 1}
+                  for k in range(n)]
+        s16 = dict(common, signed=True, lo=-1000, hi=1000, bits_stored=16)
+        uid, _, _ = self.series_of(f, slices[:3], label="mixed representation",
+                                   shape_rc=(20, 24), names=names[:3], **s16)
+        u16 = dict(common, lo=40000, hi=60000)
+        self.series_of(f, slices[3:], label="mixed representation", shape_rc=(20, 24),
+                       names=names[3:], series_uid=uid, **u16)
+        self.volume(f, uid, "mixed representation", names, (n, 20, 24), "int32",
+                    warnings=["PixelRepresentation"])
 
     def build_fourd_folder(self):
         f = "fourd"

@@ -528,7 +528,7 @@ def check_dataset(run, h5, sid, e, orc, rep):
         return
     o = orc.opts
     # dtype and shape
-    want_dt = O.expected_dtype(e.first, o.rescale)
+    want_dt = O.expected_scan_dtype(e, o.rescale)
     if ds.dtype != want_dt:
         rep.fail(run, sid, "dtype", str(want_dt), str(ds.dtype))
     want_shape = orc.layout_shape(e)

@@ -13,16 +13,16 @@
 #     127.0.0.1, its CPUs and memory, proctrack/linuxproc, task/none,
 #     select/cons_tres, free ports, all state/spool/pid/log files in a temp
 #     dir), starts slurmctld and slurmd with it and waits until the node is idle.
-# Tests (the jobs run the real dcmcrawl under mpirun, 2 tasks):
+# Tests (the jobs run the real dcmcrawl, 2 tasks, under mpirun unless said):
 #   a) a plain crawl: sbatch --wait jobs/crawl.sbatch on a volume-mode config
 #      with pixel data; exit 0, one HDF5 dataset per series equal to pydicom's
 #      stack, one metadata row per series (check_outputs.py).
 #   b) the same crawl with commit_every 1 and --time=1 --signal=B:TERM@58: the
 #      batch shell gets TERM while dcmcrawl runs, passes it to the ranks, they
 #      stop at a checkpoint (attempt 1 exits 3, some but not all series
-#      written), the job requeues itself and attempt 2 finishes. Slurm holds a
-#      requeued job for ~2 minutes (BeginTime); the test, as the admin, releases
-#      it early with scontrol update StartTime=now. Checks: log attempt lines
+#      written), the job requeues itself and attempt 2 finishes (Slurm holds a
+#      requeued job for cred_expire+1 s: 11 s here, 121 s by default). Checks:
+#      the number of series written by attempt 1, log attempt lines
 #      (1 exited 3 + requeue, 2 exited 0), scontrol Restarts=1, COMPLETED,
 #      ExitCode 0:0, and outputs equal to a)'s (compare_outputs.py
 #      --rows-as-sets, ignoring the config attribute).
@@ -30,6 +30,8 @@
 #      comment line and a config with an error: tasks exit 0 / 0 / 2, sbatch
 #      --wait returns 2, the log of the bad task says why, the good task's
 #      output is complete.
+#   d) b) again with DCMCRAWL_LAUNCHER="srun --mpi=pmix" (skipped when Slurm
+#      has no pmix plugin): the stop goes to the tasks via scancel --signal.
 # There is no slurmdbd here, so sacct is not used: the log and scontrol are.
 # Exit 0 when everything passes; prints timings.
 # shellcheck disable=SC2317 # cleanup and stop_pidfile run from the EXIT trap
@@ -187,6 +189,10 @@ SlurmUser=root
 SlurmdUser=root
 AuthType=auth/munge
 CredType=cred/munge
+# a requeued job may start again cred_expire+1 s later (default 120 s), at
+# the next scheduling pass (sched_interval, default 60 s): short for the test
+AuthInfo=cred_expire=10
+SchedulerParameters=sched_interval=2
 StateSaveLocation=$C/state
 SlurmdSpoolDir=$C/spool
 SlurmctldPidFile=$C/slurmctld.pid
@@ -260,7 +266,6 @@ run:
 EOF
 }
 write_config a.yaml out_a slurm 16 "$folder_list"
-write_config b.yaml out_b slurm 1 "$folder_list"
 write_config c1.yaml out_c c1 8 '"corpus/archive_0"'
 sed 's/commit_every: 8/commit_every: eight/' c1.yaml > c_bad.yaml
 printf 'c1.yaml\n# a comment line: nothing to do\nc_bad.yaml\n' > list.txt
@@ -271,6 +276,7 @@ export DCMCRAWL=$BIN
 export OMPI_ALLOW_RUN_AS_ROOT=1 OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1
 export DCMCRAWL_MPIRUN_ARGS=--oversubscribe
 NTASKS=2
+JOB=
 
 job_field() { # jobid field: from scontrol show job
     scontrol show job "$1" 2> /dev/null | tr ' ' '\n' | sed -n "s/^$2=//p" | head -n 1
@@ -291,51 +297,58 @@ phase "a) plain crawl done and checked"
 # crawl runs ~NSERIES*SLOW_MS, longer than the ~32 s Slurm may take to send TERM
 cc -shared -fPIC -O2 -o slow_rename.so "$HERE/slow_rename.c" -ldl || fail "cannot build slow_rename.so"
 SLOW_MS=${SLURM_TEST_SLOW_MS:-300}
-JOB=$(DCMCRAWL_MPIRUN_ARGS="--oversubscribe -x LD_PRELOAD=$WORK/slow_rename.so -x SLOW_RENAME_MS=$SLOW_MS" \
-    sbatch --parsable --ntasks=$NTASKS --time=1 --signal=B:TERM@58 --output=job_b.log \
-    "$ROOT/jobs/crawl.sbatch" b.yaml) || fail "b) sbatch failed"
-say "b) job $JOB submitted: --time=1 --signal=B:TERM@58, commit_every 1, ${SLOW_MS} ms per checkpoint"
-released=0
-partial=
-deadline=$(($(date +%s) + 420))
-while :; do
-    state=$(job_field "$JOB" JobState)
-    restarts=$(job_field "$JOB" Restarts)
-    case "$state" in
-        COMPLETED | FAILED | CANCELLED | TIMEOUT | NODE_FAIL | OUT_OF_MEMORY | BOOT_FAIL | DEADLINE)
-            break
-            ;;
-        PENDING)
-            if [ "${restarts:-0}" -ge 1 ] && [ $released = 0 ]; then
-                partial=$(($(wc -l < out_b/metadata_slurm.csv) - 1))
-                say "b) job $JOB requeued after attempt 1 with $partial of $NSERIES series" \
-                    "written; releasing Slurm's requeue hold (scontrol update StartTime=now)"
-                scontrol update JobId="$JOB" StartTime=now || fail "b) scontrol update failed"
-                released=1
-            fi
-            ;;
-        '') fail "b) job $JOB vanished from scontrol" ;;
-    esac
-    [ "$(date +%s)" -lt $deadline ] || fail "b) job $JOB not finished after 420 s (state $state)"
-    sleep 1
-done
-cat job_b.log
-exitcode=$(job_field "$JOB" ExitCode)
-restarts=$(job_field "$JOB" Restarts)
-say "b) job $JOB: state $state, exit code $exitcode, restarts $restarts"
-[ "$state" = COMPLETED ] || fail "b) job ended $state (expected COMPLETED)"
-[ "$exitcode" = 0:0 ] || fail "b) job exit code $exitcode (expected 0:0)"
-[ "$restarts" = 1 ] || fail "b) job restarted $restarts times (expected 1)"
-grep -q "stop requested: sending TERM to dcmcrawl" job_b.log || fail "b) TERM never passed on to dcmcrawl"
-grep -q "attempt 1 of job $JOB: dcmcrawl exited 3 " job_b.log || fail "b) attempt 1 did not exit 3"
-grep -q "requeueing job $JOB for attempt 2" job_b.log || fail "b) attempt 1 did not requeue"
-grep -q "attempt 2 of job $JOB: dcmcrawl exited 0 " job_b.log || fail "b) attempt 2 did not exit 0"
-if [ -z "$partial" ] || [ "$partial" -le 0 ] || [ "$partial" -ge $NSERIES ]; then
-    fail "b) after attempt 1, ${partial:-?} of $NSERIES series were written (expected some, not all)"
-fi
-$PY "$HERE/check_outputs.py" out_b slurm corpus || fail "b) outputs incomplete or wrong"
-$PY "$ROOT/tests/integration/compare_outputs.py" --rows-as-sets --ignore-attr config out_a out_b ||
-    fail "b) interrupted + requeued crawl differs from the plain one"
+
+requeue_test() { # name launcher: crawl b.yaml into out_<name>, stopped by the time limit
+    local t=$1 launcher=$2
+    local config=$t.yaml out=out_$t log=job_$t.log
+    write_config "$config" "$out" slurm 1 "$folder_list"
+    JOB=$(DCMCRAWL_LAUNCHER=$launcher sbatch --parsable --ntasks=$NTASKS --time=1 \
+        --signal=B:TERM@58 --output="$log" \
+        --export="ALL,LD_PRELOAD=$WORK/slow_rename.so,SLOW_RENAME_MS=$SLOW_MS" \
+        "$ROOT/jobs/crawl.sbatch" "$config") || fail "$t) sbatch failed"
+    say "$t) job $JOB ($launcher) submitted: --time=1 --signal=B:TERM@58, commit_every 1," \
+        "${SLOW_MS} ms per checkpoint"
+    local partial='' state restarts exitcode deadline
+    deadline=$(($(date +%s) + 420))
+    while :; do
+        state=$(job_field "$JOB" JobState)
+        restarts=$(job_field "$JOB" Restarts)
+        case "$state" in
+            COMPLETED | FAILED | CANCELLED | TIMEOUT | NODE_FAIL | OUT_OF_MEMORY | BOOT_FAIL | DEADLINE)
+                break
+                ;;
+            PENDING)
+                if [ "${restarts:-0}" -ge 1 ] && [ -z "$partial" ]; then
+                    partial=$(($(wc -l < "$out/metadata_slurm.csv") - 1))
+                    say "$t) job $JOB requeued after attempt 1 with $partial of $NSERIES series written"
+                fi
+                ;;
+            '') fail "$t) job $JOB vanished from scontrol" ;;
+        esac
+        [ "$(date +%s)" -lt "$deadline" ] || fail "$t) job $JOB not finished after 420 s (state $state)"
+        sleep 1
+    done
+    cat "$log"
+    exitcode=$(job_field "$JOB" ExitCode)
+    say "$t) job $JOB: state $state, exit code $exitcode, restarts $restarts"
+    [ "$state" = COMPLETED ] || fail "$t) job ended $state (expected COMPLETED)"
+    [ "$exitcode" = 0:0 ] || fail "$t) job exit code $exitcode (expected 0:0)"
+    [ "$restarts" = 1 ] || fail "$t) job restarted $restarts times (expected 1)"
+    grep -q "stop requested: .*dcmcrawl stops at its next checkpoint" "$log" ||
+        grep -q "stop requested: sending TERM to dcmcrawl" "$log" ||
+        fail "$t) TERM never passed on to dcmcrawl"
+    grep -q "attempt 1 of job $JOB: dcmcrawl exited 3 " "$log" || fail "$t) attempt 1 did not exit 3"
+    grep -q "requeueing job $JOB for attempt 2" "$log" || fail "$t) attempt 1 did not requeue"
+    grep -q "attempt 2 of job $JOB: dcmcrawl exited 0 " "$log" || fail "$t) attempt 2 did not exit 0"
+    if [ -z "$partial" ] || [ "$partial" -le 0 ] || [ "$partial" -ge $NSERIES ]; then
+        fail "$t) after attempt 1, ${partial:-?} of $NSERIES series were written (expected some, not all)"
+    fi
+    $PY "$HERE/check_outputs.py" "$out" slurm corpus || fail "$t) outputs incomplete or wrong"
+    $PY "$ROOT/tests/integration/compare_outputs.py" --rows-as-sets --ignore-attr config out_a "$out" ||
+        fail "$t) interrupted + requeued crawl differs from the plain one"
+}
+
+requeue_test b mpirun
 phase "b) stopped by the time-limit signal, requeued, finished; same outputs as a)"
 
 # ---------------------------------------------------------------- c) job array
@@ -350,4 +363,12 @@ grep -q 'FAILED: bad usage or config (exit 2)' job_c_3.log || fail "c) task 3 di
 grep -q 'commit_every' job_c_3.log || fail "c) task 3's log does not name the bad key"
 $PY "$HERE/check_outputs.py" out_c c1 corpus corpus/archive_0 || fail "c) task 1 outputs wrong"
 phase "c) job array: done / nothing to do / bad config (exit 2) as expected"
+
+# ---------------------------------------------------------------- d) srun launcher
+if srun --mpi=list 2>&1 | grep -qw pmix; then
+    requeue_test d "srun --mpi=pmix"
+    phase "d) the same with DCMCRAWL_LAUNCHER='srun --mpi=pmix' (TERM via scancel --signal)"
+else
+    say "d) SKIPPED: this Slurm has no pmix MPI plugin (srun --mpi=list)"
+fi
 exit 0

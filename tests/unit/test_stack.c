@@ -495,6 +495,37 @@ static void test_rescale(void **state)
     dc_scan_free(&s);
 }
 
+/* PixelRepresentation changing within a series: a type holding every value */
+static void test_mixed_pixel_representation(void **state)
+{
+    (void)state;
+    for (uint32_t i = 0; i < 3; i++) ipp(rec(i, "d/m.dcm"), 0, 0, (double)i);
+    R[1].pixel_rep = 0; /* one unsigned 16-bit slice among signed ones */
+    uint32_t idx[3] = {0, 1, 2};
+    dc_group_opts o = vol_opts();
+    dc_scan s;
+    stack(&s, idx, 3, &o);
+    assert_int_equal(s.dtype, DC_DT_I32);
+    assert_non_null(strstr(s.warnings, "PixelRepresentation differs between slices: stored as int32"));
+    dc_scan_free(&s);
+    R[1].pixel_rep = 1; /* all signed: unchanged, no warning */
+    stack(&s, idx, 3, &o);
+    assert_int_equal(s.dtype, DC_DT_I16);
+    assert_null(strstr(s.warnings, "PixelRepresentation"));
+    dc_scan_free(&s);
+    for (uint32_t i = 0; i < 3; i++) { /* 8-bit mix -> int16 */
+        R[i].bits_alloc = R[i].bits_stored = 8;
+        R[i].pixel_rep = i == 2;
+    }
+    stack(&s, idx, 3, &o);
+    assert_int_equal(s.dtype, DC_DT_I16);
+    dc_scan_free(&s);
+    o.rescale = 1; /* rescale: float32 whatever the mix */
+    stack(&s, idx, 3, &o);
+    assert_int_equal(s.dtype, DC_DT_F32);
+    dc_scan_free(&s);
+}
+
 /* ---- shapes ---- */
 
 static void test_shapes(void **state)
@@ -820,6 +851,7 @@ int main(void)
         cmocka_unit_test_teardown(test_gantry_tilt, teardown),
         cmocka_unit_test_teardown(test_gap_and_nonuniform, teardown),
         cmocka_unit_test_teardown(test_rescale, teardown),
+        cmocka_unit_test_teardown(test_mixed_pixel_representation, teardown),
         cmocka_unit_test_teardown(test_shapes, teardown),
         cmocka_unit_test_teardown(test_multiframe, teardown),
         cmocka_unit_test_teardown(test_no_pixel_data, teardown),
