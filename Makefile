@@ -3,7 +3,7 @@
 #   make            build build/dcmcrawl
 #   make deps       install the Debian packages it needs (apt-get, as root or via sudo)
 #   make sample     deps + build + crawl the bundled sample, print where outputs are
-#   make test       unit + integration + multi-rank tests (well under 15 minutes)
+#   make test       deps + unit + integration + multi-rank tests (well under 15 minutes)
 #   make asan       the same tests against an AddressSanitizer/UBSan build
 #   make bench      benchmarks against side-by-side references (see README)
 #   make fuzz       run the fuzz target for FUZZ_SECONDS
@@ -73,7 +73,7 @@ unit-bin: $(UNIT_BIN)
 unit: $(UNIT_BIN)
 	@bash tests/run_unit.sh $(BUILD)
 
-test: all unit-bin
+test: deps all unit-bin
 	@bash tests/run_tests.sh $(BUILD)
 
 asan:
