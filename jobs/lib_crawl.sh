@@ -19,8 +19,9 @@
 # 3 after MPI_Finalize, and mpirun passes 3 on. dcmcrawl's ranks agree on
 # stopping at every commit (an allreduce of the stop flag), so the ranks on
 # the batch node (mpirun's children) are enough: ranks on other nodes stop at
-# the same commit. srun forwards TERM to all its tasks itself, so with
-# DCMCRAWL_LAUNCHER=srun the TERM goes to srun.
+# the same commit. srun, given TERM, kills its step; so with
+# DCMCRAWL_LAUNCHER=srun the TERM goes to the step's tasks through
+# scancel --signal=TERM (job steps only, not the batch shell).
 #
 # Settings (environment; defaults in brackets):
 #   DCMCRAWL            binary [dcmcrawl on PATH, else <jobs>/../build/dcmcrawl]
@@ -33,7 +34,8 @@
 #   DCMCRAWL_MAX_ATTEMPTS stop requeueing after this many attempts [20]
 #   DCMCRAWL_START_TIMEOUT longest wait for the ranks' TERM handler before a
 #                       stop request is passed on anyway [120]
-#   DCMCRAWL_START_GRACE with srun: seconds a launch gets before TERM [10]
+#   DCMCRAWL_START_GRACE with srun (whose tasks this shell cannot see):
+#                       seconds a launch gets before TERM is passed on [10]
 
 dc_job_log() {
     printf '[dcmcrawl-job %s] %s\n' "$(date '+%Y-%m-%d %H:%M:%S')" "$*"
@@ -61,22 +63,16 @@ dc_job_find_binary() {
     return 0
 }
 
-# The processes to send TERM to for a launcher with process id $1: srun
-# itself, or the launcher's children that are not helpers of the launcher
-# (mpirun also starts srun/ssh to reach orted on other nodes: signalling
-# those would take the remote ranks down at once).
+# The processes to send TERM to for a launcher with process id $1: the
+# launcher's children that are not helpers of the launcher (mpirun also
+# starts srun/ssh to reach orted on other nodes: signalling those would take
+# the remote ranks down at once); with no launcher, dcmcrawl itself.
 dc_job_stop_targets() {
     local lpid=$1 d pid ppid comm
-    case "$(basename "${DC_LAUNCHER_WORDS[0]}")" in
-        srun)
-            echo "$lpid"
-            return
-            ;;
-        none)
-            echo "$lpid"
-            return
-            ;;
-    esac
+    if [ "$(basename "${DC_LAUNCHER_WORDS[0]}")" = none ]; then
+        echo "$lpid"
+        return
+    fi
     local kids
     if command -v pgrep > /dev/null 2>&1; then
         kids=$(pgrep -P "$lpid")
@@ -110,14 +106,23 @@ dc_job_catches_term() {
 dc_job_forward_stop() {
     local lpid=$1 started=$2 targets pid ready
     local limit=$((started + ${DCMCRAWL_START_TIMEOUT:-120}))
-    case "$(basename "${DC_LAUNCHER_WORDS[0]}")" in
-        srun)
-            while [ $((SECONDS - started)) -lt "${DCMCRAWL_START_GRACE:-10}" ] &&
-                kill -0 "$lpid" 2> /dev/null; do
-                sleep 1
-            done
-            ;;
-    esac
+    local kind
+    kind=$(basename "${DC_LAUNCHER_WORDS[0]}")
+    if [ "$kind" = srun ]; then
+        # srun ends its step with SIGKILL when it gets TERM itself: signal
+        # the step's tasks through Slurm instead (all steps, not the batch
+        # shell: the only step running is this srun's)
+        while [ $((SECONDS - started)) -lt "${DCMCRAWL_START_GRACE:-10}" ] &&
+            kill -0 "$lpid" 2> /dev/null; do
+            sleep 1
+        done
+        kill -0 "$lpid" 2> /dev/null || return 0
+        dc_job_log "stop requested: scancel --signal=TERM $SLURM_JOB_ID (the tasks of" \
+            "the srun step); dcmcrawl stops at its next checkpoint"
+        scancel --signal=TERM "$SLURM_JOB_ID" ||
+            dc_job_log "WARNING: scancel --signal=TERM $SLURM_JOB_ID failed"
+        return 0
+    fi
     while kill -0 "$lpid" 2> /dev/null; do
         targets=$(dc_job_stop_targets "$lpid")
         ready=${targets:+1}
