@@ -42,8 +42,8 @@ dc_job_log() {
 }
 
 # The folder this file is in. A batch script runs from a copy in slurmd's
-# spool folder, so the scripts pass the folder they found (see
-# dc_job_locate in crawl.sbatch); this is the fallback for other callers.
+# spool folder, so the scripts set DC_JOBS_DIR to the jobs/ folder they
+# found; this is the fallback for other callers.
 DC_JOBS_DIR=${DC_JOBS_DIR:-$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)}
 
 # Sets DCMCRAWL to an executable dcmcrawl or returns 2 with a log line.

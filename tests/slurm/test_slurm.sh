@@ -302,9 +302,11 @@ requeue_test() { # name launcher: crawl b.yaml into out_<name>, stopped by the t
     local t=$1 launcher=$2
     local config=$t.yaml out=out_$t log=job_$t.log
     write_config "$config" "$out" slurm 1 "$folder_list"
+    # (an ASan build of dcmcrawl refuses a preload before its runtime unless told)
+    local asan=${ASAN_OPTIONS:+$ASAN_OPTIONS:}verify_asan_link_order=0
     JOB=$(DCMCRAWL_LAUNCHER=$launcher sbatch --parsable --ntasks=$NTASKS --time=1 \
         --signal=B:TERM@58 --output="$log" \
-        --export="ALL,LD_PRELOAD=$WORK/slow_rename.so,SLOW_RENAME_MS=$SLOW_MS" \
+        --export="ALL,LD_PRELOAD=$WORK/slow_rename.so,SLOW_RENAME_MS=$SLOW_MS,ASAN_OPTIONS=$asan" \
         "$ROOT/jobs/crawl.sbatch" "$config") || fail "$t) sbatch failed"
     say "$t) job $JOB ($launcher) submitted: --time=1 --signal=B:TERM@58, commit_every 1," \
         "${SLOW_MS} ms per checkpoint"
