@@ -28,6 +28,12 @@ typedef struct {
     size_t n, cap;
     size_t *hidx; /* open addressing: position+1, 0 = empty */
     size_t hcap;
+    /* Scan IDs put or removed since the index file last matched this map:
+     * dc_h5index_write then copies the file and applies only these, so a
+     * checkpoint costs a file copy plus its own links, not a rewrite of
+     * every link.  synced: the file on disk equals the map minus pending. */
+    dc_strvec pending;
+    int synced;
 } dc_h5index;
 
 void dc_h5index_init(dc_h5index *x);
@@ -45,8 +51,11 @@ void dc_h5index_remove(dc_h5index *x, const char *scan_id);
 int dc_h5index_load(const char *index_path, dc_h5index *x, char *err, size_t errlen);
 
 /* Write the index atomically: <path>.tmp, fsync, rename, fsync folder.
- * Datasets stored in the index itself (seg "") are copied over.
- * File attributes: dcmcrawl_version, layout, config. */
+ * When the file on disk is in step with the map (x->synced), the temp file
+ * is a copy of it with only the pending links applied; otherwise every link
+ * is written.  The live file is never modified in place.  Datasets stored in
+ * the index itself (seg "") are copied over.  File attributes:
+ * dcmcrawl_version, layout, config. */
 int dc_h5index_write(const char *index_path, const dc_h5index *x, const char *layout,
                      const char *config_text, char *err, size_t errlen);
 

@@ -17,6 +17,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "dc_config.h"
@@ -38,6 +39,7 @@ void dc_h5index_free(dc_h5index *x)
     free(x->scan_ids);
     free(x->segs);
     free(x->hidx);
+    dc_strvec_free(&x->pending);
     dc_h5index_init(x);
 }
 
@@ -72,6 +74,7 @@ long dc_h5index_find(const dc_h5index *x, const char *scan_id)
 
 void dc_h5index_put(dc_h5index *x, const char *scan_id, const char *seg)
 {
+    dc_strvec_push(&x->pending, scan_id);
     long i = dc_h5index_find(x, scan_id);
     if (i >= 0) {
         free(x->segs[i]);
@@ -99,6 +102,7 @@ void dc_h5index_remove(dc_h5index *x, const char *scan_id)
 {
     long i = dc_h5index_find(x, scan_id);
     if (i < 0) return;
+    dc_strvec_push(&x->pending, scan_id);
     free(x->scan_ids[i]);
     free(x->segs[i]);
     x->n--;
@@ -191,6 +195,33 @@ static int fsync_path(const char *path, int is_dir)
     return rc;
 }
 
+/* byte copy of a file (copy_file_range: in-kernel, no user-space buffer) */
+static int copy_file(const char *src, const char *dst)
+{
+    int in = open(src, O_RDONLY);
+    if (in < 0) return -1;
+    int out = open(dst, O_WRONLY | O_CREAT | O_TRUNC, 0644);
+    if (out < 0) {
+        close(in);
+        return -1;
+    }
+    struct stat st;
+    int rc = fstat(in, &st);
+    off_t left = rc == 0 ? st.st_size : 0;
+    while (rc == 0 && left > 0) {
+        ssize_t n = copy_file_range(in, NULL, out, NULL, (size_t)left, 0);
+        if (n <= 0) {
+            if (n < 0 && errno == EINTR) continue;
+            rc = -1;
+            break;
+        }
+        left -= n;
+    }
+    if (close(out) != 0) rc = -1;
+    close(in);
+    return rc;
+}
+
 static char *dir_of(const char *path)
 {
     char *tmp = dc_strdup(path);
@@ -243,6 +274,8 @@ int dc_h5index_load(const char *index_path, dc_h5index *x, char *err, size_t err
         snprintf(err, errlen, "%s: cannot list its datasets", index_path);
         return -1;
     }
+    dc_strvec_free(&x->pending); /* the map is what the file holds */
+    x->synced = x->n > 0;
     return 0;
 }
 
@@ -254,43 +287,106 @@ static int write_file_attrs(hid_t fid, const char *layout, const char *config_te
     return rc;
 }
 
+/* one link of the map into an open index file (replacing a link of that name) */
+static int put_link(hid_t fid, const dc_h5index *x, size_t i, hid_t *old, const char *index_path,
+                    char *err, size_t errlen)
+{
+    if (H5Lexists(fid, x->scan_ids[i], H5P_DEFAULT) > 0 &&
+        H5Ldelete(fid, x->scan_ids[i], H5P_DEFAULT) < 0) {
+        snprintf(err, errlen, "%s: cannot replace link %s", index_path, x->scan_ids[i]);
+        return -1;
+    }
+    if (x->segs[i][0]) {
+        char obj[1024];
+        snprintf(obj, sizeof obj, "/%s", x->scan_ids[i]);
+        if (H5Lcreate_external(x->segs[i], obj, fid, x->scan_ids[i], H5P_DEFAULT, H5P_DEFAULT) < 0) {
+            snprintf(err, errlen, "%s: cannot link %s", index_path, x->scan_ids[i]);
+            return -1;
+        }
+        return 0;
+    }
+    /* a dataset stored in the previous index itself (packed file) */
+    if (*old < 0) *old = H5Fopen(index_path, H5F_ACC_RDONLY, H5P_DEFAULT);
+    if (*old < 0 ||
+        H5Ocopy(*old, x->scan_ids[i], fid, x->scan_ids[i], H5P_DEFAULT, H5P_DEFAULT) < 0) {
+        snprintf(err, errlen, "%s: cannot copy dataset %s", index_path, x->scan_ids[i]);
+        return -1;
+    }
+    return 0;
+}
+
+/* every link into a new file */
+static hid_t write_full(const char *tmp, const char *index_path, const dc_h5index *x,
+                        const char *layout, const char *config_text, char *err, size_t errlen)
+{
+    hid_t fapl = H5Pcreate(H5P_FILE_ACCESS);
+    H5Pset_libver_bounds(fapl, H5F_LIBVER_V18, H5F_LIBVER_LATEST); /* dense link storage */
+    hid_t fid = H5Fcreate(tmp, H5F_ACC_TRUNC, H5P_DEFAULT, fapl);
+    H5Pclose(fapl);
+    if (fid < 0) {
+        snprintf(err, errlen, "%s: cannot create: %s", tmp, strerror(errno));
+        return -1;
+    }
+    int rc = write_file_attrs(fid, layout, config_text);
+    hid_t old = -1;
+    for (size_t i = 0; i < x->n && rc == 0; i++) rc = put_link(fid, x, i, &old, index_path, err, errlen);
+    if (old >= 0) H5Fclose(old);
+    if (rc != 0) {
+        H5Fclose(fid);
+        return -1;
+    }
+    return fid;
+}
+
+/* copy of the file on disk with only the pending changes applied */
+static hid_t write_incremental(const char *tmp, const char *index_path, const dc_h5index *x,
+                               const char *layout, const char *config_text, char *err,
+                               size_t errlen)
+{
+    if (copy_file(index_path, tmp) != 0) {
+        snprintf(err, errlen, "%s: cannot copy to %s: %s", index_path, tmp, strerror(errno));
+        return -1;
+    }
+    hid_t fid = H5Fopen(tmp, H5F_ACC_RDWR, H5P_DEFAULT);
+    if (fid < 0) {
+        snprintf(err, errlen, "%s: cannot open the copy for update", tmp);
+        return -1;
+    }
+    int rc = 0;
+    hid_t old = -1;
+    const char *names[] = {"layout", "config"};
+    for (int k = 0; k < 2; k++)
+        if (H5Aexists(fid, names[k]) > 0) H5Adelete(fid, names[k]);
+    rc |= attr_str(fid, "layout", layout);
+    rc |= attr_str(fid, "config", config_text ? config_text : "");
+    for (size_t k = 0; k < x->pending.n && rc == 0; k++) {
+        long i = dc_h5index_find(x, x->pending.v[k]);
+        if (i >= 0) {
+            rc = put_link(fid, x, (size_t)i, &old, index_path, err, errlen);
+        } else if (H5Lexists(fid, x->pending.v[k], H5P_DEFAULT) > 0 &&
+                   H5Ldelete(fid, x->pending.v[k], H5P_DEFAULT) < 0) {
+            snprintf(err, errlen, "%s: cannot remove link %s", tmp, x->pending.v[k]);
+            rc = -1;
+        }
+    }
+    if (old >= 0) H5Fclose(old);
+    if (rc != 0) {
+        H5Fclose(fid);
+        return -1;
+    }
+    return fid;
+}
+
 int dc_h5index_write(const char *index_path, const dc_h5index *x, const char *layout,
                      const char *config_text, char *err, size_t errlen)
 {
     h5_quiet();
     char *tmp = dc_asprintf("%s.tmp", index_path);
-    hid_t fapl = H5Pcreate(H5P_FILE_ACCESS);
-    H5Pset_libver_bounds(fapl, H5F_LIBVER_V18, H5F_LIBVER_LATEST); /* compact link storage */
-    hid_t fid = H5Fcreate(tmp, H5F_ACC_TRUNC, H5P_DEFAULT, fapl);
-    H5Pclose(fapl);
-    if (fid < 0) {
-        snprintf(err, errlen, "%s: cannot create: %s", tmp, strerror(errno));
-        free(tmp);
-        return -1;
-    }
-    int rc = write_file_attrs(fid, layout, config_text);
-    hid_t old = -1;
-    for (size_t i = 0; i < x->n && rc == 0; i++) {
-        if (x->segs[i][0]) {
-            char obj[1024];
-            snprintf(obj, sizeof obj, "/%s", x->scan_ids[i]);
-            if (H5Lcreate_external(x->segs[i], obj, fid, x->scan_ids[i], H5P_DEFAULT, H5P_DEFAULT) <
-                0) {
-                snprintf(err, errlen, "%s: cannot link %s", tmp, x->scan_ids[i]);
-                rc = -1;
-            }
-        } else {
-            /* a dataset stored in the previous index itself (packed file) */
-            if (old < 0) old = H5Fopen(index_path, H5F_ACC_RDONLY, H5P_DEFAULT);
-            if (old < 0 || H5Ocopy(old, x->scan_ids[i], fid, x->scan_ids[i], H5P_DEFAULT,
-                                   H5P_DEFAULT) < 0) {
-                snprintf(err, errlen, "%s: cannot copy dataset %s", index_path, x->scan_ids[i]);
-                rc = -1;
-            }
-        }
-    }
-    if (old >= 0) H5Fclose(old);
-    if (H5Fclose(fid) < 0 && rc == 0) {
+    int incremental = x->synced && access(index_path, F_OK) == 0;
+    hid_t fid = incremental ? write_incremental(tmp, index_path, x, layout, config_text, err, errlen)
+                            : write_full(tmp, index_path, x, layout, config_text, err, errlen);
+    int rc = fid < 0 ? -1 : 0;
+    if (fid >= 0 && H5Fclose(fid) < 0) {
         snprintf(err, errlen, "%s: cannot close", tmp);
         rc = -1;
     }
@@ -306,6 +402,10 @@ int dc_h5index_write(const char *index_path, const dc_h5index *x, const char *la
         char *d = dir_of(index_path);
         fsync_path(d, 1);
         free(d);
+        /* the file now matches the map (const: bookkeeping only) */
+        dc_h5index *mx = (dc_h5index *)x;
+        dc_strvec_free(&mx->pending);
+        mx->synced = 1;
     } else {
         unlink(tmp);
     }

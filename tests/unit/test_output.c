@@ -398,6 +398,52 @@ static void test_resume_reconciles_index(void **state)
     free(meta);
 }
 
+/* checkpoints after the first apply only their own links to a copy */
+static void test_index_incremental(void **state)
+{
+    (void)state;
+    char err[DC_ERRLEN] = "";
+    char *idx = path_in("inc.h5");
+    dc_h5index x;
+    dc_h5index_init(&x);
+    dc_h5index_put(&x, "a", "inc.h5.d/seg_000001.h5");
+    dc_h5index_put(&x, "b", "inc.h5.d/seg_000001.h5");
+    assert_false(x.synced);
+    assert_int_equal(dc_h5index_write(idx, &x, "zyx", "one", err, sizeof err), 0);
+    assert_true(x.synced);
+    assert_int_equal(x.pending.n, 0);
+    struct stat st1;
+    stat(idx, &st1);
+    dc_h5index_put(&x, "c", "inc.h5.d/seg_000002.h5");
+    dc_h5index_put(&x, "a", "inc.h5.d/seg_000002.h5"); /* redone: link replaced */
+    dc_h5index_remove(&x, "b");
+    assert_int_equal(x.pending.n, 3);
+    assert_int_equal(dc_h5index_write(idx, &x, "zyx", "two", err, sizeof err), 0);
+    struct stat st2;
+    stat(idx, &st2);
+    assert_true(st1.st_ino != st2.st_ino); /* a new file, renamed over the old one */
+    dc_h5index y;
+    dc_h5index_init(&y);
+    assert_int_equal(dc_h5index_load(idx, &y, err, sizeof err), 0);
+    assert_int_equal(y.n, 2);
+    assert_true(dc_h5index_find(&y, "b") < 0);
+    assert_string_equal(y.segs[dc_h5index_find(&y, "a")], "inc.h5.d/seg_000002.h5");
+    assert_string_equal(y.segs[dc_h5index_find(&y, "c")], "inc.h5.d/seg_000002.h5");
+    hid_t f = H5Fopen(idx, H5F_ACC_RDONLY, H5P_DEFAULT);
+    hid_t a = H5Aopen(f, "config", H5P_DEFAULT);
+    hid_t t = H5Aget_type(a);
+    char *v = NULL;
+    H5Aread(a, t, &v);
+    assert_string_equal(v, "two");
+    H5free_memory(v);
+    H5Tclose(t);
+    H5Aclose(a);
+    H5Fclose(f);
+    dc_h5index_free(&x);
+    dc_h5index_free(&y);
+    free(idx);
+}
+
 static void test_colkey(void **state)
 {
     (void)state;
@@ -422,6 +468,7 @@ int main(int argc, char **argv)
         cmocka_unit_test(test_csv_append_widen),
         cmocka_unit_test(test_resume_cuts_torn_tail),
         cmocka_unit_test(test_resume_reconciles_index),
+        cmocka_unit_test(test_index_incremental),
         cmocka_unit_test(test_colkey),
     };
     int rc = cmocka_run_group_tests(tests, NULL, NULL);
