@@ -29,6 +29,7 @@ typedef struct {
     int layout;     /* enum dc_layout */
     int gzip_level; /* 0 = none, 1..9 = gzip with shuffle */
     int rescale;
+    int csv_formula_guard; /* prefix ' to metadata values that would start a spreadsheet formula */
     /* volumes */
     int slice_order; /* enum dc_slice_order */
     int split_inconsistent;
@@ -37,6 +38,7 @@ typedef struct {
     int retry_unreadable;
     int log_level; /* DC_LOG_* */
     int progress;  /* enum dc_progress_mode */
+    uint64_t max_image_bytes; /* decoded bytes of one scan above which it is unreadable */
     /* set by the command line, not the YAML */
     int dry_run;
     char *config_path;     /* NULL when only flags were given */

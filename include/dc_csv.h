@@ -12,9 +12,28 @@
 #include "dc_flatten.h"
 #include "dc_util.h"
 
-/* append one field, quoted when needed (no separator) */
+/* append one field, quoted when needed (no separator).  The CSV is UTF-8:
+ * bytes that are not part of well-formed UTF-8 (a non-UTF-8 file name in
+ * "Example file") are written as \xNN, lowercase hex, as Python's
+ * backslashreplace does; valid text is never changed. */
 void dc_csv_field(dc_buf *out, const char *s);
 void dc_csv_fieldn(dc_buf *out, const char *s, size_t n);
+
+/* Length (1..4) of the well-formed UTF-8 sequence at s[0..n), 0 if none. */
+size_t dc_utf8_seq_len(const unsigned char *s, size_t n);
+/* Append s[0..n) with every byte that is not well-formed UTF-8 as \xNN. */
+void dc_utf8_escape(dc_buf *out, const char *s, size_t n);
+
+/* Spreadsheet formula guard (output.csv_formula_guard, OWASP "CSV
+ * injection"): when on, dc_csv_format_row writes a header value that
+ * dc_csv_is_formula() with a single quote in front ("=1+1" -> "'=1+1").
+ * Off by default (values exactly as in the file).  Scan IDs and the fixed
+ * columns are never changed (they are keys for appending). */
+void dc_csv_set_formula_guard(int on);
+int dc_csv_formula_guard(void);
+/* 1 when v starts with =, +, -, @, TAB or CR and is not a number or a
+ * backslash-separated list of numbers ("-5", "+1e3", "-1.5\2", "-inf"). */
+int dc_csv_is_formula(const char *v);
 
 /* Parse one record from p[0..n).  OUT fields (values unquoted).  Returns the
  * bytes consumed including the newline; 0 when the record is incomplete (no

@@ -88,6 +88,18 @@ int dc_decode_frames(dc_dataset *ds, const dc_pixel_desc *pd, uint32_t first, ui
                      int out_dtype, double slope, double intercept, void *dst, char *err,
                      size_t errlen);
 
+/* Bounds before any allocation (issue 6).  IN pd (from the header pass),
+ * file_size, max_bytes (the ceiling for the decoded frames of one file,
+ * run.max_image_bytes; 0: DC_DEFAULT_MAX_IMAGE_BYTES).  Returns 0 when
+ * frames x Rows x Columns x samples x bytes per value is within max_bytes
+ * and, for native (uncompressed) transfer syntaxes, the stored frames fit in
+ * the file; else -1 with the reason in why ("image of N bytes exceeds
+ * run.max_image_bytes (M)", "truncated pixel data: ...").  Never reads the
+ * file; computes without overflow. */
+#define DC_DEFAULT_MAX_IMAGE_BYTES (4ull << 30)
+int dc_pixel_check_size(const dc_pixel_desc *pd, uint64_t file_size, uint64_t max_bytes, char *why,
+                        size_t whylen);
+
 /* ---- helpers shared by decode.c and the codecs ---- */
 
 /* Bytes per decoded value: 1 for BitsAllocated 1 and 8, 2, 4 or 8. */

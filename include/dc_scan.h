@@ -129,6 +129,8 @@ typedef struct {
     int layout;          /* enum dc_layout */
     int rescale;         /* store float32 rescaled values */
     int write_pixeldata; /* no pixel data is unreadable only when writing pixels */
+    uint64_t max_image_bytes; /* run.max_image_bytes: ceiling of one scan's decoded bytes
+                                 (0: DC_DEFAULT_MAX_IMAGE_BYTES); larger is unreadable */
 } dc_group_opts;
 
 void dc_scan_free(dc_scan *s);
@@ -177,7 +179,11 @@ int dc_group_records(const dc_record *recs, size_t n, const char *const *file_pa
  * OUT slice_rec/slice_frame (one per stored 2D frame), n_files, first_rec,
  * example_rec, shape, dtype, geometry, warnings, uids/modality/photometric.
  * opts->volumes 0 means a per-file scan (exactly one record).  May set
- * unreadable with a reason ("no pixel data", "missing Rows/Columns").
+ * unreadable with a reason ("no pixel data", "missing Rows/Columns"; when
+ * writing pixel data, bounds checked before anything is allocated: a file
+ * whose native frames do not fit in it, "truncated pixel data: ...", or a
+ * file or stack beyond opts->max_image_bytes, "image of N bytes exceeds
+ * run.max_image_bytes (M)").
  * file_paths[] indexed by dc_record.file_idx is used for the file-name order.
  * Returns 0, or -1 on bad arguments. */
 int dc_stack_scan(const dc_record *recs, const char *const *file_paths, const dc_group_opts *opts,

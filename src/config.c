@@ -27,11 +27,15 @@
 #include <unistd.h>
 #include <yaml.h>
 
+#include "dc_decode.h"
+
 #define MAX_CONFIG_BYTES (1 << 20)
+#define MIN_IMAGE_BYTES (1ull << 10)  /* run.max_image_bytes bounds */
+#define MAX_IMAGE_BYTES (1ull << 50)
 
 /* ------------------------------------------------------------------ schema */
 
-enum ktype { K_BOOL, K_PATH, K_ID, K_ENUM, K_COUNT, K_FOLDERS, K_COMPRESSION };
+enum ktype { K_BOOL, K_PATH, K_ID, K_ENUM, K_COUNT, K_FOLDERS, K_COMPRESSION, K_BYTES };
 
 typedef struct {
     const char *section;
@@ -70,6 +74,8 @@ static const keydef KEYS[] = {
      "none | gzip:1..9 (with shuffle, one slice per chunk)"},
     {"output", "rescale", K_BOOL, F(rescale), NULL, "false",
      "store float32 = stored * RescaleSlope + RescaleIntercept"},
+    {"output", "csv_formula_guard", K_BOOL, F(csv_formula_guard), NULL, "false",
+     "prefix ' to values starting with = + - @ TAB CR (not numbers)"},
     {"volumes", "slice_order", K_ENUM, F(slice_order), ORDERS, "position",
      "position | instance | filename"},
     {"volumes", "split_inconsistent", K_BOOL, F(split_inconsistent), NULL, "true",
@@ -80,6 +86,8 @@ static const keydef KEYS[] = {
     {"run", "log_level", K_ENUM, F(log_level), LEVELS, "info", "error | warn | info | debug"},
     {"run", "progress", K_ENUM, F(progress), PROGRESS, "auto",
      "auto (only on a terminal) | always | never"},
+    {"run", "max_image_bytes", K_BYTES, F(max_image_bytes), NULL, "4GiB",
+     "larger images/stacks are unreadable (KiB MiB GiB TiB)"},
 };
 #undef F
 #define NKEYS (sizeof KEYS / sizeof KEYS[0])
@@ -158,6 +166,7 @@ void dc_config_init(dc_config *cfg)
     cfg->commit_every = 32;
     cfg->log_level = DC_LOG_INFO;
     cfg->progress = DC_PROGRESS_AUTO;
+    cfg->max_image_bytes = DC_DEFAULT_MAX_IMAGE_BYTES;
 }
 
 void dc_config_free(dc_config *cfg)
@@ -218,6 +227,45 @@ static long parse_count(const char *v)
         if (n > 1000000000L) return -1;
     }
     return n >= 1 ? n : -1;
+}
+
+/* "4GiB", "512 MiB", "1073741824" -> bytes; 0 unless a whole number with an
+ * optional binary unit (B, KiB, MiB, GiB, TiB; K/M/G/T and KB/MB/GB/TB are
+ * read as the binary units too) within [MIN_IMAGE_BYTES, MAX_IMAGE_BYTES] */
+static uint64_t parse_bytes(const char *v)
+{
+    static const char *const units[] = {"", "b", "k", "kb", "kib", "m", "mb", "mib",
+                                        "g", "gb", "gib", "t", "tb", "tib", NULL};
+    static const int shift[] = {0, 0, 10, 10, 10, 20, 20, 20, 30, 30, 30, 40, 40, 40};
+    uint64_t n = 0;
+    const char *p = v;
+    if (*p < '0' || *p > '9') return 0;
+    for (; *p >= '0' && *p <= '9'; p++) {
+        n = n * 10 + (uint64_t)(*p - '0');
+        if (n > MAX_IMAGE_BYTES) return 0;
+    }
+    while (*p == ' ') p++;
+    for (int i = 0; units[i]; i++) {
+        if (strcasecmp(p, units[i]) != 0) continue;
+        if (n > MAX_IMAGE_BYTES >> shift[i]) return 0;
+        n <<= shift[i];
+        return n >= MIN_IMAGE_BYTES ? n : 0;
+    }
+    return 0;
+}
+
+/* bytes as the shortest exact "4GiB", "1536MiB", "1000" */
+static void format_bytes(uint64_t n, char *out, size_t outlen)
+{
+    static const char *const units[] = {"TiB", "GiB", "MiB", "KiB"};
+    for (int i = 0; i < 4; i++) {
+        int sh = 40 - 10 * i;
+        if (n && n % (1ull << sh) == 0) {
+            snprintf(out, outlen, "%llu%s", (unsigned long long)(n >> sh), units[i]);
+            return;
+        }
+    }
+    snprintf(out, outlen, "%llu", (unsigned long long)n);
 }
 
 /* "none" -> 0, "gzip:N" -> N (1..9), else -1 */
@@ -306,6 +354,16 @@ static int apply_scalar(dc_config *cfg, const keydef *d, const char *v, int is_n
             return fail(c, line, key, "expected none or gzip:1..9, got %s", got);
         cfg->gzip_level = i;
         return 0;
+    case K_BYTES: {
+        uint64_t b = is_null ? 0 : parse_bytes(v);
+        if (b == 0)
+            return fail(c, line, key,
+                        "expected a size from 1KiB to 1024TiB, e.g. 4GiB, 512MiB or a number of "
+                        "bytes, got %s",
+                        got);
+        *(uint64_t *)((char *)cfg + d->off) = b;
+        return 0;
+    }
     case K_FOLDERS:
         if (is_null || !*v)
             return fail(c, line, key, "expected a folder or a list of folders, got nothing");
@@ -1111,6 +1169,12 @@ static void put_value(dc_buf *b, const dc_config *cfg, const keydef *d)
         else
             dc_buf_puts(b, "none");
         break;
+    case K_BYTES: {
+        char t[32];
+        format_bytes(*(const uint64_t *)((const char *)cfg + d->off), t, sizeof t);
+        dc_buf_puts(b, t);
+        break;
+    }
     case K_PATH:
     case K_ID:
         if (field_str(c, d) && *field_str(c, d))
@@ -1213,7 +1277,15 @@ const char *dc_config_usage(void)
             "Config keys (YAML; key: default):\n");
     usage_keys(&b);
     dc_buf_puts(&b,
-                "Booleans: true/false, yes/no, True/False.\n"
+                "Booleans: true/false, yes/no, True/False.  Sizes: 4GiB, 512MiB, bytes.\n"
+                "\n"
+                "Hostile input: a file or stack whose pixels would decode to more than\n"
+                "run.max_image_bytes, whose native frames do not fit in the file, whose header\n"
+                "is nested deeper than 12 sequences or has more than 200000 elements is\n"
+                "unreadable (reason in unreadable_files) and nothing is allocated for it.\n"
+                "With output.csv_formula_guard: true, metadata values that start with\n"
+                "= + - @ TAB or CR and are not numbers get a leading ' so spreadsheets show\n"
+                "them as text (OWASP CSV injection); Scan IDs are never changed.\n"
                 "\n"
                 "Exit status: 0 done; 1 runtime failure; 2 bad usage or config (nothing written);\n"
                 "3 stopped by SIGTERM/SIGINT after a clean checkpoint (run again to continue).\n");

@@ -14,18 +14,78 @@
 
 /* ---- fields ---- */
 
-static int needs_quotes(const char *s, size_t n)
+/* Length of the well-formed UTF-8 sequence at s[0..n) (1..4), 0 if s does
+ * not start with one (stray continuation byte, overlong form, surrogate,
+ * beyond U+10FFFF, cut short). */
+size_t dc_utf8_seq_len(const unsigned char *s, size_t n)
 {
-    for (size_t i = 0; i < n; i++) {
-        char c = s[i];
-        if (c == ',' || c == '"' || c == '\n' || c == '\r') return 1;
+    unsigned c = s[0], cp, min;
+    size_t k;
+    if (c < 0x80) return 1;
+    if ((c & 0xE0) == 0xC0)
+        k = 1, cp = c & 0x1F, min = 0x80;
+    else if ((c & 0xF0) == 0xE0)
+        k = 2, cp = c & 0x0F, min = 0x800;
+    else if ((c & 0xF8) == 0xF0)
+        k = 3, cp = c & 0x07, min = 0x10000;
+    else
+        return 0;
+    if (n <= k) return 0;
+    for (size_t j = 1; j <= k; j++) {
+        if ((s[j] & 0xC0) != 0x80) return 0;
+        cp = cp << 6 | (s[j] & 0x3F);
     }
-    return 0;
+    if (cp < min || cp > 0x10FFFF || (cp >= 0xD800 && cp <= 0xDFFF)) return 0;
+    return k + 1;
+}
+
+void dc_utf8_escape(dc_buf *out, const char *s, size_t n)
+{
+    const unsigned char *u = (const unsigned char *)s;
+    size_t i = 0;
+    while (i < n) {
+        size_t k = u[i] < 0x80 ? 1 : dc_utf8_seq_len(u + i, n - i);
+        if (k) {
+            dc_buf_append(out, s + i, k);
+            i += k;
+        } else {
+            dc_buf_printf(out, "\\x%02x", u[i]);
+            i++;
+        }
+    }
+}
+
+/* bit 1: needs quotes; bit 2: holds bytes that are not well-formed UTF-8 */
+static int field_flags(const char *s, size_t n)
+{
+    int f = 0;
+    const unsigned char *u = (const unsigned char *)s;
+    for (size_t i = 0; i < n; i++) {
+        unsigned char c = u[i];
+        if (c == ',' || c == '"' || c == '\n' || c == '\r') f |= 1;
+        if (c >= 0x80 && !(f & 2)) {
+            size_t k = dc_utf8_seq_len(u + i, n - i);
+            if (k == 0)
+                f |= 2;
+            else
+                i += k - 1;
+        }
+    }
+    return f;
 }
 
 void dc_csv_fieldn(dc_buf *out, const char *s, size_t n)
 {
-    if (!needs_quotes(s, n)) {
+    int f = field_flags(s, n);
+    if (f & 2) { /* the CSV is UTF-8: stray bytes (non-UTF-8 file names) become \xNN */
+        dc_buf esc;
+        dc_buf_init(&esc);
+        dc_utf8_escape(&esc, s, n);
+        dc_csv_fieldn(out, esc.data ? esc.data : "", esc.len);
+        dc_buf_free(&esc);
+        return;
+    }
+    if (!(f & 1)) {
         dc_buf_append(out, s, n);
         return;
     }
@@ -218,6 +278,56 @@ void dc_colset_sort(dc_colset *c)
 
 /* ---- header and rows ---- */
 
+/* output.csv_formula_guard: set once per run, before rows are formatted */
+static int formula_guard;
+
+void dc_csv_set_formula_guard(int on)
+{
+    formula_guard = on != 0;
+}
+
+int dc_csv_formula_guard(void)
+{
+    return formula_guard;
+}
+
+/* [+-]digits[.digits][(e|E)[+-]digits], or inf/nan as Python prints them */
+static int is_number(const char *s, size_t n)
+{
+    size_t i = 0, digits = 0;
+    if (i < n && (s[i] == '+' || s[i] == '-')) i++;
+    if (n - i == 3 && (!strncmp(s + i, "inf", 3) || !strncmp(s + i, "nan", 3))) return 1;
+    while (i < n && s[i] >= '0' && s[i] <= '9') i++, digits++;
+    if (i < n && s[i] == '.') {
+        i++;
+        while (i < n && s[i] >= '0' && s[i] <= '9') i++, digits++;
+    }
+    if (!digits) return 0;
+    if (i < n && (s[i] == 'e' || s[i] == 'E')) {
+        size_t e = 0;
+        i++;
+        if (i < n && (s[i] == '+' || s[i] == '-')) i++;
+        while (i < n && s[i] >= '0' && s[i] <= '9') i++, e++;
+        if (!e) return 0;
+    }
+    return i == n;
+}
+
+int dc_csv_is_formula(const char *v)
+{
+    if (!v) return 0;
+    char c = v[0];
+    if (c != '=' && c != '+' && c != '-' && c != '@' && c != '\t' && c != '\r') return 0;
+    /* numbers stay as they are: -5, +1.5e3, and DICOM multi-values -1.5\2\-3 */
+    for (const char *p = v;;) {
+        const char *bs = strchr(p, '\\');
+        size_t n = bs ? (size_t)(bs - p) : strlen(p);
+        if (!is_number(p, n)) return 1;
+        if (!bs) return 0;
+        p = bs + 1;
+    }
+}
+
 void dc_csv_format_header(const dc_colset *c, dc_buf *out)
 {
     dc_buf_puts(out, "Scan ID,No. DICOMs in scan");
@@ -244,7 +354,17 @@ size_t dc_csv_format_row(const dc_colset *c, const char *scan_id, long n_dicoms,
     dc_buf_printf(out, ",%ld", n_dicoms);
     for (size_t j = 0; j < c->n; j++) {
         dc_buf_putc(out, ',');
-        if (vals[j]) dc_csv_field(out, vals[j]);
+        if (!vals[j]) continue;
+        if (formula_guard && dc_csv_is_formula(vals[j])) {
+            dc_buf g;
+            dc_buf_init(&g);
+            dc_buf_putc(&g, '\'');
+            dc_buf_puts(&g, vals[j]);
+            dc_csv_fieldn(out, g.data, g.len);
+            dc_buf_free(&g);
+        } else {
+            dc_csv_field(out, vals[j]);
+        }
     }
     dc_buf_putc(out, '\n');
     free(vals);

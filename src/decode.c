@@ -657,3 +657,44 @@ int dc_decode_frames(dc_dataset *ds, const dc_pixel_desc *pd, uint32_t first, ui
     teardown(&c);
     return rc;
 }
+
+/* ---- bounds before allocation ---- */
+
+int dc_pixel_check_size(const dc_pixel_desc *pd, uint64_t file_size, uint64_t max_bytes, char *why,
+                        size_t whylen)
+{
+    uint64_t frames = pd->frames ? pd->frames : 1;
+    uint64_t nval = (uint64_t)pd->rows * pd->cols * (pd->samples ? pd->samples : 1); /* < 2^64 */
+    uint64_t vs = dc_pixel_value_size(pd), total;
+    if (max_bytes == 0) max_bytes = DC_DEFAULT_MAX_IMAGE_BYTES;
+    if (vs == 0 || nval == 0) return 0; /* decoding refuses these with its own reason */
+    uint64_t frame_bytes = nval * vs;   /* rows, cols < 2^16 and samples < 2^32: no overflow */
+    int overflow = __builtin_mul_overflow(frame_bytes, frames, &total);
+    if (overflow || total > max_bytes) {
+        char n[40];
+        if (overflow)
+            snprintf(n, sizeof n, "more than %llu", (unsigned long long)UINT64_MAX);
+        else
+            snprintf(n, sizeof n, "%llu", (unsigned long long)total);
+        snprintf(why, whylen, "image of %s bytes (%u x %u x %u frames) exceeds run.max_image_bytes (%llu)",
+                 n, (unsigned)pd->rows, (unsigned)pd->cols, (unsigned)frames,
+                 (unsigned long long)max_bytes);
+        return -1;
+    }
+    const dc_codec *codec = dc_codec_find(pd->ts_uid[0] ? pd->ts_uid : "1.2.840.10008.1.2");
+    if (!codec || !codec->native) return 0; /* compressed: only the ceiling applies */
+    uint64_t stored;
+    if (pd->bits_alloc == 1)
+        stored = (frames * nval + 7) / 8;
+    else if (pd->samples == 3 && strcmp(pd->photometric, "YBR_FULL_422") == 0)
+        stored = frames * (nval / 3 * 2 * vs);
+    else
+        stored = total;
+    if (stored > file_size) {
+        snprintf(why, whylen, "truncated pixel data: %u x %u x %u frames need %llu bytes, the file has %llu",
+                 (unsigned)pd->rows, (unsigned)pd->cols, (unsigned)frames,
+                 (unsigned long long)stored, (unsigned long long)file_size);
+        return -1;
+    }
+    return 0;
+}

@@ -147,7 +147,8 @@ static int plan_scans(dc_run *r, dc_strset *retry)
     char **ids = dc_malloc(sizeof(char *) * (r->files.scopes.n ? r->files.scopes.n : 1));
     for (size_t i = 0; i < r->files.scopes.n; i++) ids[i] = dc_scope_id(r->files.scopes.v[i]);
     dc_group_opts go = {r->cfg->volumes,   r->cfg->split_inconsistent, r->cfg->slice_order,
-                        r->cfg->layout,    r->cfg->rescale,            r->cfg->write_pixeldata};
+                        r->cfg->layout,    r->cfg->rescale,            r->cfg->write_pixeldata,
+                        r->cfg->max_image_bytes};
     dc_scan *all = NULL;
     size_t n_all = 0;
     int rc = dc_group_records(r->recs, r->n_recs, paths, (const char *const *)ids,
@@ -527,6 +528,7 @@ int main(int argc, char **argv)
         dc_log_set_level(cfg.log_level);
         if (rank == 0)
             for (size_t i = 0; i < cfg.notes.n; i++) dc_warn("%s", cfg.notes.v[i]);
+        dc_csv_set_formula_guard(cfg.csv_formula_guard);
         install_signals();
         rc = run(MPI_COMM_WORLD, &cfg);
     }

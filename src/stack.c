@@ -582,7 +582,7 @@ static void describe(dc_scan *s, const dc_record *b)
 /* ---- unreadable before decoding ---- */
 
 static const char *unreadable_reason(const dc_record *recs, const uint32_t *mem, uint32_t n,
-                                     const dc_group_opts *o)
+                                     const dc_group_opts *o, char *why, size_t whylen)
 {
     if (!o->write_pixeldata) return NULL;
     int any = 0;
@@ -593,7 +593,32 @@ static const char *unreadable_reason(const dc_record *recs, const uint32_t *mem,
         if (r->pixel_kind != DC_PIX_NONE && (r->rows == 0 || r->cols == 0))
             return "missing Rows/Columns";
     }
+    for (uint32_t i = 0; i < n; i++) { /* declared sizes, before anything is allocated */
+        const dc_record *r = &recs[mem[i]];
+        dc_pixel_desc pd;
+        dc_pixel_desc_from_record(r, &pd);
+        if (r->pixel_kind != DC_PIX_NONE &&
+            dc_pixel_check_size(&pd, r->file_size, o->max_image_bytes, why, whylen) != 0)
+            return why;
+    }
     return NULL;
+}
+
+/* the whole stored dataset (every slice, output type) beyond the ceiling */
+static const char *too_large(const dc_scan *s, const dc_group_opts *o, char *why, size_t whylen)
+{
+    uint64_t max = o->max_image_bytes ? o->max_image_bytes : DC_DEFAULT_MAX_IMAGE_BYTES;
+    uint64_t total = (uint64_t)dc_dtype_size(s->dtype);
+    int overflow = 0;
+    for (int d = 0; d < s->ndim; d++) overflow |= __builtin_mul_overflow(total, s->dims[d], &total);
+    if (!o->write_pixeldata || (!overflow && total <= max)) return NULL;
+    if (overflow)
+        snprintf(why, whylen, "image of more than %llu bytes (%u slices) exceeds run.max_image_bytes (%llu)",
+                 (unsigned long long)UINT64_MAX, (unsigned)s->n_slices, (unsigned long long)max);
+    else
+        snprintf(why, whylen, "image of %llu bytes (%u slices) exceeds run.max_image_bytes (%llu)",
+                 (unsigned long long)total, (unsigned)s->n_slices, (unsigned long long)max);
+    return why;
 }
 
 static uint32_t first_by_path(const dc_record *recs, const char *const *paths, const uint32_t *mem,
@@ -667,12 +692,17 @@ int dc_stack_scan(const dc_record *recs, const char *const *file_paths, const dc
     if (scan->warnings) dc_buf_puts(&w, scan->warnings);
     scan->n_files = n_mem;
     scan->n_repeats = 1;
-    const char *reason = scan->unreadable ? (scan->reason ? scan->reason : "unreadable")
-                                          : unreadable_reason(recs, mem, n_mem, opts);
-    if (reason)
+    char why[DC_REASON_LEN];
+    const char *reason = scan->unreadable
+                             ? (scan->reason ? scan->reason : "unreadable")
+                             : unreadable_reason(recs, mem, n_mem, opts, why, sizeof why);
+    if (reason) {
         mark_unreadable(scan, recs, file_paths, mem, n_mem, reason);
-    else
+    } else {
         stack_items(scan, recs, file_paths, mem, n_mem, opts, &w);
+        if ((reason = too_large(scan, opts, why, sizeof why)) != NULL)
+            mark_unreadable(scan, recs, file_paths, mem, n_mem, reason);
+    }
     free(mem);
     free(scan->warnings);
     scan->warnings = dc_buf_steal(&w);

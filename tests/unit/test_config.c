@@ -131,6 +131,7 @@ static const char *DEFAULT_YAML = "input:\n"
                                   "  layout: zyx\n"
                                   "  compression: none\n"
                                   "  rescale: false\n"
+                                  "  csv_formula_guard: false\n"
                                   "volumes:\n"
                                   "  slice_order: position\n"
                                   "  split_inconsistent: true\n"
@@ -138,7 +139,8 @@ static const char *DEFAULT_YAML = "input:\n"
                                   "  commit_every: 32\n"
                                   "  retry_unreadable: false\n"
                                   "  log_level: info\n"
-                                  "  progress: auto\n";
+                                  "  progress: auto\n"
+                                  "  max_image_bytes: 4GiB\n";
 
 static void test_defaults(void **state)
 {
@@ -161,6 +163,8 @@ static void test_defaults(void **state)
     assert_int_equal(cfg.retry_unreadable, 0);
     assert_int_equal(cfg.log_level, DC_LOG_INFO);
     assert_int_equal(cfg.progress, DC_PROGRESS_AUTO);
+    assert_int_equal(cfg.csv_formula_guard, 0);
+    assert_true(cfg.max_image_bytes == (4ull << 30));
     assert_int_equal(cfg.dry_run, 0);
     assert_null(cfg.config_path);
     char *y = dc_config_to_yaml(&cfg);
@@ -184,6 +188,7 @@ static const char *FULL_YAML = "# every key, none at its default\n"
                                "  layout: seed\n"
                                "  compression: gzip:6\n"
                                "  rescale: TRUE\n"
+                               "  csv_formula_guard: true\n"
                                "volumes:\n"
                                "  slice_order: filename\n"
                                "  split_inconsistent: no\n"
@@ -191,7 +196,8 @@ static const char *FULL_YAML = "# every key, none at its default\n"
                                "  commit_every: 7\n"
                                "  retry_unreadable: true\n"
                                "  log_level: debug\n"
-                               "  progress: never\n";
+                               "  progress: never\n"
+                               "  max_image_bytes: 1536 MiB\n";
 
 static void test_every_key(void **state)
 {
@@ -216,6 +222,8 @@ static void test_every_key(void **state)
     assert_int_equal(cfg.retry_unreadable, 1);
     assert_int_equal(cfg.log_level, DC_LOG_DEBUG);
     assert_int_equal(cfg.progress, DC_PROGRESS_NEVER);
+    assert_int_equal(cfg.csv_formula_guard, 1);
+    assert_true(cfg.max_image_bytes == 1536ull << 20);
     assert_int_equal(cfg.input_line, 2);
     char *y = dc_config_to_yaml(&cfg);
     assert_string_equal(y, "input:\n"
@@ -232,6 +240,7 @@ static void test_every_key(void **state)
                            "  layout: seed\n"
                            "  compression: gzip:6\n"
                            "  rescale: true\n"
+                           "  csv_formula_guard: true\n"
                            "volumes:\n"
                            "  slice_order: filename\n"
                            "  split_inconsistent: false\n"
@@ -239,7 +248,8 @@ static void test_every_key(void **state)
                            "  commit_every: 7\n"
                            "  retry_unreadable: true\n"
                            "  log_level: debug\n"
-                           "  progress: never\n");
+                           "  progress: never\n"
+                           "  max_image_bytes: 1536MiB\n");
     /* the rendered text parses back to the same config */
     dc_config again;
     parse_ok(&again, y);
@@ -369,6 +379,62 @@ static void test_errors_values(void **state)
               "t.yaml:2: output.folder: expected a folder path, got nothing");
     parse_err("output:\n  folder: ''\n",
               "t.yaml:2: output.folder: expected a folder path, got nothing");
+    parse_err("output:\n  csv_formula_guard: sometimes\n",
+              "t.yaml:2: output.csv_formula_guard: expected true or false, got \"sometimes\"");
+    const char *bad_sizes[] = {"4 GB/s", "-1", "0", "1023", "4.5GiB", "GiB", "1025TiB",
+                               "99999999999999999999", "4 PiB", "[1]"};
+    for (size_t i = 0; i < sizeof bad_sizes / sizeof bad_sizes[0]; i++) {
+        char *y = dc_asprintf("run:\n  max_image_bytes: %s\n", bad_sizes[i]);
+        char *want = i == 9 ? dc_strdup("t.yaml:2: run.max_image_bytes: expected a single value, "
+                                        "got a list")
+                            : dc_asprintf("t.yaml:2: run.max_image_bytes: expected a size from "
+                                          "1KiB to 1024TiB, e.g. 4GiB, 512MiB or a number of "
+                                          "bytes, got \"%s\"",
+                                          bad_sizes[i]);
+        parse_err(y, want);
+        free(y);
+        free(want);
+    }
+    parse_err("run:\n  max_image_bytes:\n",
+              "t.yaml:2: run.max_image_bytes: expected a size from 1KiB to 1024TiB, e.g. 4GiB, "
+              "512MiB or a number of bytes, got nothing");
+}
+
+static void test_sizes(void **state)
+{
+    (void)state;
+    const struct {
+        const char *in;
+        unsigned long long bytes;
+        const char *shown;
+    } ok[] = {{"1024", 1024, "1KiB"},          {"1000000", 1000000, "1000000"},
+              {"64k", 64ull << 10, "64KiB"},   {"512MiB", 512ull << 20, "512MiB"},
+              {"512 mb", 512ull << 20, "512MiB"}, {"2G", 2ull << 30, "2GiB"},
+              {"3gib", 3ull << 30, "3GiB"},    {"1024TiB", 1ull << 50, "1024TiB"},
+              {"5000B", 5000, "5000"}};
+    for (size_t i = 0; i < sizeof ok / sizeof ok[0]; i++) {
+        dc_config cfg;
+        char *y = dc_asprintf("run:\n  max_image_bytes: %s\n", ok[i].in);
+        parse_ok(&cfg, y);
+        assert_true(cfg.max_image_bytes == ok[i].bytes);
+        char *text = dc_config_to_yaml(&cfg), *line = dc_asprintf("max_image_bytes: %s\n", ok[i].shown);
+        if (!strstr(text, line)) fail_msg("%s rendered as:\n%s", ok[i].in, text);
+        free(text);
+        free(line);
+        free(y);
+        dc_config_free(&cfg);
+    }
+    dc_config cfg;
+    char err[DC_ERRLEN];
+    dc_config_init(&cfg);
+    assert_int_equal(dc_config_set(&cfg, "run.max_image_bytes=8MiB", err, sizeof err), 0);
+    assert_true(cfg.max_image_bytes == 8ull << 20);
+    assert_int_equal(dc_config_set(&cfg, "output.csv_formula_guard=true", err, sizeof err), 0);
+    assert_int_equal(cfg.csv_formula_guard, 1);
+    dc_config_free(&cfg);
+    set_err_is("run.max_image_bytes=lots",
+               "--set run.max_image_bytes: expected a size from 1KiB to 1024TiB, e.g. 4GiB, "
+               "512MiB or a number of bytes, got \"lots\"");
 }
 
 static void test_errors_duplicates_syntax_empty(void **state)
@@ -691,6 +757,10 @@ static void test_cli_help_version(void **state)
                           "retry_unreadable: false",
                           "log_level: info",
                           "progress: auto",
+                          "csv_formula_guard: false",
+                          "max_image_bytes: 4GiB",
+                          "deeper than 12 sequences",
+                          "get a leading ' so",
                           "--dicom_folders",
                           "--storage_folder",
                           "--output_id",
@@ -862,6 +932,7 @@ int main(void)
         cmocka_unit_test(test_errors_values),
         cmocka_unit_test(test_errors_duplicates_syntax_empty),
         cmocka_unit_test(test_set),
+        cmocka_unit_test(test_sizes),
         cmocka_unit_test(test_cli_config_and_positional),
         cmocka_unit_test(test_cli_errors),
         cmocka_unit_test(test_cli_old_flags),
