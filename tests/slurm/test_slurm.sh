@@ -22,8 +22,9 @@
 #      stop at a checkpoint (attempt 1 exits 3, some but not all series
 #      written), the job requeues itself and attempt 2 finishes (Slurm holds a
 #      requeued job for cred_expire+1 s: 11 s here, 121 s by default). Checks:
-#      the number of series written by attempt 1, log attempt lines
-#      (1 exited 3 + requeue, 2 exited 0), scontrol Restarts=1, COMPLETED,
+#      the number of series written by attempt 1 (some, not all), the log's
+#      attempt lines (1 exited 3 and requeued, 2 exited 0; a slow ASan build
+#      may need a third attempt, allowed), scontrol Restarts, COMPLETED,
 #      ExitCode 0:0, and outputs equal to a)'s (compare_outputs.py
 #      --rows-as-sets, ignoring the config attribute).
 #   c) a job array (crawl_array.sbatch) over a list: a good config, a
@@ -335,13 +336,18 @@ requeue_test() { # name launcher: crawl b.yaml into out_<name>, stopped by the t
     say "$t) job $JOB: state $state, exit code $exitcode, restarts $restarts"
     [ "$state" = COMPLETED ] || fail "$t) job ended $state (expected COMPLETED)"
     [ "$exitcode" = 0:0 ] || fail "$t) job exit code $exitcode (expected 0:0)"
-    [ "$restarts" = 1 ] || fail "$t) job restarted $restarts times (expected 1)"
-    grep -q "stop requested: .*dcmcrawl stops at its next checkpoint" "$log" ||
-        grep -q "stop requested: sending TERM to dcmcrawl" "$log" ||
+    # usually one requeue; a slow build (ASan) may need more: each attempt but
+    # the last must have stopped at a checkpoint and requeued
+    [ "${restarts:-0}" -ge 1 ] || fail "$t) job restarted ${restarts:-0} times (expected 1 or more)"
+    grep -q "stop requested: .*it stops at its next checkpoint" "$log" ||
+        grep -q "stop requested: .*dcmcrawl stops at its next checkpoint" "$log" ||
         fail "$t) TERM never passed on to dcmcrawl"
-    grep -q "attempt 1 of job $JOB: dcmcrawl exited 3 " "$log" || fail "$t) attempt 1 did not exit 3"
-    grep -q "requeueing job $JOB for attempt 2" "$log" || fail "$t) attempt 1 did not requeue"
-    grep -q "attempt 2 of job $JOB: dcmcrawl exited 0 " "$log" || fail "$t) attempt 2 did not exit 0"
+    local k
+    for ((k = 1; k <= restarts; k++)); do
+        grep -q "attempt $k of job $JOB: dcmcrawl exited 3 " "$log" || fail "$t) attempt $k did not exit 3"
+        grep -q "requeueing job $JOB for attempt $((k + 1))" "$log" || fail "$t) attempt $k did not requeue"
+    done
+    grep -q "attempt $k of job $JOB: dcmcrawl exited 0 " "$log" || fail "$t) attempt $k did not exit 0"
     if [ -z "$partial" ] || [ "$partial" -le 0 ] || [ "$partial" -ge $NSERIES ]; then
         fail "$t) after attempt 1, ${partial:-?} of $NSERIES series were written (expected some, not all)"
     fi
