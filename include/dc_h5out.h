@@ -92,11 +92,17 @@ int dc_h5seg_write_slice(dc_h5seg *seg, int h, const dc_scan *scan, uint32_t k, 
 int dc_h5seg_write_all(dc_h5seg *seg, int h, const dc_scan *scan, const void *frames, char *err,
                        size_t errlen);
 
+/* Remove dataset h (a scan that ended unreadable or was abandoned at a stop)
+ * from the segment (collective): a segment then holds complete datasets
+ * only.  h must not be used afterwards. */
+int dc_h5seg_drop_dataset(dc_h5seg *seg, int h, const dc_scan *scan, char *err, size_t errlen);
+
 /* 1 when writes to dataset h must go through dc_h5seg_write_all */
 int dc_h5seg_is_collective(const dc_h5seg *seg, int h);
 
-/* Close (collective): all data is on disk when this returns on every rank;
- * rank 0 has fsynced the file.  Returns 0 or -1 (same on all ranks). */
+/* Close (collective): all data is on disk when this returns on every rank
+ * (every rank fsyncs the file, rank 0 also its folder).  Returns 0 or -1
+ * (same on all ranks). */
 int dc_h5seg_close(dc_h5seg *seg, char *err, size_t errlen);
 
 /* ---- pack: one self-contained file with every dataset of the index ---- */

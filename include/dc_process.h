@@ -15,6 +15,8 @@
 
 typedef struct {
     int stored;       /* 1: metadata row (+ dataset); 0: unreadable */
+    int abandoned;    /* 1: a stop was requested before the scan was complete; neither
+                         stored nor unreadable: the next run does it (dc_stop.h) */
     char *reason;     /* unreadable: short specific reason */
     char *example;    /* "Example file" for unreadable_files */
     dc_row row;       /* stored: the flattened header of the first slice */

@@ -7,6 +7,7 @@
  * streaming), and the collective append.
  */
 #include "dc_csvout.h"
+#include "dc_hook.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -309,6 +310,7 @@ int dc_csvout_rewrite(dc_csvout *c, dc_csv_keep_fn keep, void *ctx, char *err, s
     if (rc == 0 && fsync(out) != 0) rc = -1;
     if (close(out) != 0) rc = -1;
     close(in);
+    if (rc == 0) dc_hook("rewrite");
     if (rc == 0 && rename(tmp, c->path) != 0) rc = -1;
     if (rc == 0) {
         fsync_dir_of(c->path);
@@ -415,6 +417,7 @@ int dc_csvout_append(MPI_Comm comm, dc_csvout *c, size_t n_total, const uint32_t
     }
     free(order);
 
+    dc_hook("rows");
     MPI_File fh;
     int rc = MPI_File_open(comm, c->path, MPI_MODE_WRONLY | MPI_MODE_CREATE, MPI_INFO_NULL, &fh);
     if (rc == MPI_SUCCESS) {

@@ -21,6 +21,7 @@
 #include <unistd.h>
 
 #include "dc_config.h"
+#include "dc_hook.h"
 
 /* ------------------------------------------------------------------ */
 /* in-memory index                                                      */
@@ -394,6 +395,7 @@ int dc_h5index_write(const char *index_path, const dc_h5index *x, const char *la
         snprintf(err, errlen, "%s: fsync failed: %s", tmp, strerror(errno));
         rc = -1;
     }
+    if (rc == 0) dc_hook("index");
     if (rc == 0 && rename(tmp, index_path) != 0) {
         snprintf(err, errlen, "%s: rename to %s failed: %s", tmp, index_path, strerror(errno));
         rc = -1;
@@ -555,6 +557,7 @@ int dc_h5seg_write_slice(dc_h5seg *seg, int h, const dc_scan *scan, uint32_t k, 
                          char *err, size_t errlen)
 {
     seg_ds *d = &seg->ds[h];
+    dc_hook("pixels");
     hsize_t start[5] = {0}, count[5];
     for (int i = 0; i < d->ndim; i++) count[i] = d->dims[i];
     /* decompose k over the frame axes, last axis fastest */
@@ -601,6 +604,7 @@ int dc_h5seg_write_all(dc_h5seg *seg, int h, const dc_scan *scan, const void *fr
                        size_t errlen)
 {
     seg_ds *d = &seg->ds[h];
+    dc_hook("collective");
     hid_t fsp = H5Dget_space(d->did);
     hid_t msp;
     void *tmp = NULL;
@@ -627,14 +631,34 @@ int dc_h5seg_write_all(dc_h5seg *seg, int h, const dc_scan *scan, const void *fr
     return all;
 }
 
+int dc_h5seg_drop_dataset(dc_h5seg *seg, int h, const dc_scan *scan, char *err, size_t errlen)
+{
+    seg_ds *d = &seg->ds[h];
+    if (d->did >= 0) H5Dclose(d->did);
+    d->did = -1;
+    int rc = H5Ldelete(seg->fid, scan->scan_id, H5P_DEFAULT) < 0 ? -1 : 0, all;
+    MPI_Allreduce(&rc, &all, 1, MPI_INT, MPI_MIN, seg->comm);
+    if (all != 0) snprintf(err, errlen, "%s: cannot unlink dataset %s", seg->path, scan->scan_id);
+    return all;
+}
+
 int dc_h5seg_close(dc_h5seg *seg, char *err, size_t errlen)
 {
     int rc = 0;
-    for (size_t i = 0; i < seg->n; i++) H5Dclose(seg->ds[i].did);
+    dc_hook("close");
+    for (size_t i = 0; i < seg->n; i++)
+        if (seg->ds[i].did >= 0) H5Dclose(seg->ds[i].did);
     if (H5Fclose(seg->fid) < 0) rc = -1;
     int all = 0;
     MPI_Allreduce(&rc, &all, 1, MPI_INT, MPI_MIN, seg->comm);
-    if (all == 0 && seg->rank == 0 && fsync_path(seg->path, 0) != 0) rc = -1;
+    /* every rank flushes what it wrote (on a parallel file system each client
+     * holds its own dirty pages); rank 0 makes the file's name durable */
+    if (all == 0 && fsync_path(seg->path, 0) != 0) rc = -1;
+    if (all == 0 && seg->rank == 0) {
+        char *d = dir_of(seg->path);
+        if (fsync_path(d, 1) != 0) rc = -1;
+        free(d);
+    }
     MPI_Allreduce(&rc, &all, 1, MPI_INT, MPI_MIN, seg->comm);
     if (all != 0) snprintf(err, errlen, "%s: closing the segment file failed", seg->path);
     free(seg->ds);

@@ -8,6 +8,7 @@
  * (nothing written), 3 stopped by SIGTERM/SIGINT at a clean checkpoint.
  */
 #include <errno.h>
+#include <fcntl.h>
 #include <mpi.h>
 #include <signal.h>
 #include <stdio.h>
@@ -19,41 +20,16 @@
 #include "dc_config.h"
 #include "dc_csvout.h"
 #include "dc_h5out.h"
+#include "dc_hook.h"
 #include "dc_plan.h"
 #include "dc_process.h"
 #include "dc_progress.h"
 #include "dc_resume.h"
 #include "dc_scan.h"
+#include "dc_stop.h"
 #include "dc_walk.h"
 
 enum { EXIT_DONE = 0, EXIT_FAIL = 1, EXIT_USAGE = 2, EXIT_STOPPED = 3 };
-
-static volatile sig_atomic_t g_stop = 0;
-
-static void on_signal(int sig)
-{
-    (void)sig;
-    g_stop = 1;
-}
-
-static void install_signals(void)
-{
-    struct sigaction sa;
-    memset(&sa, 0, sizeof sa);
-    sa.sa_handler = on_signal;
-    sa.sa_flags = SA_RESTART;
-    sigemptyset(&sa.sa_mask);
-    sigaction(SIGTERM, &sa, NULL);
-    sigaction(SIGINT, &sa, NULL);
-}
-
-/* every rank agrees whether anyone was asked to stop */
-static int stop_requested(MPI_Comm comm)
-{
-    int s = g_stop ? 1 : 0;
-    MPI_Allreduce(MPI_IN_PLACE, &s, 1, MPI_INT, MPI_MAX, comm);
-    return s;
-}
 
 /* rank 0 decided rc; everyone returns it */
 static int agree(MPI_Comm comm, int rc)
@@ -104,6 +80,7 @@ static int make_output_folder(dc_run *r)
 static int open_outputs(dc_run *r)
 {
     dc_outputs_paths(r->cfg, &r->out);
+    dc_hook("repair");
     int rc = 0;
     if (r->rank == 0 && !r->cfg->dry_run) {
         char err[DC_ERRLEN] = "";
@@ -127,6 +104,7 @@ static int walk(dc_run *r)
 {
     int rc = 0;
     dc_filelist_init(&r->files);
+    dc_hook("walk");
     if (r->rank == 0) {
         char err[DC_ERRLEN] = "";
         rc = dc_walk(r->cfg, &r->files, err, sizeof err);
@@ -141,6 +119,7 @@ static int walk(dc_run *r)
 
 static int plan_scans(dc_run *r, dc_strset *retry)
 {
+    dc_hook("group");
     if (r->rank != 0) return 0;
     const char **paths = dc_malloc(sizeof(char *) * (r->files.n ? r->files.n : 1));
     for (size_t i = 0; i < r->files.n; i++) paths[i] = r->files.files[i].path;
@@ -194,11 +173,23 @@ static void print_plan(dc_run *r)
     }
 }
 
+/* make a new entry of a folder durable */
+static void sync_dir(const char *path)
+{
+    int fd = open(path, O_RDONLY | O_DIRECTORY);
+    if (fd < 0) return;
+    if (fsync(fd) != 0) dc_debug("%s: fsync failed: %s", path, strerror(errno));
+    close(fd);
+}
+
 /* ---- phase: one batch ---- */
+
+/* what became of a scan of the batch (summed over ranks: only the owner adds) */
+enum { SCAN_ABANDONED = 0, SCAN_STORED = 1, SCAN_UNREADABLE = 2 };
 
 typedef struct {
     dc_scan_result *res;  /* per scan of the batch (filled for my scans) */
-    int32_t *status;      /* per scan: 1 stored, 2 unreadable (all ranks) */
+    int32_t *status;      /* per scan: SCAN_* (all ranks after the exchange) */
     int *handle;          /* dataset handle per scan, -1 none */
 } batch_state;
 
@@ -211,7 +202,7 @@ static int open_segment(dc_run *r, const dc_batch *b, dc_h5seg **seg, char **seg
     for (size_t i = 0; i < b->n_scans; i++) need |= !b->scans[i].unreadable;
     if (!r->cfg->write_pixeldata || !need) return 0;
     char err[DC_ERRLEN] = "";
-    if (r->rank == 0) mkdir(r->out.seg_dir, 0755);
+    if (r->rank == 0 && mkdir(r->out.seg_dir, 0755) == 0) sync_dir(r->cfg->out_folder);
     MPI_Barrier(r->comm);
     char *name = dc_outputs_seg_name(r->out.next_seg++);
     char *path = dc_asprintf("%s/%s", r->out.seg_dir, name);
@@ -251,11 +242,11 @@ static int write_rows(dc_run *r, const dc_batch *b, batch_state *bs)
 {
     char err[DC_ERRLEN] = "";
     size_t n = b->n_scans, n_unread = 0;
-    for (size_t i = 0; i < n; i++) n_unread += bs->status[i] == 2;
+    for (size_t i = 0; i < n; i++) n_unread += bs->status[i] == SCAN_UNREADABLE;
     const dc_row **rows = dc_malloc(sizeof(dc_row *) * (n ? n : 1));
     size_t nr = 0;
     for (size_t i = 0; i < n; i++)
-        if (b->owner[i] == r->rank && bs->status[i] == 1) rows[nr++] = &bs->res[i].row;
+        if (b->owner[i] == r->rank && bs->status[i] == SCAN_STORED) rows[nr++] = &bs->res[i].row;
     int rc = dc_csvout_widen(r->comm, &r->out.meta, rows, nr, err, sizeof err);
     free(rows);
 
@@ -266,11 +257,11 @@ static int write_rows(dc_run *r, const dc_batch *b, batch_state *bs)
     size_t nm = 0, nu = 0;
     for (size_t i = 0; i < n && rc == 0; i++) {
         if (b->owner[i] != r->rank) continue;
-        if (bs->status[i] == 1) {
+        if (bs->status[i] == SCAN_STORED) {
             pos_m[nm] = (uint32_t)i;
             dc_csv_format_row(&r->out.meta.cols, b->scans[i].scan_id, b->scans[i].n_files,
                               &bs->res[i].row, &txt_m[nm++]);
-        } else {
+        } else if (bs->status[i] == SCAN_UNREADABLE) {
             pos_u[nu] = (uint32_t)i;
             unreadable_row(&b->scans[i], &bs->res[i], &txt_u[nu++]);
         }
@@ -293,10 +284,12 @@ static int write_rows(dc_run *r, const dc_batch *b, batch_state *bs)
 /* rank 0: link the stored datasets and replace the index file */
 static int commit_index(dc_run *r, const dc_batch *b, const batch_state *bs, const char *seg_rel)
 {
-    int rc = 0;
-    if (r->rank == 0 && seg_rel) {
+    int rc = 0, any = 0;
+    for (size_t i = 0; i < b->n_scans; i++) any |= bs->status[i] == SCAN_STORED;
+    if (r->rank == 0 && seg_rel && any) {
         for (size_t i = 0; i < b->n_scans; i++)
-            if (bs->status[i] == 1) dc_h5index_put(&r->out.index, b->scans[i].scan_id, seg_rel);
+            if (bs->status[i] == SCAN_STORED)
+                dc_h5index_put(&r->out.index, b->scans[i].scan_id, seg_rel);
         char err[DC_ERRLEN] = "";
         rc = dc_h5index_write(r->out.index_path, &r->out.index,
                               r->cfg->layout == DC_LAYOUT_SEED ? "seed" : "zyx",
@@ -315,22 +308,25 @@ static void report_batch(dc_run *r, const dc_batch *b, const batch_state *bs)
             mine[0] += bs->res[i].bytes_in;
             mine[1] += bs->res[i].bytes_out;
         }
+        if (bs->status[i] == SCAN_ABANDONED) continue;
         files += b->scans[i].n_files;
-        stored += bs->status[i] == 1;
-        unread += bs->status[i] == 2;
+        stored += bs->status[i] == SCAN_STORED;
+        unread += bs->status[i] == SCAN_UNREADABLE;
     }
     MPI_Reduce(r->rank == 0 ? MPI_IN_PLACE : mine, mine, 2, MPI_UINT64_T, MPI_SUM, 0, r->comm);
-    if (r->rank == 0) dc_progress_add(&r->progress, b->n_scans, files, stored, unread, mine[0], mine[1]);
+    if (r->rank == 0)
+        dc_progress_add(&r->progress, stored + unread, files, stored, unread, mine[0], mine[1]);
 }
 
-/* compressed datasets: every rank writes every dataset together, the owner
- * with the frames it decoded, the others with nothing */
+/* compressed datasets of stored scans: every rank writes every dataset
+ * together, the owner with the frames it decoded, the others with nothing */
 static int write_collective(dc_run *r, const dc_batch *b, batch_state *bs, dc_h5seg *seg)
 {
     char err[DC_ERRLEN] = "";
     for (size_t i = 0; i < b->n_scans; i++) {
         if (bs->handle[i] < 0 || !dc_h5seg_is_collective(seg, bs->handle[i])) continue;
-        const void *frames = b->owner[i] == r->rank && bs->res[i].stored ? bs->res[i].frames : NULL;
+        if (bs->status[i] != SCAN_STORED) continue;
+        const void *frames = b->owner[i] == r->rank ? bs->res[i].frames : NULL;
         if (dc_h5seg_write_all(seg, bs->handle[i], &b->scans[i], frames, err, sizeof err) != 0) {
             if (r->rank == 0) dc_error("%s", err);
             return -1;
@@ -339,6 +335,33 @@ static int write_collective(dc_run *r, const dc_batch *b, batch_state *bs, dc_h5
         bs->res[i].frames = NULL;
     }
     return 0;
+}
+
+/* datasets of scans that are not stored (unreadable, abandoned) are
+ * unlinked from the segment: it then holds only complete datasets */
+static int drop_incomplete(dc_run *r, const dc_batch *b, batch_state *bs, dc_h5seg *seg)
+{
+    char err[DC_ERRLEN] = "";
+    for (size_t i = 0; i < b->n_scans; i++) {
+        if (bs->handle[i] < 0 || bs->status[i] == SCAN_STORED) continue;
+        if (dc_h5seg_drop_dataset(seg, bs->handle[i], &b->scans[i], err, sizeof err) != 0) {
+            if (r->rank == 0) dc_error("%s", err);
+            return -1;
+        }
+    }
+    return 0;
+}
+
+/* rank 0: a segment none of whose scans was stored is not linked: delete it */
+static void drop_unused_segment(dc_run *r, const dc_batch *b, const batch_state *bs,
+                                const char *seg_rel)
+{
+    for (size_t i = 0; i < b->n_scans; i++)
+        if (bs->status[i] == SCAN_STORED) return;
+    const char *name = strrchr(seg_rel, '/');
+    char *path = dc_asprintf("%s/%s", r->out.seg_dir, name ? name + 1 : seg_rel);
+    if (unlink(path) != 0) dc_debug("%s: cannot remove: %s", path, strerror(errno));
+    free(path);
 }
 
 static int run_batch(dc_run *r, dc_batch *b)
@@ -352,17 +375,29 @@ static int run_batch(dc_run *r, dc_batch *b)
 
     dc_h5seg *seg = NULL;
     char *seg_rel = NULL;
+    dc_hook("batch");
     int rc = open_segment(r, b, &seg, &seg_rel, &bs);
     for (size_t i = 0; i < n && rc == 0; i++) {
         if (b->owner[i] != r->rank) continue;
+        if (dc_stop_poll()) { /* stop requested: the scans not begun are left too */
+            bs.res[i].abandoned = 1;
+            continue;
+        }
         dc_process_scan(&r->worker, r->cfg, b, i, seg, bs.handle[i], &bs.res[i]);
-        bs.status[i] = bs.res[i].stored ? 1 : 2;
-        if (!bs.res[i].stored)
+        bs.status[i] = bs.res[i].abandoned ? SCAN_ABANDONED
+                       : bs.res[i].stored  ? SCAN_STORED
+                                           : SCAN_UNREADABLE;
+        if (bs.status[i] == SCAN_UNREADABLE)
             dc_debug("%s: unreadable: %s (%s)", b->scans[i].scan_id, bs.res[i].reason,
                      bs.res[i].example);
     }
+    /* every rank learns what became of every scan; a rank that is done waits
+     * here, still listening for stop requests (dc_stop.h) */
+    MPI_Request req;
+    MPI_Iallreduce(MPI_IN_PLACE, bs.status, (int)n, MPI_INT32_T, MPI_SUM, r->comm, &req);
+    dc_stop_wait(&req);
     if (rc == 0 && seg) rc = write_collective(r, b, &bs, seg);
-    MPI_Allreduce(MPI_IN_PLACE, bs.status, (int)n, MPI_INT32_T, MPI_SUM, r->comm);
+    if (rc == 0 && seg) rc = drop_incomplete(r, b, &bs, seg);
     if (seg) {
         char err[DC_ERRLEN] = "";
         if (dc_h5seg_close(seg, err, sizeof err) != 0) {
@@ -371,6 +406,7 @@ static int run_batch(dc_run *r, dc_batch *b)
         }
     }
     if (rc == 0) rc = commit_index(r, b, &bs, seg_rel);
+    if (rc == 0 && seg_rel && r->rank == 0) drop_unused_segment(r, b, &bs, seg_rel);
     if (rc == 0) rc = write_rows(r, b, &bs);
     if (rc == 0) report_batch(r, b, &bs);
     for (size_t i = 0; i < n; i++) dc_scan_result_free(&bs.res[i]);
@@ -388,6 +424,7 @@ static int run_batches(dc_run *r)
     uint64_t n = r->n_scans, step = (uint64_t)(r->cfg->commit_every > 0 ? r->cfg->commit_every : 32);
     MPI_Bcast(&n, 1, MPI_UINT64_T, 0, r->comm);
     uint64_t index = 0;
+    if (n && dc_stop_agree(r->comm, 0)) return EXIT_STOPPED;
     for (uint64_t first = 0; first < n; first += step, index++) {
         dc_batch b;
         memset(&b, 0, sizeof b);
@@ -402,7 +439,11 @@ static int run_batches(dc_run *r)
         int rc = run_batch(r, &b);
         dc_batch_free(&b);
         if (rc != 0) return EXIT_FAIL;
-        if (stop_requested(r->comm)) return EXIT_STOPPED;
+        /* every scan of the batch is committed (or left when a stop came) */
+        if (dc_stop_agree(r->comm, 0)) {
+            dc_hook("stop");
+            return EXIT_STOPPED;
+        }
     }
     /* the metadata CSV always exists, even when every scan was unreadable */
     char err[DC_ERRLEN] = "";
@@ -453,8 +494,8 @@ static int run(MPI_Comm comm, const dc_config *cfg)
 
     int rc = EXIT_FAIL;
     if (make_output_folder(&r) != 0 || open_outputs(&r) != 0 || walk(&r) != 0) goto out;
-    int hp = dc_header_pass(comm, cfg, &r.files, (volatile int *)&g_stop, &r.recs, &r.n_recs,
-                            &r.hstats);
+    dc_hook("header");
+    int hp = dc_header_pass(comm, cfg, &r.files, NULL, &r.recs, &r.n_recs, &r.hstats);
     if (hp == 1) {
         rc = EXIT_STOPPED;
         goto out;
@@ -468,6 +509,7 @@ static int run(MPI_Comm comm, const dc_config *cfg)
     if (retry_forget(&r, &retry) != 0) goto out;
     rc = run_batches(&r);
     summary(&r, rc == EXIT_STOPPED);
+    if (rc == EXIT_DONE) dc_hook("done");
 out:
     dc_strset_free(&retry);
     dc_worker_free(&r.worker);
@@ -505,6 +547,7 @@ int main(int argc, char **argv)
     MPI_Comm_rank(MPI_COMM_WORLD, &rank);
     MPI_Comm_size(MPI_COMM_WORLD, &nranks);
     dc_log_set_rank(rank, nranks);
+    dc_hook_init(rank);
     int rc;
     if (argc > 1 && strcmp(argv[1], "pack") == 0) {
         rc = pack_command(argc, argv, rank);
@@ -529,8 +572,11 @@ int main(int argc, char **argv)
         if (rank == 0)
             for (size_t i = 0; i < cfg.notes.n; i++) dc_warn("%s", cfg.notes.v[i]);
         dc_csv_set_formula_guard(cfg.csv_formula_guard);
-        install_signals();
+        dc_stop_install();
+        dc_stop_init(MPI_COMM_WORLD);
+        dc_hook("start");
         rc = run(MPI_COMM_WORLD, &cfg);
+        dc_stop_finalize();
     }
     dc_config_free(&cfg);
     MPI_Finalize();

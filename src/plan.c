@@ -9,6 +9,7 @@
 #include <string.h>
 
 #include "dc_dicom.h"
+#include "dc_stop.h"
 
 /* ------------------------------------------------------------------ */
 /* header pass                                                          */
@@ -136,7 +137,7 @@ int dc_header_pass(MPI_Comm comm, const dc_config *cfg, const dc_filelist *fl,
         if (get_u32(&p, end, &idx) || get_u32(&p, end, &scope) || get_u64(&p, end, &size) ||
             get_str(&p, end, &path))
             break;
-        if ((++done & 63) == 0 && stop && *stop) {
+        if ((++done & 63) == 0 && ((stop && *stop) || dc_stop_poll())) {
             free(path);
             stopped = 1;
             break;
@@ -151,8 +152,7 @@ int dc_header_pass(MPI_Comm comm, const dc_config *cfg, const dc_filelist *fl,
     dc_dataset_free(&ds);
     free(mine);
 
-    int any_stop = stopped || (stop && *stop);
-    MPI_Allreduce(MPI_IN_PLACE, &any_stop, 1, MPI_INT, MPI_MAX, comm);
+    int any_stop = dc_stop_agree(comm, stopped); /* polls while waiting for the others */
     if (any_stop) {
         dc_buf_free(&out);
         free(counts);

@@ -10,6 +10,7 @@
 #include <string.h>
 
 #include "dc_decode.h"
+#include "dc_stop.h"
 
 void dc_worker_init(dc_worker *w)
 {
@@ -118,6 +119,10 @@ static void with_pixels(dc_worker *w, const dc_config *cfg, const dc_batch *b, c
     uint32_t open_rec = UINT32_MAX;
     int have_row = 0;
     for (uint32_t k = 0; k < s->n_slices; k++) {
+        if (dc_stop_poll()) { /* stop requested: leave the scan to the next run */
+            res->abandoned = 1;
+            return;
+        }
         uint32_t ri = s->slice_rec[k];
         const dc_record *rec = &b->recs[ri];
         const char *path = b->paths[ri];

@@ -3,14 +3,19 @@
  * repair so the three outputs agree (see dc_resume.h).
  *
  * Order of repairs (rank 0, before any work):
+ *   0. temp files of an interrupted rewrite (CSV with a wider header, index
+ *      replacement) are deleted: the file they were to replace is intact.
  *   1. CSVs: parse every record; cut a torn tail (incomplete record, NUL
  *      bytes, wrong field count) left by a kill; collect Scan IDs.
- *   2. index: load it, or rebuild it from the segment files when missing;
- *      move datasets stored inside an old single-file pixel_data into the
- *      segment folder.
+ *   2. index: load it, or rebuild it from the segment files when it is
+ *      missing or unreadable; move datasets stored inside an old single-file
+ *      pixel_data into the segment folder; drop links to segment files that
+ *      are gone.
  *   3. reconcile (only when writing pixel data): links without a metadata
  *      row are dropped; rows without a link are removed from the CSV.
  *   4. write the index if it changed, then delete unreferenced segments.
+ * Every repair is reported (warning) with what was done; a kill during the
+ * repair itself is repaired by the next start the same way.
  */
 #include "dc_resume.h"
 
@@ -234,7 +239,63 @@ static void rebuild_index(dc_outputs *o, const dc_strvec *segs)
         free(p);
     }
     o->index_dirty = 1;
-    if (o->index.n) dc_warn("%s: missing; rebuilt from %zu segment files", o->index_path, segs->n);
+    if (o->index.n)
+        dc_warn("%s: repaired: rebuilt from %zu segment files in %s", o->index_path, segs->n,
+                o->seg_dir);
+}
+
+/* links whose segment file is gone (moved or deleted by hand): drop them, so
+ * their rows are dropped too and the scans redone */
+static void drop_missing_segments(dc_outputs *o)
+{
+    char *dir = dc_strdup(o->index_path);
+    char *slash = strrchr(dir, '/');
+    if (slash) slash[1] = '\0';
+    else
+        dir[0] = '\0';
+    dc_strset gone, ok;
+    dc_strset_init(&gone);
+    dc_strset_init(&ok);
+    size_t dropped = 0;
+    for (size_t i = 0; i < o->index.n;) {
+        const char *seg = o->index.segs[i];
+        if (!seg[0] || dc_strset_has(&ok, seg)) {
+            i++;
+            continue;
+        }
+        if (!dc_strset_has(&gone, seg)) {
+            char *p = dc_asprintf("%s%s", dir, seg);
+            if (access(p, R_OK) == 0) {
+                dc_strset_add(&ok, seg);
+                free(p);
+                i++;
+                continue;
+            }
+            dc_strset_add(&gone, seg);
+            free(p);
+        }
+        dc_h5index_remove(&o->index, o->index.scan_ids[i]);
+        dropped++;
+    }
+    if (dropped) {
+        dc_warn("%s: repaired: %zu datasets link to %zu segment files that are missing; their "
+                "scans will be redone",
+                o->index_path, dropped, gone.n);
+        o->index_dirty = 1;
+    }
+    dc_strset_free(&gone);
+    dc_strset_free(&ok);
+    free(dir);
+}
+
+/* leftovers of a rewrite that a kill interrupted before its rename */
+static void remove_temp(const char *path)
+{
+    char *tmp = dc_asprintf("%s.tmp", path);
+    if (unlink(tmp) == 0)
+        dc_warn("%s: repaired: removed the temp file of an interrupted rewrite (%s is intact)",
+                tmp, path);
+    free(tmp);
 }
 
 /* datasets stored in the index file itself (an old single-file output or a
@@ -333,21 +394,31 @@ static void delete_garbage(dc_outputs *o, const dc_strvec *segs)
     dc_strset used;
     dc_strset_init(&used);
     for (size_t i = 0; i < o->index.n; i++) dc_strset_add(&used, o->index.segs[i]);
+    size_t removed = 0;
     for (size_t i = 0; i < segs->n; i++) {
         char *rel = dc_asprintf("%s/%s", o->seg_dir_name, segs->v[i]);
         if (!dc_strset_has(&used, rel)) {
             char *p = dc_asprintf("%s/%s", o->seg_dir, segs->v[i]);
-            if (unlink(p) == 0) dc_debug("%s: removed (no scan refers to it)", p);
+            if (unlink(p) == 0) {
+                dc_debug("%s: removed (no scan refers to it)", p);
+                removed++;
+            }
             free(p);
         }
         free(rel);
     }
+    if (removed)
+        dc_warn("%s: repaired: removed %zu segment files no scan refers to (an interrupted "
+                "checkpoint or scans redone)",
+                o->seg_dir, removed);
     dc_strset_free(&used);
 }
 
 int dc_outputs_open(const dc_config *cfg, dc_outputs *o, char *err, size_t errlen)
 {
     H5Eset_auto2(H5E_DEFAULT, NULL, NULL);
+    remove_temp(o->meta.path);
+    remove_temp(o->unread.path);
     if (load_csv(&o->meta, &o->meta_ids, 0, err, errlen) != 0) return -1;
     if (load_csv(&o->unread, &o->unread_ids, 1, err, errlen) != 0) return -1;
     if (!cfg->write_pixeldata) return 0;
@@ -355,16 +426,32 @@ int dc_outputs_open(const dc_config *cfg, dc_outputs *o, char *err, size_t errle
     dc_strvec segs;
     dc_strvec_init(&segs);
     list_segments(o, &segs);
-    char *tmp = dc_asprintf("%s.tmp", o->index_path);
-    unlink(tmp);
-    free(tmp);
+    remove_temp(o->index_path);
     int rc = 0;
     if (access(o->index_path, F_OK) == 0) {
         rc = dc_h5index_load(o->index_path, &o->index, err, errlen);
-        if (rc == 0) rc = adopt_legacy(o, err, errlen);
+        if (rc != 0 && segs.n) {
+            /* an index we wrote is replaced atomically, so this is damage
+             * from elsewhere; every committed dataset is in a segment */
+            char *aside = dc_asprintf("%s.damaged", o->index_path);
+            if (rename(o->index_path, aside) == 0) {
+                dc_warn("%s: repaired: unreadable (%s); moved to %s and rebuilt from the "
+                        "segment files",
+                        o->index_path, err, aside);
+                dc_h5index_free(&o->index);
+                dc_h5index_init(&o->index);
+                err[0] = '\0';
+                rc = 0;
+                rebuild_index(o, &segs);
+            }
+            free(aside);
+        } else if (rc == 0) {
+            rc = adopt_legacy(o, err, errlen);
+        }
     } else if (segs.n) {
         rebuild_index(o, &segs);
     }
+    if (rc == 0) drop_missing_segments(o);
     if (rc == 0) rc = reconcile(o, err, errlen);
     if (rc == 0 && o->index_dirty) {
         rc = dc_h5index_write(o->index_path, &o->index, cfg->layout == 1 ? "seed" : "zyx",

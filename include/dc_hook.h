@@ -1,0 +1,33 @@
+/*
+ * dc_hook.h - test hooks at phase transitions (inert by default).
+ *
+ * The kill and stop tests (tests/kill/) need to know where a run is and to
+ * make short phases long enough to be hit.  dc_hook(phase) is called at the
+ * start of every phase of a run and before every step of a checkpoint.  It
+ * does nothing unless one of these environment variables is set:
+ *
+ *   DCMCRAWL_TRACE=FILE        every rank appends one line per call to FILE:
+ *                              "<rank> <pid> <phase> <n> <seconds>\n" (n counts
+ *                              the calls of that phase on that rank, from 1;
+ *                              seconds since the epoch).  One write(2) per line
+ *                              with O_APPEND, so lines of ranks do not mix.
+ *   DCMCRAWL_SLOW=P:MS[,P:MS]  sleep MS milliseconds in every call of phase P
+ *                              (after the trace line), e.g. "pixels:5,index:200".
+ *
+ * Phases: start, repair, walk, header, group, batch, create (one dataset
+ * created), pixels (one slice written), collective (one compressed dataset
+ * written collectively), close (segment closing), index (new index written,
+ * before its rename), rewrite (a CSV rewritten to its temp file, before the
+ * rename), rows (before each collective CSV append), stop (the ranks agreed
+ * to stop), done.
+ */
+#ifndef DC_HOOK_H
+#define DC_HOOK_H
+
+/* Read the environment once (call after MPI_Init with this rank's number). */
+void dc_hook_init(int rank);
+
+/* A phase starts (see above); free when no variable is set. */
+void dc_hook(const char *phase);
+
+#endif
