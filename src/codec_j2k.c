@@ -14,7 +14,21 @@
  * J2K correction does); decode.c then sign-extends from BitsStored.  When the
  * codestream uses the multiple component transform (YBR_ICT/YBR_RCT),
  * OpenJPEG has already produced RGB: DC_CODEC_RGB.
+ *
+ * Hostile input (issue 6): the SIZ marker is checked against Rows/Columns/
+ * SamplesPerPixel and its tile count bounded before OpenJPEG sees the
+ * stream (opj_read_header allocates per tile and component from SIZ alone).
+ * OpenJPEG 2.5.0 as shipped in Debian 12 keeps assert()s that corrupt HTJ2K
+ * code-blocks reach (ht_dec.c mel_init, uclouvain/openjpeg#1500, found by
+ * tests/fuzz): an abort() would take the whole rank, and the crawl, down.
+ * While OpenJPEG runs, SIGABRT jumps back to run_opj (glibc's abort()
+ * allows a handler that does not return; OpenJPEG runs single-threaded
+ * here), the frame fails with a reason, and the previous handler is put
+ * back.  What OpenJPEG had allocated for the frame is freed as usual; a
+ * code-block job of ~100 bytes is lost per such frame.
  */
+#include <setjmp.h>
+#include <signal.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -179,6 +193,60 @@ static void store_values(const dc_pixel_desc *pd, const opj_image_t *im, uint8_t
     }
 }
 
+/* ---- SIZ checks before OpenJPEG allocates ---- */
+
+#define MAX_TILES 4096
+
+static uint32_t be32(const uint8_t *p)
+{
+    return (uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 | (uint32_t)p[2] << 8 | p[3];
+}
+
+/* p[0..n): the codestream from SOC.  0, or -1 with err. */
+static int check_siz(const dc_pixel_desc *pd, const uint8_t *p, size_t n, char *err, size_t errlen)
+{
+    /* SOC FF4F, SIZ FF51 Lsiz Rsiz Xsiz Ysiz XOsiz YOsiz XTsiz YTsiz XTOsiz YTOsiz Csiz */
+    if (n < 4 + 40) {
+        snprintf(err, errlen, "truncated SIZ marker");
+        return -1;
+    }
+    const uint8_t *z = p + 4;
+    uint32_t x = be32(z + 4), y = be32(z + 8), x0 = be32(z + 12), y0 = be32(z + 16);
+    uint32_t tw = be32(z + 20), th = be32(z + 24), tx0 = be32(z + 28), ty0 = be32(z + 32);
+    uint32_t comps = (uint32_t)z[36] << 8 | z[37];
+    if (x <= x0 || y <= y0 || x - x0 != pd->cols || y - y0 != pd->rows || comps != pd->samples) {
+        snprintf(err, errlen, "image is %ux%ux%u, header says %ux%ux%u",
+                 x > x0 ? (unsigned)(x - x0) : 0u, y > y0 ? (unsigned)(y - y0) : 0u,
+                 (unsigned)comps, (unsigned)pd->cols, (unsigned)pd->rows, (unsigned)pd->samples);
+        return -1;
+    }
+    if (tw == 0 || th == 0 || tx0 > x0 || ty0 > y0) {
+        snprintf(err, errlen, "bad tile grid");
+        return -1;
+    }
+    uint64_t tiles = ((uint64_t)(x - tx0) + tw - 1) / tw * (((uint64_t)(y - ty0) + th - 1) / th);
+    if (tiles > MAX_TILES) {
+        snprintf(err, errlen, "%llu tiles (at most %d)", (unsigned long long)tiles, MAX_TILES);
+        return -1;
+    }
+    return 0;
+}
+
+/* ---- OpenJPEG's assert()s ---- */
+
+static sigjmp_buf opj_abort_jmp;
+static volatile sig_atomic_t opj_running;
+
+static void opj_abort_handler(int sig)
+{
+    if (opj_running) {
+        opj_running = 0;
+        siglongjmp(opj_abort_jmp, 1);
+    }
+    signal(sig, SIG_DFL); /* not ours: die as abort() would */
+    raise(sig);
+}
+
 static int all_data(const opj_image_t *im)
 {
     for (OPJ_UINT32 c = 0; c < im->numcomps; c++)
@@ -186,16 +254,37 @@ static int all_data(const opj_image_t *im)
     return 1;
 }
 
+/* header, checks, decode; in the window where SIGABRT returns to run_opj */
+static int opj_steps(const dc_pixel_desc *pd, opj_codec_t *codec, opj_stream_t *st,
+                     opj_image_t **im, const j2k_log *log, uint8_t *dst, char *err, size_t errlen)
+{
+    opj_dparameters_t par;
+    opj_set_default_decoder_parameters(&par);
+    if (!opj_setup_decoder(codec, &par) || !opj_decoder_set_strict_mode(codec, OPJ_TRUE) ||
+        !opj_codec_set_threads(codec, 0) || !opj_read_header(st, codec, im)) {
+        snprintf(err, errlen, "bad header: %s", log->msg[0] ? log->msg : "unreadable");
+        return -1;
+    }
+    if (check_image(pd, *im, err, errlen) != 0) return -1;
+    if (!opj_decode(codec, st, *im) || !opj_end_decompress(codec, st) || !all_data(*im)) {
+        snprintf(err, errlen, "%s", log->msg[0] ? log->msg : "decode error");
+        return -1;
+    }
+    store_values(pd, *im, dst);
+    return 0;
+}
+
 static int run_opj(const dc_pixel_desc *pd, const uint8_t *src, size_t n, int jp2, uint8_t *dst,
                    char *err, size_t errlen)
 {
     j2k_mem mem = {src, n, 0};
     j2k_log log = {""};
-    opj_dparameters_t par;
-    opj_image_t *im = NULL;
+    static opj_image_t *im; /* static: kept across the jump */
     int rc = -1;
+    struct sigaction sa, old;
     opj_codec_t *codec = opj_create_decompress(jp2 ? OPJ_CODEC_JP2 : OPJ_CODEC_J2K);
     opj_stream_t *st = mem_stream(&mem);
+    im = NULL;
     if (!codec || !st) {
         snprintf(err, errlen, "out of memory");
         goto done;
@@ -203,21 +292,22 @@ static int run_opj(const dc_pixel_desc *pd, const uint8_t *src, size_t n, int jp
     opj_set_error_handler(codec, log_error, &log);
     opj_set_warning_handler(codec, log_quiet, NULL);
     opj_set_info_handler(codec, log_quiet, NULL);
-    opj_set_default_decoder_parameters(&par);
-    if (!opj_setup_decoder(codec, &par) || !opj_decoder_set_strict_mode(codec, OPJ_TRUE) ||
-        !opj_read_header(st, codec, &im)) {
-        snprintf(err, errlen, "bad header: %s", log.msg[0] ? log.msg : "unreadable");
-        goto done;
+    memset(&sa, 0, sizeof sa);
+    sa.sa_handler = opj_abort_handler;
+    sigemptyset(&sa.sa_mask);
+    sigaction(SIGABRT, &sa, &old);
+    if (sigsetjmp(opj_abort_jmp, 1) == 0) {
+        opj_running = 1;
+        rc = opj_steps(pd, codec, st, &im, &log, dst, err, errlen);
+        opj_running = 0;
+    } else {
+        snprintf(err, errlen, "OpenJPEG aborted (assertion failed on corrupt data)");
+        rc = -1;
     }
-    if (check_image(pd, im, err, errlen) != 0) goto done;
-    if (!opj_decode(codec, st, im) || !opj_end_decompress(codec, st) || !all_data(im)) {
-        snprintf(err, errlen, "%s", log.msg[0] ? log.msg : "decode error");
-        goto done;
-    }
-    store_values(pd, im, dst);
-    rc = 0;
+    sigaction(SIGABRT, &old, NULL);
 done:
     if (im) opj_image_destroy(im);
+    im = NULL;
     if (codec) opj_destroy_codec(codec);
     if (st) opj_stream_destroy(st);
     return rc;
@@ -236,7 +326,8 @@ static int j2k_decode(const dc_pixel_desc *pd, const uint8_t *src, size_t n, uin
                  cs < 0 ? "no codestream" : "bad BitsAllocated");
         return -1;
     }
-    if (run_opj(pd, src, n, cs > 0, dst, why, sizeof why) != 0) {
+    if (check_siz(pd, src + cs, n - (size_t)cs, why, sizeof why) != 0 ||
+        run_opj(pd, src, n, cs > 0, dst, why, sizeof why) != 0) {
         snprintf(err, errlen, "JPEG 2000 decode failed: %s", why);
         return -1;
     }

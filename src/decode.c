@@ -25,6 +25,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "dc_scan.h"
@@ -600,12 +601,14 @@ static int setup(dec_ctx *c)
 {
     c->fd = c->ds->fd;
     if (c->fd < 0 && !c->ds->pixel.in_buf && !c->ds->mem && c->ds->path) {
-        c->fd = open(c->ds->path, O_RDONLY | O_CLOEXEC);
+        struct stat st;
+        c->fd = open(c->ds->path, O_RDONLY | O_CLOEXEC | O_NONBLOCK); /* a FIFO must not block */
         if (c->fd < 0) {
             snprintf(c->err, c->errlen, "cannot open: %s", strerror(errno));
             return -1;
         }
         c->own_fd = 1;
+        if (fstat(c->fd, &st) != 0 || !S_ISREG(st.st_mode)) return fail(c, "not a regular file");
     }
     size_t frame = (size_t)(c->nval * c->vs);
     if (c->pd->samples > 1 && !(c->tmp = malloc(frame))) return fail(c, "out of memory");

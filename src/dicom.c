@@ -1141,15 +1141,17 @@ static void parser_init(parser *p, dc_dataset *ds, const dc_parse_opts *o, dc_pa
     if (err && errlen) err[0] = '\0';
 }
 
+/* O_NONBLOCK: a path that became a FIFO after the walk must not block the
+ * rank in open() (fstat then refuses it); reads of regular files ignore it. */
 static int open_noatime(const char *path)
 {
     static int noatime_ok = 1;
     if (noatime_ok) {
-        int fd = open(path, O_RDONLY | O_NOATIME | O_CLOEXEC);
+        int fd = open(path, O_RDONLY | O_NOATIME | O_CLOEXEC | O_NONBLOCK);
         if (fd >= 0 || errno != EPERM) return fd;
         noatime_ok = 0;
     }
-    return open(path, O_RDONLY | O_CLOEXEC);
+    return open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK);
 }
 
 int dc_parse_file(const char *path, const dc_parse_opts *o, dc_dataset *ds, char *err, size_t errlen)

@@ -20,6 +20,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "dc_csv.h" /* dc_utf8_seq_len */
+
 #define DICOMDIR_CLASS "1.2.840.10008.1.3.10"
 
 void dc_record_init(dc_record *r)
@@ -43,6 +45,24 @@ void dc_record_free(dc_record *r)
 static void get_str(const dc_dataset *ds, uint32_t tag, char *out, size_t outlen)
 {
     if (dc_tag_str(ds, tag, out, outlen) != 0) out[0] = '\0';
+}
+
+/* A UID (or Modality) that becomes part of a Scan ID, an HDF5 dataset name
+ * and UTF-8 attributes: '/' (an HDF5 path separator: a UID "1.2/3" made the
+ * dataset impossible to create and stopped the crawl) and bytes that are not
+ * well-formed UTF-8 become '_'.  Valid UIDs (digits and dots) are unchanged. */
+static void get_id(const dc_dataset *ds, uint32_t tag, char *out, size_t outlen)
+{
+    get_str(ds, tag, out, outlen);
+    size_t n = strlen(out);
+    for (size_t i = 0; i < n;) {
+        size_t k = dc_utf8_seq_len((const unsigned char *)out + i, n - i);
+        if (k == 0 || out[i] == '/') {
+            out[i++] = '_';
+        } else {
+            i += k;
+        }
+    }
 }
 
 static int get_u16(const dc_dataset *ds, uint32_t tag, uint16_t *out)
@@ -274,10 +294,10 @@ void dc_record_from_dataset(const dc_dataset *ds, dc_record *r)
     r->kind = (!strcmp(ds->media_sop_class, DICOMDIR_CLASS) || !strcmp(sop_class, DICOMDIR_CLASS))
                   ? DC_FILE_DICOMDIR
                   : DC_FILE_DICOM;
-    get_str(ds, DC_TAG_SOP_INSTANCE_UID, r->sop_uid, sizeof r->sop_uid);
-    get_str(ds, DC_TAG_SERIES_UID, r->series_uid, sizeof r->series_uid);
-    get_str(ds, DC_TAG_STUDY_UID, r->study_uid, sizeof r->study_uid);
-    get_str(ds, DC_TAG_MODALITY, r->modality, sizeof r->modality);
+    get_id(ds, DC_TAG_SOP_INSTANCE_UID, r->sop_uid, sizeof r->sop_uid);
+    get_id(ds, DC_TAG_SERIES_UID, r->series_uid, sizeof r->series_uid);
+    get_id(ds, DC_TAG_STUDY_UID, r->study_uid, sizeof r->study_uid);
+    get_id(ds, DC_TAG_MODALITY, r->modality, sizeof r->modality);
     get_str(ds, DC_TAG_PHOTOMETRIC, r->photometric, sizeof r->photometric);
     read_ts(ds, r);
     r->file_size = ds->file_size;
