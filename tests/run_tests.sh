@@ -12,6 +12,7 @@
 #   other             any other tests/integration/test_*.py|.sh, given BUILD/dcmcrawl
 #   crawl             tests/integration/test_crawl.py BUILD/dcmcrawl (end to end vs the oracle)
 #   ranks             tests/integration/test_ranks.sh BUILD/dcmcrawl (-np 1..4 identical)
+#   slurm             tests/slurm/test_slurm.sh BUILD/dcmcrawl (a real one-node SLURM, as root)
 #
 # Output of each test goes to the terminal and to BUILD/test-logs/<name>.log.  Prints a
 # summary with PASS/FAIL per test and exits non-zero on any failure.  DCMCRAWL_ASAN=1 sets
@@ -92,6 +93,12 @@ done
 
 run crawl timeout 1500 $PY tests/integration/test_crawl.py "$BUILD/dcmcrawl"
 run ranks timeout 1500 bash tests/integration/test_ranks.sh "$BUILD/dcmcrawl"
+# a real one-node SLURM (installs slurm-wlm and munge when missing; root only)
+if [ "$(id -u)" = 0 ]; then
+    run slurm timeout 900 bash tests/slurm/test_slurm.sh "$BUILD/dcmcrawl"
+else
+    skip slurm "needs root to start munged/slurmctld/slurmd"
+fi
 
 echo
 echo "=== summary ($BUILD, $(( $(date +%s) - T0 ))s)"
