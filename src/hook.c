@@ -72,7 +72,6 @@ void dc_hook(const char *phase)
     }
     if (g_ph[i].slow_ms) {
         struct timespec ts = {g_ph[i].slow_ms / 1000, (long)(g_ph[i].slow_ms % 1000) * 1000000L};
-        while (nanosleep(&ts, &ts) != 0) {
-        }
+        nanosleep(&ts, NULL); /* a signal cuts it short, as it would real work that polls */
     }
 }

@@ -319,13 +319,21 @@ static void report_batch(dc_run *r, const dc_batch *b, const batch_state *bs)
 }
 
 /* compressed datasets of stored scans: every rank writes every dataset
- * together, the owner with the frames it decoded, the others with nothing */
+ * together, the owner with the frames it decoded, the others with nothing.
+ * Before each dataset the ranks agree whether a stop came: then the scans
+ * not written yet are abandoned (the same ones on every rank). */
 static int write_collective(dc_run *r, const dc_batch *b, batch_state *bs, dc_h5seg *seg)
 {
     char err[DC_ERRLEN] = "";
+    int stop = 0;
     for (size_t i = 0; i < b->n_scans; i++) {
         if (bs->handle[i] < 0 || !dc_h5seg_is_collective(seg, bs->handle[i])) continue;
         if (bs->status[i] != SCAN_STORED) continue;
+        if (!stop) stop = dc_stop_agree(r->comm, 0);
+        if (stop) {
+            bs->status[i] = SCAN_ABANDONED;
+            continue;
+        }
         const void *frames = b->owner[i] == r->rank ? bs->res[i].frames : NULL;
         if (dc_h5seg_write_all(seg, bs->handle[i], &b->scans[i], frames, err, sizeof err) != 0) {
             if (r->rank == 0) dc_error("%s", err);
@@ -498,6 +506,8 @@ static int run(MPI_Comm comm, const dc_config *cfg)
     int hp = dc_header_pass(comm, cfg, &r.files, NULL, &r.recs, &r.n_recs, &r.hstats);
     if (hp == 1) {
         rc = EXIT_STOPPED;
+        dc_hook("stop");
+        summary(&r, 1);
         goto out;
     }
     if (hp != 0 || agree(comm, plan_scans(&r, &retry)) != 0) goto out;
