@@ -36,6 +36,43 @@ typedef struct {
 #define DC_UID_LEN 65
 #define DC_REASON_LEN 200
 
+/* Palette Color Lookup Tables (PALETTE COLOR images, supplemental palettes):
+ * the red, green and blue descriptors as in the file (entries, 0 meaning
+ * 65536; first mapped value; bits per entry) and each channel's table, one
+ * value per entry (Segmented ... Palette Color Lookup Table Data expanded
+ * as PS3.3 C.7.9.2 and pydicom do).  bits is the size of an entry in the
+ * data (pydicom's rule: the data length per entry; segmented: descriptor).
+ * At most DC_PALETTE_MAX entries per channel: a palette costs at most
+ * 3 x 65536 x 2 bytes (usually 3 x 256 x 2) where it travels (records,
+ * scans); files without one cost a byte. */
+#define DC_PALETTE_MAX 65536
+typedef struct {
+    int32_t desc[3][3]; /* red, green, blue descriptors */
+    uint32_t len[3];    /* entries in each channel's table */
+    uint8_t bits;       /* 8 or 16 */
+    uint8_t segmented;  /* the tables came from segmented data */
+    uint16_t *lut;      /* len[0] + len[1] + len[2] entries: red, green, blue */
+} dc_palette;
+
+dc_palette *dc_palette_dup(const dc_palette *p); /* NULL for NULL */
+void dc_palette_free(dc_palette *p);
+int dc_palette_equal(const dc_palette *a, const dc_palette *b); /* NULL == NULL */
+/* channel c (0 red, 1 green, 2 blue) of p */
+const uint16_t *dc_palette_channel(const dc_palette *p, int c);
+/* serialisation (little endian, bounded): "none" for NULL */
+void dc_palette_pack(const dc_palette *p, dc_buf *out);
+/* *out = NULL or a new palette; returns 0, or -1 on garbage */
+int dc_palette_unpack(const char **p, const char *end, dc_palette **out);
+/* Expand segmented palette data (PS3.3 C.7.9.2) as pydicom does: v[n] are
+ * the data's values (bytes of 8-bit data, words of 16-bit data: entry_bytes
+ * 1 or 2, which decides how an indirect segment's 32-bit offset is read; the
+ * offset counts values).  Writes at most cap entries to out and their count
+ * to *n_out.  Returns 0, or -1 with *why set (unknown segment type, linear or
+ * indirect segment first, offset out of range, more than cap entries,
+ * indirect segments nested too deep). */
+int dc_palette_expand_segmented(const uint16_t *v, size_t n, int entry_bytes, uint16_t *out,
+                                uint32_t cap, uint32_t *n_out, const char **why);
+
 typedef struct {
     uint32_t file_idx; /* index into the walk's file list */
     uint32_t scope;    /* scope index */
@@ -62,10 +99,11 @@ typedef struct {
 
     uint32_t n_frame_geom; /* multi-frame files with per-frame functional groups */
     dc_frame_geom *frame_geom;
+    dc_palette *palette; /* top-level palette color LUTs, NULL when none */
 } dc_record;
 
 void dc_record_init(dc_record *r);
-void dc_record_free(dc_record *r); /* frees frame_geom */
+void dc_record_free(dc_record *r); /* frees frame_geom and palette */
 
 /* Fill r from a parsed dataset (kind = DICOM or DICOMDIR). */
 void dc_record_from_dataset(const dc_dataset *ds, dc_record *r);

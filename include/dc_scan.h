@@ -55,6 +55,11 @@
  *   "N duplicate slice positions"
  *   "slice positions not monotonic in stored order"
  *   "affine assumes <identity orientation|unit pixel spacing|unit slice spacing|origin 0>"
+ *   "palette color LUTs differ between slices: attributes hold the first slice's"
+ *   "palette color LUTs missing in some slices: attributes hold the first slice's"
+ *
+ * Palette.  palette is the first stored slice's dc_palette (PALETTE COLOR
+ * images keep their indices; the tables go to attributes).
  */
 #ifndef DC_SCAN_H
 #define DC_SCAN_H
@@ -114,6 +119,7 @@ typedef struct {
     uint32_t n_rescale;        /* 1 (scalar) or n_slices (varies) */
     double *rescale_slope, *rescale_intercept;
     int uniform_spacing;
+    dc_palette *palette;   /* palette color LUTs of the first stored slice, NULL when none */
     char *warnings;        /* "" when none; "; " separated */
     uint32_t n_duplicates; /* files dropped as duplicate SOPInstanceUID */
 

@@ -686,6 +686,7 @@ int dc_pixel_check_size(const dc_pixel_desc *pd, uint64_t file_size, uint64_t ma
     }
     const dc_codec *codec = dc_codec_find(pd->ts_uid[0] ? pd->ts_uid : "1.2.840.10008.1.2");
     if (!codec || !codec->native) return 0; /* compressed: only the ceiling applies */
+    if (strcmp(pd->ts_uid, "1.2.840.10008.1.2.1.99") == 0) return 0; /* deflated: smaller file */
     uint64_t stored;
     if (pd->bits_alloc == 1)
         stored = (frames * nval + 7) / 8;

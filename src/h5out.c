@@ -507,6 +507,20 @@ static int scan_attrs(hid_t did, const dc_scan *scan, const dc_h5ds_opts *o)
     uint8_t u = scan->uniform_spacing ? 1 : 0;
     rc |= attr_write(did, "uniform_spacing", H5T_NATIVE_HBOOL, H5T_NATIVE_HBOOL, 0, NULL, &u);
     rc |= attr_str(did, "warnings", scan->warnings ? scan->warnings : "");
+    /* palette color LUTs (PALETTE COLOR, supplemental palettes): descriptors
+     * as in the file, tables expanded, uint8 or uint16 as their entries */
+    static const char *const chan[3] = {"red", "green", "blue"};
+    for (int c = 0; scan->palette && c < 3; c++) {
+        const dc_palette *p = scan->palette;
+        char name[64];
+        hsize_t d = 3, n = p->len[c];
+        snprintf(name, sizeof name, "palette_%s_lut_descriptor", chan[c]);
+        rc |= attr_write(did, name, H5T_STD_I32LE, H5T_NATIVE_INT32, 1, &d, p->desc[c]);
+        snprintf(name, sizeof name, "palette_%s_lut_data", chan[c]);
+        static const uint16_t empty = 0;
+        rc |= attr_write(did, name, p->bits == 8 ? H5T_STD_U8LE : H5T_STD_U16LE, H5T_NATIVE_UINT16, 1,
+                         &n, n ? dc_palette_channel(p, c) : &empty);
+    }
     return rc;
 }
 

@@ -9,6 +9,12 @@
  * sequence is walked once in element order (no per-frame searches), so the
  * cost is linear in the header size.
  *
+ * Palette Color Lookup Tables (top level: PALETTE COLOR images and
+ * supplemental palettes) are read into a dc_palette: descriptors as in the
+ * file, tables one value per entry, segmented tables expanded (C.7.9.2, the
+ * way pydicom does it).  A palette is kept only when all three channels are
+ * readable; it is at most 3 x 65536 entries.
+ *
  * dc_record_pack/unpack serialise a record field by field in little endian
  * (strings length-prefixed), so records travel between ranks whatever the
  * struct layout; unpack checks every length against the bytes left.
@@ -36,6 +42,8 @@ void dc_record_free(dc_record *r)
     free(r->frame_geom);
     r->frame_geom = NULL;
     r->n_frame_geom = 0;
+    dc_palette_free(r->palette);
+    r->palette = NULL;
 }
 
 /* ------------------------------------------------------------------ */
@@ -280,6 +288,232 @@ static void read_ts(const dc_dataset *ds, dc_record *r)
     snprintf(r->ts_uid, sizeof r->ts_uid, "%s", ts);
 }
 
+/* ------------------------------------------------------------------ */
+/* palette color lookup tables                                          */
+/* ------------------------------------------------------------------ */
+
+dc_palette *dc_palette_dup(const dc_palette *p)
+{
+    if (!p) return NULL;
+    dc_palette *q = dc_malloc(sizeof *q);
+    *q = *p;
+    size_t n = (size_t)p->len[0] + p->len[1] + p->len[2];
+    q->lut = dc_malloc((n ? n : 1) * sizeof *q->lut);
+    if (n) memcpy(q->lut, p->lut, n * sizeof *q->lut);
+    return q;
+}
+
+void dc_palette_free(dc_palette *p)
+{
+    if (!p) return;
+    free(p->lut);
+    free(p);
+}
+
+const uint16_t *dc_palette_channel(const dc_palette *p, int c)
+{
+    size_t off = 0;
+    for (int k = 0; k < c; k++) off += p->len[k];
+    return p->lut + off;
+}
+
+int dc_palette_equal(const dc_palette *a, const dc_palette *b)
+{
+    if (!a || !b) return a == b;
+    if (memcmp(a->desc, b->desc, sizeof a->desc) != 0 || memcmp(a->len, b->len, sizeof a->len) != 0 ||
+        a->bits != b->bits || a->segmented != b->segmented)
+        return 0;
+    size_t n = (size_t)a->len[0] + a->len[1] + a->len[2];
+    return n == 0 || memcmp(a->lut, b->lut, n * sizeof *a->lut) == 0;
+}
+
+typedef struct {
+    const uint16_t *v;
+    size_t n;
+    int eb; /* bytes per value: 1 or 2 */
+    uint16_t *out;
+    uint32_t cap, len;
+    const char *why;
+} seg_ctx;
+
+static int seg_fail(seg_ctx *c, const char *why)
+{
+    c->why = why;
+    return -1;
+}
+
+static int seg_put(seg_ctx *c, uint16_t v)
+{
+    if (c->len >= c->cap) return seg_fail(c, "segmented palette longer than 65536 entries");
+    c->out[c->len++] = v;
+    return 0;
+}
+
+/* linear segment: numpy.around(numpy.linspace(y0 + step, y1, length)), as pydicom */
+static int seg_linear(seg_ctx *c, double y0, double y1, uint32_t length)
+{
+    if (y0 == y1) {
+        for (uint32_t i = 0; i < length; i++)
+            if (seg_put(c, (uint16_t)y1) != 0) return -1;
+        return 0;
+    }
+    double start = y0 + (y1 - y0) / length, delta = y1 - start;
+    double step = length > 1 ? delta / (length - 1) : 0.0;
+    for (uint32_t i = 0; i < length; i++) {
+        double y = i + 1 == length ? y1 : (step != 0.0 ? i * step : (double)i / (length - 1) * delta) + start;
+        if (seg_put(c, (uint16_t)rint(y)) != 0) return -1;
+    }
+    return 0;
+}
+
+/* segments from value offset off; nr < 0: all (top level), else at most nr
+ * (an indirect segment's copy, continuing from the entries before it) */
+static int seg_expand(seg_ctx *c, size_t off, long nr, int depth)
+{
+    uint32_t start = c->len;
+    long done = 0;
+    while (off + 1 < c->n) {
+        uint16_t op = c->v[off], length = c->v[off + 1];
+        off += 2;
+        if (op == 0) { /* discrete */
+            if (length > c->n - off) return seg_fail(c, "discrete segment runs past the data");
+            for (uint32_t i = 0; i < length; i++)
+                if (seg_put(c, c->v[off + i]) != 0) return -1;
+            off += length;
+        } else if (op == 1) { /* linear, from the previous entry */
+            if (c->len == 0) return seg_fail(c, "the first segment cannot be a linear segment");
+            if (off >= c->n) return seg_fail(c, "linear segment runs past the data");
+            if (seg_linear(c, c->out[c->len - 1], c->v[off], length) != 0) return -1;
+            off += 1;
+        } else if (op == 2) { /* indirect: copy `length` segments from an offset */
+            if (c->len == start) return seg_fail(c, "the first segment cannot be an indirect segment");
+            uint64_t to;
+            if (c->eb == 1) {
+                if (off + 4 > c->n) return seg_fail(c, "indirect segment runs past the data");
+                to = (uint64_t)c->v[off] | (uint64_t)c->v[off + 1] << 8 | (uint64_t)c->v[off + 2] << 16 |
+                     (uint64_t)c->v[off + 3] << 24;
+                off += 4;
+            } else {
+                if (off + 2 > c->n) return seg_fail(c, "indirect segment runs past the data");
+                to = (uint64_t)c->v[off] | (uint64_t)c->v[off + 1] << 16;
+                off += 2;
+            }
+            if (to >= c->n) return seg_fail(c, "indirect segment offset out of range");
+            if (depth >= 4) return seg_fail(c, "indirect segments nested too deep");
+            if (seg_expand(c, (size_t)to, length, depth + 1) != 0) return -1;
+        } else {
+            return seg_fail(c, "unknown segment type");
+        }
+        if (++done == nr) return 0;
+    }
+    return 0;
+}
+
+int dc_palette_expand_segmented(const uint16_t *v, size_t n, int entry_bytes, uint16_t *out,
+                                uint32_t cap, uint32_t *n_out, const char **why)
+{
+    seg_ctx c = {v, n, entry_bytes == 1 ? 1 : 2, out, cap, 0, NULL};
+    int rc = seg_expand(&c, 0, -1, 0);
+    *n_out = c.len;
+    if (why) *why = c.why;
+    return rc;
+}
+
+/* the value bytes of a top-level element, little endian 16-bit words when
+ * the file is big endian; NULL when absent or not loaded */
+static const uint8_t *lut_bytes(const dc_dataset *ds, uint32_t tag, uint32_t *len, uint8_t **swapped)
+{
+    *swapped = NULL;
+    int i = dc_find(ds, tag);
+    if (i < 0) return NULL;
+    const dc_elem *e = &ds->el[i];
+    const uint8_t *v = dc_value(ds, e);
+    if (!v || e->len == 0) return NULL;
+    *len = e->len;
+    if (!(e->flags & DC_EL_BIGENDIAN)) return v;
+    *swapped = dc_malloc(e->len);
+    for (uint32_t k = 0; k + 1 < e->len; k += 2) {
+        (*swapped)[k] = v[k + 1];
+        (*swapped)[k + 1] = v[k];
+    }
+    if (e->len & 1) (*swapped)[e->len - 1] = v[e->len - 1];
+    return *swapped;
+}
+
+/* one channel's table into out (cap DC_PALETTE_MAX); 0 or -1 */
+static int read_channel(const dc_dataset *ds, int c, dc_palette *p, uint16_t *out, uint32_t *n)
+{
+    static const uint32_t data_tag[3] = {DC_TAG(0x0028, 0x1201), DC_TAG(0x0028, 0x1202),
+                                         DC_TAG(0x0028, 0x1203)};
+    static const uint32_t seg_tag[3] = {DC_TAG(0x0028, 0x1221), DC_TAG(0x0028, 0x1222),
+                                        DC_TAG(0x0028, 0x1223)};
+    uint32_t entries = p->desc[c][0] == 0 ? 65536u : (uint32_t)p->desc[c][0] & 0xFFFFu;
+    if (entries == 0) entries = 65536;
+    uint32_t len = 0;
+    uint8_t *tmp = NULL;
+    const uint8_t *b = lut_bytes(ds, data_tag[c], &len, &tmp);
+    int rc = -1;
+    if (b) { /* plain table: 1 or 2 bytes per entry, from its length (pydicom) */
+        int eb = len == entries || (len == entries + 1 && (entries & 1)) ? 1 : len == 2 * entries ? 2 : 0;
+        if (eb && entries <= DC_PALETTE_MAX) {
+            for (uint32_t k = 0; k < entries; k++)
+                out[k] = eb == 1 ? b[k] : (uint16_t)(b[2 * k] | b[2 * k + 1] << 8);
+            *n = entries;
+            p->bits = (uint8_t)(8 * eb);
+            rc = 0;
+        }
+    } else if ((b = lut_bytes(ds, seg_tag[c], &len, &tmp)) != NULL) {
+        int eb = p->desc[c][2] == 8 ? 1 : p->desc[c][2] == 16 ? 2 : 0;
+        if (eb) {
+            size_t nv = len / (size_t)eb;
+            uint16_t *v = dc_malloc((nv ? nv : 1) * sizeof *v);
+            for (size_t k = 0; k < nv; k++) v[k] = eb == 1 ? b[k] : (uint16_t)(b[2 * k] | b[2 * k + 1] << 8);
+            rc = dc_palette_expand_segmented(v, nv, eb, out, DC_PALETTE_MAX, n, NULL);
+            free(v);
+            p->bits = (uint8_t)(8 * eb);
+            p->segmented = 1;
+        }
+    }
+    free(tmp);
+    return rc;
+}
+
+/* the palette of a file, or NULL (no descriptors, or a channel unreadable) */
+static dc_palette *read_palette(const dc_dataset *ds)
+{
+    static const uint32_t desc_tag[3] = {DC_TAG(0x0028, 0x1101), DC_TAG(0x0028, 0x1102),
+                                         DC_TAG(0x0028, 0x1103)};
+    dc_palette p;
+    memset(&p, 0, sizeof p);
+    for (int c = 0; c < 3; c++) {
+        int i = dc_find(ds, desc_tag[c]);
+        for (int k = 0; k < 3; k++) {
+            long v;
+            if (i < 0 || dc_get_long_at(ds, i, k, &v) != 0 || v < INT32_MIN || v > INT32_MAX) return NULL;
+            p.desc[c][k] = (int32_t)v;
+        }
+    }
+    uint16_t *tab = dc_malloc(3 * (size_t)DC_PALETTE_MAX * sizeof *tab);
+    uint8_t bits = 0, seg = 0;
+    for (int c = 0; c < 3; c++) {
+        if (read_channel(ds, c, &p, tab + (size_t)c * DC_PALETTE_MAX, &p.len[c]) != 0) {
+            free(tab);
+            return NULL;
+        }
+        if (c == 0) bits = p.bits, seg = p.segmented;
+    }
+    p.bits = bits;
+    p.segmented = seg;
+    size_t n = (size_t)p.len[0] + p.len[1] + p.len[2];
+    p.lut = dc_malloc((n ? n : 1) * sizeof *p.lut);
+    for (int c = 0, o = 0; c < 3; o += (int)p.len[c], c++)
+        memcpy(p.lut + o, tab + (size_t)c * DC_PALETTE_MAX, p.len[c] * sizeof *p.lut);
+    free(tab);
+    dc_palette *q = dc_malloc(sizeof *q);
+    *q = p;
+    return q;
+}
+
 void dc_record_from_dataset(const dc_dataset *ds, dc_record *r)
 {
     uint32_t file_idx = r->file_idx, scope = r->scope;
@@ -313,6 +547,7 @@ void dc_record_from_dataset(const dc_dataset *ds, dc_record *r)
     int per = dc_find(ds, DC_TAG(0x5200, 0x9230));
     if (per >= 0 && ds->el[per].vr == DC_VR('S', 'Q')) read_per_frame(ds, per, &shared, r, &first);
     merge_into_record(r, &top, &first);
+    if (dc_find(ds, DC_TAG(0x0028, 0x1101)) >= 0) r->palette = read_palette(ds);
 }
 
 uint64_t dc_record_frame_bytes(const dc_record *r)
@@ -400,6 +635,20 @@ void dc_record_pack(const dc_record *r, dc_buf *out)
     put_u(out, r->col_sig, 8);
     put_u(out, r->n_frame_geom, 4);
     for (uint32_t f = 0; f < r->n_frame_geom; f++) pack_frame(&r->frame_geom[f], out);
+    dc_palette_pack(r->palette, out);
+}
+
+void dc_palette_pack(const dc_palette *p, dc_buf *out)
+{
+    put_u(out, p != NULL, 1);
+    if (!p) return;
+    for (int c = 0; c < 3; c++)
+        for (int k = 0; k < 3; k++) put_u(out, (uint32_t)p->desc[c][k], 4);
+    for (int c = 0; c < 3; c++) put_u(out, p->len[c], 4);
+    put_u(out, p->bits, 1);
+    put_u(out, p->segmented, 1);
+    size_t n = (size_t)p->len[0] + p->len[1] + p->len[2];
+    for (size_t k = 0; k < n; k++) put_u(out, p->lut[k], 2);
 }
 
 typedef struct {
@@ -487,6 +736,46 @@ static void unpack_fields(reader *rd, dc_record *r)
     r->col_sig = get_u(rd, 8);
 }
 
+static dc_palette *unpack_palette(reader *rd)
+{
+    if (get_u(rd, 1) != 1) return NULL;
+    dc_palette q;
+    memset(&q, 0, sizeof q);
+    for (int c = 0; c < 3; c++)
+        for (int k = 0; k < 3; k++) q.desc[c][k] = (int32_t)(uint32_t)get_u(rd, 4);
+    for (int c = 0; c < 3; c++) q.len[c] = (uint32_t)get_u(rd, 4);
+    q.bits = (uint8_t)get_u(rd, 1);
+    q.segmented = (uint8_t)get_u(rd, 1);
+    size_t n = (size_t)q.len[0] + q.len[1] + q.len[2];
+    if (rd->bad || q.len[0] > DC_PALETTE_MAX || q.len[1] > DC_PALETTE_MAX || q.len[2] > DC_PALETTE_MAX ||
+        (uint64_t)n * 2 > (uint64_t)(rd->end - rd->p)) {
+        rd->bad = 1;
+        return NULL;
+    }
+    q.lut = dc_malloc((n ? n : 1) * sizeof *q.lut);
+    for (size_t k = 0; k < n; k++) q.lut[k] = (uint16_t)get_u(rd, 2);
+    dc_palette *out = dc_malloc(sizeof *out);
+    *out = q;
+    return out;
+}
+
+int dc_palette_unpack(const char **p, const char *end, dc_palette **out)
+{
+    *out = NULL;
+    if (!p || !*p || end < *p) return -1;
+    reader rd = {(const uint8_t *)*p, (const uint8_t *)end, 0};
+    uint8_t flag = rd.p < rd.end ? *rd.p : 2;
+    if (flag > 1) return -1;
+    dc_palette *q = unpack_palette(&rd);
+    if (rd.bad) {
+        dc_palette_free(q);
+        return -1;
+    }
+    *out = q;
+    *p = (const char *)rd.p;
+    return 0;
+}
+
 int dc_record_unpack(const char **p, const char *end, dc_record *r)
 {
     reader rd = {(const uint8_t *)*p, (const uint8_t *)end, 0};
@@ -503,6 +792,8 @@ int dc_record_unpack(const char **p, const char *end, dc_record *r)
         r->n_frame_geom = n;
         for (uint32_t f = 0; f < n; f++) unpack_frame(&rd, &r->frame_geom[f]);
     }
+    if (!rd.bad && rd.p < rd.end && *rd.p > 1) rd.bad = 1;
+    r->palette = unpack_palette(&rd);
     if (rd.bad) {
         dc_record_free(r);
         return -1;

@@ -40,6 +40,7 @@ void dc_scan_free(dc_scan *s)
     free(s->rescale_slope);
     free(s->rescale_intercept);
     free(s->warnings);
+    dc_palette_free(s->palette);
     memset(s, 0, sizeof *s);
 }
 
@@ -113,6 +114,7 @@ void dc_scan_pack(const dc_scan *s, dc_buf *out)
     put_arr(out, s->rescale_slope, s->n_rescale, sizeof(double));
     put_arr(out, s->rescale_intercept, s->n_rescale, sizeof(double));
     put_i32(out, s->uniform_spacing);
+    dc_palette_pack(s->palette, out);
     put_str(out, s->warnings);
     put_u32(out, s->n_duplicates);
     put(out, &s->cost, sizeof s->cost);
@@ -218,6 +220,7 @@ static void unpack_fields(rd *r, dc_scan *s)
     s->rescale_slope = get_arr(r, s->n_rescale, sizeof(double));
     s->rescale_intercept = get_arr(r, s->n_rescale, sizeof(double));
     s->uniform_spacing = get_i32(r);
+    if (!r->bad && dc_palette_unpack(&r->p, r->end, &s->palette) != 0) r->bad = 1;
     s->warnings = get_str(r);
     s->n_duplicates = get_u32(r);
     get(r, &s->cost, sizeof s->cost);

@@ -568,6 +568,24 @@ static void promote_dtype(dc_scan *s, const dc_record *recs, const uint32_t *mem
     s->dtype = t;
 }
 
+/* the first stored slice's palette; a warning when the others differ */
+static void set_palette(dc_scan *s, const dc_record *recs, const uint32_t *mem, uint32_t n,
+                        const dc_record *b, dc_buf *w)
+{
+    s->palette = dc_palette_dup(b->palette);
+    int differ = 0, missing = 0;
+    for (uint32_t i = 0; i < n; i++) {
+        const dc_palette *p = recs[mem[i]].palette;
+        if (!p != !b->palette)
+            missing = 1;
+        else if (p && !dc_palette_equal(p, b->palette))
+            differ = 1;
+    }
+    if (differ) warn(w, "palette color LUTs differ between slices: attributes hold the first slice's");
+    if (missing)
+        warn(w, "palette color LUTs missing in some slices: attributes hold the first slice's");
+}
+
 static void describe(dc_scan *s, const dc_record *b)
 {
     snprintf(s->series_uid, sizeof s->series_uid, "%.*s", DC_UID_LEN - 1, b->series_uid);
@@ -669,6 +687,7 @@ static void stack_items(dc_scan *s, const dc_record *recs, const char *const *pa
     geometry(s, out, nz, b, o->volumes, w);
     set_shape(s, b, o, nz, w);
     promote_dtype(s, recs, mem, n_mem, o, w);
+    set_palette(s, recs, mem, n_mem, b, w);
     s->cost = 0;
     if (o->write_pixeldata)
         for (uint32_t i = 0; i < n_mem; i++) s->cost += recs[mem[i]].file_size;

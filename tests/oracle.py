@@ -545,6 +545,7 @@ class FileRec:
         self.has_pixels = False
         self.pixel_kind = "int"
         self.frame_ipps = None      # per-frame positions (functional groups)
+        self.palette = None         # (descriptors, tables) by pydicom, or ("error", why)
         self.truncated_pixels = False
         self.short_pixels = False
         self.odd = []               # header oddities: the outcome is open ("either")
@@ -593,7 +594,10 @@ def analyse_file(path, scope_path, name):
     media = w.media_class or str(getattr(getattr(ds, "file_meta", None),
                                          "MediaStorageSOPClassUID", "") or "")
     if media == MEDIA_DIRECTORY or "DirectoryRecordSequence" in ds:
-        r.kind = "dicomdir"
+        # a DICOMDIR is skipped (SPEC 3); one whose records are corrupt (an item
+        # longer than the file) may also be reported unreadable: either is fine
+        r.kind = "dicomdir" if w.ok else "dicomdir_bad"
+        r.reason = w.reason
         return r
     if not w.ok and not w.pixel_truncated:
         r.kind = "bad" if w.has_dicm else "maybe"
@@ -676,6 +680,8 @@ def analyse_file(path, scope_path, name):
                 r.frame_ipps = ipps
     except Exception:  # noqa: BLE001 - odd functional groups: no per-frame geometry
         r.frame_ipps = None
+    if "RedPaletteColorLookupTableDescriptor" in ds:
+        r.palette = palette_of(ds)
     # expected native length check (element complete but too short)
     if r.has_pixels and r.ts in NATIVE_TS and w.pixel_len is not None and r.rows and r.cols \
             and r.bits_alloc:
@@ -686,6 +692,35 @@ def analyse_file(path, scope_path, name):
         if w.pixel_len * 8 < need_bits:
             r.short_pixels = True
     return r
+
+
+PALETTE_DESC = ("RedPaletteColorLookupTableDescriptor", "GreenPaletteColorLookupTableDescriptor",
+                "BluePaletteColorLookupTableDescriptor")
+
+
+def palette_of(ds):
+    """The palette as pydicom reads it: the three descriptors and the three
+    tables (apply_color_lut over every entry from the first mapped value:
+    segmented tables expanded by pydicom), in pydicom's dtype; ("error", why)
+    when pydicom cannot apply it."""
+    from pydicom.pixel_data_handlers.util import apply_color_lut
+    try:
+        descs = [[int(x) for x in ds[kw].value] for kw in PALETTE_DESC]
+        n = descs[0][0] or 65536
+        first = descs[0][1]
+        out = apply_color_lut(np.arange(first, first + n, dtype=np.int64), ds)
+        return descs, [np.asarray(out[:, c]) for c in range(3)]
+    except Exception as ex:  # noqa: BLE001
+        return ("error", str(ex))
+
+
+def palettes_equal(a, b):
+    if a is None or b is None:
+        return a is b
+    if a[0] == "error" or b[0] == "error":
+        return a == b
+    return a[0] == b[0] and all(x.dtype == y.dtype and np.array_equal(x, y)
+                                for x, y in zip(a[1], b[1]))
 
 
 # ----------------------------------------------------------- CSV flattening
@@ -930,6 +965,105 @@ def decode_file(rec, all_decoders=False):
         return _decode_file(rec, all_decoders)
 
 
+HTJ2K_TS = {"1.2.840.10008.1.2.4.201", "1.2.840.10008.1.2.4.202", "1.2.840.10008.1.2.4.203"}
+
+
+def _leading_int(v):
+    m = re.match(r"\s*([+-]?\d+)", str(v))
+    return int(m.group(1)) if m else None
+
+
+def _read_for_pixels(path):
+    """pydicom dataset ready for pixel_array: a NumberOfFrames pydicom cannot
+    format (e.g. "1A") is read as its leading integer, as a lenient reader does."""
+    ds = pydicom.dcmread(path, force=True)
+    if "NumberOfFrames" in ds:
+        try:
+            int(ds.NumberOfFrames)
+        except (TypeError, ValueError):
+            n = _leading_int(ds["NumberOfFrames"].value)
+            if n is not None:
+                ds.NumberOfFrames = n
+    return ds
+
+
+def _frames_of(ds):
+    from pydicom.encaps import generate_pixel_data_frame
+    nf = int(ds.get("NumberOfFrames", 1) or 1)
+    return list(generate_pixel_data_frame(ds.PixelData, nf))
+
+
+def _j2k_codestreams(ds):
+    """Frames of a JPEG 2000 file with any JP2 wrapper stripped (Pillow reads
+    the bare codestream only); None when no frame is wrapped."""
+    frames = _frames_of(ds)
+    out, changed = [], False
+    for f in frames:
+        k = f.find(b"\xff\x4f\xff\x51")
+        if k < 0:
+            return None
+        if k > 0:
+            changed = True
+        out.append(f[k:])
+    return out if changed else None
+
+
+def _decode_htj2k(rec):
+    """HTJ2K frames decoded by OpenJPH's ojph_expand (independent of the
+    OpenJPEG that dcmcrawl uses).  ojph_expand clips signed output at 0, so a
+    signed codestream is decoded as unsigned (sign bits of SIZ cleared: the
+    decoder then adds the DC level shift 2^(bits-1)) and the shift subtracted."""
+    import shutil as _sh
+    import subprocess
+    import tempfile
+    if not _sh.which("ojph_expand"):
+        raise RuntimeError("ojph_expand not installed")
+    ds = pydicom.dcmread(rec.path, force=True)
+    rows, cols, spp = int(ds.Rows), int(ds.Columns), int(ds.get("SamplesPerPixel", 1) or 1)
+    out = []
+    tmp = tempfile.mkdtemp(prefix="oracle_ojph_")
+    try:
+        for i, f in enumerate(_frames_of(ds)):
+            k = f.find(b"\xff\x4f\xff\x51")
+            if k < 0:
+                raise RuntimeError("frame %d: no JPEG 2000 codestream" % i)
+            b = bytearray(f[k:])
+            ncomp = struct.unpack(">H", bytes(b[40:42]))[0]
+            ssiz = [b[42 + 3 * c] for c in range(ncomp)]
+            signed = [bool(x & 0x80) for x in ssiz]
+            prec = [(x & 0x7F) + 1 for x in ssiz]
+            for c in range(ncomp):
+                b[42 + 3 * c] &= 0x7F
+            j2c = os.path.join(tmp, "f.j2c")
+            with open(j2c, "wb") as fh:
+                fh.write(bytes(b))
+            dst = os.path.join(tmp, "f." + ("ppm" if ncomp == 3 else "yuv"))
+            r = subprocess.run(["ojph_expand", "-i", j2c, "-o", dst], stdout=subprocess.PIPE,
+                               stderr=subprocess.STDOUT)
+            if r.returncode != 0 or not os.path.exists(dst):
+                raise RuntimeError("ojph_expand failed: %s" % r.stdout.decode(errors="replace")[-200:])
+            if ncomp == 3:
+                raw = open(dst, "rb").read()
+                parts = raw.split(b"\n", 3)     # P6, dims, maxval, data
+                maxval = int(parts[2])
+                a = np.frombuffer(parts[3], dtype=">u2" if maxval > 255 else "u1")
+                a = a.reshape(rows, cols, 3).astype(np.int64)
+            else:
+                a = np.fromfile(dst, dtype="<u2" if prec[0] > 8 else "u1")
+                a = a.reshape(rows, cols).astype(np.int64)
+            if signed[0]:
+                a = a - (1 << (prec[0] - 1))
+            out.append(a)
+            os.remove(dst)
+    finally:
+        _sh.rmtree(tmp, ignore_errors=True)
+    a = np.stack(out)
+    dt = expected_dtype(rec, False)
+    if spp == 1 and a.ndim == 4:
+        a = a[..., 0]
+    return a.astype(dt)
+
+
 def _decode_file(rec, all_decoders=False):
     """Decoded frames of a file as a list of candidate arrays (one per decoder
     that succeeded), each shaped (frames, rows, cols[, 3]) in the SPEC's stored
@@ -937,12 +1071,32 @@ def _decode_file(rec, all_decoders=False):
     from pydicom.pixel_data_handlers.util import convert_color_space
     errors = []
     cands = []
+    if rec.ts in HTJ2K_TS:
+        # pydicom 2.3 and GDCM 3.0 do not know HTJ2K: OpenJPH is the reference
+        try:
+            a = _decode_htj2k(rec)
+        except Exception as ex:  # noqa: BLE001
+            raise RuntimeError("openjph: %s" % ex)
+        if rec.samples > 1 and a.ndim == 3:
+            a = a[None]
+        return [("openjph", a)]
     for label, handlers in _handler_sets():
         old = pydicom.config.pixel_data_handlers
         try:
             pydicom.config.pixel_data_handlers = handlers
-            ds = pydicom.dcmread(rec.path, force=True)
-            a = ds.pixel_array
+            ds = _read_for_pixels(rec.path)
+            try:
+                a = ds.pixel_array
+            except Exception:  # noqa: BLE001
+                # Pillow reads bare codestreams only: strip a JP2 wrapper and retry
+                streams = _j2k_codestreams(ds) if label == "pillow" and rec.ts in J2K_TS else None
+                if streams is None:
+                    raise
+                from pydicom.encaps import encapsulate
+                ds = _read_for_pixels(rec.path)
+                ds.PixelData = encapsulate(streams)
+                label = "pillow (JP2 wrapper stripped)"
+                a = ds.pixel_array
         except Exception as ex:  # noqa: BLE001
             errors.append("%s: %s" % (label, ex))
             continue
@@ -953,7 +1107,11 @@ def _decode_file(rec, all_decoders=False):
             # a decoder that returns garbage (uninitialised memory) is not a reference
             try:
                 pydicom.config.pixel_data_handlers = handlers
-                again = np.asarray(pydicom.dcmread(rec.path, force=True).pixel_array)
+                ds2 = _read_for_pixels(rec.path)
+                if label.startswith("pillow (JP2"):
+                    from pydicom.encaps import encapsulate
+                    ds2.PixelData = encapsulate(_j2k_codestreams(ds2))
+                again = np.asarray(ds2.pixel_array)
             except Exception as ex:  # noqa: BLE001
                 again = None
             finally:
@@ -985,6 +1143,10 @@ def _decode_file(rec, all_decoders=False):
 
 
 def expected_dtype(rec, rescale):
+    if rec.pixel_kind == "double":
+        # rescale applies to integer stored values; float64 pixel data stay float64
+        # (SPEC 4 read so that no precision is lost)
+        return np.dtype(np.float64)
     if rescale:
         return np.dtype(np.float32)
     if rec.pixel_kind == "float":
@@ -1004,9 +1166,9 @@ def expected_scan_dtype(e, rescale):
     """A stack whose slices have different stored types (PixelRepresentation
     changing within a series) is stored in a type holding every value exactly:
     numpy's promotion, with int64 (mixed 32-bit) replaced by float64."""
-    if rescale:
+    if rescale and all(r.pixel_kind != "double" for r in e.files):
         return np.dtype(np.float32)
-    dts = {expected_dtype(r, False) for r in e.files if getattr(r, "has_pixels", True)}
+    dts = {expected_dtype(r, rescale) for r in e.files if getattr(r, "has_pixels", True)}
     if len(dts) <= 1:
         return expected_dtype(e.first, False)
     dt = np.result_type(*dts)
@@ -1128,6 +1290,14 @@ class Oracle:
             for r in recs:
                 if r.kind in ("not_dicom", "dicomdir"):
                     self.skipped.append(r)
+                elif r.kind == "dicomdir_bad":
+                    e = Expect(scope_id(scope) + "_" + file_stem(r.name), scope, [r],
+                               "volume" if self.opts.volumes else "perfile")
+                    e.status = "uncertain"
+                    e.prefix = e.scan_id
+                    e.notes.append("DICOMDIR with corrupt records (%s): skipped or unreadable"
+                                   % r.reason)
+                    self.scans[e.scan_id] = e
                 elif r.kind in ("maybe",):
                     self.maybe_files.append(r)
             if not dicoms and not [r for r in recs if r.kind == "maybe_ok"]:
@@ -1330,6 +1500,9 @@ class Oracle:
                 e.warn_words.append("PixelRepresentation")
             self._pixel_status(e)
             self._stack(e)
+            if any(not palettes_equal(r.palette, st[0].palette) for r in st):
+                e.warn_words.append("palette")
+                e.warn_must_be_empty = False
             self.scans[sid] = e
 
     def _stack(self, e):
@@ -1520,7 +1693,8 @@ class Oracle:
                 lab, a = cands[min(ci, len(cands) - 1)]
                 label = lab if label is None else label
                 x = a[fr]
-                if o.rescale:
+                if o.rescale and r.pixel_kind == "int":
+                    # float pixel data are real values already: no rescale
                     slope = r.slope if r.slope is not None else 1.0
                     icpt = r.intercept if r.intercept is not None else 0.0
                     x = x.astype(np.float64) * slope + icpt
@@ -1530,7 +1704,7 @@ class Oracle:
                 arr = arr[0]
             if e.nt:
                 arr = arr.reshape([e.nt, e.nz] + list(arr.shape[1:]))
-            out.append((label, arr.astype(dt) if not o.rescale else arr.astype(np.float32)))
+            out.append((label, arr.astype(dt)))
         return out
 
     def can_decode(self, e):

@@ -285,3 +285,152 @@ def seq(*items):
             setattr(d, k, v)
         out.append(d)
     return out
+
+
+# ------------------------------------------------------------ palettes
+
+def palette_tables(n, kind=0):
+    """Three smooth 16-bit tables of n entries (red, green, blue)."""
+    t = np.linspace(0.0, 1.0, n)
+    r = 0.5 + 0.5 * np.sin(2 * math.pi * (t + 0.1 * kind))
+    g = t ** (1.5 + kind)
+    b = 1.0 - t
+    return [np.rint(c * 65535).astype(np.uint16) for c in (r, g, b)]
+
+
+def set_palette(ds, tables, first_map=0, bits=16, segmented=None):
+    """Palette Color LUT module: descriptors and data (8-bit tables packed one
+    byte per entry), or segmented data: segmented = (values per channel, n)."""
+    from pydicom.datadict import tag_for_keyword
+    n = len(tables[0]) if tables is not None else segmented[1]
+    vr = "SS" if int(ds.get("PixelRepresentation", 0)) == 1 else "US"
+    for c, name in enumerate(("Red", "Green", "Blue")):
+        desc = [n if n < 65536 else 0, first_map, bits]
+        ds.add_new(tag_for_keyword(name + "PaletteColorLookupTableDescriptor"), vr, desc)
+        if segmented is not None:
+            vals = np.asarray(segmented[0][c])
+            kw = "Segmented" + name + "PaletteColorLookupTableData"
+        else:
+            vals = np.asarray(tables[c])
+            kw = name + "PaletteColorLookupTableData"
+        data = vals.astype("<u1" if bits == 8 else "<u2").tobytes()
+        if len(data) % 2:
+            data += b"\0"
+        ds.add_new(tag_for_keyword(kw), "OW", data)
+
+
+def segmented_lut(kind=0, bits=16):
+    """Segmented tables (values per channel) using discrete, linear and
+    indirect segments (offset 0: both readings of the offset agree), and the
+    entry count they expand to."""
+    k = 257 if bits == 16 else 1
+    off = [0, 0] if bits == 16 else [0, 0, 0, 0]     # 32-bit offset in 2 words / 4 bytes
+    last = 160 if bits == 16 else 98                 # 8-bit tables: 256 entries at most
+    chans = []
+    for c in range(3):
+        a = 100 + 40 * c + 7 * kind
+        vals = ([0, 4, a * k, (a + 3) * k, (a + 9) * k, (a + 20) * k] +   # discrete: 4 entries
+                [1, 60, (200 + 10 * c) * k] +                             # linear: 60 entries
+                [1, 30, 50 * k] +                                         # linear down
+                [2, 2] + off +                                            # indirect: 2 segments
+                [1, last, (255 - 20 * c) * k])                            # linear up
+        chans.append(vals)
+    n = 4 + 60 + 30 + (4 + 60) + last
+    return chans, n
+
+
+# ------------------------------------------------------------ JPEG 2000 / HTJ2K
+
+def encapsulated(ds, frames_bytes, ts):
+    from pydicom.encaps import encapsulate
+    ds.file_meta.TransferSyntaxUID = ts
+    ds.PixelData = encapsulate(list(frames_bytes), has_bot=True)
+    ds["PixelData"].VR = "OB"
+    ds["PixelData"].is_undefined_length = True
+    ds.is_little_endian, ds.is_implicit_VR = True, False
+    return ds
+
+
+def pillow_j2k(frame, irreversible=False, mct=False):
+    """One frame (rows, cols) uint8/uint16 or (rows, cols, 3) uint8 as a bare
+    JPEG 2000 codestream written by Pillow (OpenJPEG).  mct: the multiple
+    component transform (YBR_RCT reversible, YBR_ICT irreversible)."""
+    import io
+    from PIL import Image
+    a = np.asarray(frame)
+    if a.ndim == 2 and a.dtype == np.uint16:
+        im = Image.fromarray(a.astype(np.uint16), mode="I;16")
+    else:
+        im = Image.fromarray(a.astype(np.uint8))
+    b = io.BytesIO()
+    im.save(b, format="JPEG2000", no_jp2=True, irreversible=irreversible, mct=1 if mct else 0)
+    return b.getvalue()
+
+
+def ojph_j2c(frame, bits, signed=False, reversible=True, colour_trans=False, tmpdir="/tmp"):
+    """One frame as an HTJ2K codestream by OpenJPH's ojph_compress.  Signed
+    data are encoded unsigned with an offset of 2^(bits-1) and the SIZ sign
+    bits set (ojph_compress 0.9 reads signed raw input wrongly; for the
+    reversible path the only difference is the DC level shift)."""
+    import tempfile
+    a = np.asarray(frame).astype(np.int64)
+    samples = 3 if a.ndim == 3 else 1
+    d = tempfile.mkdtemp(prefix="ojph_", dir=tmpdir)
+    try:
+        if signed:
+            assert reversible and samples == 1
+            a = a + (1 << (bits - 1))
+        if samples == 3:
+            src = os.path.join(d, "in.ppm")
+            with open(src, "wb") as f:
+                f.write(b"P6\n%d %d\n255\n" % (a.shape[1], a.shape[0]))
+                f.write(a.astype("u1").tobytes())
+            args = ["-colour_trans", "true" if colour_trans else "false"]
+        else:
+            src = os.path.join(d, "in.yuv")
+            with open(src, "wb") as f:
+                f.write(a.astype("<u1" if bits <= 8 else "<u2").tobytes())
+            args = ["-dims", "{%d,%d}" % (a.shape[1], a.shape[0]), "-num_comps", "1",
+                    "-signed", "false", "-bit_depth", str(bits), "-downsamp", "{1,1}"]
+        j2c = os.path.join(d, "out.j2c")
+        cmd = ["ojph_compress", "-i", src, "-o", j2c, "-reversible",
+               "true" if reversible else "false"] + args
+        if not reversible:
+            cmd += ["-qstep", "0.002"]
+        r = subprocess.run(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+        if r.returncode != 0:
+            raise RuntimeError("ojph_compress failed: %s" % r.stderr.decode(errors="replace"))
+        data = open(j2c, "rb").read()
+    finally:
+        shutil.rmtree(d, ignore_errors=True)
+    if signed:
+        b = bytearray(data)
+        assert b[0:4] == b"\xff\x4f\xff\x51"
+        for c in range(samples):
+            b[42 + 3 * c] |= 0x80
+        data = bytes(b)
+    return data
+
+
+# ------------------------------------------------------------ float pixel data
+
+PARAMETRIC_MAP = "1.2.840.10008.5.1.4.1.1.30"
+
+
+def float_dataset(uids, study_uid, series_uid, arr, ipp=None, iop=None, instance=None):
+    """Float Pixel Data (float32 arrays) or Double Float Pixel Data (float64):
+    (rows, cols) or (frames, rows, cols); no BitsStored/HighBit/PixelRepresentation."""
+    a = np.asarray(arr)
+    ds = image_dataset(uids, PARAMETRIC_MAP, study_uid, series_uid, "MR",
+                       np.zeros(a.shape, dtype=np.int64), bits_alloc=16, bits_stored=16,
+                       signed=False, ipp=ipp, iop=iop, instance=instance)
+    del ds.PixelData, ds.BitsStored, ds.HighBit, ds.PixelRepresentation
+    if a.dtype == np.float64:
+        ds.BitsAllocated = 64
+        ds.DoubleFloatPixelData = a.astype("<f8").tobytes()
+        ds["DoubleFloatPixelData"].VR = "OD"
+    else:
+        ds.BitsAllocated = 32
+        ds.FloatPixelData = a.astype("<f4").tobytes()
+        ds["FloatPixelData"].VR = "OF"
+    return ds

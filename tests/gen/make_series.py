@@ -452,6 +452,167 @@ class Corpus:
         self.volume(f, uid, "uneven", order, (5, 32, 24), "uint16", rule="instance",
                     warnings=["repeat|uneven"])
 
+    def build_colour_folder(self):
+        """Colour and photometric interpretations: YBR_FULL (planar 0 and 1), YBR_FULL_422
+        (native, subsampled), 16-bit RGB planar, MONOCHROME1, PALETTE COLOR (16- and
+        8-bit tables, segmented tables, first mapped value, tables differing between
+        slices); RLE copies; JPEG 2000 with the multiple component transform (YBR_RCT,
+        YBR_ICT) and with a codestream precision other than BitsStored."""
+        f = "colour"
+        self.add_folder(f)
+        ax = G.iop_axial()
+
+        def pos(n, dz=2.0):
+            return [{"ipp": [0, 0, dz * k], "iop": ax, "instance": k + 1} for k in range(n)]
+        common8 = dict(modality="US", sop_class=G.SC_STORAGE, bits_alloc=8, bits_stored=8,
+                       signed=False)
+        for label, planar in (("ybr full", 0), ("ybr full planar", 1)):
+            names = ["%s_%d.dcm" % (label.replace(" ", "_"), k) for k in range(2)]
+            uid, _, _ = self.series_of(f, pos(2), label=label, shape_rc=(20, 28), names=names,
+                                       lo=16, hi=240, photometric="YBR_FULL", planar=planar,
+                                       **common8)
+            self.volume(f, uid, label, names, (2, 20, 28, 3), "uint8", uniform=True, tolerance=2)
+        # YBR_FULL_422 uncompressed: Y1 Y2 Cb Cr for each pair of pixels
+        rows, cols = 16, 24
+        full = G.smooth_image(self.rng, rows, cols, 16, 240, samples=3)
+        uid = self.uid("series")
+        ds = G.image_dataset(self.uid, G.SC_STORAGE, self.study, uid, "US", full, bits_alloc=8,
+                             bits_stored=8, signed=False, photometric="YBR_FULL_422", instance=1,
+                             ipp=[0, 0, 0], iop=ax)
+        flat = full.reshape(-1, 3).astype(np.uint8)
+        packed = np.empty(rows * cols * 2, dtype=np.uint8)
+        packed[0::4], packed[1::4] = flat[0::2, 0], flat[1::2, 0]
+        packed[2::4], packed[3::4] = flat[0::2, 1], flat[0::2, 2]
+        ds.PixelData = packed.tobytes()
+        self.write_image(f, "ybr422.dcm", ds)
+        self.files[os.path.join(f, "ybr422.dcm")]["shape"] = [rows, cols, 3]
+        self.volume(f, uid, "ybr 422", ["ybr422.dcm"], (1, rows, cols, 3), "uint8", rule=None,
+                    tolerance=2)
+        # 16-bit RGB, planar
+        names = ["rgb16p_%d.dcm" % k for k in range(2)]
+        uid, _, _ = self.series_of(f, pos(2), "OT", G.SC_STORAGE, "rgb16 planar", shape_rc=(12, 20),
+                                   bits_alloc=16, bits_stored=16, signed=False, lo=0, hi=65535,
+                                   names=names, photometric="RGB", planar=1)
+        self.volume(f, uid, "rgb16 planar", names, (2, 12, 20, 3), "uint16", uniform=True)
+        # MONOCHROME1: stored as is (no inversion), photometric recorded
+        names = ["mono1_%d.dcm" % k for k in range(3)]
+        uid, _, _ = self.series_of(f, pos(3, 5.0), "CR", G.SC_STORAGE, "monochrome1",
+                                   shape_rc=(24, 20), bits_alloc=16, bits_stored=12, signed=False,
+                                   lo=0, hi=4095, names=names, photometric="MONOCHROME1")
+        self.volume(f, uid, "monochrome1", names, (3, 24, 20), "uint16", uniform=True)
+        # PALETTE COLOR: indices stored, the tables in attributes
+        self.palette_uids = {}
+
+        def palette_series(label, names, tables_of, bits_alloc=8, hi=255, first_map=0, bits=16,
+                           segmented=None, warnings=()):
+            def extra_for(k):
+                def extra(ds):
+                    G.set_palette(ds, tables_of(k), first_map=first_map, bits=bits,
+                                  segmented=segmented)
+                return extra
+            uid = self.uid("series")
+            for k, nm in enumerate(names):
+                self.series_of(f, [pos(len(names))[k]], "US", G.SC_STORAGE, label,
+                               shape_rc=(18, 22), bits_alloc=bits_alloc, bits_stored=bits_alloc,
+                               signed=False, lo=0, hi=hi, names=[nm], photometric="PALETTE COLOR",
+                               series_uid=uid, extra=extra_for(k))
+            self.palette_uids[label] = uid
+            self.volume(f, uid, label, names, (len(names), 18, 22),
+                        "uint8" if bits_alloc == 8 else "uint16",
+                        rule="position" if len(names) > 1 else None,
+                        uniform=True if len(names) > 1 else None, warnings=warnings)
+        tabs = G.palette_tables(256)
+        palette_series("palette", ["pal_%d.dcm" % k for k in range(3)], lambda k: tabs)
+        palette_series("palette differs", ["pald_%d.dcm" % k for k in range(2)],
+                       lambda k: G.palette_tables(256, kind=k), warnings=["palette"])
+        tabs8 = [(t >> 8).astype(np.uint8) for t in G.palette_tables(256, kind=1)]
+        palette_series("palette 8-bit table", ["pal_lut8.dcm"], lambda k: tabs8, bits=8)
+        seg16 = G.segmented_lut(0, 16)
+        palette_series("palette segmented", ["pal_seg16.dcm"], lambda k: None, bits_alloc=16,
+                       hi=400, first_map=40, bits=16, segmented=seg16)
+        seg8 = G.segmented_lut(2, 8)
+        palette_series("palette segmented 8-bit", ["pal_seg8.dcm"], lambda k: None, bits=8,
+                       first_map=3, segmented=seg8)
+
+        # RLE copies (their own folder: same UIDs)
+        if G.tool_available("dcmcrle"):
+            sub = f + "/rle"
+            self.add_folder(sub)
+            for label, names, shape, dt in (("ybr full", ["ybr_full_0.dcm", "ybr_full_1.dcm"],
+                                             (2, 20, 28, 3), "uint8"),
+                                            ("palette", ["pal_%d.dcm" % k for k in range(3)],
+                                             (3, 18, 22), "uint8"),
+                                            ("monochrome1", ["mono1_%d.dcm" % k for k in range(3)],
+                                             (3, 24, 20), "uint16")):
+                for nm in names:
+                    G.convert_ts(self.path(f, nm), self.path(sub, nm), "rle")
+                    ds = pydicom.dcmread(self.path(sub, nm), stop_before_pixels=True)
+                    self.files[os.path.join(sub, nm)] = dict(self.files[os.path.join(f, nm)],
+                                                             ts=str(ds.file_meta.TransferSyntaxUID))
+                self.volume(sub, str(ds.SeriesInstanceUID), "rle " + label, names, shape, dt,
+                            uniform=True, tolerance=2 if "ybr" in label else 0)
+
+        # JPEG 2000 with the multiple component transform, and precision != BitsStored
+        sub = f + "/j2k"
+        self.add_folder(sub)
+        for label, pi, ts, irr in (("rct", "YBR_RCT", "1.2.840.10008.1.2.4.90", False),
+                                   ("ict", "YBR_ICT", "1.2.840.10008.1.2.4.91", True)):
+            uid = self.uid("series")
+            names = ["%s_%d.dcm" % (label, k) for k in range(2)]
+            for k, nm in enumerate(names):
+                rgb = G.smooth_image(self.rng, 20, 24, 0, 255, k=k, samples=3)
+                ds = G.image_dataset(self.uid, G.SC_STORAGE, self.study, uid, "OT", rgb,
+                                     bits_alloc=8, bits_stored=8, signed=False, photometric="RGB",
+                                     instance=k + 1, ipp=[0, 0, 2.0 * k], iop=ax)
+                ds.PhotometricInterpretation = pi
+                G.encapsulated(ds, [G.pillow_j2k(rgb.astype(np.uint8), irreversible=irr,
+                                                 mct=True)], ts)
+                self.write_image(sub, nm, ds)
+                self.files[os.path.join(sub, nm)]["shape"] = [20, 24, 3]
+            self.volume(sub, uid, "j2k " + label, names, (2, 20, 24, 3), "uint8", uniform=True,
+                        tolerance=3 if irr else 0)
+        # 12-bit values in a 16-bit codestream, BitsStored 12 (and the reverse: precision 12
+        # for BitsStored 16 is what gdcmconv makes of ts/mr)
+        uid = self.uid("series")
+        names = ["prec16_bs12_%d.dcm" % k for k in range(2)]
+        for k, nm in enumerate(names):
+            a = G.smooth_image(self.rng, 20, 24, 0, 4095, k=k)
+            ds = G.image_dataset(self.uid, G.MR_STORAGE, self.study, uid, "MR", a, bits_alloc=16,
+                                 bits_stored=12, signed=False, instance=k + 1,
+                                 ipp=[0, 0, 2.0 * k], iop=ax)
+            G.encapsulated(ds, [G.pillow_j2k(a.astype(np.uint16))], "1.2.840.10008.1.2.4.90")
+            self.write_image(sub, nm, ds)
+            self.files[os.path.join(sub, nm)]["shape"] = [20, 24]
+        self.volume(sub, uid, "j2k precision 16, BitsStored 12", names, (2, 20, 24), "uint16",
+                    uniform=True)
+
+    def build_float_folder(self):
+        """Float and double pixel data (parametric maps): a float32 volume, a
+        double single file, a float32 multi-frame file."""
+        f = "float"
+        self.add_folder(f)
+        ax = G.iop_axial()
+        uid = self.uid("series")
+        names = ["flt_%d.dcm" % k for k in range(3)]
+        for k, nm in enumerate(names):
+            a = (G.smooth_image(self.rng, 14, 18, 0, 10000, k=k) / 7.0 - 300.0).astype(np.float32)
+            ds = G.float_dataset(self.uid, self.study, uid, a, ipp=[0, 0, 2.5 * k], iop=ax,
+                                 instance=k + 1)
+            self.write_image(f, nm, ds)
+        self.volume(f, uid, "float32", names, (3, 14, 18), "float32", uniform=True)
+        uid = self.uid("series")
+        a = (G.smooth_image(self.rng, 10, 12, 0, 100000) / 3.0 - 1000.0) * 1.000000123
+        ds = G.float_dataset(self.uid, self.study, uid, a.astype(np.float64), ipp=[0, 0, 0],
+                             iop=ax, instance=1)
+        self.write_image(f, "dbl.dcm", ds)
+        self.volume(f, uid, "float64", ["dbl.dcm"], (1, 10, 12), "float64", rule=None)
+        uid = self.uid("series")
+        a = np.stack([G.smooth_image(self.rng, 8, 10, 0, 1000, k=k) / 9.0 for k in range(4)])
+        ds = G.float_dataset(self.uid, self.study, uid, a.astype(np.float32))
+        rel = self.write_image(f, "flt_mf.dcm", ds)
+        self.volume(f, uid, "float32 multi-frame", ["flt_mf.dcm"] * 4, (4, 8, 10), "float32",
+                    rule=None, sops=[self.files[rel]["sop"]] * 4)
+
     def build_meta_folder(self):
         f = "meta"
         self.add_folder(f)
@@ -768,6 +929,8 @@ def main():
     c.build_fourd_folder()
     c.build_meta_folder()
     c.build_multiframe_folder()
+    c.build_colour_folder()
+    c.build_float_folder()
     c.build_ts_folders()
     c.build_bad_folders()
     m = c.manifest()

@@ -13,6 +13,7 @@ compares every output with the oracle:
   perfile   2D images, one scan per file                (corpus + pydicom files)
   volumes   series stacked into volumes                 (corpus + pydicom files)
   seed      layout seed + gzip + rescale                (geometry, ts, natural)
+  rescale   rescale true, zyx                           (geometry, float, multi-frame)
   instance  slice_order instance, split_inconsistent false (series, geometry)
   recursive input.recursive via --set, positional folders (ts)
   oldflags  the old crawler's flags                     (meta)
@@ -692,6 +693,7 @@ def check_attrs(run, ds, sid, e, orc, rep):
         g = bool(np.asarray(a["uniform_spacing"]).reshape(-1)[0])
         if g != e.uniform:
             rep.fail(run, sid, "attribute uniform_spacing", e.uniform, g)
+    check_palette(run, a, sid, r0, rep)
     if "warnings" in a:
         w = attr_str(a["warnings"])
         for word in e.warn_words:
@@ -702,6 +704,41 @@ def check_attrs(run, ds, sid, e, orc, rep):
                 rep.fail(run, sid, "warnings should mention %s" % word.replace("|", " or "), word, w)
         if e.warn_must_be_empty and w.strip():
             rep.fail(run, sid, "warnings for a clean series", "", w)
+
+
+PALETTE_ATTRS = ["palette_%s_lut_%s" % (c, k) for c in ("red", "green", "blue")
+                 for k in ("descriptor", "data")]
+
+
+def check_palette(run, a, sid, r0, rep):
+    """palette_<colour>_lut_descriptor / _data: the first stored slice's palette
+    color LUTs as pydicom reads them (segmented tables expanded), absent
+    without a palette."""
+    pal = getattr(r0, "palette", None)
+    if pal is None:
+        extra = [k for k in PALETTE_ATTRS if k in a]
+        if extra:
+            rep.fail(run, sid, "palette attributes for a file without palette", [], extra)
+        return
+    if pal[0] == "error":
+        rep.note(run, "%s: pydicom cannot apply the palette (%s): not compared" % (sid, pal[1]))
+        return
+    descs, tables = pal
+    for c, name in enumerate(("red", "green", "blue")):
+        kd, kt = "palette_%s_lut_descriptor" % name, "palette_%s_lut_data" % name
+        if kd not in a or kt not in a:
+            rep.fail(run, sid, "palette attributes missing", [kd, kt], sorted(k for k in a
+                                                                            if "palette" in k))
+            return
+        g = np.asarray(a[kd]).reshape(-1).tolist()
+        if g != descs[c]:
+            rep.fail(run, sid, "attribute %s" % kd, descs[c], g)
+        t = np.asarray(a[kt])
+        if t.dtype != tables[c].dtype or t.shape != tables[c].shape or \
+                not np.array_equal(t, tables[c]):
+            rep.fail(run, sid, "attribute %s (pydicom's table)" % kt,
+                     "%s %s %s" % (tables[c].dtype, tables[c].shape, tables[c][:8].tolist()),
+                     "%s %s %s" % (t.dtype, t.shape, t.reshape(-1)[:8].tolist()))
 
 
 # ----------------------------------------------------- oracle self-check
@@ -897,6 +934,14 @@ def main():
                     if d.compression != "gzip" or not d.shuffle:
                         rep.fail("seed", k, "compression gzip:4 with shuffle", "gzip+shuffle",
                                  "%s shuffle=%s" % (d.compression, d.shuffle))
+    if want("rescale"):
+        # rescale: true in zyx layout: float32 = stored * slope + intercept per slice/frame
+        # (per-slice and per-frame values, integer and float pixel data)
+        fl = [corpus_rel + "/" + f for f in ("geometry", "float", "multiframe", "enhanced")
+              if os.path.isdir(os.path.join(corpus, f))]
+        o = O.Options(volumes=True, write_pixeldata=True, rescale=True)
+        out, rc = crawl("rescale", fl, o)
+        check("rescale", fl, o, out)
     if want("instance"):
         fl = [corpus_rel + "/series", corpus_rel + "/geometry"]
         o = O.Options(volumes=True, write_pixeldata=True, slice_order="instance",
