@@ -169,7 +169,8 @@ static int load_csv(dc_csvout *c, dc_strset *ids, int id_field, char *err, size_
         return -1;
     }
     if (valid < (long long)st.st_size) {
-        dc_warn("%s: cut %lld bytes of an incomplete row at the end (left by an interrupted run)",
+        dc_warn("%s: repaired: cut %lld bytes of an incomplete row at the end (left by an "
+                "interrupted run); its scans will be redone",
                 c->path, (long long)st.st_size - valid);
         if (ftruncate(fd, (off_t)valid) != 0 || fsync(fd) != 0) {
             snprintf(err, errlen, "%s: cannot cut the incomplete tail: %s", c->path,
