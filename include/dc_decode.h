@@ -92,8 +92,8 @@ int dc_decode_frames(dc_dataset *ds, const dc_pixel_desc *pd, uint32_t first, ui
  * file_size, max_bytes (the ceiling for the decoded frames of one file,
  * run.max_image_bytes; 0: DC_DEFAULT_MAX_IMAGE_BYTES).  Returns 0 when
  * frames x Rows x Columns x samples x bytes per value is within max_bytes
- * and, for native (uncompressed) transfer syntaxes, the stored frames fit in
- * the file; else -1 with the reason in why ("image of N bytes exceeds
+ * and, for native (uncompressed, not deflated) transfer syntaxes, the stored
+ * frames fit in the file; else -1 with the reason in why ("image of N bytes exceeds
  * run.max_image_bytes (M)", "truncated pixel data: ...").  Never reads the
  * file; computes without overflow. */
 #define DC_DEFAULT_MAX_IMAGE_BYTES (4ull << 30)

@@ -15,6 +15,14 @@
 #include <stdint.h>
 #include "dc_config.h"
 
+/* dc_filelist.scope_is_input values */
+enum {
+    DC_SCOPE_SUB = 0,    /* a subfolder holding files (recursive mode) */
+    DC_SCOPE_INPUT = 1,  /* a folder listed in input.folders */
+    DC_SCOPE_DENIED = 2, /* a folder that could not be opened: permission denied */
+    DC_SCOPE_FAILED = 3  /* a folder that could not be opened: another error */
+};
+
 typedef struct {
     char *path;     /* path to open: scope path + "/" + name */
     uint32_t scope; /* index into dc_filelist.scopes */
@@ -25,7 +33,8 @@ typedef struct {
     dc_file *files;
     size_t n, cap;
     dc_strvec scopes;        /* scope paths as given, e.g. "storage/f1" or "storage/f1/sub" */
-    uint8_t *scope_is_input; /* [scopes.n] 1 when the scope is a folder listed in input.folders */
+    uint8_t *scope_is_input; /* [scopes.n] DC_SCOPE_* (nonzero: a row in unreadable_files when
+                                the scope has no DICOM file) */
     size_t n_special;        /* FIFOs, devices, sockets: skipped, never opened */
     size_t n_dir_errors;     /* directories that could not be read (each logged with its path) */
     size_t n_symlinks;       /* symlinks not followed (follow_symlinks false) or dangling */
@@ -40,16 +49,30 @@ void dc_filelist_free(dc_filelist *fl);
  * symlink loops and folders listed twice.  Input folders are always scopes
  * (scope_is_input 1) once opened, even when empty; subdirectories become
  * scopes only when they hold regular files.  Unreadable directories are
- * logged and counted, not fatal; a file that vanishes before its stat is
+ * logged and counted, not fatal: each (listed or found in recursive mode)
+ * becomes a scope without files marked DC_SCOPE_DENIED/FAILED, after all
+ * other scopes, so that it gets its row in unreadable_files ("cannot read
+ * folder: Permission denied"); a file that vanishes before its stat is
  * skipped (debug message).  Names are kept byte-exact.  Returns 0, or -1 with
  * err when there are no folders or more files than a uint32 index holds. */
 int dc_walk(const dc_config *cfg, dc_filelist *fl, char *err, size_t errlen);
 
-/* Folder part of a Scan ID: every '/' and '\\' replaced by '_'. Caller frees. */
+/* Non-UTF-8 file names (issue 6).  Paths are kept byte-exact for opening
+ * files.  Where a path becomes text (Scan IDs, which name rows in the UTF-8
+ * CSVs and datasets in the HDF5 file, and the "Example file" column), every
+ * byte that is not part of well-formed UTF-8 is written as \xNN (two
+ * lowercase hex digits, Python's "backslashreplace"): a folder "caf\xe9"
+ * (Latin-1) gives Scan IDs "...caf\xe9_<uid>" in the CSV and the HDF5 file
+ * alike.  Valid UTF-8 names are unchanged.  In the folder part a literal
+ * '\\' is already '_', so \xNN there always stands for a byte. */
+
+/* Folder part of a Scan ID: every '/' and '\\' replaced by '_', then bytes
+ * that are not UTF-8 as \xNN. Caller frees. */
 char *dc_scope_id(const char *scope_path);
 
 /* File name without directory and without its last extension ("a/b/img1.dcm" -> "img1";
- * like Python's os.path.splitext: ".hidden" stays ".hidden"). Caller frees. */
+ * like Python's os.path.splitext: ".hidden" stays ".hidden"), bytes that are
+ * not UTF-8 as \xNN. Caller frees. */
 char *dc_file_stem(const char *path);
 
 #endif

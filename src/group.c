@@ -482,7 +482,9 @@ static void empty_folders(gr_scans *out, const dc_record *recs, size_t n,
         x->scan_id = dc_strdup(scope_ids[s]);
         x->scope = (uint32_t)s;
         x->unreadable = 1;
-        x->reason = dc_strdup("no DICOM files in folder");
+        x->reason = dc_strdup(is_input[s] == DC_SCOPE_DENIED   ? "cannot read folder: Permission denied"
+                              : is_input[s] == DC_SCOPE_FAILED ? "cannot read folder"
+                                                               : "no DICOM files in folder");
         x->first_rec = x->example_rec = DC_NO_REC;
         x->n_repeats = 1;
         x->warnings = dc_strdup("");

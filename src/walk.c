@@ -19,6 +19,8 @@
  */
 #include "dc_walk.h"
 
+#include "dc_csv.h" /* dc_utf8_escape */
+
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
@@ -146,8 +148,10 @@ typedef struct {
     const dc_config *cfg;
     dc_filelist *fl;
     dirset seen;
-    dc_strvec pending; /* symlinked directories, walked after every real one */
-    int stat_failed;   /* a stat other than ENOENT failed in the current directory */
+    dc_strvec pending;    /* symlinked directories, walked after every real one */
+    dc_strvec unreadable; /* directories that could not be opened ... */
+    dc_buf unreadable_kind; /* ... and DC_SCOPE_DENIED or DC_SCOPE_FAILED for each */
+    int stat_failed;      /* a stat other than ENOENT failed in the current directory */
 } walker;
 
 static void level_add(level *lv, const char *name, int kind, uint64_t size)
@@ -174,11 +178,12 @@ static int cmp_entry(const void *a, const void *b)
     return strcmp(((const entry *)a)->name, ((const entry *)b)->name);
 }
 
-/* stat of one entry; 0, or -1 when it is to be skipped (logged/counted). */
+/* stat of one entry; 0, or the errno when it is to be skipped (logged/counted). */
 static int stat_entry(walker *w, int dfd, const char *dir, const char *name, int follow,
                       struct stat *st)
 {
     if (fstatat(dfd, name, st, follow ? 0 : AT_SYMLINK_NOFOLLOW) == 0) return 0;
+    int e = errno;
     if (errno == ENOENT && follow) {
         dc_debug("%s/%s: dangling symlink, skipped", dir, name);
         w->fl->n_symlinks++;
@@ -188,7 +193,7 @@ static int stat_entry(walker *w, int dfd, const char *dir, const char *name, int
         dc_warn("%s/%s: cannot stat: %s", dir, name, strerror(errno));
         w->stat_failed = 1;
     }
-    return -1;
+    return e;
 }
 
 /* Classifies an entry by its stat and adds files and directories to lv;
@@ -226,11 +231,16 @@ static void read_entry(walker *w, int dfd, const char *dir, const struct dirent 
         }
         if (stat_entry(w, dfd, dir, name, 1, &st) == 0) add_by_mode(w, lv, name, &st, 1);
         return;
-    default: /* DT_REG needs the size; DT_UNKNOWN needs the type */
-        if (stat_entry(w, dfd, dir, name, 0, &st) != 0) return;
+    default: { /* DT_REG needs the size; DT_UNKNOWN needs the type */
+        int e = stat_entry(w, dfd, dir, name, 0, &st);
+        /* a file in a folder without search permission: listed, so that
+         * reading it fails with its reason in unreadable_files */
+        if (e == EACCES && de->d_type == DT_REG) level_add(lv, name, E_FILE, 0);
+        if (e != 0) return;
         int link = S_ISLNK(st.st_mode) && w->cfg->follow_symlinks;
         if (link && stat_entry(w, dfd, dir, name, 1, &st) != 0) return;
         add_by_mode(w, lv, name, &st, link);
+    }
     }
 }
 
@@ -261,8 +271,14 @@ static DIR *open_once(walker *w, const char *dir)
     DIR *d = opendir(dir);
     struct stat st;
     if (!d) {
-        dc_warn("%s: cannot read directory: %s", dir, strerror(errno));
+        int e = errno;
+        dc_warn("%s: cannot read directory: %s", dir, strerror(e));
         w->fl->n_dir_errors++;
+        if (e != ENOENT) { /* a folder that vanished is not a result */
+            dc_strvec_push(&w->unreadable, dir);
+            dc_buf_putc(&w->unreadable_kind, (char)(e == EACCES || e == EPERM ? DC_SCOPE_DENIED
+                                                                              : DC_SCOPE_FAILED));
+        }
         return NULL;
     }
     if (fstat(dirfd(d), &st) != 0) {
@@ -319,12 +335,25 @@ int dc_walk(const dc_config *cfg, dc_filelist *fl, char *err, size_t errlen)
         snprintf(err, errlen, "input.folders: no folders to walk");
         return -1;
     }
-    walker w = {cfg, fl, {NULL, 0, 0}, {NULL, 0, 0}, 0};
+    walker w;
+    memset(&w, 0, sizeof w);
+    w.cfg = cfg;
+    w.fl = fl;
+    dc_strvec_init(&w.pending);
+    dc_strvec_init(&w.unreadable);
+    dc_buf_init(&w.unreadable_kind);
     for (size_t i = 0; i < cfg->folders.n; i++) walk_dir(&w, cfg->folders.v[i], 1);
     /* then symlinked directories (the queue grows while it is walked), so a
      * directory reached both ways keeps its real path as scope */
     for (size_t i = 0; i < w.pending.n; i++) walk_dir(&w, w.pending.v[i], 0);
+    /* last, the folders that could not be read: scopes without files that
+     * become rows of unreadable_files (after every real scope, so they never
+     * split an input folder from its subfolders) */
+    for (size_t i = 0; i < w.unreadable.n; i++)
+        add_scope(fl, w.unreadable.v[i], (uint8_t)w.unreadable_kind.data[i]);
     dc_strvec_free(&w.pending);
+    dc_strvec_free(&w.unreadable);
+    dc_buf_free(&w.unreadable_kind);
     free(w.seen.slot);
     if (fl->n > UINT32_MAX || fl->scopes.n > UINT32_MAX) {
         snprintf(err, errlen, "%zu files in scope: more than this version can index", fl->n);
@@ -335,12 +364,23 @@ int dc_walk(const dc_config *cfg, dc_filelist *fl, char *err, size_t errlen)
 
 /* ------------------------------------------------------------------ names */
 
+/* s[0..n) with bytes that are not well-formed UTF-8 as \xNN (see dc_walk.h) */
+static char *utf8_escaped(const char *s, size_t n)
+{
+    dc_buf b;
+    dc_buf_init(&b);
+    dc_utf8_escape(&b, s, n);
+    return dc_buf_steal(&b);
+}
+
 char *dc_scope_id(const char *scope_path)
 {
     char *s = dc_strdup(scope_path);
     for (char *p = s; *p; p++)
         if (*p == '/' || *p == '\\') *p = '_';
-    return s;
+    char *id = utf8_escaped(s, strlen(s));
+    free(s);
+    return id;
 }
 
 char *dc_file_stem(const char *path)
@@ -350,6 +390,6 @@ char *dc_file_stem(const char *path)
     const char *dot = strrchr(base, '.');
     const char *p = base;
     while (p < dot && *p == '.') p++; /* leading dots are not an extension */
-    if (!dot || p == dot) return dc_strdup(base);
-    return dc_strndup(base, (size_t)(dot - base));
+    if (!dot || p == dot) return utf8_escaped(base, strlen(base));
+    return utf8_escaped(base, (size_t)(dot - base));
 }

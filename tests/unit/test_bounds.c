@@ -110,9 +110,11 @@ static void test_native_fits_file(void **state)
     snprintf(pd.photometric, sizeof pd.photometric, "YBR_FULL_422");
     expect_ok(&pd, 32, 0);
     expect_refused(&pd, 31, 0, "truncated pixel data: 4 x 4 x 1 frames need 32 bytes, the file has 31");
-    /* compressed data can be much smaller than the image */
+    /* compressed data can be much smaller than the image, deflated datasets too */
     pd = desc(4096, 4096, 1, 16, 1, RLE);
     expect_ok(&pd, 2000, 0);
+    pd = desc(512, 512, 1, 16, 1, "1.2.840.10008.1.2.1.99");
+    expect_ok(&pd, 4637, 0);
 }
 
 /* ---- through dc_stack_scan ---- */
