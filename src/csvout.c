@@ -16,6 +16,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/statvfs.h>
 #include <unistd.h>
 
 void dc_csvout_init(dc_csvout *c, const char *path, int is_meta)
@@ -428,6 +429,11 @@ int dc_csvout_append(MPI_Comm comm, dc_csvout *c, size_t n_total, const uint32_t
         MPI_Status st;
         rc = MPI_File_write_all(fh, data.data ? data.data : "", (int)data.len, MPI_BYTE, &st);
         if (rc == MPI_SUCCESS) rc = MPI_File_sync(fh);
+        /* Open MPI 4.1 does not report a short write (full disk) from a
+         * collective write: the file must have reached the end of the rows */
+        MPI_Offset size = 0;
+        if (rc == MPI_SUCCESS && (MPI_File_get_size(fh, &size) != MPI_SUCCESS || (uint64_t)size < o))
+            rc = MPI_ERR_IO;
         MPI_File_close(&fh);
         MPI_Type_free(&ft);
     }
@@ -437,7 +443,15 @@ int dc_csvout_append(MPI_Comm comm, dc_csvout *c, size_t n_total, const uint32_t
         c->size = o;
         if (rank == 0 && header.len) fsync_dir_of(c->path);
     } else {
-        snprintf(err, errlen, "%s: writing rows failed", c->path);
+        struct statvfs fs;
+        char *dir = dc_strdup(c->path), *slash = strrchr(dir, '/');
+        if (slash) *slash = '\0';
+        if (statvfs(slash ? dir : ".", &fs) == 0)
+            snprintf(err, errlen, "%s: writing rows failed (%llu KiB free on its file system)",
+                     c->path, (unsigned long long)fs.f_bavail * fs.f_frsize / 1024);
+        else
+            snprintf(err, errlen, "%s: writing rows failed", c->path);
+        free(dir);
     }
     dc_buf_free(&header);
     dc_buf_free(&data);

@@ -18,6 +18,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/statvfs.h>
 #include <unistd.h>
 
 #include "dc_config.h"
@@ -662,8 +663,17 @@ int dc_h5seg_close(dc_h5seg *seg, char *err, size_t errlen)
     dc_hook("close");
     for (size_t i = 0; i < seg->n; i++)
         if (seg->ds[i].did >= 0) H5Dclose(seg->ds[i].did);
-    if (H5Fclose(seg->fid) < 0) rc = -1;
+    /* flush first: when that fails (a full disk) the file is never closed.
+     * HDF5 1.10 half-destroys a file whose close fails, then crashes on it
+     * in MPI_Finalize (H5F__close_cb); pinned by an extra reference, the
+     * library leaves it alone at exit (issue 6: ENOSPC exits 1, no crash). */
+    if (H5Fflush(seg->fid, H5F_SCOPE_LOCAL) < 0) rc = -1;
     int all = 0;
+    MPI_Allreduce(&rc, &all, 1, MPI_INT, MPI_MIN, seg->comm);
+    if (all != 0)
+        H5Iinc_ref(seg->fid);
+    else if (H5Fclose(seg->fid) < 0)
+        rc = -1;
     MPI_Allreduce(&rc, &all, 1, MPI_INT, MPI_MIN, seg->comm);
     /* every rank flushes what it wrote (on a parallel file system each client
      * holds its own dirty pages); rank 0 makes the file's name durable */
@@ -674,7 +684,16 @@ int dc_h5seg_close(dc_h5seg *seg, char *err, size_t errlen)
         free(d);
     }
     MPI_Allreduce(&rc, &all, 1, MPI_INT, MPI_MIN, seg->comm);
-    if (all != 0) snprintf(err, errlen, "%s: closing the segment file failed", seg->path);
+    if (all != 0) {
+        struct statvfs fs;
+        char *d = dir_of(seg->path);
+        if (statvfs(d, &fs) == 0)
+            snprintf(err, errlen, "%s: writing the segment file failed (%llu KiB free on its file system)",
+                     seg->path, (unsigned long long)fs.f_bavail * fs.f_frsize / 1024);
+        else
+            snprintf(err, errlen, "%s: closing the segment file failed", seg->path);
+        free(d);
+    }
     free(seg->ds);
     free(seg->path);
     free(seg);
