@@ -162,6 +162,17 @@ static void fuzz_decode(dc_dataset *ds, const dc_record *rec, size_t size)
         return;
     }
     uint64_t nval = dc_pixel_frame_values(&pd);
+    if (dc_pixel_value_size(&pd) == 0 || nval == 0) {
+        /* the gate leaves these to the decoder, which must refuse them
+         * before it writes anything (dummy is far smaller than a frame) */
+        uint8_t dummy[16];
+        err[0] = '\0';
+        FUZZ_CHECK(dc_decode_frames(ds, &pd, 0, 1, dc_output_dtype(&pd, 0), 1.0, 0.0, dummy, err,
+                                    sizeof err) != 0 && err[0],
+                   "decoded with BitsAllocated %u, %llu values", (unsigned)pd.bits_alloc,
+                   (unsigned long long)nval);
+        return;
+    }
     int dt = dc_output_dtype(&pd, 0);
     size_t bytes = (size_t)nval * (size_t)(dc_dtype_size(dt) > 4 ? dc_dtype_size(dt) : 4);
     void *out = malloc(bytes ? bytes : 1);

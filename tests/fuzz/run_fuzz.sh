@@ -51,7 +51,7 @@ fi
 mkdir -p "$FB/corpus" "$FB/artifacts"
 
 # ---- fuzz
-LOG="$FB/fuzz.log"
+LOG="$FB/fuzz-$(date +%Y%m%d-%H%M%S).log"
 echo "run_fuzz: $SECS s, $JOBS job(s), corpus $FB/corpus, seeds $(ls "$SEEDS" | wc -l), log $LOG"
 export ASAN_OPTIONS=${ASAN_OPTIONS:-detect_leaks=1:allocator_may_return_null=1:abort_on_error=1}
 export UBSAN_OPTIONS=${UBSAN_OPTIONS:-print_stacktrace=1:halt_on_error=1}
@@ -59,11 +59,21 @@ export LSAN_OPTIONS=${LSAN_OPTIONS:-suppressions=$PWD/tests/lsan.supp:print_supp
 args=(-max_total_time="$SECS" -max_len=262144 -rss_limit_mb=2048 -malloc_limit_mb=512 -timeout=20
       -dict=tests/fuzz/dicom.dict -artifact_prefix="$FB/artifacts/" -print_final_stats=1)
 [ "$JOBS" -gt 1 ] && args+=(-fork="$JOBS" -ignore_crashes=0)
+T0=$(date +%s)
 "$FB/fuzz_dcmfile" "${args[@]}" "$FB/corpus" "$SEEDS" tests/fuzz/regressions > "$LOG" 2>&1
 rc=$?
 grep -E "^#[0-9]+ +(DONE|INITED)|cov:" "$LOG" | tail -n 2
 grep -E "stat::|Done [0-9]+ runs" "$LOG" | tail -n 8
-echo "run_fuzz: corpus $(ls "$FB/corpus" | wc -l) inputs, $(du -sk "$FB/corpus" | cut -f1) KiB"
+ncorp=$(ls "$FB/corpus" | wc -l)
+echo "run_fuzz: corpus $ncorp inputs, $(du -sk "$FB/corpus" | cut -f1) KiB"
+# one line per run in $FB/fuzz-history.tsv: start, seconds run, exit status,
+# coverage (cov = edges, ft = features), corpus inputs, executions, log
+last=$(grep -E "^#[0-9]+ .*cov: " "$LOG" | tail -n 1)
+secs=$(sed -n 's/^Done [0-9]* runs in \([0-9]*\) second.*/\1/p' "$LOG" | tail -n 1)
+[ -n "$secs" ] || secs=$(( $(date +%s) - T0 )) # a crash: wall clock
+printf '%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n' "$(date -r "$LOG" +%FT%T)" "${secs:-?}" "$rc" \
+    "$(sed -n 's/.*cov: \([0-9]*\).*/\1/p' <<<"$last")" "$(sed -n 's/.*ft: \([0-9]*\).*/\1/p' <<<"$last")" \
+    "$ncorp" "$(sed -n 's/^stat::number_of_executed_units: *//p' "$LOG")" "$LOG" >> "$FB/fuzz-history.tsv"
 if [ $rc -ne 0 ]; then
     grep -E "ERROR|SUMMARY|invariant|runtime error|Test unit written" "$LOG" | head -n 20
     echo "run_fuzz: FAIL (exit $rc): replay with $FB/fuzz_dcmfile <artifact>; keep it in tests/fuzz/regressions/"
