@@ -289,6 +289,47 @@ static void drop_missing_segments(dc_outputs *o)
     free(dir);
 }
 
+/* Open MPI's MPI_File_open (OMPIO, sharedfp/lockedfile) creates
+ * "<file>.locktest.<rank>" beside the file and deletes it at once: a kill in
+ * between leaves it.  Remove those of our files (prefix), or all in the
+ * segment folder (prefix NULL). */
+static size_t remove_locktests(const char *dir, const char *prefix)
+{
+    DIR *d = opendir(dir[0] ? dir : ".");
+    if (!d) return 0;
+    size_t n = 0, plen = prefix ? strlen(prefix) : 0;
+    struct dirent *e;
+    while ((e = readdir(d)) != NULL) {
+        const char *lt = strstr(e->d_name, ".locktest.");
+        if (!lt || (prefix && ((size_t)(lt - e->d_name) != plen || strncmp(e->d_name, prefix, plen))))
+            continue;
+        char *p = dc_asprintf("%s%s%s", dir, dir[0] ? "/" : "", e->d_name);
+        if (unlink(p) == 0) n++;
+        free(p);
+    }
+    closedir(d);
+    return n;
+}
+
+static void remove_all_locktests(dc_outputs *o)
+{
+    char *dir = dc_strdup(o->meta.path);
+    char *slash = strrchr(dir, '/');
+    const char *mb = strrchr(o->meta.path, '/'), *ub = strrchr(o->unread.path, '/');
+    mb = mb ? mb + 1 : o->meta.path;
+    ub = ub ? ub + 1 : o->unread.path;
+    if (slash) *slash = '\0';
+    else
+        dir[0] = '\0';
+    size_t n = remove_locktests(dir, mb) + remove_locktests(dir, ub) +
+               remove_locktests(o->seg_dir, NULL);
+    if (n)
+        dc_warn("%s: repaired: removed %zu lock-test files Open MPI leaves when a file open is "
+                "interrupted",
+                dir[0] ? dir : ".", n);
+    free(dir);
+}
+
 /* leftovers of a rewrite that a kill interrupted before its rename */
 static void remove_temp(const char *path)
 {
@@ -420,6 +461,7 @@ int dc_outputs_open(const dc_config *cfg, dc_outputs *o, char *err, size_t errle
     H5Eset_auto2(H5E_DEFAULT, NULL, NULL);
     remove_temp(o->meta.path);
     remove_temp(o->unread.path);
+    remove_all_locktests(o);
     if (load_csv(&o->meta, &o->meta_ids, 0, err, errlen) != 0) return -1;
     if (load_csv(&o->unread, &o->unread_ids, 1, err, errlen) != 0) return -1;
     if (!cfg->write_pixeldata) return 0;

@@ -19,6 +19,9 @@ outputs (tests/kill/kcommon.check_clean), equal to the reference
   no_dataset      a link removed from the index: a row without a dataset
   temp_files      temp files of interrupted rewrites (metadata CSV with a wider
                   header, unreadable CSV, index)
+  locktests       "<file>.locktest.<rank>" files that Open MPI's MPI_File_open
+                  (OMPIO sharedfp/lockedfile) creates and deletes at once: a kill
+                  in between leaves them beside a CSV or a segment
   stray_segment   a segment file no link refers to (a checkpoint killed before
                   its index rename)
   partial_segment a segment file cut in half, not referenced
@@ -96,6 +99,13 @@ def temp_files(out):
             fh.write(b"half a rewrite\n")
 
 
+def locktest_files(out):
+    d, s = segs(out)
+    for f in (p(out, "meta") + ".locktest.0", p(out, "unr") + ".locktest.1",
+              os.path.join(d, s[0] + ".locktest.0")):
+        open(f, "wb").close()
+
+
 def segs(out):
     d = p(out, "idx") + ".d"
     return d, sorted(os.listdir(d))
@@ -139,6 +149,7 @@ CASES = [
     ("no_row", no_row, "had no metadata row"),
     ("no_dataset", no_dataset, "rows had no pixel data"),
     ("temp_files", temp_files, "removed the temp file"),
+    ("locktests", locktest_files, "lock-test files"),
     ("stray_segment", stray_segment, "segment files no scan refers to"),
     ("partial_segment", partial_segment, "segment files no scan refers to"),
     ("no_index", no_index, "rebuilt from"),

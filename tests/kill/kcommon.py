@@ -256,7 +256,7 @@ def check_clean(outdir, run_id, pixels=True):
     unr = os.path.join(outdir, "unreadable_files%s.csv" % sfx)
     idx = os.path.join(outdir, "pixel_data%s.h5" % sfx)
     for n in os.listdir(outdir) if os.path.isdir(outdir) else []:
-        if n.endswith(".tmp"):
+        if n.endswith(".tmp") or ".locktest." in n:
             problems.append("temp file left: %s" % n)
     m_ids = set()
     if os.path.exists(meta):

@@ -167,7 +167,7 @@ def trial(binary, work, refs, np, i, what, rng, problems):
     cut = [ln for ln in log.splitlines() if "incomplete row" in ln]
     if rc != 0:
         problems.append("trial %d: rerun exited %s:\n%s" % (i, rc, log[-2000:]))
-        return "; ".join(descs), False
+        return "; ".join(descs), "RERUN FAILED"
     probs = K.check_clean(out, "kill")
     same, text = K.compare(os.path.join(work, refout), out)
     if probs:
@@ -180,7 +180,8 @@ def trial(binary, work, refs, np, i, what, rng, problems):
     notes = []
     if repaired or cut:
         notes.append("repairs: %d" % (len(repaired) + len(cut)))
-    return "; ".join(descs) + ("; " + ", ".join(notes) if notes else ""), same and not probs
+    status = "identical" if same and not probs else "DIFFERENT" if not same else "NOT CLEAN"
+    return "; ".join(descs) + ("; " + ", ".join(notes) if notes else ""), status
 
 
 def main():
@@ -226,9 +227,8 @@ def main():
             print("  %-5s %2d: MISSED: %s" % (what, i + 1, desc))
             continue
         results[what][1] += 1
-        results[what][0] += 1 if ok else 0
-        print("  %-5s %2d: %s: %s" % (what, i + 1, "identical" if ok else "DIFFERENT", desc),
-              flush=True)
+        results[what][0] += 1 if ok == "identical" else 0
+        print("  %-5s %2d: %s: %s" % (what, i + 1, ok, desc), flush=True)
     print()
     for p in problems:
         print("  problem: " + p)
