@@ -179,8 +179,10 @@ int dc_group_records(const dc_record *recs, size_t n, const char *const *file_pa
 
 /* Order the slices of one scan and fill shape and attributes.
  * IN scan->slice_rec[scan->n_slices]: the scan's records, one per file, any
- * order (slice_frame NULL); scan->warnings may hold warnings to keep; the
- * other pointers NULL.  A scan already marked unreadable (with its reason)
+ * order (slice_frame NULL: every frame of each); or, with slice_frame set,
+ * the 2D frames to stack: frame slice_frame[k] of record slice_rec[k] (a part
+ * of a multi-frame file split by orientation; -1 for a frame beyond the
+ * record's); scan->warnings may hold warnings to keep; the other pointers NULL.  A scan already marked unreadable (with its reason)
  * only gets n_files, first_rec, example_rec and uids/modality filled.
  * OUT slice_rec/slice_frame (one per stored 2D frame), n_files, first_rec,
  * example_rec, shape, dtype, geometry, warnings, uids/modality/photometric.

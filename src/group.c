@@ -124,6 +124,21 @@ static void emit_stack(gr_scans *out, const gr_ctx *c, char *scan_id, uint32_t s
     dc_stack_scan(c->recs, c->paths, c->opts, s);
 }
 
+/* a stack of given frames (frames NULL: every frame of the records) */
+static void emit_frames(gr_scans *out, const gr_ctx *c, char *scan_id, uint32_t scope,
+                        uint32_t *rec, uint32_t *frames, uint32_t n, char *warnings, uint32_t n_dup)
+{
+    dc_scan *s = push_scan(out);
+    s->scan_id = scan_id;
+    s->scope = scope;
+    s->slice_rec = rec;
+    s->slice_frame = frames;
+    s->n_slices = n;
+    s->warnings = warnings;
+    s->n_duplicates = n_dup;
+    dc_stack_scan(c->recs, c->paths, c->opts, s);
+}
+
 static uint32_t *one_rec(uint32_t idx)
 {
     uint32_t *m = dc_malloc(sizeof *m);
@@ -158,6 +173,8 @@ typedef struct {
     uint32_t *mem; /* positions in the series' refs, file-name order */
     uint32_t n, cap;
     int multi;          /* one multi-frame file */
+    uint32_t *frames;   /* multi: the frames of one orientation when the file is split, else NULL */
+    uint32_t n_frames, n_file_frames;
     const char *reason; /* unreadable part (split_inconsistent false) */
     int has_inst;
     int32_t min_inst;
@@ -259,21 +276,75 @@ static const dc_record *part_rec(const gr_series *g, const gr_part *p, uint32_t 
     return g->f[p->mem[k]].r;
 }
 
+/* frame f's orientation: its per-frame group's, else the file's; NULL when none */
+static const double *frame_iop(const dc_record *r, uint32_t f)
+{
+    if (r->frame_geom && f < r->n_frame_geom && r->frame_geom[f].has_iop) return r->frame_geom[f].iop;
+    return r->has_iop ? r->iop : NULL;
+}
+
+static int iop_same(const double *a, const double *b)
+{
+    if (!a || !b) return a == b;
+    for (int i = 0; i < 6; i++)
+        if (fabs(a[i] - b[i]) > IOP_EPS) return 0;
+    return 1;
+}
+
+/* A multi-frame file whose frames have several orientations (a tri-planar
+ * localizer in one enhanced file) is split like a series: one part per
+ * orientation, frames in file order, the orientations in the order of their
+ * first frame.  More than MAX_MF_ORIENTATIONS (radial acquisitions): not
+ * split (stacked in frame order, with a warning).  split_inconsistent false:
+ * one part, unreadable "inconsistent orientation". */
+#define MAX_MF_ORIENTATIONS 16
+
+static void add_multiframe(gr_series *g, uint32_t i, int split)
+{
+    const dc_record *r = g->f[i].r;
+    uint32_t nf = r->frames, rep[MAX_MF_ORIENTATIONS], ncls = 0;
+    uint32_t *cls = dc_malloc(nf * sizeof *cls);
+    for (uint32_t f = 0; f < nf && ncls <= MAX_MF_ORIENTATIONS; f++) {
+        uint32_t c = 0;
+        while (c < ncls && !iop_same(frame_iop(r, rep[c]), frame_iop(r, f))) c++;
+        if (c == ncls && ncls < MAX_MF_ORIENTATIONS) rep[ncls] = f;
+        if (c == ncls) ncls++;
+        cls[f] = c;
+    }
+    if (ncls <= 1 || ncls > MAX_MF_ORIENTATIONS || !split) {
+        gr_part *p = new_part(g);
+        p->multi = 1;
+        if (ncls > 1 && ncls <= MAX_MF_ORIENTATIONS) p->reason = "inconsistent orientation";
+        part_add(p, i);
+        free(cls);
+        return;
+    }
+    for (uint32_t c = 0; c < ncls; c++) {
+        gr_part *p = new_part(g);
+        p->multi = 1;
+        p->n_file_frames = nf;
+        p->frames = dc_malloc(nf * sizeof *p->frames);
+        for (uint32_t f = 0; f < nf; f++)
+            if (cls[f] == c) p->frames[p->n_frames++] = f;
+        part_add(p, i);
+    }
+    free(cls);
+}
+
 /* multi-frame files alone, single-frame files into consistent parts */
-static void partition(gr_series *g)
+static void partition(gr_series *g, int split)
 {
     for (uint32_t i = 0; i < g->m; i++) {
         if (g->state[i] != F_KEEP) continue;
         const dc_record *r = g->f[i].r;
-        gr_part *p = NULL;
-        if (r->frames <= 1)
-            for (uint32_t q = 0; q < g->n_parts && !p; q++)
-                if (!g->parts[q].multi && consistent(part_rec(g, &g->parts[q], 0), r))
-                    p = &g->parts[q];
-        if (!p) {
-            p = new_part(g);
-            p->multi = r->frames > 1;
+        if (r->frames > 1) {
+            add_multiframe(g, i, split);
+            continue;
         }
+        gr_part *p = NULL;
+        for (uint32_t q = 0; q < g->n_parts && !p; q++)
+            if (!g->parts[q].multi && consistent(part_rec(g, &g->parts[q], 0), r)) p = &g->parts[q];
+        if (!p) p = new_part(g);
         part_add(p, i);
     }
 }
@@ -329,13 +400,17 @@ static int cmp_u32(const void *a, const void *b)
     return x < y ? -1 : x > y;
 }
 
-/* lowest InstanceNumber first, parts without any after, ties by first file name */
+/* lowest InstanceNumber first, parts without any after, ties by first file
+ * name, then (the parts of one multi-frame file) by first frame */
 static int cmp_part(const void *pa, const void *pb)
 {
     const gr_part *a = pa, *b = pb;
     if (a->has_inst != b->has_inst) return a->has_inst ? -1 : 1;
     if (a->has_inst && a->min_inst != b->min_inst) return a->min_inst < b->min_inst ? -1 : 1;
-    return strcmp(a->first_path, b->first_path);
+    int c = strcmp(a->first_path, b->first_path);
+    if (c) return c;
+    uint32_t fa = a->frames ? a->frames[0] : 0, fb = b->frames ? b->frames[0] : 0;
+    return fa < fb ? -1 : fa > fb;
 }
 
 static void order_parts(gr_series *g)
@@ -356,13 +431,34 @@ static void order_parts(gr_series *g)
         for (uint32_t k = 0; k < g->parts[q].n; k++) g->part_of[g->parts[q].mem[k]] = q;
 }
 
+/* "frames 1-3, 7 of 9": the (1-based) frame numbers of a split multi-frame part */
+static void frame_ranges(dc_buf *w, const gr_part *p)
+{
+    dc_buf_puts(w, "multi-frame file split by orientation: frames ");
+    for (uint32_t k = 0, shown = 0; k < p->n_frames; shown++) {
+        uint32_t j = k;
+        while (j + 1 < p->n_frames && p->frames[j + 1] == p->frames[j] + 1) j++;
+        if (shown == 20) {
+            dc_buf_puts(w, ", ...");
+            break;
+        }
+        dc_buf_printf(w, "%s%u", shown ? ", " : "", p->frames[k] + 1);
+        if (j > k) dc_buf_printf(w, "-%u", p->frames[j] + 1);
+        k = j + 1;
+    }
+    dc_buf_printf(w, " of %u", p->n_file_frames);
+}
+
 /* warnings of part q: its dropped duplicates; part 0 also the files without pixels */
 static char *part_warnings(const gr_series *g, uint32_t q)
 {
     dc_buf w;
     dc_buf_init(&w);
     const gr_part *p = &g->parts[q];
-    if (p->n_dup) dc_buf_printf(&w, "duplicate SOPInstanceUID, not stacked: %s", p->dups.data);
+    if (p->frames) frame_ranges(&w, p);
+    if (p->n_dup)
+        dc_buf_printf(&w, "%sduplicate SOPInstanceUID, not stacked: %s", w.len ? "; " : "",
+                      p->dups.data);
     if (q == 0) {
         int first = 1;
         for (uint32_t i = 0; i < g->m; i++) {
@@ -415,14 +511,20 @@ static void emit_parts(gr_scans *out, const gr_ctx *c, const gr_series *g)
         const gr_part *p = &g->parts[q];
         char *id = g->n_parts > 1 ? dc_asprintf("%s_%s_%u", c->scope_ids[r0->scope], uid, q + 1)
                                   : dc_asprintf("%s_%s", c->scope_ids[r0->scope], uid);
-        uint32_t *mem = dc_malloc(p->n * sizeof *mem);
-        for (uint32_t k = 0; k < p->n; k++) mem[k] = g->f[p->mem[k]].idx;
+        uint32_t n = p->frames ? p->n_frames : p->n;
+        uint32_t *mem = dc_malloc(n * sizeof *mem), *frames = NULL;
+        for (uint32_t k = 0; k < n; k++) mem[k] = g->f[p->mem[p->frames ? 0 : k]].idx;
+        if (p->frames) { /* one orientation of a multi-frame file: those frames */
+            frames = dc_malloc(n * sizeof *frames);
+            memcpy(frames, p->frames, n * sizeof *frames);
+        }
         char *w = part_warnings(g, q);
         if (p->reason) {
             emit_unreadable(out, c, id, r0->scope, mem, p->n, p->reason, w);
             out->v[out->n - 1].n_duplicates = p->n_dup;
+            free(frames);
         } else {
-            emit_stack(out, c, id, r0->scope, mem, p->n, w, p->n_dup);
+            emit_frames(out, c, id, r0->scope, mem, frames, n, w, p->n_dup);
         }
     }
     emit_no_pixels(out, c, g, uid);
@@ -436,13 +538,14 @@ static void group_series(gr_scans *out, const gr_ctx *c, const gr_ref *f, uint32
         NULL, 0};
     mark_duplicates(&g);
     mark_no_pixels(&g);
-    partition(&g);
+    partition(&g, c->opts->split_inconsistent);
     if (!c->opts->split_inconsistent) merge_inconsistent(&g);
     order_parts(&g);
     assign_duplicates(&g);
     emit_parts(out, c, &g);
     for (uint32_t q = 0; q < g.n_parts; q++) {
         free(g.parts[q].mem);
+        free(g.parts[q].frames);
         dc_buf_free(&g.parts[q].dups);
     }
     free(g.parts);

@@ -144,9 +144,25 @@ static void item_from_frame(const dc_record *r, uint32_t ri, uint32_t f, const c
     }
 }
 
+/* every frame of the records mem[n_mem]; or, with sub, exactly the frames
+ * sub->frame[k] of records sub->rec[k] (a part of a multi-frame file) */
+typedef struct {
+    const uint32_t *rec, *frame;
+    uint32_t n;
+} st_subset;
+
 static st_item *make_items(const dc_record *recs, const char *const *paths, const uint32_t *mem,
-                           uint32_t n_mem, uint32_t *n_items)
+                           uint32_t n_mem, const st_subset *sub, uint32_t *n_items)
 {
+    if (sub) {
+        st_item *it = dc_calloc(sub->n, sizeof *it);
+        for (uint32_t k = 0; k < sub->n; k++) {
+            const dc_record *r = &recs[sub->rec[k]];
+            item_from_frame(r, sub->rec[k], sub->frame[k], paths[r->file_idx], &it[k]);
+        }
+        *n_items = sub->n;
+        return it;
+    }
     uint32_t n = 0;
     for (uint32_t i = 0; i < n_mem; i++) n += recs[mem[i]].frames ? recs[mem[i]].frames : 1;
     st_item *it = dc_calloc(n, sizeof *it);
@@ -664,10 +680,11 @@ static void mark_unreadable(dc_scan *s, const dc_record *recs, const char *const
 /* ---- the whole stack ---- */
 
 static void stack_items(dc_scan *s, const dc_record *recs, const char *const *paths,
-                        const uint32_t *mem, uint32_t n_mem, const dc_group_opts *o, dc_buf *w)
+                        const uint32_t *mem, uint32_t n_mem, const st_subset *sub,
+                        const dc_group_opts *o, dc_buf *w)
 {
     uint32_t n;
-    st_item *it = make_items(recs, paths, mem, n_mem, &n);
+    st_item *it = make_items(recs, paths, mem, n_mem, sub, &n);
     st_item *out = dc_malloc(n * sizeof *out);
     st_order ord = {"single", 1};
     if (o->volumes) {
@@ -693,8 +710,27 @@ static void stack_items(dc_scan *s, const dc_record *recs, const char *const *pa
         for (uint32_t i = 0; i < n_mem; i++) s->cost += recs[mem[i]].file_size;
     else
         s->cost = b->file_size;
+    if (sub && o->write_pixeldata && b->frames > n) s->cost = s->cost / b->frames * n; /* a part */
     free(it);
     free(out);
+}
+
+static int cmp_u32(const void *a, const void *b)
+{
+    uint32_t x = *(const uint32_t *)a, y = *(const uint32_t *)b;
+    return x < y ? -1 : x > y;
+}
+
+/* the distinct records of a frame subset */
+static uint32_t *distinct_recs(const uint32_t *rec, uint32_t n, uint32_t *n_out)
+{
+    uint32_t *u = dc_malloc(n * sizeof *u), k = 0;
+    memcpy(u, rec, n * sizeof *u);
+    qsort(u, n, sizeof *u, cmp_u32);
+    for (uint32_t i = 0; i < n; i++)
+        if (i == 0 || u[i] != u[k - 1]) u[k++] = u[i];
+    *n_out = k;
+    return u;
 }
 
 int dc_stack_scan(const dc_record *recs, const char *const *file_paths, const dc_group_opts *opts,
@@ -704,7 +740,16 @@ int dc_stack_scan(const dc_record *recs, const char *const *file_paths, const dc
         return -1;
     if (!opts->volumes && scan->n_slices != 1) return -1;
     uint32_t *mem = scan->slice_rec, n_mem = scan->n_slices;
+    uint32_t *in_rec = NULL, *in_frame = scan->slice_frame, n_in = scan->n_slices;
+    if (in_frame) { /* a frame subset: stack those frames; mem = the distinct records */
+        for (uint32_t k = 0; k < n_in; k++)
+            if (recs[mem[k]].frames && in_frame[k] >= recs[mem[k]].frames) return -1;
+        in_rec = mem;
+        mem = distinct_recs(in_rec, n_in, &n_mem);
+    }
+    st_subset sub = {in_rec, in_frame, n_in};
     scan->slice_rec = NULL;
+    scan->slice_frame = NULL;
     scan->n_slices = 0;
     dc_buf w;
     dc_buf_init(&w);
@@ -718,11 +763,13 @@ int dc_stack_scan(const dc_record *recs, const char *const *file_paths, const dc
     if (reason) {
         mark_unreadable(scan, recs, file_paths, mem, n_mem, reason);
     } else {
-        stack_items(scan, recs, file_paths, mem, n_mem, opts, &w);
+        stack_items(scan, recs, file_paths, mem, n_mem, in_frame ? &sub : NULL, opts, &w);
         if ((reason = too_large(scan, opts, why, sizeof why)) != NULL)
             mark_unreadable(scan, recs, file_paths, mem, n_mem, reason);
     }
     free(mem);
+    free(in_rec);
+    free(in_frame);
     free(scan->warnings);
     scan->warnings = dc_buf_steal(&w);
     return 0;

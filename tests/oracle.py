@@ -544,7 +544,12 @@ class FileRec:
         self.spacing = None
         self.has_pixels = False
         self.pixel_kind = "int"
-        self.frame_ipps = None      # per-frame positions (functional groups)
+        self.frame_ipps = None      # per-frame positions (functional groups), all present
+        self.frame_ipp_list = None  # per-frame positions, None where missing
+        self.frame_iops = None      # per-frame orientation (per-frame, shared or top level)
+        self.frame_temporal = None  # per-frame TemporalPositionIndex (None where missing)
+        self.frame_slopes = None    # per-frame rescale (per-frame, shared or top level)
+        self.frame_intercepts = None
         self.palette = None         # (descriptors, tables) by pydicom, or ("error", why)
         self.truncated_pixels = False
         self.short_pixels = False
@@ -653,33 +658,12 @@ def analyse_file(path, scope_path, name):
         r.pixel_kind = "float"
     elif 0x7FE00009 in ds:
         r.pixel_kind = "double"
-    # enhanced multi-frame: functional groups
+    # enhanced multi-frame: functional groups (per-frame values over shared ones;
+    # top-level values for the file as a whole)
     try:
-        sh = ds.get("SharedFunctionalGroupsSequence")
-        pf = ds.get("PerFrameFunctionalGroupsSequence")
-        if sh is not None and len(sh):
-            s0 = sh[0]
-            if r.iop is None and "PlaneOrientationSequence" in s0:
-                r.iop = _nums(s0.PlaneOrientationSequence[0].get("ImageOrientationPatient"), 6)
-            if r.spacing is None and "PixelMeasuresSequence" in s0:
-                r.spacing = _nums(s0.PixelMeasuresSequence[0].get("PixelSpacing"), 2)
-            if "PixelValueTransformationSequence" in s0:
-                pv = s0.PixelValueTransformationSequence[0]
-                r.slope = _num(pv.get("RescaleSlope")) if r.slope is None else r.slope
-                r.intercept = _num(pv.get("RescaleIntercept")) if r.intercept is None else r.intercept
-        if pf is not None and len(pf) == r.frames:
-            ipps = []
-            for it in pf:
-                p = None
-                if "PlanePositionSequence" in it:
-                    p = _nums(it.PlanePositionSequence[0].get("ImagePositionPatient"), 3)
-                ipps.append(p)
-                if r.iop is None and "PlaneOrientationSequence" in it:
-                    r.iop = _nums(it.PlaneOrientationSequence[0].get("ImageOrientationPatient"), 6)
-            if all(p is not None for p in ipps):
-                r.frame_ipps = ipps
+        _functional_groups(ds, r)
     except Exception:  # noqa: BLE001 - odd functional groups: no per-frame geometry
-        r.frame_ipps = None
+        r.frame_ipps = r.frame_iops = r.frame_temporal = r.frame_slopes = None
     if "RedPaletteColorLookupTableDescriptor" in ds:
         r.palette = palette_of(ds)
     # expected native length check (element complete but too short)
@@ -721,6 +705,88 @@ def palettes_equal(a, b):
         return a == b
     return a[0] == b[0] and all(x.dtype == y.dtype and np.array_equal(x, y)
                                 for x, y in zip(a[1], b[1]))
+
+
+def _fg_value(item, seq, kw, n=None, cast=float):
+    if item is None or seq not in item or not len(item[seq].value):
+        return None
+    v = item[seq].value[0].get(kw)
+    return _nums(v, n, cast) if n else _num(v, cast)
+
+
+def _functional_groups(ds, r):
+    """Shared and Per-frame Functional Groups -> FileRec fields (PS3.3 C.7.6.16)."""
+    sh = ds.get("SharedFunctionalGroupsSequence")
+    pf = ds.get("PerFrameFunctionalGroupsSequence")
+    s0 = sh[0] if sh is not None and len(sh) else None
+    if s0 is not None:
+        if r.iop is None:
+            r.iop = _fg_value(s0, "PlaneOrientationSequence", "ImageOrientationPatient", 6)
+        if r.spacing is None:
+            r.spacing = _fg_value(s0, "PixelMeasuresSequence", "PixelSpacing", 2)
+        if r.slope is None and r.intercept is None:
+            r.slope = _fg_value(s0, "PixelValueTransformationSequence", "RescaleSlope")
+            r.intercept = _fg_value(s0, "PixelValueTransformationSequence", "RescaleIntercept")
+    if pf is None or len(pf) != r.frames:
+        return
+    top_iop = _nums(ds.get("ImageOrientationPatient"), 6)
+    top_slope, top_icpt = _num(ds.get("RescaleSlope")), _num(ds.get("RescaleIntercept"))
+    sh_iop = _fg_value(s0, "PlaneOrientationSequence", "ImageOrientationPatient", 6)
+    sh_ipp = _fg_value(s0, "PlanePositionSequence", "ImagePositionPatient", 3)
+    sh_slope = _fg_value(s0, "PixelValueTransformationSequence", "RescaleSlope")
+    sh_icpt = _fg_value(s0, "PixelValueTransformationSequence", "RescaleIntercept")
+    ipps, iops, temps, slopes, icpts = [], [], [], [], []
+    for it in pf:
+        ipps.append(_fg_value(it, "PlanePositionSequence", "ImagePositionPatient", 3) or sh_ipp)
+        iops.append(_fg_value(it, "PlaneOrientationSequence", "ImageOrientationPatient", 6)
+                    or sh_iop or top_iop)
+        temps.append(_fg_value(it, "FrameContentSequence", "TemporalPositionIndex", cast=int))
+        if it is not None and "PixelValueTransformationSequence" in it:
+            slopes.append(_fg_value(it, "PixelValueTransformationSequence", "RescaleSlope"))
+            icpts.append(_fg_value(it, "PixelValueTransformationSequence", "RescaleIntercept"))
+        elif sh_slope is not None or sh_icpt is not None:
+            slopes.append(sh_slope)
+            icpts.append(sh_icpt)
+        else:
+            slopes.append(top_slope)
+            icpts.append(top_icpt)
+    r.frame_ipp_list = ipps
+    if all(p is not None for p in ipps):
+        r.frame_ipps = ipps
+    r.frame_iops = iops
+    r.frame_temporal = temps
+    r.frame_slopes, r.frame_intercepts = slopes, icpts
+    if r.iop is None:
+        r.iop = next((x for x in iops if x is not None), None)
+
+
+def frame_rescale(r, fr):
+    """(slope, intercept) of frame fr: per-frame functional groups, else the file's"""
+    if r.frame_slopes is not None and fr < len(r.frame_slopes):
+        sl, ic = r.frame_slopes[fr], r.frame_intercepts[fr]
+    else:
+        sl, ic = r.slope, r.intercept
+    return (sl if sl is not None else 1.0), (ic if ic is not None else 0.0)
+
+
+def mf_orientation_classes(r):
+    """The frames of a multi-frame file grouped by orientation (1e-4), groups in
+    the order of their first frame; one group when they agree or when there are
+    more than 16 (radial acquisitions: not split)."""
+    iops = r.frame_iops or [r.iop] * r.frames
+    reps, groups = [], []
+    for k, io in enumerate(iops):
+        for g, rep in enumerate(reps):
+            if (io is None) == (rep is None) and (io is None or max(
+                    abs(a - b) for a, b in zip(io, rep)) <= 1e-4):
+                groups[g].append(k)
+                break
+        else:
+            reps.append(io)
+            groups.append([k])
+    if len(groups) > 16:
+        return [list(range(r.frames))]
+    return groups
 
 
 # ----------------------------------------------------------- CSV flattening
@@ -1214,6 +1280,7 @@ class Expect:
         self.row_uncertain = False
         self.rule_alts = None         # several acceptable slice_order values
         self.alt_slices = []          # other acceptable slice orders
+        self.frames_subset = None     # the frames of a multi-frame file split by orientation
 
     @property
     def first(self):
@@ -1465,36 +1532,62 @@ class Oracle:
             e.slices = []
             self._pixel_status(e)
             self.scans[base_id + "_nopixel"] = e
-        if any(r.multiframe for r in files) and len(files) > 1:
-            e = Expect(base_id, scope, files, "volume")
-            e.status = "uncertain"
-            e.notes.append("series mixes several files with a multi-frame file")
-            e.prefix = base_id
-            self.scans[base_id] = e
-            return
-        stacks = self._split_keys(files) if len(files) > 1 else [files]
+        # SPEC 5: each multi-frame file is a volume of its own; one whose frames
+        # have several orientations is split by orientation like a series (a
+        # tri-planar localizer in one file), unreadable with split_inconsistent false
+        single = [r for r in files if not r.multiframe]
+        parts = []                        # (files, frames of a split multi-frame file or None)
+        unreadable = []                   # (files, reason)
+        for r in files:
+            if not r.multiframe:
+                continue
+            groups = mf_orientation_classes(r)
+            if len(groups) == 1:
+                parts.append(([r], None))
+            elif not o.split_inconsistent:
+                unreadable.append(([r], "inconsistent orientation"))
+            else:
+                parts += [([r], g) for g in groups]
+        stacks = self._split_keys(single) if len(single) > 1 else ([single] if single else [])
         if len(stacks) > 1 and not o.split_inconsistent:
-            e = Expect(base_id, scope, files, "volume")
-            e.status = "unreadable" if o.write_pixeldata else "either"
-            e.reasons = ["inconsistent"]
-            e.notes.append("split_inconsistent false")
-            self.scans[base_id] = e
-            return
-        if len(stacks) > 1:
-            big = 1 << 62
-            stacks.sort(key=lambda st: (min((r.instance if r.instance is not None else big)
-                                            for r in st), st[0].name))
-            ids = ["%s_%d" % (base_id, k + 1) for k in range(len(stacks))]
+            unreadable.append((single, "inconsistent"))
         else:
-            ids = [base_id]
-        for sid, st in zip(ids, stacks):
+            parts += [(st, None) for st in stacks]
+        big = 1 << 62
+
+        def part_key(pt):
+            fl, frs = pt
+            inst = [r.instance for r in fl if r.instance is not None]
+            return (0 if inst else 1, min(inst) if inst else 0, min(r.name for r in fl),
+                    frs[0] if frs else 0)
+        allp = [(pt, None) for pt in parts] + [((fl, None), why) for fl, why in unreadable]
+        allp.sort(key=lambda x: part_key(x[0]))
+        ids = ["%s_%d" % (base_id, k + 1) for k in range(len(allp))] if len(allp) > 1 else [base_id]
+        for sid, ((fl, frs), why) in zip(ids, allp):
+            if why is not None:
+                e = Expect(sid, scope, list(fl), "volume")
+                e.status = "unreadable" if o.write_pixeldata else "either"
+                e.reasons = ["inconsistent"]
+                e.notes.append("split_inconsistent false")
+                self.scans[sid] = e
+                continue
+            st = fl
             st_dups = [d for d in dup_files if any(d.sop == r.sop for r in st)]
             e = Expect(sid, scope, list(st), "volume")
+            e.frames_subset = frs
+            e.duplicates = []
+            if frs is not None:
+                e.warn_words.append("split by orientation")
+                if st_dups:               # named in the warnings of one of its parts: open
+                    e.n_files_alt = {1 + len(st_dups)}
+                    e.notes.append("duplicates of a split multi-frame file")
+                    st_dups = []
             e.duplicates = st_dups
             e.n_files = len(st)
             if st_dups:
                 e.n_files_alt = {len(st) + len(st_dups)}
                 e.warn_words.append("duplicate")
+                e.warn_must_be_empty = False
             if len({expected_dtype(r, False) for r in st if r.has_pixels}) > 1 \
                     and not o.rescale:
                 e.warn_words.append("PixelRepresentation")
@@ -1512,21 +1605,7 @@ class Oracle:
         r0 = files[0]
         samples_axis = [r0.samples] if r0.samples > 1 else []
         if len(files) == 1 and r0.multiframe:
-            r = r0
-            frames = list(range(r.frames))
-            e.rule = None
-            if r.frame_ipps and r.iop:
-                n = np.array(normal(r.iop))
-                proj = [float(np.dot(p, n)) for p in r.frame_ipps]
-                frames = sorted(frames, key=lambda k: (proj[k], k))
-                if len(set(round(p, 3) for p in proj)) != len(proj):
-                    e.status = "uncertain" if e.status == "stored" else e.status
-                    e.notes.append("multi-frame with repeated positions")
-                e.positions = [r.frame_ipps[k] for k in frames]
-                self._geometry(e, [r.frame_ipps[k] for k in frames], r.iop)
-            e.slices = [(r, k) for k in frames]
-            e.shape = [len(frames), r.rows, r.cols] + samples_axis
-            e.instances = None
+            self._stack_multiframe(e, r0, samples_axis)
             return
         if len(files) == 1:
             e.slices = [(r0, 0)]
@@ -1584,6 +1663,57 @@ class Oracle:
         e.positions = None   # not checked when slices are not ordered by position
         # no geometry checks beyond in-plane spacing when slices are not ordered by position
         self._geometry(e, None, None)
+
+    def _stack_multiframe(self, e, r, samples_axis):
+        """One multi-frame file (or the frames of one orientation of it): by the
+        positions of the per-frame functional groups along the normal; repeated
+        positions with equal counts -> 4D, repeats ordered by TemporalPositionIndex
+        then frame number; else frame order (rule "frame") with a warning."""
+        o = self.opts
+        frames = list(e.frames_subset) if getattr(e, "frames_subset", None) else \
+            list(range(r.frames))
+        e.instances = [r.instance] * len(frames)
+        e.shape = [len(frames), r.rows, r.cols] + samples_axis
+        ipps = r.frame_ipp_list
+        iops = r.frame_iops
+        usable = ipps is not None and iops is not None and \
+            all(ipps[k] is not None and iops[k] is not None for k in frames)
+        if usable:
+            io = iops[frames[0]]
+            usable = all(max(abs(a - b) for a, b in zip(iops[k], io)) <= 1e-4 for k in frames)
+        e.slices = [(r, k) for k in frames]
+        e.rule = "frame"
+        if o.slice_order != "position":
+            self._geometry(e, None, None)
+            return
+        if not usable:
+            if len(frames) > 1:
+                e.warn_words.append("*")
+            self._geometry(e, None, None)
+            return
+        nrm = np.array(normal(io))
+        proj = {k: float(np.dot(ipps[k], nrm)) for k in frames}
+        keys = sorted(set(round(proj[k], 2) for k in frames))
+        clusters = {c: [k for k in frames if round(proj[k], 2) == c] for c in keys}
+        counts = set(len(v) for v in clusters.values())
+        if len(counts) > 1:
+            e.warn_words.append("repeat|uneven")
+            e.notes.append("uneven repeated positions in a multi-frame file")
+            self._geometry(e, None, None)
+            return
+        R = counts.pop()
+        big = 1 << 62
+        temp = r.frame_temporal or [None] * r.frames
+        for c in keys:
+            clusters[c].sort(key=lambda k: (temp[k] if temp[k] is not None else big, k))
+        e.rule = "position"
+        order = [clusters[c][t] for t in range(R) for c in keys]
+        e.slices = [(r, k) for k in order]
+        if R > 1:
+            e.nt, e.nz = R, len(keys)
+            e.shape = [R, len(keys), r.rows, r.cols] + samples_axis
+        e.positions = [ipps[clusters[c][0]] for c in keys]
+        self._geometry(e, e.positions, io)
 
     def _order_position(self, e):
         files = e.files
@@ -1695,8 +1825,7 @@ class Oracle:
                 x = a[fr]
                 if o.rescale and r.pixel_kind == "int":
                     # float pixel data are real values already: no rescale
-                    slope = r.slope if r.slope is not None else 1.0
-                    icpt = r.intercept if r.intercept is not None else 0.0
+                    slope, icpt = frame_rescale(r, fr)
                     x = x.astype(np.float64) * slope + icpt
                 frames.append(x)
             arr = np.stack(frames)
@@ -1746,9 +1875,8 @@ class Oracle:
         return flatten(r.ds)
 
     def expected_rescale(self, e):
-        sl = [r.slope if r.slope is not None else 1.0 for r, _ in e.slices]
-        ic = [r.intercept if r.intercept is not None else 0.0 for r, _ in e.slices]
-        return sl, ic
+        vals = [frame_rescale(r, fr) for r, fr in e.slices]
+        return [v[0] for v in vals], [v[1] for v in vals]
 
 
 def normal(iop):

@@ -20,6 +20,12 @@ from pydicom.dataset import Dataset, FileDataset, FileMetaDataset
 from pydicom.sequence import Sequence
 from pydicom.uid import ExplicitVRLittleEndian
 
+# pydicom 2.3 does not know the HTJ2K transfer syntaxes: teach it their names so it writes them
+for _uid, _name in (("1.2.840.10008.1.2.4.201", "HTJ2KLossless"),
+                    ("1.2.840.10008.1.2.4.202", "HTJ2KLosslessRPCL"),
+                    ("1.2.840.10008.1.2.4.203", "HTJ2K")):
+    pydicom._uid_dict.UID_dictionary.setdefault(_uid, (_name, "Transfer Syntax", "", "", _name))
+
 UID_ROOT = "1.2.826.0.1.3680043.10.1011"   # fixed test root (not registered; never leaves the tests)
 
 CT_STORAGE = "1.2.840.10008.5.1.4.1.1.2"
@@ -433,4 +439,52 @@ def float_dataset(uids, study_uid, series_uid, arr, ipp=None, iop=None, instance
         ds.BitsAllocated = 32
         ds.FloatPixelData = a.astype("<f4").tobytes()
         ds["FloatPixelData"].VR = "OF"
+    return ds
+
+
+# ------------------------------------------------------------ enhanced multi-frame
+
+ENH_CT_STORAGE = "1.2.840.10008.5.1.4.1.1.2.1"
+ENH_PET_STORAGE = "1.2.840.10008.5.1.4.1.1.130"
+US_MF_STORAGE = "1.2.840.10008.5.1.4.1.1.3.1"
+XA_STORAGE = "1.2.840.10008.5.1.4.1.1.12.1"
+
+
+def functional_groups(ds, shared, per_frame):
+    """Shared and Per-frame Functional Groups from dicts of the form
+    {"PlanePositionSequence": {"ImagePositionPatient": [...]}, ...}: each key a
+    functional group macro (a sequence of one item), each value that item."""
+    def item(groups):
+        d = Dataset()
+        for seq_kw, attrs in groups.items():
+            it = Dataset()
+            for k, v in attrs.items():
+                setattr(it, k, v)
+            setattr(d, seq_kw, Sequence([it]))
+        return d
+    ds.SharedFunctionalGroupsSequence = Sequence([item(shared)])
+    ds.PerFrameFunctionalGroupsSequence = Sequence([item(g) for g in per_frame])
+
+
+def enhanced_dataset(uids, sop_class, study_uid, series_uid, modality, frames, *, bits_alloc,
+                     bits_stored, signed, shared, per_frame, instance=1, photometric="MONOCHROME2",
+                     dimension_index=("FrameContentSequence", "InStackPositionNumber")):
+    """An enhanced multi-frame image: no top-level position, orientation, spacing
+    or rescale; all of them in the functional groups (realistic layout,
+    including Dimension Organization/Index)."""
+    ds = image_dataset(uids, sop_class, study_uid, series_uid, modality, frames,
+                       bits_alloc=bits_alloc, bits_stored=bits_stored, signed=signed,
+                       photometric=photometric, pixel_spacing=None, instance=instance)
+    ds.ImageType = ["ORIGINAL", "PRIMARY", "AXIAL", "NONE"]
+    ds.FrameOfReferenceUID = study_uid + ".77"
+    ds.ContentQualification = "PRODUCT"
+    dim_uid = study_uid + ".88"
+    ds.DimensionOrganizationSequence = Sequence([Dataset()])
+    ds.DimensionOrganizationSequence[0].DimensionOrganizationUID = dim_uid
+    idx = Dataset()
+    idx.DimensionOrganizationUID = dim_uid
+    idx.DimensionIndexPointer = pydicom.datadict.tag_for_keyword(dimension_index[1])
+    idx.FunctionalGroupPointer = pydicom.datadict.tag_for_keyword(dimension_index[0])
+    ds.DimensionIndexSequence = Sequence([idx])
+    functional_groups(ds, shared, per_frame)
     return ds

@@ -98,8 +98,9 @@ class Corpus:
 
     def volume(self, folder, series_uid, label, files_in_order, shape, dtype, rule="position",
                suffix="", warnings=(), uniform=None, tolerance=0, n_files=None,
-               duplicates=(), outcome="stored", reasons=(), sops=None):
+               duplicates=(), outcome="stored", reasons=(), sops=None, frames=None):
         self.volumes.append({
+            "order_frames": list(frames) if frames is not None else None,
             "folder": folder, "series_uid": series_uid, "suffix": suffix, "label": label,
             "outcome": outcome, "reasons": list(reasons),
             "shape": list(shape) if shape else None, "dtype": dtype,
@@ -743,6 +744,181 @@ class Corpus:
         self.volume(f, uid, "multiframe enhanced", ["mf_enhanced.dcm"] * nf, (nf, 20, 24),
                     "uint16", rule=None, sops=[self.files[rel]["sop"]] * nf, uniform=True)
 
+    def build_enhanced_folder(self):
+        """Enhanced multi-frame files as scanners write them: nothing at the top level,
+        positions/orientation/spacing/rescale in the Shared and Per-frame Functional
+        Groups.  Enhanced CT (oblique, frames shuffled in position), enhanced PET
+        (per-frame rescale slope, positions descending), enhanced MR 4D (temporal
+        positions x slices, frames shuffled), an enhanced MR localizer with three
+        orientations in one file (split like a tri-planar series), a series of two
+        enhanced files (one volume each), ultrasound RGB cine and XA without
+        positions (frame order); JPEG 2000, HTJ2K and RLE copies."""
+        f = "enhanced"
+        self.add_folder(f)
+        rows, cols = 24, 28
+
+        def frames_of(n, lo, hi):
+            return np.stack([G.smooth_image(self.rng, rows, cols, lo, hi, k=k) for k in range(n)])
+
+        def ds_(v):
+            return [G.fmt_ds(x) for x in v]
+        # enhanced CT: oblique, signed 12-bit with the bits above HighBit zero, frames shuffled
+        n = 10
+        rot = G.rot_x(20)
+        iop = [round(v, 6) for v in list(rot @ np.array([1.0, 0, 0])) + list(rot @ np.array([0, 1.0, 0]))]
+        nrm = G.normal_of(iop)
+        perm = [int(v) for v in self.rng.permutation(n)]
+        origin = np.array([-40.0, -30.0, 12.0])
+        per = []
+        for k in range(n):
+            ipp = origin + 2.0 * perm[k] * nrm
+            per.append({"PlanePositionSequence": {"ImagePositionPatient": ds_(np.round(ipp, 5))},
+                        "FrameContentSequence": {"InStackPositionNumber": perm[k] + 1,
+                                                 "StackID": "1",
+                                                 "DimensionIndexValues": [perm[k] + 1]}})
+        shared = {"PixelMeasuresSequence": {"PixelSpacing": ["0.7", "0.6"], "SliceThickness": "2"},
+                  "PlaneOrientationSequence": {"ImageOrientationPatient": ds_(iop)},
+                  "PixelValueTransformationSequence": {"RescaleIntercept": "0", "RescaleSlope": "1",
+                                                       "RescaleType": "HU"}}
+        uid = self.uid("series")
+        ds = G.enhanced_dataset(self.uid, G.ENH_CT_STORAGE, self.study, uid, "CT",
+                                frames_of(n, -1000, 1500), bits_alloc=16, bits_stored=12,
+                                signed=True, shared=shared, per_frame=per)
+        ds.PixelData = G.to_stored(frames_of(n, -1000, 1500), 16, 12, True, True).tobytes()
+        rel = self.write_image(f, "enh_ct.dcm", ds)
+        order = [perm.index(p) for p in range(n)]
+        self.volume(f, uid, "enhanced CT", ["enh_ct.dcm"] * n, (n, rows, cols), "int16",
+                    sops=[self.files[rel]["sop"]] * n, frames=order, uniform=True)
+        self.enh_ct = ("enh_ct.dcm", uid, order)
+        # enhanced PET: per-frame RescaleSlope, positions descending with the frame number
+        n = 6
+        per = [{"PlanePositionSequence": {"ImagePositionPatient": ["-50", "-50", G.fmt_ds(20.0 - 4 * k)]},
+                "FrameContentSequence": {"InStackPositionNumber": n - k, "DimensionIndexValues": [n - k]},
+                "PixelValueTransformationSequence": {"RescaleIntercept": "0",
+                                                     "RescaleSlope": G.fmt_ds(0.5 + 0.25 * k),
+                                                     "RescaleType": "BQML"}}
+               for k in range(n)]
+        shared = {"PixelMeasuresSequence": {"PixelSpacing": ["2", "2"], "SliceThickness": "4"},
+                  "PlaneOrientationSequence": {"ImageOrientationPatient": ds_(G.iop_axial())}}
+        uid = self.uid("series")
+        ds = G.enhanced_dataset(self.uid, G.ENH_PET_STORAGE, self.study, uid, "PT",
+                                frames_of(n, 0, 30000), bits_alloc=16, bits_stored=16,
+                                signed=False, shared=shared, per_frame=per)
+        rel = self.write_image(f, "enh_pet.dcm", ds)
+        self.volume(f, uid, "enhanced PET", ["enh_pet.dcm"] * n, (n, rows, cols), "uint16",
+                    sops=[self.files[rel]["sop"]] * n, frames=list(range(n - 1, -1, -1)),
+                    uniform=True)
+        # enhanced MR 4D: 3 temporal positions x 4 slices, frames shuffled
+        nt, nz = 3, 4
+        pairs = [(t, z) for t in range(nt) for z in range(nz)]
+        shuffled = [pairs[int(i)] for i in self.rng.permutation(len(pairs))]
+        per = [{"PlanePositionSequence": {"ImagePositionPatient": ["-20", "-25", G.fmt_ds(3.0 * z)]},
+                "FrameContentSequence": {"TemporalPositionIndex": t + 1, "InStackPositionNumber": z + 1,
+                                         "StackID": "1", "DimensionIndexValues": [t + 1, z + 1]}}
+               for t, z in shuffled]
+        shared = {"PixelMeasuresSequence": {"PixelSpacing": ["1.5", "1.25"], "SliceThickness": "3"},
+                  "PlaneOrientationSequence": {"ImageOrientationPatient": ds_(G.iop_axial())}}
+        uid = self.uid("series")
+        ds = G.enhanced_dataset(self.uid, G.ENH_MR_STORAGE, self.study, uid, "MR",
+                                frames_of(nt * nz, 0, 4000), bits_alloc=16, bits_stored=12,
+                                signed=False, shared=shared, per_frame=per,
+                                dimension_index=("FrameContentSequence", "TemporalPositionIndex"))
+        rel = self.write_image(f, "enh_mr_4d.dcm", ds)
+        order = [shuffled.index((t, z)) for t in range(nt) for z in range(nz)]
+        self.volume(f, uid, "enhanced MR 4D", ["enh_mr_4d.dcm"] * (nt * nz), (nt, nz, rows, cols),
+                    "uint16", sops=[self.files[rel]["sop"]] * (nt * nz), frames=order, uniform=True)
+        self.enh_mr_4d = ("enh_mr_4d.dcm", uid, order, (nt, nz))
+        # enhanced MR localizer: sagittal, axial, coronal frames interleaved in one file
+        planes = [G.iop_sagittal(), G.iop_axial(), G.iop_coronal()]
+        per = []
+        for k in range(9):
+            p, j = k % 3, k // 3
+            ipp = [[-10.0 + 10 * j, -20, 20], [-20, -20, -10.0 + 10 * j], [-20, -10.0 + 10 * j, 20]][p]
+            per.append({"PlanePositionSequence": {"ImagePositionPatient": ds_(ipp)},
+                        "PlaneOrientationSequence": {"ImageOrientationPatient": ds_(planes[p])},
+                        "FrameContentSequence": {"StackID": str(p + 1), "InStackPositionNumber": j + 1,
+                                                 "DimensionIndexValues": [p + 1, j + 1]}})
+        shared = {"PixelMeasuresSequence": {"PixelSpacing": ["1.6", "1.6"], "SliceThickness": "8"}}
+        uid = self.uid("series")
+        ds = G.enhanced_dataset(self.uid, G.ENH_MR_STORAGE, self.study, uid, "MR",
+                                frames_of(9, 0, 1000), bits_alloc=16, bits_stored=16,
+                                signed=False, shared=shared, per_frame=per)
+        rel = self.write_image(f, "enh_loc.dcm", ds)
+        sop = self.files[rel]["sop"]
+        # sagittal normal (-1,0,0): x descending; axial: z ascending; coronal (0,1,0): y ascending
+        for suffix, label, frs in (("_1", "localizer sagittal", [6, 3, 0]),
+                                   ("_2", "localizer axial", [1, 4, 7]),
+                                   ("_3", "localizer coronal", [2, 5, 8])):
+            self.volume(f, uid, "enhanced " + label, ["enh_loc.dcm"] * 3, (3, rows, cols), "uint16",
+                        suffix=suffix, sops=[sop] * 3, frames=frs, uniform=True, n_files=1)
+        # a series of two enhanced MR files: one volume each, _1 by the lower InstanceNumber
+        uid = self.uid("series")
+        for name, inst, nf, z0 in (("enh_mr_a.dcm", 2, 3, 30.0), ("enh_mr_b.dcm", 1, 2, 0.0)):
+            per = [{"PlanePositionSequence": {"ImagePositionPatient": ["0", "0", G.fmt_ds(z0 + 5 * k)]},
+                    "FrameContentSequence": {"InStackPositionNumber": k + 1, "DimensionIndexValues": [k + 1]}}
+                   for k in range(nf)]
+            shared = {"PixelMeasuresSequence": {"PixelSpacing": ["1", "1"], "SliceThickness": "5"},
+                      "PlaneOrientationSequence": {"ImageOrientationPatient": ds_(G.iop_axial())}}
+            ds = G.enhanced_dataset(self.uid, G.ENH_MR_STORAGE, self.study, uid, "MR",
+                                    frames_of(nf, 0, 2000), bits_alloc=16, bits_stored=16,
+                                    signed=False, shared=shared, per_frame=per, instance=inst)
+            rel = self.write_image(f, name, ds)
+            self.volume(f, uid, "enhanced MR file %d" % inst, [name] * nf, (nf, rows, cols),
+                        "uint16", suffix="_%d" % inst, sops=[self.files[rel]["sop"]] * nf,
+                        frames=list(range(nf)), uniform=True, n_files=1)
+        # ultrasound RGB cine and XA: no positions, frame order
+        uid = self.uid("series")
+        cine = np.stack([G.smooth_image(self.rng, rows, cols, 0, 255, k=k, samples=3) for k in range(5)])
+
+        def us_extra(ds):
+            ds.FrameTime = "33.3"
+            ds.CineRate = 30
+            ds.FrameIncrementPointer = pydicom.tag.Tag("FrameTime")
+        ds = G.image_dataset(self.uid, G.US_MF_STORAGE, self.study, uid, "US", cine, bits_alloc=8,
+                             bits_stored=8, signed=False, photometric="RGB", instance=1,
+                             pixel_spacing=None, extra=us_extra)
+        rel = self.write_image(f, "us_cine.dcm", ds)
+        self.volume(f, uid, "ultrasound cine", ["us_cine.dcm"] * 5, (5, rows, cols, 3), "uint8",
+                    rule=None, sops=[self.files[rel]["sop"]] * 5, frames=list(range(5)))
+        uid = self.uid("series")
+        ds = G.image_dataset(self.uid, G.XA_STORAGE, self.study, uid, "XA", frames_of(6, 0, 1023),
+                             bits_alloc=16, bits_stored=10, signed=False, instance=1,
+                             pixel_spacing=None, extra=us_extra)
+        rel = self.write_image(f, "xa.dcm", ds)
+        self.volume(f, uid, "XA", ["xa.dcm"] * 6, (6, rows, cols), "uint16", rule=None,
+                    sops=[self.files[rel]["sop"]] * 6, frames=list(range(6)))
+
+        # compressed copies (own folder: same UIDs): JPEG 2000 (gdcmconv), HTJ2K (OpenJPH), RLE
+        sub = f + "/compressed"
+        self.add_folder(sub)
+        if G.tool_available("gdcmconv"):
+            name, uid, order = self.enh_ct
+            G.convert_ts(self.path(f, name), self.path(sub, name), "j2k")
+            ds = pydicom.dcmread(self.path(sub, name), stop_before_pixels=True)
+            self.files[os.path.join(sub, name)] = dict(self.files[os.path.join(f, name)],
+                                                       ts=str(ds.file_meta.TransferSyntaxUID))
+            self.volume(sub, uid, "enhanced CT j2k", [name] * len(order), (len(order), rows, cols),
+                        "int16", sops=[str(ds.SOPInstanceUID)] * len(order), frames=order,
+                        uniform=True)
+        if G.tool_available("ojph_compress"):
+            name, uid, order, (nt, nz) = self.enh_mr_4d
+            src = pydicom.dcmread(self.path(f, name))
+            arr = src.pixel_array
+            ds = pydicom.dcmread(self.path(f, name))
+            G.encapsulated(ds, [G.ojph_j2c(fr, 12) for fr in arr], "1.2.840.10008.1.2.4.201")
+            self.write_image(sub, name, ds)
+            self.volume(sub, uid, "enhanced MR 4D htj2k", [name] * len(order), (nt, nz, rows, cols),
+                        "uint16", sops=[str(ds.SOPInstanceUID)] * len(order), frames=order,
+                        uniform=True)
+        if G.tool_available("dcmcrle"):
+            G.convert_ts(self.path(f, "us_cine.dcm"), self.path(sub, "us_cine.dcm"), "rle")
+            ds = pydicom.dcmread(self.path(sub, "us_cine.dcm"), stop_before_pixels=True)
+            self.files[os.path.join(sub, "us_cine.dcm")] = dict(
+                self.files[os.path.join(f, "us_cine.dcm")], ts=str(ds.file_meta.TransferSyntaxUID))
+            self.volume(sub, str(ds.SeriesInstanceUID), "ultrasound cine rle", ["us_cine.dcm"] * 5,
+                        (5, rows, cols, 3), "uint8", rule=None, sops=[str(ds.SOPInstanceUID)] * 5,
+                        frames=list(range(5)))
+
     def build_ts_folders(self):
         base = "ts"
         self.add_folder(base)
@@ -929,6 +1105,7 @@ def main():
     c.build_fourd_folder()
     c.build_meta_folder()
     c.build_multiframe_folder()
+    c.build_enhanced_folder()
     c.build_colour_folder()
     c.build_float_folder()
     c.build_ts_folders()

@@ -680,9 +680,14 @@ def check_attrs(run, ds, sid, e, orc, rep):
                     break
     if "rescale_slope" in a and "rescale_intercept" in a and e.slices:
         sl, ic = orc.expected_rescale(e)
+        either_varies = len(set(sl)) > 1 or len(set(ic)) > 1
         for name, vals in (("rescale_slope", sl), ("rescale_intercept", ic)):
             g = _arr(a[name])
-            if len(set(vals)) == 1:
+            if len(set(vals)) == 1 and either_varies and g.size == len(vals) > 1:
+                # the other one varies: both per slice is fine too
+                if not np.allclose(g.reshape(-1), vals):
+                    rep.fail(run, sid, "attribute %s (per slice)" % name, vals, g.tolist())
+            elif len(set(vals)) == 1:
                 if g.size != 1 or not np.isclose(g.reshape(-1)[0], vals[0]):
                     rep.fail(run, sid, "attribute %s (scalar when constant)" % name, vals[0],
                              g.tolist())
@@ -767,6 +772,9 @@ def check_oracle_vs_manifest(man, corpus_rel, work, rep):
         files = [os.path.relpath(f.path, os.path.join(work, corpus_rel)) for f, _ in e.slices]
         if files != v["order_files"]:
             rep.fail("oracle", sid, "slice order (%s)" % v["label"], v["order_files"], files)
+        frames = [fr for _, fr in e.slices]
+        if v.get("order_frames") is not None and frames != v["order_frames"]:
+            rep.fail("oracle", sid, "frame order (%s)" % v["label"], v["order_frames"], frames)
         if v["order_rule"] and e.rule != v["order_rule"]:
             rep.fail("oracle", sid, "order rule (%s)" % v["label"], v["order_rule"], e.rule)
         for w in v["warnings"]:
