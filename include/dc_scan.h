@@ -159,7 +159,12 @@ void dc_scan_free(dc_scan *s);
  * - Consistency parts are formed in file-name order, each file joining the
  *   first part whose first file has the same Rows, Columns, SamplesPerPixel,
  *   BitsAllocated and orientation (every IOP value within 1e-4; files without
- *   IOP only match each other).  Each multi-frame file is a part of its own.
+ *   IOP only match each other).  Each multi-frame file is a part of its own;
+ *   one whose frames have several orientations (per-frame functional groups,
+ *   2 to 16 of them) gives one part per orientation (its frames in file
+ *   order; parts of one file ordered by first frame; warning "multi-frame
+ *   file split by orientation: frames 1-3, 7 of 9"); with split_inconsistent
+ *   false it is one unreadable part, "inconsistent orientation".
  *   Several parts: suffixes _1, _2, ... by lowest InstanceNumber, parts
  *   without any InstanceNumber after those with, ties by first file name.
  *   split_inconsistent false: the single-frame files form one unreadable
@@ -181,8 +186,9 @@ int dc_group_records(const dc_record *recs, size_t n, const char *const *file_pa
  * IN scan->slice_rec[scan->n_slices]: the scan's records, one per file, any
  * order (slice_frame NULL: every frame of each); or, with slice_frame set,
  * the 2D frames to stack: frame slice_frame[k] of record slice_rec[k] (a part
- * of a multi-frame file split by orientation; -1 for a frame beyond the
- * record's); scan->warnings may hold warnings to keep; the other pointers NULL.  A scan already marked unreadable (with its reason)
+ * of a multi-frame file split by orientation; a frame beyond the record's
+ * makes it return -1).  scan->warnings may hold warnings to keep; the other
+ * pointers NULL.  A scan already marked unreadable (with its reason)
  * only gets n_files, first_rec, example_rec and uids/modality filled.
  * OUT slice_rec/slice_frame (one per stored 2D frame), n_files, first_rec,
  * example_rec, shape, dtype, geometry, warnings, uids/modality/photometric.
