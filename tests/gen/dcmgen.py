@@ -257,7 +257,8 @@ def tool_available(name):
 def convert_ts(src, dst, kind):
     """Convert one explicit-LE file to another transfer syntax with dcmtk/gdcm.
     kind: implicit, bigendian, deflated, rle, jpeg14, jpegsv1, jpegbase,
-    jpegext, jpegls, jpegls_near, j2k.  Returns the command run."""
+    jpegext, jpegls, jpegls_near, j2k, j2k_lossy (gdcmconv), htj2k, htj2k_rpcl,
+    htj2k_lossy (OpenJPH + pydicom.encaps).  Returns the command run."""
     os.makedirs(os.path.dirname(dst), exist_ok=True)
     cmds = {
         "implicit": ["dcmconv", "+ti", src, dst],
@@ -271,12 +272,41 @@ def convert_ts(src, dst, kind):
         "jpegls": ["dcmcjpls", "+el", "+un", src, dst],
         "jpegls_near": ["dcmcjpls", "+en", "+md", "2", "+un", src, dst],
         "j2k": ["gdcmconv", "--j2k", src, dst],
+        "j2k_lossy": ["gdcmconv", "--j2k", "--lossy", "-q", "40", src, dst],
     }
+    if kind.startswith("htj2k"):
+        ts = {"htj2k": "1.2.840.10008.1.2.4.201", "htj2k_rpcl": "1.2.840.10008.1.2.4.202",
+              "htj2k_lossy": "1.2.840.10008.1.2.4.203"}[kind]
+        htj2k_copy(src, dst, ts, reversible=kind != "htj2k_lossy")
+        return ["ojph_compress", kind]
     cmd = cmds[kind]
     r = subprocess.run(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
     if r.returncode != 0 or not os.path.exists(dst):
         raise RuntimeError("%s failed: %s" % (" ".join(cmd), r.stderr.decode(errors="replace")))
     return cmd
+
+
+def htj2k_copy(src, dst, ts, reversible=True):
+    """An HTJ2K copy of a native file, one OpenJPH codestream per frame (signed data
+    sign-extended from BitsStored first; colour with the component transform:
+    YBR_RCT, or YBR_ICT when irreversible)."""
+    ds = pydicom.dcmread(src)
+    arr = np.asarray(ds.pixel_array).astype(np.int64)
+    bits = int(ds.BitsStored)
+    signed = int(ds.PixelRepresentation) == 1
+    if signed:
+        arr = arr & ((1 << bits) - 1)
+        arr = np.where(arr >= (1 << (bits - 1)), arr - (1 << bits), arr)
+    samples = int(ds.SamplesPerPixel)
+    multi = int(ds.get("NumberOfFrames", 1) or 1) > 1
+    frames = list(arr) if multi else [arr]
+    streams = [ojph_j2c(fr, bits, signed, reversible, colour_trans=samples == 3) for fr in frames]
+    if samples == 3:
+        ds.PhotometricInterpretation = "YBR_RCT" if reversible else "YBR_ICT"
+        if "PlanarConfiguration" in ds:
+            ds.PlanarConfiguration = 0
+    encapsulated(ds, streams, ts)
+    ds.save_as(dst, write_like_original=False)
 
 
 def ts_of(path):

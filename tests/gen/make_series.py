@@ -972,11 +972,17 @@ class Corpus:
             ("jpegbase", ["mono8", "rgb"], 3),
             ("jpegext", ["mr"], 4),
             ("j2k", ["ct", "mr", "mono8", "rgb"], 0),
+            ("j2k_lossy", ["mr", "mono8", "rgb"], 3),
+            ("htj2k", ["ct", "mr", "mono8", "rgb"], 0),
+            ("htj2k_rpcl", ["mr"], 0),
+            ("htj2k_lossy", ["mono8"], 3),
         ]
         tools = {"implicit": "dcmconv", "bigendian": "dcmconv", "deflated": "dcmconv",
                  "rle": "dcmcrle", "jpeg14": "dcmcjpeg", "jpegsv1": "dcmcjpeg",
                  "jpegbase": "dcmcjpeg", "jpegext": "dcmcjpeg", "jpegls": "dcmcjpls",
-                 "jpegls_near": "dcmcjpls", "j2k": "gdcmconv"}
+                 "jpegls_near": "dcmcjpls", "j2k": "gdcmconv", "j2k_lossy": "gdcmconv",
+                 "htj2k": "ojph_compress", "htj2k_rpcl": "ojph_compress",
+                 "htj2k_lossy": "ojph_compress"}
         for kind, which, tol in kinds:
             if not G.tool_available(tools[kind]):
                 self.notes.append("skipped ts/%s: %s not installed" % (kind, tools[kind]))
