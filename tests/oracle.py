@@ -1628,6 +1628,7 @@ class Oracle:
             rule_used = "instance" if have_inst else "filename"
             e.notes.append("uneven repeats")
             e.warn_words.append("repeat|uneven")
+            e.warn_words.append("duplicate slice position")   # never "fixed" silently
         elif rule == "position":
             rule_used = "instance" if have_inst else "filename"
             e.warn_words.append("*")       # a fallback: some warning, any words
@@ -1782,6 +1783,7 @@ class Oracle:
             e.spacing_z = abs(float(d[0]))
             e.step = (P[-1] - P[0]) / (len(P) - 1)
         else:
+            e.warn_words.append("non-uniform")
             dmin = float(np.min(np.abs(d)))
             if dmin > 0 and any(abs(x / dmin - round(x / dmin)) < 1e-3 and round(x / dmin) >= 2
                                 for x in np.abs(d)):

@@ -698,6 +698,55 @@ class Corpus:
             ds.ImageComments = "8 bit"
         one("eight.dcm", "eight bit", eight, dtype_bits=8)
 
+    # Specific Character Set: every defined term pydicom can write and read back
+    # (ISO 2022 IR 58 is left out: pydicom 2.3 keeps its escape sequence in the text)
+    CHARSETS = [
+        ("ISO_IR 100", "Müller^Jürgen", "Hôpital Général"),
+        ("ISO_IR 101", "Dvořák^Łukasz", "Nemocnice Ústí"),
+        ("ISO_IR 109", "Ħal^Għargħur", "Sptar Ċentrali"),
+        ("ISO_IR 110", "Ķēniņš^Jānis", "Slimnīca"),
+        ("ISO_IR 144", "Иванов^Иван", "Больница"),
+        ("ISO_IR 127", "قباني^لنزار", "مستشفى"),
+        ("ISO_IR 126", "Διονυσιος^Γιαννης", "Νοσοκομείο"),
+        ("ISO_IR 138", "שרון^דבורה", "בית חולים"),
+        ("ISO_IR 148", "Çağlar^Şükrü", "Hastane İzmir"),
+        ("ISO_IR 166", "สมชาย^ใจดี", "โรงพยาบาล"),
+        ("ISO_IR 13", "ﾔﾏﾀﾞ^ﾀﾛｳ", "ﾋﾞｮｳｲﾝ"),
+        ("ISO_IR 192", "Ünïcødé^山田", "Больница ✓ 病院"),
+        ("GB18030", "王^小东", "医院 €"),
+        ("GBK", "王^小东", "医院"),
+        ("\\ISO 2022 IR 87", "Yamada^Tarou=山田^太郎=やまだ^たろう", "病院"),
+        ("ISO 2022 IR 13\\ISO 2022 IR 87", "ﾔﾏﾀﾞ^ﾀﾛｳ=山田^太郎=やまだ^たろう", "ﾋﾞｮｳｲﾝ 病院"),
+        ("\\ISO 2022 IR 149", "Hong^Gildong=洪^吉洞=홍^길동", "병원"),
+        ("\\ISO 2022 IR 159", "Tarou=丂^丄", "丂"),
+        ("ISO 2022 IR 100", "Müller^Jürgen", "Hôpital"),
+        ("ISO 2022 IR 6\\ISO 2022 IR 100\\ISO 2022 IR 126", "Müller^Διονυσιος",
+         "Hôpital Νοσοκομείο"),
+        ("\\ISO 2022 IR 166", "Somchai=สมชาย", "โรงพยาบาล"),
+        ("\\ISO 2022 IR 144", "Ivanov=Иванов", "Больница"),
+    ]
+
+    def build_charset_folder(self):
+        """One file per Specific Character Set (single-byte ISO_IR, ISO 2022 with escape
+        sequences, GB18030, GBK, UTF-8): PN, LO, LT values written by pydicom; the
+        CSV must hold pydicom's decoded text."""
+        f = "charsets"
+        self.add_folder(f)
+        for k, (cs, pn, lo) in enumerate(self.CHARSETS):
+            uid = self.uid("series")
+            terms = cs.split("\\")
+            a = G.smooth_image(self.rng, 4, 6, 0, 255)
+            ds = G.image_dataset(self.uid, G.SC_STORAGE, self.study, uid, "OT", a, bits_alloc=8,
+                                 bits_stored=8, signed=False, charset=terms if len(terms) > 1 else cs,
+                                 patient_name=pn, instance=1, series_description=lo)
+            ds.InstitutionName = lo
+            # (pydicom 2.3 cannot write ASCII beside katakana in ISO_IR 13 text VRs)
+            ds.ImageComments = lo if cs == "ISO_IR 13" else lo + " - " + pn.split("=")[-1]
+            ds.ReferringPhysicianName = pn
+            name = "cs%02d.dcm" % k
+            self.write_image(f, name, ds)
+            self.volume(f, uid, "charset " + cs, [name], (1, 4, 6), "uint8", rule=None)
+
     def build_multiframe_folder(self):
         f = "multiframe"
         self.add_folder(f)
@@ -1110,6 +1159,7 @@ def main():
     c.build_natural_folder()
     c.build_fourd_folder()
     c.build_meta_folder()
+    c.build_charset_folder()
     c.build_multiframe_folder()
     c.build_enhanced_folder()
     c.build_colour_folder()
