@@ -753,6 +753,11 @@ def _functional_groups(ds, r):
     r.frame_ipp_list = ipps
     if all(p is not None for p in ipps):
         r.frame_ipps = ipps
+    if r.frames == 1:
+        # a single-frame enhanced file: its one frame's values are the file's
+        r.ipp = r.ipp or ipps[0]
+        if r.slope is None and r.intercept is None:
+            r.slope, r.intercept = slopes[0], icpts[0]
     r.frame_iops = iops
     r.frame_temporal = temps
     r.frame_slopes, r.frame_intercepts = slopes, icpts

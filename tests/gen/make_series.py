@@ -915,6 +915,29 @@ class Corpus:
             self.volume(f, uid, "enhanced MR file %d" % inst, [name] * nf, (nf, rows, cols),
                         "uint16", suffix="_%d" % inst, sops=[self.files[rel]["sop"]] * nf,
                         frames=list(range(nf)), uniform=True, n_files=1)
+        # a series of single-frame enhanced CT files (NumberOfFrames 1): positions and rescale
+        # only in the functional groups, names against position
+        n = 4
+        uid = self.uid("series")
+        names = self.rand_names(n, "e1f", exts=(".dcm",))
+        perm = [int(v) for v in self.rng.permutation(n)]
+        for k, nm in enumerate(names):
+            per = [{"PlanePositionSequence": {"ImagePositionPatient": ["0", "0", G.fmt_ds(2.5 * perm[k])]},
+                    "FrameContentSequence": {"InStackPositionNumber": perm[k] + 1,
+                                             "DimensionIndexValues": [perm[k] + 1]},
+                    "PixelValueTransformationSequence": {"RescaleIntercept": G.fmt_ds(-1024 + perm[k]),
+                                                         "RescaleSlope": "1", "RescaleType": "HU"}}]
+            shared = {"PixelMeasuresSequence": {"PixelSpacing": ["0.5", "0.5"], "SliceThickness": "2.5"},
+                      "PlaneOrientationSequence": {"ImageOrientationPatient": ds_(G.iop_axial())}}
+            ds = G.enhanced_dataset(self.uid, G.ENH_CT_STORAGE, self.study, uid, "CT",
+                                    frames_of(1, 0, 3000), bits_alloc=16, bits_stored=12,
+                                    signed=False, shared=shared, per_frame=per, instance=k + 1)
+            ds.NumberOfFrames = 1
+            self.write_image(f, nm, ds)
+            self.files[os.path.join(f, nm)]["shape"] = [rows, cols]   # one frame: 2D
+        order = [names[perm.index(p)] for p in range(n)]
+        self.volume(f, uid, "single-frame enhanced CT series", order, (n, rows, cols), "uint16",
+                    uniform=True)
         # ultrasound RGB cine and XA: no positions, frame order
         uid = self.uid("series")
         cine = np.stack([G.smooth_image(self.rng, rows, cols, 0, 255, k=k, samples=3) for k in range(5)])
