@@ -6,7 +6,7 @@
 #   make test       deps + unit + integration + multi-rank tests (well under 15 minutes)
 #   make asan       the same tests against an AddressSanitizer/UBSan build
 #   make bench      benchmarks against side-by-side references (see README)
-#   make fuzz       run the fuzz target for FUZZ_SECONDS
+#   make fuzz       build the libFuzzer target (clang) and fuzz for FUZZ_SECONDS (default 60)
 #
 # BUILD=dir selects the build directory (helpers and CI can build side by side).
 
@@ -84,7 +84,7 @@ bench: all
 	@bash tests/bench/run_bench.sh $(BUILD)
 
 fuzz:
-	@bash tests/fuzz/run_fuzz.sh $${FUZZ_SECONDS:-60}
+	@FUZZ_BUILD=$${FUZZ_BUILD:-$(BUILD)/fuzzer} bash tests/fuzz/run_fuzz.sh $${FUZZ_SECONDS:-60}
 
 format:
 	clang-format -i src/*.c src/*.cpp include/*.h tests/unit/*.c

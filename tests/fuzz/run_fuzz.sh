@@ -3,8 +3,9 @@
 # per-file path (tests/fuzz/fuzz_one.c) for SECONDS (default 60).  `make fuzz`
 # runs it with FUZZ_SECONDS; tests/run_tests.sh runs a short bounded run.
 #
-#   bash tests/run_fuzz.sh 1800                # half an hour, one core
-#   FUZZ_BUILD=build-fuzzer FUZZ_JOBS=1 ...    # defaults
+#   bash tests/fuzz/run_fuzz.sh 1800           # half an hour, one core
+#   FUZZ_BUILD=build-fuzzer FUZZ_JOBS=1 ...    # defaults (make fuzz: BUILD/fuzzer)
+#   FUZZ_SEED=1 ...                            # fixed mutation seed (run_tests.sh)
 #
 # Seeds (made once into $FUZZ_BUILD/seeds): pydicom's test_files and
 # charset_files, the generated codec corpus (tests/gen/make_codec_files.py:
@@ -53,12 +54,14 @@ mkdir -p "$FB/corpus" "$FB/artifacts"
 # ---- fuzz
 LOG="$FB/fuzz-$(date +%Y%m%d-%H%M%S).log"
 echo "run_fuzz: $SECS s, $JOBS job(s), corpus $FB/corpus, seeds $(ls "$SEEDS" | wc -l), log $LOG"
-export ASAN_OPTIONS=${ASAN_OPTIONS:-detect_leaks=1:allocator_may_return_null=1:abort_on_error=1}
-export UBSAN_OPTIONS=${UBSAN_OPTIONS:-print_stacktrace=1:halt_on_error=1}
-export LSAN_OPTIONS=${LSAN_OPTIONS:-suppressions=$PWD/tests/lsan.supp:print_suppressions=0}
+# own sanitizer options (not those of an ASan build of dcmcrawl that run_tests.sh exports)
+export ASAN_OPTIONS=${FUZZ_ASAN_OPTIONS:-detect_leaks=1:allocator_may_return_null=1:abort_on_error=1}
+export UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1
+export LSAN_OPTIONS=suppressions=$PWD/tests/lsan.supp:print_suppressions=0
 args=(-max_total_time="$SECS" -max_len=262144 -rss_limit_mb=2048 -malloc_limit_mb=512 -timeout=20
       -dict=tests/fuzz/dicom.dict -artifact_prefix="$FB/artifacts/" -print_final_stats=1)
 [ "$JOBS" -gt 1 ] && args+=(-fork="$JOBS" -ignore_crashes=0)
+[ -n "${FUZZ_SEED:-}" ] && args+=(-seed="$FUZZ_SEED") # the same mutations every run (CI)
 T0=$(date +%s)
 "$FB/fuzz_dcmfile" "${args[@]}" "$FB/corpus" "$SEEDS" tests/fuzz/regressions > "$LOG" 2>&1
 rc=$?
