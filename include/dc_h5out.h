@@ -100,6 +100,18 @@ int dc_h5seg_drop_dataset(dc_h5seg *seg, int h, const dc_scan *scan, char *err, 
 /* 1 when writes to dataset h must go through dc_h5seg_write_all */
 int dc_h5seg_is_collective(const dc_h5seg *seg, int h);
 
+/* The segment's file name, as given to dc_h5seg_create. */
+const char *dc_h5seg_path(const dc_h5seg *seg);
+
+/* Independent.  Where stored frame k (dc_scan slice order) of dataset h
+ * lives in the segment file: 0 and [*off, *off + *len) when the frame is one
+ * contiguous run of bytes in the file type's little endian layout (an
+ * uncompressed dataset whose frame axes lead, i.e. layout zyx, or a single
+ * frame); -1 otherwise.  Bytes written there with plain file I/O before
+ * dc_h5seg_close are the frame's values, as dc_h5seg_write_slice would have
+ * written them (the raw copy fast path, dc_rawcopy.h). */
+int dc_h5seg_frame_extent(dc_h5seg *seg, int h, uint32_t k, uint64_t *off, uint64_t *len);
+
 /* Close (collective): all data is on disk when this returns on every rank
  * (every rank fsyncs the file, rank 0 also its folder).  Returns 0 or -1
  * (same on all ranks). */

@@ -31,6 +31,7 @@ typedef struct {
     dc_dataset ds;
     void *slice;
     size_t slice_cap;
+    int raw_fd; /* the segment file for the raw copy fast path: -1 not open, -2 unusable */
 } dc_worker;
 
 void dc_worker_init(dc_worker *w);

@@ -603,6 +603,33 @@ int dc_h5seg_is_collective(const dc_h5seg *seg, int h)
     return seg->ds[h].compressed;
 }
 
+/* raw placement of frames, for the copy fast path (dc_rawcopy.h) */
+
+const char *dc_h5seg_path(const dc_h5seg *seg)
+{
+    return seg->path;
+}
+
+int dc_h5seg_frame_extent(dc_h5seg *seg, int h, uint32_t k, uint64_t *off, uint64_t *len)
+{
+#if !defined(__BYTE_ORDER__) || __BYTE_ORDER__ != __ORDER_LITTLE_ENDIAN__
+    return -1; /* the file types are little endian, the caller's bytes in host order */
+#endif
+    if (h < 0 || (size_t)h >= seg->n) return -1;
+    const seg_ds *d = &seg->ds[h];
+    if (d->compressed || d->did < 0) return -1;
+    uint64_t frames = 1, values = 1;
+    for (int i = 0; i < d->n_frame_axes; i++) frames *= d->dims[d->frame_axis0 + i];
+    for (int i = 0; i < d->ndim; i++) values *= d->dims[i];
+    /* frames are contiguous when their axes lead (zyx), or when there is one */
+    if (k >= frames || (d->frame_axis0 != 0 && frames > 1)) return -1;
+    haddr_t base = H5Dget_offset(d->did); /* contiguous, allocated storage only */
+    if (base == HADDR_UNDEF) return -1;
+    *len = values / frames * (uint64_t)dc_dtype_size(d->dtype);
+    *off = (uint64_t)base + (uint64_t)k * *len;
+    return 0;
+}
+
 /* frame-major (k, r, c, s) -> dataset order of the seed layout (r, c, k, s) */
 static void *to_seed_order(const dc_scan *scan, const void *frames)
 {

@@ -5,24 +5,38 @@
  */
 #include "dc_process.h"
 
+#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "dc_decode.h"
+#include "dc_hook.h"
+#include "dc_rawcopy.h"
 #include "dc_stop.h"
 
 void dc_worker_init(dc_worker *w)
 {
     memset(w, 0, sizeof *w);
     dc_dataset_init(&w->ds);
+    w->raw_fd = -1;
+}
+
+/* the segment file opened for the raw copy fast path, closed after each scan */
+static void close_raw(dc_worker *w)
+{
+    if (w->raw_fd >= 0) close(w->raw_fd);
+    w->raw_fd = -1;
 }
 
 void dc_worker_free(dc_worker *w)
 {
+    close_raw(w);
     dc_dataset_free(&w->ds);
     free(w->slice);
     memset(w, 0, sizeof *w);
+    w->raw_fd = -1;
 }
 
 void dc_scan_result_free(dc_scan_result *r)
@@ -102,6 +116,28 @@ static int slice_rescale(const dc_config *cfg, const dc_scan *s, uint32_t k, dou
     return 0;
 }
 
+/* The fast path (dc_rawcopy.h): frame k copied from the open file straight
+ * into its place in the segment file when its bytes need no decoding.
+ * Returns 0 when done, -1 when the frame takes the decoding path. */
+static int copy_raw(dc_worker *w, dc_h5seg *seg, int h, const dc_scan *s, const dc_pixel_desc *pd,
+                    uint32_t k, size_t slice_bytes)
+{
+    uint64_t src, len, dst, dst_len;
+    if (w->raw_fd == -2 ||
+        dc_raw_frame_extent(&w->ds, pd, s->slice_frame[k], s->dtype, &src, &len) != 0 ||
+        len != slice_bytes || dc_h5seg_frame_extent(seg, h, k, &dst, &dst_len) != 0 ||
+        dst_len != len)
+        return -1;
+    if (w->raw_fd < 0 && (w->raw_fd = open(dc_h5seg_path(seg), O_WRONLY | O_CLOEXEC)) < 0) {
+        w->raw_fd = -2; /* not for this scan */
+        return -1;
+    }
+    if (dc_raw_copy(w->ds.fd, src, w->raw_fd, dst, len) != 0) return -1;
+    dc_raw_writeback(w->raw_fd, dst, len);
+    dc_hook("pixels"); /* one slice written, as dc_h5seg_write_slice says */
+    return 0;
+}
+
 static void with_pixels(dc_worker *w, const dc_config *cfg, const dc_batch *b, const dc_scan *s,
                         dc_h5seg *seg, int h, dc_scan_result *res)
 {
@@ -146,6 +182,10 @@ static void with_pixels(dc_worker *w, const dc_config *cfg, const dc_batch *b, c
         dc_pixel_desc_from_record(rec, &pd);
         double slope, icpt;
         slice_rescale(cfg, s, k, &slope, &icpt);
+        if (!keep && copy_raw(w, seg, h, s, &pd, k, slice_bytes) == 0) {
+            res->bytes_out += slice_bytes;
+            continue;
+        }
         void *dst = keep ? (char *)res->frames + (size_t)k * slice_bytes : w->slice;
         if (dc_decode_frames(&w->ds, &pd, s->slice_frame[k], 1, s->dtype, slope, icpt, dst, err,
                              sizeof err) != 0) {
@@ -184,5 +224,6 @@ void dc_process_scan(dc_worker *w, const dc_config *cfg, const dc_batch *b, size
         metadata_only(w, b, s, res);
     else
         with_pixels(w, cfg, b, s, seg, h, res);
+    close_raw(w);
     dc_dataset_close_file(&w->ds);
 }
