@@ -36,3 +36,25 @@ $(FUZZ_BUILD)/fuzz_dcmfile: tests/fuzz/fuzz_dcmfile.c $(OBJ)
 	    -lopenjp2 $(DCMTK_LIBS) -lz -lm
 
 -include $(OBJ:.o=.d)
+
+# ---- coverage of the corpus: make -f tests/fuzz/fuzz.mk coverage (run by coverage.sh)
+COV     := -g -O1 -fprofile-instr-generate -fcoverage-mapping
+COV_OBJ := $(PURE:%=$(FUZZ_BUILD)/cov/%.o) $(FUZZ_BUILD)/cov/dcmtk_wrap.o $(FUZZ_BUILD)/cov/fuzz_one.o
+
+coverage: $(FUZZ_BUILD)/fuzz_dcmfile_cov
+
+$(FUZZ_BUILD)/cov:
+	mkdir -p $@
+
+$(FUZZ_BUILD)/cov/%.o: src/%.c | $(FUZZ_BUILD)/cov
+	$(CLANG) -std=c11 $(CPPFLAGS) $(COV) -fsanitize=fuzzer-no-link -c $< -o $@
+
+$(FUZZ_BUILD)/cov/%.o: src/%.cpp | $(FUZZ_BUILD)/cov
+	$(CLANGXX) -std=c++17 $(CPPFLAGS) $(COV) -fsanitize=fuzzer-no-link -c $< -o $@
+
+$(FUZZ_BUILD)/cov/fuzz_one.o: tests/fuzz/fuzz_one.c | $(FUZZ_BUILD)/cov
+	$(CLANG) -std=c11 $(CPPFLAGS) $(COV) -fsanitize=fuzzer-no-link -c $< -o $@
+
+$(FUZZ_BUILD)/fuzz_dcmfile_cov: tests/fuzz/fuzz_dcmfile.c $(COV_OBJ)
+	$(CLANGXX) $(COV) -fsanitize=fuzzer -x c $< -x none $(COV_OBJ) -o $@ \
+	    -lopenjp2 $(DCMTK_LIBS) -lz -lm
