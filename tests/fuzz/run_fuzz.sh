@@ -71,7 +71,7 @@ ncorp=$(ls "$FB/corpus" | wc -l)
 echo "run_fuzz: corpus $ncorp inputs, $(du -sk "$FB/corpus" | cut -f1) KiB"
 # one line per run in $FB/fuzz-history.tsv: start, seconds run, exit status,
 # coverage (cov = edges, ft = features), corpus inputs, executions, log
-last=$(grep -E "^#[0-9]+ .*cov: " "$LOG" | tail -n 1)
+last=$(grep -E "^#[0-9]+[[:space:]].*cov: " "$LOG" | tail -n 1)
 secs=$(sed -n 's/^Done [0-9]* runs in \([0-9]*\) second.*/\1/p' "$LOG" | tail -n 1)
 [ -n "$secs" ] || secs=$(( $(date +%s) - T0 )) # a crash: wall clock
 printf '%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n' "$(date -r "$LOG" +%FT%T)" "${secs:-?}" "$rc" \
