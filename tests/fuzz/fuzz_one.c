@@ -90,7 +90,8 @@ static void fuzz_check_record_roundtrip(const dc_record *r)
     FUZZ_CHECK(dc_record_unpack(&p, end, &back) == 0 && p == end, "record unpack failed");
     FUZZ_CHECK(back.rows == r->rows && back.cols == r->cols && back.frames == r->frames &&
                    back.n_frame_geom == r->n_frame_geom && !strcmp(back.sop_uid, r->sop_uid) &&
-                   !strcmp(back.ts_uid, r->ts_uid) && back.kind == r->kind,
+                   !strcmp(back.ts_uid, r->ts_uid) && back.kind == r->kind &&
+                   dc_palette_equal(back.palette, r->palette),
                "record changed through pack/unpack");
     dc_record_free(&back);
     dc_buf_free(&b);
