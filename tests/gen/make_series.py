@@ -572,8 +572,7 @@ class Corpus:
                 self.files[os.path.join(sub, nm)]["shape"] = [20, 24, 3]
             self.volume(sub, uid, "j2k " + label, names, (2, 20, 24, 3), "uint8", uniform=True,
                         tolerance=3 if irr else 0)
-        # 12-bit values in a 16-bit codestream, BitsStored 12 (and the reverse: precision 12
-        # for BitsStored 16 is what gdcmconv makes of ts/mr)
+        # 12-bit values in a 16-bit codestream, BitsStored 12
         uid = self.uid("series")
         names = ["prec16_bs12_%d.dcm" % k for k in range(2)]
         for k, nm in enumerate(names):
@@ -586,6 +585,28 @@ class Corpus:
             self.files[os.path.join(sub, nm)]["shape"] = [20, 24]
         self.volume(sub, uid, "j2k precision 16, BitsStored 12", names, (2, 20, 24), "uint16",
                     uniform=True)
+        # and the reverse: 12-bit codestreams (gdcmconv, OpenJPH) in files saying BitsStored 16
+        for label, kind, ts in (("j2k", "j2k", "1.2.840.10008.1.2.4.90"),
+                                ("htj2k", "htj2k", "1.2.840.10008.1.2.4.201")):
+            if not G.tool_available("gdcmconv" if kind == "j2k" else "ojph_compress"):
+                continue
+            uid = self.uid("series")
+            names = ["%s_prec12_bs16_%d.dcm" % (label, k) for k in range(2)]
+            for k, nm in enumerate(names):
+                a = G.smooth_image(self.rng, 20, 24, 0, 4095, k=k)
+                ds = G.image_dataset(self.uid, G.MR_STORAGE, self.study, uid, "MR", a,
+                                     bits_alloc=16, bits_stored=12, signed=False, instance=k + 1,
+                                     ipp=[0, 0, 2.0 * k], iop=ax)
+                tmp = self.path(sub, "tmp_" + nm)
+                G.save(ds, tmp)
+                G.convert_ts(tmp, self.path(sub, nm), kind)
+                os.unlink(tmp)
+                out = pydicom.dcmread(self.path(sub, nm))
+                out.BitsStored, out.HighBit = 16, 15
+                self.write_image(sub, nm, out)
+                self.files[os.path.join(sub, nm)]["shape"] = [20, 24]
+            self.volume(sub, uid, "%s precision 12, BitsStored 16" % label, names, (2, 20, 24),
+                        "uint16", uniform=True)
 
     def build_float_folder(self):
         """Float and double pixel data (parametric maps): a float32 volume, a
