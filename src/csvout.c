@@ -9,6 +9,7 @@
 #include "dc_csvout.h"
 #include "dc_hook.h"
 
+#include <assert.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <libgen.h>
@@ -171,6 +172,7 @@ int dc_csvout_widen(MPI_Comm comm, dc_csvout *c, const dc_row *const *rows, size
     merge_into(&c->cols, &fresh);
     dc_colset_free(&fresh);
     int rc = 0;
+    dc_csvout_close(comm, c); /* the rewrite replaces the file */
     if (rank == 0 && c->size > 0) rc = dc_csvout_rewrite(c, keep_all, NULL, err, errlen);
     MPI_Bcast(&rc, 1, MPI_INT, 0, comm);
     uint64_t size = c->size;
@@ -240,8 +242,17 @@ static long *header_map(const dc_csvout *c, const dc_strvec *old)
     return map;
 }
 
+void dc_csvout_close(MPI_Comm comm, dc_csvout *c)
+{
+    (void)comm;
+    if (!c->open) return;
+    MPI_File_close(&c->fh);
+    c->open = 0;
+}
+
 int dc_csvout_rewrite(dc_csvout *c, dc_csv_keep_fn keep, void *ctx, char *err, size_t errlen)
 {
+    assert(!c->open);
     int in = open(c->path, O_RDONLY);
     if (in < 0) {
         snprintf(err, errlen, "%s: cannot open: %s", c->path, strerror(errno));
@@ -419,8 +430,12 @@ int dc_csvout_append(MPI_Comm comm, dc_csvout *c, size_t n_total, const uint32_t
     free(order);
 
     dc_hook("rows");
-    MPI_File fh;
-    int rc = MPI_File_open(comm, c->path, MPI_MODE_WRONLY | MPI_MODE_CREATE, MPI_INFO_NULL, &fh);
+    int rc = MPI_SUCCESS;
+    if (!c->open) {
+        rc = MPI_File_open(comm, c->path, MPI_MODE_WRONLY | MPI_MODE_CREATE, MPI_INFO_NULL, &c->fh);
+        c->open = rc == MPI_SUCCESS;
+    }
+    MPI_File fh = c->fh;
     if (rc == MPI_SUCCESS) {
         MPI_Datatype ft;
         MPI_Type_create_hindexed((int)k, bl, disp, MPI_BYTE, &ft);
@@ -434,11 +449,11 @@ int dc_csvout_append(MPI_Comm comm, dc_csvout *c, size_t n_total, const uint32_t
         MPI_Offset size = 0;
         if (rc == MPI_SUCCESS && (MPI_File_get_size(fh, &size) != MPI_SUCCESS || (uint64_t)size < o))
             rc = MPI_ERR_IO;
-        MPI_File_close(&fh);
         MPI_Type_free(&ft);
     }
     int ok = rc == MPI_SUCCESS ? 0 : -1, all;
     MPI_Allreduce(&ok, &all, 1, MPI_INT, MPI_MIN, comm);
+    if (all != 0) dc_csvout_close(comm, c); /* reopened by the next append, if any */
     if (all == 0) {
         c->size = o;
         if (rank == 0 && header.len) fsync_dir_of(c->path);

@@ -178,6 +178,26 @@ static int attr_str(hid_t loc, const char *name, const char *value)
     return rc;
 }
 
+/* 1 when loc has a string attribute name with exactly this value */
+static int attr_str_equals(hid_t loc, const char *name, const char *value)
+{
+    if (H5Aexists(loc, name) <= 0) return 0;
+    hid_t a = H5Aopen(loc, name, H5P_DEFAULT);
+    if (a < 0) return 0;
+    hid_t t = H5Aget_type(a);
+    int same = 0;
+    if (t >= 0 && H5Tget_class(t) == H5T_STRING && H5Tis_variable_str(t) > 0) {
+        char *v = NULL;
+        if (H5Aread(a, t, &v) >= 0 && v) {
+            same = strcmp(v, value) == 0;
+            H5free_memory(v);
+        }
+    }
+    if (t >= 0) H5Tclose(t);
+    H5Aclose(a);
+    return same;
+}
+
 static int attr_i64(hid_t loc, const char *name, int64_t v)
 {
     return attr_write(loc, name, H5T_STD_I64LE, H5T_NATIVE_INT64, 0, NULL, &v);
@@ -356,11 +376,16 @@ static hid_t write_incremental(const char *tmp, const char *index_path, const dc
     }
     int rc = 0;
     hid_t old = -1;
+    /* rewrite a file attribute only when it changes: a variable-length string
+     * lives in the global heap, and a heap collection replaced is not reused,
+     * so rewriting it at every checkpoint would grow the index by ~4 KB each */
     const char *names[] = {"layout", "config"};
-    for (int k = 0; k < 2; k++)
+    const char *values[] = {layout, config_text ? config_text : ""};
+    for (int k = 0; k < 2 && rc == 0; k++) {
+        if (attr_str_equals(fid, names[k], values[k])) continue;
         if (H5Aexists(fid, names[k]) > 0) H5Adelete(fid, names[k]);
-    rc |= attr_str(fid, "layout", layout);
-    rc |= attr_str(fid, "config", config_text ? config_text : "");
+        rc |= attr_str(fid, names[k], values[k]);
+    }
     for (size_t k = 0; k < x->pending.n && rc == 0; k++) {
         long i = dc_h5index_find(x, x->pending.v[k]);
         if (i >= 0) {
@@ -528,6 +553,7 @@ static int scan_attrs(hid_t did, const dc_scan *scan, const dc_h5ds_opts *o)
 int dc_h5seg_add_dataset(dc_h5seg *seg, const dc_scan *scan, const dc_h5ds_opts *o, char *err,
                          size_t errlen)
 {
+    dc_hook("create");
     seg_ds d;
     memset(&d, 0, sizeof d);
     d.dtype = scan->dtype;

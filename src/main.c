@@ -521,6 +521,8 @@ static int run(MPI_Comm comm, const dc_config *cfg)
     summary(&r, rc == EXIT_STOPPED);
     if (rc == EXIT_DONE) dc_hook("done");
 out:
+    dc_csvout_close(comm, &r.out.meta); /* collective: appends leave the CSVs open */
+    dc_csvout_close(comm, &r.out.unread);
     dc_strset_free(&retry);
     dc_worker_free(&r.worker);
     for (size_t i = 0; i < r.n_scans; i++) dc_scan_free(&r.scans[i]);
