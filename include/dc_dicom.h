@@ -166,6 +166,9 @@ typedef struct {
     uint64_t max_pixel_bytes; /* ceiling for pixel data size (default 4 GiB) */
     uint32_t max_depth;     /* sequence nesting ceiling (default 12) */
     uint32_t max_elements;  /* element count ceiling (default 200000) */
+    uint64_t max_inflated_bytes; /* deflated datasets are inflated in memory up to this (default
+                                    max_pixel_bytes + max_value_len, or dc_parse_set_inflate_limit;
+                                    0: the same) */
     int walk_fragments;     /* walk encapsulated items to find fragments and parse elements after them */
     int keep_open;          /* leave ds->fd open for pixel reads */
 } dc_parse_opts;
@@ -173,6 +176,11 @@ typedef struct {
 enum { DC_PARSE_OK = 0, DC_PARSE_NOT_DICOM = 1, DC_PARSE_ERROR = -1 };
 
 void dc_parse_opts_default(dc_parse_opts *o);
+/* The max_inflated_bytes that dc_parse_opts_default gives from now on in this
+ * process (a crawl sets run.max_image_bytes + 256 MiB once, before parsing:
+ * a small deflated file must not inflate to gigabytes); 0 restores the
+ * default. */
+void dc_parse_set_inflate_limit(uint64_t bytes);
 void dc_dataset_init(dc_dataset *ds);
 void dc_dataset_free(dc_dataset *ds); /* closes fd if open */
 /* forget the parsed content but keep the allocations, for parsing many files fast */

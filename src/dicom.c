@@ -210,6 +210,13 @@ const char *dc_ts_name(int ts)
 /* dataset lifetime                                                    */
 /* ------------------------------------------------------------------ */
 
+static uint64_t inflate_limit; /* dc_parse_set_inflate_limit; 0: the default */
+
+void dc_parse_set_inflate_limit(uint64_t bytes)
+{
+    inflate_limit = bytes;
+}
+
 void dc_parse_opts_default(dc_parse_opts *o)
 {
     memset(o, 0, sizeof *o);
@@ -217,6 +224,7 @@ void dc_parse_opts_default(dc_parse_opts *o)
     o->max_pixel_bytes = 4ull << 30;
     o->max_depth = 12;
     o->max_elements = 200000;
+    o->max_inflated_bytes = inflate_limit ? inflate_limit : o->max_pixel_bytes + o->max_value_len;
 }
 
 void dc_dataset_init(dc_dataset *ds)
@@ -1020,7 +1028,8 @@ static int inflate_into_buf(parser *p, uint8_t *comp, uint64_t comp_len, uint64_
         if (rc != Z_OK && rc != Z_STREAM_END && rc != Z_BUF_ERROR) break;
     }
     inflateEnd(&z);
-    if (rc == Z_MEM_ERROR) return fail(p, "inflated data exceeds limit");
+    if (rc == Z_MEM_ERROR)
+        return fail(p, "deflated dataset inflates to more than %llu bytes", (unsigned long long)cap);
     if (rc == Z_BUF_ERROR) return fail(p, "deflated data is truncated");
     if (rc != Z_STREAM_END) return fail(p, "deflated data is corrupt");
     return DC_PARSE_OK;
@@ -1030,7 +1039,8 @@ static int inflate_rest(parser *p)
 {
     dc_dataset *ds = p->ds;
     uint64_t start = p->pos, comp_len = p->v_size - start;
-    uint64_t cap = p->o->max_pixel_bytes + p->o->max_value_len;
+    uint64_t cap = p->o->max_inflated_bytes ? p->o->max_inflated_bytes
+                                            : p->o->max_pixel_bytes + p->o->max_value_len;
     if (cap > MAX_BUF - (start - p->seg_shift)) cap = MAX_BUF - (start - p->seg_shift);
     uint8_t *comp = dc_malloc(comp_len ? (size_t)comp_len : 1);
     /* what the first read already brought, then the rest from the source */

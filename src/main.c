@@ -584,6 +584,7 @@ int main(int argc, char **argv)
         if (rank == 0)
             for (size_t i = 0; i < cfg.notes.n; i++) dc_warn("%s", cfg.notes.v[i]);
         dc_csv_set_formula_guard(cfg.csv_formula_guard);
+        dc_parse_set_inflate_limit(cfg.max_image_bytes + (256u << 20)); /* deflated files */
         dc_stop_install();
         dc_stop_init(MPI_COMM_WORLD);
         dc_hook("start");

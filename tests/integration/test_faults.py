@@ -38,6 +38,7 @@ case is reported as SKIP with the reason, never as PASS).
 import csv
 import io
 import os
+import resource
 import shutil
 import socket
 import stat
@@ -175,6 +176,22 @@ def nested(depth):
         inner = (struct.pack("<HH2s2xI", 0x0008, 0x1115, b"SQ", UNDEF) + ITEM +
                  struct.pack("<I", UNDEF) + inner + ITEM_END + SEQ_END)
     return inner
+
+
+def deflate_bomb(path, n):
+    """A deflated file whose dataset is n zero bytes of pixel data (about n/1000 on disk)."""
+    import zlib
+    meta = el(0x00020002, "UI", SC) + el(0x00020010, "UI", "1.2.840.10008.1.2.1.99")
+    head = (b"\0" * 128 + b"DICM" + el(0x00020000, "UL", struct.pack("<I", len(meta))) + meta)
+    ds = b"".join(ident("1.2.66.9") + image_module(16384, 16384, 8, n // (16384 * 16384)))
+    z = zlib.compressobj(1, zlib.DEFLATED, -15)
+    body = [z.compress(ds + struct.pack("<HH2s2xI", 0x7FE0, 0x0010, b"OB", n))]
+    chunk = b"\0" * (1 << 20)
+    for _ in range(n >> 20):
+        body.append(z.compress(chunk))
+    body.append(z.flush())
+    with open(path, "wb") as f:
+        f.write(head + b"".join(body))
 
 
 def hostile_files(folder):
@@ -373,16 +390,21 @@ def case_hostile(work):
             expect_unread(got, "hostile_in_" + stem, reason, "[metadata] ")
         else:
             check("hostile_in_" + key in got.meta, "[metadata] row of %s missing" % stem)
-    # run.max_image_bytes: a volume of 3 x 16 x 16 x 2 = 1536 bytes > 1 KiB; single images fit
+    # run.max_image_bytes: a volume of 3 x 16 x 16 x 2 = 1536 bytes > 1 KiB; single images fit;
+    # a 1 MiB deflated file that inflates to 1 GiB stops at 1 KiB + 256 MiB
     shutil.rmtree(good)
     good_set(good)
     out = fresh(work, "hostile_ceiling")
     vbase = baseline(work, ["hostile_in"], "hostile_vbase", volumes=True)
+    deflate_bomb(os.path.join(good, "bomb.dcm"), 1 << 30)
     rc, err = crawl(["hostile_in"], out, "run.max_image_bytes=1KiB", volumes=True)
+    rss = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
     check(rc == 0, "ceiling: exit status", rc, err[-800:])
     got = Out(out)
     expect_unread(got, "hostile_in_1.2.99.77", "image of 1536 bytes (3 slices) exceeds run.max_image_bytes (1024)",
                   "[ceiling] ")
+    expect_unread(got, "hostile_in_bomb", "deflated dataset inflates to more than 268436480 bytes", "[ceiling] ")
+    check(rss < 700 * 1024, "[ceiling] a crawl used %d MiB (the deflated file must stop at 256 MiB)" % (rss >> 10))
     for sid in vbase.meta:
         if sid != "hostile_in_1.2.99.77":
             check(sid in got.meta and np.array_equal(vbase.h5[sid][0], got.h5[sid][0]),

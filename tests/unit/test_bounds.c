@@ -5,7 +5,9 @@
  * file size; no overflow at the extremes of every field) and dc_stack_scan's
  * use of it (a file or a whole stack beyond the ceiling becomes an unreadable
  * scan with that reason, only when writing pixel data; rescale to float32
- * counts the stored bytes).  Exact reasons.
+ * counts the stored bytes); deflated datasets inflate at most to the limit
+ * a crawl sets from run.max_image_bytes (a 2 KiB file must not become
+ * gigabytes).  Exact reasons.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -16,6 +18,7 @@
 #include <string.h>
 
 #include <cmocka.h>
+#include <zlib.h>
 
 #include "dc_config.h"
 #include "dc_decode.h"
@@ -206,12 +209,68 @@ static void test_stack_scans(void **state)
     for (int i = 0; i < 4; i++) dc_record_free(&R[i]);
 }
 
+/* a deflated explicit VR little endian file whose dataset is an OB of n zeros */
+static size_t deflated_file(uint8_t *out, size_t cap, uint32_t n)
+{
+    static const uint8_t meta[] = {0x02, 0x00, 0x10, 0x00, 'U', 'I', 22, 0,  '1', '.', '2', '.',
+                                   '8',  '4',  '0',  '.',  '1', '0', '0', '0', '8', '.', '1', '.',
+                                   '2',  '.',  '1',  '.',  '9', '9'};
+    size_t k = 128;
+    memset(out, 0, 128);
+    memcpy(out + k, "DICM", 4);
+    k += 4;
+    memcpy(out + k, meta, sizeof meta);
+    k += sizeof meta;
+    uint8_t head[12] = {0x09, 0x00, 0x10, 0x10, 'O', 'B', 0, 0};
+    memcpy(head + 8, &n, 4);
+    uint8_t *plain = calloc(1, sizeof head + n);
+    memcpy(plain, head, sizeof head);
+    z_stream z;
+    memset(&z, 0, sizeof z);
+    assert_int_equal(deflateInit2(&z, 9, Z_DEFLATED, -15, 9, Z_DEFAULT_STRATEGY), Z_OK);
+    z.next_in = plain;
+    z.avail_in = (uInt)(sizeof head + n);
+    z.next_out = out + k;
+    z.avail_out = (uInt)(cap - k);
+    assert_int_equal(deflate(&z, Z_FINISH), Z_STREAM_END);
+    k += z.total_out;
+    deflateEnd(&z);
+    free(plain);
+    return k;
+}
+
+static void test_inflate_limit(void **state)
+{
+    (void)state;
+    static uint8_t file[64 << 10];
+    size_t n = deflated_file(file, sizeof file, 2u << 20); /* 2 MiB of zeros in a few KiB */
+    assert_true(n < 8192);
+    dc_dataset ds;
+    dc_dataset_init(&ds);
+    char err[DC_ERRLEN] = "";
+    dc_parse_opts o;
+    dc_parse_opts_default(&o);
+    assert_true(o.max_inflated_bytes == (4ull << 30) + (256u << 20));
+    assert_int_equal(dc_parse_memory(file, n, &o, &ds, err, sizeof err), DC_PARSE_OK);
+    dc_dataset_free(&ds);
+    dc_parse_set_inflate_limit(1u << 20);
+    dc_parse_opts_default(&o);
+    assert_int_equal(dc_parse_memory(file, n, &o, &ds, err, sizeof err), DC_PARSE_ERROR);
+    assert_string_equal(err, "deflated dataset inflates to more than 1048576 bytes");
+    assert_true(ds.buf_len <= (1u << 20) + 4096); /* it stopped at the limit */
+    dc_parse_set_inflate_limit(0);
+    dc_parse_opts_default(&o);
+    assert_int_equal(dc_parse_memory(file, n, &o, &ds, err, sizeof err), DC_PARSE_OK);
+    dc_dataset_free(&ds);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_ceiling),
         cmocka_unit_test(test_native_fits_file),
         cmocka_unit_test(test_stack_scans),
+        cmocka_unit_test(test_inflate_limit),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
