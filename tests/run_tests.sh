@@ -11,7 +11,7 @@
 #   decode            tests/integration/test_decode_vs_pydicom.py BUILD/tools/dcdecode } exists
 #   other             any other tests/integration/test_*.py|.sh, given BUILD/dcmcrawl
 #                     (test_faults.py: hostile input, permissions, full disk, bad configs)
-#   fuzz              tests/fuzz/run_fuzz.sh: 45 s of the libFuzzer target (clang build in
+#   fuzz              tests/fuzz/run_fuzz.sh: 30 s of the libFuzzer target (clang build in
 #                     BUILD/fuzzer, fixed seed; FUZZ_SECONDS changes the time)
 #   crawl             tests/integration/test_crawl.py BUILD/dcmcrawl (end to end vs the oracle)
 #   ranks             tests/integration/test_ranks.sh BUILD/dcmcrawl (-np 1..4 identical)
@@ -94,7 +94,7 @@ for f in tests/integration/test_*.py tests/integration/test_*.sh; do
     esac
 done
 
-run fuzz env FUZZ_BUILD="$BUILD/fuzzer" FUZZ_SEED=1 timeout 600 bash tests/fuzz/run_fuzz.sh "${FUZZ_SECONDS:-45}"
+run fuzz env FUZZ_BUILD="$BUILD/fuzzer" FUZZ_SEED=1 timeout 600 bash tests/fuzz/run_fuzz.sh "${FUZZ_SECONDS:-30}"
 run crawl timeout 1500 $PY tests/integration/test_crawl.py "$BUILD/dcmcrawl"
 run ranks timeout 1500 bash tests/integration/test_ranks.sh "$BUILD/dcmcrawl"
 # a real one-node SLURM (installs slurm-wlm and munge when missing; root only)

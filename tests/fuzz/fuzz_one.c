@@ -9,7 +9,8 @@
  *      fragment walk), dc_record_from_dataset, dc_flatten_columns, the record
  *      packed and unpacked as it travels between ranks;
  *   2. the size gate of the planning step (dc_pixel_check_size) with a small
- *      ceiling, as run.max_image_bytes does in a crawl;
+ *      ceiling, as run.max_image_bytes does in a crawl (deflated datasets
+ *      are inflated up to that ceiling + 16 MiB);
  *   3. the worker's parse (fragments walked), dc_flatten into values, the CSV
  *      row formatted (plain and with the formula guard) and parsed back;
  *   4. decoding: up to FUZZ_MAX_FRAMES frames in the stored type, and frame 0
@@ -200,6 +201,9 @@ int dc_fuzz_one(const uint8_t *data, size_t size)
     static dc_dataset ds;
     static dc_row row, names;
     if (!ready) {
+        /* as a crawl does from run.max_image_bytes (+ 16 MiB here, not 256:
+         * the fuzzer refuses single allocations above 512 MiB) */
+        dc_parse_set_inflate_limit(FUZZ_MAX_IMAGE + (16u << 20));
         dc_dataset_init(&ds);
         dc_row_init(&row);
         dc_row_init(&names);
