@@ -9,13 +9,15 @@
 # $BENCH_DIR/checkpoint (default /tmp/dcmcrawl-bench/checkpoint):
 #   volumes  48 CT series x 24 slices of 256x256 int16 (75 MB), volume mode with
 #            pixel data: 48 scans, so commit_every 1 means 48 checkpoints
-#   perfile  1200 CT files of 128x128 int16 (40 MB), one scan per file with pixel
-#            data: commit_every 1 means 1200 checkpoints, each with its segment
+#   perfile  600 CT files of 128x128 int16 (20 MB), one scan per file with pixel
+#            data: commit_every 1 means 600 checkpoints, each with its segment
 #            file, index update and CSV append
 # Every setting runs once untimed (page cache warm), then CKPT_REPEAT rounds
-# (default 5) in which each setting runs once, interleaved; outputs are deleted
-# and `sync` runs before each timed run.  The time is dcmcrawl's own ("done in
-# X s" of its summary: walk to last commit, without mpirun's start and end).
+# (default 3) in which each setting runs once, interleaved; outputs are deleted
+# and `sync` runs before each timed run.  The time is dcmcrawl's own, from the
+# start of rank 0 (after MPI_Init) to its end of the last commit, taken from
+# the test hook's trace (DCMCRAWL_TRACE, src/dc_hook.h), without mpirun's start
+# and end.
 # Prints a table: median seconds, spread (min-max), scans/s, MB/s read, and the
 # cost relative to "never"; also written to $BENCH_DIR/checkpoint/results.md.
 set -u
@@ -26,7 +28,7 @@ BIN=$(cd "$(dirname "$BIN")" && pwd)/$(basename "$BIN")
 HERE=$(cd "$(dirname "$0")" && pwd)
 ROOT=$(dirname "$(dirname "$HERE")")
 DIR=${BENCH_DIR:-/tmp/dcmcrawl-bench}/checkpoint
-REPEAT=${CKPT_REPEAT:-5}
+REPEAT=${CKPT_REPEAT:-3}
 NP=${CKPT_NP:-2}
 mkdir -p "$DIR"
 export BIN DIR REPEAT NP ROOT
@@ -38,7 +40,7 @@ REPEAT, NP = int(os.environ["REPEAT"]), int(os.environ["NP"])
 GEN = os.path.join(ROOT, "tests", "slurm", "make_ct_corpus.py")
 CASES = {
     "volumes": dict(gen=(2, 24, 24, 256), volumes=True),
-    "perfile": dict(gen=(4, 10, 30, 128), volumes=False),
+    "perfile": dict(gen=(4, 5, 30, 128), volumes=False),
 }
 SETTINGS = [("1", 1), ("32", 32), ("never", 1000000)]
 MPIRUN = ["mpirun", "--allow-run-as-root", "--oversubscribe", "-np", str(NP)]
@@ -73,14 +75,24 @@ SUMMARY = re.compile(r"done in ([0-9.]+) s: (\d+) scans written.*read ([0-9.]+) 
 
 def once(cfg):
     shutil.rmtree(os.path.join(DIR, "out"), ignore_errors=True)
+    trace = os.path.join(DIR, "trace")
+    if os.path.exists(trace):
+        os.unlink(trace)
     subprocess.run(["sync"])
+    env = dict(os.environ, DCMCRAWL_TRACE=trace)
+    env.pop("DCMCRAWL_SLOW", None)
     r = subprocess.run(MPIRUN + [BIN, cfg], stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
-                       text=True)
+                       text=True, env=env)
     m = SUMMARY.search(r.stdout)
     if r.returncode != 0 or not m:
         sys.exit("bench_checkpoint: run failed (%d):\n%s" % (r.returncode, r.stdout[-2000:]))
+    t = {}
+    for ln in open(trace):
+        f = ln.split()
+        if f[0] == "0" and f[2] in ("start", "done"):
+            t[f[2]] = float(f[4])
     segs = len(os.listdir(os.path.join(DIR, "out", "pixel_data_ck.h5.d")))
-    return float(m.group(1)), int(m.group(2)), float(m.group(3)), segs
+    return t["done"] - t["start"], int(m.group(2)), float(m.group(3)), segs
 
 
 res = {}
@@ -92,8 +104,8 @@ for name, c in CASES.items():
         for lab, cfg in cfgs.items():
             res.setdefault((name, lab), []).append(once(cfg))
 
-lines = ["| case | commit_every | checkpoints | median s | spread s | scans/s | MB/s read | vs never |",
-         "|---|---|---|---|---|---|---|---|"]
+lines = ["| case | commit_every | checkpoints | median s | spread s | scans/s | MB/s read | vs never "
+         "| ms per extra checkpoint |", "|---|---|---|---|---|---|---|---|---|"]
 for name in CASES:
     never = statistics.median(x[0] for x in res[(name, "never")])
     for lab, _ in SETTINGS:
@@ -101,11 +113,14 @@ for name in CASES:
         t = [x[0] for x in xs]
         med = statistics.median(t)
         scans, mb, segs = xs[0][1], xs[0][2], xs[0][3]
-        lines.append("| %s | %s | %d | %.2f | %.2f-%.2f | %.0f | %.1f | %+.0f%% |" % (
-            name, lab, segs, med, min(t), max(t), scans / med, mb / med, (med / never - 1) * 100))
+        per = (med - never) / max(segs - 1, 1) * 1000 if lab != "never" else 0
+        lines.append("| %s | %s | %d | %.2f | %.2f-%.2f | %.0f | %.1f | %+.0f%% | %s |" % (
+            name, lab, segs, med, min(t), max(t), scans / med, mb / med, (med / never - 1) * 100,
+            "%.0f" % per if lab != "never" else "-"))
 text = "\n".join(lines)
-hdr = "checkpoint cost: %d ranks, %d repeats, %s; dcmcrawl's own time (summary line)" % (
-    NP, REPEAT, time.strftime("%Y-%m-%d %H:%M"))
+hdr = ("checkpoint cost: %d ranks, %d repeats, %s, load average %.1f at the end; dcmcrawl's "
+       "own time (rank 0, start to end of the last commit)" % (
+           NP, REPEAT, time.strftime("%Y-%m-%d %H:%M"), os.getloadavg()[0]))
 print(hdr)
 print(text)
 with open(os.path.join(DIR, "results.md"), "w") as fh:

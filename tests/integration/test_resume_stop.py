@@ -21,6 +21,9 @@ when the ranks agreed to stop.  Cases:
                  SIGTERM 1 s later and SIGKILL 1 s after that, and exits 1
                  whatever they return (its signal handler sets the status
                  first).  The ranks must still stop cleanly within that 1 s.
+  slurm_limit    TERM to mpirun and every rank at once (SLURM at the time limit
+                 signals every process of the job): the ranks stop at once,
+                 mpirun exits 1 as above.
 
 For each: exit status (3; mpirun case: the ranks' own status 3 is reported in
 their last log line, mpirun's is 1), time from the signal to the end of
@@ -71,6 +74,8 @@ def main():
          "header:1500"),
         ("mpirun", dict(volumes=True, commit_every=3), "mpirun", signal.SIGTERM, "pixels", 60,
          "pixels:20"),
+        ("slurm_limit", dict(volumes=True, commit_every=3), "everyone", signal.SIGTERM, "pixels",
+         60, "pixels:20"),
     ]
     refs = {}
     for name, cfgd, target, sig, phase, k, slow in cases:
@@ -104,6 +109,10 @@ def main():
         t_sig = time.time()
         if target == "mpirun":
             j.signal_mpirun(sig)
+        elif target == "everyone":  # SLURM's time limit: every process of the job
+            for r in sorted(j.pids()):
+                j.signal_rank(r, sig)
+            j.signal_mpirun(sig)
         elif target == "all":
             for r in sorted(j.pids()):
                 j.signal_rank(r, sig)
@@ -114,7 +123,7 @@ def main():
         stops = [x for x in j.lines() if x[2] == "stop"]
         t_agree = (min(x[4] for x in stops) - t_sig) if stops else None
         log = j.output()
-        want_rc = 1 if target == "mpirun" else 3
+        want_rc = 1 if target in ("mpirun", "everyone") else 3
         ok = True
         if rc != want_rc:
             problems.append("%s: mpirun exited %s, expected %d\n%s" % (name, rc, want_rc, log[-1500:]))
@@ -128,7 +137,7 @@ def main():
             ok = False
         if j.leftover:
             problems.append("%s: ranks still running: %s" % (name, j.leftover))
-        if target == "mpirun" and "SIGTERM received" not in log:
+        if target in ("mpirun", "everyone") and "SIGTERM received" not in log:
             problems.append("%s: the ranks did not get SIGTERM from mpirun" % name)
         probs = K.check_clean(os.path.join(work, "out"), "stop")
         if probs:
