@@ -404,6 +404,30 @@ static hid_t write_incremental(const char *tmp, const char *index_path, const dc
     return fid;
 }
 
+/* HDF5 1.10 frees a file whose H5Fclose fails halfway (a full disk) but
+ * keeps its ID; its shutdown, which MPI_Finalize runs, then crashes on it
+ * (H5F__close_cb).  After such a failure the run ends with status 1 anyway:
+ * a delete callback on MPI_COMM_SELF, set after HDF5's own and so run
+ * before it (MPI deletes them in reverse order), ends the process there
+ * (issue 6: ENOSPC exits 1, no crash). */
+static int exit_before_hdf5_shutdown(MPI_Comm comm, int key, void *val, void *extra)
+{
+    (void)comm, (void)key, (void)val, (void)extra;
+    fflush(stdout);
+    fflush(stderr);
+    _exit(1);
+}
+
+static void after_failed_close(void)
+{
+    static int armed;
+    int key;
+    if (armed) return;
+    armed = 1;
+    MPI_Comm_create_keyval(MPI_COMM_NULL_COPY_FN, exit_before_hdf5_shutdown, &key, NULL);
+    MPI_Comm_set_attr(MPI_COMM_SELF, key, NULL);
+}
+
 int dc_h5index_write(const char *index_path, const dc_h5index *x, const char *layout,
                      const char *config_text, char *err, size_t errlen)
 {
@@ -415,6 +439,7 @@ int dc_h5index_write(const char *index_path, const dc_h5index *x, const char *la
     int rc = fid < 0 ? -1 : 0;
     if (fid >= 0 && H5Fclose(fid) < 0) {
         snprintf(err, errlen, "%s: cannot close", tmp);
+        after_failed_close();
         rc = -1;
     }
     if (rc == 0 && fsync_path(tmp, 0) != 0) {
@@ -716,10 +741,9 @@ int dc_h5seg_close(dc_h5seg *seg, char *err, size_t errlen)
     dc_hook("close");
     for (size_t i = 0; i < seg->n; i++)
         if (seg->ds[i].did >= 0) H5Dclose(seg->ds[i].did);
-    /* flush first: when that fails (a full disk) the file is never closed.
-     * HDF5 1.10 half-destroys a file whose close fails, then crashes on it
-     * in MPI_Finalize (H5F__close_cb); pinned by an extra reference, the
-     * library leaves it alone at exit (issue 6: ENOSPC exits 1, no crash). */
+    /* flush first: when that fails (a full disk) the file is never closed
+     * (a close that fails leaves HDF5 unable to shut down, see
+     * after_failed_close); it stays open, pinned, until the process ends */
     if (H5Fflush(seg->fid, H5F_SCOPE_LOCAL) < 0) rc = -1;
     int all = 0;
     MPI_Allreduce(&rc, &all, 1, MPI_INT, MPI_MIN, seg->comm);
@@ -727,6 +751,7 @@ int dc_h5seg_close(dc_h5seg *seg, char *err, size_t errlen)
         H5Iinc_ref(seg->fid);
     else if (H5Fclose(seg->fid) < 0)
         rc = -1;
+    if (rc != 0) after_failed_close();
     MPI_Allreduce(&rc, &all, 1, MPI_INT, MPI_MIN, seg->comm);
     /* every rank flushes what it wrote (on a parallel file system each client
      * holds its own dirty pages); rank 0 makes the file's name durable */
@@ -794,7 +819,10 @@ int dc_h5_pack(const char *index_path, const char *out_path, char *err, size_t e
             H5Aclose(a);
         }
     }
-    if (dst >= 0 && H5Fclose(dst) < 0) rc = -1;
+    if (dst >= 0 && H5Fclose(dst) < 0) {
+        after_failed_close();
+        rc = -1;
+    }
     if (src >= 0) H5Fclose(src);
     if (rc == 0 && (fsync_path(tmp, 0) != 0 || rename(tmp, out_path) != 0)) {
         snprintf(err, errlen, "cannot write %s: %s", out_path, strerror(errno));
