@@ -807,6 +807,7 @@ def case_enospc(work):
         good_image("m1/a%02d.dcm" % i, "1.2.35.%d" % i, seed=i)
     for i in range(60):
         good_image("m2/b%02d.dcm" % i, "1.2.36.%d" % i, seed=i)
+    good_image("m3/c.dcm", "1.2.37.1", seed=3, ImageComments="a new column")
     ref = baseline(root, ["m1", "m2"], "out_ref2", "run.commit_every=20", pixels=False)
     out = os.path.join(root, "out2")
     os.makedirs(out)
@@ -818,6 +819,14 @@ def case_enospc(work):
         check(rc == 0, "rows: first run", rc, err[-800:])
         before = open(os.path.join(out, "metadata_t.csv"), "rb").read()
         fill(out, 0)
+        # new columns: the CSV is rewritten to a temporary file first
+        rc, err = crawl(["m1", "m3"], out, "run.commit_every=20", pixels=False)
+        check(rc == 1, "rewrite, full disk: exit status", rc, err[-1500:])
+        check("error: %s/metadata_t.csv: rewrite failed: No space left on device" % out in err,
+              "rewrite, full disk: message", err[-1500:])
+        check(open(os.path.join(out, "metadata_t.csv"), "rb").read() == before and
+              sorted(os.listdir(out)) == ["filler", "metadata_t.csv"], "rewrite, full disk: file changed",
+              sorted(os.listdir(out)))
         rc, err = crawl(["m1", "m2"], out, "run.commit_every=20", pixels=False)
         check(rc == 1, "rows, full disk: exit status", rc, err[-1500:])
         check("error: %s/metadata_t.csv: writing rows failed (0 KiB free on its file system)" % out in err,
