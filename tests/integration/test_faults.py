@@ -25,9 +25,12 @@ their HDF5 datasets (values, dtype, shape, attributes).
   config      every key with a wrong type, unknown keys and sections, empty,
               missing and unreadable configs, output folder not writable:
               exit 2, the message names file/line/key, nothing written
-  enospc      a full disk while writing pixel data and while appending CSV
-              rows: exit 1, a clear message, earlier outputs intact; once
-              there is room the same command completes every scan exactly once
+  enospc      a full disk while writing pixel data (filled to six levels, so
+              that segment data, segment close or index copy fails; -np 1
+              and 2), while appending CSV rows and while rewriting the CSV for
+              new columns: exit 1, a clear message, earlier outputs intact;
+              once there is room the same command completes every scan
+              exactly once
 
 Permission denied as root: root bypasses permission bits, so those crawls run
 as user nobody (setpriv --reuid=65534 --regid=65534 --clear-groups; run as
