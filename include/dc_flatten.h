@@ -61,6 +61,12 @@ void dc_row_init(dc_row *r);
 void dc_row_free(dc_row *r);
 /* forget the content, keep the memory (parsing many files) */
 void dc_row_clear(dc_row *r);
+/* OUT dst (initialised here): a copy of src's columns and values in three
+ * allocations of their size, so that a reused scratch row (with its name
+ * index, arena and spare capacity) does the flattening and only the content
+ * is kept.  dst has no name index: it is for reading (CSV formatting, column
+ * merging) and dc_row_free, not for dc_flatten. */
+void dc_row_compact_copy(const dc_row *src, dc_row *dst);
 
 /* IN ds; OUT row (appended).  Returns 0.  Never fails on odd content: values
  * that cannot be decoded are rendered as best possible. */

@@ -46,6 +46,7 @@ typedef struct {
     dc_record *recs;
     char **paths;            /* per record */
     size_t n_recs;
+    dc_buf wire;             /* rank 0, from dc_batch_build to dc_batch_bcast: the packed batch */
 } dc_batch;
 
 void dc_batch_free(dc_batch *b);

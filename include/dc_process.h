@@ -32,6 +32,7 @@ typedef struct {
     void *slice;
     size_t slice_cap;
     int raw_fd; /* the segment file for the raw copy fast path: -1 not open, -2 unusable */
+    dc_row scratch; /* reused by every flatten; results are compact copies */
 } dc_worker;
 
 void dc_worker_init(dc_worker *w);

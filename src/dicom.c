@@ -92,12 +92,12 @@ static int fail(parser *p, const char *fmt, ...)
     return DC_PARSE_ERROR;
 }
 
-static uint16_t rd16(const uint8_t *b, int big)
+static inline uint16_t rd16(const uint8_t *b, int big)
 {
     return big ? (uint16_t)(b[0] << 8 | b[1]) : (uint16_t)(b[1] << 8 | b[0]);
 }
 
-static uint32_t rd32(const uint8_t *b, int big)
+static inline uint32_t rd32(const uint8_t *b, int big)
 {
     if (big) return (uint32_t)b[0] << 24 | (uint32_t)b[1] << 16 | (uint32_t)b[2] << 8 | b[3];
     return (uint32_t)b[3] << 24 | (uint32_t)b[2] << 16 | (uint32_t)b[1] << 8 | b[0];
@@ -109,7 +109,7 @@ static uint64_t rd64(const uint8_t *b, int big)
     return hi << 32 | lo;
 }
 
-static uint32_t rd_tag(const uint8_t *b, int big)
+static inline uint32_t rd_tag(const uint8_t *b, int big)
 {
     return DC_TAG(rd16(b, big), rd16(b + 2, big));
 }
@@ -125,7 +125,7 @@ static int vr_chars_ok(const uint8_t *b)
 }
 
 /* VRs with the 2 reserved bytes + 4-byte length in explicit VR */
-int dc_vr_has_long_length(uint16_t vr)
+static inline int long_length(uint16_t vr)
 {
     switch (vr) {
     case DC_VR('O', 'B'): case DC_VR('O', 'W'): case DC_VR('O', 'F'): case DC_VR('O', 'D'):
@@ -136,6 +136,11 @@ int dc_vr_has_long_length(uint16_t vr)
     default:
         return 0;
     }
+}
+
+int dc_vr_has_long_length(uint16_t vr)
+{
+    return long_length(vr);
 }
 
 int dc_vr_is_text(uint16_t vr)
@@ -496,8 +501,15 @@ static int parse_level(parser *p, level *lv, uint64_t end, int undefined);
 static int read_header(parser *p, const level *lv, el_header *h)
 {
     uint64_t off = p->pos;
-    if (ensure(p, off, 8) < 0) return truncated(p, off);
-    const uint8_t *b = at(p, off);
+    const uint8_t *b;
+    /* the common case: the longest header (12 bytes) is in the buffer */
+    int fast = off >= p->seg_start && off - p->seg_shift + 12 <= p->ds->buf_len;
+    if (fast)
+        b = p->ds->buf + (off - p->seg_shift);
+    else if (ensure(p, off, 8) < 0)
+        return truncated(p, off);
+    else
+        b = at(p, off);
     h->hdr = off;
     h->tag = rd_tag(b, p->big);
     h->implicit = lv->implicit || !vr_chars_ok(b + 4);
@@ -509,13 +521,15 @@ static int read_header(parser *p, const level *lv, el_header *h)
         return 0;
     }
     h->vr = DC_VR(b[4], b[5]);
-    if (!dc_vr_has_long_length(h->vr)) {
+    if (!long_length(h->vr)) {
         h->len = rd16(b + 6, p->big);
         h->val = off + 8;
         return 0;
     }
-    if (ensure(p, off, 12) < 0) return truncated(p, off);
-    b = at(p, off);
+    if (!fast) {
+        if (ensure(p, off, 12) < 0) return truncated(p, off);
+        b = at(p, off);
+    }
     h->len = rd32(b + 8, p->big);
     h->val = off + 12;
     return 0;
@@ -803,7 +817,8 @@ static int handle_value(parser *p, const el_header *h, dc_elem *e)
         skip_value(p, h->val, h->len);
         return DC_PARSE_OK;
     }
-    if (ensure(p, h->val, h->len) < 0) return truncated(p, h->hdr);
+    if (!(in_buf && h->val >= p->seg_start) && ensure(p, h->val, h->len) < 0)
+        return truncated(p, h->hdr);
     e->val = (uint32_t)(h->val - p->seg_shift);
     p->pos = h->val + h->len;
     return DC_PARSE_OK;
@@ -1353,6 +1368,38 @@ static int text_at(const dc_dataset *ds, const dc_elem *e, int k, char *out, siz
     return 0;
 }
 
+/* Plain decimals ("-190", "0.7421875", "1.") with at most 15 significant
+ * digits and 22 after the point: m / 10^f is then one correctly rounded
+ * division of two exact doubles, i.e. exactly what strtod returns (Clinger's
+ * fast path).  Returns 0, or -1 for anything else (strtod decides). */
+static int fast_decimal(const char *s, double *out)
+{
+    static const double p10[] = {1e0,  1e1,  1e2,  1e3,  1e4,  1e5,  1e6,  1e7,
+                                 1e8,  1e9,  1e10, 1e11, 1e12, 1e13, 1e14, 1e15,
+                                 1e16, 1e17, 1e18, 1e19, 1e20, 1e21, 1e22};
+    int neg = *s == '-';
+    if (*s == '-' || *s == '+') s++;
+    uint64_t m = 0;
+    int digits = 0, sig = 0, frac = 0, point = 0;
+    for (;; s++) {
+        if (*s >= '0' && *s <= '9') {
+            digits++;
+            if (m || *s != '0') sig++;
+            if (sig > 15) return -1;
+            m = m * 10 + (uint64_t)(*s - '0');
+            if (point && ++frac > 22) return -1;
+        } else if (*s == '.' && !point) {
+            point = 1;
+        } else {
+            break;
+        }
+    }
+    if (*s || !digits) return -1;
+    double v = (double)m / p10[frac];
+    *out = neg ? -v : v;
+    return 0;
+}
+
 int dc_get_double_at(const dc_dataset *ds, int idx, int k, double *out)
 {
     if (!valid_idx(ds, idx)) return -1;
@@ -1365,6 +1412,7 @@ int dc_get_double_at(const dc_dataset *ds, int idx, int k, double *out)
     if (!dc_vr_is_text(e->vr)) return -1;
     char tmp[72], *endp;
     if (text_at(ds, e, k, tmp, sizeof tmp) < 0) return -1;
+    if (fast_decimal(tmp, out) == 0) return 0;
     errno = 0;
     double v = strtod(tmp, &endp);
     if (endp == tmp || *endp || errno == ERANGE) return -1;

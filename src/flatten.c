@@ -146,6 +146,64 @@ void dc_row_free(dc_row *r)
     memset(r, 0, sizeof *r);
 }
 
+/* every name and value of src in its first arena block: copy the block's
+ * used part once and move the pointers (the common case, ~10x cheaper
+ * than a copy per string) */
+static int compact_one_block(const dc_row *src, dc_row *dst)
+{
+    const struct dc_row_block *a = src->arena;
+    if (!a || !src->index || src->index->cur != a) return -1;
+    const char *lo = a->data, *hi = a->data + a->used;
+    for (size_t i = 0; i < src->n; i++) {
+        const char *nm = src->cols[i].name, *v = src->vals ? src->vals[i] : NULL;
+        if (nm < lo || nm >= hi || (v && (v < lo || v >= hi))) return -1;
+    }
+    struct dc_row_block *b = new_block(a->used);
+    memcpy(b->data, a->data, a->used);
+    b->used = a->used;
+    dst->arena = b;
+    dst->cols = dc_malloc(src->n * sizeof *dst->cols);
+    dst->vals = dc_malloc(src->n * sizeof *dst->vals);
+    dst->n = dst->cap = src->n;
+    memcpy(dst->cols, src->cols, src->n * sizeof *dst->cols);
+    for (size_t i = 0; i < src->n; i++) {
+        dst->cols[i].name = b->data + (src->cols[i].name - lo);
+        const char *v = src->vals ? src->vals[i] : NULL;
+        dst->vals[i] = v ? b->data + (v - lo) : NULL;
+    }
+    return 0;
+}
+
+void dc_row_compact_copy(const dc_row *src, dc_row *dst)
+{
+    dc_row_init(dst);
+    if (!src->n || compact_one_block(src, dst) == 0) return;
+    size_t bytes = 0;
+    for (size_t i = 0; i < src->n; i++) {
+        bytes += strlen(src->cols[i].name) + 1;
+        if (src->vals && src->vals[i]) bytes += strlen(src->vals[i]) + 1;
+    }
+    struct dc_row_block *b = new_block(bytes);
+    dst->arena = b;
+    dst->cols = dc_malloc(src->n * sizeof *dst->cols);
+    dst->vals = dc_malloc(src->n * sizeof *dst->vals);
+    dst->n = dst->cap = src->n;
+    char *at = b->data;
+    for (size_t i = 0; i < src->n; i++) {
+        dst->cols[i] = src->cols[i];
+        size_t k = strlen(src->cols[i].name) + 1;
+        dst->cols[i].name = memcpy(at, src->cols[i].name, k);
+        at += k;
+        dst->vals[i] = NULL;
+        if (src->vals && src->vals[i]) {
+            k = strlen(src->vals[i]) + 1;
+            dst->vals[i] = memcpy(at, src->vals[i], k);
+            at += k;
+        }
+    }
+    b->used = bytes;
+}
+
 /* word-at-a-time hash of a column name (the index is private to a row) */
 static uint64_t name_hash(const char *s, size_t n)
 {

@@ -220,56 +220,43 @@ void dc_batch_free(dc_batch *b)
     free(b->source_folder);
     free(b->recs);
     free(b->paths);
+    dc_buf_free(&b->wire);
     memset(b, 0, sizeof *b);
 }
 
-static void copy_scan(const dc_scan *src, dc_scan *dst)
-{
-    dc_buf tmp;
-    dc_buf_init(&tmp);
-    dc_scan_pack(src, &tmp);
-    const char *p = tmp.data;
-    memset(dst, 0, sizeof *dst);
-    dc_scan_unpack(&p, tmp.data + tmp.len, dst);
-    dc_buf_free(&tmp);
-}
+/* The batch travels as one buffer (the wire form): index, scans with owner
+ * and source folder, then the records and paths they refer to.  Rank 0
+ * packs it once from the run's scans and records (no intermediate copies)
+ * and every rank, rank 0 too, unpacks the same bytes into its dc_batch. */
 
-static void copy_record(const dc_record *src, dc_record *dst)
-{
-    dc_buf tmp;
-    dc_buf_init(&tmp);
-    dc_record_pack(src, &tmp);
-    const char *p = tmp.data;
-    dc_record_init(dst);
-    dc_record_unpack(&p, tmp.data + tmp.len, dst);
-    dc_buf_free(&tmp);
-}
+/* global record index -> batch-local index, in order of first use */
+typedef struct {
+    uint32_t *map;   /* per global record, UINT32_MAX = not yet used */
+    uint32_t *order; /* local -> global */
+    size_t n, cap;
+} rec_map;
 
-/* map a global record index to its batch-local index, adding it if new */
-static uint32_t local_rec(uint32_t g, uint32_t *map, const dc_record *recs,
-                          const dc_filelist *fl, dc_batch *b, size_t *cap)
+static uint32_t local_rec(rec_map *m, uint32_t g)
 {
-    if (map[g] != UINT32_MAX) return map[g];
-    if (b->n_recs == *cap) {
-        *cap = *cap ? *cap * 2 : 64;
-        b->recs = dc_realloc(b->recs, *cap * sizeof *b->recs);
-        b->paths = dc_realloc(b->paths, *cap * sizeof *b->paths);
+    if (m->map[g] != UINT32_MAX) return m->map[g];
+    if (m->n == m->cap) {
+        m->cap = m->cap ? m->cap * 2 : 64;
+        m->order = dc_realloc(m->order, m->cap * sizeof *m->order);
     }
-    copy_record(&recs[g], &b->recs[b->n_recs]);
-    b->paths[b->n_recs] = dc_strdup(fl->files[recs[g].file_idx].path);
-    map[g] = (uint32_t)b->n_recs;
-    return (uint32_t)b->n_recs++;
+    m->order[m->n] = g;
+    m->map[g] = (uint32_t)m->n;
+    return (uint32_t)m->n++;
 }
 
-static void assign_owners(dc_batch *b, int nranks)
+/* by cost descending, then position (deterministic); largest first to the
+ * least loaded rank, ties to the lowest rank */
+static void assign_owners(const dc_scan *scans, size_t n, int nranks, int32_t *owner)
 {
-    size_t n = b->n_scans;
     uint32_t *ord = dc_malloc(sizeof(uint32_t) * (n ? n : 1));
     for (size_t i = 0; i < n; i++) ord[i] = (uint32_t)i;
-    /* by cost descending, then position: deterministic */
     for (size_t i = 1; i < n; i++)
         for (size_t j = i; j > 0; j--) {
-            const dc_scan *a = &b->scans[ord[j - 1]], *c = &b->scans[ord[j]];
+            const dc_scan *a = &scans[ord[j - 1]], *c = &scans[ord[j]];
             if (a->cost > c->cost || (a->cost == c->cost && ord[j - 1] < ord[j])) break;
             uint32_t t = ord[j];
             ord[j] = ord[j - 1];
@@ -280,50 +267,100 @@ static void assign_owners(dc_batch *b, int nranks)
         int best = 0;
         for (int r = 1; r < nranks; r++)
             if (load[r] < load[best]) best = r;
-        b->owner[ord[i]] = best;
-        load[best] += b->scans[ord[i]].cost + 4096; /* every scan costs something */
+        owner[ord[i]] = best;
+        load[best] += scans[ord[i]].cost + 4096; /* every scan costs something */
     }
     free(load);
     free(ord);
 }
 
+/* the wire form -> b (b zeroed first); 0 or -1 on garbage */
+static int unpack_batch(const char *p, const char *end, dc_batch *b)
+{
+    memset(b, 0, sizeof *b);
+    int rc = 0;
+    uint64_t ns = 0, nr = 0;
+    rc |= get_u64(&p, end, &b->index);
+    rc |= get_u64(&p, end, &ns);
+    if (rc == 0 && ns > (uint64_t)(end - p)) rc = -1; /* a scan takes more than a byte */
+    b->scans = dc_calloc(rc == 0 && ns ? ns : 1, sizeof *b->scans);
+    b->owner = dc_calloc(rc == 0 && ns ? ns : 1, sizeof *b->owner);
+    b->source_folder = dc_calloc(rc == 0 && ns ? ns : 1, sizeof(char *));
+    for (uint64_t i = 0; i < ns && rc == 0; i++) {
+        uint32_t o = 0;
+        rc |= dc_scan_unpack(&p, end, &b->scans[i]);
+        rc |= get_u32(&p, end, &o);
+        b->owner[i] = (int32_t)o;
+        rc |= get_str(&p, end, &b->source_folder[i]);
+        b->n_scans = i + 1;
+    }
+    rc |= get_u64(&p, end, &nr);
+    if (rc == 0 && nr > (uint64_t)(end - p)) rc = -1;
+    b->recs = dc_calloc(rc == 0 && nr ? nr : 1, sizeof *b->recs);
+    b->paths = dc_calloc(rc == 0 && nr ? nr : 1, sizeof(char *));
+    for (uint64_t i = 0; i < nr && rc == 0; i++) {
+        dc_record_init(&b->recs[i]);
+        rc |= dc_record_unpack(&p, end, &b->recs[i]);
+        rc |= get_str(&p, end, &b->paths[i]);
+        b->n_recs = i + 1;
+    }
+    return rc;
+}
+
 void dc_batch_build(const dc_scan *scans, size_t first, size_t count, const dc_record *recs,
                     const dc_filelist *fl, int nranks, uint64_t index, dc_batch *b)
 {
-    memset(b, 0, sizeof *b);
-    b->index = index;
-    b->n_scans = count;
-    b->scans = dc_calloc(count ? count : 1, sizeof *b->scans);
-    b->owner = dc_calloc(count ? count : 1, sizeof *b->owner);
-    b->source_folder = dc_calloc(count ? count : 1, sizeof(char *));
+    const dc_scan *src = scans + first;
     size_t n_all = 0;
     for (size_t i = 0; i < count; i++) {
-        const dc_scan *s = &scans[first + i];
+        const dc_scan *s = &src[i];
         for (uint32_t k = 0; k < s->n_slices; k++)
             if (s->slice_rec[k] + 1 > n_all) n_all = s->slice_rec[k] + 1;
         if (s->first_rec + 1 > n_all) n_all = s->first_rec + 1;
         if (s->example_rec + 1 > n_all) n_all = s->example_rec + 1;
     }
-    uint32_t *map = dc_malloc(sizeof(uint32_t) * (n_all ? n_all : 1));
-    memset(map, 0xff, sizeof(uint32_t) * (n_all ? n_all : 1));
-    size_t cap = 0;
+    rec_map m = {dc_malloc(sizeof(uint32_t) * (n_all ? n_all : 1)), NULL, 0, 0};
+    memset(m.map, 0xff, sizeof(uint32_t) * (n_all ? n_all : 1));
+    int32_t *owner = dc_calloc(count ? count : 1, sizeof *owner);
+    assign_owners(src, count, nranks, owner);
+
+    dc_buf w;
+    dc_buf_init(&w);
+    put_u64(&w, index);
+    put_u64(&w, count);
+    uint32_t *local = NULL;
+    size_t local_cap = 0;
     for (size_t i = 0; i < count; i++) {
-        const dc_scan *s = &scans[first + i];
-        dc_scan *d = &b->scans[i];
-        copy_scan(s, d);
-        for (uint32_t k = 0; k < d->n_slices; k++)
-            d->slice_rec[k] = local_rec(s->slice_rec[k], map, recs, fl, b, &cap);
-        int has_files = s->n_files > 0 || s->n_slices > 0;
-        if (has_files) {
-            d->first_rec = local_rec(s->first_rec, map, recs, fl, b, &cap);
-            d->example_rec = local_rec(s->example_rec, map, recs, fl, b, &cap);
-        } else {
-            d->first_rec = d->example_rec = UINT32_MAX; /* e.g. "no DICOM files in folder" */
+        const dc_scan *s = &src[i];
+        dc_scan t = *s; /* shallow: the same scan with batch-local record indices */
+        if (s->n_slices > local_cap) {
+            local_cap = s->n_slices;
+            local = dc_realloc(local, local_cap * sizeof *local);
         }
-        b->source_folder[i] = dc_strdup(fl->scopes.v[s->scope]);
+        for (uint32_t k = 0; k < s->n_slices; k++) local[k] = local_rec(&m, s->slice_rec[k]);
+        t.slice_rec = s->n_slices ? local : NULL;
+        if (s->n_files > 0 || s->n_slices > 0) {
+            t.first_rec = local_rec(&m, s->first_rec);
+            t.example_rec = local_rec(&m, s->example_rec);
+        } else {
+            t.first_rec = t.example_rec = UINT32_MAX; /* e.g. "no DICOM files in folder" */
+        }
+        dc_scan_pack(&t, &w);
+        put_u32(&w, (uint32_t)owner[i]);
+        put_str(&w, fl->scopes.v[s->scope]);
     }
-    free(map);
-    assign_owners(b, nranks);
+    put_u64(&w, m.n);
+    for (size_t i = 0; i < m.n; i++) {
+        const dc_record *r = &recs[m.order[i]];
+        dc_record_pack(r, &w);
+        put_str(&w, fl->files[r->file_idx].path);
+    }
+    free(local);
+    free(owner);
+    free(m.map);
+    free(m.order);
+    if (unpack_batch(w.data, w.data + w.len, b) != 0) dc_error("internal error: batch packing");
+    b->wire = w;
 }
 
 int dc_batch_bcast(MPI_Comm comm, dc_batch *b)
@@ -332,59 +369,21 @@ int dc_batch_bcast(MPI_Comm comm, dc_batch *b)
     MPI_Comm_rank(comm, &rank);
     dc_buf buf;
     dc_buf_init(&buf);
-    if (rank == 0) {
-        put_u64(&buf, b->index);
-        put_u64(&buf, b->n_scans);
-        for (size_t i = 0; i < b->n_scans; i++) {
-            dc_scan_pack(&b->scans[i], &buf);
-            put_u32(&buf, (uint32_t)b->owner[i]);
-            put_str(&buf, b->source_folder[i]);
-        }
-        put_u64(&buf, b->n_recs);
-        for (size_t i = 0; i < b->n_recs; i++) {
-            dc_record_pack(&b->recs[i], &buf);
-            put_str(&buf, b->paths[i]);
-        }
-    }
-    uint64_t len = buf.len;
+    dc_buf *wire = rank == 0 ? &b->wire : &buf; /* rank 0: packed by dc_batch_build */
+    uint64_t len = wire->len;
     MPI_Bcast(&len, 1, MPI_UINT64_T, 0, comm);
     if (rank != 0) dc_buf_reserve(&buf, len);
     /* broadcast in pieces below INT_MAX */
     for (uint64_t off = 0; off < len;) {
         int piece = (int)((len - off) > (1u << 30) ? (1u << 30) : (len - off));
-        MPI_Bcast(buf.data + off, piece, MPI_BYTE, 0, comm);
+        MPI_Bcast(wire->data + off, piece, MPI_BYTE, 0, comm);
         off += (uint64_t)piece;
     }
     int rc = 0;
-    if (rank != 0) {
-        buf.len = len;
-        memset(b, 0, sizeof *b);
-        const char *p = buf.data, *end = buf.data + len;
-        uint64_t ns = 0, nr = 0;
-        rc |= get_u64(&p, end, &b->index);
-        rc |= get_u64(&p, end, &ns);
-        b->scans = dc_calloc(ns ? ns : 1, sizeof *b->scans);
-        b->owner = dc_calloc(ns ? ns : 1, sizeof *b->owner);
-        b->source_folder = dc_calloc(ns ? ns : 1, sizeof(char *));
-        for (uint64_t i = 0; i < ns && rc == 0; i++) {
-            uint32_t o = 0;
-            rc |= dc_scan_unpack(&p, end, &b->scans[i]);
-            rc |= get_u32(&p, end, &o);
-            b->owner[i] = (int32_t)o;
-            rc |= get_str(&p, end, &b->source_folder[i]);
-            b->n_scans = i + 1;
-        }
-        rc |= get_u64(&p, end, &nr);
-        b->recs = dc_calloc(nr ? nr : 1, sizeof *b->recs);
-        b->paths = dc_calloc(nr ? nr : 1, sizeof(char *));
-        for (uint64_t i = 0; i < nr && rc == 0; i++) {
-            dc_record_init(&b->recs[i]);
-            rc |= dc_record_unpack(&p, end, &b->recs[i]);
-            rc |= get_str(&p, end, &b->paths[i]);
-            b->n_recs = i + 1;
-        }
-    }
+    if (rank != 0) rc = unpack_batch(buf.data, buf.data + len, b);
     dc_buf_free(&buf);
+    if (rank == 0 && len == 0) rc = -1; /* never built */
+    dc_buf_free(&b->wire); /* delivered */
     MPI_Allreduce(MPI_IN_PLACE, &rc, 1, MPI_INT, MPI_MIN, comm);
     return rc;
 }

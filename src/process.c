@@ -20,6 +20,7 @@ void dc_worker_init(dc_worker *w)
 {
     memset(w, 0, sizeof *w);
     dc_dataset_init(&w->ds);
+    dc_row_init(&w->scratch);
     w->raw_fd = -1;
 }
 
@@ -34,6 +35,7 @@ void dc_worker_free(dc_worker *w)
 {
     close_raw(w);
     dc_dataset_free(&w->ds);
+    dc_row_free(&w->scratch);
     free(w->slice);
     memset(w, 0, sizeof *w);
     w->raw_fd = -1;
@@ -83,11 +85,14 @@ static int open_file(dc_worker *w, const char *path, int keep_open, char *err, s
     return rc == DC_PARSE_OK ? 0 : -1;
 }
 
+/* flattened into the worker's reused row, kept as a compact copy (rows
+ * live until the batch's CSV append: commit_every of them) */
 static void flatten_row(dc_worker *w, dc_scan_result *res)
 {
+    dc_row_clear(&w->scratch);
+    dc_flatten(&w->ds, &w->scratch);
     dc_row_free(&res->row);
-    dc_row_init(&res->row);
-    dc_flatten(&w->ds, &res->row);
+    dc_row_compact_copy(&w->scratch, &res->row);
 }
 
 static void metadata_only(dc_worker *w, const dc_batch *b, const dc_scan *s, dc_scan_result *res)

@@ -70,6 +70,16 @@ H5CREATE = os.path.join(BUILD, "bench", "h5create")
 OUT = os.path.join(BENCH, "out")
 LOGS = os.path.join(BENCH, "logs")
 MPIRUN = ["mpirun", "--allow-run-as-root"]
+# One node: Open MPI's shared-memory transport only, so that MPI_Init does not
+# spend ~0.25 s probing network hardware (what a site config does for a
+# workstation).  Settings already in the environment win.
+MPI_ENV = {"OMPI_MCA_pml": "ob1", "OMPI_MCA_btl": "self,vader", "OMPI_MCA_mtl": "^ofi",
+           "OMPI_MCA_osc": "^ucx"}
+for k, v in MPI_ENV.items():
+    os.environ.setdefault(k, v)
+# scans per checkpoint of the metadata crawls: a checkpoint (collective CSV
+# append + fsync) every 32 scans costs more than the scans themselves there
+META_COMMIT = env_int("BENCH_META_COMMIT", 1000)
 
 
 def log(msg):
@@ -114,14 +124,14 @@ def clean_out():
     os.makedirs(OUT)
 
 
-def write_config(name, folders, recursive, pixels, volumes, outdir=None):
+def write_config(name, folders, recursive, pixels, volumes, commit_every=32):
     path = os.path.join(BENCH, "cfg_%s.yaml" % name)
     with open(path, "w") as f:
         f.write("input:\n  folders: [%s]\n  recursive: %s\n" %
                 (", ".join(folders), "true" if recursive else "false"))
         f.write("output:\n  folder: %s\n  id: %s\n  write_pixeldata: %s\n  volumes: %s\n" %
-                (outdir or OUT, name, "true" if pixels else "false", "true" if volumes else "false"))
-        f.write("run:\n  progress: never\n  log_level: warn\n")
+                (OUT, name, "true" if pixels else "false", "true" if volumes else "false"))
+        f.write("run:\n  progress: never\n  log_level: warn\n  commit_every: %d\n" % commit_every)
     return path
 
 
@@ -244,7 +254,7 @@ def openread_seconds(text):
 def case_metadata(rows, ratios):
     folders = small_folders(META_FILES)
     n = sum(len(os.listdir(d)) for d in folders)
-    cfg = write_config("metadata", folders, False, False, False)
+    cfg = write_config("metadata", folders, False, False, False, META_COMMIT)
     cmds = [
         Cmd("open/read 8 KiB/close loop", [OPENREAD] + folders, parse=openread_seconds),
         Cmd("dcmcrawl 1 rank", crawl_cmd(cfg, 1)),
@@ -295,7 +305,7 @@ def memory(mem):
                     "%.2f s" % wall))
     # 2. walk + header pass + grouping at WALK_FILES files (dry run), rank 0 RSS
     folders = small_folders(WALK_FILES)
-    cfg = write_config("walk", folders, False, False, False)
+    cfg = write_config("walk", folders, False, False, False, META_COMMIT)
     for np in (1, NP):
         wall, rss = rss_run("walk_np%d" % np, cfg, np, ["--dry-run"])
         mem.append(("%d files, walk + header pass + grouping (--dry-run), %d rank%s" %
@@ -321,8 +331,8 @@ def memory(mem):
                     "-", None, "%.2f s" % float(kv["total_s"])))
     ds_folders = small_folders(DS_SCANS)
     n_ds = sum(len(os.listdir(d)) for d in ds_folders)
-    cfg_px = write_config("ds_pixels", ds_folders, False, True, False)
-    cfg_md = write_config("ds_meta", ds_folders, False, False, False)
+    cfg_px = write_config("ds_pixels", ds_folders, False, True, False, META_COMMIT)
+    cfg_md = write_config("ds_meta", ds_folders, False, False, False, META_COMMIT)
     t_px = statistics.median(rss_run("ds_pixels", cfg_px, NP)[0] for _ in range(3))
     t_md = statistics.median(rss_run("ds_meta", cfg_md, NP)[0] for _ in range(3))
     mem.append(("%d files per-file mode, %d ranks: with pixel data vs metadata only" % (n_ds, NP),
