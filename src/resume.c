@@ -209,7 +209,7 @@ static void list_segments(dc_outputs *o, dc_strvec *names)
         if (sscanf(e->d_name, "seg_%llu.h5", &n) == 1 && n + 1 > o->next_seg) o->next_seg = n + 1;
     }
     closedir(d);
-    qsort(names->v, names->n, sizeof(char *), name_cmp);
+    if (names->n > 1) qsort(names->v, names->n, sizeof(char *), name_cmp);
 }
 
 static herr_t add_dataset_link(hid_t g, const char *name, const H5L_info_t *info, void *op)
