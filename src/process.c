@@ -121,26 +121,58 @@ static int slice_rescale(const dc_config *cfg, const dc_scan *s, uint32_t k, dou
     return 0;
 }
 
+/* Where frame k goes when the segment file can be written directly: 0 and
+ * its file offset (the file opened once per scan), -1 otherwise. */
+static int raw_target(dc_worker *w, dc_h5seg *seg, int h, uint32_t k, uint64_t len, uint64_t *dst)
+{
+    uint64_t dst_len;
+    if (w->raw_fd == -2 || dc_h5seg_frame_extent(seg, h, k, dst, &dst_len) != 0 || dst_len != len)
+        return -1;
+    if (w->raw_fd < 0 && (w->raw_fd = open(dc_h5seg_path(seg), O_WRONLY | O_CLOEXEC)) < 0) {
+        w->raw_fd = -2; /* not for this scan */
+        return -1;
+    }
+    return 0;
+}
+
 /* The fast path (dc_rawcopy.h): frame k copied from the open file straight
  * into its place in the segment file when its bytes need no decoding.
  * Returns 0 when done, -1 when the frame takes the decoding path. */
 static int copy_raw(dc_worker *w, dc_h5seg *seg, int h, const dc_scan *s, const dc_pixel_desc *pd,
                     uint32_t k, size_t slice_bytes)
 {
-    uint64_t src, len, dst, dst_len;
-    if (w->raw_fd == -2 ||
-        dc_raw_frame_extent(&w->ds, pd, s->slice_frame[k], s->dtype, &src, &len) != 0 ||
-        len != slice_bytes || dc_h5seg_frame_extent(seg, h, k, &dst, &dst_len) != 0 ||
-        dst_len != len)
+    uint64_t src, len, dst;
+    if (dc_raw_frame_extent(&w->ds, pd, s->slice_frame[k], s->dtype, &src, &len) != 0 ||
+        len != slice_bytes || raw_target(w, seg, h, k, len, &dst) != 0)
         return -1;
-    if (w->raw_fd < 0 && (w->raw_fd = open(dc_h5seg_path(seg), O_WRONLY | O_CLOEXEC)) < 0) {
-        w->raw_fd = -2; /* not for this scan */
-        return -1;
-    }
     if (dc_raw_copy(w->ds.fd, src, w->raw_fd, dst, len) != 0) return -1;
     dc_raw_writeback(w->raw_fd, dst, len);
     dc_hook("pixels"); /* one slice written, as dc_h5seg_write_slice says */
     return 0;
+}
+
+/* A decoded frame: written at its place with pwrite and its writeback
+ * started (the fsync at the checkpoint then finds little left), else
+ * through HDF5. */
+static int write_slice(dc_worker *w, dc_h5seg *seg, int h, const dc_scan *s, uint32_t k,
+                       const void *buf, size_t slice_bytes, char *err, size_t errlen)
+{
+    uint64_t dst;
+    if (raw_target(w, seg, h, k, slice_bytes, &dst) == 0) {
+        size_t done = 0;
+        while (done < slice_bytes) {
+            ssize_t n = pwrite(w->raw_fd, (const char *)buf + done, slice_bytes - done,
+                               (off_t)(dst + done));
+            if (n <= 0) break;
+            done += (size_t)n;
+        }
+        if (done == slice_bytes) {
+            dc_raw_writeback(w->raw_fd, dst, slice_bytes);
+            dc_hook("pixels");
+            return 0;
+        }
+    }
+    return dc_h5seg_write_slice(seg, h, s, k, buf, err, errlen);
 }
 
 static void with_pixels(dc_worker *w, const dc_config *cfg, const dc_batch *b, const dc_scan *s,
@@ -197,7 +229,7 @@ static void with_pixels(dc_worker *w, const dc_config *cfg, const dc_batch *b, c
             fail(res, err, path);
             return;
         }
-        if (!keep && dc_h5seg_write_slice(seg, h, s, k, dst, err, sizeof err) != 0) {
+        if (!keep && write_slice(w, seg, h, s, k, dst, slice_bytes, err, sizeof err) != 0) {
             fail(res, err, path);
             return;
         }

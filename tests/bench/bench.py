@@ -77,9 +77,11 @@ MPI_ENV = {"OMPI_MCA_pml": "ob1", "OMPI_MCA_btl": "self,vader", "OMPI_MCA_mtl": 
            "OMPI_MCA_osc": "^ucx"}
 for k, v in MPI_ENV.items():
     os.environ.setdefault(k, v)
-# scans per checkpoint of the metadata crawls: a checkpoint (collective CSV
-# append + fsync) every 32 scans costs more than the scans themselves there
-META_COMMIT = env_int("BENCH_META_COMMIT", 1000)
+# scans per checkpoint of the metadata crawls (README: a checkpoint should
+# hold a few seconds of work): a checkpoint (collective CSV append + fsync,
+# ~40 ms with Open MPI's OMPIO) every 32 scans of ~50 us costs more than the
+# scans; 10,000 rows are ~100 MB per rank until their append
+META_COMMIT = env_int("BENCH_META_COMMIT", 10000)
 
 
 def log(msg):
@@ -169,13 +171,17 @@ class Cmd:
         return t, wall
 
 
+def slug(label):
+    return "".join(ch if ch.isalnum() else "_" for ch in label)
+
+
 def measure(case, cmds):
     log("%s: warm-up run of each command" % case)
     for c in cmds:
-        c.run("%s_%s_warm.log" % (case, c.label.replace(" ", "_")))
+        c.run("%s_%s_warm.log" % (case, slug(c.label)))
     for r in range(REPEAT):
         for c in cmds:
-            t, wall = c.run("%s_%s_%d.log" % (case, c.label.replace(" ", "_"), r))
+            t, wall = c.run("%s_%s_%d.log" % (case, slug(c.label), r))
             c.times.append(t)
             c.walls.append(wall)
         log("%s: round %d/%d: %s" % (case, r + 1, REPEAT,
@@ -199,8 +205,10 @@ def case_volumes(rows, ratios):
     files = files_under(ct)
     size = du(files)
     cfg = write_config("volumes", [ct], True, True, True)
+    raw = os.path.join(OUT, "raw.bin")
     cmds = [
-        Cmd("raw copy (cat)", ["cat"] + files, stdout=os.path.join(OUT, "raw.bin")),
+        Cmd("raw copy (cat)", ["cat"] + files, stdout=raw),
+        Cmd("raw copy + fsync", ["sh", "-c", 'cat "$@" > "$0" && sync "$0"', raw] + files),
         Cmd("dcm2niix", ["dcm2niix", "-z", "n", "-o", OUT, ct]),
         Cmd("dcmcrawl 1 rank", crawl_cmd(cfg, 1)),
         Cmd("dcmcrawl %d ranks" % NP, crawl_cmd(cfg, NP)),
@@ -212,6 +220,9 @@ def case_volumes(rows, ratios):
     cp, d1, dn = m["raw copy (cat)"], m["dcmcrawl 1 rank"], m["dcmcrawl %d ranks" % NP]
     ratios.append(("uncompressed volumes: dcmcrawl %d ranks time / raw copy time" % NP,
                    med(dn) / med(cp), "<= 1.3", med(dn) / med(cp) <= 1.3))
+    cs = m["raw copy + fsync"]
+    ratios.append(("uncompressed volumes: dcmcrawl %d ranks / raw copy + fsync (durable like a checkpoint; info)" % NP,
+                   med(dn) / med(cs), "-", None))
     ratios.append(("uncompressed volumes: dcmcrawl 1 rank / %d ranks" % NP, med(d1) / med(dn), ">= 1.8",
                    med(d1) / med(dn) >= 1.8))
     ratios.append(("uncompressed volumes: dcm2niix time / dcmcrawl %d ranks time (info)" % NP,
@@ -292,11 +303,13 @@ def rss_run(name, cfg, np, extra=(), stdout=None):
 
 def memory(mem):
     # 1. the long series, volume mode with pixel data
-    longd = os.path.join(BENCH, "long")
+    longd = os.path.join(BENCH, "long", "series_000")
     cfg = write_config("long", [longd], False, True, True)
     slice_mib = SIZE * SIZE * 2 / 2**20
     for np in (1, NP):
         wall, rss = rss_run("long_np%d" % np, cfg, np)
+        if not os.path.exists(os.path.join(OUT, "pixel_data_long.h5")):
+            sys.exit("bench: the long series was not stored, see logs/memory_long_np%d.log" % np)
         limit = 64 + 4 * slice_mib
         mem.append(("%d-slice series (%dx%d), %d rank%s: peak RSS per rank" %
                     (LONG_SLICES, SIZE, SIZE, np, "s" if np > 1 else ""),
