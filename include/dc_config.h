@@ -39,6 +39,8 @@ typedef struct {
     int log_level; /* DC_LOG_* */
     int progress;  /* enum dc_progress_mode */
     uint64_t max_image_bytes; /* decoded bytes of one scan above which it is unreadable */
+    dc_strvec mpi_io_hints;   /* output.mpi_io_hints: key, value, key, value, ... given to
+                                 every MPI-IO open (CSVs, HDF5 segments) as MPI_Info */
     /* set by the command line, not the YAML */
     int dry_run;
     char *config_path;     /* NULL when only flags were given */

@@ -34,7 +34,8 @@ void dc_progress_plan(dc_progress *p, uint64_t total_scans, uint64_t total_bytes
 /* after a checkpoint */
 void dc_progress_add(dc_progress *p, uint64_t scans, uint64_t files, uint64_t stored,
                      uint64_t unreadable, uint64_t bytes_in, uint64_t bytes_out);
+/* outcome: the exit status (0 done, 1 failed, 3 stopped at a checkpoint) */
 void dc_progress_summary(dc_progress *p, const dc_header_stats *hs, const char *const *outputs,
-                         int stopped);
+                         int outcome);
 
 #endif

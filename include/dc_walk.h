@@ -39,6 +39,8 @@ typedef struct {
     size_t n_dir_errors;     /* directories that could not be read (each logged with its path) */
     size_t n_symlinks;       /* symlinks not followed (follow_symlinks false) or dangling */
     size_t n_dirs;           /* directories walked */
+    int (*stop)(void);       /* IN, optional: polled per directory; non-zero ends the walk */
+    int stopped;             /* OUT: the walk ended early because stop() said so */
 } dc_filelist;
 
 void dc_filelist_init(dc_filelist *fl);

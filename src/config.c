@@ -35,7 +35,7 @@
 
 /* ------------------------------------------------------------------ schema */
 
-enum ktype { K_BOOL, K_PATH, K_ID, K_ENUM, K_COUNT, K_FOLDERS, K_COMPRESSION, K_BYTES };
+enum ktype { K_BOOL, K_PATH, K_ID, K_ENUM, K_COUNT, K_FOLDERS, K_COMPRESSION, K_BYTES, K_HINTS };
 
 typedef struct {
     const char *section;
@@ -74,6 +74,8 @@ static const keydef KEYS[] = {
      "none | gzip:1..9 (with shuffle, one slice per chunk)"},
     {"output", "rescale", K_BOOL, F(rescale), NULL, "false",
      "store float32 = stored * RescaleSlope + RescaleIntercept"},
+    {"output", "mpi_io_hints", K_HINTS, F(mpi_io_hints), NULL, "{}",
+     "MPI-IO hints for every output file, e.g. {striping_factor: 8, romio_cb_write: enable}"},
     {"output", "csv_formula_guard", K_BOOL, F(csv_formula_guard), NULL, "false",
      "prefix ' to values starting with = + - @ TAB CR (not numbers)"},
     {"volumes", "slice_order", K_ENUM, F(slice_order), ORDERS, "position",
@@ -159,6 +161,7 @@ void dc_config_init(dc_config *cfg)
     memset(cfg, 0, sizeof *cfg);
     dc_strvec_init(&cfg->folders);
     dc_strvec_init(&cfg->notes);
+    dc_strvec_init(&cfg->mpi_io_hints);
     cfg->out_folder = dc_strdup(".");
     cfg->layout = DC_LAYOUT_ZYX;
     cfg->slice_order = DC_ORDER_POSITION;
@@ -173,6 +176,7 @@ void dc_config_free(dc_config *cfg)
 {
     dc_strvec_free(&cfg->folders);
     dc_strvec_free(&cfg->notes);
+    dc_strvec_free(&cfg->mpi_io_hints);
     free(cfg->out_folder);
     free(cfg->out_id);
     free(cfg->config_path);
@@ -372,6 +376,13 @@ static int apply_scalar(dc_config *cfg, const keydef *d, const char *v, int is_n
         dc_strvec_push(&one, v);
         set_folders(cfg, &one);
         return 0;
+    case K_HINTS:
+        if (is_null || !strcmp(v, "none") || !strcmp(v, "{}")) {
+            dc_strvec_free(&cfg->mpi_io_hints);
+            return 0;
+        }
+        return fail(c, line, key, "expected a mapping of hint: value, e.g. {striping_factor: 8}, "
+                                  "got %s", got);
     case K_PATH:
     case K_ID:
         return apply_string(cfg, d, v, is_null, line, c);
@@ -403,6 +414,40 @@ static int scalar_is_null(const yaml_node_t *n)
     if (n->data.scalar.style != YAML_PLAIN_SCALAR_STYLE) return 0;
     const char *v = scalar_text(n);
     return !*v || !strcmp(v, "~") || !strcmp(v, "null") || !strcmp(v, "Null") || !strcmp(v, "NULL");
+}
+
+/* output.mpi_io_hints given as a YAML mapping: hint names are MPI_Info keys
+ * (letters, digits, '_'), values single scalars passed on as text */
+static int apply_hints(dc_config *cfg, yaml_document_t *doc, yaml_node_t *n, const ectx *c)
+{
+    dc_strvec v;
+    dc_strvec_init(&v);
+    for (yaml_node_pair_t *p = n->data.mapping.pairs.start; p < n->data.mapping.pairs.top; p++) {
+        yaml_node_t *k = yaml_document_get_node(doc, p->key);
+        yaml_node_t *val = yaml_document_get_node(doc, p->value);
+        const char *name = k->type == YAML_SCALAR_NODE ? scalar_text(k) : "";
+        int ok = *name && strlen(name) < 256;
+        for (const char *q = name; ok && *q; q++)
+            ok = (*q >= 'a' && *q <= 'z') || (*q >= 'A' && *q <= 'Z') || (*q >= '0' && *q <= '9') ||
+                 *q == '_';
+        if (!ok) {
+            dc_strvec_free(&v);
+            return fail(c, node_line(k), "output.mpi_io_hints",
+                        "hint names are letters, digits and '_', got %s",
+                        k->type == YAML_SCALAR_NODE ? name : node_kind(k));
+        }
+        if (val->type != YAML_SCALAR_NODE || scalar_is_null(val) || strlen(scalar_text(val)) > 255) {
+            dc_strvec_free(&v);
+            return fail(c, node_line(val), "output.mpi_io_hints",
+                        "%s: expected a single value (up to 255 characters), got %s", name,
+                        val->type == YAML_SCALAR_NODE ? "nothing" : node_kind(val));
+        }
+        dc_strvec_push(&v, name);
+        dc_strvec_push(&v, scalar_text(val));
+    }
+    dc_strvec_free(&cfg->mpi_io_hints);
+    cfg->mpi_io_hints = v;
+    return 0;
 }
 
 /* input.folders given as a YAML list */
@@ -437,6 +482,10 @@ static int apply_node(dc_config *cfg, const keydef *d, yaml_document_t *doc, yam
         return apply_scalar(cfg, d, scalar_text(n), scalar_is_null(n), node_line(n), c);
     if (d->type == K_FOLDERS && n->type == YAML_SEQUENCE_NODE)
         return apply_folder_list(cfg, doc, n, c);
+    if (d->type == K_HINTS && n->type == YAML_MAPPING_NODE) return apply_hints(cfg, doc, n, c);
+    if (d->type == K_HINTS)
+        return fail(c, node_line(n), key, "expected a mapping of hint: value, got %s",
+                    node_kind(n));
     if (d->type == K_FOLDERS)
         return fail(c, node_line(n), key, "expected a folder or a list of folders, got %s",
                     node_kind(n));
@@ -1181,6 +1230,14 @@ static void put_value(dc_buf *b, const dc_config *cfg, const keydef *d)
             put_quoted(b, field_str(c, d));
         else
             dc_buf_puts(b, "null");
+        break;
+    case K_HINTS:
+        dc_buf_putc(b, '{');
+        for (size_t i = 0; i + 1 < cfg->mpi_io_hints.n; i += 2) {
+            dc_buf_printf(b, "%s%s: ", i ? ", " : "", cfg->mpi_io_hints.v[i]);
+            put_quoted(b, cfg->mpi_io_hints.v[i + 1]);
+        }
+        dc_buf_putc(b, '}');
         break;
     case K_FOLDERS:
         if (cfg->folders.n == 0) dc_buf_puts(b, "[]");

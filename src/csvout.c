@@ -7,6 +7,7 @@
  * streaming), and the collective append.
  */
 #include "dc_csvout.h"
+#include "dc_hints.h"
 #include "dc_hook.h"
 
 #include <assert.h>
@@ -432,8 +433,9 @@ int dc_csvout_append(MPI_Comm comm, dc_csvout *c, size_t n_total, const uint32_t
     dc_hook("rows");
     int rc = MPI_SUCCESS;
     if (!c->open) {
-        rc = MPI_File_open(comm, c->path, MPI_MODE_WRONLY | MPI_MODE_CREATE, MPI_INFO_NULL, &c->fh);
+        rc = MPI_File_open(comm, c->path, MPI_MODE_WRONLY | MPI_MODE_CREATE, dc_hints(), &c->fh);
         c->open = rc == MPI_SUCCESS;
+        if (c->open) dc_hints_log(c->fh, c->path);
     }
     MPI_File fh = c->fh;
     if (rc == MPI_SUCCESS) {

@@ -9,6 +9,7 @@
  * writes), and pack (copy every linked dataset into one file).
  */
 #include "dc_h5out.h"
+#include "dc_hints.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -493,7 +494,7 @@ dc_h5seg *dc_h5seg_create(MPI_Comm comm, const char *path, char *err, size_t err
 {
     h5_quiet();
     hid_t fapl = H5Pcreate(H5P_FILE_ACCESS);
-    H5Pset_fapl_mpio(fapl, comm, MPI_INFO_NULL);
+    H5Pset_fapl_mpio(fapl, comm, dc_hints());
     H5Pset_all_coll_metadata_ops(fapl, 1);
     H5Pset_coll_metadata_write(fapl, 1);
     hid_t fid = H5Fcreate(path, H5F_ACC_TRUNC, H5P_DEFAULT, fapl);

@@ -20,6 +20,7 @@
 #include "dc_config.h"
 #include "dc_csvout.h"
 #include "dc_h5out.h"
+#include "dc_hints.h"
 #include "dc_hook.h"
 #include "dc_plan.h"
 #include "dc_process.h"
@@ -100,19 +101,29 @@ static int open_outputs(dc_run *r)
 
 /* ---- phase: walk (rank 0) ---- */
 
+/* Rank 0 walks; the others wait polling for stop requests, so a signal to
+ * any rank ends a long walk within a poll interval.  Returns 0, -1, or 1
+ * when stopped. */
 static int walk(dc_run *r)
 {
     int rc = 0;
     dc_filelist_init(&r->files);
+    r->files.stop = dc_stop_poll;
     dc_hook("walk");
     if (r->rank == 0) {
         char err[DC_ERRLEN] = "";
         rc = dc_walk(r->cfg, &r->files, err, sizeof err);
-        if (rc != 0) dc_error("%s", err);
+        if (rc != 0)
+            dc_error("%s", err);
+        else if (r->files.stopped)
+            rc = 1;
         else
             dc_info("%zu files in %zu folders", r->files.n, r->files.scopes.n);
     }
-    return agree(r->comm, rc);
+    MPI_Request req;
+    MPI_Ibcast(&rc, 1, MPI_INT, 0, r->comm, &req);
+    dc_stop_wait(&req);
+    return rc;
 }
 
 /* ---- phase: grouping (rank 0) ---- */
@@ -476,15 +487,15 @@ static int retry_forget(dc_run *r, dc_strset *retry)
     return rc;
 }
 
-static void summary(dc_run *r, int stopped)
+static void summary(dc_run *r, int outcome)
 {
     if (r->rank != 0) return;
     const char *outs[4] = {NULL, NULL, NULL, NULL};
     int k = 0;
-    outs[k++] = r->out.meta.path;
+    if (r->out.meta.size) outs[k++] = r->out.meta.path;
     if (r->cfg->write_pixeldata && r->out.index.n) outs[k++] = r->out.index_path;
     if (r->out.unread.size) outs[k++] = r->out.unread.path;
-    dc_progress_summary(&r->progress, &r->hstats, outs, stopped);
+    dc_progress_summary(&r->progress, &r->hstats, outs, outcome);
 }
 
 static int run(MPI_Comm comm, const dc_config *cfg)
@@ -501,13 +512,20 @@ static int run(MPI_Comm comm, const dc_config *cfg)
     dc_strset_init(&retry);
 
     int rc = EXIT_FAIL;
-    if (make_output_folder(&r) != 0 || open_outputs(&r) != 0 || walk(&r) != 0) goto out;
+    if (make_output_folder(&r) != 0 || open_outputs(&r) != 0) goto out;
+    int wk = walk(&r);
+    if (wk == 1) {
+        rc = EXIT_STOPPED;
+        summary(&r, EXIT_STOPPED);
+        goto out;
+    }
+    if (wk != 0) goto out;
     dc_hook("header");
     int hp = dc_header_pass(comm, cfg, &r.files, NULL, &r.recs, &r.n_recs, &r.hstats);
     if (hp == 1) {
         rc = EXIT_STOPPED;
         dc_hook("stop");
-        summary(&r, 1);
+        summary(&r, EXIT_STOPPED);
         goto out;
     }
     if (hp != 0 || agree(comm, plan_scans(&r, &retry)) != 0) goto out;
@@ -518,7 +536,7 @@ static int run(MPI_Comm comm, const dc_config *cfg)
     }
     if (retry_forget(&r, &retry) != 0) goto out;
     rc = run_batches(&r);
-    summary(&r, rc == EXIT_STOPPED);
+    summary(&r, rc);
     if (rc == EXIT_DONE) dc_hook("done");
 out:
     dc_csvout_close(comm, &r.out.meta); /* collective: appends leave the CSVs open */
@@ -554,6 +572,10 @@ static int pack_command(int argc, char **argv, int rank)
 
 int main(int argc, char **argv)
 {
+    /* a TERM while MPI starts must not kill the rank: it is remembered and
+     * honoured at the first poll (installed again after MPI_Init in case the
+     * MPI library set handlers of its own) */
+    dc_stop_install();
     MPI_Init(&argc, &argv);
     int rank, nranks;
     MPI_Comm_rank(MPI_COMM_WORLD, &rank);
@@ -585,11 +607,13 @@ int main(int argc, char **argv)
             for (size_t i = 0; i < cfg.notes.n; i++) dc_warn("%s", cfg.notes.v[i]);
         dc_csv_set_formula_guard(cfg.csv_formula_guard);
         dc_parse_set_inflate_limit(cfg.max_image_bytes + (256u << 20)); /* deflated files */
+        dc_hints_set(&cfg.mpi_io_hints);
         dc_stop_install();
         dc_stop_init(MPI_COMM_WORLD);
         dc_hook("start");
         rc = run(MPI_COMM_WORLD, &cfg);
         dc_stop_finalize();
+        dc_hints_free();
     }
     dc_config_free(&cfg);
     MPI_Finalize();

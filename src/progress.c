@@ -75,8 +75,12 @@ void dc_progress_add(dc_progress *p, uint64_t scans, uint64_t files, uint64_t st
 }
 
 void dc_progress_summary(dc_progress *p, const dc_header_stats *hs, const char *const *outputs,
-                         int stopped)
+                         int outcome)
 {
+    static const char *words[] = {"done", "FAILED (what was committed before the error is intact)",
+                                  "done", "stopped at a checkpoint"};
+    int stopped = outcome == 3;
+    const char *what = outcome >= 0 && outcome <= 3 ? words[outcome] : words[1];
     if (p->enabled && p->tty && p->scans) print_line(p, 1);
     double el = dc_now() - p->t0;
     double mb_in = (double)(p->bytes_in + hs->header_bytes) / 1e6;
@@ -84,11 +88,13 @@ void dc_progress_summary(dc_progress *p, const dc_header_stats *hs, const char *
             "dcmcrawl: %s in %.1f s: %llu scans written, %llu unreadable, %llu already done; "
             "%llu files, %llu non-DICOM and %llu DICOMDIR skipped; read %.1f MB, wrote %.1f MB "
             "(%.1f MB/s)\n",
-            stopped ? "stopped at a checkpoint" : "done", el, (unsigned long long)p->stored,
+            what, el, (unsigned long long)p->stored,
             (unsigned long long)p->unreadable, (unsigned long long)p->skipped_done,
             (unsigned long long)hs->files_seen, (unsigned long long)hs->not_dicom,
             (unsigned long long)hs->dicomdir, mb_in, (double)p->bytes_out / 1e6,
             el > 0 ? mb_in / el : 0);
     for (size_t i = 0; outputs && outputs[i]; i++) fprintf(stderr, "dcmcrawl: output: %s\n", outputs[i]);
-    if (stopped) fprintf(stderr, "dcmcrawl: run the same command again to continue\n");
+    if (stopped || outcome == 1)
+        fprintf(stderr, "dcmcrawl: run the same command again to continue%s\n",
+                outcome == 1 ? " once the error above is fixed" : "");
 }

@@ -307,8 +307,15 @@ static void add_files(walker *w, const char *dir, const level *lv, int is_input)
             add_file(w->fl, join_path(dir, lv->e[i].name), scope, lv->e[i].size);
 }
 
+static int stop_now(walker *w)
+{
+    if (!w->fl->stopped && w->fl->stop && w->fl->stop()) w->fl->stopped = 1;
+    return w->fl->stopped;
+}
+
 static void walk_dir(walker *w, const char *dir, int is_input)
 {
+    if (stop_now(w)) return;
     DIR *d = open_once(w, dir);
     if (!d) return;
     level lv = {{NULL, 0, 0}, NULL, 0, 0};

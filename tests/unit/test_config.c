@@ -131,6 +131,7 @@ static const char *DEFAULT_YAML = "input:\n"
                                   "  layout: zyx\n"
                                   "  compression: none\n"
                                   "  rescale: false\n"
+                                  "  mpi_io_hints: {}\n"
                                   "  csv_formula_guard: false\n"
                                   "volumes:\n"
                                   "  slice_order: position\n"
@@ -188,6 +189,7 @@ static const char *FULL_YAML = "# every key, none at its default\n"
                                "  layout: seed\n"
                                "  compression: gzip:6\n"
                                "  rescale: TRUE\n"
+                               "  mpi_io_hints: {striping_factor: 8, romio_cb_write: enable}\n"
                                "  csv_formula_guard: true\n"
                                "volumes:\n"
                                "  slice_order: filename\n"
@@ -224,6 +226,10 @@ static void test_every_key(void **state)
     assert_int_equal(cfg.progress, DC_PROGRESS_NEVER);
     assert_int_equal(cfg.csv_formula_guard, 1);
     assert_true(cfg.max_image_bytes == 1536ull << 20);
+    assert_int_equal(cfg.mpi_io_hints.n, 4);
+    assert_string_equal(cfg.mpi_io_hints.v[0], "striping_factor");
+    assert_string_equal(cfg.mpi_io_hints.v[1], "8");
+    assert_string_equal(cfg.mpi_io_hints.v[3], "enable");
     assert_int_equal(cfg.input_line, 2);
     char *y = dc_config_to_yaml(&cfg);
     assert_string_equal(y, "input:\n"
@@ -240,6 +246,7 @@ static void test_every_key(void **state)
                            "  layout: seed\n"
                            "  compression: gzip:6\n"
                            "  rescale: true\n"
+                           "  mpi_io_hints: {striping_factor: \"8\", romio_cb_write: \"enable\"}\n"
                            "  csv_formula_guard: true\n"
                            "volumes:\n"
                            "  slice_order: filename\n"
@@ -379,6 +386,13 @@ static void test_errors_values(void **state)
               "t.yaml:2: output.folder: expected a folder path, got nothing");
     parse_err("output:\n  folder: ''\n",
               "t.yaml:2: output.folder: expected a folder path, got nothing");
+    parse_err("output:\n  mpi_io_hints: [a, b]\n",
+              "t.yaml:2: output.mpi_io_hints: expected a mapping of hint: value, got a list");
+    parse_err("output:\n  mpi_io_hints:\n    cb nodes: 1\n",
+              "t.yaml:3: output.mpi_io_hints: hint names are letters, digits and '_', got cb nodes");
+    parse_err("output:\n  mpi_io_hints: {cb_nodes: [1]}\n",
+              "t.yaml:2: output.mpi_io_hints: cb_nodes: expected a single value (up to 255 "
+              "characters), got a list");
     parse_err("output:\n  csv_formula_guard: sometimes\n",
               "t.yaml:2: output.csv_formula_guard: expected true or false, got \"sometimes\"");
     const char *bad_sizes[] = {"4 GB/s", "-1", "0", "1023", "4.5GiB", "GiB", "1025TiB",
