@@ -101,6 +101,13 @@ static int open_outputs(dc_run *r)
 
 /* ---- phase: walk (rank 0) ---- */
 
+/* polled by the walk once per directory */
+static int walk_poll(void)
+{
+    dc_hook("walkdir");
+    return dc_stop_poll();
+}
+
 /* Rank 0 walks; the others wait polling for stop requests, so a signal to
  * any rank ends a long walk within a poll interval.  Returns 0, -1, or 1
  * when stopped. */
@@ -108,7 +115,7 @@ static int walk(dc_run *r)
 {
     int rc = 0;
     dc_filelist_init(&r->files);
-    r->files.stop = dc_stop_poll;
+    r->files.stop = walk_poll;
     dc_hook("walk");
     if (r->rank == 0) {
         char err[DC_ERRLEN] = "";
@@ -516,6 +523,7 @@ static int run(MPI_Comm comm, const dc_config *cfg)
     int wk = walk(&r);
     if (wk == 1) {
         rc = EXIT_STOPPED;
+        dc_hook("stop");
         summary(&r, EXIT_STOPPED);
         goto out;
     }

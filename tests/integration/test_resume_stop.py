@@ -17,6 +17,9 @@ when the ranks agreed to stop.  Cases:
   all_gzip       TERM to every rank (what the jobs/ scripts and SLURM do) during
                  the collective compressed writes (one scan per file, gzip)
   int_rank0      SIGINT to rank 0 during dataset creation
+  walk           TERM to rank 1 while rank 0 walks the folders (made slow per
+                 directory): rank 1 waits polling, notifies rank 0, whose
+                 walk stops at the next directory: exit 3, nothing written
   header         TERM to rank 1 during the header pass: exit 3, nothing written
   mpirun         TERM to mpirun itself (a user's kill, Ctrl-C, SLURM's time
                  limit): Open MPI 4.1's mpirun sends its ranks SIGCONT at once,
@@ -76,6 +79,8 @@ def main():
          signal.SIGTERM, "collective", 30, "collective:20"),
         ("int_rank0", dict(volumes=True, commit_every=4), "rank0", signal.SIGINT, "create", 30,
          "create:40"),
+        ("walk", dict(volumes=True, commit_every=4), "rank1", signal.SIGTERM, "walkdir", 2,
+         "walkdir:700"),
         ("header", dict(volumes=True, commit_every=4), "rank1", signal.SIGTERM, "header", 1,
          "header:1500"),
         ("mpirun", dict(volumes=True, commit_every=3), "mpirun", signal.SIGTERM, "pixels", 60,
@@ -107,8 +112,10 @@ def main():
         shutil.rmtree(os.path.join(work, "out"), ignore_errors=True)
         j = K.Job(binary, work, [cfg], trace=os.path.join(work, "trace_" + name), slow=slow,
                   log=os.path.join(work, "log_%s.txt" % name))
+        # the walk runs on rank 0 alone: its trace lines come from rank 0
         ln = j.wait_for(lambda x: x[2] == phase and x[3] >= k and
-                        (target != "rank1" or x[0] == 1) and (target != "rank0" or x[0] == 0))
+                        (target != "rank1" or x[0] == 1 or phase == "walkdir") and
+                        (target != "rank0" or x[0] == 0))
         if ln is None:
             problems.append("%s: the run never reached %s #%d" % (name, phase, k))
             j.wait()
