@@ -34,6 +34,8 @@ typedef struct {
 } dc_frame_geom;
 
 #define DC_UID_LEN 65
+/* Media Storage SOP Class (and SOP Class) of a DICOMDIR: such files are skipped */
+#define DC_MEDIA_DIRECTORY_CLASS "1.2.840.10008.1.3.10"
 #define DC_REASON_LEN 200
 
 /* Palette Color Lookup Tables (PALETTE COLOR images, supplemental palettes):

@@ -85,6 +85,13 @@ static void read_one(const char *path, uint32_t idx, uint32_t scope, dc_dataset 
     if (rc == DC_PARSE_NOT_DICOM) {
         rec->kind = DC_FILE_NOT_DICOM;
         st->not_dicom++;
+    } else if (rc != DC_PARSE_OK && !strcmp(ds->media_sop_class, DC_MEDIA_DIRECTORY_CLASS)) {
+        /* the file meta parsed and says Media Storage Directory: a DICOMDIR whose
+         * records are corrupt (e.g. an item longer than the file) is skipped like any
+         * other DICOMDIR, not reported unreadable */
+        rec->kind = DC_FILE_DICOMDIR;
+        st->dicomdir++;
+        dc_debug("%s: DICOMDIR skipped (%s)", path, err[0] ? err : "unreadable records");
     } else if (rc != DC_PARSE_OK) {
         rec->kind = DC_FILE_BAD;
         snprintf(rec->reason, sizeof rec->reason, "%s", err[0] ? err : "unreadable header");

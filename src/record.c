@@ -28,8 +28,6 @@
 
 #include "dc_csv.h" /* dc_utf8_seq_len */
 
-#define DICOMDIR_CLASS "1.2.840.10008.1.3.10"
-
 void dc_record_init(dc_record *r)
 {
     memset(r, 0, sizeof *r);
@@ -525,7 +523,8 @@ void dc_record_from_dataset(const dc_dataset *ds, dc_record *r)
     r->col_sig = col_sig;
     char sop_class[DC_UID_LEN];
     get_str(ds, DC_TAG_SOP_CLASS_UID, sop_class, sizeof sop_class);
-    r->kind = (!strcmp(ds->media_sop_class, DICOMDIR_CLASS) || !strcmp(sop_class, DICOMDIR_CLASS))
+    r->kind = (!strcmp(ds->media_sop_class, DC_MEDIA_DIRECTORY_CLASS) ||
+               !strcmp(sop_class, DC_MEDIA_DIRECTORY_CLASS))
                   ? DC_FILE_DICOMDIR
                   : DC_FILE_DICOM;
     get_id(ds, DC_TAG_SOP_INSTANCE_UID, r->sop_uid, sizeof r->sop_uid);

@@ -18,8 +18,9 @@ made, always as lenient as the contract allows, flagged "uncertain"):
 SPEC 3  DICOM files are recognised by content: "DICM" at 128, or no preamble
         and a first tag in group 0002/0008 that parses cleanly (own structural
         walker, below: pydicom silently accepts truncated files).  DICOMDIR
-        (MediaStorageSOPClassUID 1.2.840.10008.1.3.10) skipped.  Names ordered
-        naturally (digit runs by value, ties by code point).
+        (MediaStorageSOPClassUID 1.2.840.10008.1.3.10) skipped, also when its
+        records are corrupt.  Names ordered naturally (digit runs by value,
+        ties by code point).
 SPEC 4  CSV columns: group 0002 (file meta) is not in the CSV (the old
         crawler iterated pydicom's dataset, which excludes it).  Names:
         pydicom keyword; dcmtk's dictionary keyword (its RETIRED_ prefix) is
@@ -304,6 +305,7 @@ class Walk:
         self.ts = None
         self.meta_sop = None
         self.media_class = None
+        self.meta_ok = False       # the file meta group (0002) walked to its end
         self.pixel_present = False
         self.pixel_encapsulated = False
         self.pixel_len = None
@@ -474,6 +476,7 @@ def walk_file(path):
             elif e == 0x0002:
                 w.media_class = val.rstrip(b"\0 ").decode("ascii", "replace")
             pos += hdr + ln
+        w.meta_ok = True
         if pos + 4 > len(buf) and w.has_dicm and pos < len(buf):
             raise _Trunc("truncated dataset")
         implicit, little = False, True
@@ -587,6 +590,13 @@ def analyse_file(path, scope_path, name):
     if not w.has_dicm and not w.first_group_ok:
         r.kind = "not_dicom"
         return r
+    if w.meta_ok and w.media_class == MEDIA_DIRECTORY:
+        # the file meta says Media Storage Directory: a DICOMDIR, skipped (SPEC 3)
+        # whatever its records look like (corrupt ones too, e.g. an item longer
+        # than the file)
+        r.kind = "dicomdir"
+        r.reason = w.reason
+        return r
     try:
         ds = pydicom.dcmread(path, force=True)
     except Exception as ex:  # noqa: BLE001 - any pydicom failure
@@ -599,8 +609,9 @@ def analyse_file(path, scope_path, name):
     media = w.media_class or str(getattr(getattr(ds, "file_meta", None),
                                          "MediaStorageSOPClassUID", "") or "")
     if media == MEDIA_DIRECTORY or "DirectoryRecordSequence" in ds:
-        # a DICOMDIR is skipped (SPEC 3); one whose records are corrupt (an item
-        # longer than the file) may also be reported unreadable: either is fine
+        # a DICOMDIR is skipped (SPEC 3); one recognised only by its records (no
+        # Media Storage SOP Class in a sound file meta) whose records are corrupt
+        # (an item longer than the file) may also be reported unreadable: either is fine
         r.kind = "dicomdir" if w.ok else "dicomdir_bad"
         r.reason = w.reason
         return r
