@@ -6,7 +6,10 @@ then measures dcmcrawl against references on the same files in the same run:
 
   volumes   24 CT series x 120 slices of 512x512 16-bit, uncompressed, volume mode
             with pixel data.  References: raw copy of the same bytes (cat of every
-            file into one file) and dcm2niix (one process, -z n).
+            file into one file; and the same + fsync), cfrcopy (copy_file_range of
+            every file into one file by 1 and NP processes, writeback started,
+            fsync: dcmcrawl's fast path without parsing or MPI) and dcm2niix (one
+            process, -z n).
   jpeg      the same series as lossless JPEG (process 14 SV1), volume mode with
             pixel data.  Reference: dcm2niix.
   metadata  many small CT files, per-file mode without pixel data.  Reference:
@@ -66,6 +69,7 @@ DS_SCANS = env_int("BENCH_DS_SCANS", 10000)
 ONLY = os.environ.get("BENCH_ONLY", "volumes jpeg metadata memory").split()
 DCMCRAWL = os.path.join(BUILD, "dcmcrawl")
 OPENREAD = os.path.join(BUILD, "bench", "openread")
+CFRCOPY = os.path.join(BUILD, "bench", "cfrcopy")
 H5CREATE = os.path.join(BUILD, "bench", "h5create")
 OUT = os.path.join(BENCH, "out")
 LOGS = os.path.join(BENCH, "logs")
@@ -209,6 +213,10 @@ def case_volumes(rows, ratios):
     cmds = [
         Cmd("raw copy (cat)", ["cat"] + files, stdout=raw),
         Cmd("raw copy + fsync", ["sh", "-c", 'cat "$@" > "$0" && sync "$0"', raw] + files),
+        # the uncompressed fast path's own method at its best: no parsing, no MPI
+        Cmd("durable copy into one file, 1 process", [CFRCOPY, "1", raw] + files, parse=openread_seconds),
+        Cmd("durable copy into one file, %d processes" % NP, [CFRCOPY, str(NP), raw] + files,
+            parse=openread_seconds),
         Cmd("dcm2niix", ["dcm2niix", "-z", "n", "-o", OUT, ct]),
         Cmd("dcmcrawl 1 rank", crawl_cmd(cfg, 1)),
         Cmd("dcmcrawl %d ranks" % NP, crawl_cmd(cfg, NP)),
@@ -225,6 +233,11 @@ def case_volumes(rows, ratios):
                    med(dn) / med(cs), "-", None))
     ratios.append(("uncompressed volumes: dcmcrawl 1 rank / %d ranks" % NP, med(d1) / med(dn), ">= 1.8",
                    med(d1) / med(dn) >= 1.8))
+    c1, cn = m["durable copy into one file, 1 process"], m["durable copy into one file, %d processes" % NP]
+    ratios.append(("uncompressed volumes: durable copy into one file, 1 / %d processes (what the file system "
+                   "allows; info)" % NP, med(c1) / med(cn), "-", None))
+    ratios.append(("uncompressed volumes: dcmcrawl %d ranks / durable copy into one file, %d processes (info)"
+                   % (NP, NP), med(dn) / med(cn), "-", None))
     ratios.append(("uncompressed volumes: dcm2niix time / dcmcrawl %d ranks time (info)" % NP,
                    med(m["dcm2niix"]) / med(dn), "-", None))
 
@@ -306,6 +319,7 @@ def memory(mem):
     longd = os.path.join(BENCH, "long", "series_000")
     cfg = write_config("long", [longd], False, True, True)
     slice_mib = SIZE * SIZE * 2 / 2**20
+    rss_run("long_warm", cfg, 1)  # page cache warm, like the timed cases
     for np in (1, NP):
         wall, rss = rss_run("long_np%d" % np, cfg, np)
         if not os.path.exists(os.path.join(OUT, "pixel_data_long.h5")):
@@ -390,7 +404,7 @@ def report(rows, ratios, mem, info):
 
 
 def main():
-    for exe in (DCMCRAWL, OPENREAD, H5CREATE):
+    for exe in (DCMCRAWL, OPENREAD, CFRCOPY, H5CREATE):
         if not os.access(exe, os.X_OK):
             sys.exit("bench: %s missing (run through make bench)" % exe)
     os.makedirs(LOGS, exist_ok=True)

@@ -15,6 +15,7 @@ BUILD=${1:-build}
 MPICC=${MPICC:-mpicc}
 mkdir -p "$BUILD/bench"
 cc -O2 -Wall -Wextra -o "$BUILD/bench/openread" tests/bench/openread.c
+cc -O2 -Wall -Wextra -o "$BUILD/bench/cfrcopy" tests/bench/cfrcopy.c
 $MPICC -O2 -Wall -Wextra -std=c11 -D_GNU_SOURCE -Iinclude -I/usr/include/hdf5/openmpi \
     -o "$BUILD/bench/h5create" tests/bench/h5create.c "$BUILD/libdcmcrawl.a" \
     -L/usr/lib/x86_64-linux-gnu/hdf5/openmpi -Wl,-rpath,/usr/lib/x86_64-linux-gnu/hdf5/openmpi \
