@@ -8,6 +8,7 @@
 #define DC_PROCESS_H
 
 #include "dc_config.h"
+#include "dc_csv.h"
 #include "dc_dicom.h"
 #include "dc_flatten.h"
 #include "dc_h5out.h"
@@ -19,7 +20,9 @@ typedef struct {
                          stored nor unreadable: the next run does it (dc_stop.h) */
     char *reason;     /* unreadable: short specific reason */
     char *example;    /* "Example file" for unreadable_files */
-    dc_row row;       /* stored: the flattened header of the first slice */
+    dc_row row;       /* stored: the flattened header of the first slice, unless text */
+    int has_text;     /* stored: the row already formatted in text (then row is empty) */
+    dc_buf text;      /* the metadata CSV row for the worker's cols at processing time */
     uint64_t bytes_in;  /* bytes of the files read */
     uint64_t bytes_out; /* pixel bytes written */
     void *frames;       /* compressed datasets only: every decoded frame, stored order,
@@ -33,6 +36,11 @@ typedef struct {
     size_t slice_cap;
     int raw_fd; /* the segment file for the raw copy fast path: -1 not open, -2 unusable */
     dc_row scratch; /* reused by every flatten; results are compact copies */
+    /* the metadata CSV's columns while a batch is processed (NULL: none yet).
+     * A row whose columns are all among them is formatted at once into
+     * dc_scan_result.text (its values need not be kept until the checkpoint);
+     * the others keep their row for the checkpoint's column exchange. */
+    const dc_colset *cols;
 } dc_worker;
 
 void dc_worker_init(dc_worker *w);

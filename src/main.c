@@ -261,10 +261,20 @@ static int write_rows(dc_run *r, const dc_batch *b, batch_state *bs)
     char err[DC_ERRLEN] = "";
     size_t n = b->n_scans, n_unread = 0;
     for (size_t i = 0; i < n; i++) n_unread += bs->status[i] == SCAN_UNREADABLE;
+    /* rows already formatted by the worker (dc_worker.cols) bring no new
+     * columns; only the others take part in the column exchange */
     const dc_row **rows = dc_malloc(sizeof(dc_row *) * (n ? n : 1));
-    size_t nr = 0;
+    size_t nr = 0, n_text = 0;
     for (size_t i = 0; i < n; i++)
-        if (b->owner[i] == r->rank && bs->status[i] == SCAN_STORED) rows[nr++] = &bs->res[i].row;
+        if (b->owner[i] == r->rank && bs->status[i] == SCAN_STORED) {
+            if (bs->res[i].has_text)
+                n_text++;
+            else
+                rows[nr++] = &bs->res[i].row;
+        }
+    dc_strvec old_header;
+    dc_strvec_init(&old_header);
+    if (n_text) dc_csvout_header_fields(&r->out.meta, &old_header);
     int rc = dc_csvout_widen(r->comm, &r->out.meta, rows, nr, err, sizeof err);
     free(rows);
 
@@ -277,17 +287,45 @@ static int write_rows(dc_run *r, const dc_batch *b, batch_state *bs)
         if (b->owner[i] != r->rank) continue;
         if (bs->status[i] == SCAN_STORED) {
             pos_m[nm] = (uint32_t)i;
-            dc_csv_format_row(&r->out.meta.cols, b->scans[i].scan_id, b->scans[i].n_files,
-                              &bs->res[i].row, &txt_m[nm++]);
+            if (bs->res[i].has_text) {
+                txt_m[nm++] = bs->res[i].text; /* moved */
+                dc_buf_init(&bs->res[i].text);
+            } else {
+                dc_csv_format_row(&r->out.meta.cols, b->scans[i].scan_id, b->scans[i].n_files,
+                                  &bs->res[i].row, &txt_m[nm++]);
+            }
         } else if (bs->status[i] == SCAN_UNREADABLE) {
             pos_u[nu] = (uint32_t)i;
             unreadable_row(&b->scans[i], &bs->res[i], &txt_u[nu++]);
         }
     }
+    /* new columns from any rank: the texts formatted for the old header follow
+     * (the same mapping as the rewrite of the rows already in the file) */
+    if (rc == 0 && n_text && r->out.meta.cols.n + DC_META_FIXED_COLS != old_header.n) {
+        size_t k = 0;
+        dc_buf *pre = dc_calloc(nm ? nm : 1, sizeof(dc_buf));
+        size_t *at = dc_malloc(sizeof(size_t) * (nm ? nm : 1));
+        for (size_t j = 0; j < nm; j++)
+            if (bs->res[pos_m[j]].has_text) {
+                pre[k] = txt_m[j];
+                at[k++] = j;
+            }
+        if (dc_csvout_remap_rows(&r->out.meta, &old_header, pre, k) != 0) {
+            snprintf(err, sizeof err, "%s: internal error remapping rows to new columns", r->out.meta.path);
+            rc = -1;
+        }
+        for (size_t j = 0; j < k; j++) txt_m[at[j]] = pre[j];
+        dc_debug("%zu rows formatted before %zu new columns remapped", k,
+                 r->out.meta.cols.n + DC_META_FIXED_COLS - old_header.n);
+        free(pre);
+        free(at);
+    }
+    dc_strvec_free(&old_header);
+    rc = agree(r->comm, rc);
     if (rc == 0) rc = dc_csvout_append(r->comm, &r->out.meta, n, pos_m, txt_m, nm, err, sizeof err);
     if (rc == 0 && n_unread)
         rc = dc_csvout_append(r->comm, &r->out.unread, n, pos_u, txt_u, nu, err, sizeof err);
-    if (rc != 0 && r->rank == 0) dc_error("%s", err);
+    if (rc != 0 && r->rank == 0) dc_error("%s", err[0] ? err : "writing rows failed on another rank");
     for (size_t i = 0; i < n; i++) {
         dc_buf_free(&txt_m[i]);
         dc_buf_free(&txt_u[i]);
@@ -409,6 +447,7 @@ static int run_batch(dc_run *r, dc_batch *b)
             bs.res[i].abandoned = 1;
             continue;
         }
+        r->worker.cols = &r->out.meta.cols; /* rows with known columns are formatted at once */
         dc_process_scan(&r->worker, r->cfg, b, i, seg, bs.handle[i], &bs.res[i]);
         bs.status[i] = bs.res[i].abandoned ? SCAN_ABANDONED
                        : bs.res[i].stored  ? SCAN_STORED

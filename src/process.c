@@ -47,6 +47,7 @@ void dc_scan_result_free(dc_scan_result *r)
     free(r->example);
     free(r->frames);
     dc_row_free(&r->row);
+    dc_buf_free(&r->text);
     memset(r, 0, sizeof *r);
 }
 
@@ -85,13 +86,27 @@ static int open_file(dc_worker *w, const char *path, int keep_open, char *err, s
     return rc == DC_PARSE_OK ? 0 : -1;
 }
 
-/* flattened into the worker's reused row, kept as a compact copy (rows
- * live until the batch's CSV append: commit_every of them) */
-static void flatten_row(dc_worker *w, dc_scan_result *res)
+/* Flattened into the worker's reused row, then either formatted at once as
+ * the CSV row (every column already in the CSV: the common case after the
+ * first checkpoint) or kept as a compact copy for the checkpoint's column
+ * exchange (rows live until the batch's CSV append: commit_every of them).
+ * Formatting here saves the copy, its page faults and a second lookup of
+ * every column name; the text is the one write_rows would format, and is
+ * remapped there if another rank brings new columns in the same batch. */
+static void flatten_row(dc_worker *w, const dc_scan *s, dc_scan_result *res)
 {
     dc_row_clear(&w->scratch);
     dc_flatten(&w->ds, &w->scratch);
     dc_row_free(&res->row);
+    dc_buf_free(&res->text);
+    res->has_text = 0;
+    if (w->cols && w->cols->n) {
+        if (dc_csv_format_row(w->cols, s->scan_id, s->n_files, &w->scratch, &res->text) == 0) {
+            res->has_text = 1;
+            return;
+        }
+        dc_buf_free(&res->text);
+    }
     dc_row_compact_copy(&w->scratch, &res->row);
 }
 
@@ -104,7 +119,7 @@ static void metadata_only(dc_worker *w, const dc_batch *b, const dc_scan *s, dc_
         return;
     }
     res->bytes_in += w->ds.bytes_read;
-    flatten_row(w, res);
+    flatten_row(w, s, res);
     res->stored = 1;
 }
 
@@ -211,7 +226,7 @@ static void with_pixels(dc_worker *w, const dc_config *cfg, const dc_batch *b, c
             open_rec = ri;
             res->bytes_in += rec->file_size;
             if (ri == s->first_rec) {
-                flatten_row(w, res);
+                flatten_row(w, s, res);
                 have_row = 1;
             }
         }
@@ -241,7 +256,7 @@ static void with_pixels(dc_worker *w, const dc_config *cfg, const dc_batch *b, c
             fail(res, err, b->paths[s->first_rec]);
             return;
         }
-        flatten_row(w, res);
+        flatten_row(w, s, res);
     }
     res->stored = 1;
 }
