@@ -338,13 +338,33 @@ void dc_csv_format_header(const dc_colset *c, dc_buf *out)
     dc_buf_putc(out, '\n');
 }
 
+/* Column of the i-th name of the previous row formatted: files of one kind
+ * give their columns in the same order, so a strcmp confirms the column
+ * without hashing the name (checked, so never stale). */
+static long *pos_hint;
+static size_t pos_hint_cap;
+
+static long find_hinted(const dc_colset *c, const char *name, size_t i)
+{
+    if (i >= pos_hint_cap) {
+        size_t cap = pos_hint_cap ? pos_hint_cap : 256;
+        while (cap <= i) cap *= 2;
+        pos_hint = dc_realloc(pos_hint, cap * sizeof *pos_hint);
+        for (size_t k = pos_hint_cap; k < cap; k++) pos_hint[k] = -1;
+        pos_hint_cap = cap;
+    }
+    long h = pos_hint[i];
+    if (h >= 0 && (size_t)h < c->n && strcmp(c->cols[h].name, name) == 0) return h;
+    return pos_hint[i] = dc_colset_find(c, name);
+}
+
 size_t dc_csv_format_row(const dc_colset *c, const char *scan_id, long n_dicoms, const dc_row *row,
                          dc_buf *out)
 {
     const char **vals = dc_calloc(c->n ? c->n : 1, sizeof *vals);
     size_t missing = 0;
     for (size_t i = 0; i < row->n; i++) {
-        long j = dc_colset_find(c, row->cols[i].name);
+        long j = find_hinted(c, row->cols[i].name, i);
         if (j < 0)
             missing++;
         else
