@@ -97,7 +97,7 @@ typedef struct {
     uint16_t rows, cols, samples, bits_alloc, bits_stored, high_bit, pixel_rep, planar;
     uint32_t frames; /* NumberOfFrames, 1 when absent */
     uint64_t file_size;
-    uint64_t col_sig; /* hash of the file's CSV column names (dc_flatten_columns); filled by the caller, not dc_record_from_dataset */
+    uint64_t col_sig; /* reserved: carried through pack/unpack, never set (0) */
 
     uint32_t n_frame_geom; /* multi-frame files with per-frame functional groups */
     dc_frame_geom *frame_geom;
