@@ -98,4 +98,17 @@ double dc_now(void); /* monotonic seconds */
 uint64_t dc_hash64(const void *p, size_t n, uint64_t seed);
 #define DC_HASH_SEED 1469598103934665603ULL
 
+/* ---- files ---- */
+/* the folder of path ("." when it has none); caller frees */
+char *dc_dir_of(const char *path);
+/* fsync a file or (is_dir) a folder by path; 0 or -1 */
+int dc_fsync_path(const char *path, int is_dir);
+/* fsync the folder holding path (makes a new or renamed entry durable) */
+int dc_fsync_dir_of(const char *path);
+/* pwrite all of buf at off (retrying short writes and EINTR); 0 or -1 */
+int dc_pwrite_all(int fd, const void *buf, size_t len, uint64_t off);
+/* " (N KiB free on its file system)" for the file system holding path's
+ * folder, or "" when that cannot be told: for write-failure messages */
+void dc_free_space_note(const char *path, char *out, size_t outlen);
+
 #endif

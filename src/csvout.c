@@ -13,12 +13,10 @@
 #include <assert.h>
 #include <errno.h>
 #include <fcntl.h>
-#include <libgen.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
-#include <sys/statvfs.h>
 #include <unistd.h>
 
 void dc_csvout_init(dc_csvout *c, const char *path, int is_meta)
@@ -185,17 +183,6 @@ int dc_csvout_widen(MPI_Comm comm, dc_csvout *c, const dc_row *const *rows, size
 
 /* ---- rewrite (rank 0) ---- */
 
-static int fsync_dir_of(const char *path)
-{
-    char *tmp = dc_strdup(path);
-    int fd = open(dirname(tmp), O_RDONLY | O_DIRECTORY);
-    free(tmp);
-    if (fd < 0) return -1;
-    int rc = fsync(fd);
-    close(fd);
-    return rc;
-}
-
 /* Write all of buf to fd */
 static int write_all(int fd, const char *p, size_t n)
 {
@@ -359,7 +346,7 @@ int dc_csvout_rewrite(dc_csvout *c, dc_csv_keep_fn keep, void *ctx, char *err, s
     if (rc == 0) dc_hook("rewrite");
     if (rc == 0 && rename(tmp, c->path) != 0) rc = -1;
     if (rc == 0) {
-        fsync_dir_of(c->path);
+        dc_fsync_dir_of(c->path);
         c->size = written;
     } else {
         if (!err[0]) snprintf(err, errlen, "%s: rewrite failed: %s", c->path, strerror(errno));
@@ -491,17 +478,11 @@ int dc_csvout_append(MPI_Comm comm, dc_csvout *c, size_t n_total, const uint32_t
     if (all != 0) dc_csvout_close(comm, c); /* reopened by the next append, if any */
     if (all == 0) {
         c->size = o;
-        if (rank == 0 && header.len) fsync_dir_of(c->path);
+        if (rank == 0 && header.len) dc_fsync_dir_of(c->path);
     } else {
-        struct statvfs fs;
-        char *dir = dc_strdup(c->path), *slash = strrchr(dir, '/');
-        if (slash) *slash = '\0';
-        if (statvfs(slash ? dir : ".", &fs) == 0)
-            snprintf(err, errlen, "%s: writing rows failed (%llu KiB free on its file system)",
-                     c->path, (unsigned long long)fs.f_bavail * fs.f_frsize / 1024);
-        else
-            snprintf(err, errlen, "%s: writing rows failed", c->path);
-        free(dir);
+        char note[80];
+        dc_free_space_note(c->path, note, sizeof note);
+        snprintf(err, errlen, "%s: writing rows failed%s", c->path, note);
     }
     dc_buf_free(&header);
     dc_buf_free(&data);

@@ -14,16 +14,15 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <hdf5.h>
-#include <libgen.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
-#include <sys/statvfs.h>
 #include <unistd.h>
 
 #include "dc_config.h"
 #include "dc_hook.h"
+#include "dc_rawcopy.h"
 
 /* ------------------------------------------------------------------ */
 /* in-memory index                                                      */
@@ -209,16 +208,7 @@ static int attr_f64(hid_t loc, const char *name, int rank, const hsize_t *dims, 
     return attr_write(loc, name, H5T_IEEE_F64LE, H5T_NATIVE_DOUBLE, rank, dims, v);
 }
 
-static int fsync_path(const char *path, int is_dir)
-{
-    int fd = open(path, is_dir ? O_RDONLY | O_DIRECTORY : O_RDONLY);
-    if (fd < 0) return -1;
-    int rc = fsync(fd);
-    close(fd);
-    return rc;
-}
-
-/* byte copy of a file (copy_file_range: in-kernel, no user-space buffer) */
+/* byte copy of a file (dc_raw_copy: copy_file_range, in-kernel) */
 static int copy_file(const char *src, const char *dst)
 {
     int in = open(src, O_RDONLY);
@@ -229,28 +219,10 @@ static int copy_file(const char *src, const char *dst)
         return -1;
     }
     struct stat st;
-    int rc = fstat(in, &st);
-    off_t left = rc == 0 ? st.st_size : 0;
-    while (rc == 0 && left > 0) {
-        ssize_t n = copy_file_range(in, NULL, out, NULL, (size_t)left, 0);
-        if (n <= 0) {
-            if (n < 0 && errno == EINTR) continue;
-            rc = -1;
-            break;
-        }
-        left -= n;
-    }
+    int rc = fstat(in, &st) == 0 ? dc_raw_copy(in, 0, out, 0, (uint64_t)st.st_size) : -1;
     if (close(out) != 0) rc = -1;
     close(in);
     return rc;
-}
-
-static char *dir_of(const char *path)
-{
-    char *tmp = dc_strdup(path);
-    char *d = dc_strdup(dirname(tmp));
-    free(tmp);
-    return d;
 }
 
 /* ------------------------------------------------------------------ */
@@ -443,7 +415,7 @@ int dc_h5index_write(const char *index_path, const dc_h5index *x, const char *la
         after_failed_close();
         rc = -1;
     }
-    if (rc == 0 && fsync_path(tmp, 0) != 0) {
+    if (rc == 0 && dc_fsync_path(tmp, 0) != 0) {
         snprintf(err, errlen, "%s: fsync failed: %s", tmp, strerror(errno));
         rc = -1;
     }
@@ -453,8 +425,8 @@ int dc_h5index_write(const char *index_path, const dc_h5index *x, const char *la
         rc = -1;
     }
     if (rc == 0) {
-        char *d = dir_of(index_path);
-        fsync_path(d, 1);
+        char *d = dc_dir_of(index_path);
+        dc_fsync_path(d, 1);
         free(d);
         /* the file now matches the map (const: bookkeeping only) */
         dc_h5index *mx = (dc_h5index *)x;
@@ -756,22 +728,17 @@ int dc_h5seg_close(dc_h5seg *seg, char *err, size_t errlen)
     MPI_Allreduce(&rc, &all, 1, MPI_INT, MPI_MIN, seg->comm);
     /* every rank flushes what it wrote (on a parallel file system each client
      * holds its own dirty pages); rank 0 makes the file's name durable */
-    if (all == 0 && fsync_path(seg->path, 0) != 0) rc = -1;
+    if (all == 0 && dc_fsync_path(seg->path, 0) != 0) rc = -1;
     if (all == 0 && seg->rank == 0) {
-        char *d = dir_of(seg->path);
-        if (fsync_path(d, 1) != 0) rc = -1;
+        char *d = dc_dir_of(seg->path);
+        if (dc_fsync_path(d, 1) != 0) rc = -1;
         free(d);
     }
     MPI_Allreduce(&rc, &all, 1, MPI_INT, MPI_MIN, seg->comm);
     if (all != 0) {
-        struct statvfs fs;
-        char *d = dir_of(seg->path);
-        if (statvfs(d, &fs) == 0)
-            snprintf(err, errlen, "%s: writing the segment file failed (%llu KiB free on its file system)",
-                     seg->path, (unsigned long long)fs.f_bavail * fs.f_frsize / 1024);
-        else
-            snprintf(err, errlen, "%s: closing the segment file failed", seg->path);
-        free(d);
+        char note[80];
+        dc_free_space_note(seg->path, note, sizeof note);
+        snprintf(err, errlen, "%s: writing the segment file failed%s", seg->path, note);
     }
     free(seg->ds);
     free(seg->path);
@@ -825,7 +792,7 @@ int dc_h5_pack(const char *index_path, const char *out_path, char *err, size_t e
         rc = -1;
     }
     if (src >= 0) H5Fclose(src);
-    if (rc == 0 && (fsync_path(tmp, 0) != 0 || rename(tmp, out_path) != 0)) {
+    if (rc == 0 && (dc_fsync_path(tmp, 0) != 0 || rename(tmp, out_path) != 0)) {
         snprintf(err, errlen, "cannot write %s: %s", out_path, strerror(errno));
         rc = -1;
     }

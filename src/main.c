@@ -8,7 +8,6 @@
  * (nothing written), 3 stopped by SIGTERM/SIGINT at a clean checkpoint.
  */
 #include <errno.h>
-#include <fcntl.h>
 #include <mpi.h>
 #include <signal.h>
 #include <stdio.h>
@@ -191,15 +190,6 @@ static void print_plan(dc_run *r)
     }
 }
 
-/* make a new entry of a folder durable */
-static void sync_dir(const char *path)
-{
-    int fd = open(path, O_RDONLY | O_DIRECTORY);
-    if (fd < 0) return;
-    if (fsync(fd) != 0) dc_debug("%s: fsync failed: %s", path, strerror(errno));
-    close(fd);
-}
-
 /* ---- phase: one batch ---- */
 
 /* what became of a scan of the batch (summed over ranks: only the owner adds) */
@@ -220,7 +210,7 @@ static int open_segment(dc_run *r, const dc_batch *b, dc_h5seg **seg, char **seg
     for (size_t i = 0; i < b->n_scans; i++) need |= !b->scans[i].unreadable;
     if (!r->cfg->write_pixeldata || !need) return 0;
     char err[DC_ERRLEN] = "";
-    if (r->rank == 0 && mkdir(r->out.seg_dir, 0755) == 0) sync_dir(r->cfg->out_folder);
+    if (r->rank == 0 && mkdir(r->out.seg_dir, 0755) == 0) dc_fsync_path(r->cfg->out_folder, 1);
     MPI_Barrier(r->comm);
     char *name = dc_outputs_seg_name(r->out.next_seg++);
     char *path = dc_asprintf("%s/%s", r->out.seg_dir, name);

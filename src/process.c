@@ -173,19 +173,11 @@ static int write_slice(dc_worker *w, dc_h5seg *seg, int h, const dc_scan *s, uin
                        const void *buf, size_t slice_bytes, char *err, size_t errlen)
 {
     uint64_t dst;
-    if (raw_target(w, seg, h, k, slice_bytes, &dst) == 0) {
-        size_t done = 0;
-        while (done < slice_bytes) {
-            ssize_t n = pwrite(w->raw_fd, (const char *)buf + done, slice_bytes - done,
-                               (off_t)(dst + done));
-            if (n <= 0) break;
-            done += (size_t)n;
-        }
-        if (done == slice_bytes) {
-            dc_raw_writeback(w->raw_fd, dst, slice_bytes);
-            dc_hook("pixels");
-            return 0;
-        }
+    if (raw_target(w, seg, h, k, slice_bytes, &dst) == 0 &&
+        dc_pwrite_all(w->raw_fd, buf, slice_bytes, dst) == 0) {
+        dc_raw_writeback(w->raw_fd, dst, slice_bytes);
+        dc_hook("pixels");
+        return 0;
     }
     return dc_h5seg_write_slice(seg, h, s, k, buf, err, errlen);
 }

@@ -78,15 +78,7 @@ static int copy_by_buffer(int src_fd, uint64_t src_off, int dst_fd, uint64_t dst
             rc = -1;
             break;
         }
-        for (ssize_t w = 0; w < k;) {
-            ssize_t m = pwrite(dst_fd, buf + w, (size_t)(k - w), (off_t)(dst_off + done + (uint64_t)w));
-            if (m < 0 && errno == EINTR) continue;
-            if (m <= 0) {
-                rc = -1;
-                break;
-            }
-            w += m;
-        }
+        if (dc_pwrite_all(dst_fd, buf, (size_t)k, dst_off + done) != 0) rc = -1;
         done += (uint64_t)k;
     }
     free(buf);

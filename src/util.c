@@ -1,14 +1,18 @@
 /*
  * util.c - growable buffers, string vectors, checked allocation, logging,
- * natural-order comparison, hashing.  See dc_util.h.
+ * natural-order comparison, hashing, small file helpers.  See dc_util.h.
  */
 #include "dc_util.h"
 
 #include <ctype.h>
+#include <errno.h>
+#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/statvfs.h>
 #include <time.h>
+#include <unistd.h>
 
 /* ---- allocation ---- */
 
@@ -330,4 +334,57 @@ uint64_t dc_hash64(const void *p, size_t n, uint64_t seed)
         h *= 1099511628211ULL;
     }
     return h;
+}
+
+/* ---- files ---- */
+
+char *dc_dir_of(const char *path)
+{
+    const char *slash = strrchr(path, '/');
+    if (!slash) return dc_strdup(".");
+    if (slash == path) return dc_strdup("/");
+    return dc_strndup(path, (size_t)(slash - path));
+}
+
+int dc_fsync_path(const char *path, int is_dir)
+{
+    int fd = open(path, O_RDONLY | O_CLOEXEC | (is_dir ? O_DIRECTORY : 0));
+    if (fd < 0) return -1;
+    int rc = fsync(fd);
+    close(fd);
+    return rc;
+}
+
+int dc_fsync_dir_of(const char *path)
+{
+    char *d = dc_dir_of(path);
+    int rc = dc_fsync_path(d, 1);
+    free(d);
+    return rc;
+}
+
+int dc_pwrite_all(int fd, const void *buf, size_t len, uint64_t off)
+{
+    const char *p = buf;
+    while (len > 0) {
+        ssize_t n = pwrite(fd, p, len, (off_t)off);
+        if (n < 0 && errno == EINTR) continue;
+        if (n <= 0) return -1;
+        p += n;
+        len -= (size_t)n;
+        off += (uint64_t)n;
+    }
+    return 0;
+}
+
+void dc_free_space_note(const char *path, char *out, size_t outlen)
+{
+    struct statvfs fs;
+    char *d = dc_dir_of(path);
+    if (statvfs(d, &fs) == 0)
+        snprintf(out, outlen, " (%llu KiB free on its file system)",
+                 (unsigned long long)fs.f_bavail * fs.f_frsize / 1024);
+    else if (outlen)
+        out[0] = '\0';
+    free(d);
 }

@@ -253,10 +253,36 @@ static void test_copy(void **state)
     assert_int_equal(lseek(fb, 0, SEEK_CUR), 0);
     /* the source ends early: failure */
     assert_int_equal(dc_raw_copy(fa, 69000, fb, 0, 2000), -1);
+    /* dc_pwrite_all (decoded frames, buffered fallback): at its offset, offset unmoved */
+    assert_int_equal(dc_pwrite_all(fb, data + 3, 1234, 40000), 0);
+    assert_int_equal(pread(fb, back, 1234, 40000), 1234);
+    assert_memory_equal(back, data + 3, 1234);
+    assert_int_equal(lseek(fb, 0, SEEK_CUR), 0);
+    assert_int_equal(dc_pwrite_all(-1, data, 10, 0), -1);
     close(fa);
     close(fb);
     unlink(a);
     unlink(b);
+}
+
+static void test_file_helpers(void **state)
+{
+    (void)state;
+    const char *cases[][2] = {{"out/pixel_data_x.h5", "out"}, {"a/b/c", "a/b"}, {"name", "."},
+                              {"/top", "/"},                   {"/x/y", "/x"}};
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        char *d = dc_dir_of(cases[i][0]);
+        assert_string_equal(d, cases[i][1]);
+        free(d);
+    }
+    assert_int_equal(dc_fsync_path("/tmp", 1), 0);
+    assert_int_equal(dc_fsync_dir_of("/tmp/anything"), 0);
+    assert_int_equal(dc_fsync_path("/nonexistent/dir", 1), -1);
+    char note[80];
+    dc_free_space_note("/tmp/x", note, sizeof note);
+    assert_non_null(strstr(note, " KiB free on its file system)"));
+    dc_free_space_note("/nonexistent/dir/x", note, sizeof note);
+    assert_string_equal(note, "");
 }
 
 int main(void)
@@ -264,6 +290,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_native_kinds),
         cmocka_unit_test(test_copy),
+        cmocka_unit_test(test_file_helpers),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
