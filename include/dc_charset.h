@@ -71,4 +71,9 @@ void dc_latin1_to_utf8(const uint8_t *in, size_t n, dc_buf *out);
 /* Free the cached iconv converters and tables of this thread. */
 void dc_charset_release(void);
 
+/* Length (1..4) of the well-formed UTF-8 sequence at s[0..n), 0 if none
+ * (stray continuation byte, overlong form, surrogate, beyond U+10FFFF, cut
+ * short): the decoder's own UTF-8 step. */
+size_t dc_utf8_seq_len(const unsigned char *s, size_t n);
+
 #endif

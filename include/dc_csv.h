@@ -19,8 +19,6 @@
 void dc_csv_field(dc_buf *out, const char *s);
 void dc_csv_fieldn(dc_buf *out, const char *s, size_t n);
 
-/* Length (1..4) of the well-formed UTF-8 sequence at s[0..n), 0 if none. */
-size_t dc_utf8_seq_len(const unsigned char *s, size_t n);
 /* Append s[0..n) with every byte that is not well-formed UTF-8 as \xNN. */
 void dc_utf8_escape(dc_buf *out, const char *s, size_t n);
 

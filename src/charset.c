@@ -477,6 +477,13 @@ static int step_utf8(const uint8_t *p, size_t n, uint32_t *cp)
     return len;
 }
 
+size_t dc_utf8_seq_len(const unsigned char *s, size_t n)
+{
+    uint32_t cp;
+    int k = n ? step_utf8(s, n, &cp) : 0;
+    return k > 0 ? (size_t)k : 0;
+}
+
 static int step_sjis(const uint8_t *p, size_t n, uint32_t *cp)
 {
     uint8_t c = p[0];

@@ -8,36 +8,12 @@
  * row formatting.  Pure: no files, no MPI.
  */
 #include "dc_csv.h"
+#include "dc_charset.h" /* dc_utf8_seq_len */
 
 #include <stdlib.h>
 #include <string.h>
 
 /* ---- fields ---- */
-
-/* Length of the well-formed UTF-8 sequence at s[0..n) (1..4), 0 if s does
- * not start with one (stray continuation byte, overlong form, surrogate,
- * beyond U+10FFFF, cut short). */
-size_t dc_utf8_seq_len(const unsigned char *s, size_t n)
-{
-    unsigned c = s[0], cp, min;
-    size_t k;
-    if (c < 0x80) return 1;
-    if ((c & 0xE0) == 0xC0)
-        k = 1, cp = c & 0x1F, min = 0x80;
-    else if ((c & 0xF0) == 0xE0)
-        k = 2, cp = c & 0x0F, min = 0x800;
-    else if ((c & 0xF8) == 0xF0)
-        k = 3, cp = c & 0x07, min = 0x10000;
-    else
-        return 0;
-    if (n <= k) return 0;
-    for (size_t j = 1; j <= k; j++) {
-        if ((s[j] & 0xC0) != 0x80) return 0;
-        cp = cp << 6 | (s[j] & 0x3F);
-    }
-    if (cp < min || cp > 0x10FFFF || (cp >= 0xD800 && cp <= 0xDFFF)) return 0;
-    return k + 1;
-}
 
 void dc_utf8_escape(dc_buf *out, const char *s, size_t n)
 {

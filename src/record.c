@@ -26,7 +26,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "dc_csv.h" /* dc_utf8_seq_len */
+#include "dc_charset.h" /* dc_utf8_seq_len */
 
 void dc_record_init(dc_record *r)
 {

@@ -246,13 +246,31 @@ static void test_latin1(void **state)
     dc_charset_release();
 }
 
+/* well-formed UTF-8 sequences (CSV escaping, Scan ID bytes): RFC 3629 */
+static void test_utf8_seq_len(void **state)
+{
+    (void)state;
+    struct {
+        const char *s;
+        size_t n, want;
+    } c[] = {
+        {"a", 1, 1},           {"\xc3\xa9", 2, 2},         {"\xe2\x82\xac", 3, 3},
+        {"\xf0\x9f\x98\x80", 4, 4}, {"\xc3", 1, 0},            {"\xe2\x82", 2, 0},
+        {"\x80", 1, 0},        {"\xc0\xaf", 2, 0},         {"\xe0\x80\xaf", 3, 0},
+        {"\xed\xa0\x80", 3, 0},  {"\xf4\x90\x80\x80", 4, 0}, {"\xf5\x80\x80\x80", 4, 0},
+        {"\xe9t\xe9", 3, 0},    {"\xc3\xa9x", 3, 2},        {"", 0, 0},
+    };
+    for (size_t i = 0; i < sizeof c / sizeof c[0]; i++)
+        assert_int_equal(dc_utf8_seq_len((const unsigned char *)c[i].s, c[i].n), c[i].want);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_pydicom_cases),        cmocka_unit_test(test_nul_padding),
         cmocka_unit_test(test_return_flags),         cmocka_unit_test(test_parse_terms),
         cmocka_unit_test(test_patched_terms_decode), cmocka_unit_test(test_unlisted_escape),
-        cmocka_unit_test(test_delimiters),           cmocka_unit_test(test_latin1),
+        cmocka_unit_test(test_delimiters),           cmocka_unit_test(test_latin1), cmocka_unit_test(test_utf8_seq_len),
     };
     int rc = cmocka_run_group_tests(tests, NULL, NULL);
     dc_charset_release();
