@@ -75,10 +75,11 @@ void dc_csvout_header(const dc_csvout *c, dc_buf *out);
  * remap rows formatted for it after the columns change. */
 void dc_csvout_header_fields(const dc_csvout *c, dc_strvec *out);
 
-/* Rows texts[0..n) formatted for the header old_header (its fields, from
- * dc_csvout_header_fields) rewritten for the current columns, as the
- * widening rewrite does for rows already in the file.  Returns 0, or -1
+/* Rows *texts[0..n) formatted for the header old_header (its fields, from
+ * dc_csvout_header_fields) rewritten in place for the current columns, as
+ * the widening rewrite does for rows already in the file.  Returns 0, or -1
  * when a text is not one complete CSV record (left as it was). */
-int dc_csvout_remap_rows(const dc_csvout *c, const dc_strvec *old_header, dc_buf *texts, size_t n);
+int dc_csvout_remap_rows(const dc_csvout *c, const dc_strvec *old_header, dc_buf *const *texts,
+                         size_t n);
 
 #endif

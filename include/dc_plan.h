@@ -31,10 +31,10 @@ typedef struct {
 
 /* Collective.  IN fl (rank 0 only; ignored elsewhere).  OUT on rank 0:
  * *recs (one per file, in file-list order), *n; stats reduced onto rank 0.
- * stop: set by the caller's signal handler, polled between files; returns 1
- * when any rank saw it (then nothing was gathered), 0 when done. */
-int dc_header_pass(MPI_Comm comm, const dc_config *cfg, const dc_filelist *fl,
-                   volatile int *stop, dc_record **recs, size_t *n, dc_header_stats *stats);
+ * Polls for stop requests (dc_stop_poll) between files; returns 1 when any
+ * rank saw one (then nothing was gathered), 0 when done. */
+int dc_header_pass(MPI_Comm comm, const dc_config *cfg, const dc_filelist *fl, dc_record **recs,
+                   size_t *n, dc_header_stats *stats);
 
 /* one batch of scans, the same on every rank */
 typedef struct {

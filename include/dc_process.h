@@ -21,8 +21,8 @@ typedef struct {
     char *reason;     /* unreadable: short specific reason */
     char *example;    /* "Example file" for unreadable_files */
     dc_row row;       /* stored: the flattened header of the first slice, unless text */
-    int has_text;     /* stored: the row already formatted in text (then row is empty) */
-    dc_buf text;      /* the metadata CSV row for the worker's cols at processing time */
+    dc_buf text;      /* stored: the metadata CSV row already formatted for the worker's
+                         cols at processing time (then row is empty); len 0 otherwise */
     uint64_t bytes_in;  /* bytes of the files read */
     uint64_t bytes_out; /* pixel bytes written */
     void *frames;       /* compressed datasets only: every decoded frame, stored order,

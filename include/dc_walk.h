@@ -26,7 +26,6 @@ enum {
 typedef struct {
     char *path;     /* path to open: scope path + "/" + name */
     uint32_t scope; /* index into dc_filelist.scopes */
-    uint64_t size;  /* st_size at walk time when the walk stat'ed the entry (d_type unknown, symlink), else 0; unused */
 } dc_file;
 
 typedef struct {

@@ -237,7 +237,8 @@ void dc_csvout_header_fields(const dc_csvout *c, dc_strvec *out)
     for (size_t i = 0; i < c->cols.n; i++) dc_strvec_push(out, c->cols.cols[i].name);
 }
 
-int dc_csvout_remap_rows(const dc_csvout *c, const dc_strvec *old_header, dc_buf *texts, size_t n)
+int dc_csvout_remap_rows(const dc_csvout *c, const dc_strvec *old_header, dc_buf *const *texts,
+                         size_t n)
 {
     long *map = header_map(c, old_header);
     dc_strvec f;
@@ -246,17 +247,17 @@ int dc_csvout_remap_rows(const dc_csvout *c, const dc_strvec *old_header, dc_buf
     for (size_t r = 0; r < n; r++) {
         for (size_t i = 0; i < f.n; i++) free(f.v[i]);
         f.n = 0;
-        if (!texts[r].len) continue;
-        long used = dc_csv_parse_record(texts[r].data, texts[r].len, &f);
-        if (used <= 0 || (size_t)used != texts[r].len) {
+        if (!texts[r]->len) continue;
+        long used = dc_csv_parse_record(texts[r]->data, texts[r]->len, &f);
+        if (used <= 0 || (size_t)used != texts[r]->len) {
             rc = -1;
             continue;
         }
         dc_buf out;
         dc_buf_init(&out);
         remap_record(c, map, old_header->n, &f, &out);
-        dc_buf_free(&texts[r]);
-        texts[r] = out;
+        dc_buf_free(texts[r]);
+        *texts[r] = out;
     }
     dc_strvec_free(&f);
     free(map);

@@ -254,19 +254,33 @@ static int write_rows(dc_run *r, const dc_batch *b, batch_state *bs)
     /* rows already formatted by the worker (dc_worker.cols) bring no new
      * columns; only the others take part in the column exchange */
     const dc_row **rows = dc_malloc(sizeof(dc_row *) * (n ? n : 1));
-    size_t nr = 0, n_text = 0;
+    dc_buf **texts = dc_malloc(sizeof(dc_buf *) * (n ? n : 1));
+    size_t nr = 0, nt = 0;
     for (size_t i = 0; i < n; i++)
         if (b->owner[i] == r->rank && bs->status[i] == SCAN_STORED) {
-            if (bs->res[i].has_text)
-                n_text++;
+            if (bs->res[i].text.len)
+                texts[nt++] = &bs->res[i].text;
             else
                 rows[nr++] = &bs->res[i].row;
         }
     dc_strvec old_header;
     dc_strvec_init(&old_header);
-    if (n_text) dc_csvout_header_fields(&r->out.meta, &old_header);
+    if (nt) dc_csvout_header_fields(&r->out.meta, &old_header);
     int rc = dc_csvout_widen(r->comm, &r->out.meta, rows, nr, err, sizeof err);
     free(rows);
+    /* new columns from any rank: the texts formatted for the old header follow
+     * (the same mapping as the rewrite of the rows already in the file) */
+    if (rc == 0 && nt && r->out.meta.cols.n + DC_META_FIXED_COLS != old_header.n) {
+        if (dc_csvout_remap_rows(&r->out.meta, &old_header, texts, nt) != 0) {
+            snprintf(err, sizeof err, "%s: internal error remapping rows to new columns", r->out.meta.path);
+            rc = -1;
+        }
+        dc_debug("%zu rows formatted before %zu new columns remapped", nt,
+                 r->out.meta.cols.n + DC_META_FIXED_COLS - old_header.n);
+    }
+    dc_strvec_free(&old_header);
+    free(texts);
+    rc = agree(r->comm, rc);
 
     uint32_t *pos_m = dc_malloc(sizeof(uint32_t) * (n ? n : 1));
     uint32_t *pos_u = dc_malloc(sizeof(uint32_t) * (n ? n : 1));
@@ -277,7 +291,7 @@ static int write_rows(dc_run *r, const dc_batch *b, batch_state *bs)
         if (b->owner[i] != r->rank) continue;
         if (bs->status[i] == SCAN_STORED) {
             pos_m[nm] = (uint32_t)i;
-            if (bs->res[i].has_text) {
+            if (bs->res[i].text.len) {
                 txt_m[nm++] = bs->res[i].text; /* moved */
                 dc_buf_init(&bs->res[i].text);
             } else {
@@ -289,29 +303,6 @@ static int write_rows(dc_run *r, const dc_batch *b, batch_state *bs)
             unreadable_row(&b->scans[i], &bs->res[i], &txt_u[nu++]);
         }
     }
-    /* new columns from any rank: the texts formatted for the old header follow
-     * (the same mapping as the rewrite of the rows already in the file) */
-    if (rc == 0 && n_text && r->out.meta.cols.n + DC_META_FIXED_COLS != old_header.n) {
-        size_t k = 0;
-        dc_buf *pre = dc_calloc(nm ? nm : 1, sizeof(dc_buf));
-        size_t *at = dc_malloc(sizeof(size_t) * (nm ? nm : 1));
-        for (size_t j = 0; j < nm; j++)
-            if (bs->res[pos_m[j]].has_text) {
-                pre[k] = txt_m[j];
-                at[k++] = j;
-            }
-        if (dc_csvout_remap_rows(&r->out.meta, &old_header, pre, k) != 0) {
-            snprintf(err, sizeof err, "%s: internal error remapping rows to new columns", r->out.meta.path);
-            rc = -1;
-        }
-        for (size_t j = 0; j < k; j++) txt_m[at[j]] = pre[j];
-        dc_debug("%zu rows formatted before %zu new columns remapped", k,
-                 r->out.meta.cols.n + DC_META_FIXED_COLS - old_header.n);
-        free(pre);
-        free(at);
-    }
-    dc_strvec_free(&old_header);
-    rc = agree(r->comm, rc);
     if (rc == 0) rc = dc_csvout_append(r->comm, &r->out.meta, n, pos_m, txt_m, nm, err, sizeof err);
     if (rc == 0 && n_unread)
         rc = dc_csvout_append(r->comm, &r->out.unread, n, pos_u, txt_u, nu, err, sizeof err);
@@ -558,7 +549,7 @@ static int run(MPI_Comm comm, const dc_config *cfg)
     }
     if (wk != 0) goto out;
     dc_hook("header");
-    int hp = dc_header_pass(comm, cfg, &r.files, NULL, &r.recs, &r.n_recs, &r.hstats);
+    int hp = dc_header_pass(comm, cfg, &r.files, &r.recs, &r.n_recs, &r.hstats);
     if (hp == 1) {
         rc = EXIT_STOPPED;
         dc_hook("stop");

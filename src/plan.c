@@ -64,7 +64,6 @@ static void pack_blocks(const dc_filelist *fl, int nranks, dc_buf *out, int *cou
         for (size_t i = lo; i < hi; i++) {
             put_u32(out, (uint32_t)i);
             put_u32(out, fl->files[i].scope);
-            put_u64(out, fl->files[i].size);
             put_str(out, fl->files[i].path);
         }
         counts[r] = (int)(out->len - (size_t)displs[r]);
@@ -106,7 +105,7 @@ static void read_one(const char *path, uint32_t idx, uint32_t scope, dc_dataset 
 }
 
 int dc_header_pass(MPI_Comm comm, const dc_config *cfg, const dc_filelist *fl,
-                   volatile int *stop, dc_record **recs, size_t *n, dc_header_stats *stats)
+                   dc_record **recs, size_t *n, dc_header_stats *stats)
 {
     int rank, nranks;
     MPI_Comm_rank(comm, &rank);
@@ -139,12 +138,10 @@ int dc_header_pass(MPI_Comm comm, const dc_config *cfg, const dc_filelist *fl,
     uint64_t done = 0;
     for (const char *p = mine, *end = mine + mine_len; p < end;) {
         uint32_t idx, scope;
-        uint64_t size;
         char *path;
-        if (get_u32(&p, end, &idx) || get_u32(&p, end, &scope) || get_u64(&p, end, &size) ||
-            get_str(&p, end, &path))
+        if (get_u32(&p, end, &idx) || get_u32(&p, end, &scope) || get_str(&p, end, &path))
             break;
-        if ((++done & 63) == 0 && ((stop && *stop) || dc_stop_poll())) {
+        if ((++done & 63) == 0 && dc_stop_poll()) {
             free(path);
             stopped = 1;
             break;

@@ -99,12 +99,8 @@ static void flatten_row(dc_worker *w, const dc_scan *s, dc_scan_result *res)
     dc_flatten(&w->ds, &w->scratch);
     dc_row_free(&res->row);
     dc_buf_free(&res->text);
-    res->has_text = 0;
     if (w->cols && w->cols->n) {
-        if (dc_csv_format_row(w->cols, s->scan_id, s->n_files, &w->scratch, &res->text) == 0) {
-            res->has_text = 1;
-            return;
-        }
+        if (dc_csv_format_row(w->cols, s->scan_id, s->n_files, &w->scratch, &res->text) == 0) return;
         dc_buf_free(&res->text);
     }
     dc_row_compact_copy(&w->scratch, &res->row);

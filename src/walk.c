@@ -55,7 +55,7 @@ static uint32_t add_scope(dc_filelist *fl, const char *path, int is_input)
     return (uint32_t)(fl->scopes.n - 1);
 }
 
-static void add_file(dc_filelist *fl, char *path, uint32_t scope, uint64_t size)
+static void add_file(dc_filelist *fl, char *path, uint32_t scope)
 {
     if (fl->n == fl->cap) {
         fl->cap = fl->cap ? fl->cap * 2 : 1024;
@@ -63,7 +63,6 @@ static void add_file(dc_filelist *fl, char *path, uint32_t scope, uint64_t size)
     }
     fl->files[fl->n].path = path;
     fl->files[fl->n].scope = scope;
-    fl->files[fl->n].size = size;
     fl->n++;
 }
 
@@ -133,7 +132,6 @@ enum { E_FILE, E_DIR, E_LINKDIR };
 typedef struct {
     const char *name; /* into the level's arena, set once reading is done */
     size_t off;
-    uint64_t size;
     int kind;
 } entry;
 
@@ -154,14 +152,13 @@ typedef struct {
     int stat_failed;      /* a stat other than ENOENT failed in the current directory */
 } walker;
 
-static void level_add(level *lv, const char *name, int kind, uint64_t size)
+static void level_add(level *lv, const char *name, int kind)
 {
     if (lv->n == lv->cap) {
         lv->cap = lv->cap ? lv->cap * 2 : 64;
         lv->e = dc_realloc(lv->e, lv->cap * sizeof *lv->e);
     }
     lv->e[lv->n].off = lv->names.len;
-    lv->e[lv->n].size = size;
     lv->e[lv->n].kind = kind;
     lv->n++;
     dc_buf_append(&lv->names, name, strlen(name) + 1);
@@ -178,12 +175,11 @@ static int cmp_entry(const void *a, const void *b)
     return strcmp(((const entry *)a)->name, ((const entry *)b)->name);
 }
 
-/* stat of one entry; 0, or the errno when it is to be skipped (logged/counted). */
+/* stat of one entry; 0, or -1 when it is to be skipped (logged/counted). */
 static int stat_entry(walker *w, int dfd, const char *dir, const char *name, int follow,
                       struct stat *st)
 {
     if (fstatat(dfd, name, st, follow ? 0 : AT_SYMLINK_NOFOLLOW) == 0) return 0;
-    int e = errno;
     if (errno == ENOENT && follow) {
         dc_debug("%s/%s: dangling symlink, skipped", dir, name);
         w->fl->n_symlinks++;
@@ -193,7 +189,7 @@ static int stat_entry(walker *w, int dfd, const char *dir, const char *name, int
         dc_warn("%s/%s: cannot stat: %s", dir, name, strerror(errno));
         w->stat_failed = 1;
     }
-    return e;
+    return -1;
 }
 
 /* Classifies an entry by its stat and adds files and directories to lv;
@@ -201,9 +197,9 @@ static int stat_entry(walker *w, int dfd, const char *dir, const char *name, int
 static void add_by_mode(walker *w, level *lv, const char *name, const struct stat *st, int via_link)
 {
     if (S_ISREG(st->st_mode))
-        level_add(lv, name, E_FILE, (uint64_t)st->st_size);
+        level_add(lv, name, E_FILE);
     else if (S_ISDIR(st->st_mode))
-        level_add(lv, name, via_link ? E_LINKDIR : E_DIR, 0);
+        level_add(lv, name, via_link ? E_LINKDIR : E_DIR);
     else if (S_ISLNK(st->st_mode))
         w->fl->n_symlinks++;
     else
@@ -216,7 +212,7 @@ static void read_entry(walker *w, int dfd, const char *dir, const struct dirent 
     struct stat st;
     switch (de->d_type) {
     case DT_DIR:
-        level_add(lv, name, E_DIR, 0); /* (dev, ino) come from the opened handle */
+        level_add(lv, name, E_DIR); /* (dev, ino) come from the opened handle */
         return;
     case DT_FIFO:
     case DT_CHR:
@@ -234,13 +230,10 @@ static void read_entry(walker *w, int dfd, const char *dir, const struct dirent 
     case DT_REG:
         /* no stat: the header pass opens and fstats every file anyway (one
          * fstatat per file was ~5% of a metadata crawl, on rank 0 alone) */
-        level_add(lv, name, E_FILE, 0);
+        level_add(lv, name, E_FILE);
         return;
     default: { /* DT_UNKNOWN needs the type */
-        int e = stat_entry(w, dfd, dir, name, 0, &st);
-        /* a file in a folder without search permission: listed, so that
-         * reading it fails with its reason in unreadable_files */
-        if (e != 0) return;
+        if (stat_entry(w, dfd, dir, name, 0, &st) != 0) return;
         int link = S_ISLNK(st.st_mode) && w->cfg->follow_symlinks;
         if (link && stat_entry(w, dfd, dir, name, 1, &st) != 0) return;
         add_by_mode(w, lv, name, &st, link);
@@ -308,7 +301,7 @@ static void add_files(walker *w, const char *dir, const level *lv, int is_input)
     uint32_t scope = add_scope(w->fl, dir, is_input);
     for (size_t i = 0; i < lv->n; i++)
         if (lv->e[i].kind == E_FILE)
-            add_file(w->fl, join_path(dir, lv->e[i].name), scope, lv->e[i].size);
+            add_file(w->fl, join_path(dir, lv->e[i].name), scope);
 }
 
 static int stop_now(walker *w)
