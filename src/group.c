@@ -111,19 +111,6 @@ static void emit_unreadable(gr_scans *out, const gr_ctx *c, char *scan_id, uint3
     dc_stack_scan(c->recs, c->paths, c->opts, s);
 }
 
-static void emit_stack(gr_scans *out, const gr_ctx *c, char *scan_id, uint32_t scope, uint32_t *mem,
-                       uint32_t n, char *warnings, uint32_t n_dup)
-{
-    dc_scan *s = push_scan(out);
-    s->scan_id = scan_id;
-    s->scope = scope;
-    s->slice_rec = mem;
-    s->n_slices = n;
-    s->warnings = warnings;
-    s->n_duplicates = n_dup;
-    dc_stack_scan(c->recs, c->paths, c->opts, s);
-}
-
 /* a stack of given frames (frames NULL: every frame of the records) */
 static void emit_frames(gr_scans *out, const gr_ctx *c, char *scan_id, uint32_t scope,
                         uint32_t *rec, uint32_t *frames, uint32_t n, char *warnings, uint32_t n_dup)
@@ -137,6 +124,13 @@ static void emit_frames(gr_scans *out, const gr_ctx *c, char *scan_id, uint32_t 
     s->warnings = warnings;
     s->n_duplicates = n_dup;
     dc_stack_scan(c->recs, c->paths, c->opts, s);
+}
+
+/* a stack of every frame of the records mem[n] */
+static void emit_stack(gr_scans *out, const gr_ctx *c, char *scan_id, uint32_t scope, uint32_t *mem,
+                       uint32_t n, char *warnings, uint32_t n_dup)
+{
+    emit_frames(out, c, scan_id, scope, mem, NULL, n, warnings, n_dup);
 }
 
 static uint32_t *one_rec(uint32_t idx)
