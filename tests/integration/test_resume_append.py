@@ -23,12 +23,10 @@ columns come, and ends with the same content as one run over everything.
                skips their scans and appends the new ones: equal to one run over
                everything; pack gives one self-contained file again
 """
-import argparse
 import os
 import shutil
 import subprocess
 import sys
-import tempfile
 import time
 
 HERE = os.path.dirname(os.path.abspath(__file__))
@@ -262,15 +260,7 @@ def case_oldcrawler(binary, work, folders, ch):
 
 
 def main():
-    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    ap.add_argument("binary")
-    ap.add_argument("--keep", action="store_true")
-    ap.add_argument("--work")
-    ap.add_argument("--only", nargs="*")
-    args = ap.parse_args()
-    binary = os.path.abspath(args.binary)
-    work = args.work or tempfile.mkdtemp(prefix="dcmcrawl_append_")
-    os.makedirs(work, exist_ok=True)
+    args, binary, work = K.test_args(__doc__, "dcmcrawl_append_")
     t0 = time.time()
     folders = K.make_corpus(work)
     ch = Checks()

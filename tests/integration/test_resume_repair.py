@@ -31,11 +31,9 @@ outputs (tests/kill/kcommon.check_clean), equal to the reference
   header_only     the metadata CSV is only a header cut short (killed while the
                   first rows were written)
 """
-import argparse
 import os
 import shutil
 import sys
-import tempfile
 import time
 
 HERE = os.path.dirname(os.path.abspath(__file__))
@@ -160,15 +158,7 @@ CASES = [
 
 
 def main():
-    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    ap.add_argument("binary")
-    ap.add_argument("--keep", action="store_true")
-    ap.add_argument("--work")
-    ap.add_argument("--only", nargs="*")
-    args = ap.parse_args()
-    binary = os.path.abspath(args.binary)
-    work = args.work or tempfile.mkdtemp(prefix="dcmcrawl_repair_")
-    os.makedirs(work, exist_ok=True)
+    args, binary, work = K.test_args(__doc__, "dcmcrawl_repair_")
     t0 = time.time()
     folders = [f for f in K.make_corpus(work) if f.split("/")[-1] in
                ("series", "meta", "bad", "fourd", "archive_0", "rle")]

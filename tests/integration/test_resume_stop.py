@@ -37,12 +37,10 @@ lists exactly the metadata rows, CSVs parse to the end with no torn tail, no
 temp file, no unreferenced segment), then the same command exits 0 and the
 outputs equal the uninterrupted run (compare_outputs.py --rows-as-sets).
 """
-import argparse
 import os
 import shutil
 import signal
 import sys
-import tempfile
 import time
 
 HERE = os.path.dirname(os.path.abspath(__file__))
@@ -57,15 +55,7 @@ AGREE_LIMIT = 2.0 * SCALE  # seconds from the signal to the ranks' agreement (+1
 
 
 def main():
-    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    ap.add_argument("binary")
-    ap.add_argument("--keep", action="store_true")
-    ap.add_argument("--work")
-    ap.add_argument("--only", nargs="*")
-    args = ap.parse_args()
-    binary = os.path.abspath(args.binary)
-    work = args.work or tempfile.mkdtemp(prefix="dcmcrawl_stop_")
-    os.makedirs(work, exist_ok=True)
+    args, binary, work = K.test_args(__doc__, "dcmcrawl_stop_")
     t_start = time.time()
     folders = K.make_corpus(work)
     problems = []

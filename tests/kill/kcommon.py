@@ -307,3 +307,18 @@ def csv_rows(path):
 def log(msg):
     print(msg, flush=True)
     sys.stdout.flush()
+
+
+def test_args(doc, prefix):
+    """The command line shared by the resume tests: BINARY [--keep] [--work DIR]
+    [--only CASE...].  Returns (args, absolute binary path, work folder)."""
+    import argparse
+    ap = argparse.ArgumentParser(description=doc.split("\n")[0])
+    ap.add_argument("binary")
+    ap.add_argument("--keep", action="store_true")
+    ap.add_argument("--work")
+    ap.add_argument("--only", nargs="*")
+    args = ap.parse_args()
+    work = args.work or tempfile.mkdtemp(prefix=prefix)
+    os.makedirs(work, exist_ok=True)
+    return args, os.path.abspath(args.binary), work
