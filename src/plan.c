@@ -93,7 +93,9 @@ static void read_one(const char *path, uint32_t idx, uint32_t scope, dc_dataset 
         dc_debug("%s: DICOMDIR skipped (%s)", path, err[0] ? err : "unreadable records");
     } else if (rc != DC_PARSE_OK) {
         rec->kind = DC_FILE_BAD;
-        snprintf(rec->reason, sizeof rec->reason, "%s", err[0] ? err : "unreadable header");
+        /* the reason is cut to its field on purpose */
+        snprintf(rec->reason, sizeof rec->reason, "%.*s", (int)sizeof rec->reason - 1,
+                 err[0] ? err : "unreadable header");
         st->bad++;
         dc_debug("%s: %s", path, rec->reason);
     } else {
