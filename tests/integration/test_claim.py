@@ -1,0 +1,327 @@
+#!/usr/bin/python3
+"""test_claim.py BINARY [--keep] [--work DIR] [--only CASE ...]
+
+Two runs on one output (issue 16, README "When the same output is used
+twice"): the first run holds an exclusive claim; a second run on the same
+output exits 2 before touching anything, naming the output and the holder
+(host, pid, SLURM job); the holder finishes and its outputs equal an
+uninterrupted crawl (compare_outputs.py --rows-as-sets) with no claim file
+left.  The first run is held in a phase with the test hooks (DCMCRAWL_SLOW,
+DCMCRAWL_TRACE, src/dc_hook.h).  Cases:
+
+  together_np1 / together_np2   both started at the same moment (both slow
+                                 in the walk): exactly one runs, one exits 2
+  walk_np2      the second starts while the first (2 ranks) walks; the
+                first has SLURM array variables set: the message names its job;
+                a --dry-run meanwhile exits 0 with a note that a run holds it
+  header_np1    ... during the header pass (second run at 2 ranks)
+  ckpt_np1      ... during the second checkpoint (its index written, before the
+                rename); `dcmcrawl pack` of the first checkpoint's index meanwhile
+                packs with a note (second run: one rank, an MPI singleton)
+  ckpt_np2      ... during the second checkpoint (2 ranks closing its segment)
+  killed        the holder (2 ranks) SIGKILLed during slice writes: the claim
+                file stays; the same command takes it over (the log says so,
+                naming the dead pid) and finishes identical to the reference
+  other_host    a live holder on "another host" (DCMCRAWL_CLAIM_HOST, lease 3 s)
+                is respected by pid-blind rules: refused while it renews (also
+                after more than a lease), then it is frozen (SIGSTOP, as a lost
+                node): refused until its lease has expired, then taken over
+                with a warning; the outputs equal the reference
+"""
+import os
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import time
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+sys.path.insert(0, os.path.join(os.path.dirname(HERE), "kill"))
+import kcommon as K  # noqa: E402
+
+RUN_ID = "cl"
+HOST = socket.gethostname()
+SCALE = 3.0 if os.environ.get("DCMCRAWL_ASAN") == "1" else 1.0
+
+
+class Case:
+    def __init__(self, name, problems):
+        self.name = name
+        self.problems = problems
+        self.ok = True
+        self.notes = []
+
+    def check(self, cond, what, detail=""):
+        if not cond:
+            self.ok = False
+            self.problems.append("%s: %s%s" % (self.name, what, ("\n" + detail[-1500:]) if detail else ""))
+        return cond
+
+
+def claim_path(work):
+    return os.path.join(work, "out", "dcmcrawl_claim_%s.txt" % RUN_ID)
+
+
+def refused_message_ok(c, log, pid, host=HOST, job=None):
+    want = "output id '%s' in out is in use by another dcmcrawl run (host %s, pid %d, started " % (
+        RUN_ID, host, pid)
+    c.check(want in log, "the refusal does not name the output and holder: %r" % want, log)
+    c.check("Claim file: out/dcmcrawl_claim_%s.txt" % RUN_ID in log, "the refusal does not name "
+            "the claim file", log)
+    if job:
+        c.check(job in log, "the refusal does not name the SLURM job %r" % job, log)
+
+
+def finish_and_compare(c, j, ref, work, want_rc=0):
+    rc = j.wait(timeout=180 * SCALE)
+    c.check(rc == want_rc, "the holder exited %s, expected %d" % (rc, want_rc), j.output())
+    c.check(not j.leftover, "ranks left running: %s" % j.leftover)
+    same, text = K.compare(ref, os.path.join(work, "out"))
+    c.check(same, "outputs differ from the uninterrupted crawl", text)
+    probs = K.check_clean(os.path.join(work, "out"), RUN_ID)
+    c.check(not probs, "outputs not clean: %s" % probs)
+    c.check(not os.path.exists(claim_path(work)), "the claim file is left after the run")
+    leftovers = [n for n in os.listdir(os.path.join(work, "out")) if n.startswith("dcmcrawl_claim")]
+    c.check(not leftovers, "claim temp files left: %s" % leftovers)
+
+
+def second_run(binary, work, cfg, np_, name, env=None, extra=()):
+    """The second run: one rank runs as an MPI singleton (no mpirun, which takes 2 s more
+    to exit when a rank exits non-zero), two under mpirun."""
+    t0 = time.time()
+    if np_ == 1:
+        e = dict(os.environ)
+        e.update(env or {})
+        for k in ("DCMCRAWL_TRACE", "DCMCRAWL_SLOW"):
+            e.pop(k, None)
+        r = subprocess.run([binary, cfg] + list(extra), cwd=work, env=e, stdout=subprocess.PIPE,
+                           stderr=subprocess.STDOUT, text=True, timeout=300)
+        rc, log = r.returncode, r.stdout
+        with open(os.path.join(work, "log_%s_second.txt" % name), "w") as fh:
+            fh.write(log)
+    else:
+        rc, log = K.run(binary, work, [cfg] + list(extra), np=np_, env=env,
+                        log=os.path.join(work, "log_%s_second.txt" % name))
+    return rc, log, time.time() - t0
+
+
+def held_in_phase(c, binary, work, cfg, ref, np_a, np_b, phase, k, slow, env=None, job=None,
+                  also=None):
+    """A holds the claim in `phase` (#k); B on the same output must exit 2."""
+    shutil.rmtree(os.path.join(work, "out"), ignore_errors=True)
+    j = K.Job(binary, work, [cfg], np=np_a, trace=os.path.join(work, "trace_" + c.name), slow=slow,
+              env=env, log=os.path.join(work, "log_%s_first.txt" % c.name))
+    ln = j.wait_for(lambda x: x[2] == phase and x[3] >= k and x[0] == 0)
+    if not c.check(ln is not None, "the first run never reached %s #%d" % (phase, k), j.output()):
+        j.kill_all()
+        j.wait()
+        return
+    holder = j.pids()[0]
+    if also:  # read-only users meanwhile (while the holder surely holds)
+        also(c, j)
+    before = snapshot(work)
+    rc, log, secs = second_run(binary, work, cfg, np_b, c.name)
+    c.check(rc == 2, "the second run exited %s, expected 2" % rc, log)
+    refused_message_ok(c, log, holder, job=job)
+    c.check(j.p.poll() is None, "the first run ended before the second was refused: the hold "
+            "was too short")
+    lines = j.lines()
+    after = lines[lines.index(ln) + 1:]
+    if all(x[2] == phase for x in after):  # still held (other ranks may join the phase)
+        c.check(snapshot(work) == before, "the second run changed the outputs")
+    else:
+        c.notes.append("(the hold ended before the second run did: outputs not compared)")
+    c.notes.append("second run (np %d) refused in %.2f s" % (np_b, secs))
+    finish_and_compare(c, j, ref, work)
+
+
+def snapshot(work):
+    """names, sizes and mtimes of everything under out/ except the claim file (which the
+    holder renews)"""
+    out = {}
+    base = os.path.join(work, "out")
+    for d, _, files in os.walk(base):
+        for n in files:
+            if n.startswith("dcmcrawl_claim"):
+                continue
+            p = os.path.join(d, n)
+            try:
+                st = os.stat(p)
+                out[os.path.relpath(p, base)] = (st.st_size, st.st_mtime_ns)
+            except FileNotFoundError:
+                pass
+    return out
+
+
+def case_together(c, binary, work, cfg, ref, np_):
+    shutil.rmtree(os.path.join(work, "out"), ignore_errors=True)
+    jobs = [K.Job(binary, work, [cfg], np=np_, slow="walk:1500", trace=os.path.join(
+        work, "trace_%s_%d" % (c.name, i)), log=os.path.join(work, "log_%s_%d.txt" % (c.name, i)))
+        for i in range(2)]
+    rcs = [j.wait(timeout=180 * SCALE) for j in jobs]
+    c.check(sorted(rcs) == [0, 2], "exit statuses %s, expected one 0 and one 2" % rcs,
+            jobs[0].output() + jobs[1].output())
+    if sorted(rcs) == [0, 2]:
+        winner = jobs[rcs.index(0)]
+        refused_message_ok(c, jobs[rcs.index(2)].output(), winner.pids()[0])
+        loser_phases = set(x[2] for x in jobs[rcs.index(2)].lines())
+        c.check("repair" not in loser_phases and "walk" not in loser_phases,
+                "the refused run went on to %s" % sorted(loser_phases))
+    same, text = K.compare(ref, os.path.join(work, "out"))
+    c.check(same, "outputs differ from the uninterrupted crawl", text)
+    c.check(not os.path.exists(claim_path(work)), "the claim file is left after the runs")
+
+
+def dry_run_note(binary, work, cfg):
+    def check(c, j):
+        r = subprocess.run([binary, cfg, "--dry-run"], cwd=work,
+                           stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        c.check(r.returncode == 0, "--dry-run exited %s" % r.returncode, r.stderr)
+        c.check("note: a run holds the claim on these outputs (host %s, pid %d" % (
+            HOST, j.pids()[0]) in r.stderr and "this dry run does not claim them" in r.stderr,
+            "--dry-run did not note the holder", r.stderr)
+        c.check("# dry run:" in r.stdout, "--dry-run printed no plan", r.stdout)
+    return check
+
+
+def pack_note(binary, work):
+    def check(c, j):
+        packed = os.path.join(work, "packed_%s.h5" % c.name)
+        r = subprocess.run([binary, "pack", "out/pixel_data_%s.h5" % RUN_ID, packed], cwd=work, stdout=subprocess.PIPE,
+                           stderr=subprocess.PIPE, text=True)
+        c.check(r.returncode == 0, "pack exited %s" % r.returncode, r.stderr)
+        c.check("note: a run holds the claim on these outputs (host %s, pid %d" % (
+            HOST, j.pids()[0]) in r.stderr and "pack reads them without claiming them" in r.stderr,
+            "pack did not note the holder", r.stderr)
+        if os.path.exists(packed):
+            import h5py
+            with h5py.File(packed, "r") as f:
+                c.check(len(f.keys()) > 0, "the packed file holds no dataset")
+    return check
+
+
+def case_killed(c, binary, work, cfg, ref):
+    shutil.rmtree(os.path.join(work, "out"), ignore_errors=True)
+    j = K.Job(binary, work, [cfg], np=2, trace=os.path.join(work, "trace_" + c.name),
+              slow="pixels:30", log=os.path.join(work, "log_%s_first.txt" % c.name))
+    ln = j.wait_for(lambda x: x[2] == "pixels" and x[3] >= 20)
+    if not c.check(ln is not None, "the first run never reached pixels #20", j.output()):
+        j.kill_all()
+        j.wait()
+        return
+    holder = j.pids()[0]
+    j.kill_all()
+    j.wait()
+    c.check(os.path.exists(claim_path(work)), "no claim file after the SIGKILL")
+    rc, log, secs = second_run(binary, work, cfg, 2, c.name)
+    c.check(rc == 0, "the rerun exited %s" % rc, log)
+    c.check("took over a stale claim (host %s, pid %d, started " % (HOST, holder) in log and
+            "its process is gone" in log, "the rerun did not say it took over the dead pid's "
+            "claim", log)
+    same, text = K.compare(ref, os.path.join(work, "out"))
+    c.check(same, "outputs differ from the uninterrupted crawl", text)
+    c.check(not K.check_clean(os.path.join(work, "out"), RUN_ID), "outputs not clean")
+    c.check(not os.path.exists(claim_path(work)), "the claim file is left after the rerun")
+
+
+def claim_age(work):
+    return time.time() - os.stat(claim_path(work)).st_mtime
+
+
+def case_other_host(c, binary, work, cfg, ref):
+    lease = 3
+    other = "elsewhere.invalid"
+    shutil.rmtree(os.path.join(work, "out"), ignore_errors=True)
+    j = K.Job(binary, work, [cfg, "--set", "run.claim_lease_seconds=%d" % lease], np=1,
+              trace=os.path.join(work, "trace_" + c.name), slow="walk:120000",
+              env={"DCMCRAWL_CLAIM_HOST": other}, log=os.path.join(work, "log_%s_first.txt" % c.name))
+    ln = j.wait_for(lambda x: x[2] == "walk")
+    if not c.check(ln is not None, "the holder never reached the walk", j.output()):
+        j.kill_all()
+        j.wait()
+        return
+    holder = j.pids()[0]
+    try:
+        rc, log, _ = second_run(binary, work, cfg, 1, c.name + "_a")
+        c.check(rc == 2, "refused at once: exit %s, expected 2" % rc, log)
+        refused_message_ok(c, log, holder, host=other)
+        # more than a lease later, still held: the holder renews it
+        time.sleep(lease + 1.5)
+        age = claim_age(work)
+        c.check(age < lease, "the holder did not renew its claim (mtime %.1f s old)" % age)
+        rc, log, _ = second_run(binary, work, cfg, 1, c.name + "_b")
+        c.check(rc == 2, "refused while renewed: exit %s, expected 2" % rc, log)
+        # the holder freezes (a lost node): respected until the lease has expired
+        os.kill(holder, signal.SIGSTOP)
+        age = claim_age(work)
+        if age < lease - 1.5:  # the next run surely starts within the lease
+            rc, log, _ = second_run(binary, work, cfg, 1, c.name + "_c")
+            c.check(rc == 2, "refused before the lease expired (claim %.1f s old): exit %s" % (
+                age, rc), log)
+            c.notes.append("refused with the frozen holder's claim %.1f s old" % age)
+        while claim_age(work) < lease + 1.2:
+            time.sleep(0.1)
+        c.notes.append("taken over with the claim %.1f s old (lease %d s)" % (claim_age(work), lease))
+        rc, log, _ = second_run(binary, work, cfg, 2, c.name + "_d")
+        c.check(rc == 0, "after the lease expired: exit %s, expected 0" % rc, log)
+        c.check("took over a stale claim (host %s, pid %d, started " % (other, holder) in log and
+                "its lease expired" in log, "no takeover warning naming the other host", log)
+        same, text = K.compare(ref, os.path.join(work, "out"))
+        c.check(same, "outputs differ from the uninterrupted crawl", text)
+        c.check(not os.path.exists(claim_path(work)), "the claim file is left after the run")
+    finally:
+        j.kill_all()
+        j.wait()
+
+
+def main():
+    args, binary, work = K.test_args(__doc__, "dcmcrawl_claim_")
+    t_start = time.time()
+    folders = K.make_corpus(work, ct=(2, 3, 12, 64), synthetic=False)
+    cfg = os.path.join(work, "claim.yaml")
+    K.write_config(cfg, folders, "out", RUN_ID, volumes=True, commit_every=3)  # 2 checkpoints
+    problems = []
+    shutil.rmtree(os.path.join(work, "out"), ignore_errors=True)
+    rc, log = K.run(binary, work, [cfg], np=1, log=os.path.join(work, "log_ref.txt"))
+    if rc != 0:
+        print("test_claim: FAIL: the reference run exited %s\n%s" % (rc, log[-2000:]))
+        return 1
+    ref = os.path.join(work, "ref")
+    shutil.rmtree(ref, ignore_errors=True)
+    os.rename(os.path.join(work, "out"), ref)
+    slurm = {"SLURM_JOB_ID": "4711", "SLURM_ARRAY_JOB_ID": "4700", "SLURM_ARRAY_TASK_ID": "3"}
+
+    cases = [
+        ("together_np1", lambda c: case_together(c, binary, work, cfg, ref, 1)),
+        ("together_np2", lambda c: case_together(c, binary, work, cfg, ref, 2)),
+        ("walk_np2", lambda c: held_in_phase(c, binary, work, cfg, ref, 2, 1, "walk", 1, "walk:4000",
+                                             env=slurm, job="SLURM job 4711 (array 4700_3)",
+                                             also=dry_run_note(binary, work, cfg))),
+        ("header_np1", lambda c: held_in_phase(c, binary, work, cfg, ref, 1, 2, "header", 1,
+                                               "header:3500")),
+        ("ckpt_np1", lambda c: held_in_phase(c, binary, work, cfg, ref, 1, 1, "index", 2, "index:2500",
+                                             also=pack_note(binary, work))),
+        ("ckpt_np2", lambda c: held_in_phase(c, binary, work, cfg, ref, 2, 2, "close", 2, "close:3500")),
+        ("killed", lambda c: case_killed(c, binary, work, cfg, ref)),
+        ("other_host", lambda c: case_other_host(c, binary, work, cfg, ref)),
+    ]
+    for name, fn in cases:
+        if args.only and name not in args.only:
+            continue
+        t0 = time.time()
+        c = Case(name, problems)
+        fn(c)
+        print("  %-13s %-4s %.1f s  %s" % (name, "ok" if c.ok else "FAIL", time.time() - t0,
+                                          "; ".join(c.notes)), flush=True)
+    print()
+    for p in problems:
+        print("  problem: " + p)
+    print("test_claim: %s in %.0fs" % ("FAIL" if problems else "PASS", time.time() - t_start))
+    if not problems and not args.keep and not args.work:
+        shutil.rmtree(work, ignore_errors=True)
+    return 1 if problems else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
