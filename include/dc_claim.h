@@ -16,6 +16,9 @@
  *     another process (a different start time);
  *   - otherwise (another host, or this host after a reboot): its mtime is
  *     older than its lease (clocks assumed to agree within a third of it).
+ *     A claim of another host still within its lease is watched until either
+ *     the holder renews it (live: refused) or the lease runs out (taken
+ *     over), so a job requeued right after its node died does not fail.
  *
  * Pure part (no I/O, unit tested): format, parse, the stale decision.
  * I/O part: dc_claim_take / dc_claim_release (rank 0 only), dc_claim_note
@@ -57,7 +60,8 @@ typedef struct {
 } dc_claim_facts;
 
 enum dc_claim_verdict {
-    DC_CLAIM_LIVE = 0,          /* held: respect it */
+    DC_CLAIM_LIVE = 0,          /* same host and boot, its process runs: respect it */
+    DC_CLAIM_LEASED,            /* another host (or boot): its lease has not expired yet */
     DC_CLAIM_STALE_PID_GONE,    /* same host and boot, the pid is gone */
     DC_CLAIM_STALE_PID_REUSED,  /* same host and boot, the pid is another process */
     DC_CLAIM_STALE_LEASE        /* another host (or boot, or unreadable): lease expired */
@@ -89,7 +93,8 @@ char *dc_claim_path_of_index(const char *index_path);
 
 /* Rank 0, after the config, before the start-up repair.  Takes the claim on
  * cfg's output (taking over a stale one, with a warning) and starts renewing
- * it.  Returns the exit status for the run: 0 claimed (or a dry run: then it
+ * it.  A claim of another host within its lease is watched: at most until a
+ * renewal (lease/3 s for a live holder) or the end of its lease.  Returns the exit status for the run: 0 claimed (or a dry run: then it
  * only notes on stderr that a run holds it, see dc_claim_note), 2 held by a
  * live run (message naming the output and the holder), 1 the claim file
  * cannot be written (message naming it).  A full disk (ENOSPC, EDQUOT) is

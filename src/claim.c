@@ -9,6 +9,8 @@
  *            name (atomic and exclusive on local disks, NFS, Lustre, GPFS);
  *            if the name exists, judge the claim there: live -> refuse
  *            (exit 2), stale -> take it over (below), then link again;
+ *            another host's claim within its lease is watched until it is
+ *            renewed (live) or its lease runs out (stale);
  *   renew:   a thread touches the file (mtime = now) every lease/3 seconds
  *            and checks the name still points at our file;
  *   release: stop and join the thread, remove the file if it is still ours.
@@ -152,7 +154,7 @@ int dc_claim_judge(const dc_claim_rec *r, const dc_claim_facts *f)
     /* another host, another boot of this one (a host name two machines
      * share must not make us judge a pid we cannot see), or unreadable */
     long lease = r && r->lease > 0 ? r->lease : f->default_lease;
-    return f->now - f->mtime > lease ? DC_CLAIM_STALE_LEASE : DC_CLAIM_LIVE;
+    return f->now - f->mtime > lease ? DC_CLAIM_STALE_LEASE : DC_CLAIM_LEASED;
 }
 
 const char *dc_claim_verdict_text(int verdict)
@@ -164,6 +166,8 @@ const char *dc_claim_verdict_text(int verdict)
         return "its process id now belongs to another process";
     case DC_CLAIM_STALE_LEASE:
         return "its lease expired (not renewed)";
+    case DC_CLAIM_LEASED:
+        return "its lease has not expired";
     default:
         return "it is held";
     }
@@ -319,6 +323,46 @@ static void look_at(const char *path, long default_lease, seen_claim *s)
                         default_lease};
     if (s->parsed) f.pid_alive = pid_facts(s->rec.pid, &f.pid_start);
     s->verdict = dc_claim_judge(s->parsed ? &s->rec : NULL, &f);
+}
+
+static void describe_seen(const seen_claim *s, dc_buf *out);
+
+static int same_file_state(const struct stat *a, const struct stat *b)
+{
+    return a->st_dev == b->st_dev && a->st_ino == b->st_ino && a->st_mtime == b->st_mtime &&
+           a->st_mtim.tv_nsec == b->st_mtim.tv_nsec && a->st_size == b->st_size;
+}
+
+/* s is another host's claim within its lease: watch the file until it is
+ * renewed or replaced (s judged again; a renewed claim is LIVE) or its lease
+ * runs out by our clock (STALE_LEASE).  A live holder renews every lease/3 s,
+ * so a live claim is recognised within about that; a dead one is taken over
+ * when its lease ends, as it would be by a run started then. */
+static void watch_lease(const char *path, long default_lease, seen_claim *s)
+{
+    long lease = s->parsed && s->rec.lease > 0 ? s->rec.lease : default_lease;
+    long long left = (long long)s->st.st_mtime + lease - (long long)time(NULL);
+    dc_buf who;
+    dc_buf_init(&who);
+    describe_seen(s, &who);
+    dc_info("%s: claimed by a run on another host (%s); watching up to %lld s for it to renew "
+            "the claim (it does every %ld s while it runs)",
+            path, dc_buf_cstr(&who), left + 1, lease / 3 > 0 ? lease / 3 : 1);
+    dc_buf_free(&who);
+    for (;;) {
+        struct timespec pause = {0, 250000000L};
+        nanosleep(&pause, NULL);
+        struct stat now;
+        if (stat(path, &now) != 0 || !same_file_state(&now, &s->st)) {
+            look_at(path, default_lease, s); /* renewed, replaced or removed: judge again */
+            if (s->verdict == DC_CLAIM_LEASED) s->verdict = DC_CLAIM_LIVE; /* it renews */
+            return;
+        }
+        if ((long long)time(NULL) - (long long)s->st.st_mtime > lease) {
+            s->verdict = DC_CLAIM_STALE_LEASE;
+            return;
+        }
+    }
 }
 
 static void describe_seen(const seen_claim *s, dc_buf *out)
@@ -515,8 +559,9 @@ static int claim_loop(const dc_config *cfg, const char *path, const char *tmp, c
         }
         seen_claim s;
         look_at(path, lease, &s);
+        if (s.exists && s.verdict == DC_CLAIM_LEASED) watch_lease(path, lease, &s);
         if (!s.exists) continue; /* released meanwhile */
-        if (s.verdict == DC_CLAIM_LIVE) {
+        if (s.verdict == DC_CLAIM_LIVE || s.verdict == DC_CLAIM_LEASED) {
             refuse(cfg, path, &s);
             return 2;
         }
@@ -535,7 +580,7 @@ static int take_on_full_disk(const dc_config *cfg, const char *path, long lease,
 {
     seen_claim s;
     look_at(path, lease, &s);
-    if (s.exists && s.verdict == DC_CLAIM_LIVE) {
+    if (s.exists && (s.verdict == DC_CLAIM_LIVE || s.verdict == DC_CLAIM_LEASED)) {
         refuse(cfg, path, &s);
         return 2;
     }
@@ -591,7 +636,7 @@ void dc_claim_note(const char *claim_path, const char *what)
 {
     seen_claim s;
     look_at(claim_path, DC_CLAIM_DEFAULT_LEASE, &s);
-    if (!s.exists || s.verdict != DC_CLAIM_LIVE) return;
+    if (!s.exists || (s.verdict != DC_CLAIM_LIVE && s.verdict != DC_CLAIM_LEASED)) return;
     dc_buf who;
     dc_buf_init(&who);
     describe_seen(&s, &who);

@@ -19,6 +19,7 @@
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <fcntl.h>
+#include <signal.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -157,32 +158,32 @@ static void test_judge(void **state)
     dc_claim_rec other = r;
     snprintf(other.host, sizeof other.host, "node-18.cluster");
     f = facts_here(now, now - 75, 0, 0);
-    assert_int_equal(dc_claim_judge(&other, &f), DC_CLAIM_LIVE); /* exactly the lease: held */
+    assert_int_equal(dc_claim_judge(&other, &f), DC_CLAIM_LEASED); /* exactly the lease: held */
     f = facts_here(now, now - 76, 1, r.pid_start);
     assert_int_equal(dc_claim_judge(&other, &f), DC_CLAIM_STALE_LEASE);
     f = facts_here(now, now + 30, 0, 0); /* holder's clock ahead of ours */
-    assert_int_equal(dc_claim_judge(&other, &f), DC_CLAIM_LIVE);
+    assert_int_equal(dc_claim_judge(&other, &f), DC_CLAIM_LEASED);
 
     /* this host after a reboot (another boot id) or boot ids unknown: lease */
     dc_claim_rec boot = r;
     snprintf(boot.boot_id, sizeof boot.boot_id, "11111111-2222-3333-4444-555555555555");
     f = facts_here(now, now - 10, 0, 0);
-    assert_int_equal(dc_claim_judge(&boot, &f), DC_CLAIM_LIVE);
+    assert_int_equal(dc_claim_judge(&boot, &f), DC_CLAIM_LEASED);
     f = facts_here(now, now - 80, 0, 0);
     assert_int_equal(dc_claim_judge(&boot, &f), DC_CLAIM_STALE_LEASE);
     dc_claim_rec noboot = r;
     noboot.boot_id[0] = '\0';
     f = facts_here(now, now - 10, 0, 0);
-    assert_int_equal(dc_claim_judge(&noboot, &f), DC_CLAIM_LIVE);
+    assert_int_equal(dc_claim_judge(&noboot, &f), DC_CLAIM_LEASED);
 
     /* an unreadable claim file, or one without a lease: the reader's lease (90) */
     f = facts_here(now, now - 90, 0, 0);
-    assert_int_equal(dc_claim_judge(NULL, &f), DC_CLAIM_LIVE);
+    assert_int_equal(dc_claim_judge(NULL, &f), DC_CLAIM_LEASED);
     f = facts_here(now, now - 91, 0, 0);
     assert_int_equal(dc_claim_judge(NULL, &f), DC_CLAIM_STALE_LEASE);
     other.lease = 0;
     f = facts_here(now, now - 80, 0, 0);
-    assert_int_equal(dc_claim_judge(&other, &f), DC_CLAIM_LIVE);
+    assert_int_equal(dc_claim_judge(&other, &f), DC_CLAIM_LEASED);
 }
 
 static void test_describe_and_paths(void **state)
@@ -367,25 +368,68 @@ static void test_live_pid_refused(void **state)
     dc_claim_release();
 }
 
+static double seconds(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + (double)ts.tv_nsec * 1e-9;
+}
+
+/* a process on "another host" that renews its claim every 0.3 s */
+static pid_t start_renewer(void)
+{
+    char *path = dc_claim_path(&cfg);
+    pid_t child = fork();
+    if (child == 0) {
+        for (;;) {
+            usleep(300000);
+            utimensat(AT_FDCWD, path, NULL, 0);
+        }
+    }
+    free(path);
+    return child;
+}
+
 static void test_other_host_lease(void **state)
 {
     (void)state;
     dc_claim_rec r = this_host((long)getpid() + 100000); /* no such pid here */
     snprintf(r.host, sizeof r.host, "some-other-node");
     r.lease = 30;
-    plant(&r, 5); /* renewed 5 s ago: held */
+    /* renewed 5 s ago and renewed again while we watch: held */
+    plant(&r, 5);
+    pid_t renewer = start_renewer();
+    double t0 = seconds();
     assert_int_equal(dc_claim_take(&cfg), 2);
+    assert_true(seconds() - t0 < 5);
     assert_int_equal(holder(), r.pid);
-    plant(&r, 31); /* not renewed for longer than its lease: stale */
+    kill(renewer, SIGKILL);
+    waitpid(renewer, NULL, 0);
+    /* not renewed for longer than its lease: stale at once */
+    plant(&r, 31);
+    t0 = seconds();
     assert_int_equal(dc_claim_take(&cfg), 0);
+    assert_true(seconds() - t0 < 1);
     assert_int_equal(holder(), (long)getpid());
     dc_claim_release();
-    /* a file that is not a claim at all: judged by its age and our lease */
+    /* within its lease and not renewed (the node died): taken over when the
+     * lease (2 s, renewed 0 s ago) runs out, not before */
+    r.lease = 2;
+    plant(&r, 0);
+    t0 = seconds();
+    assert_int_equal(dc_claim_take(&cfg), 0);
+    assert_true(seconds() - t0 >= 1.0);
+    assert_int_equal(holder(), (long)getpid());
+    dc_claim_release();
+    /* a file that is not a claim at all: judged by its age and our lease (2 s) */
     char *path = dc_claim_path(&cfg);
     FILE *fh = fopen(path, "w");
     fputs("garbage", fh);
     fclose(fh);
+    renewer = start_renewer();
     assert_int_equal(dc_claim_take(&cfg), 2);
+    kill(renewer, SIGKILL);
+    waitpid(renewer, NULL, 0);
     struct timespec ts[2] = {{1000000000, 0}, {1000000000, 0}};
     assert_int_equal(utimensat(AT_FDCWD, path, ts, 0), 0);
     assert_int_equal(dc_claim_take(&cfg), 0);
