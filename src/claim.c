@@ -218,6 +218,18 @@ static ssize_t read_small(const char *path, char *buf, size_t cap, struct stat *
     return (ssize_t)n;
 }
 
+/* stat through open + fstat: on NFS an open revalidates the attributes with
+ * the server (close-to-open consistency), a plain stat may answer from the
+ * client's attribute cache (up to a minute old) and hide a renewal */
+static int stat_fresh(const char *path, struct stat *st)
+{
+    int fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
+    if (fd < 0) return -1;
+    int rc = fstat(fd, st);
+    close(fd);
+    return rc;
+}
+
 static void boot_id(char *out, size_t cap)
 {
     out[0] = '\0';
@@ -353,7 +365,7 @@ static void watch_lease(const char *path, long default_lease, seen_claim *s)
         struct timespec pause = {0, 250000000L};
         nanosleep(&pause, NULL);
         struct stat now;
-        if (stat(path, &now) != 0 || !same_file_state(&now, &s->st)) {
+        if (stat_fresh(path, &now) != 0 || !same_file_state(&now, &s->st)) {
             look_at(path, default_lease, s); /* renewed, replaced or removed: judge again */
             if (s->verdict == DC_CLAIM_LEASED) s->verdict = DC_CLAIM_LIVE; /* it renews */
             return;
@@ -391,7 +403,7 @@ static struct {
 static int still_ours(void)
 {
     struct stat a, b;
-    return fstat(g.fd, &a) == 0 && stat(g.path, &b) == 0 && a.st_dev == b.st_dev &&
+    return fstat(g.fd, &a) == 0 && stat_fresh(g.path, &b) == 0 && a.st_dev == b.st_dev &&
            a.st_ino == b.st_ino;
 }
 
@@ -517,7 +529,7 @@ static int take_over(const char *path, const char *moved, const seen_claim *s)
 {
     if (rename(path, moved) != 0) return errno == ENOENT ? 0 : -1;
     struct stat st;
-    if (stat(moved, &st) == 0 && st.st_dev == s->st.st_dev && st.st_ino == s->st.st_ino) {
+    if (stat_fresh(moved, &st) == 0 && st.st_dev == s->st.st_dev && st.st_ino == s->st.st_ino) {
         dc_buf who;
         dc_buf_init(&who);
         describe_seen(s, &who);
