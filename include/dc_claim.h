@@ -94,10 +94,12 @@ char *dc_claim_path_of_index(const char *index_path);
 /* Rank 0, after the config, before the start-up repair.  Takes the claim on
  * cfg's output (taking over a stale one, with a warning) and starts renewing
  * it.  A claim of another host within its lease is watched: at most until a
- * renewal (lease/3 s for a live holder) or the end of its lease.  Returns the exit status for the run: 0 claimed (or a dry run: then it
+ * renewal (lease/3 s for a live holder) or the end of its lease.
+ * Returns the exit status for the run: 0 claimed (or a dry run: then it
  * only notes on stderr that a run holds it, see dc_claim_note), 2 held by a
  * live run (message naming the output and the holder), 1 the claim file
- * cannot be written (message naming it).  A full disk (ENOSPC, EDQUOT) is
+ * cannot be written (message naming it), 3 a SIGTERM/SIGINT came while it
+ * watched another host's claim (nothing written).  A full disk (ENOSPC, EDQUOT) is
  * not an error: when no live run holds the claim the run goes on unclaimed
  * with a warning (the run fails later at its first write anyway). */
 int dc_claim_take(const dc_config *cfg);

@@ -35,6 +35,8 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "dc_stop.h"
+
 enum { MAX_ATTEMPTS = 8, MAX_CLAIM_BYTES = 8192 };
 
 /* ------------------------------------------------------------------ pure */
@@ -318,6 +320,7 @@ typedef struct {
     dc_claim_rec rec;
     struct stat st;
     int verdict;
+    int interrupted; /* a stop signal came while watching it */
 } seen_claim;
 
 static void look_at(const char *path, long default_lease, seen_claim *s)
@@ -364,6 +367,10 @@ static void watch_lease(const char *path, long default_lease, seen_claim *s)
     for (;;) {
         struct timespec pause = {0, 250000000L};
         nanosleep(&pause, NULL);
+        if (dc_stop_signal()) { /* SIGTERM/SIGINT while watching: stop, nothing written */
+            s->interrupted = 1;
+            return;
+        }
         struct stat now;
         if (stat_fresh(path, &now) != 0 || !same_file_state(&now, &s->st)) {
             look_at(path, default_lease, s); /* renewed, replaced or removed: judge again */
@@ -572,6 +579,10 @@ static int claim_loop(const dc_config *cfg, const char *path, const char *tmp, c
         seen_claim s;
         look_at(path, lease, &s);
         if (s.exists && s.verdict == DC_CLAIM_LEASED) watch_lease(path, lease, &s);
+        if (s.interrupted) {
+            dc_warn("%s: stopped by a signal while waiting for the claim: nothing written", path);
+            return 3;
+        }
         if (!s.exists) continue; /* released meanwhile */
         if (s.verdict == DC_CLAIM_LIVE || s.verdict == DC_CLAIM_LEASED) {
             refuse(cfg, path, &s);

@@ -26,7 +26,8 @@ DCMCRAWL_TRACE, src/dc_hook.h).  Cases:
                 only its lease counts (its pid is not looked at); the second run
                 watches the claim, sees it renewed and exits 2 (also after more
                 than a lease); then the holder is frozen (SIGSTOP, as a lost
-                node): the next run waits until the lease has run out (its
+                node): a run watching it stops at once on SIGTERM (exit 3);
+                the next run waits until the lease has run out (its
                 start-up repair, traced, begins only then), takes the claim
                 over with a warning and its outputs equal the reference
 """
@@ -263,6 +264,23 @@ def case_other_host(c, binary, work, cfg, ref):
         os.kill(holder, signal.SIGSTOP)
         time.sleep(0.2)
         last_renewal = os.stat(claim_path(work)).st_mtime
+        # a run watching the claim stops at once on SIGTERM (exit 3), touching nothing
+        p = subprocess.Popen([binary, cfg], cwd=work, stdout=subprocess.PIPE,
+                             stderr=subprocess.STDOUT, text=True)
+        head = ""
+        while "watching up to" not in head:
+            line = p.stdout.readline()
+            if not line:
+                break
+            head += line
+        t_term = time.time()
+        p.send_signal(signal.SIGTERM)
+        out, _ = p.communicate(timeout=30)
+        out = head + out
+        c.check(p.returncode == 3 and "stopped by a signal while waiting for the claim" in out,
+                "SIGTERM while watching: exit %s, expected 3 with a message" % p.returncode, out)
+        c.check(time.time() - t_term < 2 * SCALE, "SIGTERM while watching took %.1f s" % (
+            time.time() - t_term))
         trace = os.path.join(work, "trace_%s_c" % c.name)
         rc, log = K.run(binary, work, [cfg], np=2, trace=trace,
                         log=os.path.join(work, "log_%s_c.txt" % c.name))
@@ -323,13 +341,7 @@ def main():
         fn(c)
         print("  %-13s %-4s %.1f s  %s" % (name, "ok" if c.ok else "FAIL", time.time() - t0,
                                           "; ".join(c.notes)), flush=True)
-    print()
-    for p in problems:
-        print("  problem: " + p)
-    print("test_claim: %s in %.0fs" % ("FAIL" if problems else "PASS", time.time() - t_start))
-    if not problems and not args.keep and not args.work:
-        shutil.rmtree(work, ignore_errors=True)
-    return 1 if problems else 0
+    return K.finish("test_claim", problems, t_start, args, work)
 
 
 if __name__ == "__main__":
