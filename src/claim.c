@@ -303,7 +303,7 @@ char *dc_claim_path_of_index(const char *index_path)
     return path;
 }
 
-/* "metadata_<id>.csv etc. in <folder>" for messages */
+/* "output id '<id>' in <folder>", for messages and the claim file */
 static char *output_name(const dc_config *cfg)
 {
     const char *folder = cfg->out_folder && *cfg->out_folder ? cfg->out_folder : ".";
@@ -340,7 +340,13 @@ static void look_at(const char *path, long default_lease, seen_claim *s)
     s->verdict = dc_claim_judge(s->parsed ? &s->rec : NULL, &f);
 }
 
-static void describe_seen(const seen_claim *s, dc_buf *out);
+static void describe_seen(const seen_claim *s, dc_buf *out)
+{
+    if (s->parsed)
+        dc_claim_describe(&s->rec, out);
+    else
+        dc_buf_puts(out, "holder unknown (the claim file is not a dcmcrawl claim)");
+}
 
 static int same_file_state(const struct stat *a, const struct stat *b)
 {
@@ -360,8 +366,8 @@ static void watch_lease(const char *path, long default_lease, seen_claim *s)
     dc_buf who;
     dc_buf_init(&who);
     describe_seen(s, &who);
-    dc_info("%s: claimed by a run on another host (%s); watching up to %lld s for it to renew "
-            "the claim (it does every %ld s while it runs)",
+    dc_info("%s: held by a run on another host or from before a reboot (%s); watching up to "
+            "%lld s for it to renew the claim (it does every %ld s while it runs)",
             path, dc_buf_cstr(&who), left + 1, lease / 3 > 0 ? lease / 3 : 1);
     dc_buf_free(&who);
     for (;;) {
@@ -384,13 +390,6 @@ static void watch_lease(const char *path, long default_lease, seen_claim *s)
     }
 }
 
-static void describe_seen(const seen_claim *s, dc_buf *out)
-{
-    if (s->parsed)
-        dc_claim_describe(&s->rec, out);
-    else
-        dc_buf_puts(out, "holder unknown (the claim file is not a dcmcrawl claim)");
-}
 
 /* ------------------------------------------------------------------ holding */
 
