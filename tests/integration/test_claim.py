@@ -159,7 +159,7 @@ def snapshot(work):
 
 def case_together(c, binary, work, cfg, ref, np_):
     shutil.rmtree(os.path.join(work, "out"), ignore_errors=True)
-    jobs = [K.Job(binary, work, [cfg], np=np_, slow="walk:1500", trace=os.path.join(
+    jobs = [K.Job(binary, work, [cfg], np=np_, slow="walk:2500", trace=os.path.join(
         work, "trace_%s_%d" % (c.name, i)), log=os.path.join(work, "log_%s_%d.txt" % (c.name, i)))
         for i in range(2)]
     rcs = [j.wait(timeout=180 * SCALE) for j in jobs]
