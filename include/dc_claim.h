@@ -38,33 +38,33 @@
 /* What a claim file says about its holder. */
 typedef struct {
     char host[256];
-    char boot_id[64];          /* /proc/sys/kernel/random/boot_id, "" if unknown */
+    char boot_id[64]; /* /proc/sys/kernel/random/boot_id, "" if unknown */
     long pid;
-    unsigned long long pid_start; /* /proc/<pid>/stat field 22 (clock ticks since boot), 0 unknown */
-    long long started;         /* when the run took the claim, seconds since the epoch */
-    char job[128];             /* "SLURM job 4711 (array 4700_3)", "" outside SLURM */
-    char output[1024];         /* the output the claim is for, for messages */
-    long lease;                /* seconds; the holder touches the file every lease/3 */
+    unsigned long long pid_start; /* /proc/<pid>/stat field 22 (ticks since boot), 0 unknown */
+    long long started;            /* when the run took the claim, seconds since the epoch */
+    char job[128];                /* "SLURM job 4711 (array 4700_3)", "" outside SLURM */
+    char output[1024];            /* the output the claim is for, for messages */
+    long lease;                   /* seconds; the holder touches the file every lease/3 */
 } dc_claim_rec;
 
 /* What the reader knows when it judges a claim. */
 typedef struct {
-    const char *host;    /* this host's name */
-    const char *boot_id; /* this host's boot id ("" unknown) */
-    long long now;       /* seconds since the epoch */
-    long long mtime;     /* the claim file's mtime (last renewal) */
-    int pid_alive;       /* the holder's pid exists here (not a zombie); only
-                            meaningful on the same host in the same boot */
+    const char *host;             /* this host's name */
+    const char *boot_id;          /* this host's boot id ("" unknown) */
+    long long now;                /* seconds since the epoch */
+    long long mtime;              /* the claim file's mtime (last renewal) */
+    int pid_alive;                /* the holder's pid exists here (not a zombie); only
+                                     meaningful on the same host in the same boot */
     unsigned long long pid_start; /* that pid's start time now, 0 unknown */
-    long default_lease;  /* lease used when the file does not say (unparseable) */
+    long default_lease;           /* lease used when the file does not say (unparseable) */
 } dc_claim_facts;
 
 enum dc_claim_verdict {
-    DC_CLAIM_LIVE = 0,          /* same host and boot, its process runs: respect it */
-    DC_CLAIM_LEASED,            /* another host (or boot): its lease has not expired yet */
-    DC_CLAIM_STALE_PID_GONE,    /* same host and boot, the pid is gone */
-    DC_CLAIM_STALE_PID_REUSED,  /* same host and boot, the pid is another process */
-    DC_CLAIM_STALE_LEASE        /* another host (or boot, or unreadable): lease expired */
+    DC_CLAIM_LIVE = 0,         /* same host and boot, its process runs: respect it */
+    DC_CLAIM_LEASED,           /* another host (or boot): its lease has not expired yet */
+    DC_CLAIM_STALE_PID_GONE,   /* same host and boot, the pid is gone */
+    DC_CLAIM_STALE_PID_REUSED, /* same host and boot, the pid is another process */
+    DC_CLAIM_STALE_LEASE       /* another host (or boot, or unreadable): lease expired */
 };
 
 /* ---- pure ---- */

@@ -334,8 +334,11 @@ static void look_at(const char *path, long default_lease, seen_claim *s)
     char host[256], boot[64];
     host_name(host, sizeof host);
     boot_id(boot, sizeof boot);
-    dc_claim_facts f = {host, boot, (long long)time(NULL), (long long)s->st.st_mtime, 0, 0,
-                        default_lease};
+    dc_claim_facts f = {.host = host,
+                        .boot_id = boot,
+                        .now = (long long)time(NULL),
+                        .mtime = (long long)s->st.st_mtime,
+                        .default_lease = default_lease};
     if (s->parsed) f.pid_alive = pid_facts(s->rec.pid, &f.pid_start);
     s->verdict = dc_claim_judge(s->parsed ? &s->rec : NULL, &f);
 }
@@ -390,12 +393,11 @@ static void watch_lease(const char *path, long default_lease, seen_claim *s)
     }
 }
 
-
 /* ------------------------------------------------------------------ holding */
 
 static struct {
     int held;
-    int fd;           /* our claim file, open for renewal and identity */
+    int fd; /* our claim file, open for renewal and identity */
     char *path;
     long lease;
     pthread_t renewer;

@@ -75,14 +75,14 @@ static void test_parse_damaged(void **state)
     (void)state;
     dc_claim_rec r;
     const char *bad[] = {
-        "",                                        /* empty (a crash before the write) */
-        "dcmcrawl clai",                           /* torn magic */
-        "something else\nhost=h\npid=1\n",         /* not a claim */
-        "dcmcrawl claim\nhost=h\n",                /* no pid */
-        "dcmcrawl claim\npid=5\n",                 /* no host */
-        "dcmcrawl claim\nhost=h\npid=12x\n",       /* pid not a number */
-        "dcmcrawl claim\nhost=h\npid=-3\n",        /* pid not positive */
-        "dcmcrawl claim\nhost=\npid=3\n",          /* empty host */
+        "",                                  /* empty (a crash before the write) */
+        "dcmcrawl clai",                     /* torn magic */
+        "something else\nhost=h\npid=1\n",   /* not a claim */
+        "dcmcrawl claim\nhost=h\n",          /* no pid */
+        "dcmcrawl claim\npid=5\n",           /* no host */
+        "dcmcrawl claim\nhost=h\npid=12x\n", /* pid not a number */
+        "dcmcrawl claim\nhost=h\npid=-3\n",  /* pid not positive */
+        "dcmcrawl claim\nhost=\npid=3\n",    /* empty host */
     };
     for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++)
         assert_int_equal(dc_claim_parse(bad[i], strlen(bad[i]), &r), -1);
@@ -119,8 +119,9 @@ static void test_proc_start(void **state)
     unsigned long long want = 0;
     const char *p = strrchr(buf, ')');
     assert_non_null(p);
-    assert_int_equal(sscanf(p + 2, "%*c %*d %*d %*d %*d %*d %*u %*u %*u %*u %*u %*u %*u %*d %*d %*d "
-                                   "%*d %*d %*d %llu",
+    assert_int_equal(sscanf(p + 2,
+                            "%*c %*d %*d %*d %*d %*d %*u %*u %*u %*u %*u %*u %*u %*d %*d %*d "
+                            "%*d %*d %*d %llu",
                             &want),
                      1);
     assert_int_equal(dc_claim_proc_start(buf, &start), 0);
@@ -129,8 +130,8 @@ static void test_proc_start(void **state)
 
 static dc_claim_facts facts_here(long long now, long long mtime, int alive, unsigned long long st)
 {
-    dc_claim_facts f = {"node-17.cluster", "6021b4f0-ba28-493a-a045-4ae0e201cb64", now, mtime,
-                        alive, st, 90};
+    dc_claim_facts f = {
+        "node-17.cluster", "6021b4f0-ba28-493a-a045-4ae0e201cb64", now, mtime, alive, st, 90};
     return f;
 }
 
@@ -450,16 +451,11 @@ static void test_dry_run_does_not_claim(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_round_trip),
-        cmocka_unit_test(test_parse_damaged),
-        cmocka_unit_test(test_proc_start),
-        cmocka_unit_test(test_judge),
-        cmocka_unit_test(test_describe_and_paths),
-        cmocka_unit_test(test_take_release),
-        cmocka_unit_test(test_dead_pid_taken_over),
-        cmocka_unit_test(test_live_pid_refused),
-        cmocka_unit_test(test_other_host_lease),
-        cmocka_unit_test(test_dry_run_does_not_claim),
+        cmocka_unit_test(test_round_trip),          cmocka_unit_test(test_parse_damaged),
+        cmocka_unit_test(test_proc_start),          cmocka_unit_test(test_judge),
+        cmocka_unit_test(test_describe_and_paths),  cmocka_unit_test(test_take_release),
+        cmocka_unit_test(test_dead_pid_taken_over), cmocka_unit_test(test_live_pid_refused),
+        cmocka_unit_test(test_other_host_lease),    cmocka_unit_test(test_dry_run_does_not_claim),
     };
     return cmocka_run_group_tests(tests, setup_dir, teardown_dir);
 }
