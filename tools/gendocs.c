@@ -36,7 +36,8 @@ static void roff_text(FILE *out, const char *s, size_t n)
 {
     if (n > 0 && (s[0] == '.' || s[0] == '\'')) fputs("\\&", out);
     for (size_t i = 0; i < n; i++) {
-        if (s[i] == '\\') fputs("\\e", out);
+        if (s[i] == '\\')
+            fputs("\\e", out);
         else if (s[i] == '-')
             fputs("\\-", out);
         else
@@ -139,7 +140,8 @@ static void man_heading(man_state *st, const char *line)
     size_t n = strlen(line) - 1; /* without the ':' */
     st->in_config = 0;
     st->in_usage = !strcmp(line, "Usage:");
-    if (st->in_usage) fputs(".SH SYNOPSIS\n.nf\n", st->out);
+    if (st->in_usage)
+        fputs(".SH SYNOPSIS\n.nf\n", st->out);
     else if (!strcmp(line, "Options:"))
         fputs(".SH OPTIONS\n", st->out);
     else if (!strncmp(line, CONFIG_HEADING, strlen(CONFIG_HEADING))) {
