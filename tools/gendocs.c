@@ -145,8 +145,8 @@ static void man_heading(man_state *st, const char *line)
     else if (!strcmp(line, "Options:"))
         fputs(".SH OPTIONS\n", st->out);
     else if (!strncmp(line, CONFIG_HEADING, strlen(CONFIG_HEADING))) {
-        fputs(".SH CONFIGURATION\nThe YAML config file has four sections; each key is "
-              "\\fIsection.key\\fR for \\-\\-set.\n",
+        fputs(".SH CONFIGURATION\nThe keys of the YAML config file, by section; on the "
+              "command line each is \\fIsection.key\\fR (\\-\\-set).\n",
               st->out);
         man_config_keys(st->out);
         st->in_config = 1;
@@ -211,8 +211,11 @@ static void man_page(FILE *out)
     }
     fprintf(out, ".TH DCMCRAWL 1 \"\" \"dcmcrawl %s\" \"User Commands\"\n.nh\n", DC_VERSION);
     fputs(".SH NAME\ndcmcrawl \\- ", out);
-    for (const char *p = dash + 3; p < para; p++) fputc(*p == '\n' ? ' ' : *p, out);
-    fputs("\n", out);
+    char what[512];
+    snprintf(what, sizeof what, "%.*s", (int)(para - dash - 3), dash + 3);
+    for (char *p = what; *p; p++)
+        if (*p == '\n') *p = ' ';
+    roff_line(out, what);
     man_state st = {out, 0, 0, 0, 0};
     char line[512];
     for (const char *p = para + 2; *p;) {
