@@ -18,7 +18,7 @@ version=$(dpkg-parsechangelog -S Version)
 code_version=$(sed -n 's/^#define DC_VERSION "\(.*\)"/\1/p' include/dc_util.h)
 if [ "$version" != "$code_version" ]; then
     echo "deb: debian/changelog says $version, include/dc_util.h DC_VERSION $code_version:" \
-        "add a changelog entry (dch -v $code_version) or fix DC_VERSION" >&2
+        "add an entry to debian/changelog (by hand or dch -v $code_version) or fix DC_VERSION" >&2
     exit 1
 fi
 mkdir -p "$out"
