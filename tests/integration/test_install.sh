@@ -179,7 +179,11 @@ LMOD_INIT=/usr/share/lmod/lmod/init/bash
 [ -r "$LMOD_INIT" ] || fail "no Lmod ($LMOD_INIT): apt-get install lmod (tools/deps.sh TEST_PKGS)"
 make -s -C "$ROOT" BUILD="$BUILD" install PREFIX="$W/prefix" > "$W/install2.log" 2>&1 ||
     { cat "$W/install2.log"; fail "make install PREFIX=$W/prefix"; }
+# a clean login-like environment (the sanitizer settings of `make asan` kept)
 env -i HOME="$W" PATH=/usr/bin:/bin TERM=dumb OMPI_ALLOW_RUN_AS_ROOT=1 OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1 \
+    ${ASAN_OPTIONS:+ASAN_OPTIONS=$ASAN_OPTIONS} ${LSAN_OPTIONS:+LSAN_OPTIONS=$LSAN_OPTIONS} \
+    ${UBSAN_OPTIONS:+UBSAN_OPTIONS=$UBSAN_OPTIONS} \
+    ${OMPI_MCA_mca_base_component_disable_dlclose:+OMPI_MCA_mca_base_component_disable_dlclose=1} \
     bash -c ". $LMOD_INIT && module use $W/prefix/share/dcmcrawl/modulefiles && module load dcmcrawl &&
              echo \"which=\$(command -v dcmcrawl)\" && echo \"home=\$DCMCRAWL_HOME\" &&
              echo \"man=\$(man -w dcmcrawl)\" && echo \"sysman=\$(man -w ls)\" &&
