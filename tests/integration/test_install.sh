@@ -223,6 +223,23 @@ if [ -n "$PKG_SKIP" ]; then
     echo "test_install: PASS (without the package)"
     exit 0
 fi
+# Build-Depends are the -dev packages and compilers `make deps` installs to build
+$PY - "$ROOT" << 'PY' || fail "debian/control's Build-Depends and tools/deps.sh disagree (above)"
+import re, sys
+root = sys.argv[1]
+deps = open(root + "/tools/deps.sh").read()
+build_pkgs = set(re.search(r"BUILD_PKGS=\(([^)]*)\)", deps).group(1).split())
+control = open(root + "/debian/control").read()
+field = re.search(r"^Build-Depends:(.*?)^\S", control, re.S | re.M).group(1)
+bdeps = {re.split(r"[\s(<]", d.strip())[0] for d in field.split(",") if d.strip()}
+bdeps.discard("debhelper-compat")
+extra = bdeps - build_pkgs
+missing = {p for p in build_pkgs if p.endswith("-dev")} - bdeps
+if extra or missing:
+    sys.exit("Build-Depends not in BUILD_PKGS: %s; -dev packages of BUILD_PKGS not in "
+             "Build-Depends: %s" % (sorted(extra), sorted(missing)))
+print("   Build-Depends (%d) = the -dev packages and mpicc of BUILD_PKGS" % len(bdeps))
+PY
 wait "$DEB_PID" || { cat "$W/deb.log"; fail "make deb (lintian or the build)"; }
 DEB_PID=
 grep -q "lintian: no errors or warnings" "$W/deb.log" || { cat "$W/deb.log"; fail "make deb: lintian"; }
