@@ -1291,6 +1291,7 @@ static const char *type_text(enum ktype t)
     case K_COMPRESSION: return "none or gzip:1..9";
     case K_BYTES: return "size";
     case K_HINTS: return "mapping";
+    default: break; /* a new type: add its name here (the docs say "value" meanwhile) */
     }
     return "value";
 }
