@@ -99,6 +99,21 @@ char *dc_config_to_yaml(const dc_config *cfg);
 
 const char *dc_config_usage(void);
 
+/* One config key as documented: the table --help prints, given to
+ * tools/gendocs.c, which writes the man page's CONFIGURATION section and
+ * README's config table from it (so the three never disagree). */
+typedef struct {
+    const char *section, *name; /* "run", "commit_every" */
+    const char *type;           /* "boolean", "path", "integer >= 1", "one of", ... */
+    const char *const *choices; /* type "one of": the names, NULL-terminated; else NULL */
+    const char *dflt;           /* the default as --help shows it */
+    const char *help;           /* one line */
+} dc_config_keydoc;
+
+/* IN i (0, 1, ...); OUT *doc of the i-th key in --help's order.  Returns 0, or
+ * -1 when i is past the last key. */
+int dc_config_key_doc(size_t i, dc_config_keydoc *doc);
+
 /* Output file paths: dc_config_out_path(cfg, "metadata", "csv") ->
  * "<folder>/metadata_<id>.csv", or "<folder>/metadata.csv" without an id
  * (ext with or without its dot).  Caller frees. */

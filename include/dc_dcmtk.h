@@ -39,6 +39,12 @@ int dc_dcmtk_decode_jpegls(const uint8_t *src, size_t n, uint32_t rows, uint32_t
                            uint32_t samples, uint8_t *dst, size_t dstlen, int *planar, int *bits,
                            char *err, size_t errlen);
 
+/* "3.6.7 (character sets: <library>)": the dcmtk version dcmcrawl was built
+ * with (OFFIS_DCMTK_VERSION_STRING; dcmtk has no run-time version call) and
+ * the character set conversion library dcmtk reports.  Static text, never
+ * NULL (for dcmcrawl --version). */
+const char *dc_dcmtk_version(void);
+
 #ifdef __cplusplus
 }
 #endif

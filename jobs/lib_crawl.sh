@@ -24,7 +24,8 @@
 # scancel --signal=TERM (job steps only, not the batch shell).
 #
 # Settings (environment; defaults in brackets):
-#   DCMCRAWL            binary [dcmcrawl on PATH, else <jobs>/../build/dcmcrawl]
+#   DCMCRAWL            binary [<jobs>/../build/dcmcrawl in a checkout, else the
+#                       install's PREFIX/bin/dcmcrawl, else dcmcrawl on PATH]
 #   DCMCRAWL_LAUNCHER   launcher command [mpirun]; "srun ..." for a PMI-enabled
 #                       MPI; "none" runs one process without a launcher
 #   DCMCRAWL_NP         ranks for mpirun -np [$SLURM_NTASKS; neither: no -np,
@@ -47,13 +48,25 @@ dc_job_log() {
 DC_JOBS_DIR=${DC_JOBS_DIR:-$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)}
 
 # Sets DCMCRAWL to an executable dcmcrawl or returns 2 with a log line.
+# Unless DCMCRAWL is set, the first of: the checkout's build (jobs/ of a
+# source tree: <jobs>/../build/dcmcrawl), the install these scripts belong to
+# (PREFIX/share/dcmcrawl/jobs -> PREFIX/bin/dcmcrawl, `make install` or the
+# Debian package), dcmcrawl on PATH (`module load dcmcrawl`).
 dc_job_find_binary() {
     if [ -z "${DCMCRAWL:-}" ]; then
-        if command -v dcmcrawl > /dev/null 2>&1; then
-            DCMCRAWL=$(command -v dcmcrawl)
-        else
-            DCMCRAWL=$DC_JOBS_DIR/../build/dcmcrawl
-        fi
+        local -a candidates=("$DC_JOBS_DIR/../build/dcmcrawl")
+        case "$DC_JOBS_DIR" in
+            */share/dcmcrawl/jobs) candidates+=("${DC_JOBS_DIR%/share/dcmcrawl/jobs}/bin/dcmcrawl") ;;
+        esac
+        candidates+=("$(command -v dcmcrawl 2> /dev/null)")
+        local c
+        for c in "${candidates[@]}"; do
+            if [ -n "$c" ] && [ -x "$c" ] && [ ! -d "$c" ]; then
+                DCMCRAWL=$c
+                break
+            fi
+        done
+        DCMCRAWL=${DCMCRAWL:-$DC_JOBS_DIR/../build/dcmcrawl}
     fi
     if [ ! -x "$DCMCRAWL" ]; then
         dc_job_log "ERROR: dcmcrawl binary not found or not executable: $DCMCRAWL" \

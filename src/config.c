@@ -89,7 +89,7 @@ static const keydef KEYS[] = {
     {"run", "progress", K_ENUM, F(progress), PROGRESS, "auto",
      "auto (only on a terminal) | always | never"},
     {"run", "claim_lease_seconds", K_COUNT, F(claim_lease_seconds), NULL, "90",
-     "seconds a run's claim on its outputs lasts unless renewed (README)"},
+     "seconds a run's claim on its outputs lasts unless renewed (every third of it)"},
     {"run", "max_image_bytes", K_BYTES, F(max_image_bytes), NULL, "4GiB",
      "larger images/stacks are unreadable (KiB MiB GiB TiB)"},
 };
@@ -1278,6 +1278,37 @@ char *dc_config_out_path(const dc_config *cfg, const char *stem, const char *ext
     if (cfg->out_id && *cfg->out_id)
         return dc_asprintf("%s%s%s_%s%s%s", folder, sep, stem, cfg->out_id, dot, ext);
     return dc_asprintf("%s%s%s%s%s", folder, sep, stem, dot, ext);
+}
+
+/* ------------------------------------------------------------------ key docs */
+
+static const char *type_text(enum ktype t)
+{
+    switch (t) {
+    case K_BOOL: return "boolean";
+    case K_PATH: return "path";
+    case K_ID: return "name";
+    case K_ENUM: return "one of";
+    case K_COUNT: return "integer >= 1";
+    case K_FOLDERS: return "list of folders";
+    case K_COMPRESSION: return "none or gzip:1..9";
+    case K_BYTES: return "size";
+    case K_HINTS: return "mapping";
+    default: break; /* a new type: add its name here (the docs say "value" meanwhile) */
+    }
+    return "value";
+}
+
+int dc_config_key_doc(size_t i, dc_config_keydoc *doc)
+{
+    if (i >= NKEYS) return -1;
+    doc->section = KEYS[i].section;
+    doc->name = KEYS[i].name;
+    doc->type = type_text(KEYS[i].type);
+    doc->choices = KEYS[i].type == K_ENUM ? KEYS[i].choices : NULL;
+    doc->dflt = KEYS[i].dflt;
+    doc->help = KEYS[i].help;
+    return 0;
 }
 
 /* ------------------------------------------------------------------ --help */

@@ -23,6 +23,7 @@
 #include <string>
 
 #include "dcmtk/config/osconfig.h"
+#include "dcmtk/dcmdata/dcuid.h"
 #include "dcmtk/dcmjpeg/djcparam.h"
 #include "dcmtk/dcmjpeg/djdecabs.h"
 #include "dcmtk/dcmjpeg/djdijg12.h"
@@ -31,6 +32,7 @@
 #include "dcmtk/dcmjpeg/djutils.h"
 #include "dcmtk/oflog/appender.h"
 #include "dcmtk/oflog/spi/logevent.h"
+#include "dcmtk/ofstd/ofchrenc.h"
 
 /* ---- CharLS 1.x (dcmtk 3.6.7 libdcmtkcharls) ---- */
 extern "C" {
@@ -287,4 +289,20 @@ extern "C" int dc_dcmtk_decode_jpegls(const uint8_t *src, size_t n, uint32_t row
         set_err(err, errlen, "unknown exception", NULL);
     }
     return -1;
+}
+
+/* ------------------------------------------------------------------ version */
+
+extern "C" const char *dc_dcmtk_version(void)
+{
+    static char text[160];
+    if (text[0]) return text;
+    try {
+        OFString charset = OFCharacterEncoding::getLibraryVersionString();
+        snprintf(text, sizeof text, "%s (character sets: %s)", OFFIS_DCMTK_VERSION_STRING,
+                 charset.c_str());
+    } catch (...) {
+        snprintf(text, sizeof text, "%s", OFFIS_DCMTK_VERSION_STRING);
+    }
+    return text;
 }

@@ -28,6 +28,7 @@
 #include "dc_resume.h"
 #include "dc_scan.h"
 #include "dc_stop.h"
+#include "dc_version.h"
 #include "dc_walk.h"
 
 enum { EXIT_DONE = 0, EXIT_FAIL = 1, EXIT_USAGE = 2, EXIT_STOPPED = 3 };
@@ -635,7 +636,7 @@ int main(int argc, char **argv)
         if (rank == 0) {
             if (act == DC_CLI_HELP) fputs(dc_config_usage(), stdout);
             else
-                printf("dcmcrawl %s\n", DC_VERSION);
+                dc_version_print(stdout);
         }
         rc = EXIT_DONE;
     } else if (act == DC_CLI_ERROR) {
