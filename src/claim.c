@@ -484,6 +484,7 @@ void dc_claim_release(void)
         pthread_cond_signal(&g.cv);
         pthread_mutex_unlock(&g.mu);
         pthread_join(g.renewer, NULL);
+        pthread_cond_destroy(&g.cv); /* start_renewal initialises it again */
         g.renewing = 0;
     }
     if (still_ours() && unlink(g.path) != 0)
