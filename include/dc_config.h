@@ -35,6 +35,7 @@ typedef struct {
     int split_inconsistent;
     /* run */
     long commit_every; /* scans per checkpoint, >= 1 */
+    long claim_lease_seconds; /* lease of the claim on the outputs (dc_claim.h), >= 1 */
     int retry_unreadable;
     int log_level; /* DC_LOG_* */
     int progress;  /* enum dc_progress_mode */
@@ -52,6 +53,9 @@ typedef struct {
     int input_line;        /* line of the `input:` section in config_path, 0 if none
                               (only for error messages) */
 } dc_config;
+
+/* run.claim_lease_seconds when not given */
+#define DC_CLAIM_DEFAULT_LEASE 90
 
 /* What dc_config_from_args() asks the caller to do. */
 enum dc_cli_action {

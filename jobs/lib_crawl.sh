@@ -236,8 +236,9 @@ dc_job_run() {
             return 1
             ;;
         2)
-            dc_job_log "FAILED: bad usage or config (exit 2), nothing written;" \
-                "fix the config ($config) and resubmit"
+            dc_job_log "FAILED: bad usage or config (exit 2), or the output is in use by" \
+                "another run; nothing written; see dcmcrawl's message above, fix the" \
+                "config ($config) or wait for that run, and resubmit"
             return 2
             ;;
         3)

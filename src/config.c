@@ -88,6 +88,8 @@ static const keydef KEYS[] = {
     {"run", "log_level", K_ENUM, F(log_level), LEVELS, "info", "error | warn | info | debug"},
     {"run", "progress", K_ENUM, F(progress), PROGRESS, "auto",
      "auto (only on a terminal) | always | never"},
+    {"run", "claim_lease_seconds", K_COUNT, F(claim_lease_seconds), NULL, "90",
+     "seconds a run's claim on its outputs lasts unless renewed (every third of it)"},
     {"run", "max_image_bytes", K_BYTES, F(max_image_bytes), NULL, "4GiB",
      "larger images/stacks are unreadable (KiB MiB GiB TiB)"},
 };
@@ -167,6 +169,7 @@ void dc_config_init(dc_config *cfg)
     cfg->slice_order = DC_ORDER_POSITION;
     cfg->split_inconsistent = 1;
     cfg->commit_every = 32;
+    cfg->claim_lease_seconds = DC_CLAIM_DEFAULT_LEASE;
     cfg->log_level = DC_LOG_INFO;
     cfg->progress = DC_PROGRESS_AUTO;
     cfg->max_image_bytes = DC_DEFAULT_MAX_IMAGE_BYTES;
@@ -351,7 +354,7 @@ static int apply_scalar(dc_config *cfg, const keydef *d, const char *v, int is_n
     case K_COUNT:
         if ((n = is_null ? -1 : parse_count(v)) < 0)
             return fail(c, line, key, "expected a whole number >= 1, got %s", got);
-        cfg->commit_every = n;
+        *(long *)((char *)cfg + d->off) = n;
         return 0;
     case K_COMPRESSION:
         if ((i = is_null ? -1 : parse_compression(v)) < 0)
@@ -1210,7 +1213,7 @@ static void put_value(dc_buf *b, const dc_config *cfg, const keydef *d)
         dc_buf_puts(b, d->choices[*field_int(c, d)]);
         break;
     case K_COUNT:
-        dc_buf_printf(b, "%ld", cfg->commit_every);
+        dc_buf_printf(b, "%ld", *(const long *)((const char *)cfg + d->off));
         break;
     case K_COMPRESSION:
         if (cfg->gzip_level)

@@ -16,6 +16,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "dc_claim.h"
 #include "dc_config.h"
 #include "dc_csvout.h"
 #include "dc_h5out.h"
@@ -540,7 +541,14 @@ static int run(MPI_Comm comm, const dc_config *cfg)
     dc_strset_init(&retry);
 
     int rc = EXIT_FAIL;
-    if (make_output_folder(&r) != 0 || open_outputs(&r) != 0) goto out;
+    if (make_output_folder(&r) != 0) goto out;
+    /* an exclusive claim on the outputs before anything is repaired (dc_claim.h) */
+    int claimed = agree(comm, r.rank == 0 ? dc_claim_take(cfg) : EXIT_DONE);
+    if (claimed != EXIT_DONE) {
+        rc = claimed;
+        goto out;
+    }
+    if (open_outputs(&r) != 0) goto out;
     int wk = walk(&r);
     if (wk == 1) {
         rc = EXIT_STOPPED;
@@ -578,6 +586,7 @@ out:
     free(r.recs);
     dc_filelist_free(&r.files);
     dc_outputs_free(&r.out);
+    dc_claim_release(); /* rank 0, done, failed or stopped */
     return rc;
 }
 
@@ -591,6 +600,9 @@ static int pack_command(int argc, char **argv, int rank)
     int rc = 0;
     if (rank == 0) {
         char err[DC_ERRLEN] = "";
+        char *claim = dc_claim_path_of_index(argv[2]);
+        dc_claim_note(claim, "pack reads them without claiming them (as of their last checkpoint)");
+        free(claim);
         rc = dc_h5_pack(argv[2], argv[3], err, sizeof err);
         if (rc != 0) dc_error("%s", err);
         else

@@ -13,6 +13,7 @@ tests/integration/test_resume_*.py).
                              the end with no torn tail, no temp files, every segment
                              file is referenced
   compare(a, b)              tests/integration/compare_outputs.py --rows-as-sets
+  finish(name, problems, ...) the end of a test: problems, PASS/FAIL, cleanup
 """
 import csv
 import hashlib
@@ -322,3 +323,15 @@ def test_args(doc, prefix):
     work = args.work or tempfile.mkdtemp(prefix=prefix)
     os.makedirs(work, exist_ok=True)
     return args, os.path.abspath(args.binary), work
+
+
+def finish(name, problems, t_start, args, work):
+    """The end of a test: every problem, PASS/FAIL with the time, the work folder removed
+    when all passed (unless --keep or --work); returns the exit status."""
+    print()
+    for p in problems:
+        print("  problem: " + p)
+    print("%s: %s in %.0fs" % (name, "FAIL" if problems else "PASS", time.time() - t_start))
+    if not problems and not args.keep and not args.work:
+        shutil.rmtree(work, ignore_errors=True)
+    return 1 if problems else 0

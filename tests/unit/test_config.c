@@ -141,6 +141,7 @@ static const char *DEFAULT_YAML = "input:\n"
                                   "  retry_unreadable: false\n"
                                   "  log_level: info\n"
                                   "  progress: auto\n"
+                                  "  claim_lease_seconds: 90\n"
                                   "  max_image_bytes: 4GiB\n";
 
 static void test_defaults(void **state)
@@ -166,6 +167,7 @@ static void test_defaults(void **state)
     assert_int_equal(cfg.progress, DC_PROGRESS_AUTO);
     assert_int_equal(cfg.csv_formula_guard, 0);
     assert_true(cfg.max_image_bytes == (4ull << 30));
+    assert_int_equal(cfg.claim_lease_seconds, 90);
     assert_int_equal(cfg.dry_run, 0);
     assert_null(cfg.config_path);
     char *y = dc_config_to_yaml(&cfg);
@@ -199,6 +201,7 @@ static const char *FULL_YAML = "# every key, none at its default\n"
                                "  retry_unreadable: true\n"
                                "  log_level: debug\n"
                                "  progress: never\n"
+                               "  claim_lease_seconds: 45\n"
                                "  max_image_bytes: 1536 MiB\n";
 
 static void test_every_key(void **state)
@@ -226,6 +229,7 @@ static void test_every_key(void **state)
     assert_int_equal(cfg.progress, DC_PROGRESS_NEVER);
     assert_int_equal(cfg.csv_formula_guard, 1);
     assert_true(cfg.max_image_bytes == 1536ull << 20);
+    assert_int_equal(cfg.claim_lease_seconds, 45);
     assert_int_equal(cfg.mpi_io_hints.n, 4);
     assert_string_equal(cfg.mpi_io_hints.v[0], "striping_factor");
     assert_string_equal(cfg.mpi_io_hints.v[1], "8");
@@ -256,6 +260,7 @@ static void test_every_key(void **state)
                            "  retry_unreadable: true\n"
                            "  log_level: debug\n"
                            "  progress: never\n"
+                           "  claim_lease_seconds: 45\n"
                            "  max_image_bytes: 1536MiB\n");
     /* the rendered text parses back to the same config */
     dc_config again;
@@ -359,6 +364,8 @@ static void test_errors_values(void **state)
               "t.yaml:2: run.commit_every: expected a whole number >= 1, got \"2.5\"");
     parse_err("run:\n  commit_every: 99999999999\n",
               "t.yaml:2: run.commit_every: expected a whole number >= 1, got \"99999999999\"");
+    parse_err("run:\n  claim_lease_seconds: 0\n",
+              "t.yaml:2: run.claim_lease_seconds: expected a whole number >= 1, got \"0\"");
     parse_err("run:\n  commit_every:\n",
               "t.yaml:2: run.commit_every: expected a whole number >= 1, got nothing");
     parse_err("output:\n  compression: gzip:0\n",
