@@ -110,7 +110,10 @@ static void item_from_frame(const dc_record *r, uint32_t ri, uint32_t f, const c
     it->path = path;
     it->name = base_name(path);
     const dc_frame_geom *g = (r->frame_geom && f < r->n_frame_geom) ? &r->frame_geom[f] : NULL;
-    if (g && g->has_ipp) {
+    if (r->vendor.n_tiles) { /* tile f of a mosaic: its own position */
+        it->has_ipp = r->vendor.has_tile_pos;
+        for (int c = 0; c < 3; c++) it->ipp[c] = r->vendor.tile_origin[c] + f * r->vendor.tile_step[c];
+    } else if (g && g->has_ipp) {
         it->has_ipp = 1;
         memcpy(it->ipp, g->ipp, sizeof it->ipp);
     } else if (r->frames <= 1 && r->has_ipp) {
@@ -144,6 +147,13 @@ static void item_from_frame(const dc_record *r, uint32_t ri, uint32_t f, const c
     }
 }
 
+/* 2D slices in a record: its frames, or the tiles of a mosaic (dc_vendor.h) */
+static uint32_t items_of(const dc_record *r)
+{
+    if (r->vendor.n_tiles) return r->vendor.n_tiles;
+    return r->frames ? r->frames : 1;
+}
+
 /* every frame of the records mem[n_mem]; or, with sub, exactly the frames
  * sub->frame[k] of records sub->rec[k] (a part of a multi-frame file) */
 typedef struct {
@@ -164,12 +174,12 @@ static st_item *make_items(const dc_record *recs, const char *const *paths, cons
         return it;
     }
     uint32_t n = 0;
-    for (uint32_t i = 0; i < n_mem; i++) n += recs[mem[i]].frames ? recs[mem[i]].frames : 1;
+    for (uint32_t i = 0; i < n_mem; i++) n += items_of(&recs[mem[i]]);
     st_item *it = dc_calloc(n, sizeof *it);
     uint32_t k = 0;
     for (uint32_t i = 0; i < n_mem; i++) {
         const dc_record *r = &recs[mem[i]];
-        uint32_t frames = r->frames ? r->frames : 1;
+        uint32_t frames = items_of(r);
         for (uint32_t f = 0; f < frames; f++)
             item_from_frame(r, mem[i], f, paths[r->file_idx], &it[k++]);
     }
@@ -514,8 +524,9 @@ static void geometry(dc_scan *s, const st_item *z, uint32_t nz, const dc_record 
 static void set_shape(dc_scan *s, const dc_record *b, const dc_group_opts *o, uint32_t nz,
                       dc_buf *w)
 {
-    s->rows = b->rows;
-    s->cols = b->cols;
+    uint32_t grid = b->vendor.n_tiles ? b->vendor.grid : 1;
+    s->rows = b->rows / grid;
+    s->cols = b->cols / grid;
     s->samples = b->samples ? b->samples : 1;
     dc_pixel_desc pd;
     dc_pixel_desc_from_record(b, &pd);
@@ -694,6 +705,11 @@ static void stack_items(dc_scan *s, const dc_record *recs, const char *const *pa
         qsort(it, n, sizeof *it, cmp_frame);
         memcpy(out, it, n * sizeof *it);
     }
+    /* mosaics ordered by instance or file name: each file's tiles stay in
+     * tile order, so the files are the repeats */
+    if (o->volumes && ord.n_repeats == 1 && n_mem > 1 && recs[mem[0]].vendor.n_tiles && !sub &&
+        n == n_mem * recs[mem[0]].vendor.n_tiles && strcmp(ord.label, "position") != 0)
+        ord.n_repeats = n_mem;
     snprintf(s->slice_order, sizeof s->slice_order, "%s", ord.label);
     fill_slices(s, out, n);
     const dc_record *b = &recs[out[0].rec];
@@ -705,6 +721,7 @@ static void stack_items(dc_scan *s, const dc_record *recs, const char *const *pa
     set_shape(s, b, o, nz, w);
     promote_dtype(s, recs, mem, n_mem, o, w);
     set_palette(s, recs, mem, n_mem, b, w);
+    dc_vendor_scan_attrs(recs, s, o, w);
     s->cost = 0;
     if (o->write_pixeldata)
         for (uint32_t i = 0; i < n_mem; i++) s->cost += recs[mem[i]].file_size;

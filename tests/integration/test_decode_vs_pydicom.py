@@ -113,13 +113,14 @@ def pydicom_expected(path):
     for fix in FIXUPS.get(os.path.basename(path), []):
         fix(ds)
     pi = str(ds.get("PhotometricInterpretation", ""))
+    pixel_rep = ds.get("PixelRepresentation", 0)  # as in the file (a handler may change it)
     with quiet_stderr():
         arr = ds.pixel_array
     is_int = "PixelData" in ds
     narrow = is_int and ds.BitsStored < ds.BitsAllocated
-    if narrow and ds.get("PixelRepresentation", 0) == 0:
+    if narrow and pixel_rep == 0:
         arr = arr & np.asarray((1 << ds.BitsStored) - 1).astype(arr.dtype)
-    if narrow and ds.get("PixelRepresentation", 0) == 1:
+    if narrow and pixel_rep == 1:
         arr = sign_extend(arr, ds.BitsStored)
     if ds.get("SamplesPerPixel", 1) == 3 and pi in ("YBR_FULL", "YBR_FULL_422"):
         arr = convert_color_space(arr, "YBR_FULL", "RGB", per_frame=True)

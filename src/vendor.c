@@ -1,0 +1,229 @@
+/*
+ * vendor.c - what every file's header says about vendor conventions and 4D
+ * axes (dc_vendor.h): the generic values (EchoTime, ImageType, b-value,
+ * SeriesNumber), the dispatch to the vendor files, private element lookup,
+ * serialisation, and the extra attributes of a scan (dc_vendor_scan_attrs).
+ *
+ * Named 4D axes.  The first axis of a 4D dataset (repeats) is named by the
+ * first of these values that differs between repeats (each repeat's first
+ * stored slice): EchoTime -> "echo", ImageType -> "image_type" (magnitude,
+ * phase, real, imaginary ...), b-value -> "b_value", TemporalPosition-
+ * Identifier / TemporalPositionIndex -> "time", AcquisitionNumber ->
+ * "acquisition"; none -> "unknown".  Every one of them is also given per
+ * repeat (repeat_echo_time, repeat_image_type, repeat_b_value,
+ * repeat_temporal_position, repeat_acquisition_number; NaN or "" where a
+ * file has none).
+ */
+#include "dc_vendor.h"
+
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "dc_scan.h"
+#include "le_pack.h"
+
+void dc_vendor_vals_free(dc_vendor_vals *v)
+{
+    free(v->tile_times);
+    v->tile_times = NULL;
+}
+
+int dc_private_find(const dc_dataset *ds, uint16_t group, const char *creator, uint8_t elem)
+{
+    /* creators are reserved from (gggg,0010) upwards; stop at the first gap */
+    for (uint32_t block = 0x10; block <= 0xFF; block++) {
+        int c = dc_find(ds, DC_TAG(group, block));
+        if (c < 0) return -1;
+        char name[65];
+        if (dc_get_str(ds, c, name, sizeof name) == 0 && strcmp(name, creator) == 0)
+            return dc_find(ds, DC_TAG(group, block << 8 | elem));
+    }
+    return -1;
+}
+
+static void read_generic(const dc_dataset *ds, dc_vendor_vals *v)
+{
+    long n;
+    if (dc_tag_doubles(ds, DC_TAG(0x0018, 0x0081), &v->echo_time, 1) == 1 && isfinite(v->echo_time))
+        v->has_echo = 1;
+    if (dc_tag_doubles(ds, DC_TAG(0x0018, 0x9087), &v->b_value, 1) == 1 && isfinite(v->b_value))
+        v->has_bvalue = 1;
+    if (dc_tag_long(ds, DC_TAG(0x0020, 0x0011), &n) == 0 && n >= INT32_MIN && n <= INT32_MAX) {
+        v->series_number = (int32_t)n;
+        v->has_series_number = 1;
+    }
+    if (dc_tag_str(ds, DC_TAG(0x0008, 0x0008), v->image_type, sizeof v->image_type) != 0)
+        v->image_type[0] = '\0';
+}
+
+void dc_vendor_read(const dc_dataset *ds, dc_vendor_vals *v)
+{
+    dc_vendor_vals_free(v);
+    memset(v, 0, sizeof *v);
+    read_generic(ds, v);
+    dc_siemens_read(ds, v);
+    dc_philips_read(ds, v);
+}
+
+/* ---- serialisation ---- */
+
+#define VENDOR_MAGIC 0xDC7Eu
+
+void dc_vendor_pack(const dc_vendor_vals *v, dc_buf *out)
+{
+    le_put(out, VENDOR_MAGIC, 2);
+    le_put(out, v->n_tiles, 2);
+    le_put(out, v->grid, 2);
+    le_put(out, v->has_tile_pos, 1);
+    for (int k = 0; k < 3; k++) le_put_f(out, v->tile_origin[k]);
+    for (int k = 0; k < 3; k++) le_put_f(out, v->tile_step[k]);
+    le_put(out, v->tile_times != NULL, 1);
+    if (v->tile_times)
+        for (uint32_t k = 0; k < v->n_tiles; k++) le_put_f(out, v->tile_times[k]);
+    le_put_s(out, v->note, sizeof v->note);
+    const uint8_t flags[] = {v->has_echo, v->has_bvalue, v->has_series_number, v->has_philips_ss,
+                             v->has_philips_rs, v->has_philips_ri};
+    dc_buf_append(out, flags, sizeof flags);
+    le_put_f(out, v->echo_time);
+    le_put_f(out, v->b_value);
+    le_put(out, (uint32_t)v->series_number, 4);
+    le_put_s(out, v->image_type, sizeof v->image_type);
+    le_put_f(out, v->philips_ss);
+    le_put_f(out, v->philips_rs);
+    le_put_f(out, v->philips_ri);
+}
+
+int dc_vendor_unpack(const char **p, const char *end, dc_vendor_vals *v)
+{
+    memset(v, 0, sizeof *v);
+    if (!p || !*p || end < *p) return -1;
+    le_reader rd = {(const uint8_t *)*p, (const uint8_t *)end, 0};
+    if (le_get(&rd, 2) != VENDOR_MAGIC) return -1;
+    v->n_tiles = (uint16_t)le_get(&rd, 2);
+    v->grid = (uint16_t)le_get(&rd, 2);
+    v->has_tile_pos = (uint8_t)le_get(&rd, 1);
+    for (int k = 0; k < 3; k++) v->tile_origin[k] = le_get_f(&rd);
+    for (int k = 0; k < 3; k++) v->tile_step[k] = le_get_f(&rd);
+    int has_times = (int)le_get(&rd, 1);
+    if (rd.bad || v->n_tiles > DC_MAX_TILES || has_times > 1 ||
+        (has_times && (uint64_t)v->n_tiles * 8 > (uint64_t)(rd.end - rd.p)))
+        return -1;
+    if (has_times) {
+        v->tile_times = dc_malloc((v->n_tiles ? v->n_tiles : 1) * sizeof *v->tile_times);
+        for (uint32_t k = 0; k < v->n_tiles; k++) v->tile_times[k] = le_get_f(&rd);
+    }
+    le_get_s(&rd, v->note, sizeof v->note);
+    uint8_t *flags[] = {&v->has_echo, &v->has_bvalue, &v->has_series_number, &v->has_philips_ss,
+                        &v->has_philips_rs, &v->has_philips_ri};
+    for (size_t k = 0; k < sizeof flags / sizeof flags[0]; k++) *flags[k] = (uint8_t)le_get(&rd, 1);
+    v->echo_time = le_get_f(&rd);
+    v->b_value = le_get_f(&rd);
+    v->series_number = (int32_t)(uint32_t)le_get(&rd, 4);
+    le_get_s(&rd, v->image_type, sizeof v->image_type);
+    v->philips_ss = le_get_f(&rd);
+    v->philips_rs = le_get_f(&rd);
+    v->philips_ri = le_get_f(&rd);
+    if (rd.bad) {
+        dc_vendor_vals_free(v);
+        return -1;
+    }
+    *p = (const char *)rd.p;
+    return 0;
+}
+
+/* ---- the extra attributes of a stacked scan ---- */
+
+/* " (and N more files)" style summary of the records' notes, first note once */
+static void add_notes(const dc_record *recs, const dc_scan *s, dc_buf *w)
+{
+    const char *first = NULL;
+    uint32_t n = 0, last = UINT32_MAX;
+    for (uint32_t k = 0; k < s->n_slices; k++) {
+        const dc_vendor_vals *v = &recs[s->slice_rec[k]].vendor;
+        if (s->slice_rec[k] == last || !v->note[0]) continue;
+        last = s->slice_rec[k];
+        if (!first) first = v->note;
+        n++;
+    }
+    if (!first) return;
+    if (w->len) dc_buf_puts(w, "; ");
+    dc_buf_puts(w, first);
+    if (n > 1) dc_buf_printf(w, " (%u files)", n);
+}
+
+/* slice_times: acquisition time of each stored slice of the first repeat */
+static void add_slice_times(const dc_record *recs, dc_scan *s)
+{
+    uint32_t nz = s->n_slices / (s->n_repeats ? s->n_repeats : 1);
+    double *t = dc_malloc((nz ? nz : 1) * sizeof *t);
+    int any = 0;
+    for (uint32_t z = 0; z < nz; z++) {
+        const dc_vendor_vals *v = &recs[s->slice_rec[z]].vendor;
+        uint32_t tile = s->slice_frame[z];
+        t[z] = (v->n_tiles && v->tile_times && tile < v->n_tiles) ? v->tile_times[tile] : NAN;
+        any |= !isnan(t[z]);
+    }
+    if (any) dc_xattrs_add_f64(&s->xattrs, "slice_times", t, nz, 0);
+    free(t);
+}
+
+/* TemporalPositionIndex of a frame, else TemporalPositionIdentifier; NaN */
+static double temporal_of(const dc_record *r, uint32_t f)
+{
+    if (r->frame_geom && f < r->n_frame_geom && r->frame_geom[f].temporal >= 0)
+        return r->frame_geom[f].temporal;
+    return r->has_temporal ? r->temporal : NAN;
+}
+
+static int differ(const double *v, uint32_t n)
+{
+    for (uint32_t i = 1; i < n; i++)
+        if (!(v[i] == v[0]) && !(isnan(v[i]) && isnan(v[0]))) return 1;
+    return 0;
+}
+
+/* repeat_axis and the per-repeat values of a 4D scan */
+static void add_repeat_axes(const dc_record *recs, dc_scan *s)
+{
+    uint32_t nr = s->n_repeats, nz = s->n_slices / nr;
+    double *v[4];
+    const char **types = dc_malloc(nr * sizeof *types);
+    for (int a = 0; a < 4; a++) v[a] = dc_malloc(nr * sizeof(double));
+    int types_differ = 0;
+    for (uint32_t r = 0; r < nr; r++) {
+        uint32_t k = r * nz;
+        const dc_record *rec = &recs[s->slice_rec[k]];
+        const dc_vendor_vals *x = &rec->vendor;
+        v[0][r] = x->has_echo ? x->echo_time : NAN;
+        v[1][r] = x->has_bvalue ? x->b_value : NAN;
+        v[2][r] = temporal_of(rec, s->slice_frame[k]);
+        v[3][r] = rec->has_acq ? rec->acq : NAN;
+        types[r] = x->image_type;
+        types_differ |= strcmp(types[r], types[0]) != 0;
+    }
+    const char *axis = differ(v[0], nr) ? "echo"
+                       : types_differ   ? "image_type"
+                       : differ(v[1], nr) ? "b_value"
+                       : differ(v[2], nr) ? "time"
+                       : differ(v[3], nr) ? "acquisition"
+                                          : "unknown";
+    dc_xattrs_add_str(&s->xattrs, "repeat_axis", &axis, 1, 1);
+    dc_xattrs_add_f64(&s->xattrs, "repeat_echo_time", v[0], nr, 0);
+    dc_xattrs_add_str(&s->xattrs, "repeat_image_type", types, nr, 0);
+    dc_xattrs_add_f64(&s->xattrs, "repeat_b_value", v[1], nr, 0);
+    dc_xattrs_add_f64(&s->xattrs, "repeat_temporal_position", v[2], nr, 0);
+    dc_xattrs_add_f64(&s->xattrs, "repeat_acquisition_number", v[3], nr, 0);
+    for (int a = 0; a < 4; a++) free(v[a]);
+    free(types);
+}
+
+void dc_vendor_scan_attrs(const dc_record *recs, dc_scan *s, const dc_group_opts *o, dc_buf *w)
+{
+    if (!s->n_slices) return;
+    add_notes(recs, s, w);
+    add_slice_times(recs, s);
+    if (o->volumes && s->n_repeats > 1) add_repeat_axes(recs, s);
+    dc_philips_scan_attrs(recs, s, o);
+}
