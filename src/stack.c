@@ -544,12 +544,12 @@ static void set_shape(dc_scan *s, const dc_record *b, const dc_group_opts *o, ui
         } else if (o->volumes) {
             if (reps > 1) d[k++] = reps;
             d[k++] = nz;
-        } else if (nz > 1) {
+        } else if (nz > 1 || b->vendor.n_tiles) {
             d[k++] = nz;
         }
     } else {
         if (o->volumes && reps > 1) d[k++] = reps;
-        if (o->volumes || nz > 1) d[k++] = nz;
+        if (o->volumes || nz > 1 || b->vendor.n_tiles) d[k++] = nz; /* a mosaic is a volume */
         d[k++] = s->rows;
         d[k++] = s->cols;
     }
