@@ -62,6 +62,10 @@
  *   "affine assumes <identity orientation|unit pixel spacing|unit slice spacing|origin 0>"
  *   "palette color LUTs differ between slices: attributes hold the first slice's"
  *   "palette color LUTs missing in some slices: attributes hold the first slice's"
+ *   vendor notes of the records (dc_vendor_vals.note, the first one, with
+ *   " (N files)" when several files have one), e.g. "mosaic of 48 images does
+ *   not tile 256x256: stored whole", "CSA header: ...: slices along row x
+ *   column cosines, no slice times"
  *
  * Palette.  palette is the first stored slice's dc_palette (PALETTE COLOR
  * images keep their indices; the tables go to attributes).
