@@ -90,6 +90,14 @@ def crawl(binary, work, name, folders, volumes=True, extra="", np_=1):
     return h5, unread
 
 
+def setup(work, n, name):
+    """(uid maker under its own root, a study UID, a new folder work/name)"""
+    uids = G.UidMaker(G.UID_ROOT + ".%d" % n)
+    folder = os.path.join(work, name)
+    os.makedirs(folder, exist_ok=True)
+    return uids, uids("study"), folder
+
+
 def attr(ds, name):
     v = ds.attrs[name]
     return v.decode() if isinstance(v, bytes) else v
@@ -316,9 +324,7 @@ MOSAICS = [  # name, n, tile rows, tile cols, options
 
 def mosaic_case(binary, work):
     import nibabel.nicom.dicomwrappers as W
-    uids = G.UidMaker(G.UID_ROOT + ".12")
-    study = uids("study")
-    src = os.path.join(work, "mosaics")
+    uids, study, src = setup(work, 12, "mosaics")
     made = {}
     for i, (name, n, tr, tc, o) in enumerate(MOSAICS):
         if o.get("ts") and not G.tool_available("dcmcrle"):
@@ -399,10 +405,7 @@ class _View:
 # ---------------------------------------------------------------- malformed
 
 def malformed_case(binary, work):
-    uids = G.UidMaker(G.UID_ROOT + ".13")
-    study = uids("study")
-    src = os.path.join(work, "malformed")
-    os.makedirs(src, exist_ok=True)
+    uids, study, src = setup(work, 13, "malformed")
     cases = [("garbage", True), ("truncated", True), ("many_tags", True), ("long_item", True),
              ("garbage", False), ("truncated", False), ("many_tags", False)]
     made = []
@@ -436,9 +439,7 @@ def malformed_case(binary, work):
 # ---------------------------------------------------------------- 4D axes
 
 def axes_case(binary, work):
-    uids = G.UidMaker(G.UID_ROOT + ".14")
-    study = uids("study")
-    src = os.path.join(work, "axes")
+    uids, study, src = setup(work, 14, "axes")
     variants = {  # axis: per repeat: a function setting the repeat's value
         "echo": (lambda ds, r: setattr(ds, "EchoTime", ["5", "12.5"][r]), "repeat_echo_time", [5, 12.5]),
         "image_type": (lambda ds, r: setattr(ds, "ImageType", ["ORIGINAL", "PRIMARY", ["M", "P"][r], "ND"]),
@@ -477,11 +478,8 @@ def axes_case(binary, work):
 # ---------------------------------------------------------- SeriesNumber split
 
 def seriesnum_case(binary, work):
-    uids = G.UidMaker(G.UID_ROOT + ".15")
-    study = uids("study")
+    uids, study, folder = setup(work, 15, "seriesnum")
     series = uids("series")
-    folder = os.path.join(work, "seriesnum")
-    os.makedirs(folder, exist_ok=True)
     rng = np.random.default_rng(3)
     arrays = {}
     for sn in (1, 2, 3):
@@ -509,11 +507,8 @@ def seriesnum_case(binary, work):
 # ---------------------------------------------------------------- Philips
 
 def philips_case(binary, work):
-    uids = G.UidMaker(G.UID_ROOT + ".16")
-    study = uids("study")
+    uids, study, folder = setup(work, 16, "philips")
     series = uids("series")
-    folder = os.path.join(work, "philips")
-    os.makedirs(folder, exist_ok=True)
     rng = np.random.default_rng(4)
     ss, rs, ri = [0.25, 0.5, 0.125], [2.0, 2.0, 4.0], [-10.0, 0.0, 5.0]
     arrays = []
@@ -554,10 +549,7 @@ def philips_case(binary, work):
 # ---------------------------------------------------------------- high bits
 
 def highbits_case(binary, work):
-    uids = G.UidMaker(G.UID_ROOT + ".17")
-    study = uids("study")
-    folder = os.path.join(work, "highbits")
-    os.makedirs(folder, exist_ok=True)
+    uids, study, folder = setup(work, 17, "highbits")
     rng = np.random.default_rng(5)
     made = []
     for kind in (None, "rle", "implicit"):
