@@ -11,7 +11,7 @@
  *
  * Stored order.  slice_rec[k]/slice_frame[k] name the k-th stored 2D frame.
  * For a 4D volume k = r * (n_slices / n_repeats) + z (repeat-major).
- * A tiled record (vendor.n_tiles > 0: a Siemens mosaic, dc_vendor.h) is one
+ * A tiled record (vendor.tiling set: a Siemens mosaic, dc_vendor.h) is one
  * frame holding n_tiles slices: its slices are items of their own, and
  * slice_frame[k] is then the tile, (rows, cols) the size of one tile.  A
  * series of mosaics thus stacks as any series (one repeat per file); with

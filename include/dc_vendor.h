@@ -27,35 +27,49 @@
 #include "dc_util.h"
 
 #define DC_IMAGE_TYPE_LEN 64
-#define DC_VENDOR_NOTE_LEN 120
+#define DC_VENDOR_NOTE_LEN 160 /* longest note */
 /* most tiles in one mosaic frame (Siemens writes at most 64x64 grids of slices) */
 #define DC_MAX_TILES 4096
 
+/* A frame that holds several slices as tiles (a Siemens mosaic).  Tile t is
+ * at grid row t / grid, column t % grid; each is (rows / grid) x (cols / grid). */
 typedef struct {
-    /* tiling (Siemens mosaic): n_tiles 0 = an ordinary frame.  Tile t is at
-     * grid row t / grid, column t % grid; each is (rows / grid) x (cols / grid). */
     uint16_t n_tiles, grid;
-    uint8_t has_tile_pos;    /* tile_origin/tile_step known (IPP, IOP, spacing) */
-    double tile_origin[3];   /* LPS mm of voxel (0,0) of tile 0 */
-    double tile_step[3];     /* from tile t to tile t+1, LPS mm */
-    double *tile_times;      /* n_tiles acquisition times (ms, MosaicRefAcqTimes) or NULL */
-    char note[DC_VENDOR_NOTE_LEN]; /* a warning for the scan ("" when none) */
+    uint8_t has_pos;   /* origin/step known (IPP, IOP, PixelSpacing) */
+    uint8_t has_times; /* times[] given */
+    double origin[3];  /* LPS mm of voxel (0,0) of tile 0 */
+    double step[3];    /* from tile t to tile t+1, LPS mm */
+    double times[];    /* n_tiles acquisition times (ms, MosaicRefAcqTimes) when has_times */
+} dc_tiling;
+
+/* a new tiling with room for n_tiles times (zeroed) */
+dc_tiling *dc_tiling_new(uint16_t n_tiles, uint16_t grid);
+
+typedef struct {
+    dc_tiling *tiling; /* NULL: an ordinary frame (records stay small: few files are mosaics) */
+    char *note;        /* a warning for the scan, NULL when none */
 
     /* values that may tell the repeats of a 4D series apart */
     uint8_t has_echo, has_bvalue, has_series_number;
     double echo_time; /* ms, EchoTime (0018,0081) */
-    double b_value;   /* s/mm2: DiffusionBValue, else Siemens or Philips private */
+    double b_value;   /* s/mm2: DiffusionBValue, else Siemens private */
     int32_t series_number;
     char image_type[DC_IMAGE_TYPE_LEN]; /* ImageType (0008,0008) as written, "" when absent */
 
     /* Philips private scaling (vendor_philips.c) */
     uint8_t has_philips_ss, has_philips_rs, has_philips_ri;
-    double philips_ss; /* Scale Slope (2005,100E) */
-    double philips_rs; /* private Rescale Slope (2005,140A) */
-    double philips_ri; /* private Rescale Intercept (2005,1409) */
+    double philips_ss; /* Scale Slope (2005,xx0E) */
+    double philips_rs; /* private Rescale Slope (2005,xx0A) */
+    double philips_ri; /* private Rescale Intercept (2005,xx09) */
 } dc_vendor_vals;
 
-void dc_vendor_vals_free(dc_vendor_vals *v); /* frees tile_times */
+void dc_vendor_vals_free(dc_vendor_vals *v); /* frees tiling and note */
+
+/* slices tiled in each frame of a file with these values; 0 for an ordinary frame */
+static inline uint32_t dc_tiles_of(const dc_vendor_vals *v)
+{
+    return v->tiling ? v->tiling->n_tiles : 0;
+}
 
 /* Fill v from a parsed file (v zeroed first).  Never fails: what cannot be
  * read is absent, with a note when it matters (a mosaic left whole). */

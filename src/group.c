@@ -270,7 +270,7 @@ static int same_series_number(const dc_record *a, const dc_record *b)
 /* mosaics with another number of slices (or a mosaic and an ordinary image) */
 static int same_tiling(const dc_record *a, const dc_record *b)
 {
-    return a->vendor.n_tiles == b->vendor.n_tiles;
+    return dc_tiles_of(&a->vendor) == dc_tiles_of(&b->vendor);
 }
 
 static int consistent(const dc_record *a, const dc_record *b)

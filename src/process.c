@@ -223,7 +223,7 @@ static void with_pixels(dc_worker *w, const dc_config *cfg, const dc_batch *b, c
         dc_pixel_desc_from_record(rec, &pd);
         double slope, icpt;
         slice_rescale(cfg, s, k, &slope, &icpt);
-        uint32_t grid = rec->vendor.n_tiles ? rec->vendor.grid : 0; /* a mosaic: slice = tile */
+        uint32_t grid = rec->vendor.tiling ? rec->vendor.tiling->grid : 0; /* a mosaic: slice = tile */
         if (!keep && !grid && copy_raw(w, seg, h, s, &pd, k, slice_bytes) == 0) {
             res->bytes_out += slice_bytes;
             continue;

@@ -110,9 +110,10 @@ static void item_from_frame(const dc_record *r, uint32_t ri, uint32_t f, const c
     it->path = path;
     it->name = base_name(path);
     const dc_frame_geom *g = (r->frame_geom && f < r->n_frame_geom) ? &r->frame_geom[f] : NULL;
-    if (r->vendor.n_tiles) { /* tile f of a mosaic: its own position */
-        it->has_ipp = r->vendor.has_tile_pos;
-        for (int c = 0; c < 3; c++) it->ipp[c] = r->vendor.tile_origin[c] + f * r->vendor.tile_step[c];
+    const dc_tiling *tl = r->vendor.tiling;
+    if (tl) { /* tile f of a mosaic: its own position */
+        it->has_ipp = tl->has_pos;
+        for (int c = 0; c < 3; c++) it->ipp[c] = tl->origin[c] + f * tl->step[c];
     } else if (g && g->has_ipp) {
         it->has_ipp = 1;
         memcpy(it->ipp, g->ipp, sizeof it->ipp);
@@ -150,7 +151,7 @@ static void item_from_frame(const dc_record *r, uint32_t ri, uint32_t f, const c
 /* 2D slices in a record: its frames, or the tiles of a mosaic (dc_vendor.h) */
 static uint32_t items_of(const dc_record *r)
 {
-    if (r->vendor.n_tiles) return r->vendor.n_tiles;
+    if (r->vendor.tiling) return r->vendor.tiling->n_tiles;
     return r->frames ? r->frames : 1;
 }
 
@@ -524,7 +525,7 @@ static void geometry(dc_scan *s, const st_item *z, uint32_t nz, const dc_record 
 static void set_shape(dc_scan *s, const dc_record *b, const dc_group_opts *o, uint32_t nz,
                       dc_buf *w)
 {
-    uint32_t grid = b->vendor.n_tiles ? b->vendor.grid : 1;
+    uint32_t grid = b->vendor.tiling ? b->vendor.tiling->grid : 1;
     s->rows = b->rows / grid;
     s->cols = b->cols / grid;
     s->samples = b->samples ? b->samples : 1;
@@ -544,12 +545,12 @@ static void set_shape(dc_scan *s, const dc_record *b, const dc_group_opts *o, ui
         } else if (o->volumes) {
             if (reps > 1) d[k++] = reps;
             d[k++] = nz;
-        } else if (nz > 1 || b->vendor.n_tiles) {
+        } else if (nz > 1 || b->vendor.tiling) {
             d[k++] = nz;
         }
     } else {
         if (o->volumes && reps > 1) d[k++] = reps;
-        if (o->volumes || nz > 1 || b->vendor.n_tiles) d[k++] = nz; /* a mosaic is a volume */
+        if (o->volumes || nz > 1 || b->vendor.tiling) d[k++] = nz; /* a mosaic is a volume */
         d[k++] = s->rows;
         d[k++] = s->cols;
     }
@@ -707,8 +708,9 @@ static void stack_items(dc_scan *s, const dc_record *recs, const char *const *pa
     }
     /* mosaics ordered by instance or file name: each file's tiles stay in
      * tile order, so the files are the repeats */
-    if (o->volumes && ord.n_repeats == 1 && n_mem > 1 && recs[mem[0]].vendor.n_tiles && !sub &&
-        n == n_mem * recs[mem[0]].vendor.n_tiles && strcmp(ord.label, "position") != 0)
+    uint32_t tiles = dc_tiles_of(&recs[mem[0]].vendor);
+    if (o->volumes && ord.n_repeats == 1 && n_mem > 1 && tiles && !sub && n == n_mem * tiles &&
+        strcmp(ord.label, "position") != 0)
         ord.n_repeats = n_mem;
     snprintf(s->slice_order, sizeof s->slice_order, "%s", ord.label);
     fill_slices(s, out, n);

@@ -26,8 +26,18 @@
 
 void dc_vendor_vals_free(dc_vendor_vals *v)
 {
-    free(v->tile_times);
-    v->tile_times = NULL;
+    free(v->tiling);
+    free(v->note);
+    v->tiling = NULL;
+    v->note = NULL;
+}
+
+dc_tiling *dc_tiling_new(uint16_t n_tiles, uint16_t grid)
+{
+    dc_tiling *t = dc_calloc(1, sizeof *t + (size_t)n_tiles * sizeof t->times[0]);
+    t->n_tiles = n_tiles;
+    t->grid = grid;
+    return t;
 }
 
 int dc_private_find(const dc_dataset *ds, uint16_t group, const char *creator, uint8_t elem)
@@ -71,18 +81,26 @@ void dc_vendor_read(const dc_dataset *ds, dc_vendor_vals *v)
 
 #define VENDOR_MAGIC 0xDC7Eu
 
+static void pack_tiling(const dc_tiling *t, dc_buf *out)
+{
+    le_put(out, t != NULL, 1);
+    if (!t) return;
+    le_put(out, t->n_tiles, 2);
+    le_put(out, t->grid, 2);
+    le_put(out, t->has_pos, 1);
+    le_put(out, t->has_times, 1);
+    for (int k = 0; k < 3; k++) le_put_f(out, t->origin[k]);
+    for (int k = 0; k < 3; k++) le_put_f(out, t->step[k]);
+    if (t->has_times)
+        for (uint32_t k = 0; k < t->n_tiles; k++) le_put_f(out, t->times[k]);
+}
+
 void dc_vendor_pack(const dc_vendor_vals *v, dc_buf *out)
 {
     le_put(out, VENDOR_MAGIC, 2);
-    le_put(out, v->n_tiles, 2);
-    le_put(out, v->grid, 2);
-    le_put(out, v->has_tile_pos, 1);
-    for (int k = 0; k < 3; k++) le_put_f(out, v->tile_origin[k]);
-    for (int k = 0; k < 3; k++) le_put_f(out, v->tile_step[k]);
-    le_put(out, v->tile_times != NULL, 1);
-    if (v->tile_times)
-        for (uint32_t k = 0; k < v->n_tiles; k++) le_put_f(out, v->tile_times[k]);
-    le_put_s(out, v->note, sizeof v->note);
+    pack_tiling(v->tiling, out);
+    le_put(out, v->note != NULL, 1);
+    if (v->note) le_put_s(out, v->note, DC_VENDOR_NOTE_LEN);
     const uint8_t flags[] = {v->has_echo, v->has_bvalue, v->has_series_number, v->has_philips_ss,
                              v->has_philips_rs, v->has_philips_ri};
     dc_buf_append(out, flags, sizeof flags);
@@ -95,26 +113,41 @@ void dc_vendor_pack(const dc_vendor_vals *v, dc_buf *out)
     le_put_f(out, v->philips_ri);
 }
 
+/* NULL (none or garbage: rd->bad says which) or a new tiling */
+static dc_tiling *unpack_tiling(le_reader *rd)
+{
+    if (le_get(rd, 1) != 1) return NULL;
+    uint16_t n = (uint16_t)le_get(rd, 2), grid = (uint16_t)le_get(rd, 2);
+    uint8_t has_pos = (uint8_t)le_get(rd, 1), has_times = (uint8_t)le_get(rd, 1);
+    if (rd->bad || n == 0 || n > DC_MAX_TILES || grid == 0 || has_pos > 1 || has_times > 1) {
+        rd->bad = 1;
+        return NULL;
+    }
+    dc_tiling *t = dc_tiling_new(n, grid);
+    t->has_pos = has_pos;
+    t->has_times = has_times;
+    for (int k = 0; k < 3; k++) t->origin[k] = le_get_f(rd);
+    for (int k = 0; k < 3; k++) t->step[k] = le_get_f(rd);
+    if (has_times && (uint64_t)n * 8 > (uint64_t)(rd->end - rd->p)) rd->bad = 1;
+    for (uint32_t k = 0; has_times && !rd->bad && k < n; k++) t->times[k] = le_get_f(rd);
+    return t;
+}
+
 int dc_vendor_unpack(const char **p, const char *end, dc_vendor_vals *v)
 {
     memset(v, 0, sizeof *v);
     if (!p || !*p || end < *p) return -1;
     le_reader rd = {(const uint8_t *)*p, (const uint8_t *)end, 0};
     if (le_get(&rd, 2) != VENDOR_MAGIC) return -1;
-    v->n_tiles = (uint16_t)le_get(&rd, 2);
-    v->grid = (uint16_t)le_get(&rd, 2);
-    v->has_tile_pos = (uint8_t)le_get(&rd, 1);
-    for (int k = 0; k < 3; k++) v->tile_origin[k] = le_get_f(&rd);
-    for (int k = 0; k < 3; k++) v->tile_step[k] = le_get_f(&rd);
-    int has_times = (int)le_get(&rd, 1);
-    if (rd.bad || v->n_tiles > DC_MAX_TILES || has_times > 1 ||
-        (has_times && (uint64_t)v->n_tiles * 8 > (uint64_t)(rd.end - rd.p)))
-        return -1;
-    if (has_times) {
-        v->tile_times = dc_malloc((v->n_tiles ? v->n_tiles : 1) * sizeof *v->tile_times);
-        for (uint32_t k = 0; k < v->n_tiles; k++) v->tile_times[k] = le_get_f(&rd);
+    v->tiling = unpack_tiling(&rd);
+    uint64_t has_note = le_get(&rd, 1);
+    if (has_note == 1) {
+        char note[DC_VENDOR_NOTE_LEN];
+        le_get_s(&rd, note, sizeof note);
+        if (!rd.bad) v->note = dc_strdup(note);
+    } else if (has_note > 1) {
+        rd.bad = 1;
     }
-    le_get_s(&rd, v->note, sizeof v->note);
     uint8_t *flags[] = {&v->has_echo, &v->has_bvalue, &v->has_series_number, &v->has_philips_ss,
                         &v->has_philips_rs, &v->has_philips_ri};
     for (size_t k = 0; k < sizeof flags / sizeof flags[0]; k++) *flags[k] = (uint8_t)le_get(&rd, 1);
@@ -142,7 +175,7 @@ static void add_notes(const dc_record *recs, const dc_scan *s, dc_buf *w)
     uint32_t n = 0, last = UINT32_MAX;
     for (uint32_t k = 0; k < s->n_slices; k++) {
         const dc_vendor_vals *v = &recs[s->slice_rec[k]].vendor;
-        if (s->slice_rec[k] == last || !v->note[0]) continue;
+        if (s->slice_rec[k] == last || !v->note) continue;
         last = s->slice_rec[k];
         if (!first) first = v->note;
         n++;
@@ -160,9 +193,9 @@ static void add_slice_times(const dc_record *recs, dc_scan *s)
     double *t = dc_malloc((nz ? nz : 1) * sizeof *t);
     int any = 0;
     for (uint32_t z = 0; z < nz; z++) {
-        const dc_vendor_vals *v = &recs[s->slice_rec[z]].vendor;
+        const dc_tiling *g = recs[s->slice_rec[z]].vendor.tiling;
         uint32_t tile = s->slice_frame[z];
-        t[z] = (v->n_tiles && v->tile_times && tile < v->n_tiles) ? v->tile_times[tile] : NAN;
+        t[z] = (g && g->has_times && tile < g->n_tiles) ? g->times[tile] : NAN;
         any |= !isnan(t[z]);
     }
     if (any) dc_xattrs_add_f64(&s->xattrs, "slice_times", t, nz, 0);

@@ -217,9 +217,11 @@ static void cross3(const double *a, const double *b, double *out)
     out[2] = a[0] * b[1] - a[1] * b[0];
 }
 
-/* position of tile 0 and the step between tiles; 0 or -1 (geometry missing) */
-static int tile_geometry(const dc_dataset *ds, const dc_csa_info *csa, dc_vendor_vals *v,
-                         uint16_t rows, uint16_t cols)
+/* position of tile 0 and the step between tiles into t (grid set); note
+ * says when the CSA normal could not give the sign.  0, or -1 when the
+ * geometry is missing. */
+static int tile_geometry(const dc_dataset *ds, const dc_csa_info *csa, dc_tiling *t, long rows,
+                         long cols, char *note, size_t notelen)
 {
     double ipp[3], iop[6], ps[2], dz = 0;
     if (dc_tag_doubles(ds, DC_TAG_IPP, ipp, 3) != 3 || dc_tag_doubles(ds, DC_TAG_IOP, iop, 6) != 6 ||
@@ -227,7 +229,7 @@ static int tile_geometry(const dc_dataset *ds, const dc_csa_info *csa, dc_vendor
         return -1;
     if (dc_tag_doubles(ds, DC_TAG_SPACING_BETWEEN, &dz, 1) != 1 || !(dz > 0))
         if (dc_tag_doubles(ds, DC_TAG_SLICE_THICKNESS, &dz, 1) != 1 || !(dz > 0)) dz = 1.0;
-    double m = v->grid, nrm[3];
+    double m = t->grid, nrm[3];
     double shift_c = (cols - cols / m) / 2, shift_r = (rows - rows / m) / 2;
     cross3(iop, iop + 3, nrm);
     double len = sqrt(nrm[0] * nrm[0] + nrm[1] * nrm[1] + nrm[2] * nrm[2]);
@@ -236,49 +238,57 @@ static int tile_geometry(const dc_dataset *ds, const dc_csa_info *csa, dc_vendor
     for (int k = 0; k < 3; k++) dot += (nrm[k] /= len) * (csa->has_normal ? csa->normal[k] : 0);
     double sign = dot < 0 ? -1.0 : 1.0;
     if (csa->has_normal && fabs(fabs(dot) - 1.0) > 1e-3)
-        snprintf(v->note, sizeof v->note, "CSA SliceNormalVector not along the image normal: ignored");
+        snprintf(note, notelen, "CSA SliceNormalVector not along the image normal: ignored");
     else if (!csa->has_normal)
-        snprintf(v->note, sizeof v->note, "mosaic without CSA SliceNormalVector: slices along row x column cosines");
+        snprintf(note, notelen, "mosaic without CSA SliceNormalVector: slices along row x column cosines");
     for (int k = 0; k < 3; k++) {
-        v->tile_origin[k] = ipp[k] + iop[k] * ps[1] * shift_c + iop[3 + k] * ps[0] * shift_r;
-        v->tile_step[k] = sign * nrm[k] * dz;
+        t->origin[k] = ipp[k] + iop[k] * ps[1] * shift_c + iop[3 + k] * ps[0] * shift_r;
+        t->step[k] = sign * nrm[k] * dz;
     }
-    v->has_tile_pos = 1;
+    t->has_pos = 1;
     return 0;
+}
+
+/* the tiling of a mosaic with n tiles in a grid of m (csa zeroed when unreadable) */
+static dc_tiling *make_tiling(const dc_dataset *ds, const dc_csa_info *csa, long n, long m, long rows,
+                              long cols, char *note, size_t notelen)
+{
+    dc_tiling *t = dc_tiling_new((uint16_t)n, (uint16_t)m);
+    if (tile_geometry(ds, csa, t, rows, cols, note, notelen) != 0) note[0] = '\0';
+    if (csa->n_times >= (uint32_t)n) {
+        t->has_times = 1;
+        memcpy(t->times, csa->times, (size_t)n * sizeof t->times[0]);
+    }
+    return t;
 }
 
 /* tiling of a mosaic file: n tiles, or a note saying why it is kept whole */
 static void read_mosaic(const dc_dataset *ds, dc_vendor_vals *v)
 {
     dc_csa_info *csa = dc_calloc(1, sizeof *csa);
-    char why[DC_VENDOR_NOTE_LEN] = "";
+    char why[DC_VENDOR_NOTE_LEN / 2] = "", note[DC_VENDOR_NOTE_LEN] = "";
     int csa_rc = read_csa_image(ds, csa, why, sizeof why);
+    if (csa_rc != 0) memset(csa, 0, sizeof *csa);
     long n = n_images_private(ds);
-    if (n < 0 && csa_rc == 0 && csa->has_n_images) n = csa->n_images;
+    if (n < 0 && csa->has_n_images) n = csa->n_images;
     long rows = 0, cols = 0, frames = 1;
     dc_tag_long(ds, DC_TAG_ROWS, &rows);
     dc_tag_long(ds, DC_TAG_COLUMNS, &cols);
     dc_tag_long(ds, DC_TAG_NUM_FRAMES, &frames);
     long m = n > 0 ? (long)ceil(sqrt((double)n)) : 0;
     if (n <= 0 || n > DC_MAX_TILES) {
-        snprintf(v->note, sizeof v->note, "mosaic without a usable NumberOfImagesInMosaic%s%s: stored whole",
+        snprintf(note, sizeof note, "mosaic without a usable NumberOfImagesInMosaic%s%s: stored whole",
                  why[0] ? ": " : "", why);
     } else if (rows <= 0 || cols <= 0 || rows > 0xFFFF || cols > 0xFFFF || rows % m || cols % m ||
                frames > 1) {
-        snprintf(v->note, sizeof v->note, "mosaic of %ld images does not tile %ldx%ld%s: stored whole", n,
-                 rows, cols, frames > 1 ? " in several frames" : "");
+        snprintf(note, sizeof note, "mosaic of %ld images does not tile %ldx%ld%s: stored whole", n, rows,
+                 cols, frames > 1 ? " in several frames" : "");
     } else {
-        v->n_tiles = (uint16_t)n;
-        v->grid = (uint16_t)m;
-        if (csa_rc != 0) memset(csa, 0, sizeof *csa);
-        if (tile_geometry(ds, csa, v, (uint16_t)rows, (uint16_t)cols) != 0) v->note[0] = '\0';
+        v->tiling = make_tiling(ds, csa, n, m, rows, cols, note, sizeof note);
         if (csa_rc < 0)
-            snprintf(v->note, sizeof v->note, "%s: slices along row x column cosines, no slice times", why);
-        if (csa->n_times >= (uint32_t)n) {
-            v->tile_times = dc_malloc((size_t)n * sizeof *v->tile_times);
-            memcpy(v->tile_times, csa->times, (size_t)n * sizeof *v->tile_times);
-        }
+            snprintf(note, sizeof note, "%s: slices along row x column cosines, no slice times", why);
     }
+    if (note[0]) v->note = dc_strdup(note);
     free(csa);
 }
 

@@ -98,14 +98,14 @@ static void fuzz_check_record_roundtrip(const dc_record *r)
                    back.n_frame_geom == r->n_frame_geom && !strcmp(back.sop_uid, r->sop_uid) &&
                    !strcmp(back.ts_uid, r->ts_uid) && back.kind == r->kind &&
                    dc_palette_equal(back.palette, r->palette) &&
-                   back.vendor.n_tiles == r->vendor.n_tiles && back.vendor.grid == r->vendor.grid &&
-                   !back.vendor.tile_times == !r->vendor.tile_times,
+                   dc_tiles_of(&back.vendor) == dc_tiles_of(&r->vendor) &&
+                   !back.vendor.note == !r->vendor.note,
                "record changed through pack/unpack");
-    FUZZ_CHECK(!r->vendor.n_tiles || (r->vendor.grid && r->rows % r->vendor.grid == 0 &&
-                                      r->cols % r->vendor.grid == 0 &&
-                                      r->vendor.n_tiles <= r->vendor.grid * r->vendor.grid),
-               "mosaic of %u tiles in a %u grid of %ux%u", (unsigned)r->vendor.n_tiles,
-               (unsigned)r->vendor.grid, (unsigned)r->rows, (unsigned)r->cols);
+    const dc_tiling *t = r->vendor.tiling;
+    FUZZ_CHECK(!t || (t->grid && r->rows % t->grid == 0 && r->cols % t->grid == 0 &&
+                      t->n_tiles <= t->grid * t->grid),
+               "mosaic of %u tiles in a %u grid of %ux%u", (unsigned)t->n_tiles, (unsigned)t->grid,
+               (unsigned)r->rows, (unsigned)r->cols);
     dc_record_free(&back);
     dc_buf_free(&b);
 }
@@ -203,9 +203,9 @@ static void fuzz_decode(dc_dataset *ds, const dc_record *rec, size_t size)
     if (dc_decode_frames(ds, &pd, 0, 1, DC_DT_F32, rec->slope, rec->intercept, out, err,
                          sizeof err) != 0)
         FUZZ_CHECK(err[0], "rescaled decode failed without a reason");
-    for (uint32_t t = 0; t < rec->vendor.n_tiles && t < FUZZ_MAX_FRAMES; t++) {
+    for (uint32_t t = 0; t < dc_tiles_of(&rec->vendor) && t < FUZZ_MAX_FRAMES; t++) {
         err[0] = '\0';
-        if (dc_decode_tile(ds, &pd, rec->vendor.grid, 0, t, dt, 1.0, 0.0, out, err, sizeof err) != 0) {
+        if (dc_decode_tile(ds, &pd, rec->vendor.tiling->grid, 0, t, dt, 1.0, 0.0, out, err, sizeof err) != 0) {
             FUZZ_CHECK(err[0], "tile %u failed without a reason", (unsigned)t);
             break;
         }

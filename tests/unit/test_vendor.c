@@ -248,15 +248,13 @@ static dc_record *mosaic_rec(uint32_t i, const char *path, double z0, double ste
     r->acq = acq;
     r->file_size = 500;
     dc_vendor_vals *v = &r->vendor;
-    v->n_tiles = 5;
-    v->grid = 3;
-    v->has_tile_pos = 1;
-    v->tile_origin[0] = 10;
-    v->tile_origin[1] = 20;
-    v->tile_origin[2] = z0;
-    v->tile_step[2] = step;
-    v->tile_times = malloc(5 * sizeof(double));
-    for (int t = 0; t < 5; t++) v->tile_times[t] = 100.0 * t + acq;
+    dc_tiling *t = v->tiling = dc_tiling_new(5, 3);
+    t->has_pos = t->has_times = 1;
+    t->origin[0] = 10;
+    t->origin[1] = 20;
+    t->origin[2] = z0;
+    t->step[2] = step;
+    for (int k = 0; k < 5; k++) t->times[k] = 100.0 * k + acq;
     snprintf(v->image_type, sizeof v->image_type, "ORIGINAL\\PRIMARY\\M\\ND\\MOSAIC");
     return r;
 }
@@ -484,7 +482,7 @@ static void test_pack_roundtrips(void **state)
     dc_record *r = mosaic_rec(0, "d/a.dcm", 50, 2.5, 1);
     r->vendor.has_philips_ss = 1;
     r->vendor.philips_ss = 0.125;
-    snprintf(r->vendor.note, sizeof r->vendor.note, "CSA header: 9 tags");
+    r->vendor.note = dc_strdup("CSA header: 9 tags");
     dc_buf b;
     dc_buf_init(&b);
     dc_vendor_pack(&r->vendor, &b);
@@ -492,16 +490,19 @@ static void test_pack_roundtrips(void **state)
     dc_vendor_vals back;
     assert_int_equal(dc_vendor_unpack(&p, b.data + b.len, &back), 0);
     assert_ptr_equal(p, b.data + b.len);
-    assert_memory_equal(back.tile_times, r->vendor.tile_times, 5 * sizeof(double));
-    double *keep = back.tile_times;
-    back.tile_times = r->vendor.tile_times;
-    assert_memory_equal(&back, &r->vendor, sizeof back);
-    back.tile_times = keep;
+    assert_non_null(back.tiling);
+    assert_memory_equal(back.tiling, r->vendor.tiling, sizeof(dc_tiling) + 5 * sizeof(double));
+    assert_string_equal(back.note, r->vendor.note);
+    dc_vendor_vals cmp = back;
+    cmp.tiling = r->vendor.tiling;
+    cmp.note = r->vendor.note;
+    assert_memory_equal(&cmp, &r->vendor, sizeof cmp);
     dc_vendor_vals_free(&back);
     for (size_t cut = 0; cut < b.len; cut++) {
         p = b.data;
         assert_int_equal(dc_vendor_unpack(&p, b.data + cut, &back), -1);
-        assert_null(back.tile_times);
+        assert_null(back.tiling);
+        assert_null(back.note);
     }
     dc_xattrs x;
     memset(&x, 0, sizeof x);
