@@ -45,9 +45,23 @@ typedef struct {
 /* a new tiling with room for n_tiles times (zeroed) */
 dc_tiling *dc_tiling_new(uint16_t n_tiles, uint16_t grid);
 
+/* values of one frame of an enhanced multi-frame file (per-frame functional
+ * groups): they replace the file's values for that frame */
+#define DC_FV_ECHO 0x01   /* MREchoSequence EffectiveEchoTime (0018,9082) */
+#define DC_FV_BVALUE 0x02 /* MRDiffusionSequence DiffusionBValue (0018,9087) */
+#define DC_FV_SS 0x04     /* Philips private per-frame sequence (2005,xx0F): Scale Slope */
+#define DC_FV_RS 0x08     /* ... private Rescale Slope */
+#define DC_FV_RI 0x10     /* ... private Rescale Intercept */
+typedef struct {
+    uint8_t has; /* DC_FV_* */
+    double echo_time, b_value, ss, rs, ri;
+} dc_frame_vendor;
+
 typedef struct {
     dc_tiling *tiling; /* NULL: an ordinary frame (records stay small: few files are mosaics) */
     char *note;        /* a warning for the scan, NULL when none */
+    uint32_t n_frames;        /* entries of frames */
+    dc_frame_vendor *frames;  /* per-frame values, NULL when no frame has any */
 
     /* values that may tell the repeats of a 4D series apart */
     uint8_t has_echo, has_bvalue, has_series_number;
@@ -63,13 +77,16 @@ typedef struct {
     double philips_ri; /* private Rescale Intercept (2005,xx09) */
 } dc_vendor_vals;
 
-void dc_vendor_vals_free(dc_vendor_vals *v); /* frees tiling and note */
+void dc_vendor_vals_free(dc_vendor_vals *v); /* frees tiling, note and frames */
 
 /* slices tiled in each frame of a file with these values; 0 for an ordinary frame */
 static inline uint32_t dc_tiles_of(const dc_vendor_vals *v)
 {
     return v->tiling ? v->tiling->n_tiles : 0;
 }
+
+/* the values of frame f: the file's, replaced by the frame's own where given */
+void dc_vendor_frame_values(const dc_vendor_vals *v, uint32_t f, dc_vendor_vals *out);
 
 /* Fill v from a parsed file (v zeroed first).  Never fails: what cannot be
  * read is absent, with a note when it matters (a mosaic left whole). */
@@ -108,6 +125,9 @@ void dc_siemens_read(const dc_dataset *ds, dc_vendor_vals *v);
 
 /* ---- Philips (vendor_philips.c) ---- */
 void dc_philips_read(const dc_dataset *ds, dc_vendor_vals *v);
+/* a frame's functional group sq of group 2005: the private per-frame
+ * sequence (2005,xx0F) gives the frame's Scale Slope and private rescale */
+void dc_philips_frame_group(const dc_dataset *ds, int sq, dc_frame_vendor *x);
 /* Philips floating-point value of stored value sv (Chenevert et al. 2014;
  * dcm2niix): FP = (SV * RS + RI) / (RS * SS), RS and RI the private rescale
  * (else the standard one), SS the Scale Slope.  Out: slope and intercept such that

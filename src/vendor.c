@@ -28,8 +28,23 @@ void dc_vendor_vals_free(dc_vendor_vals *v)
 {
     free(v->tiling);
     free(v->note);
+    free(v->frames);
     v->tiling = NULL;
     v->note = NULL;
+    v->frames = NULL;
+    v->n_frames = 0;
+}
+
+void dc_vendor_frame_values(const dc_vendor_vals *v, uint32_t f, dc_vendor_vals *out)
+{
+    *out = *v; /* a view: the pointers are v's */
+    if (!v->frames || f >= v->n_frames) return;
+    const dc_frame_vendor *x = &v->frames[f];
+    if (x->has & DC_FV_ECHO) out->echo_time = x->echo_time, out->has_echo = 1;
+    if (x->has & DC_FV_BVALUE) out->b_value = x->b_value, out->has_bvalue = 1;
+    if (x->has & DC_FV_SS) out->philips_ss = x->ss, out->has_philips_ss = 1;
+    if (x->has & DC_FV_RS) out->philips_rs = x->rs, out->has_philips_rs = 1;
+    if (x->has & DC_FV_RI) out->philips_ri = x->ri, out->has_philips_ri = 1;
 }
 
 dc_tiling *dc_tiling_new(uint16_t n_tiles, uint16_t grid)
@@ -68,6 +83,72 @@ static void read_generic(const dc_dataset *ds, dc_vendor_vals *v)
         v->image_type[0] = '\0';
 }
 
+/* value number 0 of tag in item 0 of sequence sq, into *out; the flag bit or 0 */
+static uint8_t item0_double(const dc_dataset *ds, int sq, uint32_t tag, double *out, uint8_t bit)
+{
+    int i = dc_find_in_item(ds, sq, 0, tag);
+    return (i >= 0 && dc_get_double_at(ds, i, 0, out) == 0 && isfinite(*out)) ? bit : 0;
+}
+
+/* one functional group of a frame (or the shared item) into x */
+static void frame_group(const dc_dataset *ds, int sq, dc_frame_vendor *x)
+{
+    switch (ds->el[sq].tag) {
+    case DC_TAG(0x0018, 0x9114): /* MREchoSequence */
+        x->has |= item0_double(ds, sq, DC_TAG(0x0018, 0x9082), &x->echo_time, DC_FV_ECHO);
+        break;
+    case DC_TAG(0x0018, 0x9117): /* MRDiffusionSequence */
+        x->has |= item0_double(ds, sq, DC_TAG(0x0018, 0x9087), &x->b_value, DC_FV_BVALUE);
+        break;
+    default:
+        if (DC_TAG_GROUP(ds->el[sq].tag) == 0x2005) dc_philips_frame_group(ds, sq, x);
+        break;
+    }
+}
+
+/* the sequences in item `item` of functional group sequence fg into x */
+static void frame_item(const dc_dataset *ds, int fg, int32_t item, size_t from, dc_frame_vendor *x)
+{
+    size_t end = ds->el[fg].val < ds->n_el ? ds->el[fg].val : ds->n_el;
+    for (size_t i = from; i < end; i++) {
+        const dc_elem *e = &ds->el[i];
+        if (e->parent != fg) continue;
+        if (e->item > item) break;
+        if (e->item == item && e->vr == DC_VR('S', 'Q')) frame_group(ds, (int)i, x);
+    }
+}
+
+/* per-frame values of an enhanced file (shared group as the default) */
+static void read_frames(const dc_dataset *ds, dc_vendor_vals *v)
+{
+    int per = dc_find(ds, DC_TAG(0x5200, 0x9230)), sh = dc_find(ds, DC_TAG(0x5200, 0x9229));
+    long nf = 1;
+    if (per < 0 || ds->el[per].vr != DC_VR('S', 'Q') || dc_tag_long(ds, DC_TAG_NUM_FRAMES, &nf) != 0 ||
+        nf < 1)
+        return;
+    dc_frame_vendor shared;
+    memset(&shared, 0, sizeof shared);
+    if (sh >= 0 && ds->el[sh].vr == DC_VR('S', 'Q')) frame_item(ds, sh, 0, (size_t)sh + 1, &shared);
+    uint32_t n = ds->el[per].len < (uint64_t)nf ? ds->el[per].len : (uint32_t)nf;
+    dc_frame_vendor *f = dc_malloc((n ? n : 1) * sizeof *f);
+    uint8_t any = shared.has;
+    size_t from = (size_t)per + 1;
+    for (uint32_t k = 0; k < n; k++) {
+        f[k] = shared;
+        frame_item(ds, per, (int32_t)k, from, &f[k]);
+        any |= f[k].has;
+        while (from < ds->n_el && from < ds->el[per].val && !(ds->el[from].parent == per &&
+                                                              ds->el[from].item > (int32_t)k))
+            from++; /* the next item's first element */
+    }
+    if (!any) {
+        free(f);
+        return;
+    }
+    v->frames = f;
+    v->n_frames = n;
+}
+
 void dc_vendor_read(const dc_dataset *ds, dc_vendor_vals *v)
 {
     dc_vendor_vals_free(v);
@@ -75,6 +156,7 @@ void dc_vendor_read(const dc_dataset *ds, dc_vendor_vals *v)
     read_generic(ds, v);
     dc_siemens_read(ds, v);
     dc_philips_read(ds, v);
+    read_frames(ds, v);
 }
 
 /* ---- serialisation ---- */
@@ -111,6 +193,33 @@ void dc_vendor_pack(const dc_vendor_vals *v, dc_buf *out)
     le_put_f(out, v->philips_ss);
     le_put_f(out, v->philips_rs);
     le_put_f(out, v->philips_ri);
+    le_put(out, v->frames ? v->n_frames : 0, 4);
+    for (uint32_t k = 0; v->frames && k < v->n_frames; k++) {
+        const dc_frame_vendor *x = &v->frames[k];
+        le_put(out, x->has, 1);
+        const double d[5] = {x->echo_time, x->b_value, x->ss, x->rs, x->ri};
+        for (int j = 0; j < 5; j++) le_put_f(out, d[j]);
+    }
+}
+
+#define FRAME_VENDOR_PACKED (1 + 5 * 8)
+
+static void unpack_frames(le_reader *rd, dc_vendor_vals *v)
+{
+    uint32_t n = (uint32_t)le_get(rd, 4);
+    if (rd->bad || n == 0) return;
+    if ((uint64_t)n * FRAME_VENDOR_PACKED > (uint64_t)(rd->end - rd->p)) {
+        rd->bad = 1;
+        return;
+    }
+    v->frames = dc_malloc(n * sizeof *v->frames);
+    v->n_frames = n;
+    for (uint32_t k = 0; k < n; k++) {
+        dc_frame_vendor *x = &v->frames[k];
+        x->has = (uint8_t)le_get(rd, 1);
+        double *d[5] = {&x->echo_time, &x->b_value, &x->ss, &x->rs, &x->ri};
+        for (int j = 0; j < 5; j++) *d[j] = le_get_f(rd);
+    }
 }
 
 /* NULL (none or garbage: rd->bad says which) or a new tiling */
@@ -158,6 +267,7 @@ int dc_vendor_unpack(const char **p, const char *end, dc_vendor_vals *v)
     v->philips_ss = le_get_f(&rd);
     v->philips_rs = le_get_f(&rd);
     v->philips_ri = le_get_f(&rd);
+    unpack_frames(&rd, v);
     if (rd.bad) {
         dc_vendor_vals_free(v);
         return -1;
@@ -228,12 +338,14 @@ static void add_repeat_axes(const dc_record *recs, dc_scan *s)
     for (uint32_t r = 0; r < nr; r++) {
         uint32_t k = r * nz;
         const dc_record *rec = &recs[s->slice_rec[k]];
-        const dc_vendor_vals *x = &rec->vendor;
+        dc_vendor_vals fv;
+        dc_vendor_frame_values(&rec->vendor, rec->vendor.tiling ? 0 : s->slice_frame[k], &fv);
+        const dc_vendor_vals *x = &fv;
         v[0][r] = x->has_echo ? x->echo_time : NAN;
         v[1][r] = x->has_bvalue ? x->b_value : NAN;
         v[2][r] = temporal_of(rec, s->slice_frame[k]);
         v[3][r] = rec->has_acq ? rec->acq : NAN;
-        types[r] = x->image_type;
+        types[r] = rec->vendor.image_type; /* per file */
         types_differ |= strcmp(types[r], types[0]) != 0;
     }
     const char *axis = differ(v[0], nr) ? "echo"

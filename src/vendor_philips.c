@@ -22,6 +22,7 @@
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 #include "dc_config.h"
 #include "dc_scan.h"
@@ -38,10 +39,15 @@ static int philips_find(const dc_dataset *ds, uint8_t elem)
     return -1;
 }
 
-static int philips_value(const dc_dataset *ds, uint8_t elem, double *out)
+static int is_philips_creator(const dc_dataset *ds, int32_t c)
 {
-    int i = philips_find(ds, elem);
-    if (i < 0) return 0;
+    char name[65];
+    return c >= 0 && dc_get_str(ds, c, name, sizeof name) == 0 && strncasecmp(name, "Philips MR Imaging DD", 21) == 0;
+}
+
+/* value 0 of element i (FL/FD/DS, or 4 bytes of a little endian FL when UN) */
+static int value_of(const dc_dataset *ds, int i, double *out)
+{
     if (dc_get_double_at(ds, i, 0, out) == 0 && isfinite(*out)) return 1;
     const dc_elem *e = &ds->el[i]; /* UN: a little endian FL */
     const uint8_t *v = dc_value(ds, e);
@@ -51,6 +57,30 @@ static int philips_value(const dc_dataset *ds, uint8_t elem, double *out)
     memcpy(&f, &u, 4);
     *out = f;
     return isfinite(*out);
+}
+
+static int philips_value(const dc_dataset *ds, uint8_t elem, double *out)
+{
+    int i = philips_find(ds, elem);
+    return i >= 0 && value_of(ds, i, out);
+}
+
+void dc_philips_frame_group(const dc_dataset *ds, int sq, dc_frame_vendor *x)
+{
+    const dc_elem *s = &ds->el[sq];
+    if (s->vr != DC_VR('S', 'Q') || (s->tag & 0xFF) != 0x0F || !is_philips_creator(ds, s->creator)) return;
+    size_t end = s->val < ds->n_el ? s->val : ds->n_el;
+    for (size_t i = (size_t)sq + 1; i < end; i++) {
+        const dc_elem *e = &ds->el[i];
+        if (e->parent != sq || e->item != 0 || DC_TAG_GROUP(e->tag) != 0x2005) continue;
+        if (e->creator >= 0 && !is_philips_creator(ds, e->creator)) continue;
+        double d;
+        uint8_t low = (uint8_t)(e->tag & 0xFF);
+        if ((low != 0x0E && low != 0x09 && low != 0x0A) || !value_of(ds, (int)i, &d)) continue;
+        if (low == 0x0E) x->ss = d, x->has |= DC_FV_SS;
+        if (low == 0x09) x->ri = d, x->has |= DC_FV_RI;
+        if (low == 0x0A) x->rs = d, x->has |= DC_FV_RS;
+    }
 }
 
 void dc_philips_read(const dc_dataset *ds, dc_vendor_vals *v)
@@ -72,6 +102,13 @@ int dc_philips_fp_scale(const dc_vendor_vals *v, double rs, double ri, double *s
     return 0;
 }
 
+/* the vendor values of stored slice k (its frame's, for an enhanced file) */
+static void slice_values(const dc_record *recs, const dc_scan *s, uint32_t k, dc_vendor_vals *out)
+{
+    const dc_vendor_vals *v = &recs[s->slice_rec[k]].vendor;
+    dc_vendor_frame_values(v, v->tiling ? 0 : s->slice_frame[k], out);
+}
+
 /* one per-slice attribute: scalar when every slice agrees */
 static void add_per_slice(dc_scan *s, const char *name, const double *v)
 {
@@ -89,7 +126,9 @@ static void to_floating(const dc_record *recs, dc_scan *s)
         uint32_t j = s->n_rescale > 1 ? k : 0;
         sl[k] = s->rescale_slope[j];
         ic[k] = s->rescale_intercept[j];
-        dc_philips_fp_scale(&recs[s->slice_rec[k]].vendor, sl[k], ic[k], &sl[k], &ic[k]);
+        dc_vendor_vals fv;
+        slice_values(recs, s, k, &fv);
+        dc_philips_fp_scale(&fv, sl[k], ic[k], &sl[k], &ic[k]);
     }
     free(s->rescale_slope);
     free(s->rescale_intercept);
@@ -102,12 +141,17 @@ static void to_floating(const dc_record *recs, dc_scan *s)
 void dc_philips_scan_attrs(const dc_record *recs, dc_scan *s, const dc_group_opts *o)
 {
     int any = 0;
-    for (uint32_t k = 0; k < s->n_slices && !any; k++) any = recs[s->slice_rec[k]].vendor.has_philips_ss;
+    dc_vendor_vals fv;
+    for (uint32_t k = 0; k < s->n_slices && !any; k++) {
+        slice_values(recs, s, k, &fv);
+        any = fv.has_philips_ss;
+    }
     if (!any) return;
     double *v[3];
     for (int a = 0; a < 3; a++) v[a] = dc_malloc(s->n_slices * sizeof(double));
     for (uint32_t k = 0; k < s->n_slices; k++) {
-        const dc_vendor_vals *x = &recs[s->slice_rec[k]].vendor;
+        slice_values(recs, s, k, &fv);
+        const dc_vendor_vals *x = &fv;
         v[0][k] = x->has_philips_ss ? x->philips_ss : NAN;
         v[1][k] = x->has_philips_rs ? x->philips_rs : NAN;
         v[2][k] = x->has_philips_ri ? x->philips_ri : NAN;

@@ -29,6 +29,10 @@
   philips    Philips private Scale Slope / Rescale Slope / Intercept per slice
              as attributes; philips_scaling: floating stores
              (SV * RS + RI) / (RS * SS) as float32.
+  enhanced   an enhanced multi-frame MR file, 2 positions x 2 b-values given per
+             frame (MRDiffusionSequence) and a per-frame Philips private
+             sequence with each frame's Scale Slope: 4D with repeat_axis
+             b_value, philips_scale_slope per slice, floating values per frame.
   highbits   12-bit unsigned data with garbage in bits 12-15 (uncompressed,
              the raw-copy path, and RLE): stored values are the low 12 bits.
 """
@@ -546,6 +550,53 @@ def philips_case(binary, work):
                                                                          if d.shape == want.shape else d.shape))
 
 
+# ----------------------------------------------------- enhanced multi-frame
+
+def enhanced_case(binary, work):
+    """one enhanced MR file: 2 positions x 2 b-values (per-frame MRDiffusionSequence),
+    a per-frame Philips private sequence with each frame's Scale Slope"""
+    from pydicom.dataset import Dataset
+    from pydicom.sequence import Sequence
+    uids, study, folder = setup(work, 19, "enhanced")
+    series = uids("series")
+    rng = np.random.default_rng(9)
+    frames = rng.integers(0, 4000, size=(4, 5, 6))
+    pos = [[0, 0, 0.0], [0, 0, 3.0], [0, 0, 0.0], [0, 0, 3.0]]
+    bval, ss = [0.0, 0.0, 1000.0, 1000.0], [0.5, 0.25, 0.125, 2.0]
+    per = [{"PlanePositionSequence": {"ImagePositionPatient": pos[k]},
+            "MRDiffusionSequence": {"DiffusionBValue": bval[k], "DiffusionDirectionality": "NONE"}}
+           for k in range(4)]
+    shared = {"PlaneOrientationSequence": {"ImageOrientationPatient": [1, 0, 0, 0, 1, 0]},
+              "PixelMeasuresSequence": {"PixelSpacing": [1, 1], "SliceThickness": 3},
+              "PixelValueTransformationSequence": {"RescaleSlope": 2, "RescaleIntercept": -4,
+                                                   "RescaleType": "US"}}
+    ds = G.enhanced_dataset(uids, G.ENH_MR_STORAGE, study, series, "MR", frames, bits_alloc=16,
+                            bits_stored=16, signed=False, shared=shared, per_frame=per)
+    for k in range(4):
+        it = Dataset()
+        it.private_block(0x2005, "Philips MR Imaging DD 005", create=True).add_new(0x0E, "FL", ss[k])
+        item = ds.PerFrameFunctionalGroupsSequence[k]
+        item.private_block(0x2005, "Philips MR Imaging DD 005", create=True).add_new(0x0F, "SQ", Sequence([it]))
+    G.save(ds, os.path.join(folder, "enh.dcm"))
+    h5, _ = crawl(binary, work, "enhanced", [folder])
+    h5f, _ = crawl(binary, work, "enhanced_fp", [folder], extra="  philips_scaling: floating\n")
+    if h5 is None or h5f is None:
+        return
+    d = find(h5, series)
+    if not check(d is not None and d.shape == (2, 2, 5, 6), "enhanced", "4D dataset missing"):
+        return
+    order = [0, 1, 2, 3]  # (b0: z0 z1), (b1000: z0 z1)
+    check(np.array_equal(d[()].reshape(4, 5, 6), frames[order]), "enhanced", "voxels")
+    check(attr(d, "repeat_axis") == "b_value", "enhanced", "repeat_axis %r" % attr(d, "repeat_axis"))
+    check(list(d.attrs["repeat_b_value"]) == [0, 1000], "enhanced", "repeat_b_value %s" % d.attrs["repeat_b_value"])
+    check(np.allclose(d.attrs["philips_scale_slope"], [ss[k] for k in order]), "enhanced",
+          "philips_scale_slope %s" % d.attrs["philips_scale_slope"])
+    df = find(h5f, series)
+    want = np.stack([(frames[k] * 2.0 - 4) / (2.0 * ss[k]) for k in order]).astype(np.float32)
+    check(df is not None and df.dtype == np.float32 and np.allclose(df[()].reshape(4, 5, 6), want, rtol=1e-6),
+          "enhanced floating", "values differ from (SV*RS+RI)/(RS*SS) per frame")
+
+
 # ---------------------------------------------------------------- high bits
 
 def highbits_case(binary, work):
@@ -591,7 +642,7 @@ def main():
     os.makedirs(work, exist_ok=True)
     try:
         for case in (nib_case, mosaic_case, malformed_case, axes_case, seriesnum_case, philips_case,
-                     highbits_case):
+                     enhanced_case, highbits_case):
             case(binary, work)
             print("%-16s %s" % (case.__name__, "done"))
     finally:
