@@ -99,7 +99,7 @@ static void fuzz_check_record_roundtrip(const dc_record *r)
                    !strcmp(back.ts_uid, r->ts_uid) && back.kind == r->kind &&
                    dc_palette_equal(back.palette, r->palette) &&
                    dc_tiles_of(&back.vendor) == dc_tiles_of(&r->vendor) &&
-                   !back.vendor.note == !r->vendor.note,
+                   !back.vendor.note == !r->vendor.note && back.vendor.n_frames == r->vendor.n_frames,
                "record changed through pack/unpack");
     const dc_tiling *t = r->vendor.tiling;
     FUZZ_CHECK(!t || (t->grid && r->rows % t->grid == 0 && r->cols % t->grid == 0 &&
