@@ -144,8 +144,8 @@ int dc_csa_parse(const uint8_t *p, size_t len, dc_csa_info *info, char *why, siz
     memset(info, 0, sizeof *info);
     csa_cursor c = {p, p ? len : 0, 0};
     int csa2 = c.len >= 4 && memcmp(p, "SV10", 4) == 0;
+    if (c.len < (csa2 ? 16u : 8u)) return csa_fail(why, whylen, "%ld bytes, too short", (long)c.len);
     if (csa2) c.pos = 8;
-    if (csa_left(&c) < 8) return csa_fail(why, whylen, "%ld bytes, too short", (long)c.len);
     int32_t n_tags = csa_i32(&c);
     c.pos += 4; /* check value */
     if (n_tags <= 0 || n_tags > DC_CSA_MAX_ITEMS) return csa_fail(why, whylen, "%ld tags", n_tags);

@@ -140,7 +140,9 @@ static void test_csa_malformed(void **state)
     char why[128];
     assert_int_equal(dc_csa_parse(NULL, 0, &INFO, why, sizeof why), -1);
     dc_buf_append(&b, "SV10\4\3\2\1\1\0", 10);
-    expect_refused(&b, "too short");
+    expect_refused(&b, "10 bytes, too short");
+    b.len = 4; /* "SV10" alone: the CSA2 prefix must not be skipped past the end */
+    expect_refused(&b, "4 bytes, too short");
     const size_t tags_at = 8, tag0 = 16, items0 = tag0 + 64 + 12, item0 = tag0 + 84; /* CSA2 */
     csa_write(&b, MOSAIC_TAGS, 5, 2);
     set32(&b, tags_at, 0);
