@@ -34,6 +34,30 @@ static inline void le_put_s(dc_buf *b, const char *s, size_t cap)
     dc_buf_append(b, s, n);
 }
 
+/* the same through a cursor into space the caller reserved: the fixed part
+ * of a record's values in one dc_buf_append (per-field appends cost more
+ * than the rest of a batch build, see record.c) */
+static inline void le_w(uint8_t **q, uint64_t v, int n)
+{
+    for (int i = 0; i < n; i++) (*q)[i] = (uint8_t)(v >> (8 * i));
+    *q += n;
+}
+
+static inline void le_w_f(uint8_t **q, double d)
+{
+    uint64_t u;
+    memcpy(&u, &d, 8);
+    le_w(q, u, 8);
+}
+
+static inline void le_w_s(uint8_t **q, const char *s, size_t cap)
+{
+    size_t n = strnlen(s, cap < 65535 ? cap : 65535);
+    le_w(q, n, 2);
+    memcpy(*q, s, n);
+    *q += n;
+}
+
 typedef struct {
     const uint8_t *p, *end;
     int bad;

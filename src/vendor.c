@@ -165,8 +165,6 @@ void dc_vendor_read(const dc_dataset *ds, dc_vendor_vals *v)
 
 static void pack_tiling(const dc_tiling *t, dc_buf *out)
 {
-    le_put(out, t != NULL, 1);
-    if (!t) return;
     le_put(out, t->n_tiles, 2);
     le_put(out, t->grid, 2);
     le_put(out, t->has_pos, 1);
@@ -177,23 +175,29 @@ static void pack_tiling(const dc_tiling *t, dc_buf *out)
         for (uint32_t k = 0; k < t->n_tiles; k++) le_put_f(out, t->times[k]);
 }
 
+/* magic, flags, numbers, ImageType, then which optional parts follow */
+#define VENDOR_FIXED_MAX (2 + 6 + 2 * 8 + 4 + 2 + DC_IMAGE_TYPE_LEN + 3 * 8 + 1 + 1 + 4)
+
 void dc_vendor_pack(const dc_vendor_vals *v, dc_buf *out)
 {
-    le_put(out, VENDOR_MAGIC, 2);
-    pack_tiling(v->tiling, out);
-    le_put(out, v->note != NULL, 1);
-    if (v->note) le_put_s(out, v->note, DC_VENDOR_NOTE_LEN);
+    uint8_t fixed[VENDOR_FIXED_MAX], *q = fixed;
+    le_w(&q, VENDOR_MAGIC, 2);
     const uint8_t flags[] = {v->has_echo, v->has_bvalue, v->has_series_number, v->has_philips_ss,
                              v->has_philips_rs, v->has_philips_ri};
-    dc_buf_append(out, flags, sizeof flags);
-    le_put_f(out, v->echo_time);
-    le_put_f(out, v->b_value);
-    le_put(out, (uint32_t)v->series_number, 4);
-    le_put_s(out, v->image_type, sizeof v->image_type);
-    le_put_f(out, v->philips_ss);
-    le_put_f(out, v->philips_rs);
-    le_put_f(out, v->philips_ri);
-    le_put(out, v->frames ? v->n_frames : 0, 4);
+    for (size_t k = 0; k < sizeof flags; k++) le_w(&q, flags[k], 1);
+    le_w_f(&q, v->echo_time);
+    le_w_f(&q, v->b_value);
+    le_w(&q, (uint32_t)v->series_number, 4);
+    le_w_s(&q, v->image_type, sizeof v->image_type);
+    le_w_f(&q, v->philips_ss);
+    le_w_f(&q, v->philips_rs);
+    le_w_f(&q, v->philips_ri);
+    le_w(&q, v->tiling != NULL, 1);
+    le_w(&q, v->note != NULL, 1);
+    le_w(&q, v->frames ? v->n_frames : 0, 4);
+    dc_buf_append(out, fixed, (size_t)(q - fixed));
+    if (v->tiling) pack_tiling(v->tiling, out);
+    if (v->note) le_put_s(out, v->note, DC_VENDOR_NOTE_LEN);
     for (uint32_t k = 0; v->frames && k < v->n_frames; k++) {
         const dc_frame_vendor *x = &v->frames[k];
         le_put(out, x->has, 1);
@@ -204,9 +208,8 @@ void dc_vendor_pack(const dc_vendor_vals *v, dc_buf *out)
 
 #define FRAME_VENDOR_PACKED (1 + 5 * 8)
 
-static void unpack_frames(le_reader *rd, dc_vendor_vals *v)
+static void unpack_frames(le_reader *rd, dc_vendor_vals *v, uint32_t n)
 {
-    uint32_t n = (uint32_t)le_get(rd, 4);
     if (rd->bad || n == 0) return;
     if ((uint64_t)n * FRAME_VENDOR_PACKED > (uint64_t)(rd->end - rd->p)) {
         rd->bad = 1;
@@ -222,10 +225,9 @@ static void unpack_frames(le_reader *rd, dc_vendor_vals *v)
     }
 }
 
-/* NULL (none or garbage: rd->bad says which) or a new tiling */
+/* a tiling's body (its flag was read); NULL on garbage (rd->bad set) */
 static dc_tiling *unpack_tiling(le_reader *rd)
 {
-    if (le_get(rd, 1) != 1) return NULL;
     uint16_t n = (uint16_t)le_get(rd, 2), grid = (uint16_t)le_get(rd, 2);
     uint8_t has_pos = (uint8_t)le_get(rd, 1), has_times = (uint8_t)le_get(rd, 1);
     if (rd->bad || n == 0 || n > DC_MAX_TILES || grid == 0 || has_pos > 1 || has_times > 1) {
@@ -248,15 +250,6 @@ int dc_vendor_unpack(const char **p, const char *end, dc_vendor_vals *v)
     if (!p || !*p || end < *p) return -1;
     le_reader rd = {(const uint8_t *)*p, (const uint8_t *)end, 0};
     if (le_get(&rd, 2) != VENDOR_MAGIC) return -1;
-    v->tiling = unpack_tiling(&rd);
-    uint64_t has_note = le_get(&rd, 1);
-    if (has_note == 1) {
-        char note[DC_VENDOR_NOTE_LEN];
-        le_get_s(&rd, note, sizeof note);
-        if (!rd.bad) v->note = dc_strdup(note);
-    } else if (has_note > 1) {
-        rd.bad = 1;
-    }
     uint8_t *flags[] = {&v->has_echo, &v->has_bvalue, &v->has_series_number, &v->has_philips_ss,
                         &v->has_philips_rs, &v->has_philips_ri};
     for (size_t k = 0; k < sizeof flags / sizeof flags[0]; k++) *flags[k] = (uint8_t)le_get(&rd, 1);
@@ -267,7 +260,16 @@ int dc_vendor_unpack(const char **p, const char *end, dc_vendor_vals *v)
     v->philips_ss = le_get_f(&rd);
     v->philips_rs = le_get_f(&rd);
     v->philips_ri = le_get_f(&rd);
-    unpack_frames(&rd, v);
+    uint64_t has_tiling = le_get(&rd, 1), has_note = le_get(&rd, 1);
+    uint32_t n_frames = (uint32_t)le_get(&rd, 4);
+    if (has_tiling > 1 || has_note > 1) rd.bad = 1;
+    if (!rd.bad && has_tiling) v->tiling = unpack_tiling(&rd);
+    if (!rd.bad && has_note) {
+        char note[DC_VENDOR_NOTE_LEN];
+        le_get_s(&rd, note, sizeof note);
+        if (!rd.bad) v->note = dc_strdup(note);
+    }
+    unpack_frames(&rd, v, n_frames);
     if (rd.bad) {
         dc_vendor_vals_free(v);
         return -1;
