@@ -17,7 +17,8 @@
              order; nibabel's wrapper (which reads our CSA) agrees on data and
              affine; a series of 3 is 4D (3, n, r, c) with repeat_axis
              acquisition; per-file mode gives (n, r, c); 3 ranks give the same
-             datasets as 1.
+             datasets as 1; gzip (collective writes of kept frames) and layout
+             seed ((1, r, c, volumes, n)) hold the same voxels.
   malformed  garbage, truncated or absurd CSA headers: with (0019,xx0A) the
              mosaic is still cut (warning names the CSA problem); without it
              the image is stored whole with a warning; never a crash.
@@ -355,6 +356,8 @@ def mosaic_case(binary, work):
     h5, _ = crawl(binary, work, "mosaics", folders)
     h5_3, _ = crawl(binary, work, "mosaics_np3", folders, np_=3)
     h5_pf, _ = crawl(binary, work, "mosaics_perfile", folders, volumes=False)
+    h5_gz, _ = crawl(binary, work, "mosaics_gzip", folders, extra="  compression: gzip:1\n")
+    h5_seed, _ = crawl(binary, work, "mosaics_seed", folders, extra="  layout: seed\n")
     if h5 is None or h5_pf is None:
         return
     for name, (folder, series, n, tr, tc, o, vols, ipp, iop, tt) in made.items():
@@ -373,6 +376,11 @@ def mosaic_case(binary, work):
                                     times, sign)
         if o.get("csa", "csa2") is None:
             check("without CSA SliceNormalVector" in attr(d, "warnings"), name, "warning %r" % attr(d, "warnings"))
+        for other, label in ((h5_gz, "gzip"), (h5_seed, "seed layout")):
+            do = find(other, series) if other is not None else None
+            want = d[()] if label == "gzip" else np.transpose(d[()], (2, 3, 0, 1))[None]
+            check(do is not None and do.shape == want.shape and np.array_equal(do[()], want), name,
+                  "%s dataset differs (%s)" % (label, None if do is None else do.shape))
         if h5_3 is not None:
             d3 = find(h5_3, series)
             check(d3 is not None and np.array_equal(d3[()], d[()]) and same_attrs(d, d3), name,
