@@ -16,7 +16,10 @@ int dc_decode_tile(dc_dataset *ds, const dc_pixel_desc *pd, uint32_t grid, uint3
                    uint32_t tile, int out_dtype, double slope, double intercept, void *dst,
                    char *err, size_t errlen);
 
-/* drop the cached decoded frame (tests; a crawl keeps it until the next mosaic) */
+/* the cached decoded frame no longer counts (a file was opened again; the
+ * buffer is kept for the next mosaic) */
+void dc_tiles_invalidate(void);
+/* drop the cached frame and its buffer (tests, fuzzing) */
 void dc_tiles_forget(void);
 
 #endif

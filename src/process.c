@@ -213,6 +213,7 @@ static void with_pixels(dc_worker *w, const dc_config *cfg, const dc_batch *b, c
                 return;
             }
             open_rec = ri;
+            dc_tiles_invalidate(); /* a mosaic's decoded frame is kept while its file is open */
             res->bytes_in += rec->file_size;
             if (ri == s->first_rec) {
                 flatten_row(w, s, res);

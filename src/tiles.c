@@ -3,7 +3,9 @@
  * the whole frame is decoded (dc_decode_frames, every codec and the finish
  * step), kept, and the tile copied out.  The decoded frame of the last call
  * is cached (file, frame, type, scaling), so the n tiles of a mosaic cost
- * one decode; like decode.c's fragment map cache, this is not thread-safe.
+ * one decode; the worker invalidates it whenever it opens a file (so a file
+ * replaced under the same name is decoded again); like decode.c's fragment
+ * map cache, this is not thread-safe.
  */
 #include "dc_tiles.h"
 
@@ -23,6 +25,11 @@ static struct {
     size_t cap;
     int valid;
 } cache;
+
+void dc_tiles_invalidate(void)
+{
+    cache.valid = 0;
+}
 
 void dc_tiles_forget(void)
 {
