@@ -13,6 +13,9 @@
 #include "dc_util.h"
 
 enum dc_layout { DC_LAYOUT_ZYX = 0, DC_LAYOUT_SEED = 1 };
+/* output.philips_scaling: display = as stored (or RescaleSlope/Intercept with
+ * rescale); floating = Philips' floating-point values (vendor_philips.c) */
+enum dc_philips_scaling { DC_PHILIPS_DISPLAY = 0, DC_PHILIPS_FLOATING = 1 };
 enum dc_slice_order { DC_ORDER_POSITION = 0, DC_ORDER_INSTANCE = 1, DC_ORDER_FILENAME = 2 };
 enum dc_progress_mode { DC_PROGRESS_AUTO = 0, DC_PROGRESS_ALWAYS = 1, DC_PROGRESS_NEVER = 2 };
 
@@ -29,6 +32,7 @@ typedef struct {
     int layout;     /* enum dc_layout */
     int gzip_level; /* 0 = none, 1..9 = gzip with shuffle */
     int rescale;
+    int philips_scaling;   /* enum dc_philips_scaling */
     int csv_formula_guard; /* prefix ' to metadata values that would start a spreadsheet formula */
     /* volumes */
     int slice_order; /* enum dc_slice_order */

@@ -4,7 +4,8 @@
  * Decoding has two steps.  A codec (one per family of transfer syntaxes,
  * IOR-style table of function pointers, see dc_codecs[] in decode.c) turns
  * one frame's bytes into raw samples.  dc_decode_frames() then normalises:
- * host byte order, sign extension when BitsStored < BitsAllocated, 1-bit
+ * host byte order, masking of the bits above BitsStored (unsigned) or sign
+ * extension (signed) when BitsStored < BitsAllocated, 1-bit
  * unpacking, planar to interleaved, YBR_* to RGB, optional rescale to float32.
  *
  * Codecs: native (implicit/explicit LE, explicit BE, deflated), RLE (own),
@@ -75,8 +76,9 @@ int dc_output_dtype(const dc_pixel_desc *pd, int rescale);
  * BitsStored; YBR_FULL and YBR_FULL_422 become RGB (pydicom's
  * convert_color_space arithmetic; YBR_ICT/YBR_RCT are converted by the J2K
  * decoder); samples are always interleaved; out_dtype DC_DT_F32 for integer
- * data gives value*slope+intercept.  Unsigned values with bits above
- * BitsStored are kept as stored, as pydicom does; BitsAllocated 1 is
+ * data gives value*slope+intercept.  Unsigned values with BitsStored <
+ * BitsAllocated keep only their low BitsStored bits (PS3.5 8.1.1; pydicom
+ * keeps the bits above); BitsAllocated 1 is
  * unpacked to 0/1 bytes.  Frames of encapsulated data: basic offset table,
  * else one fragment per frame, all fragments for a single frame, else the
  * FFD9 end marker (pydicom's rule; the last such map is cached, so this is

@@ -12,6 +12,7 @@
 #include <stdint.h>
 #include "dc_dicom.h"
 #include "dc_util.h"
+#include "dc_vendor.h"
 
 enum dc_file_kind {
     DC_FILE_DICOM = 0,     /* parsed; may or may not have pixel data */
@@ -102,6 +103,7 @@ typedef struct {
     uint32_t n_frame_geom; /* multi-frame files with per-frame functional groups */
     dc_frame_geom *frame_geom;
     dc_palette *palette; /* top-level palette color LUTs, NULL when none */
+    dc_vendor_vals vendor; /* vendor conventions: mosaic tiling, 4D axis values, Philips scaling */
 } dc_record;
 
 void dc_record_init(dc_record *r);

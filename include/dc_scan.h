@@ -11,6 +11,11 @@
  *
  * Stored order.  slice_rec[k]/slice_frame[k] name the k-th stored 2D frame.
  * For a 4D volume k = r * (n_slices / n_repeats) + z (repeat-major).
+ * A tiled record (vendor.tiling set: a Siemens mosaic, dc_vendor.h) is one
+ * frame holding n_tiles slices: its slices are items of their own, and
+ * slice_frame[k] is then the tile, (rows, cols) the size of one tile.  A
+ * series of mosaics thus stacks as any series (one repeat per file); with
+ * slice_order instance/filename the files are the repeats.
  *
  * Shapes (samples > 1 adds a trailing axis of `samples`, interleaved):
  *   zyx   per-file 2D     (rows, cols)
@@ -57,6 +62,10 @@
  *   "affine assumes <identity orientation|unit pixel spacing|unit slice spacing|origin 0>"
  *   "palette color LUTs differ between slices: attributes hold the first slice's"
  *   "palette color LUTs missing in some slices: attributes hold the first slice's"
+ *   vendor notes of the records (dc_vendor_vals.note, the first one, with
+ *   " (N files)" when several files have one), e.g. "mosaic of 48 images does
+ *   not tile 256x256: stored whole", "CSA header: ...: slices along row x
+ *   column cosines, no slice times"
  *
  * Palette.  palette is the first stored slice's dc_palette (PALETTE COLOR
  * images keep their indices; the tables go to attributes).
@@ -66,6 +75,7 @@
 
 #include <stdint.h>
 #include "dc_record.h"
+#include "dc_xattr.h"
 
 enum dc_dtype {
     DC_DT_U8 = 0,
@@ -122,6 +132,7 @@ typedef struct {
     dc_palette *palette;   /* palette color LUTs of the first stored slice, NULL when none */
     char *warnings;        /* "" when none; "; " separated */
     uint32_t n_duplicates; /* files dropped as duplicate SOPInstanceUID */
+    dc_xattrs xattrs;      /* vendor conventions' attributes (dc_vendor_scan_attrs) */
 
     uint64_t cost; /* bytes to read, for load balancing: sum of the
                       stacked files' sizes when writing pixel data,
@@ -137,7 +148,16 @@ typedef struct {
     int write_pixeldata; /* no pixel data is unreadable only when writing pixels */
     uint64_t max_image_bytes; /* run.max_image_bytes: ceiling of one scan's decoded bytes
                                  (0: DC_DEFAULT_MAX_IMAGE_BYTES); larger is unreadable */
+    int philips_scaling; /* enum dc_philips_scaling (output.philips_scaling) */
 } dc_group_opts;
+
+/* Vendor conventions on a stacked scan (vendor.c, vendor_philips.c): the
+ * records' notes into the warnings w, and s->xattrs: slice_times (mosaic
+ * tiles' MosaicRefAcqTimes), repeat_axis and repeat_* (4D), philips_*
+ * (with philips_scaling floating also dtype float32 and the rescale arrays
+ * = Philips' floating-point slope and intercept).  Called by stack.c. */
+void dc_vendor_scan_attrs(const dc_record *recs, dc_scan *s, const dc_group_opts *o, dc_buf *w);
+void dc_philips_scan_attrs(const dc_record *recs, dc_scan *s, const dc_group_opts *o);
 
 void dc_scan_free(dc_scan *s);
 
@@ -159,7 +179,9 @@ void dc_scan_free(dc_scan *s);
  * - Consistency parts are formed in file-name order, each file joining the
  *   first part whose first file has the same Rows, Columns, SamplesPerPixel,
  *   BitsAllocated and orientation (every IOP value within 1e-4; files without
- *   IOP only match each other).  Each multi-frame file is a part of its own;
+ *   IOP only match each other), SeriesNumber (files without one only match
+ *   each other) and mosaic tiling (NumberOfImagesInMosaic, 0 for ordinary
+ *   images).  Each multi-frame file is a part of its own;
  *   one whose frames have several orientations (per-frame functional groups,
  *   2 to 16 of them) gives one part per orientation (its frames in file
  *   order; parts of one file ordered by first frame; warning "multi-frame
@@ -169,7 +191,8 @@ void dc_scan_free(dc_scan *s);
  *   without any InstanceNumber after those with, ties by first file name.
  *   split_inconsistent false: the single-frame files form one unreadable
  *   part, reason "inconsistent Rows/Columns" (or SamplesPerPixel,
- *   BitsAllocated, orientation: the first that differs).
+ *   BitsAllocated, orientation, SeriesNumber, NumberOfImagesInMosaic: the
+ *   first that differs).
  * - Scan IDs are made unique at the end: a repeated ID (per-file copies of
  *   one SOPInstanceUID, or two stems alike) gets "_k" on its k-th holder by
  *   file name (the next free k should "_k" be taken).

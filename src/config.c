@@ -48,6 +48,7 @@ typedef struct {
 } keydef;
 
 static const char *const LAYOUTS[] = {"zyx", "seed", NULL};
+static const char *const PHILIPS[] = {"display", "floating", NULL};
 static const char *const ORDERS[] = {"position", "instance", "filename", NULL};
 static const char *const LEVELS[] = {"error", "warn", "info", "debug", NULL};
 static const char *const PROGRESS[] = {"auto", "always", "never", NULL};
@@ -74,6 +75,8 @@ static const keydef KEYS[] = {
      "none | gzip:1..9 (with shuffle, one slice per chunk)"},
     {"output", "rescale", K_BOOL, F(rescale), NULL, "false",
      "store float32 = stored * RescaleSlope + RescaleIntercept"},
+    {"output", "philips_scaling", K_ENUM, F(philips_scaling), PHILIPS, "display",
+     "floating: Philips files as float32 (SV * RS + RI) / (RS * ScaleSlope)"},
     {"output", "mpi_io_hints", K_HINTS, F(mpi_io_hints), NULL, "{}",
      "MPI-IO hints for every output file, e.g. {striping_factor: 8, romio_cb_write: enable}"},
     {"output", "csv_formula_guard", K_BOOL, F(csv_formula_guard), NULL, "false",

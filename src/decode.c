@@ -12,10 +12,11 @@
  *      into values of BitsAllocated bits in host order;
  *   3. normalisation, the same for every codec: planar -> interleaved,
  *      YBR_FULL/YBR_FULL_422 -> RGB (pydicom's convert_color_space
- *      arithmetic), sign extension from BitsStored for signed data, and the
- *      conversion to float32 with RescaleSlope/Intercept when asked.
- * Unsigned values with bits set above BitsStored are kept as they are, as
- * pydicom does.
+ *      arithmetic), the bits above BitsStored masked off for unsigned data
+ *      (PS3.5 8.1.1: they are not part of the value; pydicom keeps them),
+ *      sign extension from BitsStored for signed data, and the conversion
+ *      to float32 with RescaleSlope/Intercept when asked.  Both take
+ *      HighBit = BitsStored - 1, as pydicom and PS3.5 require of images.
  */
 #include "dc_decode.h"
 
@@ -238,6 +239,20 @@ static void ybr_to_rgb(uint8_t *v, uint64_t npix, size_t vs, unsigned bits)
     }
 }
 
+/* unsigned values: only the low `bits` bits are the value (PS3.5 8.1.1) */
+static void mask_high_bits(uint8_t *v, uint64_t n, size_t vs, unsigned bits)
+{
+    const uint32_t mask = (1u << bits) - 1; /* bits < 8 * vs <= 32 */
+    for (uint64_t i = 0; i < n; i++) {
+        if (vs == 1)
+            v[i] = (uint8_t)(v[i] & mask);
+        else if (vs == 2)
+            ((uint16_t *)v)[i] = (uint16_t)(((uint16_t *)v)[i] & mask);
+        else
+            ((uint32_t *)v)[i] &= mask;
+    }
+}
+
 static void sign_extend(uint8_t *v, uint64_t n, size_t vs, unsigned bits)
 {
     const uint32_t m = 1u << (bits - 1), mask = (m << 1) - 1;
@@ -319,10 +334,12 @@ static void finish_frame(dec_ctx *c, uint8_t *vals, int flags, uint8_t *out)
         memcpy(c->tmp, vals, c->nval * c->vs);
         interleave(c->tmp, vals, npix, pd->samples, c->vs);
     }
+    int narrow = is_int && pd->bits_stored > 0 && pd->bits_stored < 8 * c->vs;
+    if (narrow && pd->pixel_rep == 0) mask_high_bits(vals, c->nval, c->vs, pd->bits_stored);
     if (is_int && pd->samples == 3 && c->vs <= 2 && !(flags & DC_CODEC_RGB) &&
         is_ybr_full(pd->photometric))
         ybr_to_rgb(vals, npix, c->vs, pd->bits_stored);
-    if (is_int && pd->pixel_rep == 1 && pd->bits_stored > 0 && pd->bits_stored < 8 * c->vs)
+    if (narrow && pd->pixel_rep == 1)
         sign_extend(vals, c->nval, c->vs, pd->bits_stored);
     if (vals != out) convert_out(c, vals, out);
 }

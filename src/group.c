@@ -259,10 +259,24 @@ static int same_orientation(const dc_record *a, const dc_record *b)
     return 1;
 }
 
+/* SPEC 11: one SeriesInstanceUID, several SeriesNumbers (absent = its own value) */
+static int same_series_number(const dc_record *a, const dc_record *b)
+{
+    const dc_vendor_vals *x = &a->vendor, *y = &b->vendor;
+    return x->has_series_number == y->has_series_number &&
+           (!x->has_series_number || x->series_number == y->series_number);
+}
+
+/* mosaics with another number of slices (or a mosaic and an ordinary image) */
+static int same_tiling(const dc_record *a, const dc_record *b)
+{
+    return dc_tiles_of(&a->vendor) == dc_tiles_of(&b->vendor);
+}
+
 static int consistent(const dc_record *a, const dc_record *b)
 {
     return same_dims(a, b) && same_samples(a, b) && a->bits_alloc == b->bits_alloc &&
-           same_orientation(a, b);
+           same_orientation(a, b) && same_series_number(a, b) && same_tiling(a, b);
 }
 
 static const dc_record *part_rec(const gr_series *g, const gr_part *p, uint32_t k)
@@ -347,16 +361,19 @@ static void partition(gr_series *g, int split)
 static const char *split_reason(const gr_series *g, const gr_part *p0)
 {
     static const char *reasons[] = {"inconsistent Rows/Columns", "inconsistent SamplesPerPixel",
-                                    "inconsistent BitsAllocated", "inconsistent orientation"};
+                                    "inconsistent BitsAllocated", "inconsistent orientation",
+                                    "inconsistent SeriesNumber", "inconsistent NumberOfImagesInMosaic"};
     const dc_record *a = part_rec(g, p0, 0);
-    for (int k = 0; k < 4; k++)
+    for (int k = 0; k < 6; k++)
         for (uint32_t q = 0; q < g->n_parts; q++) {
             if (g->parts[q].multi) continue;
             const dc_record *b = part_rec(g, &g->parts[q], 0);
             int same = k == 0   ? same_dims(a, b)
                        : k == 1 ? same_samples(a, b)
                        : k == 2 ? a->bits_alloc == b->bits_alloc
-                                : same_orientation(a, b);
+                       : k == 3 ? same_orientation(a, b)
+                       : k == 4 ? same_series_number(a, b)
+                                : same_tiling(a, b);
             if (!same) return reasons[k];
         }
     return "inconsistent series";

@@ -501,6 +501,27 @@ static void frame_axes(const dc_scan *scan, int layout, seg_ds *d)
     if (d->n_frame_axes < 0) d->n_frame_axes = 0;
 }
 
+/* the vendor conventions' attributes (dc_xattr.h), in list order */
+static int extra_attrs(hid_t did, const dc_xattrs *x)
+{
+    int rc = 0;
+    for (uint32_t i = 0; i < x->n; i++) {
+        const dc_xattr *a = &x->a[i];
+        hsize_t n = a->n;
+        int rank = a->scalar ? 0 : 1;
+        if (a->type == DC_XATTR_F64) {
+            rc |= attr_f64(did, a->name, rank, &n, a->f);
+            continue;
+        }
+        hid_t t = H5Tcopy(H5T_C_S1);
+        H5Tset_size(t, H5T_VARIABLE);
+        H5Tset_cset(t, H5T_CSET_UTF8);
+        rc |= attr_write(did, a->name, t, t, rank, &n, a->s);
+        H5Tclose(t);
+    }
+    return rc;
+}
+
 static int scan_attrs(hid_t did, const dc_scan *scan, const dc_h5ds_opts *o)
 {
     int rc = 0;
@@ -545,6 +566,7 @@ static int scan_attrs(hid_t did, const dc_scan *scan, const dc_h5ds_opts *o)
         rc |= attr_write(did, name, p->bits == 8 ? H5T_STD_U8LE : H5T_STD_U16LE, H5T_NATIVE_UINT16, 1,
                          &n, n ? dc_palette_channel(p, c) : &empty);
     }
+    rc |= extra_attrs(did, &scan->xattrs);
     return rc;
 }
 

@@ -146,7 +146,7 @@ static int plan_scans(dc_run *r, dc_strset *retry)
     for (size_t i = 0; i < r->files.scopes.n; i++) ids[i] = dc_scope_id(r->files.scopes.v[i]);
     dc_group_opts go = {r->cfg->volumes,   r->cfg->split_inconsistent, r->cfg->slice_order,
                         r->cfg->layout,    r->cfg->rescale,            r->cfg->write_pixeldata,
-                        r->cfg->max_image_bytes};
+                        r->cfg->max_image_bytes, r->cfg->philips_scaling};
     dc_scan *all = NULL;
     size_t n_all = 0;
     int rc = dc_group_records(r->recs, r->n_recs, paths, (const char *const *)ids,

@@ -15,6 +15,7 @@
 #include "dc_hook.h"
 #include "dc_rawcopy.h"
 #include "dc_stop.h"
+#include "dc_tiles.h"
 
 void dc_worker_init(dc_worker *w)
 {
@@ -125,7 +126,7 @@ static int slice_rescale(const dc_config *cfg, const dc_scan *s, uint32_t k, dou
 {
     *slope = 1.0;
     *icpt = 0.0;
-    if (!cfg->rescale) return 0;
+    if (!cfg->rescale && cfg->philips_scaling != DC_PHILIPS_FLOATING) return 0;
     uint32_t j = s->n_rescale > 1 ? k : 0;
     *slope = (s->rescale_slope && s->n_rescale) ? s->rescale_slope[j] : 1.0;
     *icpt = (s->rescale_intercept && s->n_rescale) ? s->rescale_intercept[j] : 0.0;
@@ -212,6 +213,7 @@ static void with_pixels(dc_worker *w, const dc_config *cfg, const dc_batch *b, c
                 return;
             }
             open_rec = ri;
+            dc_tiles_invalidate(); /* a mosaic's decoded frame is kept while its file is open */
             res->bytes_in += rec->file_size;
             if (ri == s->first_rec) {
                 flatten_row(w, s, res);
@@ -222,13 +224,16 @@ static void with_pixels(dc_worker *w, const dc_config *cfg, const dc_batch *b, c
         dc_pixel_desc_from_record(rec, &pd);
         double slope, icpt;
         slice_rescale(cfg, s, k, &slope, &icpt);
-        if (!keep && copy_raw(w, seg, h, s, &pd, k, slice_bytes) == 0) {
+        uint32_t grid = rec->vendor.tiling ? rec->vendor.tiling->grid : 0; /* a mosaic: slice = tile */
+        if (!keep && !grid && copy_raw(w, seg, h, s, &pd, k, slice_bytes) == 0) {
             res->bytes_out += slice_bytes;
             continue;
         }
         void *dst = keep ? (char *)res->frames + (size_t)k * slice_bytes : w->slice;
-        if (dc_decode_frames(&w->ds, &pd, s->slice_frame[k], 1, s->dtype, slope, icpt, dst, err,
-                             sizeof err) != 0) {
+        if ((grid ? dc_decode_tile(&w->ds, &pd, grid, 0, s->slice_frame[k], s->dtype, slope, icpt, dst,
+                                   err, sizeof err)
+                  : dc_decode_frames(&w->ds, &pd, s->slice_frame[k], 1, s->dtype, slope, icpt, dst,
+                                     err, sizeof err)) != 0) {
             fail(res, err, path);
             return;
         }

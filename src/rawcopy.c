@@ -4,8 +4,10 @@
  * dc_raw_frame_extent() mirrors the fast path of decode.c's decode_native
  * (read straight into the output) and refuses every case in which
  * finish_frame() would change a byte: big endian (swap), BitsAllocated 1
- * (unpack), YBR (conversion), planar colour (interleave), signed values with
- * BitsStored < BitsAllocated (sign extension), a different output type
+ * (unpack), YBR (conversion), planar colour (interleave), integer values with
+ * BitsStored < BitsAllocated (sign extension when signed, masking of the
+ * high bits when unsigned: whether a file has any set is only known by
+ * reading every value, so such frames always take the decoding path), a different output type
  * (rescale, widening).  Measured on 24 x 120 slices of 512x512 CT
  * (tests/bench): the pread + H5Dwrite path spends ~4x more CPU than
  * copy_file_range, almost all of it copying user memory into new page cache
@@ -51,8 +53,8 @@ int dc_raw_frame_extent(const dc_dataset *ds, const dc_pixel_desc *pd, uint32_t 
         return -1;
     }
     int is_int = pd->pixel_kind == DC_PIX_INT;
-    if (is_int && pd->pixel_rep == 1 && pd->bits_stored > 0 && pd->bits_stored < 8 * vs)
-        return -1;
+    if (is_int && pd->bits_stored > 0 && pd->bits_stored < 8 * vs)
+        return -1; /* sign extension or masking */
     uint64_t nval = dc_pixel_frame_values(pd);
     if (nval == 0) return -1;
     uint64_t raw = nval * vs;

@@ -42,6 +42,7 @@ void dc_record_free(dc_record *r)
     r->n_frame_geom = 0;
     dc_palette_free(r->palette);
     r->palette = NULL;
+    dc_vendor_vals_free(&r->vendor);
 }
 
 /* ------------------------------------------------------------------ */
@@ -547,6 +548,7 @@ void dc_record_from_dataset(const dc_dataset *ds, dc_record *r)
     if (per >= 0 && ds->el[per].vr == DC_VR('S', 'Q')) read_per_frame(ds, per, &shared, r, &first);
     merge_into_record(r, &top, &first);
     if (dc_find(ds, DC_TAG(0x0028, 0x1101)) >= 0) r->palette = read_palette(ds);
+    dc_vendor_read(ds, &r->vendor);
 }
 
 uint64_t dc_record_frame_bytes(const dc_record *r)
@@ -654,6 +656,7 @@ void dc_record_pack(const dc_record *r, dc_buf *out)
     out->len += (size_t)(q - q0);
     out->data[out->len] = '\0';
     dc_palette_pack(r->palette, out);
+    dc_vendor_pack(&r->vendor, out);
 }
 
 void dc_palette_pack(const dc_palette *p, dc_buf *out)
@@ -812,10 +815,11 @@ int dc_record_unpack(const char **p, const char *end, dc_record *r)
     }
     if (!rd.bad && rd.p < rd.end && *rd.p > 1) rd.bad = 1;
     r->palette = unpack_palette(&rd);
-    if (rd.bad) {
+    const char *q = (const char *)rd.p;
+    if (rd.bad || dc_vendor_unpack(&q, end, &r->vendor) != 0) {
         dc_record_free(r);
         return -1;
     }
-    *p = (const char *)rd.p;
+    *p = q;
     return 0;
 }

@@ -41,6 +41,7 @@ void dc_scan_free(dc_scan *s)
     free(s->rescale_intercept);
     free(s->warnings);
     dc_palette_free(s->palette);
+    dc_xattrs_free(&s->xattrs);
     memset(s, 0, sizeof *s);
 }
 
@@ -118,6 +119,7 @@ void dc_scan_pack(const dc_scan *s, dc_buf *out)
     put_str(out, s->warnings);
     put_u32(out, s->n_duplicates);
     put(out, &s->cost, sizeof s->cost);
+    dc_xattrs_pack(&s->xattrs, out);
 }
 
 /* ---- unpacking: a reader that turns bad on any overrun ---- */
@@ -224,6 +226,7 @@ static void unpack_fields(rd *r, dc_scan *s)
     s->warnings = get_str(r);
     s->n_duplicates = get_u32(r);
     get(r, &s->cost, sizeof s->cost);
+    if (!r->bad && dc_xattrs_unpack(&r->p, r->end, &s->xattrs) != 0) r->bad = 1;
 }
 
 int dc_scan_unpack(const char **p, const char *end, dc_scan *s)

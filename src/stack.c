@@ -110,7 +110,11 @@ static void item_from_frame(const dc_record *r, uint32_t ri, uint32_t f, const c
     it->path = path;
     it->name = base_name(path);
     const dc_frame_geom *g = (r->frame_geom && f < r->n_frame_geom) ? &r->frame_geom[f] : NULL;
-    if (g && g->has_ipp) {
+    const dc_tiling *tl = r->vendor.tiling;
+    if (tl) { /* tile f of a mosaic: its own position */
+        it->has_ipp = tl->has_pos;
+        for (int c = 0; c < 3; c++) it->ipp[c] = tl->origin[c] + f * tl->step[c];
+    } else if (g && g->has_ipp) {
         it->has_ipp = 1;
         memcpy(it->ipp, g->ipp, sizeof it->ipp);
     } else if (r->frames <= 1 && r->has_ipp) {
@@ -144,6 +148,13 @@ static void item_from_frame(const dc_record *r, uint32_t ri, uint32_t f, const c
     }
 }
 
+/* 2D slices in a record: its frames, or the tiles of a mosaic (dc_vendor.h) */
+static uint32_t items_of(const dc_record *r)
+{
+    if (r->vendor.tiling) return r->vendor.tiling->n_tiles;
+    return r->frames ? r->frames : 1;
+}
+
 /* every frame of the records mem[n_mem]; or, with sub, exactly the frames
  * sub->frame[k] of records sub->rec[k] (a part of a multi-frame file) */
 typedef struct {
@@ -164,12 +175,12 @@ static st_item *make_items(const dc_record *recs, const char *const *paths, cons
         return it;
     }
     uint32_t n = 0;
-    for (uint32_t i = 0; i < n_mem; i++) n += recs[mem[i]].frames ? recs[mem[i]].frames : 1;
+    for (uint32_t i = 0; i < n_mem; i++) n += items_of(&recs[mem[i]]);
     st_item *it = dc_calloc(n, sizeof *it);
     uint32_t k = 0;
     for (uint32_t i = 0; i < n_mem; i++) {
         const dc_record *r = &recs[mem[i]];
-        uint32_t frames = r->frames ? r->frames : 1;
+        uint32_t frames = items_of(r);
         for (uint32_t f = 0; f < frames; f++)
             item_from_frame(r, mem[i], f, paths[r->file_idx], &it[k++]);
     }
@@ -514,8 +525,9 @@ static void geometry(dc_scan *s, const st_item *z, uint32_t nz, const dc_record 
 static void set_shape(dc_scan *s, const dc_record *b, const dc_group_opts *o, uint32_t nz,
                       dc_buf *w)
 {
-    s->rows = b->rows;
-    s->cols = b->cols;
+    uint32_t grid = b->vendor.tiling ? b->vendor.tiling->grid : 1;
+    s->rows = b->rows / grid;
+    s->cols = b->cols / grid;
     s->samples = b->samples ? b->samples : 1;
     dc_pixel_desc pd;
     dc_pixel_desc_from_record(b, &pd);
@@ -533,12 +545,12 @@ static void set_shape(dc_scan *s, const dc_record *b, const dc_group_opts *o, ui
         } else if (o->volumes) {
             if (reps > 1) d[k++] = reps;
             d[k++] = nz;
-        } else if (nz > 1) {
+        } else if (nz > 1 || b->vendor.tiling) {
             d[k++] = nz;
         }
     } else {
         if (o->volumes && reps > 1) d[k++] = reps;
-        if (o->volumes || nz > 1) d[k++] = nz;
+        if (o->volumes || nz > 1 || b->vendor.tiling) d[k++] = nz; /* a mosaic is a volume */
         d[k++] = s->rows;
         d[k++] = s->cols;
     }
@@ -694,6 +706,12 @@ static void stack_items(dc_scan *s, const dc_record *recs, const char *const *pa
         qsort(it, n, sizeof *it, cmp_frame);
         memcpy(out, it, n * sizeof *it);
     }
+    /* mosaics ordered by instance or file name: each file's tiles stay in
+     * tile order, so the files are the repeats */
+    uint32_t tiles = dc_tiles_of(&recs[mem[0]].vendor);
+    if (o->volumes && ord.n_repeats == 1 && n_mem > 1 && tiles && !sub && n == n_mem * tiles &&
+        strcmp(ord.label, "position") != 0)
+        ord.n_repeats = n_mem;
     snprintf(s->slice_order, sizeof s->slice_order, "%s", ord.label);
     fill_slices(s, out, n);
     const dc_record *b = &recs[out[0].rec];
@@ -705,6 +723,7 @@ static void stack_items(dc_scan *s, const dc_record *recs, const char *const *pa
     set_shape(s, b, o, nz, w);
     promote_dtype(s, recs, mem, n_mem, o, w);
     set_palette(s, recs, mem, n_mem, b, w);
+    dc_vendor_scan_attrs(recs, s, o, w);
     s->cost = 0;
     if (o->write_pixeldata)
         for (uint32_t i = 0; i < n_mem; i++) s->cost += recs[mem[i]].file_size;

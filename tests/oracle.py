@@ -32,7 +32,8 @@ SPEC 4  CSV columns: group 0002 (file meta) is not in the CSV (the old
 SPEC 5  Stacking as described; 4D repeats ordered by (AcquisitionNumber,
         TemporalPositionIdentifier, InstanceNumber).
 SPEC 6  Arrays: pydicom pixel_array (numpy, gdcm, pillow, rle handlers),
-        sign-extended from HighBit, YBR_FULL/YBR_FULL_422 -> RGB with
+        sign-extended from HighBit (signed) or masked to BitsStored bits
+        (unsigned, PS3.5 8.1.1), YBR_FULL/YBR_FULL_422 -> RGB with
         convert_color_space; lossy syntaxes compared with a tolerance against
         every decoder that succeeds.
 """
@@ -1207,11 +1208,14 @@ def _decode_file(rec, all_decoders=False):
         else:
             if a.ndim == 2:
                 a = a[None]
+        narrow = rec.pixel_kind == "int" and rec.bits_stored and rec.bits_alloc and \
+            rec.bits_stored < rec.bits_alloc
+        if narrow and not rec.pixel_rep:
+            a = a & np.asarray((1 << rec.bits_stored) - 1).astype(a.dtype)
         pi = (rec.photometric or "").upper()
         if pi in ("YBR_FULL", "YBR_FULL_422"):
             a = convert_color_space(a, "YBR_FULL", "RGB", per_frame=True)
-        if rec.pixel_kind == "int" and rec.pixel_rep == 1 and rec.bits_stored and \
-                rec.bits_alloc and rec.bits_stored < rec.bits_alloc:
+        if narrow and rec.pixel_rep == 1:
             a = _sign_extend(a, rec.bits_stored)
         cands.append((label, a))
         if not all_decoders and rec.ts not in LOSSY_TS:

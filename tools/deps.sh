@@ -16,6 +16,9 @@ TEST_PKGS=(python3-h5py python3-pydicom python3-numpy python3-pandas python3-gdc
     libgdcm-tools openjph-tools clang-14 libclang-rt-14-dev  # clang: the libFuzzer target
     build-essential debhelper lintian lmod man-db)  # make deb, the module and man page tests
 
+# nibabel's Siemens mosaic test files and CSA reader: test_vendor.py's oracle
+TEST_PKGS+=(python3-nibabel)
+
 say() { printf 'deps: %s\n' "$*"; }
 
 # prints the packages among "$@" that are not installed, one per line

@@ -15,7 +15,10 @@
  *      row formatted (plain and with the formula guard) and parsed back;
  *   4. decoding: up to FUZZ_MAX_FRAMES frames in the stored type, and frame 0
  *      rescaled to float32, whatever the transfer syntax says (native, RLE,
- *      JPEG, JPEG-LS, JPEG 2000, HTJ2K).
+ *      JPEG, JPEG-LS, JPEG 2000, HTJ2K); a Siemens mosaic's first tiles too.
+ * Besides, the whole input goes through the Siemens CSA header reader
+ * (dc_csa_parse) as if it were a CSA blob; inside a DICOM file the reader
+ * sees the blob of (0029,xx10) in step 1 (dc_record_from_dataset).
  *
  * Invariants (a violation aborts, which the fuzzer reports as a crash):
  * every failure comes with a reason; values are valid UTF-8 without NUL;
@@ -35,6 +38,8 @@
 #include "dc_flatten.h"
 #include "dc_record.h"
 #include "dc_scan.h"
+#include "dc_tiles.h"
+#include "dc_vendor.h"
 
 #define FUZZ_MAX_IMAGE (16u << 20) /* the ceiling used here: 16 MiB of decoded frames */
 #define FUZZ_MAX_FRAMES 4
@@ -92,8 +97,15 @@ static void fuzz_check_record_roundtrip(const dc_record *r)
     FUZZ_CHECK(back.rows == r->rows && back.cols == r->cols && back.frames == r->frames &&
                    back.n_frame_geom == r->n_frame_geom && !strcmp(back.sop_uid, r->sop_uid) &&
                    !strcmp(back.ts_uid, r->ts_uid) && back.kind == r->kind &&
-                   dc_palette_equal(back.palette, r->palette),
+                   dc_palette_equal(back.palette, r->palette) &&
+                   dc_tiles_of(&back.vendor) == dc_tiles_of(&r->vendor) &&
+                   !back.vendor.note == !r->vendor.note && back.vendor.n_frames == r->vendor.n_frames,
                "record changed through pack/unpack");
+    const dc_tiling *t = r->vendor.tiling;
+    FUZZ_CHECK(!t || (t->grid && r->rows % t->grid == 0 && r->cols % t->grid == 0 &&
+                      t->n_tiles <= t->grid * t->grid),
+               "mosaic of %u tiles in a %u grid of %ux%u", (unsigned)t->n_tiles, (unsigned)t->grid,
+               (unsigned)r->rows, (unsigned)r->cols);
     dc_record_free(&back);
     dc_buf_free(&b);
 }
@@ -191,7 +203,26 @@ static void fuzz_decode(dc_dataset *ds, const dc_record *rec, size_t size)
     if (dc_decode_frames(ds, &pd, 0, 1, DC_DT_F32, rec->slope, rec->intercept, out, err,
                          sizeof err) != 0)
         FUZZ_CHECK(err[0], "rescaled decode failed without a reason");
+    for (uint32_t t = 0; t < dc_tiles_of(&rec->vendor) && t < FUZZ_MAX_FRAMES; t++) {
+        err[0] = '\0';
+        if (dc_decode_tile(ds, &pd, rec->vendor.tiling->grid, 0, t, dt, 1.0, 0.0, out, err, sizeof err) != 0) {
+            FUZZ_CHECK(err[0], "tile %u failed without a reason", (unsigned)t);
+            break;
+        }
+    }
+    dc_tiles_forget();
     free(out);
+}
+
+/* the input as a CSA header blob: bounded, a reason for every refusal */
+static void fuzz_csa(const uint8_t *data, size_t size)
+{
+    static dc_csa_info info;
+    char why[DC_ERRLEN] = "";
+    if (dc_csa_parse(data, size, &info, why, sizeof why) != 0)
+        FUZZ_CHECK(why[0], "CSA header refused without a reason");
+    else
+        FUZZ_CHECK(info.n_times <= DC_CSA_MAX_ITEMS, "%u times", (unsigned)info.n_times);
 }
 
 /* The whole per-file path on data[0..size).  Returns 0 (the fuzzer's convention). */
@@ -212,6 +243,8 @@ int dc_fuzz_one(const uint8_t *data, size_t size)
     char err[DC_ERRLEN];
     dc_parse_opts po;
     dc_record rec;
+
+    fuzz_csa(data, size);
 
     /* 1. the header pass */
     dc_parse_opts_default(&po);

@@ -8,7 +8,7 @@
 #   FUZZ_SEED=1 ...                            # fixed mutation seed (run_tests.sh)
 #
 # Seeds (made once into $FUZZ_BUILD/seeds): pydicom's test_files and
-# charset_files, the generated codec corpus (tests/gen/make_codec_files.py:
+# charset_files, nibabel's Siemens CSA headers and mosaics, the generated codec corpus (tests/gen/make_codec_files.py:
 # every transfer syntax) and series corpus (tests/gen/make_series.py), and the
 # regression inputs of tests/fuzz/regressions/.  The corpus grows in
 # $FUZZ_BUILD/corpus across runs.  Limits: inputs up to 256 KiB, 2 GiB RSS,
@@ -41,6 +41,10 @@ if [ ! -f "$SEEDS/.done" ]; then
     tmp=$(mktemp -d)
     $PY tests/gen/make_codec_files.py "$tmp/codec" >/dev/null 2>&1 || echo "run_fuzz: note: make_codec_files.py failed"
     $PY tests/gen/make_series.py "$tmp/series" >/dev/null 2>&1 || echo "run_fuzz: note: make_series.py failed"
+    # Siemens CSA header blobs and mosaics of nibabel's tests (python3-nibabel): the
+    # target also reads every input as a CSA header
+    nib=/usr/lib/python3/dist-packages/nibabel/nicom/tests/data
+    [ -d "$nib" ] && mkdir -p "$tmp/nib" && cp "$nib"/*.bin "$nib"/*.dcm "$tmp/nib/" 2>/dev/null
     # every file up to 256 KiB, named by content (duplicates collapse)
     find "$data/test_files" "$data/charset_files" "$tmp" tests/data/sample -type f -size -257k 2>/dev/null |
         while IFS= read -r f; do

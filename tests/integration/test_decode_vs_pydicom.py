@@ -8,7 +8,8 @@ Compares dcmcrawl's pixel decoding (the dcdecode tool) with pydicom 2.3
 
 Expected array = pydicom's pixel_array, then the documented differences of
 dcmcrawl applied to it: signed data with BitsStored < BitsAllocated are
-sign-extended from BitsStored; YBR_FULL / YBR_FULL_422 are converted with
+sign-extended from BitsStored, unsigned data keep their low BitsStored bits
+(PS3.5 8.1.1); YBR_FULL / YBR_FULL_422 are converted with
 pydicom's convert_color_space (neither handler converts them).  Lossless
 transfer syntaxes must match exactly, lossy ones within the tolerance shown.
 Generated lossless copies are also compared with their uncompressed source.
@@ -112,10 +113,14 @@ def pydicom_expected(path):
     for fix in FIXUPS.get(os.path.basename(path), []):
         fix(ds)
     pi = str(ds.get("PhotometricInterpretation", ""))
+    pixel_rep = ds.get("PixelRepresentation", 0)  # as in the file (a handler may change it)
     with quiet_stderr():
         arr = ds.pixel_array
     is_int = "PixelData" in ds
-    if is_int and ds.get("PixelRepresentation", 0) == 1 and ds.BitsStored < ds.BitsAllocated:
+    narrow = is_int and ds.BitsStored < ds.BitsAllocated
+    if narrow and pixel_rep == 0:
+        arr = arr & np.asarray((1 << ds.BitsStored) - 1).astype(arr.dtype)
+    if narrow and pixel_rep == 1:
         arr = sign_extend(arr, ds.BitsStored)
     if ds.get("SamplesPerPixel", 1) == 3 and pi in ("YBR_FULL", "YBR_FULL_422"):
         arr = convert_color_space(arr, "YBR_FULL", "RGB", per_frame=True)

@@ -163,7 +163,7 @@ static void stack_of(dc_scan *s, uint32_t n, const dc_group_opts *o)
 static void test_stack_scans(void **state)
 {
     (void)state;
-    dc_group_opts o = {1, 1, DC_ORDER_POSITION, DC_LAYOUT_ZYX, 0, 1, 3000};
+    dc_group_opts o = {1, 1, DC_ORDER_POSITION, DC_LAYOUT_ZYX, 0, 1, 3000, DC_PHILIPS_DISPLAY};
     dc_scan s;
     /* 4 slices of 20 x 20 x 2 = 800 bytes: 3200 > 3000 for the stack, each file fits */
     make_recs(20, 20, 1000);
@@ -197,7 +197,7 @@ static void test_stack_scans(void **state)
     assert_int_equal(s.unreadable, 0);
     dc_scan_free(&s);
     /* per-file scan of a huge declared image, default ceiling */
-    dc_group_opts pf = {0, 1, DC_ORDER_POSITION, DC_LAYOUT_ZYX, 0, 1, 0};
+    dc_group_opts pf = {0, 1, DC_ORDER_POSITION, DC_LAYOUT_ZYX, 0, 1, 0, DC_PHILIPS_DISPLAY};
     make_recs(65535, 65535, 1u << 20);
     R[0].frames = 2;
     snprintf(R[0].ts_uid, sizeof R[0].ts_uid, J2K);

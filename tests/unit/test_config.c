@@ -131,6 +131,7 @@ static const char *DEFAULT_YAML = "input:\n"
                                   "  layout: zyx\n"
                                   "  compression: none\n"
                                   "  rescale: false\n"
+                                  "  philips_scaling: display\n"
                                   "  mpi_io_hints: {}\n"
                                   "  csv_formula_guard: false\n"
                                   "volumes:\n"
@@ -159,6 +160,7 @@ static void test_defaults(void **state)
     assert_int_equal(cfg.layout, DC_LAYOUT_ZYX);
     assert_int_equal(cfg.gzip_level, 0);
     assert_int_equal(cfg.rescale, 0);
+    assert_int_equal(cfg.philips_scaling, DC_PHILIPS_DISPLAY);
     assert_int_equal(cfg.slice_order, DC_ORDER_POSITION);
     assert_int_equal(cfg.split_inconsistent, 1);
     assert_int_equal(cfg.commit_every, 32);
@@ -191,6 +193,7 @@ static const char *FULL_YAML = "# every key, none at its default\n"
                                "  layout: seed\n"
                                "  compression: gzip:6\n"
                                "  rescale: TRUE\n"
+                               "  philips_scaling: floating\n"
                                "  mpi_io_hints: {striping_factor: 8, romio_cb_write: enable}\n"
                                "  csv_formula_guard: true\n"
                                "volumes:\n"
@@ -221,6 +224,7 @@ static void test_every_key(void **state)
     assert_int_equal(cfg.layout, DC_LAYOUT_SEED);
     assert_int_equal(cfg.gzip_level, 6);
     assert_int_equal(cfg.rescale, 1);
+    assert_int_equal(cfg.philips_scaling, DC_PHILIPS_FLOATING);
     assert_int_equal(cfg.slice_order, DC_ORDER_FILENAME);
     assert_int_equal(cfg.split_inconsistent, 0);
     assert_int_equal(cfg.commit_every, 7);
@@ -250,6 +254,7 @@ static void test_every_key(void **state)
                            "  layout: seed\n"
                            "  compression: gzip:6\n"
                            "  rescale: true\n"
+                           "  philips_scaling: floating\n"
                            "  mpi_io_hints: {striping_factor: \"8\", romio_cb_write: \"enable\"}\n"
                            "  csv_formula_guard: true\n"
                            "volumes:\n"

@@ -1,7 +1,8 @@
 /*
  * test_decode.c - pixel decoding (dc_decode.h) on in-memory datasets built by
  * hand: native little/big endian, signed BitsStored 12 (masked and already
- * extended), 1-bit frames that are not byte aligned, planar RGB, YBR_FULL and
+ * extended), every BitsStored < BitsAllocated depth (unsigned: high bits
+ * masked off, native and RLE; signed: sign-extended), 1-bit frames that are not byte aligned, planar RGB, YBR_FULL and
  * uncompressed YBR_FULL_422 to RGB (pydicom's arithmetic), rescale to
  * float32, float pixel data; RLE frames written here (literal/repeat/no-op
  * runs, 16-bit RGB) and their errors; small JPEG lossless, JPEG-LS (also
@@ -279,6 +280,72 @@ static void test_native_be_signed12(void **state)
     assert_memory_equal(out, want, sizeof want);
 }
 
+/* one value of vs bytes: every bit pattern of its width, stepping through them */
+static uint32_t pattern(uint32_t i, size_t vs)
+{
+    uint32_t v = i * 2654435761u ^ (i << 7);
+    return vs == 4 ? v : v & ((1u << (8 * vs)) - 1);
+}
+
+/* expected value of raw word w with BitsStored bs: low bs bits, sign-extended when signed */
+static int64_t narrow_value(uint32_t w, unsigned bs, int is_signed)
+{
+    int64_t low = (int64_t)(w & (uint32_t)((1ull << bs) - 1));
+    return is_signed && (low >> (bs - 1)) ? low - (int64_t)(1ull << bs) : low;
+}
+
+static int64_t out_value(const void *p, uint32_t i, size_t vs, int is_signed)
+{
+    if (vs == 1) return is_signed ? (int64_t)((const int8_t *)p)[i] : (int64_t)((const uint8_t *)p)[i];
+    if (vs == 2) return is_signed ? (int64_t)((const int16_t *)p)[i] : (int64_t)((const uint16_t *)p)[i];
+    if (is_signed) return ((const int32_t *)p)[i];
+    return ((const uint32_t *)p)[i];
+}
+
+/* PS3.5 8.1.1: bits above HighBit are not part of the value.  Every depth
+ * BitsStored < BitsAllocated, unsigned (masked) and signed (sign-extended),
+ * with every high bit pattern present in the input. */
+static void test_native_bits_stored(void **state)
+{
+    (void)state;
+    static const struct { uint16_t ba, bs; } depths[] = {
+        {8, 1}, {8, 2}, {8, 3}, {8, 4}, {8, 5}, {8, 6}, {8, 7}, {16, 8}, {16, 10},
+        {16, 12}, {16, 14}, {16, 15}, {32, 24}, {32, 16}, {32, 31}};
+    enum { R = 4, C = 16, N = R * C };
+    for (size_t d = 0; d < sizeof depths / sizeof depths[0]; d++) {
+        for (int sgn = 0; sgn <= 1; sgn++) {
+            size_t vs = depths[d].ba / 8;
+            uint8_t data[N * 4], out[N * 4];
+            for (uint32_t i = 0; i < N; i++) {
+                uint32_t w = pattern(i, vs);
+                memcpy(data + i * vs, &w, vs); /* little endian host */
+            }
+            dc_dataset ds;
+            native_ds(&ds, data, N * vs);
+            dc_pixel_desc pd = desc(R, C, 1, 1, depths[d].ba, depths[d].bs, (uint16_t)sgn,
+                                    "MONOCHROME2", TS_EXPL);
+            int dt = vs == 1 ? (sgn ? DC_DT_I8 : DC_DT_U8)
+                     : vs == 2 ? (sgn ? DC_DT_I16 : DC_DT_U16) : (sgn ? DC_DT_I32 : DC_DT_U32);
+            char err[DC_ERRLEN];
+            print_message("%u in %u, %s\n", depths[d].bs, depths[d].ba, sgn ? "signed" : "unsigned");
+            assert_int_equal(decode(&ds, &pd, 0, 1, dt, out, err), 0);
+            int high_seen = 0;
+            for (uint32_t i = 0; i < N; i++) {
+                uint32_t w = pattern(i, vs);
+                high_seen |= (w >> depths[d].bs) != 0;
+                assert_int_equal(out_value(out, i, vs, sgn), narrow_value(w, depths[d].bs, sgn));
+            }
+            assert_true(high_seen); /* the input had bits to drop */
+            /* rescaled: the masked value times slope plus intercept */
+            float f[N];
+            assert_int_equal(dc_decode_frames(&ds, &pd, 0, 1, DC_DT_F32, 2.0, -1.0, f, err, DC_ERRLEN), 0);
+            for (uint32_t i = 0; i < N; i++)
+                assert_true(f[i] == (float)(narrow_value(pattern(i, vs), depths[d].bs, sgn) * 2.0 - 1.0));
+            dc_dataset_free(&ds);
+        }
+    }
+}
+
 static void test_native_1bit_unaligned(void **state)
 {
     (void)state;
@@ -486,6 +553,31 @@ static void test_rle_rgb16(void **state)
     encaps_init(&e);
     encaps_add(&e, f, n + (n & 1), 1);
     dc_pixel_desc pd = desc(H, W, 3, 1, 16, 16, 0, "RGB", TS_RLE);
+    char err[DC_ERRLEN];
+    assert_int_equal(decode(&e.ds, &pd, 0, 1, DC_DT_U16, out, err), 0);
+    assert_memory_equal(out, want, sizeof want);
+}
+
+/* The same masking after a codec: a 12-bit unsigned RLE frame whose words
+ * carry bits above bit 11 (the finish step is shared by every codec). */
+static void test_rle_bits_stored(void **state)
+{
+    (void)state;
+    enum { N = 40 };
+    static uint8_t hi[N], lo[N], f[64 + 2 * (N + 2)];
+    uint16_t want[N], out[N];
+    for (int i = 0; i < N; i++) {
+        uint16_t v = (uint16_t)pattern((uint32_t)i, 2);
+        hi[i] = (uint8_t)(v >> 8);
+        lo[i] = (uint8_t)v;
+        want[i] = v & 0x0FFF;
+    }
+    const uint8_t *const p[2] = {hi, lo};
+    size_t n = rle_frame(f, p, 2, N);
+    encaps e;
+    encaps_init(&e);
+    encaps_add(&e, f, n + (n & 1), 1);
+    dc_pixel_desc pd = desc(4, 10, 1, 1, 16, 12, 0, "MONOCHROME2", TS_RLE);
     char err[DC_ERRLEN];
     assert_int_equal(decode(&e.ds, &pd, 0, 1, DC_DT_U16, out, err), 0);
     assert_memory_equal(out, want, sizeof want);
@@ -765,6 +857,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_native_u16_frames),
         cmocka_unit_test(test_native_be_signed12),
+        cmocka_unit_test(test_native_bits_stored),
         cmocka_unit_test(test_native_1bit_unaligned),
         cmocka_unit_test(test_native_planar_rgb),
         cmocka_unit_test(test_native_ybr_full),
@@ -775,6 +868,7 @@ int main(void)
         cmocka_unit_test(test_rle_runs),
         cmocka_unit_test(test_rle_rgb16),
         cmocka_unit_test(test_rle_errors),
+        cmocka_unit_test(test_rle_bits_stored),
         cmocka_unit_test(test_jpeg_lossless),
         cmocka_unit_test(test_jpegls),
         cmocka_unit_test(test_j2k_htj2k),

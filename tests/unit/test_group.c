@@ -103,7 +103,7 @@ static int teardown(void **state)
 
 static dc_group_opts opts(int volumes)
 {
-    dc_group_opts o = {volumes, 1, DC_ORDER_POSITION, DC_LAYOUT_ZYX, 0, 1, 0};
+    dc_group_opts o = {volumes, 1, DC_ORDER_POSITION, DC_LAYOUT_ZYX, 0, 1, 0, DC_PHILIPS_DISPLAY};
     return o;
 }
 

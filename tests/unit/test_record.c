@@ -451,7 +451,11 @@ static void test_pack_roundtrip(void **state)
         dc_record_free(&c);
     }
     /* a frame count larger than the bytes left, and a bad magic */
-    size_t nfg_at = one.len - 3 * (size_t)(3 * 8 + 6 * 8 + 2 + 4 + 4 + 8 + 8 + 1) - 4;
+    dc_buf vend; /* the vendor values come last */
+    dc_buf_init(&vend);
+    dc_vendor_pack(&a[0].vendor, &vend);
+    size_t nfg_at = one.len - vend.len - 3 * (size_t)(3 * 8 + 6 * 8 + 2 + 4 + 4 + 8 + 8 + 1) - 4;
+    dc_buf_free(&vend);
     memcpy(one.data + nfg_at, "\xFF\xFF\xFF\x7F", 4);
     const char *q = one.data;
     assert_int_equal(dc_record_unpack(&q, one.data + one.len, &b[0]), -1);

@@ -73,7 +73,7 @@ static void inst(dc_record *r, int32_t n)
 
 static dc_group_opts vol_opts(void)
 {
-    dc_group_opts o = {1, 1, DC_ORDER_POSITION, DC_LAYOUT_ZYX, 0, 1, 0};
+    dc_group_opts o = {1, 1, DC_ORDER_POSITION, DC_LAYOUT_ZYX, 0, 1, 0, DC_PHILIPS_DISPLAY};
     return o;
 }
 
