@@ -13,9 +13,27 @@ delimiters, multi-byte characters and invalid sequences (fixed seed).  For each 
 "path<TAB>name<TAB>value" lines; this script flattens the pydicom dataset by
 the SPEC 4 rules (written here from the contract, not from flatten.c) and
 compares, per tag path: the column set, the name, and the value text,
-exactly.  Exit status 0 when everything matches, 1 otherwise.
+exactly.  That is done twice: for output.csv_style: seed (the default,
+`dcrow`), where the oracle is what the old crawler wrote, pydicom's
+`elem.name + ' ' + str(elem.tag)` with the enclosing sequences' names and
+"_" in front, and `str(elem.value)`, compared by column name; and for
+output.csv_style: dicom (`dcrow -s dicom`) by the rules below.
+Exit status 0 when everything matches, 1 otherwise.
 
-The rules as implemented here (SPEC 4):
+The seed rules (the old crawler's dataset_tags_and_values, SPEC 4):
+  - the same elements as below; name = prefix + elem.name + " " +
+    str(elem.tag), prefix = each enclosing sequence's elem.name + "_";
+  - value = str(elem.value) exactly (Python lists of several values,
+    "None" for empty numbers, FL as Python floats), except: OB OW OD OF OL OV
+    UN as "<binary N bytes>" ("" when empty), and NUL characters removed
+    (difference 2 below; inside a list they are the four characters \x00);
+  - a name met twice: "DUPLICATE TAGS IN DICOM:" + the values joined by "/".
+  The old crawler cut the prefix short after a nested sequence inside a
+  sequence whose name holds "_" (it split its prefix on "_"); dcmcrawl
+  writes the whole prefix (README).  Differences 3 and 4 below hold for
+  both styles.
+
+The dicom style rules (SPEC 4, csv_style: dicom):
   - every element of the dataset as pydicom iterates it (so no file meta),
     recursively into sequence items; sequences themselves have no column;
     pixel data (7FE0,0008/0009/0010) never;
@@ -33,7 +51,7 @@ The rules as implemented here (SPEC 4):
 
 Deliberate differences between dcmcrawl and pydicom, applied to pydicom's
 side before comparing (each is documented in the headers named):
-  1. FL values are the shortest text that round-trips as float32 ("0.1"),
+  1. (dicom style only) FL values are the shortest text that round-trips as float32 ("0.1"),
      laid out like Python's repr; pydicom holds them as Python floats
      ("0.10000000149011612").  SPEC 4: "floats round-trip".  (dc_flatten.h)
   2. NUL characters are removed from values: a NUL in the metadata CSV would
@@ -265,8 +283,8 @@ def unescape(s):
     return "".join(out)
 
 
-def dcrow(binary, path):
-    r = subprocess.run([binary, "-p", path], capture_output=True)
+def dcrow(binary, path, style="dicom"):
+    r = subprocess.run([binary, "-p", "-s", style, path], capture_output=True)
     if r.returncode != 0:
         return None, r.stderr.decode("utf-8", "replace").strip()
     rows = {}
@@ -277,6 +295,63 @@ def dcrow(binary, path):
         tags = tuple(int(t.replace(",", ""), 16) for t in p.split("/"))
         rows[tags] = (name, unescape(value))
     return rows, None
+
+
+# ------------------------------------------------------------ seed style
+
+
+def seed_value(elem):
+    """What the old crawler wrote for a non-sequence element: str(value)."""
+    if elem.VR in BULK_VRS:
+        v = elem.value
+        return "<binary %d bytes>" % len(v) if v else ""
+    return str(elem.value).replace("\x00", "")          # difference 2
+
+
+def seed_flatten(ds):
+    """name -> value as the old crawler's dataset_tags_and_values makes them."""
+    out = {}
+
+    def visit(d, prefix):
+        for elem in d:
+            if int(elem.tag) in PIXEL_TAGS:
+                continue
+            if elem.VR == "SQ":
+                for item in elem.value or []:
+                    visit(item, prefix + elem.name + "_")
+                continue
+            name = prefix + elem.name + " " + str(elem.tag)
+            val = seed_value(elem)
+            if name not in out:
+                out[name] = val
+            elif out[name].startswith(DUP):
+                out[name] += "/" + val
+            else:
+                out[name] = DUP + out[name] + "/" + val
+
+    visit(ds, "")
+    return out
+
+
+def compare_seed(binary, path, ds):
+    """Names and values of `dcrow` (csv_style: seed) against seed_flatten."""
+    got, err = dcrow(binary, path, "seed")
+    if got is None:
+        return ["dcrow -s seed does not parse it: %s" % err]
+    want = seed_flatten(ds)
+    have = {}
+    for p, (name, value) in got.items():
+        have[name] = value
+    errors = []
+    for name, value in want.items():
+        if name not in have:
+            errors.append("seed: missing column %r (expected value %r)" % (name, value))
+        elif have[name] != value:
+            errors.append("seed: %s: got %r want %r" % (name, have[name], value))
+    for name in have:
+        if name not in want:
+            errors.append("seed: extra column %r = %r" % (name, have[name]))
+    return errors
 
 
 # ------------------------------------------------------------ comparing
@@ -370,6 +445,7 @@ def compare_file(binary, path, verbose):
     for p, (name, value) in got.items():
         if p not in cols:
             errors.append("extra column %s %s = %r" % ("/".join("%08x" % t for t in p), name, value))
+    errors += compare_seed(binary, path, ds)
     if verbose:
         print("  %s: %d columns compared" % (os.path.basename(path), len(cols)))
     return ("fail" if errors else "ok"), errors
