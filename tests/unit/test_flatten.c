@@ -16,6 +16,7 @@
 
 #include <cmocka.h>
 
+#include "dc_colkey.h"
 #include "dc_flatten.h"
 
 /* ---- building datasets ---- */
@@ -755,6 +756,13 @@ static void test_seed_names(void **state)
     assert_int_equal(r.n, n);
     for (size_t i = 0; i < n; i++) assert_string_equal(r.cols[i].name, names[i]);
     expect(&r, "Patient ID (0010, 0020)", "DUPLICATE TAGS IN DICOM:ID1/ID2/");
+    /* public sequences: the key read back from a name is the true tag path */
+    for (size_t i = 0; i < n; i++) {
+        dc_column k;
+        dc_column_key_from_name(r.cols[i].name, &k);
+        assert_int_equal(k.depth, r.cols[i].depth);
+        assert_memory_equal(k.path, r.cols[i].path, k.depth * sizeof k.path[0]);
+    }
     dc_row_free(&r);
     dc_dataset_free(&ds);
 
