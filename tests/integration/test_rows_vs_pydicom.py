@@ -9,7 +9,9 @@ charset file (pydicom/data/charset_files), and N (default 40) synthetic files
 written with pydicom: random Specific Character Sets (every defined term,
 code extensions, misspelled and unknown terms) and 60 private text elements
 (PN LO SH LT ST UT UC) of random bytes built from escape sequences,
-delimiters, multi-byte characters and invalid sequences (fixed seed).  For each file, `dcrow -p` prints
+delimiters, multi-byte characters and invalid sequences (fixed seed), and
+8 files with a public element of every text and binary VR holding one
+value, several, none, or odd text (VR_CASES).  For each file, `dcrow -p` prints
 "path<TAB>name<TAB>value" lines; this script flattens the pydicom dataset by
 the SPEC 4 rules (written here from the contract, not from flatten.c) and
 compares, per tag path: the column set, the name, and the value text,
@@ -511,6 +513,63 @@ def write_fuzz_files(folder, n, seed=1):
     return paths
 
 
+# one public element of every VR: one value, several, empty, odd text
+VR_CASES = [
+    (0x00080008, "CS", [b"ORIGINAL\\PRIMARY\\AXIAL ", b"A\\\\B", b"A\\", b""]),
+    (0x00080018, "UI", [b"1.2.3\\4.5\x00", b"1.2\x00", b""]),
+    (0x00080020, "DA", [b"20200101\\20200102", b"20200101", b""]),
+    (0x00080030, "TM", [b"101010.5\\0910 ", b""]),
+    (0x0008002A, "DT", [b"20200101101010\\2021 ", b""]),
+    (0x00081030, "LO", [b"it's\\a \"q\" ", b"tab\there\\x", b"caf\xe9\\\xa0x", b"\\", b" lead \\ x ",
+                        b"a'b\"c\\d", b"a\x00b\\c", b"line\nx\\y\x7f\x01"]),
+    (0x00100010, "PN", [b"Doe^John\\O'Neil^X ", b"A\\\\B", b"Doe^John", b""]),
+    (0x00101010, "AS", [b"045Y", b""]),
+    (0x00080054, "AE", [b" AE1 \\AE2", b""]),
+    (0x00180050, "DS", [b"2.50", b" 1e3", b"", b"  ", b"0.50000 \\0.5 ", b"1\\", b"1.0\\abc",
+                        b"-1.5e-05\\2\\3.0"]),
+    (0x00200013, "IS", [b"007 ", b"", b"007\\08", b"\\2"]),
+    (0x00204000, "LT", [b"a\\b  ", b""]),
+    (0x00081080, "LO", [b"x\xe2\x80\xa8y\\z"]),
+    (0x00280010, "US", [b"\x00\x02", b"", b"\x01\x00\x02\x00\x03\x00"]),
+    (0x00280106, "SS", [b"\xfb\xff", b"\xfb\xff\x03\x00"]),
+    (0x0040A132, "UL", [b"\x01\x00\x00\x00\x00\x28\x6b\xee", b""]),
+    (0x00189219, "FL", [b"\xcd\xcc\xcc\x3d", b"\xcd\xcc\xcc\x3d\x00\x00\x00\x40", b""]),
+    (0x00189082, "FD", [b"\x9a\x99\x99\x99\x99\x99\xb9\x3f", b"\x00\x00\x00\x00\x00\x00\xf8\x7f"
+                        b"\x00\x80\xe0\x37\x79\xc3\x41\x43", b""]),
+    (0x00209165, "AT", [b"\x28\x00\x10\x00\x20\x00\x13\x00", b"\x28\x00\x10\x00", b""]),
+    (0x00420011, "OB", [b"\x01\x02", b""]),
+]
+
+
+def write_vr_files(folder):
+    """One file per case index: each VR_CASES element with its k-th value
+    (explicit VR little endian, written byte for byte)."""
+    import struct
+    long_vrs = {"OB", "OW", "OF", "SQ", "UT", "UN", "UC", "UR", "OD", "OL", "OV", "SV", "UV"}
+    paths = []
+    for k in range(max(len(v) for _, _, v in VR_CASES)):
+        body = b""
+        for tag, vr, vals in VR_CASES:
+            raw = vals[k] if k < len(vals) else vals[0]
+            if len(raw) % 2:
+                raw += b"\x00" if vr in ("UI", "OB") else b" "
+            g, e = tag >> 16, tag & 0xFFFF
+            if vr in long_vrs:
+                body += struct.pack("<HH2sHI", g, e, vr.encode(), 0, len(raw)) + raw
+            else:
+                body += struct.pack("<HH2sH", g, e, vr.encode(), len(raw)) + raw
+        meta = b""
+        for tag, vr, raw in ((0x00020010, "UI", b"1.2.840.10008.1.2.1\x00"),
+                             (0x00020002, "UI", b"1.2.840.10008.5.1.4.1.1.7\x00")):
+            meta += struct.pack("<HH2sH", tag >> 16, tag & 0xFFFF, vr.encode(), len(raw)) + raw
+        meta = struct.pack("<HH2sHI", 2, 0, b"UL", 4, len(meta)) + meta
+        p = os.path.join(folder, "vr_%02d.dcm" % k)
+        with open(p, "wb") as fh:
+            fh.write(b"\x00" * 128 + b"DICM" + meta + body)
+        paths.append(p)
+    return paths
+
+
 def default_files():
     files = []
     for sub in ("test_files", "charset_files"):
@@ -535,7 +594,7 @@ def main(argv):
     files = [a for a in args if a != "-v"]
     tmp = tempfile.TemporaryDirectory(prefix="dcrow_fuzz_")
     if not files:
-        files = default_files() + write_fuzz_files(tmp.name, n_fuzz)
+        files = default_files() + write_fuzz_files(tmp.name, n_fuzz) + write_vr_files(tmp.name)
     counts = {"ok": 0, "fail": 0, "skip": 0}
     for f in files:
         status, msgs = compare_file(binary, f, verbose)
