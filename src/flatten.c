@@ -511,13 +511,31 @@ typedef struct {
     uint16_t group;
 } group_length_seen;
 
+/* pydicom's public names, remembered by tag */
+typedef struct {
+    uint32_t tag;
+    uint8_t valid;
+    const char *name;
+} seed_pub_entry;
+static _Thread_local seed_pub_entry *g_seed_pub_cache;
+
+static const char *seed_public(uint32_t tag)
+{
+    if (!g_seed_pub_cache) g_seed_pub_cache = dc_calloc(PUB_CACHE, sizeof *g_seed_pub_cache);
+    seed_pub_entry *c = &g_seed_pub_cache[((tag * 0x9E3779B1u) >> 20) & (PUB_CACHE - 1)];
+    if (!c->valid || c->tag != tag) {
+        const char *n = dc_names_public(tag);
+        c->tag = tag;
+        c->name = n ? n : DC_TAG_ELEM(tag) == 0 ? "Group Length" : "";
+        c->valid = 1;
+    }
+    return c->name;
+}
+
 static const char *seed_name(const dc_dataset *ds, const dc_elem *e, const group_length_seen *gl)
 {
     uint16_t g = DC_TAG_GROUP(e->tag), el = DC_TAG_ELEM(e->tag);
-    if (!(g & 1)) {
-        const char *n = dc_names_public(e->tag);
-        return n ? n : el == 0 ? "Group Length" : "";
-    }
+    if (!(g & 1)) return seed_public(e->tag);
     /* pydicom reads a sequence into a DataElement at once, so it never
      * gets its private_creator (set when a raw element is converted) */
     if (el >= 0x1000 && e->creator >= 0 && e->vr != DC_VR('S', 'Q')) {
@@ -1141,6 +1159,9 @@ void dc_flatten_release(void)
         for (size_t i = 0; i < BRACKET_CACHE; i++) free(g_bracket_cache[i].name);
     free(g_bracket_cache);
     g_bracket_cache = NULL;
+    free(g_seed_pub_cache);
+    g_seed_pub_cache = NULL;
+    dc_names_release(); /* the names the caches above pointed to */
     g_name_cache = NULL;
     g_pub_cache = NULL;
     g_priv_cache = NULL;
