@@ -6257,6 +6257,7 @@ const uint16_t dc_names_creators[] = {
     9123, 9140, 9170, 9199, 9224, 9243, 9262, 9297, 9314, 9334, 9379, 9398,
     9464, 9523, 9578,
 };
+
 const size_t dc_names_creators_n = 435;
 
 const dc_name_priv dc_names_priv[] = {

@@ -356,8 +356,10 @@ static void put_tag(dc_buf *b, uint32_t tag)
     dc_buf_append(b, s, sizeof s);
 }
 
-/* the trimmed Private Creator value of element idx into out (NUL-terminated) */
-static void creator_string(const dc_dataset *ds, int idx, char *out, size_t outlen)
+/* the Private Creator value of element idx into out (NUL-terminated),
+ * trailing spaces and NULs trimmed (as pydicom's private_creator: lead 0),
+ * leading spaces too (lead 1) */
+static void creator_string(const dc_dataset *ds, int idx, char *out, size_t outlen, int lead)
 {
     out[0] = '\0';
     if (idx < 0 || (size_t)idx >= ds->n_el) return;
@@ -366,7 +368,7 @@ static void creator_string(const dc_dataset *ds, int idx, char *out, size_t outl
     if (!v) return;
     const char *p = (const char *)v;
     size_t n = c->len;
-    dc_trim(&p, &n, 1);
+    dc_trim(&p, &n, lead);
     if (n >= outlen) n = outlen - 1;
     memcpy(out, p, n);
     out[n] = '\0';
@@ -430,7 +432,7 @@ static const char *keyword(const dc_dataset *ds, const dc_elem *e)
     if (el >= 0x10 && el <= 0xFF) return "PrivateCreator";
     if (e->creator < 0 || el < 0x1000) return "Private";
     char creator[80];
-    creator_string(ds, e->creator, creator, sizeof creator);
+    creator_string(ds, e->creator, creator, sizeof creator, 1);
     return private_keyword(e->tag, creator);
 }
 
@@ -472,23 +474,6 @@ static const char *bracketed(const char *desc)
         }
     }
     return "Private tag data"; /* more descriptions than pydicom has: cannot happen */
-}
-
-/* pydicom's private_creator: the creator's value with trailing spaces and
- * NULs removed (values.py convert_single_string), leading spaces kept */
-static void seed_creator(const dc_dataset *ds, int idx, char *out, size_t outlen)
-{
-    out[0] = '\0';
-    if (idx < 0 || (size_t)idx >= ds->n_el) return;
-    const dc_elem *c = &ds->el[idx];
-    const uint8_t *v = dc_value(ds, c);
-    if (!v) return;
-    const char *p = (const char *)v;
-    size_t n = c->len;
-    dc_trim(&p, &n, 0);
-    if (n >= outlen) n = outlen - 1;
-    memcpy(out, p, n);
-    out[n] = '\0';
 }
 
 static const char *seed_private(uint32_t tag, const char *creator)
@@ -540,7 +525,7 @@ static const char *seed_name(const dc_dataset *ds, const dc_elem *e, const group
      * gets its private_creator (set when a raw element is converted) */
     if (el >= 0x1000 && e->creator >= 0 && e->vr != DC_VR('S', 'Q')) {
         char creator[80];
-        seed_creator(ds, e->creator, creator, sizeof creator);
+        creator_string(ds, e->creator, creator, sizeof creator, 0);
         if (creator[0]) return seed_private(e->tag, creator);
     }
     if (el >> 8 == 0) {

@@ -90,6 +90,14 @@ def emit_bytes(w, name, data):
     w("};\n\n")
 
 
+def emit_u16(w, name, values):
+    assert max(values) < 65536
+    w("const uint16_t %s[] = {\n" % name)
+    for i in range(0, len(values), 12):
+        w("   " + "".join(" %d," % v for v in values[i:i + 12]) + "\n")
+    w("};\n\n")
+
+
 def emit_text(w, name, strings):
     """strings in one NUL-separated char array; returns their offsets"""
     offs, size = [], 0
@@ -154,31 +162,19 @@ def main():
          len(names.words)))
     w('#include "dc_names.h"\n\n')
     w("const char dc_names_source[] = \"pydicom %s\";\n\n" % pydicom.__version__)
-    woffs = emit_text(w, "dc_names_word_text", names.words)
-    assert woffs[-1] < 65536
-    w("const uint16_t dc_names_words[] = {\n")
-    for i in range(0, len(woffs), 12):
-        w("   " + "".join(" %d," % o for o in woffs[i:i + 12]) + "\n")
-    w("};\n\n")
+    emit_u16(w, "dc_names_words", emit_text(w, "dc_names_word_text", names.words))
     emit_bytes(w, "dc_names_codes", names.codes)
     w("const dc_name_pub dc_names_pub[] = {\n")
     for i in range(0, len(pub), 4):
         w("   " + "".join(" {0x%08xu, %du}," % p for p in pub[i:i + 4]) + "\n")
     w("};\nconst size_t dc_names_pub_n = %d;\n\n" % len(pub))
-    w("const uint16_t dc_names_rev[] = {\n")
-    for i in range(0, len(rev), 12):
-        w("   " + "".join(" %d," % r for r in rev[i:i + 12]) + "\n")
-    w("};\n\n")
+    emit_u16(w, "dc_names_rev", rev)
     w("const dc_name_rep dc_names_rep[] = {\n")
     for m1, m2, n in rep_masks:
         w("    {0x%08xu, 0x%08xu, %du},\n" % (m1, m2, names.ref(n)))
     w("};\nconst size_t dc_names_rep_n = %d;\n\n" % len(rep_masks))
-    coffs = emit_text(w, "dc_names_creator_text", creators)
-    assert coffs[-1] < 65536
-    w("const uint16_t dc_names_creators[] = {\n")
-    for i in range(0, len(coffs), 12):
-        w("   " + "".join(" %d," % o for o in coffs[i:i + 12]) + "\n")
-    w("};\nconst size_t dc_names_creators_n = %d;\n\n" % len(coffs))
+    emit_u16(w, "dc_names_creators", emit_text(w, "dc_names_creator_text", creators))
+    w("const size_t dc_names_creators_n = %d;\n\n" % len(creators))
     w("const dc_name_priv dc_names_priv[] = {\n")
     for i in range(0, len(priv), 4):
         w("   " + "".join(" {0x%08xu, 0x%08xu}," % (p[2], p[0] << 23 | p[1] << 21 | names.ref(p[3]))
