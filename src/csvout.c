@@ -546,8 +546,8 @@ static int choose_style(const char *path, int style, int given, char *err, size_
                  path, STYLE_NAMES[on_disk], STYLE_NAMES[style], STYLE_NAMES[on_disk]);
         return -1;
     }
-    dc_info("%s: appending with its own column names (output.csv_style %s)", path,
-            STYLE_NAMES[on_disk]);
+    dc_warn("%s: appending with its own column names (output.csv_style %s, not the default %s)",
+            path, STYLE_NAMES[on_disk], STYLE_NAMES[style]);
     return on_disk;
 }
 

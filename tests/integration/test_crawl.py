@@ -17,7 +17,9 @@ compares every output with the oracle:
   instance  slice_order instance, split_inconsistent false (series, geometry)
   recursive input.recursive via --set, positional folders (ts)
   oldflags  the old crawler's flags                     (meta)
-  append    a second run with new columns appends rows, rewrites header
+  append    a second run with new columns appends rows, rewrites header; the other
+            csv_style asked on that file: exit 2; a csv_style dicom file appended to
+            by a config without the key stays dicom
   badconfig unknown key / bad value / wrong type / no folder -> exit 2, nothing written
 
 For every scan: stored (metadata row, HDF5 dataset equal voxel for voxel -
@@ -1028,6 +1030,24 @@ def main():
                          "both styles and the file", 2, "exit %s: %s" % (rc, log.strip()[-300:]))
             if open(meta, "rb").read() != before:
                 rep.fail("append", "-", "metadata CSV changed by a run that exited 2")
+            # a file in csv_style dicom, appended to by a config that does not name a
+            # style: the file's style wins (the default seed would name tags twice)
+            od = O.Options(volumes=True, write_pixeldata=True, csv_style="dicom")
+            outd = "out_append_dicom"
+            shutil.rmtree(os.path.join(work, outd), ignore_errors=True)
+            for k, (fl, opts) in enumerate(((f1, od), (f2, o))):
+                cfg = os.path.join(work, "config_append_dicom%d.yaml" % k)
+                write_config(cfg, fl, outd, "append", opts)
+                rc, log, dt = runner.run([cfg], "append_dicom%d" % k)
+                if rc != 0:
+                    rep.fail("append", "-", "dicom-style file, run %d: exit status" % (k + 1), 0, rc)
+            if "appending with its own column names (output.csv_style dicom, not the default seed)" \
+                    not in log:
+                rep.fail("append", "-", "the log should say the file's style is kept",
+                         "appending with its own column names", log.strip()[-300:])
+            compare_run_appended("append", os.path.join(work, outd), "append",
+                                 O.Oracle(f2, od, cwd=work), rep,
+                                 first_ids=set(O.Oracle(f1, od, cwd=work).scans))
             results.append(("append", len(rep.problems) - n0))
     if want("badconfig"):
         n0 = len(rep.problems)
