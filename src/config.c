@@ -78,7 +78,7 @@ static const keydef KEYS[] = {
     {"output", "mpi_io_hints", K_HINTS, F(mpi_io_hints), NULL, "{}",
      "MPI-IO hints for every output file, e.g. {striping_factor: 8, romio_cb_write: enable}"},
     {"output", "csv_style", K_ENUM, F(csv_style), CSV_STYLES, "seed",
-     "seed: the old crawler's names and values (pydicom); dicom: keywords, \\-joined"},
+     "seed: names and values as the old crawler wrote them (pydicom); dicom: keywords"},
     {"output", "csv_formula_guard", K_BOOL, F(csv_formula_guard), NULL, "false",
      "prefix ' to values starting with = + - @ TAB CR (not numbers)"},
     {"volumes", "slice_order", K_ENUM, F(slice_order), ORDERS, "position",
