@@ -521,9 +521,11 @@ static const char *seed_name(const dc_dataset *ds, const dc_elem *e, const group
 {
     uint16_t g = DC_TAG_GROUP(e->tag), el = DC_TAG_ELEM(e->tag);
     if (!(g & 1)) return seed_public(e->tag);
-    /* pydicom reads a sequence into a DataElement at once, so it never
-     * gets its private_creator (set when a raw element is converted) */
-    if (el >= 0x1000 && e->creator >= 0 && e->vr != DC_VR('S', 'Q')) {
+    /* pydicom reads a sequence of undefined length into a DataElement at
+     * once, so it never gets its private_creator (set when a raw element is
+     * converted, as every element of defined length is) */
+    int read_whole = e->vr == DC_VR('S', 'Q') && (e->flags & DC_EL_UNDEF_LEN);
+    if (el >= 0x1000 && e->creator >= 0 && !read_whole) {
         char creator[80];
         creator_string(ds, e->creator, creator, sizeof creator, 0);
         if (creator[0]) return seed_private(e->tag, creator);

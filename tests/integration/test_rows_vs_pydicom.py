@@ -11,7 +11,8 @@ code extensions, misspelled and unknown terms) and 60 private text elements
 (PN LO SH LT ST UT UC) of random bytes built from escape sequences,
 delimiters, multi-byte characters and invalid sequences (fixed seed), and
 8 files with a public element of every text and binary VR holding one
-value, several, none, or odd text (VR_CASES).  For each file, `dcrow -p` prints
+value, several, none, or odd text (VR_CASES), and one with private sequences
+of defined and undefined length (write_private_sq_file).  For each file, `dcrow -p` prints
 "path<TAB>name<TAB>value" lines; this script flattens the pydicom dataset by
 the SPEC 4 rules (written here from the contract, not from flatten.c) and
 compares, per tag path: the column set, the name, and the value text,
@@ -570,6 +571,45 @@ def write_vr_files(folder):
     return paths
 
 
+def write_private_sq_file(folder):
+    """Private sequences of pydicom's dictionary (Philips Stack Sequence), one of
+    defined length, one of undefined length: pydicom names the first by its
+    creator ("[Stack Sequence]") and not the second ("Private tag data"): it
+    reads undefined-length sequences whole, before any creator is known."""
+    import struct
+
+    def el(tag, vr, raw):
+        if len(raw) % 2:
+            raw += b" "
+        g, e = tag >> 16, tag & 0xFFFF
+        if vr in ("SQ", "OB", "UN", "UT"):
+            return struct.pack("<HH2sHI", g, e, vr.encode(), 0, len(raw)) + raw
+        return struct.pack("<HH2sH", g, e, vr.encode(), len(raw)) + raw
+
+    def item(body, undefined=False):
+        if undefined:
+            return struct.pack("<HHI", 0xFFFE, 0xE000, 0xFFFFFFFF) + body + \
+                struct.pack("<HHI", 0xFFFE, 0xE00D, 0)
+        return struct.pack("<HHI", 0xFFFE, 0xE000, len(body)) + body
+
+    creator = el(0x20010010, "LO", b"Philips Imaging DD 001")
+    inner = creator + el(0x20011002, "IS", b"7") + el(0x00200032, "DS", b"1\\2\\3")
+    defined = el(0x2001105F, "SQ", item(inner) + item(el(0x00100020, "LO", b"ID2")))
+    undef = struct.pack("<HH2sHI", 0x2001, 0x1065, b"SQ", 0, 0xFFFFFFFF) + \
+        item(creator + el(0x00100020, "LO", b"X"), undefined=True) + \
+        struct.pack("<HHI", 0xFFFE, 0xE0DD, 0)
+    body = el(0x00080060, "CS", b"MR") + creator + el(0x20011002, "IS", b"3") + defined + undef
+    meta = b""
+    for tag, raw in ((0x00020002, b"1.2.840.10008.5.1.4.1.1.4\x00"),
+                     (0x00020010, b"1.2.840.10008.1.2.1\x00")):
+        meta += struct.pack("<HH2sH", tag >> 16, tag & 0xFFFF, b"UI", len(raw)) + raw
+    meta = struct.pack("<HH2sHI", 2, 0, b"UL", 4, len(meta)) + meta
+    p = os.path.join(folder, "private_sq.dcm")
+    with open(p, "wb") as fh:
+        fh.write(b"\x00" * 128 + b"DICM" + meta + body)
+    return [p]
+
+
 def default_files():
     files = []
     for sub in ("test_files", "charset_files"):
@@ -594,7 +634,8 @@ def main(argv):
     files = [a for a in args if a != "-v"]
     tmp = tempfile.TemporaryDirectory(prefix="dcrow_fuzz_")
     if not files:
-        files = default_files() + write_fuzz_files(tmp.name, n_fuzz) + write_vr_files(tmp.name)
+        files = default_files() + write_fuzz_files(tmp.name, n_fuzz) + write_vr_files(tmp.name) + \
+            write_private_sq_file(tmp.name)
     counts = {"ok": 0, "fail": 0, "skip": 0}
     for f in files:
         status, msgs = compare_file(binary, f, verbose)

@@ -775,11 +775,15 @@ static void test_seed_names(void **state)
     top(&ds, DC_TAG(0x0008, 0x9999), "UN", "zz");
     top(&ds, DC_TAG(0x6002, 0x0010), "US", "\x02\x00");
     int c3 = top(&ds, DC_TAG(0x0043, 0x0010), "LO", "GEMS_PARM_01");
-    int s = sq(&ds, DC_TAG(0x0043, 0x1029), 0, -1, -1, 1);
+    int s = sq(&ds, DC_TAG(0x0043, 0x10a0), 0, -1, -1, 1);
     add_str(&ds, DC_TAG(0x0010, 0x0010), "PN", 1, s, 0, "Doe^John");
+    int s2 = sq(&ds, DC_TAG(0x0043, 0x10a1), 0, -1, -1, 1);
+    add_str(&ds, DC_TAG(0x0010, 0x0020), "LO", 1, s2, 0, "ID");
     ds.el[p1].creator = c1;
     ds.el[p2].creator = c2;
     ds.el[s].creator = c3;
+    ds.el[s2].creator = c3;
+    ds.el[s2].flags |= DC_EL_UNDEF_LEN;
     flatten_new(&ds, &r);
     const char *pnames[] = {
         "Private Creator (0009, 0010)",
@@ -790,8 +794,10 @@ static void test_seed_names(void **state)
         " (0008, 9999)",                 /* unknown public tag: pydicom's name is "" */
         "Overlay Rows (6002, 0010)",     /* repeating group 60xx */
         "Private Creator (0043, 0010)",
-        /* a private sequence never gets its creator in pydicom */
-        "Private tag data_Patient's Name (0010, 0010)",
+        /* a private sequence of defined length is named by its creator ... */
+        "[Spectroscopy Pixel Sequence]_Patient's Name (0010, 0010)",
+        /* ... one of undefined length never gets its creator in pydicom */
+        "Private tag data_Patient ID (0010, 0020)",
     };
     assert_int_equal(r.n, sizeof pnames / sizeof pnames[0]);
     for (size_t i = 0; i < r.n; i++) assert_string_equal(r.cols[i].name, pnames[i]);
