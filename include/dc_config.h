@@ -34,6 +34,9 @@ typedef struct {
     int rescale;
     int philips_scaling;   /* enum dc_philips_scaling */
     int csv_formula_guard; /* prefix ' to metadata values that would start a spreadsheet formula */
+    int csv_style;         /* enum dc_csv_style (dc_flatten.h): 0 seed, 1 dicom */
+    int csv_style_given;   /* output.csv_style was set by the config file or --set (an
+                              existing metadata CSV in the other style is then an error) */
     /* volumes */
     int slice_order; /* enum dc_slice_order */
     int split_inconsistent;

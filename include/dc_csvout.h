@@ -17,6 +17,7 @@
 #include <mpi.h>
 #include <stdint.h>
 
+#include "dc_colkey.h"
 #include "dc_csv.h"
 #include "dc_util.h"
 
@@ -64,9 +65,14 @@ void dc_csvout_close(MPI_Comm comm, dc_csvout *c);
 typedef int (*dc_csv_keep_fn)(const dc_strvec *fields, void *ctx);
 int dc_csvout_rewrite(dc_csvout *c, dc_csv_keep_fn keep, void *ctx, char *err, size_t errlen);
 
-/* Sort key (tag path) of a column from its name alone; col->name untouched
- * (colkey.c). */
-void dc_column_key_from_name(const char *name, dc_column *col);
+/* Before anything is written: the csv_style of this run.  Rank 0 reads the
+ * header of the metadata CSV at path, if there is one; its style wins over
+ * the config's (appends never name a tag twice), unless the config asked for
+ * the other style explicitly (given): then -1 with err naming both styles and
+ * the file (exit 2).  Collective; sets dc_flatten_set_style on every rank.
+ * Returns 0 or -1 (same on all ranks). */
+int dc_csvout_settle_style(MPI_Comm comm, const char *path, int style, int given, char *err,
+                           size_t errlen);
 
 /* The header line for the current columns */
 void dc_csvout_header(const dc_csvout *c, dc_buf *out);

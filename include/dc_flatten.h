@@ -76,6 +76,20 @@ int dc_flatten(const dc_dataset *ds, dc_row *row);
  * vals NULL.  Cheaper, for the header pass. */
 int dc_flatten_columns(const dc_dataset *ds, dc_row *row);
 
+/* output.csv_style (SPEC 4).  seed (the default): column names as the old
+ * crawler wrote them, pydicom's DataElement.name + " " + str(tag)
+ * ("Patient's Name (0010, 0010)"; private: "Private Creator", "[Scale
+ * Slope]" from pydicom's private dictionary, "Private tag data"; unknown
+ * public: "" or "Group Length"; sequences prefixed by their names and "_"),
+ * values as pydicom's str(value) (several values as a Python list:
+ * "['ORIGINAL', 'PRIMARY']", "[0.5, 0.5]"; FL as the widened Python float;
+ * an empty number, DS, IS or AT "None"); binary as above, NULs dropped.
+ * dicom: the keywords and '\\'-joined values described above. */
+enum dc_csv_style { DC_CSV_STYLE_SEED = 0, DC_CSV_STYLE_DICOM = 1 };
+/* Process-wide, before flattening (clears the name caches on a change). */
+void dc_flatten_set_style(int style);
+int dc_flatten_style(void);
+
 /* Free this thread's lookup caches (column names, dictionary answers);
  * they are rebuilt on the next call. */
 void dc_flatten_release(void);

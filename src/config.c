@@ -49,6 +49,7 @@ typedef struct {
 
 static const char *const LAYOUTS[] = {"zyx", "seed", NULL};
 static const char *const PHILIPS[] = {"display", "floating", NULL};
+static const char *const CSV_STYLES[] = {"seed", "dicom", NULL}; /* enum dc_csv_style */
 static const char *const ORDERS[] = {"position", "instance", "filename", NULL};
 static const char *const LEVELS[] = {"error", "warn", "info", "debug", NULL};
 static const char *const PROGRESS[] = {"auto", "always", "never", NULL};
@@ -79,6 +80,8 @@ static const keydef KEYS[] = {
      "floating: Philips files as float32 (SV * RS + RI) / (RS * ScaleSlope)"},
     {"output", "mpi_io_hints", K_HINTS, F(mpi_io_hints), NULL, "{}",
      "MPI-IO hints for every output file, e.g. {striping_factor: 8, romio_cb_write: enable}"},
+    {"output", "csv_style", K_ENUM, F(csv_style), CSV_STYLES, "seed",
+     "seed: names and values as the old crawler wrote them (pydicom); dicom: keywords"},
     {"output", "csv_formula_guard", K_BOOL, F(csv_formula_guard), NULL, "false",
      "prefix ' to values starting with = + - @ TAB CR (not numbers)"},
     {"volumes", "slice_order", K_ENUM, F(slice_order), ORDERS, "position",
@@ -353,6 +356,7 @@ static int apply_scalar(dc_config *cfg, const keydef *d, const char *v, int is_n
         if ((i = is_null ? -1 : parse_enum(d->choices, v)) < 0)
             return fail(c, line, key, "expected %s, got %s", ch, got);
         *field_int(cfg, d) = i;
+        if (d->off == offsetof(dc_config, csv_style)) cfg->csv_style_given = 1;
         return 0;
     case K_COUNT:
         if ((n = is_null ? -1 : parse_count(v)) < 0)
@@ -1017,9 +1021,26 @@ static int pick_config(cli_args *a, char *err, size_t errlen)
     return 0;
 }
 
+/* The old crawler's own flags, without a config file: its users' h5py code
+ * indexes (1, rows, cols, slices), so output.layout defaults to seed (a
+ * --set given with them still wins: it is applied after this). */
+static void old_crawler_defaults(dc_config *cfg, const cli_args *a)
+{
+    if (a->config) return;
+    for (size_t i = 0; i < a->nops; i++) {
+        enum optkind k = a->ops[i].opt->kind;
+        if (k == O_DICOM_FOLDERS || k == O_STORAGE || k == O_OUTPUT_ID || k == O_WRITE_PIX ||
+            k == O_EVAL3D || k == O_NPROCS || k == O_PAROVER) {
+            cfg->layout = DC_LAYOUT_SEED;
+            return;
+        }
+    }
+}
+
 static int apply_cli(dc_config *cfg, cli_args *a, char *err, size_t errlen)
 {
     if (a->config && load_config_file(cfg, a->config, err, errlen)) return -1;
+    old_crawler_defaults(cfg, a);
     for (size_t i = 0; i < a->nops; i++)
         if (apply_op(cfg, &a->ops[i], err, errlen)) return -1;
     if (a->npos > 0) {
@@ -1366,7 +1387,8 @@ const char *dc_config_usage(void)
             "  --eval_3d_scans B       output.volumes (True/False)\n"
             "  --n_procs N             ignored: the number of ranks comes from mpirun -np N\n"
             "  --par_over_folder X     ignored: series are shared out over all ranks\n"
-            "Flags also take --flag=value.\n"
+            "Flags also take --flag=value.  Without a config file these flags imply\n"
+            "output.layout: seed, the old crawler's (1, rows, cols, slices) (--set wins).\n"
             "\n"
             "Config keys (YAML; key: default):\n");
     usage_keys(&b);
@@ -1378,6 +1400,11 @@ const char *dc_config_usage(void)
                 "is nested deeper than 12 sequences or has more than 200000 elements, or whose\n"
                 "deflated dataset inflates beyond run.max_image_bytes + 256 MiB is unreadable\n"
                 "(reason in unreadable_files) and nothing is allocated for it.\n"
+                "Metadata CSV names (output.csv_style): seed (default) writes the old crawler's\n"
+                "column names and value text (pydicom: \"Patient's Name (0010, 0010)\",\n"
+                "\"['ORIGINAL', 'PRIMARY']\"); dicom writes keywords and \\-joined values\n"
+                "(\"PatientName (0010, 0010)\", \"ORIGINAL\\PRIMARY\").  Appending to an existing\n"
+                "metadata CSV keeps the style of its header; asking for the other one is an error.\n"
                 "With output.csv_formula_guard: true, metadata values that start with\n"
                 "= + - @ TAB or CR and are not numbers get a leading ' so spreadsheets show\n"
                 "them as text (OWASP CSV injection); Scan IDs are never changed.\n"

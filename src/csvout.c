@@ -65,19 +65,16 @@ static int unpack_column(const char **p, const char *end, dc_column *col)
     return 0;
 }
 
-/* Add a column met in this run (true tag path from flatten).  When the same
- * name comes with different paths, keep the smaller so the result does not
- * depend on the order columns arrive. */
+/* Add a column met in this run, keyed by its name (colkey.c) like the
+ * columns of a header read back from a file, so that the order depends on
+ * the names alone, not on which file or run met a column first. */
 static int colset_merge(dc_colset *cs, const dc_column *col)
 {
-    long i = dc_colset_find(cs, col->name);
-    if (i < 0) return dc_colset_add(cs, col);
-    dc_column *have = &cs->cols[i];
-    if (dc_column_cmp(col, have) < 0) {
-        memcpy(have->path, col->path, sizeof have->path);
-        have->depth = col->depth;
-    }
-    return 0;
+    if (dc_colset_find(cs, col->name) >= 0) return 0;
+    dc_column keyed;
+    dc_column_key_from_name(col->name, &keyed);
+    keyed.name = col->name;
+    return dc_colset_add(cs, &keyed);
 }
 
 /* New header = existing columns in their order, with the fresh columns
@@ -492,4 +489,76 @@ int dc_csvout_append(MPI_Comm comm, dc_csvout *c, size_t n_total, const uint32_t
     free(off);
     free(len);
     return all;
+}
+
+/* ---- csv_style of an existing file (rank 0, before anything is written) ---- */
+
+/* The header record of the CSV at path into fields; 1 when read, 0 when
+ * there is no file or no complete header, -1 on a read error (err). */
+static int read_header(const char *path, dc_strvec *fields, char *err, size_t errlen)
+{
+    int fd = open(path, O_RDONLY | O_CLOEXEC);
+    if (fd < 0) {
+        if (errno == ENOENT) return 0;
+        snprintf(err, errlen, "%s: cannot open: %s", path, strerror(errno));
+        return -1;
+    }
+    dc_buf in;
+    dc_buf_init(&in);
+    long used = 0;
+    for (;;) {
+        dc_buf_reserve(&in, 1 << 16);
+        ssize_t r = read(fd, in.data + in.len, in.cap - in.len - 1);
+        if (r < 0 && errno == EINTR) continue;
+        if (r < 0) {
+            snprintf(err, errlen, "%s: read failed: %s", path, strerror(errno));
+            used = -2;
+            break;
+        }
+        in.len += (size_t)r;
+        used = dc_csv_parse_record(in.data, in.len, fields);
+        if (used != 0 || r == 0 || in.len > (256u << 20)) break;
+        for (size_t i = 0; i < fields->n; i++) free(fields->v[i]);
+        fields->n = 0;
+    }
+    close(fd);
+    dc_buf_free(&in);
+    return used == -2 ? -1 : used > 0;
+}
+
+static const char *const STYLE_NAMES[] = {"seed", "dicom"};
+
+/* rank 0: the style to use, or -1 with err */
+static int choose_style(const char *path, int style, int given, char *err, size_t errlen)
+{
+    dc_strvec f;
+    dc_strvec_init(&f);
+    int rc = read_header(path, &f, err, errlen);
+    int on_disk = rc == 1 ? dc_header_style((const char *const *)f.v, f.n) : -1;
+    dc_strvec_free(&f);
+    if (rc < 0) return -1;
+    if (on_disk < 0 || on_disk == style) return style;
+    if (given) {
+        snprintf(err, errlen,
+                 "%s: its columns are named in csv_style %s, but output.csv_style: %s is asked; "
+                 "appending would name tags twice: leave output.csv_style out (the file's style "
+                 "%s is used), or choose another output.id or output.folder",
+                 path, STYLE_NAMES[on_disk], STYLE_NAMES[style], STYLE_NAMES[on_disk]);
+        return -1;
+    }
+    dc_warn("%s: appending with its own column names (output.csv_style %s, not the default %s)",
+            path, STYLE_NAMES[on_disk], STYLE_NAMES[style]);
+    return on_disk;
+}
+
+int dc_csvout_settle_style(MPI_Comm comm, const char *path, int style, int given, char *err,
+                           size_t errlen)
+{
+    int rank;
+    MPI_Comm_rank(comm, &rank);
+    int chosen = rank == 0 ? choose_style(path, style, given, err, errlen) : 0;
+    MPI_Bcast(&chosen, 1, MPI_INT, 0, comm);
+    if (chosen < 0) return -1;
+    dc_flatten_set_style(chosen);
+    return 0;
 }

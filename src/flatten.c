@@ -26,6 +26,8 @@
 
 #include "dc_charset.h"
 #include "dc_dict.h"
+#include "dc_names.h"
+#include "dc_pytext.h"
 
 #define DUP_PREFIX "DUPLICATE TAGS IN DICOM:"
 #define ARENA_BLOCK (32 * 1024)
@@ -56,7 +58,7 @@ struct dc_row_index {
     uint8_t *pending;       /* column is in dups */
     size_t n_dups;
     struct dc_row_block *cur;   /* arena block being filled */
-    dc_buf name, val;           /* scratch */
+    dc_buf name, val, pyval;    /* scratch */
     int cs_elem[CHARSET_CACHE]; /* (0008,0005) element index -> parsed charset */
     dc_charset cs[CHARSET_CACHE];
     int n_cs;
@@ -68,6 +70,7 @@ static struct dc_row_index *row_index(dc_row *r)
         r->index = dc_calloc(1, sizeof *r->index);
         dc_buf_init(&r->index->name);
         dc_buf_init(&r->index->val);
+        dc_buf_init(&r->index->pyval);
     }
     return r->index;
 }
@@ -139,6 +142,7 @@ void dc_row_free(dc_row *r)
         free(r->index->pending);
         dc_buf_free(&r->index->name);
         dc_buf_free(&r->index->val);
+        dc_buf_free(&r->index->pyval);
         free(r->index);
     }
     free(r->cols);
@@ -352,8 +356,10 @@ static void put_tag(dc_buf *b, uint32_t tag)
     dc_buf_append(b, s, sizeof s);
 }
 
-/* the trimmed Private Creator value of element idx into out (NUL-terminated) */
-static void creator_string(const dc_dataset *ds, int idx, char *out, size_t outlen)
+/* the Private Creator value of element idx into out (NUL-terminated),
+ * trailing spaces and NULs trimmed (as pydicom's private_creator: lead 0),
+ * leading spaces too (lead 1) */
+static void creator_string(const dc_dataset *ds, int idx, char *out, size_t outlen, int lead)
 {
     out[0] = '\0';
     if (idx < 0 || (size_t)idx >= ds->n_el) return;
@@ -362,7 +368,7 @@ static void creator_string(const dc_dataset *ds, int idx, char *out, size_t outl
     if (!v) return;
     const char *p = (const char *)v;
     size_t n = c->len;
-    dc_trim(&p, &n, 1);
+    dc_trim(&p, &n, lead);
     if (n >= outlen) n = outlen - 1;
     memcpy(out, p, n);
     out[n] = '\0';
@@ -426,8 +432,117 @@ static const char *keyword(const dc_dataset *ds, const dc_elem *e)
     if (el >= 0x10 && el <= 0xFF) return "PrivateCreator";
     if (e->creator < 0 || el < 0x1000) return "Private";
     char creator[80];
-    creator_string(ds, e->creator, creator, sizeof creator);
+    creator_string(ds, e->creator, creator, sizeof creator, 1);
     return private_keyword(e->tag, creator);
+}
+
+/* ---- seed style names: pydicom's DataElement.name (dataelem.py) ---- */
+
+static int g_style = DC_CSV_STYLE_SEED;
+
+void dc_flatten_set_style(int style)
+{
+    if (style != g_style) dc_flatten_release(); /* cached names are of the old style */
+    g_style = style;
+}
+
+int dc_flatten_style(void)
+{
+    return g_style;
+}
+
+/* "[description]" strings, one per description (the name cache tells names
+ * apart by their pointer) */
+#define BRACKET_CACHE 8192
+typedef struct {
+    const char *desc;
+    char *name;
+} bracket_entry;
+static _Thread_local bracket_entry *g_bracket_cache;
+
+static const char *bracketed(const char *desc)
+{
+    if (!g_bracket_cache) g_bracket_cache = dc_calloc(BRACKET_CACHE, sizeof *g_bracket_cache);
+    size_t h = ((uintptr_t)desc * 0x9E3779B97F4A7C15ULL) >> 51;
+    for (size_t i = 0; i < BRACKET_CACHE; i++) {
+        bracket_entry *c = &g_bracket_cache[(h + i) & (BRACKET_CACHE - 1)];
+        if (c->desc == desc) return c->name;
+        if (!c->desc) {
+            c->desc = desc;
+            c->name = dc_asprintf("[%s]", desc);
+            return c->name;
+        }
+    }
+    return "Private tag data"; /* more descriptions than pydicom has: cannot happen */
+}
+
+static const char *seed_private(uint32_t tag, const char *creator)
+{
+    if (!g_priv_cache) g_priv_cache = dc_calloc(PRIV_CACHE, sizeof *g_priv_cache);
+    uint64_t key = name_hash(creator, strlen(creator)) ^ ((uint64_t)tag * 0x9E3779B97F4A7C15ULL);
+    priv_entry *c = &g_priv_cache[(key >> 32) & (PRIV_CACHE - 1)];
+    if (c->keyword && c->key == key) return c->keyword;
+    const char *d = dc_names_private(tag, creator);
+    c->key = key;
+    c->keyword = d ? bracketed(d) : "Private tag data";
+    return c->keyword;
+}
+
+/* A private group length (gggg,0000) met at this level, whose value pydicom
+ * would take as the private creator of (gggg,0001-00FF) (Dataset.__setitem__
+ * looks for (gggg, element >> 8)): a non-empty value. */
+typedef struct {
+    int32_t parent, item;
+    uint16_t group;
+} group_length_seen;
+
+/* pydicom's public names, remembered by tag */
+typedef struct {
+    uint32_t tag;
+    uint8_t valid;
+    const char *name;
+} seed_pub_entry;
+static _Thread_local seed_pub_entry *g_seed_pub_cache;
+
+static const char *seed_public(uint32_t tag)
+{
+    if (!g_seed_pub_cache) g_seed_pub_cache = dc_calloc(PUB_CACHE, sizeof *g_seed_pub_cache);
+    seed_pub_entry *c = &g_seed_pub_cache[((tag * 0x9E3779B1u) >> 20) & (PUB_CACHE - 1)];
+    if (!c->valid || c->tag != tag) {
+        const char *n = dc_names_public(tag);
+        c->tag = tag;
+        c->name = n ? n : DC_TAG_ELEM(tag) == 0 ? "Group Length" : "";
+        c->valid = 1;
+    }
+    return c->name;
+}
+
+static const char *seed_name(const dc_dataset *ds, const dc_elem *e, const group_length_seen *gl)
+{
+    uint16_t g = DC_TAG_GROUP(e->tag), el = DC_TAG_ELEM(e->tag);
+    if (!(g & 1)) return seed_public(e->tag);
+    /* pydicom reads a sequence of undefined length into a DataElement at
+     * once, so it never gets its private_creator (set when a raw element is
+     * converted, as every element of defined length is) */
+    int read_whole = e->vr == DC_VR('S', 'Q') && (e->flags & DC_EL_UNDEF_LEN);
+    if (el >= 0x1000 && e->creator >= 0 && !read_whole) {
+        char creator[80];
+        creator_string(ds, e->creator, creator, sizeof creator, 0);
+        if (creator[0]) return seed_private(e->tag, creator);
+    }
+    if (el >> 8 == 0) {
+        int gl_creator = el != 0 && gl && gl->group == g && gl->parent == e->parent &&
+                         gl->item == e->item;
+        return gl_creator ? "Private tag data" : "Private Creator";
+    }
+    return "Private tag data";
+}
+
+/* The word naming element e in a column name (and in the prefix of the
+ * columns of a sequence), in the style in force. */
+static const char *column_word(const dc_dataset *ds, const dc_elem *e, const group_length_seen *gl)
+{
+    return g_style == DC_CSV_STYLE_SEED ? seed_name(ds, e, gl) : keyword(ds, e);
 }
 
 /* ---- numbers ----
@@ -863,21 +978,106 @@ static void drop_nuls(dc_buf *b, size_t from)
     b->data[k] = '\0';
 }
 
+/* ---- seed style values: pydicom's str(value) (dc_pytext.h) ---- */
+
+/* US SS UL SL UV SV FL FD: one number bare, several as a Python list; FL
+ * as the Python float pydicom makes of it (widened to double) */
+static void format_numbers_seed(const dc_elem *e, const uint8_t *v, dc_buf *out)
+{
+    int size = num_size(e->vr), big = (e->flags & DC_EL_BIGENDIAN) != 0;
+    uint32_t count = e->len / (uint32_t)size;
+    if (count > 1) dc_buf_putc(out, '[');
+    for (uint32_t k = 0; k < count; k++) {
+        if (k) dc_buf_puts(out, ", ");
+        uint64_t raw = load(v + (size_t)k * (size_t)size, size, big);
+        if (e->vr == DC_VR('F', 'L')) {
+            uint32_t u = (uint32_t)raw;
+            float f;
+            memcpy(&f, &u, 4);
+            char s[48];
+            dc_format_double((double)f, s, sizeof s);
+            dc_buf_puts(out, s);
+        } else {
+            put_number(out, e->vr, raw);
+        }
+    }
+    if (count > 1) dc_buf_putc(out, ']');
+}
+
+/* AT: one tag bare, several as a list */
+static void format_at_seed(const dc_elem *e, const uint8_t *v, dc_buf *out)
+{
+    int big = (e->flags & DC_EL_BIGENDIAN) != 0;
+    uint32_t count = e->len / 4;
+    if (count > 1) dc_buf_putc(out, '[');
+    for (uint32_t k = 0; k < count; k++) {
+        if (k) dc_buf_puts(out, ", ");
+        const uint8_t *p = v + 4 * (size_t)k;
+        put_tag(out, DC_TAG(load(p, 2, big), load(p + 2, 2, big)));
+    }
+    if (count > 1) dc_buf_putc(out, ']');
+}
+
+/* how pydicom holds the items of a multi-valued text VR; -1: never split
+ * (LT ST UT UR are single strings, backslashes included) */
+static int seed_items(uint16_t vr)
+{
+    switch (vr) {
+    case DC_VR('P', 'N'):
+        return DC_PY_BARE;
+    case DC_VR('D', 'S'):
+        return DC_PY_NUMBER;
+    case DC_VR('I', 'S'):
+        return DC_PY_INTEGER;
+    case DC_VR('L', 'T'):
+    case DC_VR('S', 'T'):
+    case DC_VR('U', 'T'):
+    case DC_VR('U', 'R'):
+        return -1;
+    default:
+        return DC_PY_QUOTED;
+    }
+}
+
+/* text of a multi-valued element (items joined by '\' in out) as a
+ * Python list, in place */
+static void seed_text(struct dc_row_index *x, uint16_t vr, dc_buf *out)
+{
+    int kind = seed_items(vr);
+    if (kind < 0 || !out->data || !memchr(out->data, '\\', out->len)) return;
+    dc_buf_reset(&x->pyval);
+    dc_py_multivalue(&x->pyval, out->data, out->len, (enum dc_py_items)kind);
+    dc_buf_reset(out);
+    dc_buf_append(out, x->pyval.data, x->pyval.len);
+}
+
+/* an empty DS IS AT or binary number is None to pydicom (str: "None") */
+static int seed_none(const dc_elem *e)
+{
+    return e->len == 0 && (num_size(e->vr) || e->vr == DC_VR('A', 'T') ||
+                           e->vr == DC_VR('D', 'S') || e->vr == DC_VR('I', 'S'));
+}
+
 static void format_value(const dc_dataset *ds, struct dc_row_index *x, const dc_elem *e,
                          dc_buf *out)
 {
     dc_buf_reset(out);
     const uint8_t *v = dc_value(ds, e);
     int in_buf = v && (uint64_t)e->val + e->len <= ds->buf_len;
-    if (is_charset_vr(e->vr) && in_buf) {
+    int seed = g_style == DC_CSV_STYLE_SEED;
+    if (seed && seed_none(e)) {
+        dc_buf_puts(out, "None");
+    } else if (is_charset_vr(e->vr) && in_buf) {
         dc_charset tmp;
         dc_charset_value(charset_for(ds, x, e->charset, &tmp), e->vr, v, e->len, out);
+        if (seed) seed_text(x, e->vr, out);
     } else if (is_plain_text_vr(e->vr) && in_buf) {
         format_plain_text(e->vr, v, e->len, out);
+        if (seed) seed_text(x, e->vr, out);
     } else if (num_size(e->vr) && in_buf) {
-        format_numbers(e, v, out);
+        (seed ? format_numbers_seed : format_numbers)(e, v, out);
     } else if (e->vr == DC_VR('A', 'T') && in_buf) {
-        format_at(e, v, out);
+        (seed ? format_at_seed : format_at)(e, v, out);
     } else if (e->len > 0) {
         dc_buf_puts(out, "<binary ");
         put_u64(out, e->len);
@@ -942,6 +1142,13 @@ void dc_flatten_release(void)
     free(g_name_cache);
     free(g_pub_cache);
     free(g_priv_cache);
+    if (g_bracket_cache)
+        for (size_t i = 0; i < BRACKET_CACHE; i++) free(g_bracket_cache[i].name);
+    free(g_bracket_cache);
+    g_bracket_cache = NULL;
+    free(g_seed_pub_cache);
+    g_seed_pub_cache = NULL;
+    dc_names_release(); /* the names the caches above pointed to */
     g_name_cache = NULL;
     g_pub_cache = NULL;
     g_priv_cache = NULL;
@@ -967,14 +1174,27 @@ static void prefix_from_chain(const dc_dataset *ds, const dc_elem *e, dc_buf *na
         chain[n++] = p;
     dc_buf_reset(name);
     for (int i = n - 1; i >= 0; i--) {
-        dc_buf_puts(name, keyword(ds, &ds->el[chain[i]]));
+        dc_buf_puts(name, column_word(ds, &ds->el[chain[i]], NULL));
         dc_buf_putc(name, '_');
         if (n - 1 - i < DC_MAX_PATH_DEPTH) path[n - 1 - i] = ds->el[chain[i]].tag;
     }
 }
 
+/* remember a private group length with a value pydicom takes as true */
+static void note_group_length(const dc_dataset *ds, const dc_elem *e, group_length_seen *gl)
+{
+    if (!(DC_TAG_GROUP(e->tag) & 1) || DC_TAG_ELEM(e->tag) != 0) return;
+    const uint8_t *v = dc_value(ds, e);
+    int nonzero = 0;
+    for (uint32_t i = 0; v && i < e->len && (uint64_t)e->val + i < ds->buf_len; i++) nonzero |= v[i];
+    gl->group = nonzero ? DC_TAG_GROUP(e->tag) : 0;
+    gl->parent = e->parent;
+    gl->item = e->item;
+}
+
 static void flatten(const dc_dataset *ds, dc_row *row, int with_values)
 {
+    group_length_seen g_gl = {-2, -2, 0};
     struct dc_row_index *x = row_index(row);
     level stack[256];
     uint32_t path[256];
@@ -994,7 +1214,8 @@ static void flatten(const dc_dataset *ds, dc_row *row, int with_values)
             stack[d].sq = e->parent;
             stack[d].prefix_hash = name_hash(name->data ? name->data : "", name->len);
         }
-        const char *kw = keyword(ds, e);
+        if (DC_TAG_ELEM(e->tag) == 0) note_group_length(ds, e, &g_gl);
+        const char *kw = column_word(ds, e, &g_gl);
         path[d] = e->tag;
         if (e->vr == DC_VR('S', 'Q')) {
             if (d + 1 < 256) {

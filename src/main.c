@@ -79,6 +79,18 @@ static int make_output_folder(dc_run *r)
 
 /* ---- phase: existing outputs ---- */
 
+/* csv_style: an existing metadata CSV's own (issue 17; csvout.c) */
+static int settle_csv_style(dc_run *r)
+{
+    char err[DC_ERRLEN] = "";
+    char *path = dc_config_out_path(r->cfg, "metadata", "csv");
+    int rc = dc_csvout_settle_style(r->comm, path, r->cfg->csv_style, r->cfg->csv_style_given, err,
+                                    sizeof err);
+    if (rc != 0 && r->rank == 0) dc_error("%s", err);
+    free(path);
+    return rc;
+}
+
 static int open_outputs(dc_run *r)
 {
     dc_outputs_paths(r->cfg, &r->out);
@@ -541,6 +553,10 @@ static int run(MPI_Comm comm, const dc_config *cfg)
     dc_strset_init(&retry);
 
     int rc = EXIT_FAIL;
+    if (settle_csv_style(&r) != 0) {
+        rc = EXIT_USAGE;
+        goto out;
+    }
     if (make_output_folder(&r) != 0) goto out;
     /* an exclusive claim on the outputs before anything is repaired (dc_claim.h) */
     int claimed = agree(comm, r.rank == 0 ? dc_claim_take(cfg) : EXIT_DONE);

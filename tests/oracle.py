@@ -22,7 +22,15 @@ SPEC 3  DICOM files are recognised by content: "DICM" at 128, or no preamble
         records are corrupt.  Names ordered naturally (digit runs by value,
         ties by code point).
 SPEC 4  CSV columns: group 0002 (file meta) is not in the CSV (the old
-        crawler iterated pydicom's dataset, which excludes it).  Names:
+        crawler iterated pydicom's dataset, which excludes it).
+        csv_style seed (default): names exactly pydicom's elem.name + " " +
+        str(elem.tag), each enclosing sequence's elem.name + "_" in front
+        (the old crawler's rule); values exactly str(elem.value) (bulk binary
+        as <binary N bytes>, NULs removed).  Column order: by the tag path a
+        name gives (column_sort_key: each sequence name's lowest tag in
+        pydicom's dictionary, or the keyword's in dcmtk's for the dicom style;
+        0xFFFFFFFF for names that give none, e.g. "Private tag data").
+        csv_style dicom: names:
         pydicom keyword; dcmtk's dictionary keyword (its RETIRED_ prefix) is
         accepted too; unknown public -> Unknown, group length (gggg,0000) ->
         Unknown or GenericGroupLength, private creator -> PrivateCreator,
@@ -846,6 +854,52 @@ def element_value(elem):
         return Uncertain("pydicom could not convert: %s" % ex)
 
 
+_NAME_TAGS = None
+
+
+def _name_tags():
+    """name or keyword -> lowest tag: pydicom's names (and repeating-group
+    masks with x = 0), then dcmtk's keywords (without RETIRED_) and pydicom's."""
+    global _NAME_TAGS
+    if _NAME_TAGS is None:
+        from pydicom._dicom_dict import DicomDictionary, RepeatersDictionary
+        names, kws = {}, {}
+        for tag in sorted(DicomDictionary):
+            names.setdefault(DicomDictionary[tag][2], tag)
+        for mask, e in RepeatersDictionary.items():
+            names.setdefault(e[2], int(mask.replace("x", "0"), 16))
+        for tag in sorted(dcmtk_public()):
+            kws.setdefault(dcmtk_public()[tag], tag)
+            kws.setdefault(re.sub(r"^RETIRED_", "", dcmtk_public()[tag]), tag)
+        names.pop("", None)
+        _NAME_TAGS = (names, kws)
+    return _NAME_TAGS
+
+
+def column_sort_key(name):
+    """The tag path a column name gives (SPEC 4 order, README): each sequence
+    name of the prefix by its lowest tag (names first, then keywords), a
+    bracketed private name running to its "]_", 0xFFFFFFFF for names that
+    give no tag; the leaf tag from the parentheses."""
+    names, kws = _name_tags()
+    m = re.search(r" ?\(([0-9a-f]{4}), ([0-9a-f]{4})\)$", name)
+    if not m:
+        return (0xFFFFFFFF,)
+    body = name[:m.start()]
+    path = []
+    while True:
+        if body.startswith("["):
+            i = body.find("]_")
+            i = i + 1 if i >= 0 else -1
+        else:
+            i = body.find("_")
+        if i < 0:
+            break
+        comp, body = body[:i], body[i + 1:]
+        path.append(names.get(comp, kws.get(comp, 0xFFFFFFFF)) if comp else 0xFFFFFFFF)
+    return tuple(path) + (int(m.group(1), 16) << 16 | int(m.group(2), 16),)
+
+
 class Column:
     def __init__(self, path, names):
         self.path = tuple(path)          # numeric tags, outermost first
@@ -868,10 +922,23 @@ def parse_column_path(name):
     return (int(m.group(1), 16) << 16 | int(m.group(2), 16)) if m else None
 
 
-def flatten(ds):
+def seed_element_value(elem):
+    """csv_style seed: what the old crawler wrote, str(elem.value), except
+    bulk binary (SPEC 4) and NUL characters (dropped: a NUL would make the
+    CSV look torn)."""
+    if elem.VR in BULK_VRS:
+        return element_value(elem)
+    try:
+        return str(elem.value).replace("\x00", "")
+    except Exception as ex:  # noqa: BLE001
+        return Uncertain("pydicom could not convert: %s" % ex)
+
+
+def flatten(ds, style="seed"):
     """One file -> ordered dict name -> (Column, value).  DUPLICATE TAGS when a
     column is met more than once (SPEC 4)."""
     out = {}
+    seed = style == "seed"
 
     def visit(d, pfx_tags, pfx_names):
         for elem in d:
@@ -889,7 +956,7 @@ def flatten(ds):
                         creator = str(c.value)
                     except Exception:  # noqa: BLE001
                         creator = None
-            names = tag_names(tag, creator)
+            names = [elem.name] if seed else tag_names(tag, creator)
             if elem.VR == "SQ":
                 try:
                     items = list(elem.value or [])
@@ -899,7 +966,7 @@ def flatten(ds):
                     visit(it, pfx_tags + (tag,), pfx_names + (names,))
                 continue
             col = Column(pfx_tags + (tag,), pfx_names + (names,))
-            val = element_value(elem)
+            val = seed_element_value(elem) if seed else element_value(elem)
             if col.name in out:
                 c0, old = out[col.name]
                 if isinstance(old, Uncertain) or isinstance(val, Uncertain):
@@ -1319,7 +1386,8 @@ class Expect:
 
 class Options:
     def __init__(self, volumes=False, write_pixeldata=False, layout="zyx", slice_order="position",
-                 split_inconsistent=True, rescale=False, recursive=False):
+                 split_inconsistent=True, rescale=False, recursive=False, csv_style="seed"):
+        self.csv_style = csv_style
         self.volumes = volumes
         self.write_pixeldata = write_pixeldata
         self.layout = layout
@@ -1894,7 +1962,7 @@ class Oracle:
         r = e.first
         if r is None or r.ds is None:
             return None
-        return flatten(r.ds)
+        return flatten(r.ds, self.opts.csv_style)
 
     def expected_rescale(self, e):
         vals = [frame_rescale(r, fr) for r, fr in e.slices]

@@ -2,12 +2,14 @@
  * dcrow - print the metadata CSV row of DICOM files (dc_flatten), one
  * "name<TAB>value" line per column, for tests and for looking at files.
  *
- *   dcrow [-p] [-c] [-b N] file...
+ *   dcrow [-p] [-c] [-b N] [-s seed|dicom] file...
  *     -p    prefix each line with the column's tag path and a TAB:
  *           "gggg,eeee/gggg,eeee<TAB>name<TAB>value" (enclosing sequences first)
  *     -c    names only (dc_flatten_columns), no values
  *     -b N  benchmark: parse + flatten each file N times, print the time per
  *           file on stderr (parse and flatten separately)
+ *     -s STYLE  output.csv_style: seed (default: pydicom's names and value
+ *           text, as the old crawler) or dicom (keywords, '\'-joined values)
  *
  * Files are parsed with walk_fragments, so elements after encapsulated pixel
  * data (trailing padding) are shown too.
@@ -143,11 +145,15 @@ int main(int argc, char **argv)
             names_only = 1;
         else if (strcmp(argv[first], "-b") == 0 && first + 1 < argc)
             bench_n = atoi(argv[++first]);
+        else if (strcmp(argv[first], "-s") == 0 && first + 1 < argc && !strcmp(argv[first + 1], "seed"))
+            dc_flatten_set_style(DC_CSV_STYLE_SEED), first++;
+        else if (strcmp(argv[first], "-s") == 0 && first + 1 < argc && !strcmp(argv[first + 1], "dicom"))
+            dc_flatten_set_style(DC_CSV_STYLE_DICOM), first++;
         else
             break;
     }
     if (first >= argc) {
-        fprintf(stderr, "usage: dcrow [-p] [-c] [-b N] file...\n");
+        fprintf(stderr, "usage: dcrow [-p] [-c] [-b N] [-s seed|dicom] file...\n");
         return 2;
     }
     for (int i = first; i < argc; i++) {

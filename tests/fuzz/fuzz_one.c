@@ -11,8 +11,9 @@
  *   2. the size gate of the planning step (dc_pixel_check_size) with a small
  *      ceiling, as run.max_image_bytes does in a crawl (deflated datasets
  *      are inflated up to that ceiling + 16 MiB);
- *   3. the worker's parse (fragments walked), dc_flatten into values, the CSV
- *      row formatted (plain and with the formula guard) and parsed back;
+ *   3. the worker's parse (fragments walked), dc_flatten into values (in
+ *      csv_style seed for even input sizes, dicom for odd), the CSV row
+ *      formatted (plain and with the formula guard) and parsed back;
  *   4. decoding: up to FUZZ_MAX_FRAMES frames in the stored type, and frame 0
  *      rescaled to float32, whatever the transfer syntax says (native, RLE,
  *      JPEG, JPEG-LS, JPEG 2000, HTJ2K); a Siemens mosaic's first tiles too.
@@ -263,7 +264,11 @@ int dc_fuzz_one(const uint8_t *data, size_t size)
     rc = dc_parse_memory(data, size, &po, &ds, err, sizeof err);
     FUZZ_CHECK(rc != DC_PARSE_ERROR || err[0], "parse error without a reason");
     if (rc != DC_PARSE_OK) return 0;
+    /* both csv_styles (by the input's size), restored for the callers */
+    int style = dc_flatten_style();
+    dc_flatten_set_style(size & 1 ? DC_CSV_STYLE_DICOM : DC_CSV_STYLE_SEED);
     fuzz_check_row(&ds, &row, &names);
+    dc_flatten_set_style(style);
     dc_record_init(&rec);
     dc_record_from_dataset(&ds, &rec);
     fuzz_decode(&ds, &rec, size);

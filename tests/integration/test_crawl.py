@@ -13,18 +13,22 @@ compares every output with the oracle:
   perfile   2D images, one scan per file                (corpus + pydicom files)
   volumes   series stacked into volumes                 (corpus + pydicom files)
   seed      layout seed + gzip + rescale                (geometry, ts, natural)
-  rescale   rescale true, zyx                           (geometry, float, multi-frame)
+  rescale   rescale true, zyx, csv_style dicom          (geometry, float, multi-frame)
   instance  slice_order instance, split_inconsistent false (series, geometry)
   recursive input.recursive via --set, positional folders (ts)
   oldflags  the old crawler's flags                     (meta)
-  append    a second run with new columns appends rows, rewrites header
+  append    a second run with new columns appends rows, rewrites header; the other
+            csv_style asked on that file: exit 2; a csv_style dicom file appended to
+            by a config without the key stays dicom
   badconfig unknown key / bad value / wrong type / no folder -> exit 2, nothing written
 
 For every scan: stored (metadata row, HDF5 dataset equal voxel for voxel -
 lossy syntaxes within a printed tolerance - with the right shape, dtype and
 attributes) or unreadable (a row with a specific reason), never both; CSVs
 parse with the csv module and pandas; every value of every row equals the
-oracle's; rows sorted by Scan ID; columns ordered by tag path.  Mismatches are
+oracle's (csv_style seed: names and values exactly pydicom's, as the old
+crawler wrote them; dicom in the rescale run); rows sorted by Scan ID;
+columns ordered by the tag path their names give (oracle.column_sort_key).  Mismatches are
 printed as  [run] scan: what: expected ... got ...  and the exit status is 1.
 """
 import argparse
@@ -112,6 +116,7 @@ def write_config(path, folders, out, run_id, o, compression="none", extra=""):
         "  layout: %s" % o.layout,
         "  compression: %s" % yaml_str(compression),
         "  rescale: %s" % ("true" if o.rescale else "false"),
+    ] + (["  csv_style: %s" % o.csv_style] if o.csv_style != "seed" else []) + [
         "volumes:",
         "  slice_order: %s" % o.slice_order,
         "  split_inconsistent: %s" % ("true" if o.split_inconsistent else "false"),
@@ -466,7 +471,7 @@ def compare_run(run, outdir, run_id, orc, rep, h5_expected=True):
     for name, c in zip(got_cols, mapped):
         if c is None:
             continue
-        key = (c.path, name)
+        key = (O.column_sort_key(name), name)
         if prev is not None and key < prev[0]:
             rep.fail(run, "-", "columns not ordered by tag path", "%s before %s" % (name, prev[1]),
                      "%s after %s" % (name, prev[1]))
@@ -947,7 +952,7 @@ def main():
         # (per-slice and per-frame values, integer and float pixel data)
         fl = [corpus_rel + "/" + f for f in ("geometry", "float", "multiframe", "enhanced")
               if os.path.isdir(os.path.join(corpus, f))]
-        o = O.Options(volumes=True, write_pixeldata=True, rescale=True)
+        o = O.Options(volumes=True, write_pixeldata=True, rescale=True, csv_style="dicom")
         out, rc = crawl("rescale", fl, o)
         check("rescale", fl, o, out)
     if want("instance"):
@@ -974,7 +979,8 @@ def main():
             rep.fail("recursive", "-", "--set output.id ignored (metadata_wrong_id.csv written)")
         check("recursive", [corpus_rel + "/ts"], o, out, run_id="recursive")
     if want("oldflags"):
-        o = O.Options(volumes=True, write_pixeldata=True)
+        # the old flags without a config imply layout seed (1, rows, cols, slices)
+        o = O.Options(volumes=True, write_pixeldata=True, layout="seed")
         out = "out_oldflags"
         shutil.rmtree(os.path.join(work, out), ignore_errors=True)
         os.makedirs(os.path.join(work, out))
@@ -1010,6 +1016,38 @@ def main():
             # rows of run 2 follow those of run 1: sorted within each run only
             compare_run_appended("append", os.path.join(work, out), "append", orc, rep,
                                  first_ids=set(O.Oracle(f1, o, cwd=work).scans))
+            # a third run asking for the other csv_style on this seed-named file:
+            # exit 2 naming both styles and the file, nothing touched
+            meta = os.path.join(work, out, "metadata_append.csv")
+            before = open(meta, "rb").read()
+            cfg = os.path.join(work, "config_append_dicom.yaml")
+            write_config(cfg, f2 + [corpus_rel + "/geometry"], out, "append",
+                         O.Options(volumes=True, write_pixeldata=True, csv_style="dicom"))
+            rc, log, dt = runner.run([cfg], "append_dicom")
+            if rc != 2 or not all(w in log for w in ("csv_style seed", "csv_style: dicom",
+                                                      "metadata_append.csv")):
+                rep.fail("append", "-", "other csv_style on an existing file: exit 2 naming "
+                         "both styles and the file", 2, "exit %s: %s" % (rc, log.strip()[-300:]))
+            if open(meta, "rb").read() != before:
+                rep.fail("append", "-", "metadata CSV changed by a run that exited 2")
+            # a file in csv_style dicom, appended to by a config that does not name a
+            # style: the file's style wins (the default seed would name tags twice)
+            od = O.Options(volumes=True, write_pixeldata=True, csv_style="dicom")
+            outd = "out_append_dicom"
+            shutil.rmtree(os.path.join(work, outd), ignore_errors=True)
+            for k, (fl, opts) in enumerate(((f1, od), (f2, o))):
+                cfg = os.path.join(work, "config_append_dicom%d.yaml" % k)
+                write_config(cfg, fl, outd, "append", opts)
+                rc, log, dt = runner.run([cfg], "append_dicom%d" % k)
+                if rc != 0:
+                    rep.fail("append", "-", "dicom-style file, run %d: exit status" % (k + 1), 0, rc)
+            if "appending with its own column names (output.csv_style dicom, not the default seed)" \
+                    not in log:
+                rep.fail("append", "-", "the log should say the file's style is kept",
+                         "appending with its own column names", log.strip()[-300:])
+            compare_run_appended("append", os.path.join(work, outd), "append",
+                                 O.Oracle(f2, od, cwd=work), rep,
+                                 first_ids=set(O.Oracle(f1, od, cwd=work).scans))
             results.append(("append", len(rep.problems) - n0))
     if want("badconfig"):
         n0 = len(rep.problems)

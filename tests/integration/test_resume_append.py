@@ -22,6 +22,18 @@ columns come, and ends with the same content as one run over everything.
                keeps the old datasets (moved beside the new index and linked),
                skips their scans and appends the new ones: equal to one run over
                everything; pack gives one self-contained file again
+  oldreal      outputs written the way the original crawler writes them
+               (tests/old_crawler.py: pydicom names and str() values through
+               pandas, its float rewrites included; h5py datasets (1, rows,
+               cols, slices) without attributes), appended to by dcmcrawl run
+               with the old crawler's own flags and no config: the old scans
+               are skipped, no column is duplicated (every column is a pydicom
+               name: the old ones and those of the new rows, nothing else),
+               the old rows keep every value byte for byte, the new rows equal
+               the oracle's (pydicom), the old datasets are reachable and
+               unchanged, the new ones are (1, rows, cols, slices) and equal to
+               the oracle's; then the same run asking for csv_style dicom exits
+               2 naming both styles and the file, touching nothing
 """
 import os
 import shutil
@@ -259,6 +271,91 @@ def case_oldcrawler(binary, work, folders, ch):
     pack_check(binary, work, os.path.join(work, "old", "pixel_data.h5"), ch, case)
 
 
+def case_oldreal(binary, work, ch):
+    case = "oldreal"
+    sys.path.insert(0, os.path.dirname(HERE))
+    import h5py
+    import numpy as np
+    import old_crawler
+    import oracle as O
+    f1 = ["ct/archive_0", "corpus/geometry"]
+    f2 = f1 + ["ct/archive_1", "corpus/meta"]
+    out = "real_old"
+    shutil.rmtree(os.path.join(work, out), ignore_errors=True)
+    os.makedirs(os.path.join(work, out))
+    arrays = old_crawler.crawl(f1, out, cwd=work)
+    meta = os.path.join(work, out, "metadata.csv")
+    old_rows = K.csv_rows(meta)
+    old_h = old_rows[0]
+    if not ch.ok(len(arrays) >= 4 and len(old_rows) == len(arrays) + 1, case,
+                 "the old crawler should have stored its scans: %d" % len(arrays)):
+        return
+    flags = ["--dicom_folders", "[%s]" % ",".join("'%s'" % f for f in f2), "--storage_folder",
+             out, "--write_pixeldata", "True", "--eval_3d_scans", "True"]
+    rc, log = K.run(binary, work, flags, np=2, log=os.path.join(work, "log_oldreal.txt"))
+    if not ch.ok(rc == 0, case, "appending with the old flags: exit %s\n%s" % (rc, log[-1500:])):
+        return
+    orc = O.Oracle(f2, O.Options(volumes=True, write_pixeldata=True, layout="seed"), cwd=work)
+    # (a series the old crawler stacked whole and dcmcrawl splits, _1 _2, is not one of them)
+    n_done = len([sid for sid in arrays if sid in orc.scans])
+    ch.ok(n_done >= 4 and "%d already done" % n_done in log, case,
+          "the %d old scans should be skipped: %s" % (
+              n_done, [ln for ln in log.splitlines() if "already done" in ln]))
+    rows = K.csv_rows(meta)
+    h = rows[0]
+    ch.ok(len(h) == len(set(h)), case, "a column name twice in the header")
+    it = iter(h)
+    ch.ok(all(c in it for c in old_h), case, "the old columns lost their order")
+    got = {r[0]: dict(zip(h, r)) for r in rows[1:]}
+    want_cols = set(old_h)
+    new_ids = []
+    for sid, e in orc.scans.items():
+        if sid in arrays or e.status != "stored":
+            continue
+        new_ids.append(sid)
+        exp = orc.expected_row(e) or {}
+        want_cols |= set(exp)
+        row = got.get(sid)
+        if not ch.ok(row is not None, case, "%s: no metadata row" % sid):
+            continue
+        bad = [(n, O.value_text(v), row.get(n)) for n, (c, v) in exp.items()
+               if not O.value_matches(v, row.get(n, ""))]
+        ch.ok(not bad, case, "%s: values differ from pydicom's: %s" % (sid, bad[:3]))
+    ch.ok(len(new_ids) >= 4, case, "new scans expected, got %d" % len(new_ids))
+    extra, missing = set(h) - want_cols, want_cols - set(h)
+    ch.ok(not extra and not missing, case, "columns not named as pydicom names them: extra %s, "
+          "missing %s" % (sorted(extra)[:5], sorted(missing)[:5]))
+    for r in old_rows[1:]:
+        row = got.get(r[0])
+        if ch.ok(row is not None, case, "old row %s lost" % r[0]):
+            changed = [k for k, v in zip(old_h, r) if row.get(k) != v]
+            ch.ok(not changed, case, "old row %s changed in %s" % (r[0], changed[:5]))
+            ch.ok(all(row[k] == "" for k in h if k not in old_h), case,
+                  "old row %s got values in new columns" % r[0])
+    with h5py.File(os.path.join(work, out, "pixel_data.h5"), "r") as f:
+        for sid, a in arrays.items():
+            ch.ok(sid in f and f[sid].shape == a.shape and np.array_equal(f[sid][()], a), case,
+                  "old dataset %s not reachable or changed" % sid)
+        for sid in new_ids:
+            e = orc.scans[sid]
+            if not ch.ok(sid in f, case, "new dataset %s missing" % sid):
+                continue
+            ds = f[sid]
+            ch.ok(list(ds.shape) == orc.layout_shape(e), case, "%s: shape %s, want %s (layout "
+                  "seed)" % (sid, ds.shape, orc.layout_shape(e)))
+            cands = [orc.to_layout(e, a) for _, a in orc.expected_arrays(e)]
+            ch.ok(any(c is not None and np.array_equal(ds[()], c) for c in cands), case,
+                  "%s: pixel data differ from pydicom's" % sid)
+    before = open(meta, "rb").read()
+    rc, log = K.run(binary, work, flags + ["--set", "output.csv_style=dicom"], np=2,
+                    log=os.path.join(work, "log_oldreal_dicom.txt"))
+    ch.ok(rc == 2 and "csv_style seed" in log and "csv_style: dicom" in log and
+          "metadata.csv" in log, case, "the other csv_style on the old CSV: exit %s, %s" % (
+              rc, log.strip()[-400:]))
+    ch.ok(open(meta, "rb").read() == before, case, "metadata.csv changed by a run that exited 2")
+    return len(arrays), len(new_ids), len(old_h), len(h)
+
+
 def main():
     args, binary, work = K.test_args(__doc__, "dcmcrawl_append_")
     t0 = time.time()
@@ -284,6 +381,11 @@ def main():
     if want("oldcrawler"):
         case_oldcrawler(binary, work, folders, ch)
         print("  oldcrawler: done")
+    if want("oldreal"):
+        r = case_oldreal(binary, work, ch)
+        if r:
+            print("  oldreal: %d scans (%d columns) by the old crawler, %d appended (%d columns)"
+                  % (r[0], r[2], r[1], r[3]))
     print()
     for p in ch.problems:
         print("  problem: " + p)

@@ -9,13 +9,34 @@ charset file (pydicom/data/charset_files), and N (default 40) synthetic files
 written with pydicom: random Specific Character Sets (every defined term,
 code extensions, misspelled and unknown terms) and 60 private text elements
 (PN LO SH LT ST UT UC) of random bytes built from escape sequences,
-delimiters, multi-byte characters and invalid sequences (fixed seed).  For each file, `dcrow -p` prints
+delimiters, multi-byte characters and invalid sequences (fixed seed), and
+8 files with a public element of every text and binary VR holding one
+value, several, none, or odd text (VR_CASES), and one with private sequences
+of defined and undefined length (write_private_sq_file).  For each file, `dcrow -p` prints
 "path<TAB>name<TAB>value" lines; this script flattens the pydicom dataset by
 the SPEC 4 rules (written here from the contract, not from flatten.c) and
 compares, per tag path: the column set, the name, and the value text,
-exactly.  Exit status 0 when everything matches, 1 otherwise.
+exactly.  That is done twice: for output.csv_style: seed (the default,
+`dcrow`), where the oracle is what the old crawler wrote, pydicom's
+`elem.name + ' ' + str(elem.tag)` with the enclosing sequences' names and
+"_" in front, and `str(elem.value)`, compared by column name; and for
+output.csv_style: dicom (`dcrow -s dicom`) by the rules below.
+Exit status 0 when everything matches, 1 otherwise.
 
-The rules as implemented here (SPEC 4):
+The seed rules (the old crawler's dataset_tags_and_values, SPEC 4):
+  - the same elements as below; name = prefix + elem.name + " " +
+    str(elem.tag), prefix = each enclosing sequence's elem.name + "_";
+  - value = str(elem.value) exactly (Python lists of several values,
+    "None" for empty numbers, FL as Python floats), except: OB OW OD OF OL OV
+    UN as "<binary N bytes>" ("" when empty), and NUL characters removed
+    (difference 2 below; inside a list they are the four characters \x00);
+  - a name met twice: "DUPLICATE TAGS IN DICOM:" + the values joined by "/".
+  The old crawler cut the prefix short after a nested sequence inside a
+  sequence whose name holds "_" (it split its prefix on "_"); dcmcrawl
+  writes the whole prefix (README).  Differences 3 and 4 below hold for
+  both styles.
+
+The dicom style rules (SPEC 4, csv_style: dicom):
   - every element of the dataset as pydicom iterates it (so no file meta),
     recursively into sequence items; sequences themselves have no column;
     pixel data (7FE0,0008/0009/0010) never;
@@ -33,7 +54,7 @@ The rules as implemented here (SPEC 4):
 
 Deliberate differences between dcmcrawl and pydicom, applied to pydicom's
 side before comparing (each is documented in the headers named):
-  1. FL values are the shortest text that round-trips as float32 ("0.1"),
+  1. (dicom style only) FL values are the shortest text that round-trips as float32 ("0.1"),
      laid out like Python's repr; pydicom holds them as Python floats
      ("0.10000000149011612").  SPEC 4: "floats round-trip".  (dc_flatten.h)
   2. NUL characters are removed from values: a NUL in the metadata CSV would
@@ -265,8 +286,8 @@ def unescape(s):
     return "".join(out)
 
 
-def dcrow(binary, path):
-    r = subprocess.run([binary, "-p", path], capture_output=True)
+def dcrow(binary, path, style="dicom"):
+    r = subprocess.run([binary, "-p", "-s", style, path], capture_output=True)
     if r.returncode != 0:
         return None, r.stderr.decode("utf-8", "replace").strip()
     rows = {}
@@ -277,6 +298,63 @@ def dcrow(binary, path):
         tags = tuple(int(t.replace(",", ""), 16) for t in p.split("/"))
         rows[tags] = (name, unescape(value))
     return rows, None
+
+
+# ------------------------------------------------------------ seed style
+
+
+def seed_value(elem):
+    """What the old crawler wrote for a non-sequence element: str(value)."""
+    if elem.VR in BULK_VRS:
+        v = elem.value
+        return "<binary %d bytes>" % len(v) if v else ""
+    return str(elem.value).replace("\x00", "")          # difference 2
+
+
+def seed_flatten(ds):
+    """name -> value as the old crawler's dataset_tags_and_values makes them."""
+    out = {}
+
+    def visit(d, prefix):
+        for elem in d:
+            if int(elem.tag) in PIXEL_TAGS:
+                continue
+            if elem.VR == "SQ":
+                for item in elem.value or []:
+                    visit(item, prefix + elem.name + "_")
+                continue
+            name = prefix + elem.name + " " + str(elem.tag)
+            val = seed_value(elem)
+            if name not in out:
+                out[name] = val
+            elif out[name].startswith(DUP):
+                out[name] += "/" + val
+            else:
+                out[name] = DUP + out[name] + "/" + val
+
+    visit(ds, "")
+    return out
+
+
+def compare_seed(binary, path, ds):
+    """Names and values of `dcrow` (csv_style: seed) against seed_flatten."""
+    got, err = dcrow(binary, path, "seed")
+    if got is None:
+        return ["dcrow -s seed does not parse it: %s" % err]
+    want = seed_flatten(ds)
+    have = {}
+    for p, (name, value) in got.items():
+        have[name] = value
+    errors = []
+    for name, value in want.items():
+        if name not in have:
+            errors.append("seed: missing column %r (expected value %r)" % (name, value))
+        elif have[name] != value:
+            errors.append("seed: %s: got %r want %r" % (name, have[name], value))
+    for name in have:
+        if name not in want:
+            errors.append("seed: extra column %r = %r" % (name, have[name]))
+    return errors
 
 
 # ------------------------------------------------------------ comparing
@@ -370,6 +448,7 @@ def compare_file(binary, path, verbose):
     for p, (name, value) in got.items():
         if p not in cols:
             errors.append("extra column %s %s = %r" % ("/".join("%08x" % t for t in p), name, value))
+    errors += compare_seed(binary, path, ds)
     if verbose:
         print("  %s: %d columns compared" % (os.path.basename(path), len(cols)))
     return ("fail" if errors else "ok"), errors
@@ -435,6 +514,102 @@ def write_fuzz_files(folder, n, seed=1):
     return paths
 
 
+# one public element of every VR: one value, several, empty, odd text
+VR_CASES = [
+    (0x00080008, "CS", [b"ORIGINAL\\PRIMARY\\AXIAL ", b"A\\\\B", b"A\\", b""]),
+    (0x00080018, "UI", [b"1.2.3\\4.5\x00", b"1.2\x00", b""]),
+    (0x00080020, "DA", [b"20200101\\20200102", b"20200101", b""]),
+    (0x00080030, "TM", [b"101010.5\\0910 ", b""]),
+    (0x0008002A, "DT", [b"20200101101010\\2021 ", b""]),
+    (0x00081030, "LO", [b"it's\\a \"q\" ", b"tab\there\\x", b"caf\xe9\\\xa0x", b"\\", b" lead \\ x ",
+                        b"a'b\"c\\d", b"a\x00b\\c", b"line\nx\\y\x7f\x01"]),
+    (0x00100010, "PN", [b"Doe^John\\O'Neil^X ", b"A\\\\B", b"Doe^John", b""]),
+    (0x00101010, "AS", [b"045Y", b""]),
+    (0x00080054, "AE", [b" AE1 \\AE2", b""]),
+    (0x00180050, "DS", [b"2.50", b" 1e3", b"", b"  ", b"0.50000 \\0.5 ", b"1\\", b"1.0\\abc",
+                        b"-1.5e-05\\2\\3.0"]),
+    (0x00200013, "IS", [b"007 ", b"", b"007\\08", b"\\2"]),
+    (0x00204000, "LT", [b"a\\b  ", b""]),
+    (0x00081080, "LO", [b"x\xe2\x80\xa8y\\z"]),
+    (0x00280010, "US", [b"\x00\x02", b"", b"\x01\x00\x02\x00\x03\x00"]),
+    (0x00280106, "SS", [b"\xfb\xff", b"\xfb\xff\x03\x00"]),
+    (0x0040A132, "UL", [b"\x01\x00\x00\x00\x00\x28\x6b\xee", b""]),
+    (0x00189219, "FL", [b"\xcd\xcc\xcc\x3d", b"\xcd\xcc\xcc\x3d\x00\x00\x00\x40", b""]),
+    (0x00189082, "FD", [b"\x9a\x99\x99\x99\x99\x99\xb9\x3f", b"\x00\x00\x00\x00\x00\x00\xf8\x7f"
+                        b"\x00\x80\xe0\x37\x79\xc3\x41\x43", b""]),
+    (0x00209165, "AT", [b"\x28\x00\x10\x00\x20\x00\x13\x00", b"\x28\x00\x10\x00", b""]),
+    (0x00420011, "OB", [b"\x01\x02", b""]),
+]
+
+
+def write_vr_files(folder):
+    """One file per case index: each VR_CASES element with its k-th value
+    (explicit VR little endian, written byte for byte)."""
+    import struct
+    long_vrs = {"OB", "OW", "OF", "SQ", "UT", "UN", "UC", "UR", "OD", "OL", "OV", "SV", "UV"}
+    paths = []
+    for k in range(max(len(v) for _, _, v in VR_CASES)):
+        body = b""
+        for tag, vr, vals in VR_CASES:
+            raw = vals[k] if k < len(vals) else vals[0]
+            if len(raw) % 2:
+                raw += b"\x00" if vr in ("UI", "OB") else b" "
+            g, e = tag >> 16, tag & 0xFFFF
+            if vr in long_vrs:
+                body += struct.pack("<HH2sHI", g, e, vr.encode(), 0, len(raw)) + raw
+            else:
+                body += struct.pack("<HH2sH", g, e, vr.encode(), len(raw)) + raw
+        meta = b""
+        for tag, vr, raw in ((0x00020010, "UI", b"1.2.840.10008.1.2.1\x00"),
+                             (0x00020002, "UI", b"1.2.840.10008.5.1.4.1.1.7\x00")):
+            meta += struct.pack("<HH2sH", tag >> 16, tag & 0xFFFF, vr.encode(), len(raw)) + raw
+        meta = struct.pack("<HH2sHI", 2, 0, b"UL", 4, len(meta)) + meta
+        p = os.path.join(folder, "vr_%02d.dcm" % k)
+        with open(p, "wb") as fh:
+            fh.write(b"\x00" * 128 + b"DICM" + meta + body)
+        paths.append(p)
+    return paths
+
+
+def write_private_sq_file(folder):
+    """Private sequences of pydicom's dictionary (Philips Stack Sequence), one of
+    defined length, one of undefined length: pydicom names the first by its
+    creator ("[Stack Sequence]") and not the second ("Private tag data"): it
+    reads undefined-length sequences whole, before any creator is known."""
+    import struct
+
+    def el(tag, vr, raw):
+        if len(raw) % 2:
+            raw += b" "
+        g, e = tag >> 16, tag & 0xFFFF
+        if vr in ("SQ", "OB", "UN", "UT"):
+            return struct.pack("<HH2sHI", g, e, vr.encode(), 0, len(raw)) + raw
+        return struct.pack("<HH2sH", g, e, vr.encode(), len(raw)) + raw
+
+    def item(body, undefined=False):
+        if undefined:
+            return struct.pack("<HHI", 0xFFFE, 0xE000, 0xFFFFFFFF) + body + \
+                struct.pack("<HHI", 0xFFFE, 0xE00D, 0)
+        return struct.pack("<HHI", 0xFFFE, 0xE000, len(body)) + body
+
+    creator = el(0x20010010, "LO", b"Philips Imaging DD 001")
+    inner = creator + el(0x20011002, "IS", b"7") + el(0x00200032, "DS", b"1\\2\\3")
+    defined = el(0x2001105F, "SQ", item(inner) + item(el(0x00100020, "LO", b"ID2")))
+    undef = struct.pack("<HH2sHI", 0x2001, 0x1065, b"SQ", 0, 0xFFFFFFFF) + \
+        item(creator + el(0x00100020, "LO", b"X"), undefined=True) + \
+        struct.pack("<HHI", 0xFFFE, 0xE0DD, 0)
+    body = el(0x00080060, "CS", b"MR") + creator + el(0x20011002, "IS", b"3") + defined + undef
+    meta = b""
+    for tag, raw in ((0x00020002, b"1.2.840.10008.5.1.4.1.1.4\x00"),
+                     (0x00020010, b"1.2.840.10008.1.2.1\x00")):
+        meta += struct.pack("<HH2sH", tag >> 16, tag & 0xFFFF, b"UI", len(raw)) + raw
+    meta = struct.pack("<HH2sHI", 2, 0, b"UL", 4, len(meta)) + meta
+    p = os.path.join(folder, "private_sq.dcm")
+    with open(p, "wb") as fh:
+        fh.write(b"\x00" * 128 + b"DICM" + meta + body)
+    return [p]
+
+
 def default_files():
     files = []
     for sub in ("test_files", "charset_files"):
@@ -459,7 +634,8 @@ def main(argv):
     files = [a for a in args if a != "-v"]
     tmp = tempfile.TemporaryDirectory(prefix="dcrow_fuzz_")
     if not files:
-        files = default_files() + write_fuzz_files(tmp.name, n_fuzz)
+        files = default_files() + write_fuzz_files(tmp.name, n_fuzz) + write_vr_files(tmp.name) + \
+            write_private_sq_file(tmp.name)
     counts = {"ok": 0, "fail": 0, "skip": 0}
     for f in files:
         status, msgs = compare_file(binary, f, verbose)

@@ -133,6 +133,7 @@ static const char *DEFAULT_YAML = "input:\n"
                                   "  rescale: false\n"
                                   "  philips_scaling: display\n"
                                   "  mpi_io_hints: {}\n"
+                                  "  csv_style: seed\n"
                                   "  csv_formula_guard: false\n"
                                   "volumes:\n"
                                   "  slice_order: position\n"
@@ -168,6 +169,8 @@ static void test_defaults(void **state)
     assert_int_equal(cfg.log_level, DC_LOG_INFO);
     assert_int_equal(cfg.progress, DC_PROGRESS_AUTO);
     assert_int_equal(cfg.csv_formula_guard, 0);
+    assert_int_equal(cfg.csv_style, 0); /* seed */
+    assert_int_equal(cfg.csv_style_given, 0);
     assert_true(cfg.max_image_bytes == (4ull << 30));
     assert_int_equal(cfg.claim_lease_seconds, 90);
     assert_int_equal(cfg.dry_run, 0);
@@ -195,6 +198,7 @@ static const char *FULL_YAML = "# every key, none at its default\n"
                                "  rescale: TRUE\n"
                                "  philips_scaling: floating\n"
                                "  mpi_io_hints: {striping_factor: 8, romio_cb_write: enable}\n"
+                               "  csv_style: dicom\n"
                                "  csv_formula_guard: true\n"
                                "volumes:\n"
                                "  slice_order: filename\n"
@@ -232,6 +236,8 @@ static void test_every_key(void **state)
     assert_int_equal(cfg.log_level, DC_LOG_DEBUG);
     assert_int_equal(cfg.progress, DC_PROGRESS_NEVER);
     assert_int_equal(cfg.csv_formula_guard, 1);
+    assert_int_equal(cfg.csv_style, 1); /* dicom */
+    assert_int_equal(cfg.csv_style_given, 1);
     assert_true(cfg.max_image_bytes == 1536ull << 20);
     assert_int_equal(cfg.claim_lease_seconds, 45);
     assert_int_equal(cfg.mpi_io_hints.n, 4);
@@ -256,6 +262,7 @@ static void test_every_key(void **state)
                            "  rescale: true\n"
                            "  philips_scaling: floating\n"
                            "  mpi_io_hints: {striping_factor: \"8\", romio_cb_write: \"enable\"}\n"
+                           "  csv_style: dicom\n"
                            "  csv_formula_guard: true\n"
                            "volumes:\n"
                            "  slice_order: filename\n"
@@ -405,6 +412,8 @@ static void test_errors_values(void **state)
     parse_err("output:\n  mpi_io_hints: {cb_nodes: [1]}\n",
               "t.yaml:2: output.mpi_io_hints: cb_nodes: expected a single value (up to 255 "
               "characters), got a list");
+    parse_err("output:\n  csv_style: pydicom\n",
+              "t.yaml:2: output.csv_style: expected seed or dicom, got \"pydicom\"");
     parse_err("output:\n  csv_formula_guard: sometimes\n",
               "t.yaml:2: output.csv_formula_guard: expected true or false, got \"sometimes\"");
     const char *bad_sizes[] = {"4 GB/s", "-1", "0", "1023", "4.5GiB", "GiB", "1025TiB",
@@ -700,6 +709,8 @@ static void test_cli_old_flags(void **state)
     assert_string_equal(cfg.out_id, "example3");
     assert_int_equal(cfg.write_pixeldata, 1);
     assert_int_equal(cfg.volumes, 1);
+    assert_int_equal(cfg.layout, DC_LAYOUT_SEED); /* the old crawler's (1, rows, cols, slices) */
+    assert_int_equal(cfg.csv_style, 0);           /* seed */
     assert_int_equal(cfg.notes.n, 2);
     assert_string_equal(cfg.notes.v[0], "--n_procs 8 ignored: the number of ranks comes from "
                                         "mpirun (e.g. mpirun -np 8 dcmcrawl ...)");
@@ -736,6 +747,20 @@ static void test_cli_old_flags(void **state)
     assert_int_equal(run_args(&cfg, err, "--dicom_folders", d2, "--progress=auto", NULL),
                      DC_CLI_RUN);
     assert_int_equal(cfg.progress, DC_PROGRESS_AUTO);
+    assert_int_equal(cfg.layout, DC_LAYOUT_SEED);
+    dc_config_free(&cfg);
+    /* --set wins over the old flags' layout, before or after them */
+    assert_int_equal(run_args(&cfg, err, "--set", "output.layout=zyx", "--dicom_folders", d2, NULL),
+                     DC_CLI_RUN);
+    assert_int_equal(cfg.layout, DC_LAYOUT_ZYX);
+    dc_config_free(&cfg);
+    assert_int_equal(run_args(&cfg, err, "--dicom_folders", d2, "--set", "output.layout=zyx", NULL),
+                     DC_CLI_RUN);
+    assert_int_equal(cfg.layout, DC_LAYOUT_ZYX);
+    dc_config_free(&cfg);
+    /* without old flags: zyx */
+    assert_int_equal(run_args(&cfg, err, "--set", "input.folders=[/tmp]", NULL), DC_CLI_RUN);
+    assert_int_equal(cfg.layout, DC_LAYOUT_ZYX);
     dc_config_free(&cfg);
 
     free(tuple);
@@ -784,6 +809,7 @@ static void test_cli_help_version(void **state)
                           "log_level: info",
                           "progress: auto",
                           "csv_formula_guard: false",
+                          "csv_style: seed",
                           "max_image_bytes: 4GiB",
                           "deeper than 12 sequences",
                           "get a leading ' so",

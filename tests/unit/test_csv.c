@@ -12,7 +12,9 @@
 
 #include <cmocka.h>
 
+#include "dc_colkey.h"
 #include "dc_csv.h"
+#include "dc_names.h"
 
 static void expect_field(const char *in, const char *want)
 {
@@ -340,6 +342,71 @@ static void test_empty_colset(void **state)
     dc_colset_free(&cs);
 }
 
+/* ---- column names back to keys and styles (colkey.c, names.c) ---- */
+
+static void key_is(const char *name, int depth, uint32_t a, uint32_t b, uint32_t c)
+{
+    dc_column col;
+    dc_column_key_from_name(name, &col);
+    const uint32_t want[3] = {a, b, c};
+    if (col.depth != depth) fail_msg("%s: depth %d, want %d", name, col.depth, depth);
+    for (int i = 0; i < depth; i++)
+        if (col.path[i] != want[i])
+            fail_msg("%s: path[%d] %08x, want %08x", name, i, (unsigned)col.path[i], (unsigned)want[i]);
+}
+
+static void test_colkey_both_styles(void **state)
+{
+    (void)state;
+    const uint32_t NONE = 0xFFFFFFFFu;
+    key_is("ReferencedImageSequence_ReferencedSOPInstanceUID (0008, 1155)", 2, 0x00081140,
+           0x00081155, 0);
+    key_is("Referenced Image Sequence_Referenced SOP Instance UID (0008, 1155)", 2, 0x00081140,
+           0x00081155, 0);
+    key_is("Request Attributes Sequence_Scheduled Protocol Code Sequence_Code Value (0008, 0100)",
+           3, 0x00400275, 0x00400008, 0x00080100);
+    key_is("Image Position (Patient) (0020, 0032)", 1, 0x00200032, 0, 0);
+    key_is("Patient's Name (0010, 0010)", 1, 0x00100010, 0, 0);
+    key_is(" (0008, 9999)", 1, 0x00089999, 0, 0);
+    /* private sequences: no tag in the name, after every public sibling */
+    key_is("Private tag data_Private Creator (0049, 0010)", 2, NONE, 0x00490010, 0);
+    key_is("[Volumes_info]_Patient's Name (0010, 0010)", 2, NONE, 0x00100010, 0);
+    key_is("[Volumes_info]_[Image_UIDs]_Rows (0028, 0010)", 3, NONE, NONE, 0x00280010);
+    key_is("[Scale_Slope] (2005, 100e)", 1, 0x2005100e, 0, 0);
+    key_is("Private (0029, 1010)", 1, 0x00291010, 0, 0);
+    /* a repeating-group sequence: its mask with x = 0 */
+    key_is("Curve Referenced Overlay Sequence_Rows (0028, 0010)", 2, 0x50002600, 0x00280010, 0);
+    key_is("Scan ID", 1, 0xFFFFFFFF, 0, 0);
+    /* the reverse lookup gives the lowest tag of a name */
+    assert_int_equal(dc_names_tag_of("Patient's Name", 14), 0x00100010);
+    assert_int_equal(dc_names_tag_of("No Such Name", 12), 0xFFFFFFFF);
+    assert_string_equal(dc_names_public(0x00100010), "Patient's Name");
+    assert_string_equal(dc_names_public(0x60020010), "Overlay Rows");
+    assert_null(dc_names_public(0x00089999));
+    assert_string_equal(dc_names_private(0x00091001, "GEMS_IDEN_01"), "Full fidelity");
+    assert_string_equal(dc_names_private(0x20051100, "Philips MR Imaging DD 001"), "Unknown");
+    assert_null(dc_names_private(0x00091001, "GEMS_IDEN_01 ")); /* exact creator only */
+    assert_true(dc_names_printable('a') && dc_names_printable(0xE9) && dc_names_printable(0x4E2D));
+    assert_false(dc_names_printable(0xA0) || dc_names_printable(0x2028) || dc_names_printable(0x7F));
+}
+
+static void test_header_style(void **state)
+{
+    (void)state;
+    const char *seed[] = {"Scan ID", "No. DICOMs in scan", "Specific Character Set (0008, 0005)",
+                          "Image Type (0008, 0008)", "Modality (0008, 0060)"};
+    const char *dicom[] = {"Scan ID", "No. DICOMs in scan", "SpecificCharacterSet (0008, 0005)",
+                           "ImageType (0008, 0008)", "Modality (0008, 0060)"};
+    const char *neither[] = {"Scan ID", "No. DICOMs in scan", "Modality (0008, 0060)",
+                             "Rows (0028, 0010)"};
+    const char *priv[] = {"Private Creator (0009, 0010)", "[Full fidelity] (0009, 1001)"};
+    assert_int_equal(dc_header_style(seed, 5), DC_CSV_STYLE_SEED);
+    assert_int_equal(dc_header_style(dicom, 5), DC_CSV_STYLE_DICOM);
+    assert_int_equal(dc_header_style(neither, 4), -1);
+    assert_int_equal(dc_header_style(priv, 2), DC_CSV_STYLE_SEED);
+    assert_int_equal(dc_header_style(NULL, 0), -1);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -356,6 +423,8 @@ int main(void)
         cmocka_unit_test(test_colset_order_independent),
         cmocka_unit_test(test_header_and_row),
         cmocka_unit_test(test_empty_colset),
+        cmocka_unit_test(test_colkey_both_styles),
+        cmocka_unit_test(test_header_style),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -16,6 +16,7 @@
 
 #include <cmocka.h>
 
+#include "dc_colkey.h"
 #include "dc_flatten.h"
 
 /* ---- building datasets ---- */
@@ -729,6 +730,133 @@ static void test_empty_dataset(void **state)
     dc_row_free(&r); /* idempotent */
 }
 
+/* ---- output.csv_style: seed (pydicom's names and str(value)) ---- */
+
+static void test_seed_names(void **state)
+{
+    (void)state;
+    dc_flatten_set_style(DC_CSV_STYLE_SEED);
+    dc_dataset ds;
+    build_nested(&ds);
+    dc_row r;
+    flatten_new(&ds, &r);
+    const char *names[] = {
+        "Group Length (0008, 0000)", /* not in pydicom's dictionary: element 0000 */
+        "Modality (0008, 0060)",
+        "Referenced Image Sequence_Referenced SOP Class UID (0008, 1150)",
+        "Referenced Image Sequence_Referenced SOP Instance UID (0008, 1155)",
+        "Referenced SOP Instance UID (0008, 1155)",
+        "Request Attributes Sequence_Scheduled Protocol Code Sequence_Code Value (0008, 0100)",
+        "Request Attributes Sequence_Scheduled Procedure Step ID (0040, 0009)",
+        "Patient ID (0010, 0020)",
+        "Icon Image Sequence_Rows (0028, 0010)",
+        "Data Set Trailing Padding (fffc, fffc)",
+    };
+    size_t n = sizeof names / sizeof names[0];
+    assert_int_equal(r.n, n);
+    for (size_t i = 0; i < n; i++) assert_string_equal(r.cols[i].name, names[i]);
+    expect(&r, "Patient ID (0010, 0020)", "DUPLICATE TAGS IN DICOM:ID1/ID2/");
+    /* public sequences: the key read back from a name is the true tag path */
+    for (size_t i = 0; i < n; i++) {
+        dc_column k;
+        dc_column_key_from_name(r.cols[i].name, &k);
+        assert_int_equal(k.depth, r.cols[i].depth);
+        assert_memory_equal(k.path, r.cols[i].path, k.depth * sizeof k.path[0]);
+    }
+    dc_row_free(&r);
+    dc_dataset_free(&ds);
+
+    dc_dataset_init(&ds);
+    int c1 = top(&ds, DC_TAG(0x0009, 0x0010), "LO", "GEMS_IDEN_01 ");
+    int p1 = top(&ds, DC_TAG(0x0009, 0x1001), "LO", "GE_GENESIS_FF ");
+    int c2 = top(&ds, DC_TAG(0x0011, 0x0010), "LO", "ACME 1.0 ");
+    int p2 = top(&ds, DC_TAG(0x0011, 0x1001), "SH", "x");
+    top(&ds, DC_TAG(0x0013, 0x1001), "UN", "ab");
+    top(&ds, DC_TAG(0x0008, 0x9999), "UN", "zz");
+    top(&ds, DC_TAG(0x6002, 0x0010), "US", "\x02\x00");
+    int c3 = top(&ds, DC_TAG(0x0043, 0x0010), "LO", "GEMS_PARM_01");
+    int s = sq(&ds, DC_TAG(0x0043, 0x10a0), 0, -1, -1, 1);
+    add_str(&ds, DC_TAG(0x0010, 0x0010), "PN", 1, s, 0, "Doe^John");
+    int s2 = sq(&ds, DC_TAG(0x0043, 0x10a1), 0, -1, -1, 1);
+    add_str(&ds, DC_TAG(0x0010, 0x0020), "LO", 1, s2, 0, "ID");
+    ds.el[p1].creator = c1;
+    ds.el[p2].creator = c2;
+    ds.el[s].creator = c3;
+    ds.el[s2].creator = c3;
+    ds.el[s2].flags |= DC_EL_UNDEF_LEN;
+    flatten_new(&ds, &r);
+    const char *pnames[] = {
+        "Private Creator (0009, 0010)",
+        "[Full fidelity] (0009, 1001)", /* pydicom's private dictionary, in brackets */
+        "Private Creator (0011, 0010)",
+        "Private tag data (0011, 1001)", /* creator unknown to pydicom */
+        "Private tag data (0013, 1001)", /* no creator */
+        " (0008, 9999)",                 /* unknown public tag: pydicom's name is "" */
+        "Overlay Rows (6002, 0010)",     /* repeating group 60xx */
+        "Private Creator (0043, 0010)",
+        /* a private sequence of defined length is named by its creator ... */
+        "[Spectroscopy Pixel Sequence]_Patient's Name (0010, 0010)",
+        /* ... one of undefined length never gets its creator in pydicom */
+        "Private tag data_Patient ID (0010, 0020)",
+    };
+    assert_int_equal(r.n, sizeof pnames / sizeof pnames[0]);
+    for (size_t i = 0; i < r.n; i++) assert_string_equal(r.cols[i].name, pnames[i]);
+    dc_row_free(&r);
+    dc_dataset_free(&ds);
+    dc_flatten_set_style(DC_CSV_STYLE_DICOM);
+}
+
+static void test_seed_values(void **state)
+{
+    (void)state;
+    dc_flatten_set_style(DC_CSV_STYLE_SEED);
+    dc_dataset ds;
+    dc_dataset_init(&ds);
+    top(&ds, DC_TAG(0x0008, 0x0008), "CS", "ORIGINAL\\PRIMARY\\AXIAL ");
+    top(&ds, DC_TAG(0x0008, 0x0060), "CS", "CT");
+    top(&ds, DC_TAG(0x0008, 0x1030), "LO", "it's\\a \"q\"\\tab\there");
+    top(&ds, DC_TAG(0x0010, 0x0010), "PN", "Doe^John\\O'Neil^X ");
+    top(&ds, DC_TAG(0x0018, 0x0050), "DS", "");
+    top(&ds, DC_TAG(0x0020, 0x0013), "IS", "007\\08");
+    top(&ds, DC_TAG(0x0020, 0x0032), "DS", "-1.5e-05\\2 \\3.0");
+    top(&ds, DC_TAG(0x0028, 0x0030), "DS", "1.0\\abc");
+    top(&ds, DC_TAG(0x0028, 0x0034), "IS", "\\2");
+    top(&ds, DC_TAG(0x0020, 0x4000), "LT", "a\\b");
+    add(&ds, DC_TAG(0x0028, 0x0010), "US", 0, -1, -1, "\x00\x02", 2);
+    add(&ds, DC_TAG(0x0028, 0x0011), "US", 0, -1, -1, "", 0);
+    add(&ds, DC_TAG(0x0028, 0x1101), "US", 0, -1, -1, "\x01\x00\x02\x00\x03\x00", 6);
+    add(&ds, DC_TAG(0x0028, 0x0106), "SS", 0, -1, -1, "\xfb\xff\x03\x00", 4);
+    add(&ds, DC_TAG(0x0018, 0x9219), "FL", 0, -1, -1, "\xcd\xcc\xcc\x3d", 4);
+    add(&ds, DC_TAG(0x0018, 0x9082), "FD", 0, -1, -1,
+        "\x9a\x99\x99\x99\x99\x99\xb9\x3f\x40\x8c\xb5\x78\x1d\xaf\x15\x44", 16);
+    add(&ds, DC_TAG(0x0020, 0x9165), "AT", 0, -1, -1, "\x28\x00\x10\x00\x20\x00\x13\x00", 8);
+    add(&ds, DC_TAG(0x0020, 0x9167), "AT", 0, -1, -1, "\x28\x00\x10\x00", 4);
+    dc_row r;
+    flatten_new(&ds, &r);
+    /* each expected text is what pydicom 2.3.1 prints, str(elem.value) */
+    expect(&r, "Image Type (0008, 0008)", "['ORIGINAL', 'PRIMARY', 'AXIAL']");
+    expect(&r, "Modality (0008, 0060)", "CT");
+    expect(&r, "Study Description (0008, 1030)", "[\"it's\", 'a \"q\"', 'tab\\there']");
+    expect(&r, "Patient's Name (0010, 0010)", "[Doe^John, O'Neil^X]");
+    expect(&r, "Slice Thickness (0018, 0050)", "None");
+    expect(&r, "Instance Number (0020, 0013)", "[007, 08]");
+    expect(&r, "Image Position (Patient) (0020, 0032)", "[-1.5e-05, 2, 3.0]");
+    expect(&r, "Pixel Spacing (0028, 0030)", "['1.0', 'abc']");
+    expect(&r, "Pixel Aspect Ratio (0028, 0034)", "['', 2]");
+    expect(&r, "Image Comments (0020, 4000)", "a\\b");
+    expect(&r, "Rows (0028, 0010)", "512");
+    expect(&r, "Columns (0028, 0011)", "None");
+    expect(&r, "Red Palette Color Lookup Table Descriptor (0028, 1101)", "[1, 2, 3]");
+    expect(&r, "Smallest Image Pixel Value (0028, 0106)", "[-5, 3]");
+    expect(&r, "Tag Angle Second Axis (0018, 9219)", "0.10000000149011612");
+    expect(&r, "Effective Echo Time (0018, 9082)", "[0.1, 1e+20]");
+    expect(&r, "Dimension Index Pointer (0020, 9165)", "[(0028, 0010), (0020, 0013)]");
+    expect(&r, "Functional Group Pointer (0020, 9167)", "(0028, 0010)");
+    dc_row_free(&r);
+    dc_dataset_free(&ds);
+    dc_flatten_set_style(DC_CSV_STYLE_DICOM);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -747,7 +875,10 @@ int main(void)
         cmocka_unit_test(test_many_duplicates),
         cmocka_unit_test(test_name_cache_eviction),
         cmocka_unit_test(test_empty_dataset),
+        cmocka_unit_test(test_seed_names),
+        cmocka_unit_test(test_seed_values),
     };
+    dc_flatten_set_style(DC_CSV_STYLE_DICOM); /* the tests above: csv_style dicom */
     int rc = cmocka_run_group_tests(tests, NULL, NULL);
     dc_flatten_release();
     return rc;

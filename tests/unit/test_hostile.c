@@ -262,6 +262,7 @@ static void test_formula_guard(void **state)
     dc_dataset_init(&ds);
     char err[DC_ERRLEN];
     assert_int_equal(dc_parse_memory(buf, n, NULL, &ds, err, sizeof err), DC_PARSE_OK);
+    /* csv_style seed: the DS list is "[-1, -2]", never taken for a formula */
     dc_flatten(&ds, &row);
     dc_colset cs;
     dc_colset_init(&cs);
@@ -269,6 +270,20 @@ static void test_formula_guard(void **state)
     dc_colset_sort(&cs);
     dc_buf b;
     dc_buf_init(&b);
+    dc_csv_set_formula_guard(1);
+    dc_csv_format_row(&cs, "=scan", 1, &row, &b);
+    dc_csv_set_formula_guard(0);
+    assert_string_equal(dc_buf_cstr(&b), "=scan,1,1.2.3,\"'=1+1,x\",\"[-1, -2]\"\n");
+    dc_buf_reset(&b);
+    dc_colset_free(&cs);
+    dc_row_free(&row);
+    dc_row_init(&row);
+    dc_colset_init(&cs);
+    dc_flatten_set_style(DC_CSV_STYLE_DICOM);
+    dc_flatten(&ds, &row);
+    dc_flatten_set_style(DC_CSV_STYLE_SEED);
+    for (size_t i = 0; i < row.n; i++) dc_colset_add(&cs, &row.cols[i]);
+    dc_colset_sort(&cs);
     dc_csv_format_row(&cs, "=scan", 1, &row, &b);
     assert_string_equal(dc_buf_cstr(&b), "=scan,1,1.2.3,\"=1+1,x\",-1\\-2\n");
     dc_buf_reset(&b);
