@@ -34,7 +34,9 @@ typedef struct {
     int slice_order; /* enum dc_slice_order */
     int split_inconsistent;
     /* run */
-    long commit_every; /* scans per checkpoint, >= 1 */
+    long commit_every; /* at most this many scans per checkpoint, >= 1 */
+    long commit_seconds; /* a checkpoint when this many seconds passed since the last, >= 1 */
+    long window_files;   /* files planned at a time (SPEC 10), >= 1 */
     int retry_unreadable;
     int log_level; /* DC_LOG_* */
     int progress;  /* enum dc_progress_mode */

@@ -82,7 +82,12 @@ static const keydef KEYS[] = {
      "position | instance | filename"},
     {"volumes", "split_inconsistent", K_BOOL, F(split_inconsistent), NULL, "true",
      "split series whose slices differ in size or orientation"},
-    {"run", "commit_every", K_COUNT, F(commit_every), NULL, "32", "scans per checkpoint"},
+    {"run", "commit_every", K_COUNT, F(commit_every), NULL, "10000",
+     "at most this many scans per checkpoint (see commit_seconds)"},
+    {"run", "commit_seconds", K_COUNT, F(commit_seconds), NULL, "5",
+     "a checkpoint when this many seconds passed since the last one"},
+    {"run", "window_files", K_COUNT, F(window_files), NULL, "20000",
+     "files planned at a time (whole folders; a larger folder is a window of its own)"},
     {"run", "retry_unreadable", K_BOOL, F(retry_unreadable), NULL, "false",
      "on append, try scans in unreadable_files again"},
     {"run", "log_level", K_ENUM, F(log_level), LEVELS, "info", "error | warn | info | debug"},
@@ -166,7 +171,9 @@ void dc_config_init(dc_config *cfg)
     cfg->layout = DC_LAYOUT_ZYX;
     cfg->slice_order = DC_ORDER_POSITION;
     cfg->split_inconsistent = 1;
-    cfg->commit_every = 32;
+    cfg->commit_every = 10000;
+    cfg->commit_seconds = 5;
+    cfg->window_files = 20000;
     cfg->log_level = DC_LOG_INFO;
     cfg->progress = DC_PROGRESS_AUTO;
     cfg->max_image_bytes = DC_DEFAULT_MAX_IMAGE_BYTES;
@@ -351,7 +358,7 @@ static int apply_scalar(dc_config *cfg, const keydef *d, const char *v, int is_n
     case K_COUNT:
         if ((n = is_null ? -1 : parse_count(v)) < 0)
             return fail(c, line, key, "expected a whole number >= 1, got %s", got);
-        cfg->commit_every = n;
+        *(long *)((char *)cfg + d->off) = n;
         return 0;
     case K_COMPRESSION:
         if ((i = is_null ? -1 : parse_compression(v)) < 0)
@@ -1210,7 +1217,7 @@ static void put_value(dc_buf *b, const dc_config *cfg, const keydef *d)
         dc_buf_puts(b, d->choices[*field_int(c, d)]);
         break;
     case K_COUNT:
-        dc_buf_printf(b, "%ld", cfg->commit_every);
+        dc_buf_printf(b, "%ld", *(const long *)((const char *)cfg + d->off));
         break;
     case K_COMPRESSION:
         if (cfg->gzip_level)

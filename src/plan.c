@@ -9,6 +9,8 @@
 #include <string.h>
 
 #include "dc_dicom.h"
+#include "dc_mpi.h"
+#include "dc_process.h"
 #include "dc_stop.h"
 
 /* ------------------------------------------------------------------ */
@@ -55,24 +57,25 @@ static int get_str(const char **p, const char *end, char **s)
 }
 
 /* rank 0: the block of files for each rank, packed */
-static void pack_blocks(const dc_filelist *fl, int nranks, dc_buf *out, int *counts, int *displs)
+static void pack_blocks(const dc_filelist *fl, int nranks, dc_buf *out, uint64_t *offs,
+                        uint64_t *lens)
 {
     size_t n = fl->n;
     for (int r = 0; r < nranks; r++) {
         size_t lo = n * (size_t)r / (size_t)nranks, hi = n * (size_t)(r + 1) / (size_t)nranks;
-        displs[r] = (int)out->len;
+        offs[r] = out->len;
         for (size_t i = lo; i < hi; i++) {
             put_u32(out, (uint32_t)i);
             put_u32(out, fl->files[i].scope);
             put_str(out, fl->files[i].path);
         }
-        counts[r] = (int)(out->len - (size_t)displs[r]);
+        lens[r] = out->len - offs[r];
     }
 }
 
 /* Parse one file into a record. */
 static void read_one(const char *path, uint32_t idx, uint32_t scope, dc_dataset *ds,
-                     const dc_parse_opts *po, dc_record *rec, dc_header_stats *st)
+                     const dc_parse_opts *po, dc_record *rec, dc_header_stats *st, dc_worker *keep)
 {
     char err[DC_ERRLEN] = "";
     dc_record_init(rec);
@@ -81,6 +84,19 @@ static void read_one(const char *path, uint32_t idx, uint32_t scope, dc_dataset 
     dc_dataset_clear(ds);
     int rc = dc_parse_file(path, po, ds, err, sizeof err);
     st->header_bytes += ds->bytes_read;
+    int row_ok = keep != NULL;
+    if (rc == DC_PARSE_ERROR && po->walk_fragments) {
+        /* the fragments (walked for the row, as the owner's parse would)
+         * are broken: parse as the header pass always does; the owner
+         * reads the file again and reports what is wrong */
+        dc_parse_opts plain = *po;
+        plain.walk_fragments = 0;
+        row_ok = 0;
+        err[0] = '\0';
+        dc_dataset_clear(ds);
+        rc = dc_parse_file(path, &plain, ds, err, sizeof err);
+        st->header_bytes += ds->bytes_read;
+    }
     if (rc == DC_PARSE_NOT_DICOM) {
         rec->kind = DC_FILE_NOT_DICOM;
         st->not_dicom++;
@@ -103,11 +119,12 @@ static void read_one(const char *path, uint32_t idx, uint32_t scope, dc_dataset 
         rec->file_idx = idx;
         rec->scope = scope;
         if (rec->kind == DC_FILE_DICOMDIR) st->dicomdir++;
+        if (row_ok && rec->kind == DC_FILE_DICOM) dc_worker_keep_row(keep, idx, ds);
     }
 }
 
 int dc_header_pass(MPI_Comm comm, const dc_config *cfg, const dc_filelist *fl,
-                   dc_record **recs, size_t *n, dc_header_stats *stats)
+                   dc_record **recs, size_t *n, dc_header_stats *stats, dc_worker *keep)
 {
     int rank, nranks;
     MPI_Comm_rank(comm, &rank);
@@ -118,20 +135,22 @@ int dc_header_pass(MPI_Comm comm, const dc_config *cfg, const dc_filelist *fl,
     /* scatter the file list in contiguous blocks */
     dc_buf all;
     dc_buf_init(&all);
-    int *counts = dc_calloc((size_t)nranks, sizeof(int));
-    int *displs = dc_calloc((size_t)nranks, sizeof(int));
-    if (rank == 0) pack_blocks(fl, nranks, &all, counts, displs);
-    int mine_len = 0;
-    MPI_Scatter(counts, 1, MPI_INT, &mine_len, 1, MPI_INT, 0, comm);
-    char *mine = dc_malloc((size_t)mine_len + 1);
-    MPI_Scatterv(all.data, counts, displs, MPI_BYTE, mine, mine_len, MPI_BYTE, 0, comm);
+    uint64_t *offs = dc_calloc((size_t)nranks, sizeof(uint64_t));
+    uint64_t *lens = dc_calloc((size_t)nranks, sizeof(uint64_t));
+    if (rank == 0) pack_blocks(fl, nranks, &all, offs, lens);
+    char *mine = NULL;
+    uint64_t mine_len = 0;
+    dc_scatter_bytes(comm, all.data, offs, lens, &mine, &mine_len);
     dc_buf_free(&all);
+    free(offs);
+    free(lens);
 
     /* parse my block */
     dc_header_stats st;
     memset(&st, 0, sizeof st);
     dc_parse_opts po;
     dc_parse_opts_default(&po);
+    po.walk_fragments = keep != NULL; /* the row's parse: elements after encapsulated pixels */
     dc_dataset ds;
     dc_dataset_init(&ds);
     dc_buf out;
@@ -149,7 +168,7 @@ int dc_header_pass(MPI_Comm comm, const dc_config *cfg, const dc_filelist *fl,
             break;
         }
         dc_record rec;
-        read_one(path, idx, scope, &ds, &po, &rec, &st);
+        read_one(path, idx, scope, &ds, &po, &rec, &st, keep);
         st.files_seen++;
         dc_record_pack(&rec, &out);
         dc_record_free(&rec);
@@ -161,23 +180,13 @@ int dc_header_pass(MPI_Comm comm, const dc_config *cfg, const dc_filelist *fl,
     int any_stop = dc_stop_agree(comm, stopped); /* polls while waiting for the others */
     if (any_stop) {
         dc_buf_free(&out);
-        free(counts);
-        free(displs);
         return 1;
     }
 
     /* gather the packed records on rank 0 (blocks arrive in file order) */
-    int out_len = (int)out.len;
-    MPI_Gather(&out_len, 1, MPI_INT, counts, 1, MPI_INT, 0, comm);
-    size_t total = 0;
-    if (rank == 0)
-        for (int r = 0; r < nranks; r++) {
-            displs[r] = (int)total;
-            total += (size_t)counts[r];
-        }
-    char *gathered = rank == 0 ? dc_malloc(total + 1) : NULL;
-    MPI_Gatherv(out.data ? out.data : "", out_len, MPI_BYTE, gathered, counts, displs, MPI_BYTE, 0,
-                comm);
+    char *gathered = NULL;
+    uint64_t total = 0;
+    dc_gather_bytes(comm, out.data, out.len, &gathered, &total);
     dc_buf_free(&out);
 
     uint64_t sums[5] = {st.files_seen, st.not_dicom, st.dicomdir, st.bad, st.header_bytes};
@@ -202,14 +211,19 @@ int dc_header_pass(MPI_Comm comm, const dc_config *cfg, const dc_filelist *fl,
         if (rc != 0) dc_error("internal error: garbled header records");
     }
     free(gathered);
-    free(counts);
-    free(displs);
-    MPI_Bcast(&rc, 1, MPI_INT, 0, comm);
-    return rc;
+    return dc_agree_rank0(comm, rc);
 }
 
 /* ------------------------------------------------------------------ */
 /* batches                                                              */
+
+size_t dc_batch_cut(const dc_scan *scans, size_t n, size_t max_scans, uint64_t max_cost)
+{
+    size_t k = 0;
+    uint64_t cost = 0;
+    while (k < n && k < max_scans && cost < max_cost) cost += scans[k++].cost;
+    return k;
+}
 
 void dc_batch_free(dc_batch *b)
 {
@@ -313,8 +327,30 @@ static int unpack_batch(const char *p, const char *end, dc_batch *b)
     return rc;
 }
 
+/* the rank whose header-pass block holds window file f of n (plan.c's
+ * pack_blocks: rank r parses files n*r/nranks .. n*(r+1)/nranks) */
+int dc_header_rank(uint64_t f, uint64_t n, int nranks)
+{
+    if (n == 0) return 0;
+    uint64_t r = f * (uint64_t)nranks / n;
+    while (r + 1 < (uint64_t)nranks && n * (r + 1) / (uint64_t)nranks <= f) r++;
+    while (r > 0 && n * r / (uint64_t)nranks > f) r--;
+    return (int)r;
+}
+
+/* each scan to the rank that read its row's file in the header pass */
+static void header_owners(const dc_scan *scans, size_t n, const dc_record *recs,
+                          const dc_filelist *fl, int nranks, int32_t *owner)
+{
+    for (size_t i = 0; i < n; i++)
+        owner[i] = scans[i].first_rec == DC_NO_REC
+                       ? 0
+                       : dc_header_rank(recs[scans[i].first_rec].file_idx, fl->n, nranks);
+}
+
 void dc_batch_build(const dc_scan *scans, size_t first, size_t count, const dc_record *recs,
-                    const dc_filelist *fl, int nranks, uint64_t index, dc_batch *b)
+                    const dc_filelist *fl, int nranks, int header_owner, uint64_t index,
+                    dc_batch *b)
 {
     const dc_scan *src = scans + first;
     size_t n_all = 0;
@@ -328,7 +364,10 @@ void dc_batch_build(const dc_scan *scans, size_t first, size_t count, const dc_r
     rec_map m = {dc_malloc(sizeof(uint32_t) * (n_all ? n_all : 1)), NULL, 0, 0};
     memset(m.map, 0xff, sizeof(uint32_t) * (n_all ? n_all : 1));
     int32_t *owner = dc_calloc(count ? count : 1, sizeof *owner);
-    assign_owners(src, count, nranks, owner);
+    if (header_owner)
+        header_owners(src, count, recs, fl, nranks, owner);
+    else
+        assign_owners(src, count, nranks, owner);
 
     dc_buf w;
     dc_buf_init(&w);
@@ -379,17 +418,11 @@ int dc_batch_bcast(MPI_Comm comm, dc_batch *b)
     uint64_t len = wire->len;
     MPI_Bcast(&len, 1, MPI_UINT64_T, 0, comm);
     if (rank != 0) dc_buf_reserve(&buf, len);
-    /* broadcast in pieces below INT_MAX */
-    for (uint64_t off = 0; off < len;) {
-        int piece = (int)((len - off) > (1u << 30) ? (1u << 30) : (len - off));
-        MPI_Bcast(wire->data + off, piece, MPI_BYTE, 0, comm);
-        off += (uint64_t)piece;
-    }
+    dc_bcast_bytes(comm, wire->data, len);
     int rc = 0;
     if (rank != 0) rc = unpack_batch(buf.data, buf.data + len, b);
     dc_buf_free(&buf);
     if (rank == 0 && len == 0) rc = -1; /* never built */
     dc_buf_free(&b->wire); /* delivered */
-    MPI_Allreduce(MPI_IN_PLACE, &rc, 1, MPI_INT, MPI_MIN, comm);
-    return rc;
+    return dc_agree_all(comm, rc);
 }
