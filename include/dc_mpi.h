@@ -23,9 +23,9 @@ int dc_agree_rank0(MPI_Comm comm, int rc);
 /* Collective: 0 when every rank passed 0, else the lowest rc (-1 before 1). */
 int dc_agree_all(MPI_Comm comm, int rc);
 
-/* Pure: how a transfer of len bytes is cut into pieces of at most `piece`
- * bytes: returns the number of pieces; *first_len the length of piece i
- * (i < count) is dc_mpi_piece_len(len, piece, i). */
+/* Pure: a transfer of len bytes cut into pieces of at most `piece` bytes:
+ * dc_mpi_pieces is how many, dc_mpi_piece_len the length of piece i (0 for
+ * i past the last). */
 uint64_t dc_mpi_pieces(uint64_t len, uint64_t piece);
 int dc_mpi_piece_len(uint64_t len, uint64_t piece, uint64_t i);
 
