@@ -9,6 +9,7 @@
 #include "dc_csvout.h"
 #include "dc_hints.h"
 #include "dc_hook.h"
+#include "dc_mpi.h"
 
 #include <assert.h>
 #include <errno.h>
@@ -103,22 +104,14 @@ static void merge_into(dc_colset *cols, dc_colset *fresh)
 
 static void allgather_bytes(MPI_Comm comm, const dc_buf *mine, char **all, size_t *all_len)
 {
-    int n;
-    MPI_Comm_size(comm, &n);
-    int len = (int)mine->len;
-    int *lens = dc_malloc(sizeof(int) * (size_t)n);
-    int *displs = dc_malloc(sizeof(int) * (size_t)n);
-    MPI_Allgather(&len, 1, MPI_INT, lens, 1, MPI_INT, comm);
-    size_t total = 0;
-    for (int i = 0; i < n; i++) {
-        displs[i] = (int)total;
-        total += (size_t)lens[i];
-    }
-    *all = dc_malloc(total + 1);
-    MPI_Allgatherv(mine->data ? mine->data : "", len, MPI_BYTE, *all, lens, displs, MPI_BYTE, comm);
-    *all_len = total;
-    free(lens);
-    free(displs);
+    uint64_t total = 0;
+    dc_gather_bytes(comm, mine->data ? mine->data : "", mine->len, all, &total);
+    MPI_Bcast(&total, 1, MPI_UINT64_T, 0, comm);
+    int rank;
+    MPI_Comm_rank(comm, &rank);
+    if (rank != 0) *all = dc_malloc((size_t)total + 1);
+    dc_bcast_bytes(comm, *all, total);
+    *all_len = (size_t)total;
 }
 
 static int keep_all(const dc_strvec *fields, void *ctx)
@@ -379,7 +372,7 @@ void dc_csvout_bcast(MPI_Comm comm, dc_csvout *c)
         dc_buf_reserve(&b, hdr[1]);
         b.len = hdr[1];
     }
-    if (hdr[1]) MPI_Bcast(b.data, (int)hdr[1], MPI_BYTE, 0, comm);
+    dc_bcast_bytes(comm, b.data, hdr[1]);
     if (rank != 0) {
         dc_colset_free(&c->cols);
         dc_colset_init(&c->cols);
@@ -394,6 +387,23 @@ void dc_csvout_bcast(MPI_Comm comm, dc_csvout *c)
 
 /* ---- collective append ---- */
 
+/* MPI_File_write_all of len bytes in pieces below INT_MAX: every rank calls
+ * it as often as the rank with the most pieces (the others with nothing);
+ * each call continues where the previous left in the rank's view */
+static int write_all_pieces(MPI_Comm comm, MPI_File fh, const char *buf, uint64_t len)
+{
+    uint64_t n = dc_mpi_pieces(len, DC_MPI_PIECE);
+    MPI_Allreduce(MPI_IN_PLACE, &n, 1, MPI_UINT64_T, MPI_MAX, comm);
+    int rc = MPI_SUCCESS;
+    for (uint64_t i = 0; i < n; i++) {
+        MPI_Status st;
+        int piece = dc_mpi_piece_len(len, DC_MPI_PIECE, i);
+        int r = MPI_File_write_all(fh, piece ? buf + i * DC_MPI_PIECE : buf, piece, MPI_BYTE, &st);
+        if (r != MPI_SUCCESS) rc = r;
+    }
+    return rc;
+}
+
 int dc_csvout_append(MPI_Comm comm, dc_csvout *c, size_t n_total, const uint32_t *pos,
                      const dc_buf *texts, size_t n_mine, char *err, size_t errlen)
 {
@@ -402,6 +412,7 @@ int dc_csvout_append(MPI_Comm comm, dc_csvout *c, size_t n_total, const uint32_t
     /* every rank learns every row's length */
     uint64_t *len = dc_calloc(n_total + 1, sizeof(uint64_t));
     for (size_t i = 0; i < n_mine; i++) len[pos[i]] = texts[i].len;
+    /* n_total: scans of one checkpoint, at most run.commit_every (<= 1e9, config.c) */
     MPI_Allreduce(MPI_IN_PLACE, len, (int)n_total, MPI_UINT64_T, MPI_SUM, comm);
     uint64_t total = 0;
     for (size_t i = 0; i < n_total; i++) total += len[i];
@@ -464,8 +475,7 @@ int dc_csvout_append(MPI_Comm comm, dc_csvout *c, size_t n_total, const uint32_t
         MPI_Type_create_hindexed((int)k, bl, disp, MPI_BYTE, &ft);
         MPI_Type_commit(&ft);
         MPI_File_set_view(fh, 0, MPI_BYTE, k ? ft : MPI_BYTE, "native", MPI_INFO_NULL);
-        MPI_Status st;
-        rc = MPI_File_write_all(fh, data.data ? data.data : "", (int)data.len, MPI_BYTE, &st);
+        rc = write_all_pieces(comm, fh, data.data ? data.data : "", data.len);
         if (rc == MPI_SUCCESS) rc = MPI_File_sync(fh);
         /* Open MPI 4.1 does not report a short write (full disk) from a
          * collective write: the file must have reached the end of the rows */

@@ -121,6 +121,47 @@ for volumes in false true; do
         done
     done
 done
+# Checkpoints by time (run.commit_seconds): windows of 7 files cut the metadata crawl
+# into batches; with commit_every 10000 the count never triggers.  commit_seconds 1000:
+# one checkpoint, at the end.  commit_seconds 1 with every batch slowed past a second:
+# a checkpoint after every batch.  The outputs are the same.
+for secs in 1000 1; do
+    tag="time_$secs"
+    cat > "$WORK/$tag.yaml" <<CFG
+input:
+  folders: ["tree/a/f1", "tree/c"]
+  recursive: true
+output:
+  folder: out
+  id: t
+run:
+  commit_every: 10000
+  commit_seconds: $secs
+  window_files: 7
+  progress: never
+  log_level: warn
+CFG
+    slow=""
+    [ "$secs" = 1 ] && slow="batch:1100"
+    rm -rf "$WORK/out" "$WORK/trace_$tag"
+    (cd "$WORK" && DCMCRAWL_TRACE="$WORK/trace_$tag" DCMCRAWL_SLOW="$slow" timeout 600 mpirun \
+        --allow-run-as-root --oversubscribe -np 2 "$BIN" "$tag.yaml") > "$WORK/log_$tag.txt" 2>&1 ||
+        fail "$tag: exit $? (log $WORK/log_$tag.txt)"
+    batches=$(awk '$1 == 0 && $3 == "batch"' "$WORK/trace_$tag" | wc -l)
+    appends=$(awk '$1 == 0 && $3 == "rows"' "$WORK/trace_$tag" | wc -l)
+    mv "$WORK/out" "$WORK/out_$tag"
+    if [ "$secs" = 1000 ]; then
+        [ "$batches" -ge 3 ] && [ "$appends" -le 2 ] ||
+            fail "$tag: $batches batches, $appends CSV appends (want >= 3 batches; 1 checkpoint: at most 2 appends, metadata and unreadable)"
+    else
+        [ "$appends" -ge "$batches" ] ||
+            fail "$tag: $batches batches of > 1 s, only $appends CSV appends (want one per batch)"
+        $PY "$HERE/compare_outputs.py" -q --ignore-attr config "$WORK/out_time_1000" "$WORK/out_$tag" ||
+            fail "$tag: outputs differ from commit_seconds 1000"
+    fi
+    SUMMARY+=("$tag: $batches batches, $appends CSV appends")
+done
+
 for s in "${SUMMARY[@]}"; do echo "  $s"; done
 if [ "$FAILED" -ne 0 ]; then
     echo "test_windows: FAIL (work dir kept: $WORK)"
