@@ -121,7 +121,7 @@ for volumes in false true; do
         done
     done
 done
-# Checkpoints by time (run.commit_seconds): windows of 7 files cut the metadata crawl
+# Checkpoints by time (run.commit_seconds): windows of 1 file (a folder each) cut the metadata crawl
 # into batches; with commit_every 10000 the count never triggers.  commit_seconds 1000:
 # one checkpoint, at the end.  commit_seconds 1 with every batch slowed past a second:
 # a checkpoint after every batch.  The outputs are the same.
@@ -129,7 +129,7 @@ for secs in 1000 1; do
     tag="time_$secs"
     cat > "$WORK/$tag.yaml" <<CFG
 input:
-  folders: ["tree/a/f1", "tree/c"]
+  folders: ["tree/a", "tree/c"]
   recursive: true
 output:
   folder: out
@@ -137,7 +137,7 @@ output:
 run:
   commit_every: 10000
   commit_seconds: $secs
-  window_files: 7
+  window_files: 1
   progress: never
   log_level: warn
 CFG
