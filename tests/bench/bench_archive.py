@@ -16,7 +16,9 @@ Then one warm run with the LD_PRELOAD open counter (tests/bench/opencount.c): op
 input file.  And the warm small case: the first BENCH_ARCHIVE_WARM files (20,000) with
 the 1-process loop vs dcmcrawl -np 2 default config, files/s.
 
-Prints medians and spreads (min-max) and writes BENCH_DIR/archive_results.md.
+BENCH_ARCHIVE_USE crawls only the first files of the corpus (whole folders);
+BENCH_ARCHIVE_OPENS=0 skips the open-counting run.  Prints medians and spreads
+(min-max) and writes BENCH_DIR/archive_results.md.
 """
 import os
 import re
@@ -32,6 +34,9 @@ BUILD = os.path.abspath(sys.argv[1] if len(sys.argv) > 1 else "build")
 BENCH = os.path.abspath(os.environ.get("BENCH_DIR", "/tmp/dcmcrawl-bench"))
 N = int(os.environ.get("BENCH_ARCHIVE_FILES", "1000000"))
 WARM = int(os.environ.get("BENCH_ARCHIVE_WARM", "20000"))
+# crawl only the first USE files of the corpus (whole folders of 500; default all)
+USE = int(os.environ.get("BENCH_ARCHIVE_USE", str(N)))
+OPENS = os.environ.get("BENCH_ARCHIVE_OPENS", "1") == "1"
 REPEAT = int(os.environ.get("BENCH_REPEAT", "3"))
 DCMCRAWL = os.path.join(BUILD, "dcmcrawl")
 OPENREAD = os.path.join(BUILD, "bench", "openread")
@@ -58,7 +63,8 @@ def drop_caches():
 
 
 def folders():
-    return sorted(os.path.join(CORPUS, d) for d in os.listdir(CORPUS) if d.startswith("d"))
+    d = sorted(os.path.join(CORPUS, d) for d in os.listdir(CORPUS) if d.startswith("d"))
+    return d[:max(1, USE // 500)]
 
 
 def loop2(dirs):
@@ -95,6 +101,7 @@ def crawl(cfg, tag, extra_env=None):
     if p.returncode != 0:
         raise SystemExit("bench_archive: dcmcrawl failed:\n" + p.stderr[-2000:])
     rss = [int(x) / 1024.0 for x in re.findall(r"Maximum resident set size \(kbytes\): (\d+)", p.stderr)]
+    cpu.append(sum(float(x) for x in re.findall(r"(?:User|System) time \(seconds\): ([0-9.]+)", p.stderr)))
     start, first = None, None
     for ln in open(trace):
         r, pid, phase, n, t = ln.split()
@@ -109,6 +116,7 @@ def crawl(cfg, tag, extra_env=None):
 
 
 _expected = {}
+cpu = []  # CPU seconds of all ranks, per crawl
 
 
 def expected_rows(cfg):
@@ -130,15 +138,19 @@ def main():
                     "--files", str(N), "--size", "16", "--stamp", STAMP], check=True)
     log("corpus of %d files ready (%.0f s; cached)" % (N, time.time() - t0))
     dirs = folders()
+    n_files = len(dirs) * 500
     cfg = os.path.join(WORK, "all.yaml")
     write_cfg(cfg, dirs, os.path.join(WORK, "out"))
-    _expected[cfg] = N
-    loop_s, crawl_s, rss0, rss1, first = [], [], [], [], []
+    _expected[cfg] = n_files
+    loop_s, crawl_s, rss0, rss1, first, walk_rate = [], [], [], [], [], []
     cold = True
     for r in range(REPEAT):
         cold &= drop_caches()
         s, outs = loop2(dirs)
         loop_s.append(s)
+        # the loop's walk (readdir of its half, 2 at once): files/s of listing
+        ws = [float(re.search(r"walk_s=([0-9.]+)", o).group(1)) for o in outs]
+        walk_rate.append(n_files / max(ws))
         cold &= drop_caches()
         w, rss, f = crawl(cfg, "r%d" % r)
         crawl_s.append(w)
@@ -151,9 +163,11 @@ def main():
     oc = os.path.join(WORK, "opens")
     if os.path.exists(oc):
         os.unlink(oc)
-    crawl(cfg, "opens", {"LD_PRELOAD": OPENCOUNT, "OPENCOUNT_MATCH": CORPUS + "/",
-                         "OPENCOUNT_OUT": oc})
-    opens = sum(int(ln.split()[1]) for ln in open(oc))
+    opens = float("nan")
+    if OPENS:
+        crawl(cfg, "opens", {"LD_PRELOAD": OPENCOUNT, "OPENCOUNT_MATCH": CORPUS + "/",
+                             "OPENCOUNT_OUT": oc})
+        opens = sum(int(ln.split()[1]) for ln in open(oc))
     # warm small case
     wdirs = dirs[:max(1, WARM // 500)]
     wcfg = os.path.join(WORK, "warm.yaml")
@@ -170,15 +184,18 @@ def main():
     ratio = [c / l for c, l in zip(wc, wl)]
     lines = [
         "| %d files, metadata only, default config, 2 ranks, %s | median (min-max) |" % (
-            N, "cold cache" if cold else "WARM cache (drop_caches not permitted)"),
+            n_files, "cold cache" if cold else "WARM cache (drop_caches not permitted)"),
         "|---|---|",
         "| open/read 8 KiB/close loop, 2 processes, s | %s |" % stats(loop_s),
         "| dcmcrawl, s | %s |" % stats(crawl_s),
+        "| readdir walk of the loop, files/s | %s |" % stats(walk_rate),
         "| dcmcrawl / loop | %s |" % stats([c / l for c, l in zip(crawl_s, loop_s)]),
         "| first rows durable after start, s | %s |" % stats(first),
+        "| CPU of all ranks per file (cold rounds), us | %s |" % stats(
+            [c / n_files * 1e6 for c in cpu[:len(crawl_s)]]),
         "| rank 0 peak RSS, MiB | %s |" % stats(rss0),
         "| rank 1 peak RSS, MiB | %s |" % stats(rss1),
-        "| opens per input file (warm run) | %.4f |" % (opens / N),
+        "| opens per input file (warm run) | %.4f |" % (opens / n_files),
         "| warm %d files: loop files/s (1 process) | %s |" % (len(wdirs) * 500, stats(wl)),
         "| warm %d files: dcmcrawl 2 ranks files/s | %s |" % (len(wdirs) * 500, stats(wc)),
         "| warm: dcmcrawl / loop files/s | %s |" % stats(ratio),

@@ -43,20 +43,6 @@ int open(const char *path, int flags, ...)
     return real(path, flags, mode);
 }
 
-int open64(const char *path, int flags, ...)
-{
-    FORWARD("open64", const char *, int, ...);
-    mode_t mode = 0;
-    if (flags & O_CREAT) {
-        va_list ap;
-        va_start(ap, flags);
-        mode = va_arg(ap, mode_t);
-        va_end(ap);
-    }
-    note(path);
-    return real(path, flags, mode);
-}
-
 int openat(int dirfd, const char *path, int flags, ...)
 {
     FORWARD("openat", int, const char *, int, ...);

@@ -4,7 +4,7 @@ a kill at any moment, including while the first window is planned, loses at most
 work since the last checkpoint, and the same command then finishes with outputs equal
 to an uninterrupted run.
 
-Corpus: the synthetic corpus plus plain CT series (tests/kill/kcommon.make_corpus), per
+Corpus: the synthetic corpus (tests/kill/kcommon.make_corpus), per
 file with pixel data, run.window_files 40 (a dozen windows), commit_every 5, 2 ranks.
 Trials (SIGKILL of the whole job, the phase slowed with DCMCRAWL_SLOW so it is hit):
   first_walk     during the walk of the first window
@@ -39,7 +39,7 @@ TRIALS = [  # name, phase, k-th occurrence on rank 0, slow ms
 def main():
     binary = os.path.abspath(sys.argv[1])
     work = K.tempfile.mkdtemp(prefix="dcmcrawl_rwin_")
-    folders = K.make_corpus(work, ct=(2, 4, 16, 16))
+    folders = K.make_corpus(work, ct=None)
     cfg = os.path.join(work, "cfg.yaml")
     K.write_config(cfg, folders, "out", "w", volumes=False, pixels=True, commit_every=5,
                    window_files=WINDOW)

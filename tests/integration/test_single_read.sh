@@ -11,31 +11,13 @@
 #   bash tests/integration/test_single_read.sh build/dcmcrawl [--keep]
 set -u
 HERE=$(cd "$(dirname "$0")" && pwd)
-TESTS=$(dirname "$HERE")
-PY=/usr/bin/python3
-BIN=${1:-}
-KEEP=${2:-}
-if [ -z "$BIN" ] || [ ! -x "$BIN" ]; then
-    echo "test_single_read: FAIL: binary '${BIN}' not found"; exit 1
-fi
+NAME=test_single_read
+source "$HERE/lib_test.sh" "$@"
 if ! command -v strace >/dev/null; then
     echo "test_single_read: FAIL: strace not installed (tools/deps.sh TEST_PKGS)"; exit 1
 fi
-BIN=$(cd "$(dirname "$BIN")" && pwd)/$(basename "$BIN")
-WORK=$(mktemp -d "${TMPDIR:-/tmp}/dcmcrawl_single_XXXXXX")
-FAILED=0
-cleanup() { if [ "$KEEP" != "--keep" ] && [ "$FAILED" = 0 ]; then rm -rf "$WORK"; fi; }
-trap cleanup EXIT
-fail() { echo "test_single_read: FAIL: $*"; FAILED=1; }
-
-$PY "$TESTS/gen/make_series.py" "$WORK/corpus" --quiet || { fail "corpus generation"; exit 1; }
-FOLDERS=$($PY -c "import json,sys; m=json.load(open(sys.argv[1])); print(', '.join('\"corpus/%s\"' % f for f in m['folders']))" "$WORK/corpus/manifest.json")
-PYD=/usr/lib/python3/dist-packages/pydicom/data/test_files
-if [ -d "$PYD" ]; then
-    mkdir -p "$WORK/pydicom/test_files"
-    find "$PYD" -maxdepth 1 -type f -exec cp {} "$WORK/pydicom/test_files/" \;
-    FOLDERS="$FOLDERS, \"pydicom/test_files\""
-fi
+test_corpus
+FOLDERS=$CORPUS_FOLDERS
 run() { # tag volumes pixels
     cat > "$WORK/$1.yaml" <<CFG
 input:

@@ -16,27 +16,10 @@
 set -u
 
 HERE=$(cd "$(dirname "$0")" && pwd)
-TESTS=$(dirname "$HERE")
-PY=/usr/bin/python3
-BIN=${1:-}
-KEEP=${2:-}
-
-if [ -z "$BIN" ] || [ ! -x "$BIN" ]; then
-    echo "test_windows: FAIL: binary '${BIN}' not found or not executable (build it first)"
-    exit 1
-fi
-BIN=$(cd "$(dirname "$BIN")" && pwd)/$(basename "$BIN")
-WORK=$(mktemp -d "${TMPDIR:-/tmp}/dcmcrawl_windows_XXXXXX")
-FAILED=0
-cleanup() { if [ "$KEEP" != "--keep" ] && [ "$FAILED" = 0 ]; then rm -rf "$WORK"; fi; }
-trap cleanup EXIT
-fail() { echo "test_windows: FAIL: $*"; FAILED=1; }
-
-if ! $PY "$TESTS/gen/make_series.py" "$WORK/corpus" --quiet; then
-    fail "corpus generation failed"
-    exit 1
-fi
-mapfile -t SRC < <($PY -c "import json,sys; print('\n'.join(json.load(open(sys.argv[1]))['folders']))" "$WORK/corpus/manifest.json")
+NAME=test_windows
+source "$HERE/lib_test.sh" "$@"
+test_corpus
+SRC=("${SRC_FOLDERS[@]}")
 T=$WORK/tree
 mkdir -p "$T/a" "$T/b/x" "$T/b/y/z" "$T/c/1" "$T/c/2" "$T/e"
 cp -r "$WORK/corpus/${SRC[0]}" "$T/a/f1"
@@ -49,12 +32,7 @@ echo "notes" > "$T/c/1/notes.txt"
 first_dcm=$(find "$T/a/f1" -type f | sort | head -1)
 cp "$first_dcm" "$T/c/2/only.dcm"
 FOLDERS='"tree/a", "tree/b", "tree/c", "tree/e"'
-PYD=/usr/lib/python3/dist-packages/pydicom/data/test_files
-if [ -d "$PYD" ]; then
-    mkdir -p "$WORK/pydicom/test_files"
-    find "$PYD" -maxdepth 1 -type f -exec cp {} "$WORK/pydicom/test_files/" \;
-    FOLDERS="$FOLDERS, \"pydicom/test_files\""
-fi
+[ -d "$WORK/pydicom/test_files" ] && FOLDERS="$FOLDERS, \"pydicom/test_files\""
 
 write_config() { # volumes window file
     cat > "$3" <<CFG
