@@ -29,16 +29,22 @@ static void note(const char *path)
     static int (*real)(__VA_ARGS__);                                         \
     if (!real) real = (int (*)(__VA_ARGS__))dlsym(RTLD_NEXT, name)
 
+/* the mode argument, present only with O_CREAT */
+#define MODE_ARG(flags, last, mode)                                          \
+    do {                                                                     \
+        if ((flags) & O_CREAT) {                                             \
+            va_list ap;                                                      \
+            va_start(ap, last);                                              \
+            mode = va_arg(ap, mode_t);                                       \
+            va_end(ap);                                                      \
+        }                                                                    \
+    } while (0)
+
 int open(const char *path, int flags, ...)
 {
     FORWARD("open", const char *, int, ...);
     mode_t mode = 0;
-    if (flags & O_CREAT) {
-        va_list ap;
-        va_start(ap, flags);
-        mode = va_arg(ap, mode_t);
-        va_end(ap);
-    }
+    MODE_ARG(flags, flags, mode);
     note(path);
     return real(path, flags, mode);
 }
@@ -47,12 +53,7 @@ int openat(int dirfd, const char *path, int flags, ...)
 {
     FORWARD("openat", int, const char *, int, ...);
     mode_t mode = 0;
-    if (flags & O_CREAT) {
-        va_list ap;
-        va_start(ap, flags);
-        mode = va_arg(ap, mode_t);
-        va_end(ap);
-    }
+    MODE_ARG(flags, flags, mode);
     note(path);
     return real(dirfd, path, flags, mode);
 }
