@@ -10,6 +10,7 @@
 #include "dc_hints.h"
 #include "dc_hook.h"
 #include "dc_mpi.h"
+#include "dc_wire.h"
 
 #include <assert.h>
 #include <errno.h>
@@ -43,26 +44,27 @@ void dc_csvout_header(const dc_csvout *c, dc_buf *out)
         dc_buf_puts(out, DC_UNREADABLE_HEADER);
 }
 
-/* ---- column packing: name NUL depth path[depth] ---- */
+/* ---- column packing (dc_wire.h): name NUL, depth, path[depth] ---- */
 
 static void pack_column(dc_buf *b, const dc_column *col)
 {
-    dc_buf_append(b, col->name, strlen(col->name) + 1);
-    dc_buf_append(b, &col->depth, 1);
-    dc_buf_append(b, col->path, col->depth * sizeof(uint32_t));
+    dc_wire_put_cstr(b, col->name);
+    dc_wire_put_u(b, col->depth, 1);
+    dc_wire_put_u32s(b, col->path, col->depth);
 }
 
+/* col->name points into the packed bytes (valid while they are) */
 static int unpack_column(const char **p, const char *end, dc_column *col)
 {
     const char *nul = memchr(*p, '\0', (size_t)(end - *p));
-    if (!nul || nul + 2 > end) return -1;
+    if (!nul) return -1;
     col->name = (char *)*p;
-    col->depth = (uint8_t)nul[1];
-    if (col->depth > DC_MAX_PATH_DEPTH) return -1;
-    const char *q = nul + 2;
-    if ((size_t)(end - q) < col->depth * sizeof(uint32_t)) return -1;
-    memcpy(col->path, q, col->depth * sizeof(uint32_t));
-    *p = q + col->depth * sizeof(uint32_t);
+    dc_wire_rd r = dc_wire_reader(nul + 1, end);
+    col->depth = (uint8_t)dc_wire_get_u(&r, 1);
+    if (r.bad || col->depth > DC_MAX_PATH_DEPTH) return -1;
+    dc_wire_get_u32s(&r, col->path, col->depth);
+    if (r.bad) return -1;
+    *p = (const char *)r.p;
     return 0;
 }
 

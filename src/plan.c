@@ -10,51 +10,12 @@
 
 #include "dc_dicom.h"
 #include "dc_mpi.h"
+#include "dc_wire.h"
 #include "dc_process.h"
 #include "dc_stop.h"
 
 /* ------------------------------------------------------------------ */
 /* header pass                                                          */
-
-static void put_u32(dc_buf *b, uint32_t v)
-{
-    dc_buf_append(b, &v, sizeof v);
-}
-
-static void put_u64(dc_buf *b, uint64_t v)
-{
-    dc_buf_append(b, &v, sizeof v);
-}
-
-static void put_str(dc_buf *b, const char *s)
-{
-    dc_buf_append(b, s, strlen(s) + 1);
-}
-
-static int get_u32(const char **p, const char *end, uint32_t *v)
-{
-    if ((size_t)(end - *p) < sizeof *v) return -1;
-    memcpy(v, *p, sizeof *v);
-    *p += sizeof *v;
-    return 0;
-}
-
-static int get_u64(const char **p, const char *end, uint64_t *v)
-{
-    if ((size_t)(end - *p) < sizeof *v) return -1;
-    memcpy(v, *p, sizeof *v);
-    *p += sizeof *v;
-    return 0;
-}
-
-static int get_str(const char **p, const char *end, char **s)
-{
-    const char *nul = memchr(*p, '\0', (size_t)(end - *p));
-    if (!nul) return -1;
-    *s = dc_strndup(*p, (size_t)(nul - *p));
-    *p = nul + 1;
-    return 0;
-}
 
 /* rank 0: the block of files for each rank, packed */
 static void pack_blocks(const dc_filelist *fl, int nranks, dc_buf *out, uint64_t *offs,
@@ -65,9 +26,9 @@ static void pack_blocks(const dc_filelist *fl, int nranks, dc_buf *out, uint64_t
         size_t lo = n * (size_t)r / (size_t)nranks, hi = n * (size_t)(r + 1) / (size_t)nranks;
         offs[r] = out->len;
         for (size_t i = lo; i < hi; i++) {
-            put_u32(out, (uint32_t)i);
-            put_u32(out, fl->files[i].scope);
-            put_str(out, fl->files[i].path);
+            dc_wire_put_u(out, (uint32_t)i, 4);
+            dc_wire_put_u(out, fl->files[i].scope, 4);
+            dc_wire_put_cstr(out, fl->files[i].path);
         }
         lens[r] = out->len - offs[r];
     }
@@ -157,11 +118,10 @@ int dc_header_pass(MPI_Comm comm, const dc_config *cfg, const dc_filelist *fl,
     dc_buf_init(&out);
     int stopped = 0;
     uint64_t done = 0;
-    for (const char *p = mine, *end = mine + mine_len; p < end;) {
-        uint32_t idx, scope;
-        char *path;
-        if (get_u32(&p, end, &idx) || get_u32(&p, end, &scope) || get_str(&p, end, &path))
-            break;
+    for (dc_wire_rd rd = dc_wire_reader(mine, mine + mine_len); rd.p < rd.end;) {
+        uint32_t idx = (uint32_t)dc_wire_get_u(&rd, 4), scope = (uint32_t)dc_wire_get_u(&rd, 4);
+        char *path = dc_wire_get_cstr(&rd);
+        if (rd.bad) break;
         if ((++done & 63) == 0 && dc_stop_poll()) {
             free(path);
             stopped = 1;
@@ -298,33 +258,34 @@ static void assign_owners(const dc_scan *scans, size_t n, int nranks, int32_t *o
 static int unpack_batch(const char *p, const char *end, dc_batch *b)
 {
     memset(b, 0, sizeof *b);
-    int rc = 0;
-    uint64_t ns = 0, nr = 0;
-    rc |= get_u64(&p, end, &b->index);
-    rc |= get_u64(&p, end, &ns);
-    if (rc == 0 && ns > (uint64_t)(end - p)) rc = -1; /* a scan takes more than a byte */
-    b->scans = dc_calloc(rc == 0 && ns ? ns : 1, sizeof *b->scans);
-    b->owner = dc_calloc(rc == 0 && ns ? ns : 1, sizeof *b->owner);
-    b->source_folder = dc_calloc(rc == 0 && ns ? ns : 1, sizeof(char *));
-    for (uint64_t i = 0; i < ns && rc == 0; i++) {
-        uint32_t o = 0;
-        rc |= dc_scan_unpack(&p, end, &b->scans[i]);
-        rc |= get_u32(&p, end, &o);
-        b->owner[i] = (int32_t)o;
-        rc |= get_str(&p, end, &b->source_folder[i]);
+    dc_wire_rd rd = dc_wire_reader(p, end);
+    b->index = dc_wire_get_u(&rd, 8);
+    uint64_t ns = dc_wire_get_u(&rd, 8);
+    if (!rd.bad && ns > (uint64_t)(rd.end - rd.p)) rd.bad = 1; /* a scan takes more than a byte */
+    b->scans = dc_calloc(!rd.bad && ns ? ns : 1, sizeof *b->scans);
+    b->owner = dc_calloc(!rd.bad && ns ? ns : 1, sizeof *b->owner);
+    b->source_folder = dc_calloc(!rd.bad && ns ? ns : 1, sizeof(char *));
+    for (uint64_t i = 0; i < ns && !rd.bad; i++) {
+        const char *q = (const char *)rd.p;
+        if (dc_scan_unpack(&q, end, &b->scans[i]) != 0) rd.bad = 1;
+        rd.p = (const uint8_t *)q;
+        b->owner[i] = (int32_t)dc_wire_get_u(&rd, 4);
+        b->source_folder[i] = dc_wire_get_cstr(&rd);
         b->n_scans = i + 1;
     }
-    rc |= get_u64(&p, end, &nr);
-    if (rc == 0 && nr > (uint64_t)(end - p)) rc = -1;
-    b->recs = dc_calloc(rc == 0 && nr ? nr : 1, sizeof *b->recs);
-    b->paths = dc_calloc(rc == 0 && nr ? nr : 1, sizeof(char *));
-    for (uint64_t i = 0; i < nr && rc == 0; i++) {
+    uint64_t nr = dc_wire_get_u(&rd, 8);
+    if (!rd.bad && nr > (uint64_t)(rd.end - rd.p)) rd.bad = 1;
+    b->recs = dc_calloc(!rd.bad && nr ? nr : 1, sizeof *b->recs);
+    b->paths = dc_calloc(!rd.bad && nr ? nr : 1, sizeof(char *));
+    for (uint64_t i = 0; i < nr && !rd.bad; i++) {
         dc_record_init(&b->recs[i]);
-        rc |= dc_record_unpack(&p, end, &b->recs[i]);
-        rc |= get_str(&p, end, &b->paths[i]);
+        const char *q = (const char *)rd.p;
+        if (dc_record_unpack(&q, end, &b->recs[i]) != 0) rd.bad = 1;
+        rd.p = (const uint8_t *)q;
+        b->paths[i] = dc_wire_get_cstr(&rd);
         b->n_recs = i + 1;
     }
-    return rc;
+    return rd.bad ? -1 : 0;
 }
 
 /* the rank whose header-pass block holds window file f of n (plan.c's
@@ -371,8 +332,8 @@ void dc_batch_build(const dc_scan *scans, size_t first, size_t count, const dc_r
 
     dc_buf w;
     dc_buf_init(&w);
-    put_u64(&w, index);
-    put_u64(&w, count);
+    dc_wire_put_u(&w, index, 8);
+    dc_wire_put_u(&w, count, 8);
     uint32_t *local = NULL;
     size_t local_cap = 0;
     for (size_t i = 0; i < count; i++) {
@@ -391,14 +352,14 @@ void dc_batch_build(const dc_scan *scans, size_t first, size_t count, const dc_r
             t.first_rec = t.example_rec = UINT32_MAX; /* e.g. "no DICOM files in folder" */
         }
         dc_scan_pack(&t, &w);
-        put_u32(&w, (uint32_t)owner[i]);
-        put_str(&w, fl->scopes.v[s->scope]);
+        dc_wire_put_u(&w, (uint32_t)owner[i], 4);
+        dc_wire_put_cstr(&w, fl->scopes.v[s->scope]);
     }
-    put_u64(&w, m.n);
+    dc_wire_put_u(&w, m.n, 8);
     for (size_t i = 0; i < m.n; i++) {
         const dc_record *r = &recs[m.order[i]];
         dc_record_pack(r, &w);
-        put_str(&w, fl->files[r->file_idx].path);
+        dc_wire_put_cstr(&w, fl->files[r->file_idx].path);
     }
     free(local);
     free(owner);
