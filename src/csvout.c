@@ -168,7 +168,7 @@ int dc_csvout_widen(MPI_Comm comm, dc_csvout *c, const dc_row *const *rows, size
     int rc = 0;
     dc_csvout_close(comm, c); /* the rewrite replaces the file */
     if (rank == 0 && c->size > 0) rc = dc_csvout_rewrite(c, keep_all, NULL, err, errlen);
-    MPI_Bcast(&rc, 1, MPI_INT, 0, comm);
+    rc = dc_agree_rank0(comm, rc);
     uint64_t size = c->size;
     MPI_Bcast(&size, 1, MPI_UINT64_T, 0, comm);
     c->size = size;
@@ -486,8 +486,7 @@ int dc_csvout_append(MPI_Comm comm, dc_csvout *c, size_t n_total, const uint32_t
             rc = MPI_ERR_IO;
         MPI_Type_free(&ft);
     }
-    int ok = rc == MPI_SUCCESS ? 0 : -1, all;
-    MPI_Allreduce(&ok, &all, 1, MPI_INT, MPI_MIN, comm);
+    int all = dc_agree_all(comm, rc == MPI_SUCCESS ? 0 : -1);
     if (all != 0) dc_csvout_close(comm, c); /* reopened by the next append, if any */
     if (all == 0) {
         c->size = o;
