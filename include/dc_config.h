@@ -41,7 +41,9 @@ typedef struct {
     int slice_order; /* enum dc_slice_order */
     int split_inconsistent;
     /* run */
-    long commit_every; /* scans per checkpoint, >= 1 */
+    long commit_every; /* at most this many scans per checkpoint, >= 1 */
+    long commit_seconds; /* a checkpoint when this many seconds passed since the last, >= 1 */
+    long window_files;   /* files planned at a time (SPEC 10), >= 1 */
     long claim_lease_seconds; /* lease of the claim on the outputs (dc_claim.h), >= 1 */
     int retry_unreadable;
     int log_level; /* DC_LOG_* */

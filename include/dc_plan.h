@@ -5,7 +5,8 @@
  * Rank 0 walks the folders; each rank parses the headers of one contiguous
  * block of the file list (rank 0 too); records come back to rank 0, which
  * groups them into scans (dc_group_records), drops scans already done, and
- * cuts the rest, in Scan ID order, into batches of commit_every scans.  Each
+ * cuts the rest, in row order, into batches (dc_batch_cut).  All of this
+ * happens window by window (SPEC 10): the file list is one window's.  Each
  * batch is self-contained (scans, the records and paths they refer to, and
  * the rank that handles each scan) and broadcast to every rank.
  */
@@ -29,12 +30,19 @@ typedef struct {
     double seconds;         /* wall time of the header pass */
 } dc_header_stats;
 
+struct dc_worker_s;
+
 /* Collective.  IN fl (rank 0 only; ignored elsewhere).  OUT on rank 0:
  * *recs (one per file, in file-list order), *n; stats reduced onto rank 0.
+ * keep (NULL: none): the rows of the DICOM files this rank parses are kept
+ * there (dc_worker_keep_row: metadata-only runs read each file once).
  * Polls for stop requests (dc_stop_poll) between files; returns 1 when any
  * rank saw one (then nothing was gathered), 0 when done. */
 int dc_header_pass(MPI_Comm comm, const dc_config *cfg, const dc_filelist *fl, dc_record **recs,
-                   size_t *n, dc_header_stats *stats);
+                   size_t *n, dc_header_stats *stats, struct dc_worker_s *keep);
+
+/* Pure: the rank whose header-pass block holds file f of a window of n */
+int dc_header_rank(uint64_t f, uint64_t n, int nranks);
 
 /* one batch of scans, the same on every rank */
 typedef struct {
@@ -51,11 +59,20 @@ typedef struct {
 
 void dc_batch_free(dc_batch *b);
 
+/* Pure: how many of scans[0..n) form the next batch: up to max_scans, ending
+ * with the scan whose cost (bytes to read) brings the batch to max_cost.
+ * Depends on the scans alone (never on time or rank count): outputs are the
+ * same whatever the rank count.  At least 1 when n > 0. */
+size_t dc_batch_cut(const dc_scan *scans, size_t n, size_t max_scans, uint64_t max_cost);
+
 /* Rank 0: build batch from scans[first..first+count) of all scans, with the
  * records and file list they refer to, assigning owners by cost (largest
- * first to the least loaded rank, ties to the lowest rank). */
+ * first to the least loaded rank, ties to the lowest rank), or with
+ * header_owner to the rank that parsed the scan's row file in the header
+ * pass (dc_header_rank; it kept the row).  Owners never change outputs. */
 void dc_batch_build(const dc_scan *scans, size_t first, size_t count, const dc_record *recs,
-                    const dc_filelist *fl, int nranks, uint64_t index, dc_batch *b);
+                    const dc_filelist *fl, int nranks, int header_owner, uint64_t index,
+                    dc_batch *b);
 
 /* Collective: broadcast rank 0's batch to everyone (b is filled on others). */
 int dc_batch_bcast(MPI_Comm comm, dc_batch *b);

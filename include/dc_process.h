@@ -30,7 +30,7 @@ typedef struct {
 } dc_scan_result;
 
 /* reusable per-rank state (parse buffers, slice buffer) */
-typedef struct {
+typedef struct dc_worker_s {
     dc_dataset ds;
     void *slice;
     size_t slice_cap;
@@ -41,9 +41,23 @@ typedef struct {
      * dc_scan_result.text (its values need not be kept until the checkpoint);
      * the others keep their row for the checkpoint's column exchange. */
     const dc_colset *cols;
+    /* metadata-only runs read each file once (SPEC 10): the header pass
+     * flattens the rows of the files it parses (dc_worker_keep_row) and the
+     * scan's owner (the same rank: dc_batch_build's header_owner) takes its
+     * row from here instead of opening the file again.  Rows of files
+     * kept_first + i, in the window's file numbering; kept[i].cols NULL when
+     * not kept (not DICOM, encapsulated pixel data: those are read again). */
+    dc_row *kept;
+    uint32_t kept_first;
+    size_t n_kept, kept_cap;
 } dc_worker;
 
 void dc_worker_init(dc_worker *w);
+/* the header pass parsed window file idx into ds: keep its row (files come
+ * in increasing contiguous order on one rank) */
+void dc_worker_keep_row(dc_worker *w, uint32_t idx, const dc_dataset *ds);
+/* forget the kept rows (end of a window) */
+void dc_worker_drop_rows(dc_worker *w);
 void dc_worker_free(dc_worker *w);
 void dc_scan_result_free(dc_scan_result *r);
 

@@ -28,7 +28,7 @@ typedef struct {
 } dc_progress;
 
 void dc_progress_start(dc_progress *p, const dc_config *cfg);
-/* after planning: how much work there is */
+/* after planning a window: how much more work there is (totals add up) */
 void dc_progress_plan(dc_progress *p, uint64_t total_scans, uint64_t total_bytes,
                       uint64_t skipped_done);
 /* after a checkpoint */

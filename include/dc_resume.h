@@ -17,6 +17,26 @@
 #include "dc_h5out.h"
 #include "dc_util.h"
 
+/* A set of Scan IDs kept as 128-bit fingerprints (two 64-bit hashes;
+ * 16 bytes per ID instead of the string and a hash slot: a false "done" at
+ * 10^8 IDs has a probability of about 10^-23).  Add, then seal (sort), then
+ * look up by binary search. */
+typedef struct {
+    uint64_t a, b;
+} dc_idfp;
+typedef struct {
+    dc_idfp *v;
+    size_t n, cap;
+} dc_idset;
+
+void dc_idset_init(dc_idset *s);
+void dc_idset_free(dc_idset *s);
+void dc_idset_add(dc_idset *s, const char *id);
+void dc_idset_seal(dc_idset *s); /* sort, drop repeats */
+int dc_idset_has(const dc_idset *s, const char *id); /* sealed s */
+dc_idfp dc_idfp_of(const char *id);
+int dc_idset_has_fp(const dc_idset *s, dc_idfp f);
+
 typedef struct {
     dc_csvout meta;       /* metadata_<id>.csv */
     dc_csvout unread;     /* unreadable_files_<id>.csv */
@@ -24,8 +44,8 @@ typedef struct {
     char *seg_dir;        /* pixel_data_<id>.h5.d */
     char *seg_dir_name;   /* "pixel_data_<id>.h5.d" (link targets are relative) */
     dc_h5index index;     /* rank 0 */
-    dc_strset meta_ids;   /* rank 0: Scan IDs with a metadata row */
-    dc_strset unread_ids; /* rank 0: Scan IDs in unreadable_files */
+    dc_idset meta_ids;    /* rank 0: Scan IDs with a metadata row (fingerprints) */
+    dc_idset unread_ids;  /* rank 0: Scan IDs in unreadable_files (fingerprints) */
     uint64_t next_seg;    /* number of the next segment file */
     int index_dirty;      /* rank 0: index must be rewritten */
 } dc_outputs;

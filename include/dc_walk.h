@@ -58,6 +58,21 @@ void dc_filelist_free(dc_filelist *fl);
  * err when there are no folders or more files than a uint32 index holds. */
 int dc_walk(const dc_config *cfg, dc_filelist *fl, char *err, size_t errlen);
 
+/* The streaming walk (SPEC 10): the same walk, in the same order, handed out
+ * a window at a time.  dc_walk_next fills fl (dc_filelist_init'ed, empty)
+ * with whole folders until it holds at least max_files files; a folder that
+ * would take a non-empty window past max_files starts the next window, so a
+ * window is larger than max_files only when one folder is.  Scope indices
+ * are the window's own.  Memory: the window plus one sorted entry list per
+ * directory level being walked.  stop() is polled per directory; when it
+ * says stop, fl->stopped is set and 0 returned.  Returns 0 when more may
+ * follow, 1 when the walk is complete (the folders that could not be read
+ * are the last window's last scopes), -1 with err. */
+typedef struct dc_walk_cursor dc_walk_cursor;
+dc_walk_cursor *dc_walk_open(const dc_config *cfg, int (*stop)(void));
+int dc_walk_next(dc_walk_cursor *c, dc_filelist *fl, size_t max_files, char *err, size_t errlen);
+void dc_walk_close(dc_walk_cursor *c);
+
 /* Non-UTF-8 file names (issue 6).  Paths are kept byte-exact for opening
  * files.  Where a path becomes text (Scan IDs, which name rows in the UTF-8
  * CSVs and datasets in the HDF5 file, and the "Example file" column), every

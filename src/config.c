@@ -88,7 +88,12 @@ static const keydef KEYS[] = {
      "position | instance | filename"},
     {"volumes", "split_inconsistent", K_BOOL, F(split_inconsistent), NULL, "true",
      "split series whose slices differ in size or orientation"},
-    {"run", "commit_every", K_COUNT, F(commit_every), NULL, "32", "scans per checkpoint"},
+    {"run", "commit_every", K_COUNT, F(commit_every), NULL, "10000",
+     "at most this many scans per checkpoint (see commit_seconds)"},
+    {"run", "commit_seconds", K_COUNT, F(commit_seconds), NULL, "5",
+     "a checkpoint when this many seconds passed since the last one"},
+    {"run", "window_files", K_COUNT, F(window_files), NULL, "20000",
+     "files planned at a time (whole folders; a larger folder is a window of its own)"},
     {"run", "retry_unreadable", K_BOOL, F(retry_unreadable), NULL, "false",
      "on append, try scans in unreadable_files again"},
     {"run", "log_level", K_ENUM, F(log_level), LEVELS, "info", "error | warn | info | debug"},
@@ -174,7 +179,9 @@ void dc_config_init(dc_config *cfg)
     cfg->layout = DC_LAYOUT_ZYX;
     cfg->slice_order = DC_ORDER_POSITION;
     cfg->split_inconsistent = 1;
-    cfg->commit_every = 32;
+    cfg->commit_every = 10000;
+    cfg->commit_seconds = 5;
+    cfg->window_files = 20000;
     cfg->claim_lease_seconds = DC_CLAIM_DEFAULT_LEASE;
     cfg->log_level = DC_LOG_INFO;
     cfg->progress = DC_PROGRESS_AUTO;

@@ -9,6 +9,8 @@
 #include "dc_csvout.h"
 #include "dc_hints.h"
 #include "dc_hook.h"
+#include "dc_mpi.h"
+#include "dc_wire.h"
 
 #include <assert.h>
 #include <errno.h>
@@ -42,26 +44,27 @@ void dc_csvout_header(const dc_csvout *c, dc_buf *out)
         dc_buf_puts(out, DC_UNREADABLE_HEADER);
 }
 
-/* ---- column packing: name NUL depth path[depth] ---- */
+/* ---- column packing (dc_wire.h): name NUL, depth, path[depth] ---- */
 
 static void pack_column(dc_buf *b, const dc_column *col)
 {
-    dc_buf_append(b, col->name, strlen(col->name) + 1);
-    dc_buf_append(b, &col->depth, 1);
-    dc_buf_append(b, col->path, col->depth * sizeof(uint32_t));
+    dc_wire_put_cstr(b, col->name);
+    dc_wire_put_u(b, col->depth, 1);
+    dc_wire_put_u32s(b, col->path, col->depth);
 }
 
+/* col->name points into the packed bytes (valid while they are) */
 static int unpack_column(const char **p, const char *end, dc_column *col)
 {
     const char *nul = memchr(*p, '\0', (size_t)(end - *p));
-    if (!nul || nul + 2 > end) return -1;
+    if (!nul) return -1;
     col->name = (char *)*p;
-    col->depth = (uint8_t)nul[1];
-    if (col->depth > DC_MAX_PATH_DEPTH) return -1;
-    const char *q = nul + 2;
-    if ((size_t)(end - q) < col->depth * sizeof(uint32_t)) return -1;
-    memcpy(col->path, q, col->depth * sizeof(uint32_t));
-    *p = q + col->depth * sizeof(uint32_t);
+    dc_wire_rd r = dc_wire_reader(nul + 1, end);
+    col->depth = (uint8_t)dc_wire_get_u(&r, 1);
+    if (r.bad || col->depth > DC_MAX_PATH_DEPTH) return -1;
+    dc_wire_get_u32s(&r, col->path, col->depth);
+    if (r.bad) return -1;
+    *p = (const char *)r.p;
     return 0;
 }
 
@@ -100,22 +103,14 @@ static void merge_into(dc_colset *cols, dc_colset *fresh)
 
 static void allgather_bytes(MPI_Comm comm, const dc_buf *mine, char **all, size_t *all_len)
 {
-    int n;
-    MPI_Comm_size(comm, &n);
-    int len = (int)mine->len;
-    int *lens = dc_malloc(sizeof(int) * (size_t)n);
-    int *displs = dc_malloc(sizeof(int) * (size_t)n);
-    MPI_Allgather(&len, 1, MPI_INT, lens, 1, MPI_INT, comm);
-    size_t total = 0;
-    for (int i = 0; i < n; i++) {
-        displs[i] = (int)total;
-        total += (size_t)lens[i];
-    }
-    *all = dc_malloc(total + 1);
-    MPI_Allgatherv(mine->data ? mine->data : "", len, MPI_BYTE, *all, lens, displs, MPI_BYTE, comm);
-    *all_len = total;
-    free(lens);
-    free(displs);
+    uint64_t total = 0;
+    dc_gather_bytes(comm, mine->data ? mine->data : "", mine->len, all, &total);
+    MPI_Bcast(&total, 1, MPI_UINT64_T, 0, comm);
+    int rank;
+    MPI_Comm_rank(comm, &rank);
+    if (rank != 0) *all = dc_malloc((size_t)total + 1);
+    dc_bcast_bytes(comm, *all, total);
+    *all_len = (size_t)total;
 }
 
 static int keep_all(const dc_strvec *fields, void *ctx)
@@ -170,7 +165,7 @@ int dc_csvout_widen(MPI_Comm comm, dc_csvout *c, const dc_row *const *rows, size
     int rc = 0;
     dc_csvout_close(comm, c); /* the rewrite replaces the file */
     if (rank == 0 && c->size > 0) rc = dc_csvout_rewrite(c, keep_all, NULL, err, errlen);
-    MPI_Bcast(&rc, 1, MPI_INT, 0, comm);
+    rc = dc_agree_rank0(comm, rc);
     uint64_t size = c->size;
     MPI_Bcast(&size, 1, MPI_UINT64_T, 0, comm);
     c->size = size;
@@ -376,7 +371,7 @@ void dc_csvout_bcast(MPI_Comm comm, dc_csvout *c)
         dc_buf_reserve(&b, hdr[1]);
         b.len = hdr[1];
     }
-    if (hdr[1]) MPI_Bcast(b.data, (int)hdr[1], MPI_BYTE, 0, comm);
+    dc_bcast_bytes(comm, b.data, hdr[1]);
     if (rank != 0) {
         dc_colset_free(&c->cols);
         dc_colset_init(&c->cols);
@@ -391,6 +386,23 @@ void dc_csvout_bcast(MPI_Comm comm, dc_csvout *c)
 
 /* ---- collective append ---- */
 
+/* MPI_File_write_all of len bytes in pieces below INT_MAX: every rank calls
+ * it as often as the rank with the most pieces (the others with nothing);
+ * each call continues where the previous left in the rank's view */
+static int write_all_pieces(MPI_Comm comm, MPI_File fh, const char *buf, uint64_t len)
+{
+    uint64_t n = dc_mpi_pieces(len, DC_MPI_PIECE);
+    MPI_Allreduce(MPI_IN_PLACE, &n, 1, MPI_UINT64_T, MPI_MAX, comm);
+    int rc = MPI_SUCCESS;
+    for (uint64_t i = 0; i < n; i++) {
+        MPI_Status st;
+        int piece = dc_mpi_piece_len(len, DC_MPI_PIECE, i);
+        int r = MPI_File_write_all(fh, piece ? buf + i * DC_MPI_PIECE : buf, piece, MPI_BYTE, &st);
+        if (r != MPI_SUCCESS) rc = r;
+    }
+    return rc;
+}
+
 int dc_csvout_append(MPI_Comm comm, dc_csvout *c, size_t n_total, const uint32_t *pos,
                      const dc_buf *texts, size_t n_mine, char *err, size_t errlen)
 {
@@ -399,6 +411,7 @@ int dc_csvout_append(MPI_Comm comm, dc_csvout *c, size_t n_total, const uint32_t
     /* every rank learns every row's length */
     uint64_t *len = dc_calloc(n_total + 1, sizeof(uint64_t));
     for (size_t i = 0; i < n_mine; i++) len[pos[i]] = texts[i].len;
+    /* n_total: scans of one checkpoint, at most run.commit_every (<= 1e9, config.c) */
     MPI_Allreduce(MPI_IN_PLACE, len, (int)n_total, MPI_UINT64_T, MPI_SUM, comm);
     uint64_t total = 0;
     for (size_t i = 0; i < n_total; i++) total += len[i];
@@ -461,8 +474,7 @@ int dc_csvout_append(MPI_Comm comm, dc_csvout *c, size_t n_total, const uint32_t
         MPI_Type_create_hindexed((int)k, bl, disp, MPI_BYTE, &ft);
         MPI_Type_commit(&ft);
         MPI_File_set_view(fh, 0, MPI_BYTE, k ? ft : MPI_BYTE, "native", MPI_INFO_NULL);
-        MPI_Status st;
-        rc = MPI_File_write_all(fh, data.data ? data.data : "", (int)data.len, MPI_BYTE, &st);
+        rc = write_all_pieces(comm, fh, data.data ? data.data : "", data.len);
         if (rc == MPI_SUCCESS) rc = MPI_File_sync(fh);
         /* Open MPI 4.1 does not report a short write (full disk) from a
          * collective write: the file must have reached the end of the rows */
@@ -471,8 +483,7 @@ int dc_csvout_append(MPI_Comm comm, dc_csvout *c, size_t n_total, const uint32_t
             rc = MPI_ERR_IO;
         MPI_Type_free(&ft);
     }
-    int ok = rc == MPI_SUCCESS ? 0 : -1, all;
-    MPI_Allreduce(&ok, &all, 1, MPI_INT, MPI_MIN, comm);
+    int all = dc_agree_all(comm, rc == MPI_SUCCESS ? 0 : -1);
     if (all != 0) dc_csvout_close(comm, c); /* reopened by the next append, if any */
     if (all == 0) {
         c->size = o;

@@ -1,8 +1,8 @@
 /*
  * main.c - a dcmcrawl run, phase by phase (docs/DESIGN.md):
  *
- *   config -> existing outputs (repair) -> walk -> header pass -> grouping
- *   -> batches: [segment + datasets, decode + write, index, CSV rows] -> summary
+ *   config -> existing outputs (repair) -> window by window (SPEC 10):
+ *   [walk on -> header pass -> grouping -> batches (checkpoint.c)] -> summary
  *
  * Exit status (SPEC 1): 0 done, 1 runtime failure, 2 bad usage or config
  * (nothing written), 3 stopped by SIGTERM/SIGINT at a clean checkpoint.
@@ -16,12 +16,14 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "dc_checkpoint.h"
 #include "dc_claim.h"
 #include "dc_config.h"
 #include "dc_csvout.h"
 #include "dc_h5out.h"
 #include "dc_hints.h"
 #include "dc_hook.h"
+#include "dc_mpi.h"
 #include "dc_plan.h"
 #include "dc_process.h"
 #include "dc_progress.h"
@@ -33,26 +35,24 @@
 
 enum { EXIT_DONE = 0, EXIT_FAIL = 1, EXIT_USAGE = 2, EXIT_STOPPED = 3 };
 
-/* rank 0 decided rc; everyone returns it */
-static int agree(MPI_Comm comm, int rc)
-{
-    MPI_Bcast(&rc, 1, MPI_INT, 0, comm);
-    return rc;
-}
-
 typedef struct {
     MPI_Comm comm;
     int rank, nranks;
     const dc_config *cfg;
     dc_outputs out;
-    dc_filelist files;      /* rank 0 */
-    dc_record *recs;        /* rank 0 */
+    dc_walk_cursor *walk;   /* rank 0 */
+    dc_filelist files;      /* rank 0: the window's folders and files */
+    dc_record *recs;        /* rank 0: the window's records */
     size_t n_recs;
-    dc_scan *scans;         /* rank 0: scans to do, in Scan ID order */
+    dc_scan *scans;         /* rank 0: the window's scans to do, in row order */
     size_t n_scans;
-    dc_header_stats hstats;
+    char *open_tree;        /* rank 0: input folder whose tree goes on in the next window */
+    int open_tree_any;      /* ... and it had a DICOM file so far */
+    uint64_t n_windows, n_batches, n_files;
+    dc_header_stats hstats; /* summed over windows */
     dc_progress progress;
     dc_worker worker;
+    dc_ckpt ckpt;
 } dc_run;
 
 /* ---- phase: output folder ---- */
@@ -74,7 +74,7 @@ static int make_output_folder(dc_run *r)
         }
         free(p);
     }
-    return agree(r->comm, rc);
+    return dc_agree_rank0(r->comm, rc);
 }
 
 /* ---- phase: existing outputs ---- */
@@ -101,7 +101,7 @@ static int open_outputs(dc_run *r)
         rc = dc_outputs_open(r->cfg, &r->out, err, sizeof err);
         if (rc != 0) dc_error("%s", err);
     }
-    rc = agree(r->comm, rc);
+    rc = dc_agree_rank0(r->comm, rc);
     if (rc == 0) {
         dc_csvout_bcast(r->comm, &r->out.meta);
         dc_csvout_bcast(r->comm, &r->out.unread);
@@ -112,7 +112,7 @@ static int open_outputs(dc_run *r)
     return rc;
 }
 
-/* ---- phase: walk (rank 0) ---- */
+/* ---- phase: walk the next window (rank 0) ---- */
 
 /* polled by the walk once per directory */
 static int walk_poll(void)
@@ -121,24 +121,26 @@ static int walk_poll(void)
     return dc_stop_poll();
 }
 
-/* Rank 0 walks; the others wait polling for stop requests, so a signal to
- * any rank ends a long walk within a poll interval.  Returns 0, -1, or 1
- * when stopped. */
-static int walk(dc_run *r)
+enum { WINDOW_MORE = 0, WINDOW_LAST = 1, WINDOW_STOPPED = 2, WINDOW_FAILED = -1 };
+
+/* Rank 0 walks on until the window is full; the others wait polling for
+ * stop requests, so a signal to any rank ends a long walk within a poll
+ * interval.  Returns WINDOW_*, the same on every rank. */
+static int walk_window(dc_run *r)
 {
-    int rc = 0;
-    dc_filelist_init(&r->files);
-    r->files.stop = walk_poll;
+    int rc = WINDOW_MORE;
+    dc_filelist_free(&r->files);
     dc_hook("walk");
     if (r->rank == 0) {
         char err[DC_ERRLEN] = "";
-        rc = dc_walk(r->cfg, &r->files, err, sizeof err);
-        if (rc != 0)
+        rc = dc_walk_next(r->walk, &r->files, (size_t)r->cfg->window_files, err, sizeof err);
+        if (rc < 0)
             dc_error("%s", err);
         else if (r->files.stopped)
-            rc = 1;
+            rc = WINDOW_STOPPED;
         else
-            dc_info("%zu files in %zu folders", r->files.n, r->files.scopes.n);
+            dc_debug("window %llu: %zu files in %zu folders", (unsigned long long)r->n_windows,
+                     r->files.n, r->files.scopes.n);
     }
     MPI_Request req;
     MPI_Ibcast(&rc, 1, MPI_INT, 0, r->comm, &req);
@@ -148,29 +150,136 @@ static int walk(dc_run *r)
 
 /* ---- phase: grouping (rank 0) ---- */
 
-static int plan_scans(dc_run *r, dc_strset *retry)
+/* "no DICOM files in folder" for an input folder whose tree (the folder and
+ * its subfolders, up to the next input folder) began in an earlier window */
+static dc_scan folder_without_dicom(const char *path, uint32_t scope)
 {
-    dc_hook("group");
-    if (r->rank != 0) return 0;
+    dc_scan x;
+    memset(&x, 0, sizeof x);
+    x.scan_id = dc_scope_id(path);
+    x.scope = scope;
+    x.unreadable = 1;
+    x.reason = dc_strdup("no DICOM files in folder");
+    x.first_rec = x.example_rec = DC_NO_REC;
+    x.n_repeats = 1;
+    x.warnings = dc_strdup("");
+    return x;
+}
+
+/* The trees of input folders across windows: grouping decides "no DICOM
+ * files in folder" for the trees complete in the window; the tree still
+ * open at its end is carried to the next window (*open_scope: the row
+ * grouping makes for it is dropped), with whether it had a DICOM file so far.  *carried gets the scan for a
+ * carried tree that ends in this window without any.  Returns the flags to
+ * group with (caller frees). */
+static uint8_t *input_trees(dc_run *r, int last, dc_scan *carried, int *has_carried,
+                            size_t *open_scope)
+{
+    *open_scope = SIZE_MAX;
+    const dc_filelist *fl = &r->files;
+    size_t ns = fl->scopes.n;
+    uint8_t *flags = dc_calloc(ns ? ns : 1, 1), *has = dc_calloc(ns ? ns : 1, 1);
+    if (ns) memcpy(flags, fl->scope_is_input, ns);
+    for (size_t i = 0; i < r->n_recs; i++)
+        if (r->recs[i].kind == DC_FILE_DICOM || r->recs[i].kind == DC_FILE_BAD)
+            has[r->recs[i].scope] = 1;
+    size_t first_input = 0;
+    while (first_input < ns && !flags[first_input]) first_input++;
+    *has_carried = 0;
+    if (r->open_tree) {
+        for (size_t s = 0; s < first_input; s++) r->open_tree_any |= has[s];
+        if (first_input < ns || last) {
+            if (!r->open_tree_any) {
+                dc_strvec_push(&r->files.scopes, r->open_tree);
+                *carried = folder_without_dicom(r->open_tree, (uint32_t)(r->files.scopes.n - 1));
+                *has_carried = 1;
+            }
+            free(r->open_tree);
+            r->open_tree = NULL;
+        }
+    }
+    size_t lastin = ns;
+    for (size_t s = first_input; s < ns; s++)
+        if (flags[s]) lastin = s;
+    if (!last && lastin < ns && flags[lastin] == DC_SCOPE_INPUT) {
+        r->open_tree = dc_strdup(fl->scopes.v[lastin]);
+        r->open_tree_any = 0;
+        for (size_t s = lastin; s < ns; s++) r->open_tree_any |= has[s];
+        *open_scope = lastin;
+    }
+    free(has);
+    return flags;
+}
+
+/* drops the folder row grouping made for the tree that goes on (its flag
+ * stays set: it bounds the tree before it) */
+static void drop_open_tree_row(dc_scan *all, size_t *n, size_t open_scope)
+{
+    size_t k = 0;
+    for (size_t i = 0; i < *n; i++) {
+        if (all[i].scope == open_scope && all[i].first_rec == DC_NO_REC) {
+            dc_scan_free(&all[i]);
+            continue;
+        }
+        all[k++] = all[i];
+    }
+    *n = k;
+}
+
+/* row order (SPEC 4, 10): folders in walk order, Scan IDs within a folder */
+static int cmp_row_order(const void *pa, const void *pb)
+{
+    const dc_scan *a = pa, *b = pb;
+    if (a->scope != b->scope) return a->scope < b->scope ? -1 : 1;
+    return strcmp(a->scan_id, b->scan_id);
+}
+
+static int group_window(dc_run *r, int last, dc_scan **all, size_t *n_all)
+{
+    dc_scan carried;
+    int has_carried = 0;
+    size_t open_scope;
+    uint8_t *flags = input_trees(r, last, &carried, &has_carried, &open_scope);
+    size_t ns = r->files.scopes.n - (size_t)has_carried; /* the carried scope is not grouped */
     const char **paths = dc_malloc(sizeof(char *) * (r->files.n ? r->files.n : 1));
     for (size_t i = 0; i < r->files.n; i++) paths[i] = r->files.files[i].path;
-    char **ids = dc_malloc(sizeof(char *) * (r->files.scopes.n ? r->files.scopes.n : 1));
-    for (size_t i = 0; i < r->files.scopes.n; i++) ids[i] = dc_scope_id(r->files.scopes.v[i]);
+    char **ids = dc_malloc(sizeof(char *) * (ns ? ns : 1));
+    for (size_t i = 0; i < ns; i++) ids[i] = dc_scope_id(r->files.scopes.v[i]);
     dc_group_opts go = {r->cfg->volumes,   r->cfg->split_inconsistent, r->cfg->slice_order,
                         r->cfg->layout,    r->cfg->rescale,            r->cfg->write_pixeldata,
                         r->cfg->max_image_bytes, r->cfg->philips_scaling};
-    dc_scan *all = NULL;
-    size_t n_all = 0;
-    int rc = dc_group_records(r->recs, r->n_recs, paths, (const char *const *)ids,
-                              r->files.scope_is_input, r->files.scopes.n, &go, &all, &n_all);
-    for (size_t i = 0; i < r->files.scopes.n; i++) free(ids[i]);
+    int rc = dc_group_records(r->recs, r->n_recs, paths, (const char *const *)ids, flags, ns, &go,
+                              all, n_all);
+    for (size_t i = 0; i < ns; i++) free(ids[i]);
     free(ids);
     free(paths);
+    free(flags);
     if (rc != 0) {
+        if (has_carried) dc_scan_free(&carried);
+        return -1;
+    }
+    drop_open_tree_row(*all, n_all, open_scope);
+    if (*n_all > 1) qsort(*all, *n_all, sizeof **all, cmp_row_order);
+    if (has_carried) { /* its tree came before every folder of this window */
+        *all = dc_realloc(*all, (*n_all + 1) * sizeof **all);
+        memmove(*all + 1, *all, *n_all * sizeof **all);
+        (*all)[0] = carried;
+        (*n_all)++;
+    }
+    return 0;
+}
+
+static int plan_scans(dc_run *r, int last, dc_strset *retry)
+{
+    dc_hook("group");
+    if (r->rank != 0) return 0;
+    dc_scan *all = NULL;
+    size_t n_all = 0;
+    if (group_window(r, last, &all, &n_all) != 0) {
         dc_error("grouping files into scans failed");
         return -1;
     }
-    /* keep the scans not done yet (all is sorted by Scan ID) */
+    /* keep the scans not done yet */
     size_t k = 0;
     uint64_t skipped = 0, bytes = 0;
     for (size_t i = 0; i < n_all; i++) {
@@ -179,23 +288,22 @@ static int plan_scans(dc_run *r, dc_strset *retry)
             dc_scan_free(&all[i]);
             continue;
         }
-        if (dc_strset_has(&r->out.unread_ids, all[i].scan_id)) dc_strset_add(retry, all[i].scan_id);
+        if (dc_idset_has(&r->out.unread_ids, all[i].scan_id)) dc_strset_add(retry, all[i].scan_id);
         bytes += all[i].cost;
         all[k++] = all[i];
     }
     r->scans = all;
     r->n_scans = k;
     dc_progress_plan(&r->progress, k, bytes, skipped);
-    dc_info("%zu scans to do, %llu already done", k, (unsigned long long)skipped);
+    dc_debug("window %llu: %zu scans to do, %llu already done", (unsigned long long)r->n_windows,
+             k, (unsigned long long)skipped);
     return 0;
 }
 
 static void print_plan(dc_run *r)
 {
     if (r->rank != 0) return;
-    printf("# dry run: %zu files, %zu scans to do, %llu already done; nothing written\n",
-           r->files.n, r->n_scans, (unsigned long long)r->progress.skipped_done);
-    printf("scan_id\tfiles\tstatus\tshape\tdtype\n");
+    if (r->n_windows == 0) printf("scan_id\tfiles\tstatus\tshape\tdtype\n");
     for (size_t i = 0; i < r->n_scans; i++) {
         const dc_scan *s = &r->scans[i];
         printf("%s\t%u\t%s\t(", s->scan_id, s->n_files, s->unreadable ? s->reason : "ok");
@@ -204,312 +312,58 @@ static void print_plan(dc_run *r)
     }
 }
 
-/* ---- phase: one batch ---- */
+/* ---- phase: the batches of a window ---- */
 
-/* what became of a scan of the batch (summed over ranks: only the owner adds) */
-enum { SCAN_ABANDONED = 0, SCAN_STORED = 1, SCAN_UNREADABLE = 2 };
+/* scans per batch: commit_every, at most this many */
+#define BATCH_MAX_SCANS 1024
+/* bytes to read per batch: a batch ends with the scan that reaches this */
+#define BATCH_MAX_COST ((uint64_t)1 << 30)
 
-typedef struct {
-    dc_scan_result *res;  /* per scan of the batch (filled for my scans) */
-    int32_t *status;      /* per scan: SCAN_* (all ranks after the exchange) */
-    int *handle;          /* dataset handle per scan, -1 none */
-} batch_state;
-
-static int open_segment(dc_run *r, const dc_batch *b, dc_h5seg **seg, char **seg_rel,
-                        batch_state *bs)
+/* after each batch: stop (commit, exit 3), or a checkpoint when due */
+static int after_batch(dc_run *r)
 {
-    *seg = NULL;
-    *seg_rel = NULL;
-    int need = 0;
-    for (size_t i = 0; i < b->n_scans; i++) need |= !b->scans[i].unreadable;
-    if (!r->cfg->write_pixeldata || !need) return 0;
-    char err[DC_ERRLEN] = "";
-    if (r->rank == 0 && mkdir(r->out.seg_dir, 0755) == 0) dc_fsync_path(r->cfg->out_folder, 1);
-    MPI_Barrier(r->comm);
-    char *name = dc_outputs_seg_name(r->out.next_seg++);
-    char *path = dc_asprintf("%s/%s", r->out.seg_dir, name);
-    *seg_rel = dc_asprintf("%s/%s", r->out.seg_dir_name, name);
-    free(name);
-    *seg = dc_h5seg_create(r->comm, path, err, sizeof err);
-    free(path);
-    if (!*seg) {
-        if (r->rank == 0) dc_error("%s", err);
-        return -1;
+    int stop = dc_stop_agree(r->comm, 0);
+    if (stop || dc_ckpt_due(&r->ckpt)) {
+        if (dc_ckpt_commit(&r->ckpt) != 0) return EXIT_FAIL;
     }
-    dc_h5ds_opts o = {NULL, r->cfg->gzip_level, r->cfg->layout};
-    for (size_t i = 0; i < b->n_scans; i++) {
-        if (b->scans[i].unreadable) continue;
-        o.source_folder = b->source_folder[i];
-        bs->handle[i] = dc_h5seg_add_dataset(*seg, &b->scans[i], &o, err, sizeof err);
-        if (bs->handle[i] < 0) {
-            if (r->rank == 0) dc_error("%s", err);
-            return -1;
-        }
+    if (stop) {
+        dc_hook("stop");
+        return EXIT_STOPPED;
     }
-    return 0;
+    return EXIT_DONE;
 }
-
-static void unreadable_row(const dc_scan *s, const dc_scan_result *res, dc_buf *out)
-{
-    dc_csv_field(out, res->reason ? res->reason : "unreadable");
-    dc_buf_putc(out, ',');
-    dc_csv_field(out, s->scan_id);
-    dc_buf_printf(out, ",%u,", s->n_files);
-    dc_csv_field(out, res->example ? res->example : "");
-    dc_buf_putc(out, '\n');
-}
-
-/* CSV rows of the batch, each rank its own, written collectively */
-static int write_rows(dc_run *r, const dc_batch *b, batch_state *bs)
-{
-    char err[DC_ERRLEN] = "";
-    size_t n = b->n_scans, n_unread = 0;
-    for (size_t i = 0; i < n; i++) n_unread += bs->status[i] == SCAN_UNREADABLE;
-    /* rows already formatted by the worker (dc_worker.cols) bring no new
-     * columns; only the others take part in the column exchange */
-    const dc_row **rows = dc_malloc(sizeof(dc_row *) * (n ? n : 1));
-    dc_buf **texts = dc_malloc(sizeof(dc_buf *) * (n ? n : 1));
-    size_t nr = 0, nt = 0;
-    for (size_t i = 0; i < n; i++)
-        if (b->owner[i] == r->rank && bs->status[i] == SCAN_STORED) {
-            if (bs->res[i].text.len)
-                texts[nt++] = &bs->res[i].text;
-            else
-                rows[nr++] = &bs->res[i].row;
-        }
-    dc_strvec old_header;
-    dc_strvec_init(&old_header);
-    if (nt) dc_csvout_header_fields(&r->out.meta, &old_header);
-    int rc = dc_csvout_widen(r->comm, &r->out.meta, rows, nr, err, sizeof err);
-    free(rows);
-    /* new columns from any rank: the texts formatted for the old header follow
-     * (the same mapping as the rewrite of the rows already in the file) */
-    if (rc == 0 && nt && r->out.meta.cols.n + DC_META_FIXED_COLS != old_header.n) {
-        if (dc_csvout_remap_rows(&r->out.meta, &old_header, texts, nt) != 0) {
-            snprintf(err, sizeof err, "%s: internal error remapping rows to new columns", r->out.meta.path);
-            rc = -1;
-        }
-        dc_debug("%zu rows formatted before %zu new columns remapped", nt,
-                 r->out.meta.cols.n + DC_META_FIXED_COLS - old_header.n);
-    }
-    dc_strvec_free(&old_header);
-    free(texts);
-    rc = agree(r->comm, rc);
-
-    uint32_t *pos_m = dc_malloc(sizeof(uint32_t) * (n ? n : 1));
-    uint32_t *pos_u = dc_malloc(sizeof(uint32_t) * (n ? n : 1));
-    dc_buf *txt_m = dc_calloc(n ? n : 1, sizeof(dc_buf));
-    dc_buf *txt_u = dc_calloc(n ? n : 1, sizeof(dc_buf));
-    size_t nm = 0, nu = 0;
-    for (size_t i = 0; i < n && rc == 0; i++) {
-        if (b->owner[i] != r->rank) continue;
-        if (bs->status[i] == SCAN_STORED) {
-            pos_m[nm] = (uint32_t)i;
-            if (bs->res[i].text.len) {
-                txt_m[nm++] = bs->res[i].text; /* moved */
-                dc_buf_init(&bs->res[i].text);
-            } else {
-                dc_csv_format_row(&r->out.meta.cols, b->scans[i].scan_id, b->scans[i].n_files,
-                                  &bs->res[i].row, &txt_m[nm++]);
-            }
-        } else if (bs->status[i] == SCAN_UNREADABLE) {
-            pos_u[nu] = (uint32_t)i;
-            unreadable_row(&b->scans[i], &bs->res[i], &txt_u[nu++]);
-        }
-    }
-    if (rc == 0) rc = dc_csvout_append(r->comm, &r->out.meta, n, pos_m, txt_m, nm, err, sizeof err);
-    if (rc == 0 && n_unread)
-        rc = dc_csvout_append(r->comm, &r->out.unread, n, pos_u, txt_u, nu, err, sizeof err);
-    if (rc != 0 && r->rank == 0) dc_error("%s", err[0] ? err : "writing rows failed on another rank");
-    for (size_t i = 0; i < n; i++) {
-        dc_buf_free(&txt_m[i]);
-        dc_buf_free(&txt_u[i]);
-    }
-    free(txt_m);
-    free(txt_u);
-    free(pos_m);
-    free(pos_u);
-    return rc;
-}
-
-/* rank 0: link the stored datasets and replace the index file */
-static int commit_index(dc_run *r, const dc_batch *b, const batch_state *bs, const char *seg_rel)
-{
-    int rc = 0, any = 0;
-    for (size_t i = 0; i < b->n_scans; i++) any |= bs->status[i] == SCAN_STORED;
-    if (r->rank == 0 && seg_rel && any) {
-        for (size_t i = 0; i < b->n_scans; i++)
-            if (bs->status[i] == SCAN_STORED)
-                dc_h5index_put(&r->out.index, b->scans[i].scan_id, seg_rel);
-        char err[DC_ERRLEN] = "";
-        rc = dc_h5index_write(r->out.index_path, &r->out.index,
-                              r->cfg->layout == DC_LAYOUT_SEED ? "seed" : "zyx",
-                              r->cfg->config_text, err, sizeof err);
-        if (rc != 0) dc_error("%s", err);
-    }
-    return agree(r->comm, rc);
-}
-
-static void report_batch(dc_run *r, const dc_batch *b, const batch_state *bs)
-{
-    uint64_t mine[2] = {0, 0};
-    uint64_t files = 0, stored = 0, unread = 0;
-    for (size_t i = 0; i < b->n_scans; i++) {
-        if (b->owner[i] == r->rank) {
-            mine[0] += bs->res[i].bytes_in;
-            mine[1] += bs->res[i].bytes_out;
-        }
-        if (bs->status[i] == SCAN_ABANDONED) continue;
-        files += b->scans[i].n_files;
-        stored += bs->status[i] == SCAN_STORED;
-        unread += bs->status[i] == SCAN_UNREADABLE;
-    }
-    MPI_Reduce(r->rank == 0 ? MPI_IN_PLACE : mine, mine, 2, MPI_UINT64_T, MPI_SUM, 0, r->comm);
-    if (r->rank == 0)
-        dc_progress_add(&r->progress, stored + unread, files, stored, unread, mine[0], mine[1]);
-}
-
-/* compressed datasets of stored scans: every rank writes every dataset
- * together, the owner with the frames it decoded, the others with nothing.
- * Before each dataset the ranks agree whether a stop came: then the scans
- * not written yet are abandoned (the same ones on every rank). */
-static int write_collective(dc_run *r, const dc_batch *b, batch_state *bs, dc_h5seg *seg)
-{
-    char err[DC_ERRLEN] = "";
-    int stop = 0;
-    for (size_t i = 0; i < b->n_scans; i++) {
-        if (bs->handle[i] < 0 || !dc_h5seg_is_collective(seg, bs->handle[i])) continue;
-        if (bs->status[i] != SCAN_STORED) continue;
-        if (!stop) stop = dc_stop_agree(r->comm, 0);
-        if (stop) {
-            bs->status[i] = SCAN_ABANDONED;
-            continue;
-        }
-        const void *frames = b->owner[i] == r->rank ? bs->res[i].frames : NULL;
-        if (dc_h5seg_write_all(seg, bs->handle[i], &b->scans[i], frames, err, sizeof err) != 0) {
-            if (r->rank == 0) dc_error("%s", err);
-            return -1;
-        }
-        free(bs->res[i].frames);
-        bs->res[i].frames = NULL;
-    }
-    return 0;
-}
-
-/* datasets of scans that are not stored (unreadable, abandoned) are
- * unlinked from the segment: it then holds only complete datasets */
-static int drop_incomplete(dc_run *r, const dc_batch *b, batch_state *bs, dc_h5seg *seg)
-{
-    char err[DC_ERRLEN] = "";
-    for (size_t i = 0; i < b->n_scans; i++) {
-        if (bs->handle[i] < 0 || bs->status[i] == SCAN_STORED) continue;
-        if (dc_h5seg_drop_dataset(seg, bs->handle[i], &b->scans[i], err, sizeof err) != 0) {
-            if (r->rank == 0) dc_error("%s", err);
-            return -1;
-        }
-    }
-    return 0;
-}
-
-/* rank 0: a segment none of whose scans was stored is not linked: delete it */
-static void drop_unused_segment(dc_run *r, const dc_batch *b, const batch_state *bs,
-                                const char *seg_rel)
-{
-    for (size_t i = 0; i < b->n_scans; i++)
-        if (bs->status[i] == SCAN_STORED) return;
-    const char *name = strrchr(seg_rel, '/');
-    char *path = dc_asprintf("%s/%s", r->out.seg_dir, name ? name + 1 : seg_rel);
-    if (unlink(path) != 0) dc_debug("%s: cannot remove: %s", path, strerror(errno));
-    free(path);
-}
-
-static int run_batch(dc_run *r, dc_batch *b)
-{
-    size_t n = b->n_scans;
-    batch_state bs;
-    bs.res = dc_calloc(n ? n : 1, sizeof *bs.res);
-    bs.status = dc_calloc(n ? n : 1, sizeof *bs.status);
-    bs.handle = dc_malloc(sizeof(int) * (n ? n : 1));
-    for (size_t i = 0; i < n; i++) bs.handle[i] = -1;
-
-    dc_h5seg *seg = NULL;
-    char *seg_rel = NULL;
-    dc_hook("batch");
-    int rc = open_segment(r, b, &seg, &seg_rel, &bs);
-    for (size_t i = 0; i < n && rc == 0; i++) {
-        if (b->owner[i] != r->rank) continue;
-        if (dc_stop_poll()) { /* stop requested: the scans not begun are left too */
-            bs.res[i].abandoned = 1;
-            continue;
-        }
-        r->worker.cols = &r->out.meta.cols; /* rows with known columns are formatted at once */
-        dc_process_scan(&r->worker, r->cfg, b, i, seg, bs.handle[i], &bs.res[i]);
-        bs.status[i] = bs.res[i].abandoned ? SCAN_ABANDONED
-                       : bs.res[i].stored  ? SCAN_STORED
-                                           : SCAN_UNREADABLE;
-        if (bs.status[i] == SCAN_UNREADABLE)
-            dc_debug("%s: unreadable: %s (%s)", b->scans[i].scan_id, bs.res[i].reason,
-                     bs.res[i].example);
-    }
-    /* every rank learns what became of every scan; a rank that is done waits
-     * here, still listening for stop requests (dc_stop.h) */
-    MPI_Request req;
-    MPI_Iallreduce(MPI_IN_PLACE, bs.status, (int)n, MPI_INT32_T, MPI_SUM, r->comm, &req);
-    dc_stop_wait(&req);
-    if (rc == 0 && seg) rc = write_collective(r, b, &bs, seg);
-    if (rc == 0 && seg) rc = drop_incomplete(r, b, &bs, seg);
-    if (seg) {
-        char err[DC_ERRLEN] = "";
-        if (dc_h5seg_close(seg, err, sizeof err) != 0) {
-            if (r->rank == 0) dc_error("%s", err);
-            rc = -1;
-        }
-    }
-    if (rc == 0) rc = commit_index(r, b, &bs, seg_rel);
-    if (rc == 0 && seg_rel && r->rank == 0) drop_unused_segment(r, b, &bs, seg_rel);
-    if (rc == 0) rc = write_rows(r, b, &bs);
-    if (rc == 0) report_batch(r, b, &bs);
-    for (size_t i = 0; i < n; i++) dc_scan_result_free(&bs.res[i]);
-    free(bs.res);
-    free(bs.status);
-    free(bs.handle);
-    free(seg_rel);
-    return rc;
-}
-
-/* ---- the run ---- */
 
 static int run_batches(dc_run *r)
 {
-    uint64_t n = r->n_scans, step = (uint64_t)(r->cfg->commit_every > 0 ? r->cfg->commit_every : 32);
+    uint64_t n = r->n_scans;
+    size_t max_scans = r->cfg->commit_every < BATCH_MAX_SCANS ? (size_t)r->cfg->commit_every
+                                                              : BATCH_MAX_SCANS;
     MPI_Bcast(&n, 1, MPI_UINT64_T, 0, r->comm);
-    uint64_t index = 0;
-    if (n && dc_stop_agree(r->comm, 0)) return EXIT_STOPPED;
-    for (uint64_t first = 0; first < n; first += step, index++) {
+    if (n && dc_stop_agree(r->comm, 0)) {
+        dc_hook("stop");
+        return dc_ckpt_commit(&r->ckpt) == 0 ? EXIT_STOPPED : EXIT_FAIL;
+    }
+    for (uint64_t first = 0; first < n; r->n_batches++) {
         dc_batch b;
         memset(&b, 0, sizeof b);
-        uint64_t count = n - first < step ? n - first : step;
-        if (r->rank == 0)
-            dc_batch_build(r->scans, first, count, r->recs, &r->files, r->nranks, index, &b);
+        uint64_t count = 0;
+        if (r->rank == 0) {
+            count = dc_batch_cut(r->scans + first, (size_t)(n - first), max_scans, BATCH_MAX_COST);
+            dc_batch_build(r->scans, first, count, r->recs, &r->files, r->nranks,
+                           !r->cfg->write_pixeldata, r->n_batches, &b);
+        }
+        MPI_Bcast(&count, 1, MPI_UINT64_T, 0, r->comm);
+        first += count;
         if (dc_batch_bcast(r->comm, &b) != 0) {
             if (r->rank == 0) dc_error("internal error: batch broadcast failed");
             dc_batch_free(&b);
             return EXIT_FAIL;
         }
-        int rc = run_batch(r, &b);
+        int rc = dc_ckpt_run_batch(&r->ckpt, &b);
         dc_batch_free(&b);
         if (rc != 0) return EXIT_FAIL;
-        /* every scan of the batch is committed (or left when a stop came) */
-        if (dc_stop_agree(r->comm, 0)) {
-            dc_hook("stop");
-            return EXIT_STOPPED;
-        }
-    }
-    /* the metadata CSV always exists, even when every scan was unreadable */
-    char err[DC_ERRLEN] = "";
-    if (dc_csvout_append(r->comm, &r->out.meta, 0, NULL, NULL, 0, err, sizeof err) != 0) {
-        if (r->rank == 0) dc_error("%s", err);
-        return EXIT_FAIL;
+        rc = after_batch(r);
+        if (rc != EXIT_DONE) return rc;
     }
     return EXIT_DONE;
 }
@@ -523,9 +377,97 @@ static int retry_forget(dc_run *r, dc_strset *retry)
         rc = dc_outputs_forget_unreadable(&r->out, retry, err, sizeof err);
         if (rc != 0) dc_error("%s", err);
     }
-    rc = agree(r->comm, rc);
+    rc = dc_agree_rank0(r->comm, rc);
     if (rc == 0) dc_csvout_bcast(r->comm, &r->out.unread);
     return rc;
+}
+
+static void free_window(dc_run *r)
+{
+    for (size_t i = 0; i < r->n_scans; i++) dc_scan_free(&r->scans[i]);
+    free(r->scans);
+    r->scans = NULL;
+    r->n_scans = 0;
+    for (size_t i = 0; i < r->n_recs; i++) dc_record_free(&r->recs[i]);
+    free(r->recs);
+    r->recs = NULL;
+    r->n_recs = 0;
+}
+
+static void add_header_stats(dc_header_stats *sum, const dc_header_stats *w)
+{
+    sum->files_seen += w->files_seen;
+    sum->not_dicom += w->not_dicom;
+    sum->dicomdir += w->dicomdir;
+    sum->bad += w->bad;
+    sum->header_bytes += w->header_bytes;
+    sum->seconds += w->seconds;
+}
+
+/* One window: header pass, grouping, its batches.  Returns EXIT_DONE to go
+ * on, or the run's exit status. */
+static int run_window(dc_run *r, int last)
+{
+    dc_strset retry;
+    dc_strset_init(&retry);
+    dc_header_stats hs;
+    memset(&hs, 0, sizeof hs);
+    dc_hook("header");
+    int rc = EXIT_FAIL;
+    /* metadata only: rows come from the header pass (each file read once) */
+    dc_worker *keep = r->cfg->write_pixeldata || r->cfg->dry_run ? NULL : &r->worker;
+    int hp = dc_header_pass(r->comm, r->cfg, &r->files, &r->recs, &r->n_recs, &hs, keep);
+    add_header_stats(&r->hstats, &hs);
+    if (hp == 1) {
+        dc_hook("stop");
+        rc = dc_ckpt_commit(&r->ckpt) == 0 ? EXIT_STOPPED : EXIT_FAIL;
+    } else if (hp == 0 && dc_agree_rank0(r->comm, plan_scans(r, last, &retry)) == 0) {
+        if (r->cfg->dry_run) {
+            print_plan(r);
+            rc = EXIT_DONE;
+        } else if (retry_forget(r, &retry) == 0) {
+            rc = run_batches(r);
+        }
+    }
+    dc_strset_free(&retry);
+    dc_worker_drop_rows(&r->worker);
+    free_window(r);
+    return rc;
+}
+
+/* ---- the run ---- */
+
+/* the windows one after the other (SPEC 10), then the last checkpoint */
+static int run_windows(dc_run *r)
+{
+    if (r->rank == 0) r->walk = dc_walk_open(r->cfg, walk_poll);
+    for (;; r->n_windows++) {
+        int wk = walk_window(r);
+        if (wk == WINDOW_FAILED) return EXIT_FAIL;
+        if (wk == WINDOW_STOPPED) {
+            dc_hook("stop");
+            return dc_ckpt_commit(&r->ckpt) == 0 ? EXIT_STOPPED : EXIT_FAIL;
+        }
+        r->n_files += r->files.n;
+        int rc = run_window(r, wk == WINDOW_LAST);
+        if (rc != EXIT_DONE) return rc;
+        if (wk == WINDOW_LAST) break;
+    }
+    if (r->cfg->dry_run) {
+        if (r->rank == 0)
+            printf("# dry run: %llu files, %llu scans to do, %llu already done; nothing written\n",
+                   (unsigned long long)r->n_files, (unsigned long long)r->progress.total_scans,
+                   (unsigned long long)r->progress.skipped_done);
+        return EXIT_DONE;
+    }
+    if (dc_ckpt_commit(&r->ckpt) != 0) return EXIT_FAIL;
+    /* the metadata CSV always exists, even when every scan was unreadable */
+    char err[DC_ERRLEN] = "";
+    if (dc_csvout_append(r->comm, &r->out.meta, 0, NULL, NULL, 0, err, sizeof err) != 0) {
+        if (r->rank == 0) dc_error("%s", err);
+        return EXIT_FAIL;
+    }
+    return EXIT_DONE;
 }
 
 static void summary(dc_run *r, int outcome)
@@ -549,8 +491,8 @@ static int run(MPI_Comm comm, const dc_config *cfg)
     MPI_Comm_size(comm, &r.nranks);
     dc_progress_start(&r.progress, cfg);
     dc_worker_init(&r.worker);
-    dc_strset retry;
-    dc_strset_init(&retry);
+    dc_filelist_init(&r.files);
+    dc_ckpt_init(&r.ckpt, comm, cfg, &r.out, &r.progress, &r.worker);
 
     int rc = EXIT_FAIL;
     if (settle_csv_style(&r) != 0) {
@@ -559,47 +501,24 @@ static int run(MPI_Comm comm, const dc_config *cfg)
     }
     if (make_output_folder(&r) != 0) goto out;
     /* an exclusive claim on the outputs before anything is repaired (dc_claim.h) */
-    int claimed = agree(comm, r.rank == 0 ? dc_claim_take(cfg) : EXIT_DONE);
+    int claimed = dc_agree_rank0(comm, r.rank == 0 ? dc_claim_take(cfg) : EXIT_DONE);
     if (claimed != EXIT_DONE) {
         rc = claimed;
         goto out;
     }
-    if (open_outputs(&r) != 0) goto out;
-    int wk = walk(&r);
-    if (wk == 1) {
-        rc = EXIT_STOPPED;
-        dc_hook("stop");
-        summary(&r, EXIT_STOPPED);
-        goto out;
+    if (open_outputs(&r) == 0) {
+        rc = run_windows(&r);
+        if (!cfg->dry_run) summary(&r, rc);
+        if (rc == EXIT_DONE) dc_hook("done");
     }
-    if (wk != 0) goto out;
-    dc_hook("header");
-    int hp = dc_header_pass(comm, cfg, &r.files, &r.recs, &r.n_recs, &r.hstats);
-    if (hp == 1) {
-        rc = EXIT_STOPPED;
-        dc_hook("stop");
-        summary(&r, EXIT_STOPPED);
-        goto out;
-    }
-    if (hp != 0 || agree(comm, plan_scans(&r, &retry)) != 0) goto out;
-    if (cfg->dry_run) {
-        print_plan(&r);
-        rc = EXIT_DONE;
-        goto out;
-    }
-    if (retry_forget(&r, &retry) != 0) goto out;
-    rc = run_batches(&r);
-    summary(&r, rc);
-    if (rc == EXIT_DONE) dc_hook("done");
 out:
     dc_csvout_close(comm, &r.out.meta); /* collective: appends leave the CSVs open */
     dc_csvout_close(comm, &r.out.unread);
-    dc_strset_free(&retry);
+    dc_ckpt_free(&r.ckpt);
     dc_worker_free(&r.worker);
-    for (size_t i = 0; i < r.n_scans; i++) dc_scan_free(&r.scans[i]);
-    free(r.scans);
-    for (size_t i = 0; i < r.n_recs; i++) dc_record_free(&r.recs[i]);
-    free(r.recs);
+    free_window(&r);
+    dc_walk_close(r.walk);
+    free(r.open_tree);
     dc_filelist_free(&r.files);
     dc_outputs_free(&r.out);
     dc_claim_release(); /* rank 0, done, failed or stopped */
@@ -624,7 +543,7 @@ static int pack_command(int argc, char **argv, int rank)
         else
             fprintf(stderr, "dcmcrawl: packed %s into %s\n", argv[2], argv[3]);
     }
-    return agree(MPI_COMM_WORLD, rc) == 0 ? EXIT_DONE : EXIT_FAIL;
+    return dc_agree_rank0(MPI_COMM_WORLD, rc) == 0 ? EXIT_DONE : EXIT_FAIL;
 }
 
 int main(int argc, char **argv)

@@ -9,70 +9,34 @@
 #include <string.h>
 
 #include "dc_dicom.h"
+#include "dc_mpi.h"
+#include "dc_wire.h"
+#include "dc_process.h"
 #include "dc_stop.h"
 
 /* ------------------------------------------------------------------ */
 /* header pass                                                          */
 
-static void put_u32(dc_buf *b, uint32_t v)
-{
-    dc_buf_append(b, &v, sizeof v);
-}
-
-static void put_u64(dc_buf *b, uint64_t v)
-{
-    dc_buf_append(b, &v, sizeof v);
-}
-
-static void put_str(dc_buf *b, const char *s)
-{
-    dc_buf_append(b, s, strlen(s) + 1);
-}
-
-static int get_u32(const char **p, const char *end, uint32_t *v)
-{
-    if ((size_t)(end - *p) < sizeof *v) return -1;
-    memcpy(v, *p, sizeof *v);
-    *p += sizeof *v;
-    return 0;
-}
-
-static int get_u64(const char **p, const char *end, uint64_t *v)
-{
-    if ((size_t)(end - *p) < sizeof *v) return -1;
-    memcpy(v, *p, sizeof *v);
-    *p += sizeof *v;
-    return 0;
-}
-
-static int get_str(const char **p, const char *end, char **s)
-{
-    const char *nul = memchr(*p, '\0', (size_t)(end - *p));
-    if (!nul) return -1;
-    *s = dc_strndup(*p, (size_t)(nul - *p));
-    *p = nul + 1;
-    return 0;
-}
-
 /* rank 0: the block of files for each rank, packed */
-static void pack_blocks(const dc_filelist *fl, int nranks, dc_buf *out, int *counts, int *displs)
+static void pack_blocks(const dc_filelist *fl, int nranks, dc_buf *out, uint64_t *offs,
+                        uint64_t *lens)
 {
     size_t n = fl->n;
     for (int r = 0; r < nranks; r++) {
         size_t lo = n * (size_t)r / (size_t)nranks, hi = n * (size_t)(r + 1) / (size_t)nranks;
-        displs[r] = (int)out->len;
+        offs[r] = out->len;
         for (size_t i = lo; i < hi; i++) {
-            put_u32(out, (uint32_t)i);
-            put_u32(out, fl->files[i].scope);
-            put_str(out, fl->files[i].path);
+            dc_wire_put_u(out, (uint32_t)i, 4);
+            dc_wire_put_u(out, fl->files[i].scope, 4);
+            dc_wire_put_cstr(out, fl->files[i].path);
         }
-        counts[r] = (int)(out->len - (size_t)displs[r]);
+        lens[r] = out->len - offs[r];
     }
 }
 
 /* Parse one file into a record. */
 static void read_one(const char *path, uint32_t idx, uint32_t scope, dc_dataset *ds,
-                     const dc_parse_opts *po, dc_record *rec, dc_header_stats *st)
+                     const dc_parse_opts *po, dc_record *rec, dc_header_stats *st, dc_worker *keep)
 {
     char err[DC_ERRLEN] = "";
     dc_record_init(rec);
@@ -81,6 +45,19 @@ static void read_one(const char *path, uint32_t idx, uint32_t scope, dc_dataset 
     dc_dataset_clear(ds);
     int rc = dc_parse_file(path, po, ds, err, sizeof err);
     st->header_bytes += ds->bytes_read;
+    int row_ok = keep != NULL;
+    if (rc == DC_PARSE_ERROR && po->walk_fragments) {
+        /* the fragments (walked for the row, as the owner's parse would)
+         * are broken: parse as the header pass always does; the owner
+         * reads the file again and reports what is wrong */
+        dc_parse_opts plain = *po;
+        plain.walk_fragments = 0;
+        row_ok = 0;
+        err[0] = '\0';
+        dc_dataset_clear(ds);
+        rc = dc_parse_file(path, &plain, ds, err, sizeof err);
+        st->header_bytes += ds->bytes_read;
+    }
     if (rc == DC_PARSE_NOT_DICOM) {
         rec->kind = DC_FILE_NOT_DICOM;
         st->not_dicom++;
@@ -103,11 +80,12 @@ static void read_one(const char *path, uint32_t idx, uint32_t scope, dc_dataset 
         rec->file_idx = idx;
         rec->scope = scope;
         if (rec->kind == DC_FILE_DICOMDIR) st->dicomdir++;
+        if (row_ok && rec->kind == DC_FILE_DICOM) dc_worker_keep_row(keep, idx, ds);
     }
 }
 
 int dc_header_pass(MPI_Comm comm, const dc_config *cfg, const dc_filelist *fl,
-                   dc_record **recs, size_t *n, dc_header_stats *stats)
+                   dc_record **recs, size_t *n, dc_header_stats *stats, dc_worker *keep)
 {
     int rank, nranks;
     MPI_Comm_rank(comm, &rank);
@@ -118,38 +96,39 @@ int dc_header_pass(MPI_Comm comm, const dc_config *cfg, const dc_filelist *fl,
     /* scatter the file list in contiguous blocks */
     dc_buf all;
     dc_buf_init(&all);
-    int *counts = dc_calloc((size_t)nranks, sizeof(int));
-    int *displs = dc_calloc((size_t)nranks, sizeof(int));
-    if (rank == 0) pack_blocks(fl, nranks, &all, counts, displs);
-    int mine_len = 0;
-    MPI_Scatter(counts, 1, MPI_INT, &mine_len, 1, MPI_INT, 0, comm);
-    char *mine = dc_malloc((size_t)mine_len + 1);
-    MPI_Scatterv(all.data, counts, displs, MPI_BYTE, mine, mine_len, MPI_BYTE, 0, comm);
+    uint64_t *offs = dc_calloc((size_t)nranks, sizeof(uint64_t));
+    uint64_t *lens = dc_calloc((size_t)nranks, sizeof(uint64_t));
+    if (rank == 0) pack_blocks(fl, nranks, &all, offs, lens);
+    char *mine = NULL;
+    uint64_t mine_len = 0;
+    dc_scatter_bytes(comm, all.data, offs, lens, &mine, &mine_len);
     dc_buf_free(&all);
+    free(offs);
+    free(lens);
 
     /* parse my block */
     dc_header_stats st;
     memset(&st, 0, sizeof st);
     dc_parse_opts po;
     dc_parse_opts_default(&po);
+    po.walk_fragments = keep != NULL; /* the row's parse: elements after encapsulated pixels */
     dc_dataset ds;
     dc_dataset_init(&ds);
     dc_buf out;
     dc_buf_init(&out);
     int stopped = 0;
     uint64_t done = 0;
-    for (const char *p = mine, *end = mine + mine_len; p < end;) {
-        uint32_t idx, scope;
-        char *path;
-        if (get_u32(&p, end, &idx) || get_u32(&p, end, &scope) || get_str(&p, end, &path))
-            break;
+    for (dc_wire_rd rd = dc_wire_reader(mine, mine + mine_len); rd.p < rd.end;) {
+        uint32_t idx = (uint32_t)dc_wire_get_u(&rd, 4), scope = (uint32_t)dc_wire_get_u(&rd, 4);
+        char *path = dc_wire_get_cstr(&rd);
+        if (rd.bad) break;
         if ((++done & 63) == 0 && dc_stop_poll()) {
             free(path);
             stopped = 1;
             break;
         }
         dc_record rec;
-        read_one(path, idx, scope, &ds, &po, &rec, &st);
+        read_one(path, idx, scope, &ds, &po, &rec, &st, keep);
         st.files_seen++;
         dc_record_pack(&rec, &out);
         dc_record_free(&rec);
@@ -161,23 +140,13 @@ int dc_header_pass(MPI_Comm comm, const dc_config *cfg, const dc_filelist *fl,
     int any_stop = dc_stop_agree(comm, stopped); /* polls while waiting for the others */
     if (any_stop) {
         dc_buf_free(&out);
-        free(counts);
-        free(displs);
         return 1;
     }
 
     /* gather the packed records on rank 0 (blocks arrive in file order) */
-    int out_len = (int)out.len;
-    MPI_Gather(&out_len, 1, MPI_INT, counts, 1, MPI_INT, 0, comm);
-    size_t total = 0;
-    if (rank == 0)
-        for (int r = 0; r < nranks; r++) {
-            displs[r] = (int)total;
-            total += (size_t)counts[r];
-        }
-    char *gathered = rank == 0 ? dc_malloc(total + 1) : NULL;
-    MPI_Gatherv(out.data ? out.data : "", out_len, MPI_BYTE, gathered, counts, displs, MPI_BYTE, 0,
-                comm);
+    char *gathered = NULL;
+    uint64_t total = 0;
+    dc_gather_bytes(comm, out.data, out.len, &gathered, &total);
     dc_buf_free(&out);
 
     uint64_t sums[5] = {st.files_seen, st.not_dicom, st.dicomdir, st.bad, st.header_bytes};
@@ -202,14 +171,19 @@ int dc_header_pass(MPI_Comm comm, const dc_config *cfg, const dc_filelist *fl,
         if (rc != 0) dc_error("internal error: garbled header records");
     }
     free(gathered);
-    free(counts);
-    free(displs);
-    MPI_Bcast(&rc, 1, MPI_INT, 0, comm);
-    return rc;
+    return dc_agree_rank0(comm, rc);
 }
 
 /* ------------------------------------------------------------------ */
 /* batches                                                              */
+
+size_t dc_batch_cut(const dc_scan *scans, size_t n, size_t max_scans, uint64_t max_cost)
+{
+    size_t k = 0;
+    uint64_t cost = 0;
+    while (k < n && k < max_scans && cost < max_cost) cost += scans[k++].cost;
+    return k;
+}
 
 void dc_batch_free(dc_batch *b)
 {
@@ -284,37 +258,60 @@ static void assign_owners(const dc_scan *scans, size_t n, int nranks, int32_t *o
 static int unpack_batch(const char *p, const char *end, dc_batch *b)
 {
     memset(b, 0, sizeof *b);
-    int rc = 0;
-    uint64_t ns = 0, nr = 0;
-    rc |= get_u64(&p, end, &b->index);
-    rc |= get_u64(&p, end, &ns);
-    if (rc == 0 && ns > (uint64_t)(end - p)) rc = -1; /* a scan takes more than a byte */
-    b->scans = dc_calloc(rc == 0 && ns ? ns : 1, sizeof *b->scans);
-    b->owner = dc_calloc(rc == 0 && ns ? ns : 1, sizeof *b->owner);
-    b->source_folder = dc_calloc(rc == 0 && ns ? ns : 1, sizeof(char *));
-    for (uint64_t i = 0; i < ns && rc == 0; i++) {
-        uint32_t o = 0;
-        rc |= dc_scan_unpack(&p, end, &b->scans[i]);
-        rc |= get_u32(&p, end, &o);
-        b->owner[i] = (int32_t)o;
-        rc |= get_str(&p, end, &b->source_folder[i]);
+    dc_wire_rd rd = dc_wire_reader(p, end);
+    b->index = dc_wire_get_u(&rd, 8);
+    uint64_t ns = dc_wire_get_u(&rd, 8);
+    if (!rd.bad && ns > (uint64_t)(rd.end - rd.p)) rd.bad = 1; /* a scan takes more than a byte */
+    b->scans = dc_calloc(!rd.bad && ns ? ns : 1, sizeof *b->scans);
+    b->owner = dc_calloc(!rd.bad && ns ? ns : 1, sizeof *b->owner);
+    b->source_folder = dc_calloc(!rd.bad && ns ? ns : 1, sizeof(char *));
+    for (uint64_t i = 0; i < ns && !rd.bad; i++) {
+        const char *q = (const char *)rd.p;
+        if (dc_scan_unpack(&q, end, &b->scans[i]) != 0) rd.bad = 1;
+        rd.p = (const uint8_t *)q;
+        b->owner[i] = (int32_t)dc_wire_get_u(&rd, 4);
+        b->source_folder[i] = dc_wire_get_cstr(&rd);
         b->n_scans = i + 1;
     }
-    rc |= get_u64(&p, end, &nr);
-    if (rc == 0 && nr > (uint64_t)(end - p)) rc = -1;
-    b->recs = dc_calloc(rc == 0 && nr ? nr : 1, sizeof *b->recs);
-    b->paths = dc_calloc(rc == 0 && nr ? nr : 1, sizeof(char *));
-    for (uint64_t i = 0; i < nr && rc == 0; i++) {
+    uint64_t nr = dc_wire_get_u(&rd, 8);
+    if (!rd.bad && nr > (uint64_t)(rd.end - rd.p)) rd.bad = 1;
+    b->recs = dc_calloc(!rd.bad && nr ? nr : 1, sizeof *b->recs);
+    b->paths = dc_calloc(!rd.bad && nr ? nr : 1, sizeof(char *));
+    for (uint64_t i = 0; i < nr && !rd.bad; i++) {
         dc_record_init(&b->recs[i]);
-        rc |= dc_record_unpack(&p, end, &b->recs[i]);
-        rc |= get_str(&p, end, &b->paths[i]);
+        const char *q = (const char *)rd.p;
+        if (dc_record_unpack(&q, end, &b->recs[i]) != 0) rd.bad = 1;
+        rd.p = (const uint8_t *)q;
+        b->paths[i] = dc_wire_get_cstr(&rd);
         b->n_recs = i + 1;
     }
-    return rc;
+    return rd.bad ? -1 : 0;
+}
+
+/* the rank whose header-pass block holds window file f of n (plan.c's
+ * pack_blocks: rank r parses files n*r/nranks .. n*(r+1)/nranks) */
+int dc_header_rank(uint64_t f, uint64_t n, int nranks)
+{
+    if (n == 0) return 0;
+    uint64_t r = f * (uint64_t)nranks / n;
+    while (r + 1 < (uint64_t)nranks && n * (r + 1) / (uint64_t)nranks <= f) r++;
+    while (r > 0 && n * r / (uint64_t)nranks > f) r--;
+    return (int)r;
+}
+
+/* each scan to the rank that read its row's file in the header pass */
+static void header_owners(const dc_scan *scans, size_t n, const dc_record *recs,
+                          const dc_filelist *fl, int nranks, int32_t *owner)
+{
+    for (size_t i = 0; i < n; i++)
+        owner[i] = scans[i].first_rec == DC_NO_REC
+                       ? 0
+                       : dc_header_rank(recs[scans[i].first_rec].file_idx, fl->n, nranks);
 }
 
 void dc_batch_build(const dc_scan *scans, size_t first, size_t count, const dc_record *recs,
-                    const dc_filelist *fl, int nranks, uint64_t index, dc_batch *b)
+                    const dc_filelist *fl, int nranks, int header_owner, uint64_t index,
+                    dc_batch *b)
 {
     const dc_scan *src = scans + first;
     size_t n_all = 0;
@@ -328,12 +325,15 @@ void dc_batch_build(const dc_scan *scans, size_t first, size_t count, const dc_r
     rec_map m = {dc_malloc(sizeof(uint32_t) * (n_all ? n_all : 1)), NULL, 0, 0};
     memset(m.map, 0xff, sizeof(uint32_t) * (n_all ? n_all : 1));
     int32_t *owner = dc_calloc(count ? count : 1, sizeof *owner);
-    assign_owners(src, count, nranks, owner);
+    if (header_owner)
+        header_owners(src, count, recs, fl, nranks, owner);
+    else
+        assign_owners(src, count, nranks, owner);
 
     dc_buf w;
     dc_buf_init(&w);
-    put_u64(&w, index);
-    put_u64(&w, count);
+    dc_wire_put_u(&w, index, 8);
+    dc_wire_put_u(&w, count, 8);
     uint32_t *local = NULL;
     size_t local_cap = 0;
     for (size_t i = 0; i < count; i++) {
@@ -352,14 +352,14 @@ void dc_batch_build(const dc_scan *scans, size_t first, size_t count, const dc_r
             t.first_rec = t.example_rec = UINT32_MAX; /* e.g. "no DICOM files in folder" */
         }
         dc_scan_pack(&t, &w);
-        put_u32(&w, (uint32_t)owner[i]);
-        put_str(&w, fl->scopes.v[s->scope]);
+        dc_wire_put_u(&w, (uint32_t)owner[i], 4);
+        dc_wire_put_cstr(&w, fl->scopes.v[s->scope]);
     }
-    put_u64(&w, m.n);
+    dc_wire_put_u(&w, m.n, 8);
     for (size_t i = 0; i < m.n; i++) {
         const dc_record *r = &recs[m.order[i]];
         dc_record_pack(r, &w);
-        put_str(&w, fl->files[r->file_idx].path);
+        dc_wire_put_cstr(&w, fl->files[r->file_idx].path);
     }
     free(local);
     free(owner);
@@ -379,17 +379,11 @@ int dc_batch_bcast(MPI_Comm comm, dc_batch *b)
     uint64_t len = wire->len;
     MPI_Bcast(&len, 1, MPI_UINT64_T, 0, comm);
     if (rank != 0) dc_buf_reserve(&buf, len);
-    /* broadcast in pieces below INT_MAX */
-    for (uint64_t off = 0; off < len;) {
-        int piece = (int)((len - off) > (1u << 30) ? (1u << 30) : (len - off));
-        MPI_Bcast(wire->data + off, piece, MPI_BYTE, 0, comm);
-        off += (uint64_t)piece;
-    }
+    dc_bcast_bytes(comm, wire->data, len);
     int rc = 0;
     if (rank != 0) rc = unpack_batch(buf.data, buf.data + len, b);
     dc_buf_free(&buf);
     if (rank == 0 && len == 0) rc = -1; /* never built */
     dc_buf_free(&b->wire); /* delivered */
-    MPI_Allreduce(MPI_IN_PLACE, &rc, 1, MPI_INT, MPI_MIN, comm);
-    return rc;
+    return dc_agree_all(comm, rc);
 }

@@ -32,8 +32,45 @@ static void close_raw(dc_worker *w)
     w->raw_fd = -1;
 }
 
+void dc_worker_drop_rows(dc_worker *w)
+{
+    for (size_t i = 0; i < w->n_kept; i++) dc_row_free(&w->kept[i]);
+    w->n_kept = 0;
+}
+
+void dc_worker_keep_row(dc_worker *w, uint32_t idx, const dc_dataset *ds)
+{
+    if (w->n_kept == 0) w->kept_first = idx;
+    if (idx < w->kept_first) return; /* not contiguous: read again later */
+    size_t at = idx - w->kept_first;
+    while (w->n_kept <= at) {
+        if (w->n_kept == w->kept_cap) {
+            w->kept_cap = w->kept_cap ? w->kept_cap * 2 : 256;
+            w->kept = dc_realloc(w->kept, w->kept_cap * sizeof *w->kept);
+        }
+        dc_row_init(&w->kept[w->n_kept++]);
+    }
+    dc_row_clear(&w->scratch);
+    dc_flatten(ds, &w->scratch);
+    dc_row_free(&w->kept[at]);
+    dc_row_compact_copy(&w->scratch, &w->kept[at]);
+}
+
+/* the kept row of window file idx, taken (NULL when none) */
+static int take_kept_row(dc_worker *w, uint32_t idx, dc_row *out)
+{
+    if (idx < w->kept_first || idx - w->kept_first >= w->n_kept) return -1;
+    dc_row *k = &w->kept[idx - w->kept_first];
+    if (!k->cols) return -1;
+    *out = *k;
+    dc_row_init(k);
+    return 0;
+}
+
 void dc_worker_free(dc_worker *w)
 {
+    dc_worker_drop_rows(w);
+    free(w->kept);
     close_raw(w);
     dc_dataset_free(&w->ds);
     dc_row_free(&w->scratch);
@@ -107,9 +144,30 @@ static void flatten_row(dc_worker *w, const dc_scan *s, dc_scan_result *res)
     dc_row_compact_copy(&w->scratch, &res->row);
 }
 
+/* the row the header pass kept, formatted at once like flatten_row's */
+static int kept_row(dc_worker *w, const dc_batch *b, const dc_scan *s, dc_scan_result *res)
+{
+    dc_row_free(&res->row);
+    if (take_kept_row(w, b->recs[s->first_rec].file_idx, &res->row) != 0) return -1;
+    dc_buf_free(&res->text);
+    if (w->cols && w->cols->n) {
+        if (dc_csv_format_row(w->cols, s->scan_id, s->n_files, &res->row, &res->text) == 0) {
+            dc_row_free(&res->row);
+            dc_row_init(&res->row);
+            return 0;
+        }
+        dc_buf_free(&res->text);
+    }
+    return 0;
+}
+
 static void metadata_only(dc_worker *w, const dc_batch *b, const dc_scan *s, dc_scan_result *res)
 {
     char err[DC_ERRLEN];
+    if (kept_row(w, b, s, res) == 0) { /* read once, in the header pass */
+        res->stored = 1;
+        return;
+    }
     const char *path = b->paths[s->first_rec];
     if (open_file(w, path, 0, err, sizeof err) != 0) {
         fail(res, err, path);

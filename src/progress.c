@@ -21,11 +21,14 @@ void dc_progress_start(dc_progress *p, const dc_config *cfg)
 void dc_progress_plan(dc_progress *p, uint64_t total_scans, uint64_t total_bytes,
                       uint64_t skipped_done)
 {
-    p->total_scans = total_scans;
-    p->total_bytes = total_bytes;
-    p->skipped_done = skipped_done;
-    p->t_work = dc_now();
-    p->last = p->t_work;
+    /* called once per window (SPEC 10): the totals grow as the walk goes on */
+    p->total_scans += total_scans;
+    p->total_bytes += total_bytes;
+    p->skipped_done += skipped_done;
+    if (p->t_work == 0) {
+        p->t_work = dc_now();
+        p->last = p->t_work;
+    }
 }
 
 static void fmt_eta(double s, char *out, size_t n)

@@ -20,6 +20,7 @@
  * struct layout; unpack checks every length against the bytes left.
  */
 #include "dc_record.h"
+#include "dc_wire.h"
 
 #include <math.h>
 #include <stdio.h>
@@ -567,33 +568,13 @@ uint64_t dc_record_frame_bytes(const dc_record *r)
 #define RECORD_MAGIC 0xDC5Eu
 #define FRAME_BYTES (3 * 8 + 6 * 8 + 2 + 4 + 4 + 8 + 8 + 1) /* packed dc_frame_geom */
 
-static void put_u(dc_buf *b, uint64_t v, int n)
-{
-    uint8_t t[8];
-    for (int i = 0; i < n; i++) t[i] = (uint8_t)(v >> (8 * i));
-    dc_buf_append(b, t, (size_t)n);
-}
-
 /* dc_record_pack writes through a cursor into space reserved once (the
  * per-field dc_buf_append calls cost more than the rest of a batch build);
- * the bytes are those of put_u/put_f/put_s above. */
-static void w_u(uint8_t **q, uint64_t v, int n)
-{
-    for (int i = 0; i < n; i++) (*q)[i] = (uint8_t)(v >> (8 * i));
-    *q += n;
-}
-
-static void w_f(uint8_t **q, double d)
-{
-    uint64_t u;
-    memcpy(&u, &d, 8);
-    w_u(q, u, 8);
-}
-
+ * the bytes are dc_wire.h's (little endian). */
 static void w_s(uint8_t **q, const char *s, size_t cap)
 {
     size_t n = strnlen(s, cap);
-    w_u(q, n, 2);
+    dc_wire_w_u(q, n, 2);
     memcpy(*q, s, n);
     *q += n;
 }
@@ -602,15 +583,15 @@ static void w_s(uint8_t **q, const char *s, size_t cap)
 
 static void w_frame(uint8_t **q, const dc_frame_geom *g)
 {
-    for (int k = 0; k < 3; k++) w_f(q, g->ipp[k]);
-    for (int k = 0; k < 6; k++) w_f(q, g->iop[k]);
-    w_u(q, g->has_ipp, 1);
-    w_u(q, g->has_iop, 1);
-    w_u(q, (uint32_t)g->temporal, 4);
-    w_u(q, (uint32_t)g->stack_pos, 4);
-    w_f(q, g->slope);
-    w_f(q, g->intercept);
-    w_u(q, g->has_rescale, 1);
+    for (int k = 0; k < 3; k++) dc_wire_w_f64(q, g->ipp[k]);
+    for (int k = 0; k < 6; k++) dc_wire_w_f64(q, g->iop[k]);
+    dc_wire_w_u(q, g->has_ipp, 1);
+    dc_wire_w_u(q, g->has_iop, 1);
+    dc_wire_w_u(q, (uint32_t)g->temporal, 4);
+    dc_wire_w_u(q, (uint32_t)g->stack_pos, 4);
+    dc_wire_w_f64(q, g->slope);
+    dc_wire_w_f64(q, g->intercept);
+    dc_wire_w_u(q, g->has_rescale, 1);
 }
 
 void dc_record_pack(const dc_record *r, dc_buf *out)
@@ -620,10 +601,10 @@ void dc_record_pack(const dc_record *r, dc_buf *out)
                   sizeof r->photometric + (size_t)r->n_frame_geom * FRAME_PACKED;
     dc_buf_reserve(out, most);
     uint8_t *q0 = (uint8_t *)out->data + out->len, *q = q0;
-    w_u(&q, RECORD_MAGIC, 2);
-    w_u(&q, r->file_idx, 4);
-    w_u(&q, r->scope, 4);
-    w_u(&q, r->kind, 1);
+    dc_wire_w_u(&q, RECORD_MAGIC, 2);
+    dc_wire_w_u(&q, r->file_idx, 4);
+    dc_wire_w_u(&q, r->scope, 4);
+    dc_wire_w_u(&q, r->kind, 1);
     w_s(&q, r->reason, sizeof r->reason);
     w_s(&q, r->sop_uid, sizeof r->sop_uid);
     w_s(&q, r->series_uid, sizeof r->series_uid);
@@ -635,23 +616,23 @@ void dc_record_pack(const dc_record *r, dc_buf *out)
                              r->has_spacing, r->has_rescale, r->has_thickness, r->has_sbs, r->pixel_kind};
     memcpy(q, flags, sizeof flags);
     q += sizeof flags;
-    w_u(&q, (uint32_t)r->instance, 4);
-    w_u(&q, (uint32_t)r->acq, 4);
-    w_u(&q, (uint32_t)r->temporal, 4);
-    for (int k = 0; k < 3; k++) w_f(&q, r->ipp[k]);
-    for (int k = 0; k < 6; k++) w_f(&q, r->iop[k]);
-    for (int k = 0; k < 2; k++) w_f(&q, r->spacing[k]);
-    w_f(&q, r->thickness);
-    w_f(&q, r->sbs);
-    w_f(&q, r->slope);
-    w_f(&q, r->intercept);
+    dc_wire_w_u(&q, (uint32_t)r->instance, 4);
+    dc_wire_w_u(&q, (uint32_t)r->acq, 4);
+    dc_wire_w_u(&q, (uint32_t)r->temporal, 4);
+    for (int k = 0; k < 3; k++) dc_wire_w_f64(&q, r->ipp[k]);
+    for (int k = 0; k < 6; k++) dc_wire_w_f64(&q, r->iop[k]);
+    for (int k = 0; k < 2; k++) dc_wire_w_f64(&q, r->spacing[k]);
+    dc_wire_w_f64(&q, r->thickness);
+    dc_wire_w_f64(&q, r->sbs);
+    dc_wire_w_f64(&q, r->slope);
+    dc_wire_w_f64(&q, r->intercept);
     const uint16_t u16[] = {r->rows, r->cols, r->samples, r->bits_alloc, r->bits_stored, r->high_bit,
                             r->pixel_rep, r->planar};
-    for (size_t k = 0; k < sizeof u16 / sizeof u16[0]; k++) w_u(&q, u16[k], 2);
-    w_u(&q, r->frames, 4);
-    w_u(&q, r->file_size, 8);
-    w_u(&q, r->col_sig, 8);
-    w_u(&q, r->n_frame_geom, 4);
+    for (size_t k = 0; k < sizeof u16 / sizeof u16[0]; k++) dc_wire_w_u(&q, u16[k], 2);
+    dc_wire_w_u(&q, r->frames, 4);
+    dc_wire_w_u(&q, r->file_size, 8);
+    dc_wire_w_u(&q, r->col_sig, 8);
+    dc_wire_w_u(&q, r->n_frame_geom, 4);
     for (uint32_t f = 0; f < r->n_frame_geom; f++) w_frame(&q, &r->frame_geom[f]);
     out->len += (size_t)(q - q0);
     out->data[out->len] = '\0';
@@ -661,45 +642,20 @@ void dc_record_pack(const dc_record *r, dc_buf *out)
 
 void dc_palette_pack(const dc_palette *p, dc_buf *out)
 {
-    put_u(out, p != NULL, 1);
+    dc_wire_put_u(out, p != NULL, 1);
     if (!p) return;
     for (int c = 0; c < 3; c++)
-        for (int k = 0; k < 3; k++) put_u(out, (uint32_t)p->desc[c][k], 4);
-    for (int c = 0; c < 3; c++) put_u(out, p->len[c], 4);
-    put_u(out, p->bits, 1);
-    put_u(out, p->segmented, 1);
+        for (int k = 0; k < 3; k++) dc_wire_put_u(out, (uint32_t)p->desc[c][k], 4);
+    for (int c = 0; c < 3; c++) dc_wire_put_u(out, p->len[c], 4);
+    dc_wire_put_u(out, p->bits, 1);
+    dc_wire_put_u(out, p->segmented, 1);
     size_t n = (size_t)p->len[0] + p->len[1] + p->len[2];
-    for (size_t k = 0; k < n; k++) put_u(out, p->lut[k], 2);
+    for (size_t k = 0; k < n; k++) dc_wire_put_u(out, p->lut[k], 2);
 }
 
-typedef struct {
-    const uint8_t *p, *end;
-    int bad;
-} reader;
-
-static uint64_t get_u(reader *rd, int n)
+static void get_s(dc_wire_rd *rd, char *out, size_t outlen)
 {
-    if (rd->bad || rd->end - rd->p < n) {
-        rd->bad = 1;
-        return 0;
-    }
-    uint64_t v = 0;
-    for (int i = 0; i < n; i++) v |= (uint64_t)rd->p[i] << (8 * i);
-    rd->p += n;
-    return v;
-}
-
-static double get_f(reader *rd)
-{
-    uint64_t u = get_u(rd, 8);
-    double d;
-    memcpy(&d, &u, 8);
-    return d;
-}
-
-static void get_s(reader *rd, char *out, size_t outlen)
-{
-    size_t n = (size_t)get_u(rd, 2);
+    size_t n = (size_t)dc_wire_get_u(rd, 2);
     out[0] = '\0';
     if (rd->bad || n >= outlen || (size_t)(rd->end - rd->p) < n) {
         rd->bad = 1;
@@ -710,24 +666,24 @@ static void get_s(reader *rd, char *out, size_t outlen)
     rd->p += n;
 }
 
-static void unpack_frame(reader *rd, dc_frame_geom *g)
+static void unpack_frame(dc_wire_rd *rd, dc_frame_geom *g)
 {
-    for (int k = 0; k < 3; k++) g->ipp[k] = get_f(rd);
-    for (int k = 0; k < 6; k++) g->iop[k] = get_f(rd);
-    g->has_ipp = (uint8_t)get_u(rd, 1);
-    g->has_iop = (uint8_t)get_u(rd, 1);
-    g->temporal = (int32_t)(uint32_t)get_u(rd, 4);
-    g->stack_pos = (int32_t)(uint32_t)get_u(rd, 4);
-    g->slope = get_f(rd);
-    g->intercept = get_f(rd);
-    g->has_rescale = (uint8_t)get_u(rd, 1);
+    for (int k = 0; k < 3; k++) g->ipp[k] = dc_wire_get_f64(rd);
+    for (int k = 0; k < 6; k++) g->iop[k] = dc_wire_get_f64(rd);
+    g->has_ipp = (uint8_t)dc_wire_get_u(rd, 1);
+    g->has_iop = (uint8_t)dc_wire_get_u(rd, 1);
+    g->temporal = (int32_t)(uint32_t)dc_wire_get_u(rd, 4);
+    g->stack_pos = (int32_t)(uint32_t)dc_wire_get_u(rd, 4);
+    g->slope = dc_wire_get_f64(rd);
+    g->intercept = dc_wire_get_f64(rd);
+    g->has_rescale = (uint8_t)dc_wire_get_u(rd, 1);
 }
 
-static void unpack_fields(reader *rd, dc_record *r)
+static void unpack_fields(dc_wire_rd *rd, dc_record *r)
 {
-    r->file_idx = (uint32_t)get_u(rd, 4);
-    r->scope = (uint32_t)get_u(rd, 4);
-    r->kind = (uint8_t)get_u(rd, 1);
+    r->file_idx = (uint32_t)dc_wire_get_u(rd, 4);
+    r->scope = (uint32_t)dc_wire_get_u(rd, 4);
+    r->kind = (uint8_t)dc_wire_get_u(rd, 1);
     get_s(rd, r->reason, sizeof r->reason);
     get_s(rd, r->sop_uid, sizeof r->sop_uid);
     get_s(rd, r->series_uid, sizeof r->series_uid);
@@ -737,36 +693,36 @@ static void unpack_fields(reader *rd, dc_record *r)
     get_s(rd, r->photometric, sizeof r->photometric);
     uint8_t *flags[] = {&r->has_instance, &r->has_acq, &r->has_temporal, &r->has_ipp, &r->has_iop,
                         &r->has_spacing, &r->has_rescale, &r->has_thickness, &r->has_sbs, &r->pixel_kind};
-    for (size_t k = 0; k < sizeof flags / sizeof flags[0]; k++) *flags[k] = (uint8_t)get_u(rd, 1);
-    r->instance = (int32_t)(uint32_t)get_u(rd, 4);
-    r->acq = (int32_t)(uint32_t)get_u(rd, 4);
-    r->temporal = (int32_t)(uint32_t)get_u(rd, 4);
+    for (size_t k = 0; k < sizeof flags / sizeof flags[0]; k++) *flags[k] = (uint8_t)dc_wire_get_u(rd, 1);
+    r->instance = (int32_t)(uint32_t)dc_wire_get_u(rd, 4);
+    r->acq = (int32_t)(uint32_t)dc_wire_get_u(rd, 4);
+    r->temporal = (int32_t)(uint32_t)dc_wire_get_u(rd, 4);
     double *d[] = {r->ipp, r->iop, r->spacing};
     const int nd[] = {3, 6, 2};
     for (int a = 0; a < 3; a++)
-        for (int k = 0; k < nd[a]; k++) d[a][k] = get_f(rd);
-    r->thickness = get_f(rd);
-    r->sbs = get_f(rd);
-    r->slope = get_f(rd);
-    r->intercept = get_f(rd);
+        for (int k = 0; k < nd[a]; k++) d[a][k] = dc_wire_get_f64(rd);
+    r->thickness = dc_wire_get_f64(rd);
+    r->sbs = dc_wire_get_f64(rd);
+    r->slope = dc_wire_get_f64(rd);
+    r->intercept = dc_wire_get_f64(rd);
     uint16_t *u16[] = {&r->rows, &r->cols, &r->samples, &r->bits_alloc, &r->bits_stored, &r->high_bit,
                        &r->pixel_rep, &r->planar};
-    for (size_t k = 0; k < sizeof u16 / sizeof u16[0]; k++) *u16[k] = (uint16_t)get_u(rd, 2);
-    r->frames = (uint32_t)get_u(rd, 4);
-    r->file_size = get_u(rd, 8);
-    r->col_sig = get_u(rd, 8);
+    for (size_t k = 0; k < sizeof u16 / sizeof u16[0]; k++) *u16[k] = (uint16_t)dc_wire_get_u(rd, 2);
+    r->frames = (uint32_t)dc_wire_get_u(rd, 4);
+    r->file_size = dc_wire_get_u(rd, 8);
+    r->col_sig = dc_wire_get_u(rd, 8);
 }
 
-static dc_palette *unpack_palette(reader *rd)
+static dc_palette *unpack_palette(dc_wire_rd *rd)
 {
-    if (get_u(rd, 1) != 1) return NULL;
+    if (dc_wire_get_u(rd, 1) != 1) return NULL;
     dc_palette q;
     memset(&q, 0, sizeof q);
     for (int c = 0; c < 3; c++)
-        for (int k = 0; k < 3; k++) q.desc[c][k] = (int32_t)(uint32_t)get_u(rd, 4);
-    for (int c = 0; c < 3; c++) q.len[c] = (uint32_t)get_u(rd, 4);
-    q.bits = (uint8_t)get_u(rd, 1);
-    q.segmented = (uint8_t)get_u(rd, 1);
+        for (int k = 0; k < 3; k++) q.desc[c][k] = (int32_t)(uint32_t)dc_wire_get_u(rd, 4);
+    for (int c = 0; c < 3; c++) q.len[c] = (uint32_t)dc_wire_get_u(rd, 4);
+    q.bits = (uint8_t)dc_wire_get_u(rd, 1);
+    q.segmented = (uint8_t)dc_wire_get_u(rd, 1);
     size_t n = (size_t)q.len[0] + q.len[1] + q.len[2];
     if (rd->bad || q.len[0] > DC_PALETTE_MAX || q.len[1] > DC_PALETTE_MAX || q.len[2] > DC_PALETTE_MAX ||
         (uint64_t)n * 2 > (uint64_t)(rd->end - rd->p)) {
@@ -774,7 +730,7 @@ static dc_palette *unpack_palette(reader *rd)
         return NULL;
     }
     q.lut = dc_malloc((n ? n : 1) * sizeof *q.lut);
-    for (size_t k = 0; k < n; k++) q.lut[k] = (uint16_t)get_u(rd, 2);
+    for (size_t k = 0; k < n; k++) q.lut[k] = (uint16_t)dc_wire_get_u(rd, 2);
     dc_palette *out = dc_malloc(sizeof *out);
     *out = q;
     return out;
@@ -784,7 +740,7 @@ int dc_palette_unpack(const char **p, const char *end, dc_palette **out)
 {
     *out = NULL;
     if (!p || !*p || end < *p) return -1;
-    reader rd = {(const uint8_t *)*p, (const uint8_t *)end, 0};
+    dc_wire_rd rd = {(const uint8_t *)*p, (const uint8_t *)end, 0};
     uint8_t flag = rd.p < rd.end ? *rd.p : 2;
     if (flag > 1) return -1;
     dc_palette *q = unpack_palette(&rd);
@@ -799,12 +755,12 @@ int dc_palette_unpack(const char **p, const char *end, dc_palette **out)
 
 int dc_record_unpack(const char **p, const char *end, dc_record *r)
 {
-    reader rd = {(const uint8_t *)*p, (const uint8_t *)end, 0};
-    if (!*p || end < *p || get_u(&rd, 2) != RECORD_MAGIC) return -1;
+    dc_wire_rd rd = {(const uint8_t *)*p, (const uint8_t *)end, 0};
+    if (!*p || end < *p || dc_wire_get_u(&rd, 2) != RECORD_MAGIC) return -1;
     dc_record_free(r);
     dc_record_init(r);
     unpack_fields(&rd, r);
-    uint32_t n = (uint32_t)get_u(&rd, 4);
+    uint32_t n = (uint32_t)dc_wire_get_u(&rd, 4);
     if (rd.bad || r->kind > DC_FILE_BAD || r->pixel_kind > DC_PIX_DOUBLE ||
         (uint64_t)n * FRAME_BYTES > (uint64_t)(rd.end - rd.p))
         return -1;

@@ -29,6 +29,75 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+/* ------------------------------------------------------------------ */
+/* Scan ID fingerprints                                                 */
+
+void dc_idset_init(dc_idset *s)
+{
+    memset(s, 0, sizeof *s);
+}
+
+void dc_idset_free(dc_idset *s)
+{
+    free(s->v);
+    dc_idset_init(s);
+}
+
+dc_idfp dc_idfp_of(const char *id)
+{
+    size_t n = strlen(id);
+    dc_idfp f = {dc_hash64(id, n, DC_HASH_SEED), dc_hash64(id, n, 0x9e3779b97f4a7c15ULL)};
+    return f;
+}
+
+static void idset_push(dc_idset *s, dc_idfp f)
+{
+    if (s->n == s->cap) {
+        s->cap = s->cap ? s->cap * 2 : 1024;
+        s->v = dc_realloc(s->v, s->cap * sizeof *s->v);
+    }
+    s->v[s->n++] = f;
+}
+
+void dc_idset_add(dc_idset *s, const char *id)
+{
+    idset_push(s, dc_idfp_of(id));
+}
+
+static int cmp_fp(const void *pa, const void *pb)
+{
+    const dc_idfp *a = pa, *b = pb;
+    if (a->a != b->a) return a->a < b->a ? -1 : 1;
+    if (a->b != b->b) return a->b < b->b ? -1 : 1;
+    return 0;
+}
+
+void dc_idset_seal(dc_idset *s)
+{
+    if (s->n > 1) qsort(s->v, s->n, sizeof *s->v, cmp_fp);
+    size_t k = 0;
+    for (size_t i = 0; i < s->n; i++)
+        if (k == 0 || cmp_fp(&s->v[k - 1], &s->v[i]) != 0) s->v[k++] = s->v[i];
+    s->n = k;
+}
+
+int dc_idset_has_fp(const dc_idset *s, dc_idfp f)
+{
+    return s->n && bsearch(&f, s->v, s->n, sizeof *s->v, cmp_fp) != NULL;
+}
+
+int dc_idset_has(const dc_idset *s, const char *id)
+{
+    return dc_idset_has_fp(s, dc_idfp_of(id));
+}
+
+/* the fingerprints of a not in b (both sealed) */
+static void idset_minus(const dc_idset *a, const dc_idset *b, dc_idset *out)
+{
+    for (size_t i = 0; i < a->n; i++)
+        if (!dc_idset_has_fp(b, a->v[i])) idset_push(out, a->v[i]);
+}
+
 char *dc_outputs_seg_name(uint64_t n)
 {
     return dc_asprintf("seg_%06llu.h5", (unsigned long long)n);
@@ -48,8 +117,8 @@ void dc_outputs_paths(const dc_config *cfg, dc_outputs *o)
     const char *slash = strrchr(o->seg_dir, '/');
     o->seg_dir_name = dc_strdup(slash ? slash + 1 : o->seg_dir);
     dc_h5index_init(&o->index);
-    dc_strset_init(&o->meta_ids);
-    dc_strset_init(&o->unread_ids);
+    dc_idset_init(&o->meta_ids);
+    dc_idset_init(&o->unread_ids);
     o->next_seg = 1;
 }
 
@@ -61,8 +130,8 @@ void dc_outputs_free(dc_outputs *o)
     free(o->seg_dir);
     free(o->seg_dir_name);
     dc_h5index_free(&o->index);
-    dc_strset_free(&o->meta_ids);
-    dc_strset_free(&o->unread_ids);
+    dc_idset_free(&o->meta_ids);
+    dc_idset_free(&o->unread_ids);
 }
 
 /* ------------------------------------------------------------------ */
@@ -70,7 +139,7 @@ void dc_outputs_free(dc_outputs *o)
 
 typedef struct {
     dc_csvout *c;
-    dc_strset *ids;
+    dc_idset *ids;
     int id_field;
     size_t n_fields;
     int header_done;
@@ -141,7 +210,7 @@ static long long scan_csv(int fd, load_ctx *x, char *err, size_t errlen)
             }
         } else {
             if (f.n != x->n_fields) break; /* damaged row: cut here */
-            dc_strset_add(x->ids, f.v[x->id_field]);
+            dc_idset_add(x->ids, f.v[x->id_field]);
         }
         pos += (size_t)used;
         consumed += used;
@@ -152,7 +221,7 @@ static long long scan_csv(int fd, load_ctx *x, char *err, size_t errlen)
     return rc ? -1 : valid;
 }
 
-static int load_csv(dc_csvout *c, dc_strset *ids, int id_field, char *err, size_t errlen)
+static int load_csv(dc_csvout *c, dc_idset *ids, int id_field, char *err, size_t errlen)
 {
     int fd = open(c->path, O_RDWR);
     if (fd < 0) {
@@ -181,6 +250,7 @@ static int load_csv(dc_csvout *c, dc_strset *ids, int id_field, char *err, size_
     }
     close(fd);
     c->size = (uint64_t)valid;
+    dc_idset_seal(ids);
     return 0;
 }
 
@@ -378,13 +448,20 @@ static int adopt_legacy(dc_outputs *o, char *err, size_t errlen)
 }
 
 typedef struct {
-    const dc_strset *drop;
+    const dc_strset *drop; /* by Scan ID (retry_unreadable) */
+    const dc_idset *keep;  /* by fingerprint (reconcile) */
 } drop_ctx;
 
-static int keep_not_dropped(const dc_strvec *f, void *ctx)
+static int keep_linked(const dc_strvec *f, void *ctx)
 {
     const drop_ctx *d = ctx;
-    return !dc_strset_has(d->drop, f->v[0]);
+    return dc_idset_has(d->keep, f->v[0]);
+}
+
+static void index_fingerprints(const dc_outputs *o, dc_idset *out)
+{
+    for (size_t i = 0; i < o->index.n; i++) dc_idset_add(out, o->index.scan_ids[i]);
+    dc_idset_seal(out);
 }
 
 static int reconcile(dc_outputs *o, char *err, size_t errlen)
@@ -392,7 +469,7 @@ static int reconcile(dc_outputs *o, char *err, size_t errlen)
     /* links without a row: drop them (the scan is redone) */
     size_t dropped_links = 0;
     for (size_t i = 0; i < o->index.n;) {
-        if (!dc_strset_has(&o->meta_ids, o->index.scan_ids[i])) {
+        if (!dc_idset_has(&o->meta_ids, o->index.scan_ids[i])) {
             dc_h5index_remove(&o->index, o->index.scan_ids[i]);
             dropped_links++;
             o->index_dirty = 1;
@@ -404,29 +481,27 @@ static int reconcile(dc_outputs *o, char *err, size_t errlen)
         dc_warn("%s: repaired: %zu datasets had no metadata row (interrupted checkpoint); "
                 "their scans will be redone", o->index_path, dropped_links);
     /* rows without a link: remove the rows */
-    dc_strset drop;
-    dc_strset_init(&drop);
-    for (size_t i = 0; i < o->meta_ids.cap; i++) {
-        const char *id = o->meta_ids.slot[i];
-        if (id && dc_h5index_find(&o->index, id) < 0) dc_strset_add(&drop, id);
-    }
+    dc_idset linked, drop;
+    dc_idset_init(&linked);
+    dc_idset_init(&drop);
+    index_fingerprints(o, &linked);
+    idset_minus(&o->meta_ids, &linked, &drop);
     int rc = 0;
     if (drop.n) {
         dc_warn("%s: repaired: %zu rows had no pixel data in %s; their scans will be redone",
                 o->meta.path, drop.n, o->index_path);
-        drop_ctx d = {&drop};
-        rc = dc_csvout_rewrite(&o->meta, keep_not_dropped, &d, err, errlen);
+        drop_ctx d = {NULL, &linked};
+        rc = dc_csvout_rewrite(&o->meta, keep_linked, &d, err, errlen);
         if (rc == 0) {
-            dc_strset kept;
-            dc_strset_init(&kept);
-            for (size_t i = 0; i < o->meta_ids.cap; i++)
-                if (o->meta_ids.slot[i] && !dc_strset_has(&drop, o->meta_ids.slot[i]))
-                    dc_strset_add(&kept, o->meta_ids.slot[i]);
-            dc_strset_free(&o->meta_ids);
+            dc_idset kept;
+            dc_idset_init(&kept);
+            idset_minus(&o->meta_ids, &drop, &kept);
+            dc_idset_free(&o->meta_ids);
             o->meta_ids = kept;
         }
     }
-    dc_strset_free(&drop);
+    dc_idset_free(&drop);
+    dc_idset_free(&linked);
     return rc;
 }
 
@@ -513,8 +588,8 @@ int dc_outputs_open(const dc_config *cfg, dc_outputs *o, char *err, size_t errle
 
 int dc_outputs_done(const dc_outputs *o, const char *scan_id, int retry_unreadable)
 {
-    if (dc_strset_has(&o->meta_ids, scan_id)) return 1;
-    return !retry_unreadable && dc_strset_has(&o->unread_ids, scan_id);
+    if (dc_idset_has(&o->meta_ids, scan_id)) return 1;
+    return !retry_unreadable && dc_idset_has(&o->unread_ids, scan_id);
 }
 
 static int keep_not_retried(const dc_strvec *f, void *ctx)
@@ -526,6 +601,6 @@ static int keep_not_retried(const dc_strvec *f, void *ctx)
 int dc_outputs_forget_unreadable(dc_outputs *o, const dc_strset *ids, char *err, size_t errlen)
 {
     if (!ids->n || o->unread.size == 0) return 0;
-    drop_ctx d = {ids};
+    drop_ctx d = {ids, NULL};
     return dc_csvout_rewrite(&o->unread, keep_not_retried, &d, err, errlen);
 }

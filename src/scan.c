@@ -10,6 +10,7 @@
  * every length against the bytes left, so garbage gives -1, never a crash.
  */
 #include "dc_scan.h"
+#include "dc_wire.h"
 
 #include <stdlib.h>
 #include <string.h>
@@ -45,164 +46,134 @@ void dc_scan_free(dc_scan *s)
     memset(s, 0, sizeof *s);
 }
 
-/* ---- packing ---- */
+/* ---- packing (dc_wire.h: little endian) ---- */
 
-static void put(dc_buf *b, const void *p, size_t n)
+/* an optional array: a presence byte, then the elements */
+static void put_u32_arr(dc_buf *b, const uint32_t *v, size_t n)
 {
-    dc_buf_append(b, p, n);
+    dc_wire_put_u(b, v != NULL, 1);
+    if (v) dc_wire_put_u32s(b, v, n);
 }
 
-static void put_u32(dc_buf *b, uint32_t v)
+static void put_f64_arr(dc_buf *b, const double *v, size_t n)
 {
-    put(b, &v, sizeof v);
-}
-
-static void put_i32(dc_buf *b, int32_t v)
-{
-    put(b, &v, sizeof v);
-}
-
-static void put_str(dc_buf *b, const char *s)
-{
-    if (!s) {
-        put_u32(b, UINT32_MAX);
-        return;
-    }
-    size_t n = strlen(s);
-    put_u32(b, (uint32_t)n);
-    put(b, s, n);
-}
-
-static void put_arr(dc_buf *b, const void *p, size_t count, size_t size)
-{
-    uint8_t present = p != NULL;
-    put(b, &present, 1);
-    if (p) put(b, p, count * size);
+    dc_wire_put_u(b, v != NULL, 1);
+    if (v) dc_wire_put_f64s(b, v, n);
 }
 
 void dc_scan_pack(const dc_scan *s, dc_buf *out)
 {
-    put_u32(out, SCAN_MAGIC);
-    put_str(out, s->scan_id);
-    put_u32(out, s->scope);
-    put_i32(out, s->unreadable);
-    put_str(out, s->reason);
-    put_u32(out, s->n_slices);
-    put_arr(out, s->slice_rec, s->n_slices, sizeof *s->slice_rec);
-    put_arr(out, s->slice_frame, s->n_slices, sizeof *s->slice_frame);
-    put_u32(out, s->n_files);
-    put_u32(out, s->first_rec);
-    put_u32(out, s->example_rec);
-    put_i32(out, s->ndim);
-    put(out, s->dims, sizeof s->dims);
-    put_i32(out, s->dtype);
-    put_u32(out, s->rows);
-    put_u32(out, s->cols);
-    put_u32(out, s->samples);
-    put_u32(out, s->n_repeats);
-    put(out, s->series_uid, sizeof s->series_uid);
-    put(out, s->study_uid, sizeof s->study_uid);
-    put(out, s->modality, sizeof s->modality);
-    put(out, s->photometric, sizeof s->photometric);
-    put_i32(out, s->bits_stored);
-    put(out, s->slice_order, sizeof s->slice_order);
-    put(out, s->spacing, sizeof s->spacing);
-    put(out, s->affine, sizeof s->affine);
-    put_u32(out, s->n_positions);
-    put_arr(out, s->slice_positions, (size_t)s->n_positions * 3, sizeof(double));
-    put_arr(out, s->instance_numbers, s->n_slices, sizeof *s->instance_numbers);
-    put_u32(out, s->n_rescale);
-    put_arr(out, s->rescale_slope, s->n_rescale, sizeof(double));
-    put_arr(out, s->rescale_intercept, s->n_rescale, sizeof(double));
-    put_i32(out, s->uniform_spacing);
+    dc_wire_put_u(out, SCAN_MAGIC, 4);
+    dc_wire_put_lstr(out, s->scan_id);
+    dc_wire_put_u(out, s->scope, 4);
+    dc_wire_put_u(out, (uint32_t)s->unreadable, 4);
+    dc_wire_put_lstr(out, s->reason);
+    dc_wire_put_u(out, s->n_slices, 4);
+    put_u32_arr(out, s->slice_rec, s->n_slices);
+    put_u32_arr(out, s->slice_frame, s->n_slices);
+    dc_wire_put_u(out, s->n_files, 4);
+    dc_wire_put_u(out, s->first_rec, 4);
+    dc_wire_put_u(out, s->example_rec, 4);
+    dc_wire_put_u(out, (uint32_t)s->ndim, 4);
+    dc_wire_put_u64s(out, s->dims, 5);
+    dc_wire_put_u(out, (uint32_t)s->dtype, 4);
+    dc_wire_put_u(out, s->rows, 4);
+    dc_wire_put_u(out, s->cols, 4);
+    dc_wire_put_u(out, s->samples, 4);
+    dc_wire_put_u(out, s->n_repeats, 4);
+    dc_wire_put_bytes(out, s->series_uid, sizeof s->series_uid);
+    dc_wire_put_bytes(out, s->study_uid, sizeof s->study_uid);
+    dc_wire_put_bytes(out, s->modality, sizeof s->modality);
+    dc_wire_put_bytes(out, s->photometric, sizeof s->photometric);
+    dc_wire_put_u(out, (uint32_t)s->bits_stored, 4);
+    dc_wire_put_bytes(out, s->slice_order, sizeof s->slice_order);
+    dc_wire_put_f64s(out, s->spacing, 3);
+    dc_wire_put_f64s(out, s->affine, 16);
+    dc_wire_put_u(out, s->n_positions, 4);
+    put_f64_arr(out, s->slice_positions, (size_t)s->n_positions * 3);
+    put_u32_arr(out, (const uint32_t *)s->instance_numbers, s->n_slices);
+    dc_wire_put_u(out, s->n_rescale, 4);
+    put_f64_arr(out, s->rescale_slope, s->n_rescale);
+    put_f64_arr(out, s->rescale_intercept, s->n_rescale);
+    dc_wire_put_u(out, (uint32_t)s->uniform_spacing, 4);
     dc_palette_pack(s->palette, out);
-    put_str(out, s->warnings);
-    put_u32(out, s->n_duplicates);
-    put(out, &s->cost, sizeof s->cost);
+    dc_wire_put_lstr(out, s->warnings);
+    dc_wire_put_u(out, s->n_duplicates, 4);
+    dc_wire_put_u(out, s->cost, 8);
     dc_xattrs_pack(&s->xattrs, out);
 }
 
-/* ---- unpacking: a reader that turns bad on any overrun ---- */
+/* ---- unpacking: the reader turns bad on any overrun ---- */
 
-typedef struct {
-    const char *p, *end;
-    int bad;
-} rd;
-
-static void get(rd *r, void *dst, size_t n)
+/* an optional array of n elements of `size` bytes on the wire */
+static int arr_present(dc_wire_rd *r, size_t n, size_t size)
 {
-    if (r->bad || (size_t)(r->end - r->p) < n) {
+    uint64_t present = dc_wire_get_u(r, 1);
+    if (r->bad || !present) return 0;
+    if (present != 1 || (size && n > (size_t)(r->end - r->p) / size)) {
         r->bad = 1;
-        memset(dst, 0, n);
-        return;
+        return 0;
     }
-    memcpy(dst, r->p, n);
-    r->p += n;
+    return 1;
 }
 
-static uint32_t get_u32(rd *r)
+static uint32_t *get_u32_arr(dc_wire_rd *r, size_t n)
 {
-    uint32_t v;
-    get(r, &v, sizeof v);
+    if (!arr_present(r, n, 4)) return NULL;
+    uint32_t *v = dc_malloc(sizeof *v * (n ? n : 1));
+    dc_wire_get_u32s(r, v, n);
     return v;
 }
 
-static int32_t get_i32(rd *r)
+static double *get_f64_arr(dc_wire_rd *r, size_t n)
 {
-    int32_t v;
-    get(r, &v, sizeof v);
+    if (!arr_present(r, n, 8)) return NULL;
+    double *v = dc_malloc(sizeof *v * (n ? n : 1));
+    dc_wire_get_f64s(r, v, n);
     return v;
-}
-
-static char *get_str(rd *r)
-{
-    uint32_t n = get_u32(r);
-    if (r->bad || n == UINT32_MAX) return NULL;
-    if ((size_t)(r->end - r->p) < n || memchr(r->p, '\0', n)) {
-        r->bad = 1;
-        return NULL;
-    }
-    char *s = dc_strndup(r->p, n);
-    r->p += n;
-    return s;
-}
-
-static void *get_arr(rd *r, size_t count, size_t size)
-{
-    uint8_t present = 0;
-    get(r, &present, 1);
-    if (r->bad || !present) return NULL;
-    if (present != 1 || (size && count > (size_t)(r->end - r->p) / size)) {
-        r->bad = 1;
-        return NULL;
-    }
-    void *a = dc_malloc(count * size);
-    get(r, a, count * size);
-    return a;
 }
 
 /* fixed char array: copied whole, must hold a NUL */
-static void get_chars(rd *r, char *dst, size_t n)
+static void get_chars(dc_wire_rd *r, char *dst, size_t n)
 {
-    get(r, dst, n);
+    dc_wire_get_bytes(r, dst, n);
     if (!r->bad && !memchr(dst, '\0', n)) r->bad = 1;
 }
 
-static void unpack_fields(rd *r, dc_scan *s)
+static uint32_t get_u32(dc_wire_rd *r)
 {
-    s->scan_id = get_str(r);
+    return (uint32_t)dc_wire_get_u(r, 4);
+}
+
+static void unpack_palette(dc_wire_rd *r, dc_scan *s)
+{
+    const char *p = (const char *)r->p;
+    if (!r->bad && dc_palette_unpack(&p, (const char *)r->end, &s->palette) != 0) r->bad = 1;
+    r->p = (const uint8_t *)p;
+}
+
+static void unpack_xattrs(dc_wire_rd *r, dc_scan *s)
+{
+    const char *p = (const char *)r->p;
+    if (!r->bad && dc_xattrs_unpack(&p, (const char *)r->end, &s->xattrs) != 0) r->bad = 1;
+    r->p = (const uint8_t *)p;
+}
+
+static void unpack_fields(dc_wire_rd *r, dc_scan *s)
+{
+    s->scan_id = dc_wire_get_lstr(r);
     s->scope = get_u32(r);
-    s->unreadable = get_i32(r);
-    s->reason = get_str(r);
+    s->unreadable = (int32_t)get_u32(r);
+    s->reason = dc_wire_get_lstr(r);
     s->n_slices = get_u32(r);
-    s->slice_rec = get_arr(r, s->n_slices, sizeof *s->slice_rec);
-    s->slice_frame = get_arr(r, s->n_slices, sizeof *s->slice_frame);
+    s->slice_rec = get_u32_arr(r, s->n_slices);
+    s->slice_frame = get_u32_arr(r, s->n_slices);
     s->n_files = get_u32(r);
     s->first_rec = get_u32(r);
     s->example_rec = get_u32(r);
-    s->ndim = get_i32(r);
-    get(r, s->dims, sizeof s->dims);
-    s->dtype = get_i32(r);
+    s->ndim = (int32_t)get_u32(r);
+    dc_wire_get_u64s(r, s->dims, 5);
+    s->dtype = (int32_t)get_u32(r);
     s->rows = get_u32(r);
     s->cols = get_u32(r);
     s->samples = get_u32(r);
@@ -211,35 +182,35 @@ static void unpack_fields(rd *r, dc_scan *s)
     get_chars(r, s->study_uid, sizeof s->study_uid);
     get_chars(r, s->modality, sizeof s->modality);
     get_chars(r, s->photometric, sizeof s->photometric);
-    s->bits_stored = get_i32(r);
+    s->bits_stored = (int32_t)get_u32(r);
     get_chars(r, s->slice_order, sizeof s->slice_order);
-    get(r, s->spacing, sizeof s->spacing);
-    get(r, s->affine, sizeof s->affine);
+    dc_wire_get_f64s(r, s->spacing, 3);
+    dc_wire_get_f64s(r, s->affine, 16);
     s->n_positions = get_u32(r);
-    s->slice_positions = get_arr(r, (size_t)s->n_positions * 3, sizeof(double));
-    s->instance_numbers = get_arr(r, s->n_slices, sizeof *s->instance_numbers);
+    s->slice_positions = get_f64_arr(r, (size_t)s->n_positions * 3);
+    s->instance_numbers = (int32_t *)get_u32_arr(r, s->n_slices);
     s->n_rescale = get_u32(r);
-    s->rescale_slope = get_arr(r, s->n_rescale, sizeof(double));
-    s->rescale_intercept = get_arr(r, s->n_rescale, sizeof(double));
-    s->uniform_spacing = get_i32(r);
-    if (!r->bad && dc_palette_unpack(&r->p, r->end, &s->palette) != 0) r->bad = 1;
-    s->warnings = get_str(r);
+    s->rescale_slope = get_f64_arr(r, s->n_rescale);
+    s->rescale_intercept = get_f64_arr(r, s->n_rescale);
+    s->uniform_spacing = (int32_t)get_u32(r);
+    unpack_palette(r, s);
+    s->warnings = dc_wire_get_lstr(r);
     s->n_duplicates = get_u32(r);
-    get(r, &s->cost, sizeof s->cost);
-    if (!r->bad && dc_xattrs_unpack(&r->p, r->end, &s->xattrs) != 0) r->bad = 1;
+    s->cost = dc_wire_get_u(r, 8);
+    unpack_xattrs(r, s);
 }
 
 int dc_scan_unpack(const char **p, const char *end, dc_scan *s)
 {
     memset(s, 0, sizeof *s);
     if (!p || !*p || !end || end < *p) return -1;
-    rd r = {*p, end, 0};
+    dc_wire_rd r = dc_wire_reader(*p, end);
     if (get_u32(&r) != SCAN_MAGIC) return -1;
     unpack_fields(&r, s);
     if (r.bad || s->ndim < 0 || s->ndim > 5) {
         dc_scan_free(s);
         return -1;
     }
-    *p = r.p;
+    *p = (const char *)r.p;
     return 0;
 }

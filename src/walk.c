@@ -1,7 +1,7 @@
 /*
  * walk.c - enumerate the regular files in scope (SPEC 3), in a fixed order.
  *
- * walk_dir() handles one directory: it reads every entry into a per-directory
+ * visit_dir() handles one directory: it reads every entry into a per-directory
  * arena (read_entries; no stat when the file system gives d_type, one
  * fstatat per entry of unknown type or symlink followed), sorts the names with strcmp, appends
  * the regular files to the list under the directory's scope, and, in
@@ -142,15 +142,32 @@ typedef struct {
     size_t n, cap;
 } level;
 
+/* a directory read, whose files and subdirectories are being walked */
 typedef struct {
+    char *dir;
+    level lv;
+    size_t next;     /* next entry to look at for subdirectories */
+    int is_input;
+    int files_added; /* its files are in a window */
+} frame;
+
+/* the walk cursor (dc_walk_cursor): a depth-first walk as an explicit stack */
+struct dc_walk_cursor {
     const dc_config *cfg;
-    dc_filelist *fl;
+    dc_filelist *fl;      /* the window being filled */
+    int (*stop)(void);
+    int stopped, done;
+    frame *stack;
+    size_t depth, cap;
+    size_t next_input;    /* next of cfg->folders to visit */
+    size_t next_pending;  /* next of pending to visit */
     dirset seen;
     dc_strvec pending;    /* symlinked directories, walked after every real one */
     dc_strvec unreadable; /* directories that could not be opened ... */
     dc_buf unreadable_kind; /* ... and DC_SCOPE_DENIED or DC_SCOPE_FAILED for each */
     int stat_failed;      /* a stat other than ENOENT failed in the current directory */
-} walker;
+};
+typedef struct dc_walk_cursor walker;
 
 static void level_add(level *lv, const char *name, int kind)
 {
@@ -304,15 +321,23 @@ static void add_files(walker *w, const char *dir, const level *lv, int is_input)
             add_file(w->fl, join_path(dir, lv->e[i].name), scope);
 }
 
-static int stop_now(walker *w)
+static size_t count_files(const level *lv)
 {
-    if (!w->fl->stopped && w->fl->stop && w->fl->stop()) w->fl->stopped = 1;
-    return w->fl->stopped;
+    size_t n = 0;
+    for (size_t i = 0; i < lv->n; i++) n += lv->e[i].kind == E_FILE;
+    return n;
 }
 
-static void walk_dir(walker *w, const char *dir, int is_input)
+static int stop_now(walker *w)
 {
-    if (stop_now(w)) return;
+    if (!w->stopped && w->stop && w->stop()) w->stopped = 1;
+    return w->stopped;
+}
+
+/* Reads one directory into a new frame on the stack (its files not yet
+ * added: add_frame_files does that).  Nothing is pushed when it is skipped. */
+static void visit_dir(walker *w, const char *dir, int is_input)
+{
     DIR *d = open_once(w, dir);
     if (!d) return;
     level lv = {{NULL, 0, 0}, NULL, 0, 0};
@@ -321,44 +346,129 @@ static void walk_dir(walker *w, const char *dir, int is_input)
     closedir(d);
     w->fl->n_dirs++;
     if (rc != 0 || w->stat_failed) w->fl->n_dir_errors++;
-    add_files(w, dir, &lv, is_input);
-    for (size_t i = 0; w->cfg->recursive && i < lv.n; i++) {
-        if (lv.e[i].kind == E_LINKDIR)
-            dc_strvec_push_own(&w->pending, join_path(dir, lv.e[i].name));
-        if (lv.e[i].kind != E_DIR) continue;
-        char *sub = join_path(dir, lv.e[i].name);
-        walk_dir(w, sub, 0);
+    if (w->depth == w->cap) {
+        w->cap = w->cap ? w->cap * 2 : 16;
+        w->stack = dc_realloc(w->stack, w->cap * sizeof *w->stack);
+    }
+    frame *f = &w->stack[w->depth++];
+    f->dir = dc_strdup(dir);
+    f->lv = lv;
+    f->next = 0;
+    f->is_input = is_input;
+    f->files_added = 0;
+}
+
+static void pop_frame(walker *w)
+{
+    frame *f = &w->stack[--w->depth];
+    free(f->dir);
+    level_free(&f->lv);
+}
+
+/* The next directory to visit after the top frame's files are added:
+ * its next subdirectory (symlinked ones are queued for later), else pop. */
+static int step(walker *w)
+{
+    while (w->depth > 0) {
+        frame *f = &w->stack[w->depth - 1];
+        if (!f->files_added) return 1; /* files to add first */
+        if (!w->cfg->recursive || f->next >= f->lv.n) {
+            pop_frame(w);
+            continue;
+        }
+        const entry *e = &f->lv.e[f->next++];
+        if (e->kind == E_LINKDIR) dc_strvec_push_own(&w->pending, join_path(f->dir, e->name));
+        if (e->kind != E_DIR) continue;
+        char *sub = join_path(f->dir, e->name);
+        visit_dir(w, sub, 0);
         free(sub);
     }
-    level_free(&lv);
+    /* stack empty: the next input folder, then the queued symlinked folders */
+    if (w->next_input < w->cfg->folders.n) {
+        visit_dir(w, w->cfg->folders.v[w->next_input++], 1);
+        return 1;
+    }
+    if (w->next_pending < w->pending.n) {
+        visit_dir(w, w->pending.v[w->next_pending++], 0);
+        return 1;
+    }
+    return 0;
+}
+
+/* last, the folders that could not be read: scopes without files that
+ * become rows of unreadable_files (after every real scope, so they never
+ * split an input folder from its subfolders) */
+static void add_unreadable_scopes(walker *w)
+{
+    for (size_t i = 0; i < w->unreadable.n; i++)
+        add_scope(w->fl, w->unreadable.v[i], (uint8_t)w->unreadable_kind.data[i]);
+}
+
+dc_walk_cursor *dc_walk_open(const dc_config *cfg, int (*stop)(void))
+{
+    walker *w = dc_calloc(1, sizeof *w);
+    w->cfg = cfg;
+    w->stop = stop;
+    dc_strvec_init(&w->pending);
+    dc_strvec_init(&w->unreadable);
+    dc_buf_init(&w->unreadable_kind);
+    return w;
+}
+
+void dc_walk_close(dc_walk_cursor *w)
+{
+    if (!w) return;
+    while (w->depth > 0) pop_frame(w);
+    free(w->stack);
+    dc_strvec_free(&w->pending);
+    dc_strvec_free(&w->unreadable);
+    dc_buf_free(&w->unreadable_kind);
+    free(w->seen.slot);
+    free(w);
+}
+
+int dc_walk_next(dc_walk_cursor *w, dc_filelist *fl, size_t max_files, char *err, size_t errlen)
+{
+    if (w->cfg->folders.n == 0) {
+        snprintf(err, errlen, "input.folders: no folders to walk");
+        return -1;
+    }
+    if (w->done) return 1;
+    w->fl = fl;
+    for (;;) {
+        if (stop_now(w)) {
+            fl->stopped = 1;
+            return 0;
+        }
+        if (!step(w)) break;
+        if (w->depth == 0) continue;
+        frame *f = &w->stack[w->depth - 1];
+        /* whole folders: one that would overflow a started window starts the next */
+        if (fl->n > 0 && fl->n + count_files(&f->lv) > max_files) break;
+        add_files(w, f->dir, &f->lv, f->is_input);
+        f->files_added = 1;
+        if (fl->n >= max_files) break;
+        if (fl->n > UINT32_MAX - 1 || fl->scopes.n > UINT32_MAX - 1) {
+            snprintf(err, errlen, "%zu files in one window: more than this version can index",
+                     fl->n);
+            return -1;
+        }
+    }
+    if (w->depth == 0 && w->next_input >= w->cfg->folders.n && w->next_pending >= w->pending.n) {
+        add_unreadable_scopes(w);
+        w->done = 1;
+        return 1;
+    }
+    return 0;
 }
 
 int dc_walk(const dc_config *cfg, dc_filelist *fl, char *err, size_t errlen)
 {
-    if (cfg->folders.n == 0) {
-        snprintf(err, errlen, "input.folders: no folders to walk");
-        return -1;
-    }
-    walker w;
-    memset(&w, 0, sizeof w);
-    w.cfg = cfg;
-    w.fl = fl;
-    dc_strvec_init(&w.pending);
-    dc_strvec_init(&w.unreadable);
-    dc_buf_init(&w.unreadable_kind);
-    for (size_t i = 0; i < cfg->folders.n; i++) walk_dir(&w, cfg->folders.v[i], 1);
-    /* then symlinked directories (the queue grows while it is walked), so a
-     * directory reached both ways keeps its real path as scope */
-    for (size_t i = 0; i < w.pending.n; i++) walk_dir(&w, w.pending.v[i], 0);
-    /* last, the folders that could not be read: scopes without files that
-     * become rows of unreadable_files (after every real scope, so they never
-     * split an input folder from its subfolders) */
-    for (size_t i = 0; i < w.unreadable.n; i++)
-        add_scope(fl, w.unreadable.v[i], (uint8_t)w.unreadable_kind.data[i]);
-    dc_strvec_free(&w.pending);
-    dc_strvec_free(&w.unreadable);
-    dc_buf_free(&w.unreadable_kind);
-    free(w.seen.slot);
+    dc_walk_cursor *w = dc_walk_open(cfg, fl->stop);
+    int rc = dc_walk_next(w, fl, SIZE_MAX, err, errlen);
+    if (rc == 0 && !fl->stopped) rc = 1; /* cannot happen: one window holds everything */
+    dc_walk_close(w);
+    if (rc < 0) return -1;
     if (fl->n > UINT32_MAX || fl->scopes.n > UINT32_MAX) {
         snprintf(err, errlen, "%zu files in scope: more than this version can index", fl->n);
         return -1;

@@ -14,6 +14,10 @@ KIND
   small   OUT/d<NNN>/: --files F small files (the same CT header, --size N pixels,
           one SOPInstanceUID each) in folders of 1,000, written from one template
           by patching fixed-width fields (fast enough for 200,000 files).
+  archive OUT/d<NNNNN>/: --files F small files for the archive-scale case: the
+          same template (--size 16: 2.8 KB files), 500 per folder, 5 series per
+          folder, written by the C tool stamp (--stamp PATH, built by
+          run_bench.sh): seconds per million files.
 
 Everything is seeded: the same arguments give byte-identical files.  Writes
 OUT.complete (with the arguments) last, beside OUT so that it is not part of
@@ -260,9 +264,34 @@ def write_small(a):
             f.write(tpl)
 
 
+def write_archive(a):
+    """The small files' template, stamped by the C tool (folders of 500, 5 series each)."""
+    rng = np.random.default_rng(a.seed)
+    ds = ct_header(1, 1, 1, a.size)
+    marker = "%s.5.%s" % (ROOT, "9" * 9)
+    ds.file_meta.MediaStorageSOPInstanceUID = marker
+    ds.SOPInstanceUID = marker
+    ds.SeriesInstanceUID = "%s.3.%s" % (ROOT, "8" * 9)
+    ds.InstanceNumber = "77777777"
+    ds.ImagePositionPatient = ["-190", "-190", "-300"]
+    ds.PixelData = phantom(rng, a.size, 0, 1).tobytes()
+    ds["PixelData"].VR = "OW"
+    tmp = a.out + ".template.dcm"
+    ds.save_as(tmp, write_like_original=False)
+    tpl = open(tmp, "rb").read()
+    sop_at = [i for i in range(len(tpl)) if tpl.startswith(marker.encode(), i)]
+    ser_at = tpl.find(("%s.3.%s" % (ROOT, "8" * 9)).encode())
+    inst_at = tpl.find(b"77777777")
+    assert len(sop_at) == 2 and ser_at > 0 and inst_at > 0
+    n0 = len(ROOT) + 3
+    subprocess.run([a.stamp, tmp, a.out, str(a.files), "500", "5", str(sop_at[0] + n0),
+                    str(sop_at[1] + n0), str(ser_at + n0), str(inst_at)], check=True)
+    os.unlink(tmp)
+
+
 def main():
     ap = argparse.ArgumentParser()
-    ap.add_argument("kind", choices=["ct", "jpeg", "small"])
+    ap.add_argument("kind", choices=["ct", "jpeg", "small", "archive"])
     ap.add_argument("out")
     ap.add_argument("--series", type=int, default=24)
     ap.add_argument("--slices", type=int, default=120)
@@ -270,6 +299,7 @@ def main():
     ap.add_argument("--files", type=int, default=20000)
     ap.add_argument("--from", dest="src")
     ap.add_argument("--seed", type=int, default=1436)
+    ap.add_argument("--stamp", help="the stamp tool (archive)")
     a = ap.parse_args()
     a.out = os.path.abspath(a.out)
     stamp = a.out + ".complete"
@@ -281,7 +311,7 @@ def main():
     if os.path.exists(a.out):
         subprocess.run(["rm", "-rf", a.out], check=True)
     os.makedirs(a.out)
-    {"ct": write_ct, "jpeg": write_jpeg, "small": write_small}[a.kind](a)
+    {"ct": write_ct, "jpeg": write_jpeg, "small": write_small, "archive": write_archive}[a.kind](a)
     with open(stamp, "w") as f:
         f.write(args)
 

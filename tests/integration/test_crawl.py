@@ -27,8 +27,9 @@ lossy syntaxes within a printed tolerance - with the right shape, dtype and
 attributes) or unreadable (a row with a specific reason), never both; CSVs
 parse with the csv module and pandas; every value of every row equals the
 oracle's (csv_style seed: names and values exactly pydicom's, as the old
-crawler wrote them; dicom in the rescale run); rows sorted by Scan ID;
-columns ordered by the tag path their names give (oracle.column_sort_key).  Mismatches are
+crawler wrote them; dicom in the rescale run); rows folder by folder in walk
+order, sorted by Scan ID within a folder; columns ordered by the tag path their
+names give (oracle.column_sort_key).  Mismatches are
 printed as  [run] scan: what: expected ... got ...  and the exit status is 1.
 """
 import argparse
@@ -250,6 +251,12 @@ class ColumnMap:
         return None
 
 
+def row_key(orc, sid):
+    """Row order (SPEC 4, 10): the scan's folder in walk order, then its Scan ID."""
+    scope_pos = {sc: i for i, (sc, _) in enumerate(orc.scopes)}
+    return (scope_pos.get(getattr(orc.scans.get(sid), "scope", None), -1), sid.encode("utf-8"))
+
+
 def compare_run(run, outdir, run_id, orc, rep, h5_expected=True):
     """Compare one run's outputs with the oracle's expectations."""
     meta = os.path.join(outdir, "metadata_%s.csv" % run_id)
@@ -274,10 +281,12 @@ def compare_run(run, outdir, run_id, orc, rep, h5_expected=True):
             rep.fail(run, sid, "Scan ID appears in more than one metadata row")
         rows[sid] = dict(zip(header, r))
         order.append(sid)
-    if order != sorted(order, key=lambda s: s.encode("utf-8")):
-        bad = next(i for i in range(1, len(order)) if order[i - 1].encode() > order[i].encode())
-        rep.fail(run, "-", "metadata rows not sorted by Scan ID", "%s < %s" % (order[bad], order[bad - 1]),
-                 "%s before %s" % (order[bad - 1], order[bad]))
+    # SPEC 4/10: folders in walk order (the oracle's scopes), Scan IDs sorted within a folder
+    keys = [row_key(orc, sid) for sid in order]
+    bad = next((i for i in range(1, len(keys)) if keys[i - 1] > keys[i]), None)
+    if bad is not None:
+        rep.fail(run, "-", "metadata rows not in row order (folders in walk order, Scan IDs within)",
+                 "%s < %s" % (order[bad], order[bad - 1]), "%s before %s" % (order[bad - 1], order[bad]))
     unrows = []
     if os.path.exists(unr):
         uh, ub = read_csv_checked(unr, run, rep, "unreadable CSV")
@@ -1123,15 +1132,15 @@ def compare_run_appended(run, outdir, run_id, orc, rep, first_ids):
         if ids != a + b:
             rep.fail(run, "-", "rows of the first run should come first (appended, not re-sorted)",
                      "first-run rows then new rows", ids[:6])
-        if a != sorted(a) or b != sorted(b):
-            rep.fail(run, "-", "rows of each run sorted by Scan ID")
+        if a != sorted(a, key=lambda x: row_key(orc, x)) or b != sorted(b, key=lambda x: row_key(orc, x)):
+            rep.fail(run, "-", "rows of each run in row order (folders in walk order, Scan IDs within)")
         # compare the content as if sorted
         tmp = tempfile.mkdtemp(prefix="dcmcrawl_append_")
         try:
             with open(os.path.join(tmp, "metadata_%s.csv" % run_id), "w", newline="") as fh:
                 w = csv.writer(fh, lineterminator="\n")
                 w.writerow(header)
-                w.writerows(sorted((r for r in body if r), key=lambda r: r[0].encode()))
+                w.writerows(sorted((r for r in body if r), key=lambda r: row_key(orc, r[0])))
             for n in os.listdir(outdir):
                 if not n.startswith("metadata_"):
                     src = os.path.join(outdir, n)

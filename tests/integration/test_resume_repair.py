@@ -184,7 +184,7 @@ def main():
         damage(out)
         rc, log = K.run(binary, work, [cfg], log=os.path.join(work, "log_%s.txt" % name))
         said = [ln for ln in log.splitlines() if msg in ln]
-        redone = [ln for ln in log.splitlines() if "scans to do" in ln]
+        redone = [ln for ln in log.splitlines() if "scans written" in ln]
         ok = True
         if rc != 0:
             problems.append("%s: exit %s\n%s" % (name, rc, log[-1500:]))
@@ -202,7 +202,7 @@ def main():
             ok = False
         print("  %-16s %-5s %s | %s" % (name, "ok" if ok else "FAIL",
                                         said[0].split(": ", 2)[-1][:110] if said else "-",
-                                        redone[0].split("info: ")[-1] if redone else "-"),
+                                        redone[0].split("dcmcrawl: ")[-1][:60] if redone else "-"),
               flush=True)
     print()
     for pr in problems:

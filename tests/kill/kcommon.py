@@ -82,7 +82,7 @@ def make_corpus(work, ct=(2, 4, 16, 64), synthetic=True):
 
 
 def write_config(path, folders, out, run_id, volumes=True, pixels=True, compression="none",
-                 commit_every=3, retry=False, layout="zyx", log_level="info"):
+                 commit_every=3, retry=False, layout="zyx", log_level="info", window_files=None):
     with open(path, "w") as fh:
         fh.write("input:\n  folders: [%s]\n" % ", ".join('"%s"' % f for f in folders))
         fh.write("output:\n  folder: %s\n" % out)
@@ -92,6 +92,8 @@ def write_config(path, folders, out, run_id, volumes=True, pixels=True, compress
             "true" if pixels else "false", "true" if volumes else "false", layout, compression))
         fh.write("run:\n  commit_every: %d\n  retry_unreadable: %s\n  progress: never\n"
                  "  log_level: %s\n" % (commit_every, "true" if retry else "false", log_level))
+        if window_files:
+            fh.write("  window_files: %d\n" % window_files)
 
 
 class Job:

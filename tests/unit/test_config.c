@@ -139,7 +139,9 @@ static const char *DEFAULT_YAML = "input:\n"
                                   "  slice_order: position\n"
                                   "  split_inconsistent: true\n"
                                   "run:\n"
-                                  "  commit_every: 32\n"
+                                  "  commit_every: 10000\n"
+                                  "  commit_seconds: 5\n"
+                                  "  window_files: 20000\n"
                                   "  retry_unreadable: false\n"
                                   "  log_level: info\n"
                                   "  progress: auto\n"
@@ -164,7 +166,9 @@ static void test_defaults(void **state)
     assert_int_equal(cfg.philips_scaling, DC_PHILIPS_DISPLAY);
     assert_int_equal(cfg.slice_order, DC_ORDER_POSITION);
     assert_int_equal(cfg.split_inconsistent, 1);
-    assert_int_equal(cfg.commit_every, 32);
+    assert_int_equal(cfg.commit_every, 10000);
+    assert_int_equal(cfg.commit_seconds, 5);
+    assert_int_equal(cfg.window_files, 20000);
     assert_int_equal(cfg.retry_unreadable, 0);
     assert_int_equal(cfg.log_level, DC_LOG_INFO);
     assert_int_equal(cfg.progress, DC_PROGRESS_AUTO);
@@ -205,6 +209,8 @@ static const char *FULL_YAML = "# every key, none at its default\n"
                                "  split_inconsistent: no\n"
                                "run:\n"
                                "  commit_every: 7\n"
+                               "  commit_seconds: 30\n"
+                               "  window_files: 500\n"
                                "  retry_unreadable: true\n"
                                "  log_level: debug\n"
                                "  progress: never\n"
@@ -232,6 +238,8 @@ static void test_every_key(void **state)
     assert_int_equal(cfg.slice_order, DC_ORDER_FILENAME);
     assert_int_equal(cfg.split_inconsistent, 0);
     assert_int_equal(cfg.commit_every, 7);
+    assert_int_equal(cfg.commit_seconds, 30);
+    assert_int_equal(cfg.window_files, 500);
     assert_int_equal(cfg.retry_unreadable, 1);
     assert_int_equal(cfg.log_level, DC_LOG_DEBUG);
     assert_int_equal(cfg.progress, DC_PROGRESS_NEVER);
@@ -269,6 +277,8 @@ static void test_every_key(void **state)
                            "  split_inconsistent: false\n"
                            "run:\n"
                            "  commit_every: 7\n"
+                           "  commit_seconds: 30\n"
+                           "  window_files: 500\n"
                            "  retry_unreadable: true\n"
                            "  log_level: debug\n"
                            "  progress: never\n"
@@ -804,7 +814,9 @@ static void test_cli_help_version(void **state)
                           "rescale: false",
                           "slice_order: position",
                           "split_inconsistent: true",
-                          "commit_every: 32",
+                          "commit_every: 10000",
+                          "commit_seconds: 5",
+                          "window_files: 20000",
                           "retry_unreadable: false",
                           "log_level: info",
                           "progress: auto",

@@ -162,6 +162,65 @@ static void expect_scopes(const dc_filelist *fl, const char *const *want, const 
 
 /* ------------------------------------------------------------------ tests */
 
+/* the walk as a list of "scope|path" lines, one window after the other
+ * (dc_walk_next) or all at once (dc_walk); windows are checked to hold whole
+ * folders (a scope never spans two windows) and to hold at most max files
+ * unless they are one folder */
+static char *walk_text(const dc_config *cfg, size_t max, size_t *n_windows)
+{
+    dc_buf out;
+    dc_buf_init(&out);
+    char err[DC_ERRLEN] = "";
+    dc_walk_cursor *c = dc_walk_open(cfg, NULL);
+    dc_strvec seen;
+    dc_strvec_init(&seen);
+    int rc = 0;
+    *n_windows = 0;
+    while (rc == 0) {
+        dc_filelist fl;
+        dc_filelist_init(&fl);
+        rc = dc_walk_next(c, &fl, max, err, sizeof err);
+        if (rc < 0) fail_msg("dc_walk_next: %s", err);
+        if (fl.n > max && fl.scopes.n != 1) fail_msg("window of %zu files in %zu folders", fl.n, fl.scopes.n);
+        for (size_t i = 0; i < fl.scopes.n; i++) {
+            for (size_t j = 0; j < seen.n; j++)
+                if (!strcmp(seen.v[j], fl.scopes.v[i]) && fl.scope_is_input[i] < 2)
+                    fail_msg("folder %s in two windows", fl.scopes.v[i]);
+            dc_strvec_push(&seen, fl.scopes.v[i]);
+            dc_buf_printf(&out, "scope %s %d\n", fl.scopes.v[i], fl.scope_is_input[i]);
+            for (size_t k = 0; k < fl.n; k++)
+                if (fl.files[k].scope == i) dc_buf_printf(&out, "  %s\n", fl.files[k].path);
+        }
+        (*n_windows)++;
+        dc_filelist_free(&fl);
+    }
+    dc_walk_close(c);
+    dc_strvec_free(&seen);
+    dc_buf_putc(&out, '\0');
+    return dc_buf_steal(&out);
+}
+
+/* windows of 1, 2, 3 files give the same walk, in the same order, as one window */
+static void test_windows_same_walk(void **state)
+{
+    (void)state;
+    for (int follow = 0; follow < 2; follow++) {
+        dc_config cfg;
+        cfg_for(&cfg, 1, follow, "top", "second");
+        size_t nw_all, nw;
+        char *all = walk_text(&cfg, SIZE_MAX, &nw_all);
+        assert_int_equal(nw_all, 1);
+        for (size_t max = 1; max <= 3; max++) {
+            char *w = walk_text(&cfg, max, &nw);
+            if (strcmp(all, w)) fail_msg("window %zu (follow %d):\n%s\nvs one window:\n%s", max, follow, w, all);
+            if (max == 1 && nw < 4) fail_msg("only %zu windows of 1 file", nw);
+            free(w);
+        }
+        free(all);
+        dc_config_free(&cfg);
+    }
+}
+
 static void test_flat(void **state)
 {
     (void)state;
@@ -441,6 +500,7 @@ int main(void)
         cmocka_unit_test(test_unreadable_dirs),
         cmocka_unit_test(test_many_files),
         cmocka_unit_test(test_names),
+        cmocka_unit_test(test_windows_same_walk),
     };
     return cmocka_run_group_tests(tests, setup_tree, teardown_tree);
 }

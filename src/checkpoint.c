@@ -1,0 +1,388 @@
+/*
+ * checkpoint.c - running a batch and committing checkpoints (see
+ * dc_checkpoint.h for the protocol, docs/DESIGN.md for why segments and an
+ * index).
+ *
+ * Per batch: open_segment (collective creation of the segment file and its
+ * datasets), each rank processes its scans (process.c), the ranks exchange
+ * what became of every scan (non-blocking allreduce, polling for stops),
+ * compressed datasets are written collectively, datasets of scans not stored
+ * are unlinked, the segment is closed (fsync'ed by every rank); rank 0 notes
+ * the stored scans' links, every rank formats and holds its rows (hold_rows).
+ * Per checkpoint (dc_ckpt_commit): index replaced, then CSV rows appended.
+ */
+#include "dc_checkpoint.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "dc_hook.h"
+#include "dc_mpi.h"
+#include "dc_stop.h"
+
+void dc_ckpt_init(dc_ckpt *c, MPI_Comm comm, const dc_config *cfg, dc_outputs *out,
+                  dc_progress *progress, dc_worker *worker)
+{
+    memset(c, 0, sizeof *c);
+    c->comm = comm;
+    MPI_Comm_rank(comm, &c->rank);
+    MPI_Comm_size(comm, &c->nranks);
+    c->cfg = cfg;
+    c->out = out;
+    c->progress = progress;
+    c->worker = worker;
+    c->last_commit = dc_now();
+}
+
+static void held_clear(dc_held_rows *h)
+{
+    for (size_t i = 0; i < h->n; i++) dc_buf_free(&h->txt[i]);
+    h->n = 0;
+}
+
+static void held_free(dc_held_rows *h)
+{
+    held_clear(h);
+    free(h->txt);
+    free(h->pos);
+    memset(h, 0, sizeof *h);
+}
+
+/* takes the text (t is left empty) */
+static void held_add(dc_held_rows *h, uint32_t pos, dc_buf *t)
+{
+    if (h->n == h->cap) {
+        h->cap = h->cap ? h->cap * 2 : 64;
+        h->txt = dc_realloc(h->txt, h->cap * sizeof *h->txt);
+        h->pos = dc_realloc(h->pos, h->cap * sizeof *h->pos);
+    }
+    h->txt[h->n] = *t;
+    h->pos[h->n++] = pos;
+    dc_buf_init(t);
+}
+
+void dc_ckpt_free(dc_ckpt *c)
+{
+    held_free(&c->meta);
+    held_free(&c->unread);
+}
+
+/* ---- one batch ---- */
+
+/* what became of a scan of the batch (summed over ranks: only the owner adds) */
+enum { SCAN_ABANDONED = 0, SCAN_STORED = 1, SCAN_UNREADABLE = 2 };
+
+typedef struct {
+    dc_scan_result *res; /* per scan of the batch (filled for my scans) */
+    int32_t *status;     /* per scan: SCAN_* (all ranks after the exchange) */
+    int *handle;         /* dataset handle per scan, -1 none */
+} batch_state;
+
+static int open_segment(dc_ckpt *c, const dc_batch *b, dc_h5seg **seg, char **seg_rel,
+                        batch_state *bs)
+{
+    *seg = NULL;
+    *seg_rel = NULL;
+    int need = 0;
+    for (size_t i = 0; i < b->n_scans; i++) need |= !b->scans[i].unreadable;
+    if (!c->cfg->write_pixeldata || !need) return 0;
+    char err[DC_ERRLEN] = "";
+    if (c->rank == 0 && mkdir(c->out->seg_dir, 0755) == 0) dc_fsync_path(c->cfg->out_folder, 1);
+    MPI_Barrier(c->comm);
+    char *name = dc_outputs_seg_name(c->out->next_seg++);
+    char *path = dc_asprintf("%s/%s", c->out->seg_dir, name);
+    *seg_rel = dc_asprintf("%s/%s", c->out->seg_dir_name, name);
+    free(name);
+    *seg = dc_h5seg_create(c->comm, path, err, sizeof err);
+    free(path);
+    if (!*seg) {
+        if (c->rank == 0) dc_error("%s", err);
+        return -1;
+    }
+    dc_h5ds_opts o = {NULL, c->cfg->gzip_level, c->cfg->layout};
+    for (size_t i = 0; i < b->n_scans; i++) {
+        if (b->scans[i].unreadable) continue;
+        o.source_folder = b->source_folder[i];
+        bs->handle[i] = dc_h5seg_add_dataset(*seg, &b->scans[i], &o, err, sizeof err);
+        if (bs->handle[i] < 0) {
+            if (c->rank == 0) dc_error("%s", err);
+            return -1;
+        }
+    }
+    return 0;
+}
+
+static void unreadable_row(const dc_scan *s, const dc_scan_result *res, dc_buf *out)
+{
+    dc_csv_field(out, res->reason ? res->reason : "unreadable");
+    dc_buf_putc(out, ',');
+    dc_csv_field(out, s->scan_id);
+    dc_buf_printf(out, ",%u,", s->n_files);
+    dc_csv_field(out, res->example ? res->example : "");
+    dc_buf_putc(out, '\n');
+}
+
+/* The columns of this batch's rows that are not formatted yet join the
+ * header (collective); when that adds columns, every text formatted for
+ * the old header (held from earlier batches, or formatted by the worker in
+ * this one) is remapped, as the file's own rewrite does. */
+static int widen_columns(dc_ckpt *c, const dc_batch *b, batch_state *bs, char *err, size_t errlen)
+{
+    size_t n = b->n_scans;
+    const dc_row **rows = dc_malloc(sizeof(dc_row *) * (n ? n : 1));
+    dc_buf **texts = dc_malloc(sizeof(dc_buf *) * (n + c->meta.n + 1));
+    size_t nr = 0, nt = 0;
+    for (size_t i = 0; i < c->meta.n; i++) texts[nt++] = &c->meta.txt[i];
+    for (size_t i = 0; i < n; i++)
+        if (b->owner[i] == c->rank && bs->status[i] == SCAN_STORED) {
+            if (bs->res[i].text.len)
+                texts[nt++] = &bs->res[i].text;
+            else
+                rows[nr++] = &bs->res[i].row;
+        }
+    dc_strvec old_header;
+    dc_strvec_init(&old_header);
+    if (nt) dc_csvout_header_fields(&c->out->meta, &old_header);
+    int rc = dc_csvout_widen(c->comm, &c->out->meta, rows, nr, err, errlen);
+    if (rc == 0 && nt && c->out->meta.cols.n + DC_META_FIXED_COLS != old_header.n) {
+        if (dc_csvout_remap_rows(&c->out->meta, &old_header, texts, nt) != 0) {
+            snprintf(err, errlen, "%s: internal error remapping rows to new columns",
+                     c->out->meta.path);
+            rc = -1;
+        }
+        dc_debug("%zu rows formatted before %zu new columns remapped", nt,
+                 c->out->meta.cols.n + DC_META_FIXED_COLS - old_header.n);
+    }
+    dc_strvec_free(&old_header);
+    free(rows);
+    free(texts);
+    return dc_agree_all(c->comm, rc);
+}
+
+/* this rank's rows of the batch, formatted and held until the checkpoint */
+static int hold_rows(dc_ckpt *c, const dc_batch *b, batch_state *bs)
+{
+    char err[DC_ERRLEN] = "";
+    int rc = widen_columns(c, b, bs, err, sizeof err);
+    size_t n = b->n_scans, n_unread = 0;
+    for (size_t i = 0; i < n; i++) n_unread += bs->status[i] == SCAN_UNREADABLE;
+    for (size_t i = 0; i < n && rc == 0; i++) {
+        uint32_t pos = (uint32_t)(c->n_held + i);
+        if (b->owner[i] != c->rank) continue;
+        dc_buf t;
+        dc_buf_init(&t);
+        if (bs->status[i] == SCAN_STORED) {
+            if (bs->res[i].text.len)
+                t = bs->res[i].text, dc_buf_init(&bs->res[i].text); /* moved */
+            else
+                dc_csv_format_row(&c->out->meta.cols, b->scans[i].scan_id, b->scans[i].n_files,
+                                  &bs->res[i].row, &t);
+            held_add(&c->meta, pos, &t);
+        } else if (bs->status[i] == SCAN_UNREADABLE) {
+            unreadable_row(&b->scans[i], &bs->res[i], &t);
+            held_add(&c->unread, pos, &t);
+        }
+    }
+    if (rc != 0 && c->rank == 0) dc_error("%s", err[0] ? err : "widening the CSV header failed on another rank");
+    c->n_held += n;
+    c->n_held_unread += n_unread;
+    return rc;
+}
+
+/* rank 0: the stored datasets' links, written at the checkpoint */
+static void note_links(dc_ckpt *c, const dc_batch *b, const batch_state *bs, const char *seg_rel)
+{
+    if (c->rank != 0 || !seg_rel) return;
+    for (size_t i = 0; i < b->n_scans; i++)
+        if (bs->status[i] == SCAN_STORED) {
+            dc_h5index_put(&c->out->index, b->scans[i].scan_id, seg_rel);
+            c->index_dirty = 1;
+        }
+}
+
+static void report_batch(dc_ckpt *c, const dc_batch *b, const batch_state *bs)
+{
+    uint64_t mine[2] = {0, 0};
+    uint64_t files = 0, stored = 0, unread = 0;
+    for (size_t i = 0; i < b->n_scans; i++) {
+        if (b->owner[i] == c->rank) {
+            mine[0] += bs->res[i].bytes_in;
+            mine[1] += bs->res[i].bytes_out;
+        }
+        if (bs->status[i] == SCAN_ABANDONED) continue;
+        files += b->scans[i].n_files;
+        stored += bs->status[i] == SCAN_STORED;
+        unread += bs->status[i] == SCAN_UNREADABLE;
+    }
+    MPI_Reduce(c->rank == 0 ? MPI_IN_PLACE : mine, mine, 2, MPI_UINT64_T, MPI_SUM, 0, c->comm);
+    if (c->rank == 0)
+        dc_progress_add(c->progress, stored + unread, files, stored, unread, mine[0], mine[1]);
+}
+
+/* compressed datasets of stored scans: every rank writes every dataset
+ * together, the owner with the frames it decoded, the others with nothing.
+ * Before each dataset the ranks agree whether a stop came: then the scans
+ * not written yet are abandoned (the same ones on every rank). */
+static int write_collective(dc_ckpt *c, const dc_batch *b, batch_state *bs, dc_h5seg *seg)
+{
+    char err[DC_ERRLEN] = "";
+    int stop = 0;
+    for (size_t i = 0; i < b->n_scans; i++) {
+        if (bs->handle[i] < 0 || !dc_h5seg_is_collective(seg, bs->handle[i])) continue;
+        if (bs->status[i] != SCAN_STORED) continue;
+        if (!stop) stop = dc_stop_agree(c->comm, 0);
+        if (stop) {
+            bs->status[i] = SCAN_ABANDONED;
+            continue;
+        }
+        const void *frames = b->owner[i] == c->rank ? bs->res[i].frames : NULL;
+        if (dc_h5seg_write_all(seg, bs->handle[i], &b->scans[i], frames, err, sizeof err) != 0) {
+            if (c->rank == 0) dc_error("%s", err);
+            return -1;
+        }
+        free(bs->res[i].frames);
+        bs->res[i].frames = NULL;
+    }
+    return 0;
+}
+
+/* datasets of scans that are not stored (unreadable, abandoned) are
+ * unlinked from the segment: it then holds only complete datasets */
+static int drop_incomplete(dc_ckpt *c, const dc_batch *b, batch_state *bs, dc_h5seg *seg)
+{
+    char err[DC_ERRLEN] = "";
+    for (size_t i = 0; i < b->n_scans; i++) {
+        if (bs->handle[i] < 0 || bs->status[i] == SCAN_STORED) continue;
+        if (dc_h5seg_drop_dataset(seg, bs->handle[i], &b->scans[i], err, sizeof err) != 0) {
+            if (c->rank == 0) dc_error("%s", err);
+            return -1;
+        }
+    }
+    return 0;
+}
+
+/* rank 0: a segment none of whose scans was stored is not linked: delete it */
+static void drop_unused_segment(dc_ckpt *c, const dc_batch *b, const batch_state *bs,
+                                const char *seg_rel)
+{
+    for (size_t i = 0; i < b->n_scans; i++)
+        if (bs->status[i] == SCAN_STORED) return;
+    const char *name = strrchr(seg_rel, '/');
+    char *path = dc_asprintf("%s/%s", c->out->seg_dir, name ? name + 1 : seg_rel);
+    if (unlink(path) != 0) dc_debug("%s: cannot remove: %s", path, strerror(errno));
+    free(path);
+}
+
+/* each rank processes the scans it owns */
+static void process_mine(dc_ckpt *c, const dc_batch *b, batch_state *bs, dc_h5seg *seg)
+{
+    for (size_t i = 0; i < b->n_scans; i++) {
+        if (b->owner[i] != c->rank) continue;
+        if (dc_stop_poll()) { /* stop requested: the scans not begun are left too */
+            bs->res[i].abandoned = 1;
+            continue;
+        }
+        c->worker->cols = &c->out->meta.cols; /* rows with known columns are formatted at once */
+        dc_process_scan(c->worker, c->cfg, b, i, seg, bs->handle[i], &bs->res[i]);
+        bs->status[i] = bs->res[i].abandoned ? SCAN_ABANDONED
+                        : bs->res[i].stored  ? SCAN_STORED
+                                             : SCAN_UNREADABLE;
+        if (bs->status[i] == SCAN_UNREADABLE)
+            dc_debug("%s: unreadable: %s (%s)", b->scans[i].scan_id, bs->res[i].reason,
+                     bs->res[i].example);
+    }
+}
+
+static int close_segment(dc_ckpt *c, dc_h5seg *seg)
+{
+    char err[DC_ERRLEN] = "";
+    if (dc_h5seg_close(seg, err, sizeof err) == 0) return 0;
+    if (c->rank == 0) dc_error("%s", err);
+    return -1;
+}
+
+int dc_ckpt_run_batch(dc_ckpt *c, dc_batch *b)
+{
+    size_t n = b->n_scans;
+    batch_state bs;
+    bs.res = dc_calloc(n ? n : 1, sizeof *bs.res);
+    bs.status = dc_calloc(n ? n : 1, sizeof *bs.status);
+    bs.handle = dc_malloc(sizeof(int) * (n ? n : 1));
+    for (size_t i = 0; i < n; i++) bs.handle[i] = -1;
+
+    dc_h5seg *seg = NULL;
+    char *seg_rel = NULL;
+    dc_hook("batch");
+    int rc = open_segment(c, b, &seg, &seg_rel, &bs);
+    if (rc == 0) process_mine(c, b, &bs, seg);
+    /* every rank learns what became of every scan; a rank that is done waits
+     * here, still listening for stop requests (dc_stop.h).  n is at most
+     * run.commit_every (an int count). */
+    MPI_Request req;
+    MPI_Iallreduce(MPI_IN_PLACE, bs.status, (int)n, MPI_INT32_T, MPI_SUM, c->comm, &req);
+    dc_stop_wait(&req);
+    if (rc == 0 && seg) rc = write_collective(c, b, &bs, seg);
+    if (rc == 0 && seg) rc = drop_incomplete(c, b, &bs, seg);
+    if (seg && close_segment(c, seg) != 0) rc = -1;
+    rc = dc_agree_all(c->comm, rc);
+    if (rc == 0 && seg_rel && c->rank == 0) drop_unused_segment(c, b, &bs, seg_rel);
+    if (rc == 0) note_links(c, b, &bs, seg_rel);
+    if (rc == 0) rc = hold_rows(c, b, &bs);
+    if (rc == 0) report_batch(c, b, &bs);
+    for (size_t i = 0; i < n; i++) dc_scan_result_free(&bs.res[i]);
+    free(bs.res);
+    free(bs.status);
+    free(bs.handle);
+    free(seg_rel);
+    return rc;
+}
+
+/* ---- checkpoints ---- */
+
+int dc_ckpt_due(dc_ckpt *c)
+{
+    int due = 0;
+    if (c->rank == 0)
+        due = c->n_held >= (size_t)c->cfg->commit_every ||
+              dc_now() - c->last_commit >= (double)c->cfg->commit_seconds;
+    return dc_agree_rank0(c->comm, due);
+}
+
+/* rank 0: replace the index file when links were added */
+static int commit_index(dc_ckpt *c)
+{
+    int rc = 0;
+    if (c->rank == 0 && c->index_dirty) {
+        char err[DC_ERRLEN] = "";
+        rc = dc_h5index_write(c->out->index_path, &c->out->index,
+                              c->cfg->layout == DC_LAYOUT_SEED ? "seed" : "zyx",
+                              c->cfg->config_text, err, sizeof err);
+        if (rc != 0) dc_error("%s", err);
+        c->index_dirty = 0;
+    }
+    return dc_agree_rank0(c->comm, rc);
+}
+
+int dc_ckpt_commit(dc_ckpt *c)
+{
+    if (c->n_held == 0) return 0;
+    int rc = commit_index(c);
+    char err[DC_ERRLEN] = "";
+    if (rc == 0)
+        rc = dc_csvout_append(c->comm, &c->out->meta, c->n_held, c->meta.pos, c->meta.txt,
+                              c->meta.n, err, sizeof err);
+    if (rc == 0 && c->n_held_unread)
+        rc = dc_csvout_append(c->comm, &c->out->unread, c->n_held, c->unread.pos, c->unread.txt,
+                              c->unread.n, err, sizeof err);
+    if (rc != 0 && c->rank == 0) dc_error("%s", err[0] ? err : "writing rows failed on another rank");
+    held_clear(&c->meta);
+    held_clear(&c->unread);
+    c->n_held = c->n_held_unread = 0;
+    c->last_commit = dc_now();
+    c->n_commits++;
+    return rc;
+}

@@ -1,0 +1,146 @@
+/*
+ * wire.c - the one serialiser (dc_wire.h): little endian, bounded reads.
+ */
+#include "dc_wire.h"
+
+#include <string.h>
+
+void dc_wire_w_u(uint8_t **q, uint64_t v, int n)
+{
+    for (int i = 0; i < n; i++) (*q)[i] = (uint8_t)(v >> (8 * i));
+    *q += n;
+}
+
+void dc_wire_w_f64(uint8_t **q, double d)
+{
+    uint64_t u;
+    memcpy(&u, &d, 8);
+    dc_wire_w_u(q, u, 8);
+}
+
+void dc_wire_put_u(dc_buf *b, uint64_t v, int n)
+{
+    uint8_t t[8], *q = t;
+    dc_wire_w_u(&q, v, n);
+    dc_buf_append(b, t, (size_t)n);
+}
+
+void dc_wire_put_f64(dc_buf *b, double d)
+{
+    uint8_t t[8], *q = t;
+    dc_wire_w_f64(&q, d);
+    dc_buf_append(b, t, 8);
+}
+
+void dc_wire_put_cstr(dc_buf *b, const char *s)
+{
+    dc_buf_append(b, s, strlen(s) + 1);
+}
+
+void dc_wire_put_lstr(dc_buf *b, const char *s)
+{
+    if (!s) {
+        dc_wire_put_u(b, UINT32_MAX, 4);
+        return;
+    }
+    size_t n = strlen(s);
+    dc_wire_put_u(b, (uint32_t)n, 4);
+    dc_buf_append(b, s, n);
+}
+
+void dc_wire_put_bytes(dc_buf *b, const void *p, size_t n)
+{
+    dc_buf_append(b, p, n);
+}
+
+void dc_wire_put_u32s(dc_buf *b, const uint32_t *v, size_t n)
+{
+    for (size_t i = 0; i < n; i++) dc_wire_put_u(b, v[i], 4);
+}
+
+void dc_wire_put_u64s(dc_buf *b, const uint64_t *v, size_t n)
+{
+    for (size_t i = 0; i < n; i++) dc_wire_put_u(b, v[i], 8);
+}
+
+void dc_wire_put_f64s(dc_buf *b, const double *v, size_t n)
+{
+    for (size_t i = 0; i < n; i++) dc_wire_put_f64(b, v[i]);
+}
+
+dc_wire_rd dc_wire_reader(const char *p, const char *end)
+{
+    dc_wire_rd r = {(const uint8_t *)p, (const uint8_t *)end, 0};
+    return r;
+}
+
+uint64_t dc_wire_get_u(dc_wire_rd *r, int n)
+{
+    if (r->bad || r->end - r->p < n) {
+        r->bad = 1;
+        return 0;
+    }
+    uint64_t v = 0;
+    for (int i = 0; i < n; i++) v |= (uint64_t)r->p[i] << (8 * i);
+    r->p += n;
+    return v;
+}
+
+double dc_wire_get_f64(dc_wire_rd *r)
+{
+    uint64_t u = dc_wire_get_u(r, 8);
+    double d;
+    memcpy(&d, &u, 8);
+    return d;
+}
+
+char *dc_wire_get_cstr(dc_wire_rd *r)
+{
+    const uint8_t *nul = r->bad ? NULL : memchr(r->p, '\0', (size_t)(r->end - r->p));
+    if (!nul) {
+        r->bad = 1;
+        return NULL;
+    }
+    char *s = dc_strndup((const char *)r->p, (size_t)(nul - r->p));
+    r->p = nul + 1;
+    return s;
+}
+
+char *dc_wire_get_lstr(dc_wire_rd *r)
+{
+    uint32_t n = (uint32_t)dc_wire_get_u(r, 4);
+    if (r->bad || n == UINT32_MAX) return NULL;
+    if ((size_t)(r->end - r->p) < n || memchr(r->p, '\0', n)) {
+        r->bad = 1;
+        return NULL;
+    }
+    char *s = dc_strndup((const char *)r->p, n);
+    r->p += n;
+    return s;
+}
+
+void dc_wire_get_bytes(dc_wire_rd *r, void *dst, size_t n)
+{
+    if (r->bad || (size_t)(r->end - r->p) < n) {
+        r->bad = 1;
+        memset(dst, 0, n);
+        return;
+    }
+    memcpy(dst, r->p, n);
+    r->p += n;
+}
+
+void dc_wire_get_u32s(dc_wire_rd *r, uint32_t *v, size_t n)
+{
+    for (size_t i = 0; i < n; i++) v[i] = (uint32_t)dc_wire_get_u(r, 4);
+}
+
+void dc_wire_get_u64s(dc_wire_rd *r, uint64_t *v, size_t n)
+{
+    for (size_t i = 0; i < n; i++) v[i] = dc_wire_get_u(r, 8);
+}
+
+void dc_wire_get_f64s(dc_wire_rd *r, double *v, size_t n)
+{
+    for (size_t i = 0; i < n; i++) v[i] = dc_wire_get_f64(r);
+}
