@@ -1,0 +1,111 @@
+/*
+ * dc_seg.h - DICOM Segmentation objects (SEG) to label volumes (SPEC 13).
+ *
+ * Three pure steps, so that a run can do them wherever the data is:
+ *   1. dc_seg_read: the SEG's attributes from a parsed dataset (segments,
+ *      segmentation type, each frame's segment number and plane).
+ *   2. dc_seg_place: each frame's place on a grid (dc_grid.h), found from its
+ *      plane position, never from frame order.  The grid is the referenced
+ *      image volume's; when a frame does not lie on it (other orientation or
+ *      spacing, position between slices or off the pixel grid, outside the
+ *      grid) the SEG keeps a grid of its own, dc_seg_own_grid, and a warning
+ *      says why.
+ *   3. dc_seg_put_frame: one decoded frame (dc_decode_frames gives uint8
+ *      values: 1-bit BINARY frames unpacked to 0/1, bit order and frames not
+ *      starting on a byte boundary as PS3.5 8.1.1 says; FRACTIONAL frames
+ *      0..MaximumFractionalValue) into its segment's volume.
+ *
+ * Output design: one label volume per segment, uint8, dims (z, y, x) of the
+ * grid, so voxel (z, y, x) of a label is voxel (z, y, x) of its image (SPEC
+ * 13).  A leading segment axis was not chosen: SEG segments overlap (a voxel
+ * may be in several), segment numbers need not be contiguous, and one
+ * volume per segment lets a user read one structure without the others.
+ * BINARY: 0/1.  FRACTIONAL: 0..MaximumFractionalValue as stored (probability
+ * or occupancy = value / MaximumFractionalValue).  Voxels no frame covers are
+ * 0.  Two frames of one segment on one plane combine by maximum.
+ * LABELMAP (Supplement 243) is not read yet: dc_seg_read fails with
+ * "unsupported SegmentationType LABELMAP".
+ */
+#ifndef DC_SEG_H
+#define DC_SEG_H
+
+#include <stdint.h>
+
+#include "dc_dicom.h"
+#include "dc_grid.h"
+
+#define DC_SEG_TEXT 256 /* text attributes (LO is 64 characters; UTF-8 may take 4 bytes each) */
+
+/* a coded concept: CodeValue (or LongCodeValue / URNCodeValue),
+ * CodingSchemeDesignator, CodeMeaning; "" when absent */
+typedef struct {
+    char value[DC_SEG_TEXT];
+    char scheme[65];
+    char meaning[DC_SEG_TEXT];
+} dc_code;
+
+typedef struct {
+    uint16_t number;                    /* SegmentNumber */
+    char label[DC_SEG_TEXT];            /* SegmentLabel */
+    char description[DC_SEG_TEXT];      /* SegmentDescription */
+    char algorithm_type[17];            /* SegmentAlgorithmType: AUTOMATIC, SEMIAUTOMATIC, MANUAL */
+    char algorithm_name[DC_SEG_TEXT];   /* SegmentAlgorithmName */
+    dc_code category;                   /* SegmentedPropertyCategoryCodeSequence item 0 */
+    dc_code type;                       /* SegmentedPropertyTypeCodeSequence item 0 */
+} dc_segment;
+
+enum dc_seg_type { DC_SEG_BINARY = 0, DC_SEG_FRACTIONAL = 1 };
+
+typedef struct {
+    int type;                  /* enum dc_seg_type */
+    char fractional_type[17];  /* SegmentationFractionalType: PROBABILITY, OCCUPANCY, "" */
+    uint16_t max_fractional;   /* MaximumFractionalValue (1 for BINARY) */
+    uint32_t rows, cols, n_frames;
+    double spacing[2];         /* PixelSpacing (row, column) from the functional groups */
+    uint32_t n_segments;
+    dc_segment *segments;      /* in SegmentSequence order */
+    /* per frame (n_frames): index into segments (-1: number not in SegmentSequence
+     * or missing), plane position and orientation (has_plane 0: missing) */
+    int32_t *frame_segment;
+    double *frame_ipp;         /* n_frames x 3 */
+    double *frame_iop;         /* n_frames x 6 */
+    uint8_t *has_plane;
+    char frame_of_reference[65]; /* FrameOfReferenceUID */
+} dc_seg_info;
+
+void dc_seg_info_free(dc_seg_info *s);
+
+/* Read a SEG's attributes.  IN ds (a parsed file; pixel data need not be
+ * loaded).  Returns 0, or -1 with a reason in err ("not a segmentation:
+ * SegmentSequence missing", "unsupported SegmentationType X", "BINARY
+ * segmentation with BitsAllocated 8, expected 1", "frame 3 has no
+ * ReferencedSegmentNumber", "frame 3 references segment 7, not in
+ * SegmentSequence", "frame 3 has no plane position"...). */
+int dc_seg_read(const dc_dataset *ds, dc_seg_info *s, char *err, size_t errlen);
+
+/* where one frame goes: segment index and (z, y0, x0) of its first pixel */
+typedef struct {
+    int32_t segment;
+    uint32_t z, y0, x0;
+} dc_seg_place_t;
+
+/* Place every frame on grid g (tol: DC_GRID_POS_TOL).  OUT place[n_frames].
+ * Returns 0 when every frame lies on the grid; 1 when one does not, with
+ * "frame N: <reason>" in why (place then unusable: build dc_seg_own_grid and
+ * place again). */
+int dc_seg_place(const dc_seg_info *s, const dc_grid *g, double tol, dc_seg_place_t *place,
+                 char *why, size_t whylen);
+
+/* The SEG's own grid: the frames' orientation and pixel spacing, rows x cols,
+ * one slice per distinct plane position along the normal (ascending, planes
+ * within tol x spacing merged), slice_positions those planes (the first
+ * frame's position on each).  Returns 0, or -1 with why ("frames of several
+ * orientations", "frames at several in-plane offsets"). */
+int dc_seg_own_grid(const dc_seg_info *s, double tol, dc_grid *g, char *why, size_t whylen);
+
+/* Combine one decoded frame (rows x cols uint8) into its segment's volume
+ * vol (g->nz x g->ny x g->nx uint8, zeroed by the caller) by maximum. */
+void dc_seg_put_frame(const dc_seg_info *s, const dc_grid *g, const dc_seg_place_t *p,
+                      const uint8_t *frame, uint8_t *vol);
+
+#endif
