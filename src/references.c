@@ -20,6 +20,10 @@
 
 #define TAG_REF_SOP_INSTANCE DC_TAG(0x0008, 0x1155)
 #define TAG_FRAME_OF_REFERENCE DC_TAG(0x0020, 0x0052)
+#define TAG_REF_SOP_CLASS DC_TAG(0x0008, 0x1150)
+/* RTReferencedStudySequence: its items name the study by ReferencedSOPInstanceUID
+ * (SOP class Detached Study Management) */
+#define TAG_RT_REF_STUDY_SEQ DC_TAG(0x3006, 0x0012)
 
 static const struct {
     uint32_t tag;
@@ -83,8 +87,22 @@ static const char *classify(const dc_dataset *ds, size_t i, int *outer)
     return kind;
 }
 
+/* 1 when ReferencedSOPInstanceUID element i names a study, not an instance:
+ * in an RTReferencedStudySequence item, or with a study/procedure management
+ * SOP class (1.2.840.10008.3.1.2.x) beside it */
+static int names_a_study(const dc_dataset *ds, size_t i)
+{
+    int sq = ds->el[i].parent;
+    if (ds->el[sq].tag == TAG_RT_REF_STUDY_SEQ) return 1;
+    char cls[DC_REF_UID_LEN];
+    int c = dc_find_in_item(ds, sq, ds->el[i].item, TAG_REF_SOP_CLASS);
+    return c >= 0 && dc_get_str(ds, c, cls, sizeof cls) == 0 &&
+           strncmp(cls, "1.2.840.10008.3.1.2.", 20) == 0;
+}
+
 /* the nearest value of tag in the items enclosing element i, up to and
- * including the items of sequence `outer` */
+ * including the items of sequence `outer`; a study UID is also found as an
+ * RTReferencedStudySequence item's ReferencedSOPInstanceUID */
 static void enclosing_value(const dc_dataset *ds, size_t i, int outer, uint32_t tag, char *out,
                             size_t outlen)
 {
@@ -92,6 +110,8 @@ static void enclosing_value(const dc_dataset *ds, size_t i, int outer, uint32_t 
     int sq = ds->el[i].parent, item = ds->el[i].item;
     while (sq >= 0) {
         int idx = dc_find_in_item(ds, sq, item, tag);
+        if (idx < 0 && tag == DC_TAG_STUDY_UID && ds->el[sq].tag == TAG_RT_REF_STUDY_SEQ)
+            idx = dc_find_in_item(ds, sq, item, TAG_REF_SOP_INSTANCE);
         if (idx >= 0 && dc_get_str(ds, idx, out, outlen) == 0 && out[0]) return;
         if (sq == outer) return;
         item = ds->el[sq].item;
@@ -118,6 +138,7 @@ static int make_row(const dc_dataset *ds, size_t i, dc_reference *r)
     r->kind = classify(ds, i, &outer);
     if (!r->kind) return 0;
     if (ds->el[i].tag == TAG_REF_SOP_INSTANCE) {
+        if (names_a_study(ds, i)) return 0;
         if (dc_get_str(ds, (int)i, r->sop_uid, sizeof r->sop_uid) != 0 || !r->sop_uid[0]) return 0;
         enclosing_value(ds, i, outer, DC_TAG_SERIES_UID, r->series_uid, sizeof r->series_uid);
     } else if (dc_get_str(ds, (int)i, r->series_uid, sizeof r->series_uid) != 0 ||
