@@ -203,6 +203,7 @@ def seg_tests(tool, tmp):
 
     own_grid_tests(tool, tmp, rng, geom, ct)
     oblique_test(tool, tmp, rng)
+    return ct
 
 
 def own_grid_tests(tool, tmp, rng, geom, ct):
@@ -249,6 +250,202 @@ def oblique_test(tool, tmp, rng):
               "seg_oblique: equals pydicom's reconstruction")
 
 
+# -------------------------------------------------------------- RTSTRUCT
+
+def circle(cx, cy, r, z, n=40, phase=0.0):
+    t = np.linspace(0, 2 * np.pi, n, endpoint=False) + phase
+    return [(cx + r * np.cos(a), cy + r * np.sin(a), z) for a in t]
+
+
+def star(cx, cy, r_out, r_in, z, spikes=5):
+    pts = []
+    for i in range(2 * spikes):
+        r = r_out if i % 2 == 0 else r_in
+        a = np.pi * i / spikes + 0.1
+        pts.append((cx + r * np.cos(a), cy + r * np.sin(a), z))
+    return pts
+
+
+def square(cx, cy, h, z):
+    return [(cx - h, cy - h, z), (cx + h, cy - h, z), (cx + h, cy + h, z), (cx - h, cy + h, z)]
+
+
+def rt_rois(geom, sops):
+    """convex, concave, a hole, several contours per slice, overlapping
+    contours (XOR), a POINT, a contour off every slice, one 0.6 mm off its
+    plane, a polygon whose vertices are voxel centres (edges through centres:
+    the case where a rasteriser's boundary rule shows)"""
+    ci = ml.contour_item
+    z = geom.positions[:, 2]
+    return [
+        dict(number=1, name="convex", color=(255, 0, 0), type="ORGAN",
+             contours=[ci(circle(0.3, -3.1, 6 + k, z[k] + (0.6 if k == 3 else 0)), image_sop=sops[k])
+                       for k in range(1, 6)]),
+        dict(number=4, name="concave star", color=(0, 255, 0), type="PTV",
+             contours=[ci(star(-2.2, 1.7, 14.3, 5.1, z[k])) for k in range(0, 8, 2)]),
+        dict(number=7, name="ring with hole", color=(0, 0, 255), type="AVOIDANCE",
+             contours=[ci(square(1.1, 0.7, 12.45, z[k])) for k in (2, 3, 4)]
+             + [ci(circle(1.1, 0.7, 5.3, z[k], 17)) for k in (2, 3, 4)]),
+        dict(number=9, name="two islands", color=(200, 100, 50), type="ORGAN",
+             contours=[ci(circle(-11.0, -9.0, 4.2, z[5])), ci(circle(9.5, 8.1, 5.7, z[5], 23)),
+                       ci(circle(-11.0, 9.0, 3.3, z[6])), ci(circle(-9.0, 9.0, 3.3, z[6], phase=0.3)),
+                       ci([(0.0, 0.0, z[4])], "POINT"),
+                       ci(circle(0, 0, 5, z[-1] + 1.5))]),
+        dict(number=11, name="edges through centres", color=(9, 9, 9), type="CONTROL",
+             contours=[ci([geom.voxel_to_lps(k, y, x) for y, x in ((10, 12), (10, 30), (25, 30), (25, 21), (18, 12))])
+                       for k in (1, 2)]),
+    ]
+
+
+def read_mha(path):
+    b = open(path, "rb").read()
+    key = b"ElementDataFile = LOCAL\n"
+    i = b.index(key) + len(key)
+    h = dict(line.split(" = ", 1) for line in b[:i].decode().splitlines())
+    dims = [int(v) for v in h["DimSize"].split()]
+    return np.frombuffer(b[i:], np.uint8).reshape(dims[::-1]), h
+
+
+def even_odd_reference(geom, roi_contours):
+    """numpy even-odd/XOR mask (z, y, x) in float64: each closed contour on
+    the slice nearest its first point if all points lie within half a spacing"""
+    nz = len(geom.positions)
+    mask = np.zeros((nz, geom.rows, geom.cols), np.uint8)
+    n = dcmgen.normal_of(geom.iop)
+    row, col = np.array(geom.iop[:3]), np.array(geom.iop[3:])
+    h = geom.positions @ n
+    yy, xx = np.mgrid[0:geom.rows, 0:geom.cols].astype(float)
+    for c in roi_contours:
+        if c.ContourGeometricType != "CLOSED_PLANAR":
+            continue
+        pts = np.array(c.ContourData, dtype=float).reshape(-1, 3)
+        k = int(np.argmin(np.abs(h - pts[0] @ n)))
+        spacing = np.mean([abs(h[j] - h[k]) for j in (k - 1, k + 1) if 0 <= j < nz])
+        if np.any(np.abs(pts @ n - h[k]) > spacing / 2):
+            continue
+        d = pts - geom.positions[k]
+        px, py = d @ row / geom.spacing[1], d @ col / geom.spacing[0]
+        inside = np.zeros(xx.shape, bool)
+        for i in range(len(px)):
+            j = i - 1
+            y0, x0, y1, x1 = py[j], px[j], py[i], px[i]
+            if (y0 > 0) == (y1 > 0) and y0 == y1:
+                continue
+            crosses = (y0 > yy) != (y1 > yy)
+            with np.errstate(divide="ignore", invalid="ignore"):
+                xc = x0 + (yy - y0) * (x1 - x0) / (y1 - y0)
+            inside ^= crosses & (xc > xx)
+        mask[k] ^= inside.astype(np.uint8)
+    return mask
+
+
+def edge_distance(geom, roi_contours, k, y, x):
+    """distance (voxels) from voxel centre (y, x) of slice k to the nearest
+    contour edge on that slice"""
+    n = dcmgen.normal_of(geom.iop)
+    row, col = np.array(geom.iop[:3]), np.array(geom.iop[3:])
+    best = np.inf
+    for c in roi_contours:
+        pts = np.array(c.ContourData, dtype=float).reshape(-1, 3)
+        if abs((pts[0] - geom.positions[k]) @ n) > 1.0 or len(pts) < 2:
+            continue
+        d = pts - geom.positions[k]
+        p = np.stack([d @ col / geom.spacing[0], d @ row / geom.spacing[1]], axis=1)
+        for a, b in zip(p, np.roll(p, -1, axis=0)):
+            ab = b - a
+            t = np.clip(np.dot(np.array([y, x]) - a, ab) / max(np.dot(ab, ab), 1e-12), 0, 1)
+            best = min(best, float(np.linalg.norm(a + t * ab - np.array([y, x]))))
+    return best
+
+
+def rtstruct_tests(tool, tmp):
+    geom = ml.Geometry.stack(48, 56, (0.9, 0.8), dcmgen.iop_axial(), (-20.3, -25.1, 10),
+                             [2.0 * k for k in range(8)])
+    series, sops, paths = ml.write_ct(tmp + "/rtct", UIDS, STUDY, geom, seed=3)
+    rois = rt_rois(geom, sops)
+    rtss = ml.write_rtstruct(tmp + "/rtss.dcm", UIDS, STUDY, series, sops, STUDY + ".77", rois)
+    info = dclabel(tool, "rtss", rtss, tmp + "/rtss.npy", *paths)
+    if "error" in info:
+        check(False, "dclabel rtss failed: " + info["error"])
+        return
+    got = np.load(tmp + "/rtss.npy")
+    ds = pydicom.dcmread(rtss)
+    check([(r["number"], r["name"], tuple(r["color"]), r["type"]) for r in info["rois"]]
+          == [(r["number"], r["name"], r["color"], r["type"]) for r in rois], "rtss: ROI numbers, names, colours, types")
+    last = info["rois"][3]
+    check((last["drawn"], last["not_closed"], last["off_slice"]) == (4, 1, 1),
+          "rtss: 4 contours drawn, the POINT not drawn, the one beyond the volume off every slice")
+    pm = tmp + "/pm"
+    r = subprocess.run(["plastimatch", "convert", "--input", rtss, "--referenced-ct", tmp + "/rtct",
+                        "--output-prefix", pm, "--prefix-format", "mha", "--xor-contours"],
+                       stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+    check(r.returncode == 0, "plastimatch convert ran")
+    for i, roi in enumerate(rois):
+        contours = ds.ROIContourSequence[i].ContourSequence
+        ref = even_odd_reference(geom, contours)
+        check(np.array_equal(got[i], ref), "rtss %s: equals the numpy even-odd reference (%d voxels)"
+              % (roi["name"], int(ref.sum())))
+        compare_plastimatch(geom, roi, contours, got[i], "%s/%s.mha" % (pm, roi["name"]))
+    return series, sops, rtss
+
+
+def compare_plastimatch(geom, roi, contours, ours, path):
+    if not os.path.exists(path):
+        check(False, "rtss %s: plastimatch wrote %s" % (roi["name"], path))
+        return
+    theirs, hdr = read_mha(path)
+    offset = np.array(hdr["Offset"].split(), dtype=float)
+    check(theirs.shape == ours.shape and np.allclose(offset, geom.positions[0], atol=1e-3)
+          and hdr["TransformMatrix"].split() == "1 0 0 0 1 0 0 0 1".split(),
+          "rtss %s: plastimatch's grid is the CT's (voxel (z, y, x) alike)" % roi["name"])
+    if theirs.shape != ours.shape:
+        return
+    theirs = (theirs > 0).astype(np.uint8)
+    dice = 2 * np.sum(ours & theirs) / max(1, int(ours.sum() + theirs.sum()))
+    diff = np.argwhere(ours != theirs)
+    far = [tuple(v) for v in diff if edge_distance(geom, contours, *v) > 0.02]
+    # Dice only where no voxel centre lies on an edge: there the two rules agree exactly
+    min_dice = 0.0 if "centres" in roi["name"] else 0.99
+    check(dice >= min_dice and not far,
+          "rtss %s: vs plastimatch Dice %.4f, %d voxels differ, %d of them off the boundary"
+          % (roi["name"], dice, len(diff), len(far)))
+    return diff, ours, theirs
+
+
+# ------------------------------------------------------------ references
+
+def rows_of(info, kind):
+    return {(r["study"], r["series"], r["sop"], r["for"]) for r in info["refs"] if r["kind"] == kind}
+
+
+def reference_tests(tool, tmp, ct, rt):
+    ct_series, ct_sops, _ = ct
+    info = dclabel(tool, "refs", tmp + "/seg_binary.dcm")
+    check(rows_of(info, "referenced_series") == {("", ct_series, s, "") for s in ct_sops},
+          "refs SEG: ReferencedSeriesSequence -> the CT's %d instances with its series" % len(ct_sops))
+    check(rows_of(info, "source_image") == {("", "", s, "") for s in ct_sops},
+          "refs SEG: per-frame SourceImageSequence -> each CT instance once")
+    check({r["kind"] for r in info["refs"]} == {"referenced_series", "source_image"}, "refs SEG: no other kinds")
+    grouped = [(r["kind"], r["series"], r["instances"]) for r in info["by_series"] if r["series"]]
+    check(grouped == [("referenced_series", ct_series, len(ct_sops))], "refs SEG: by series, instance count")
+
+    rt_series, rt_sops, rtss = rt
+    info = dclabel(tool, "refs", rtss)
+    check(rows_of(info, "rt_referenced_series") == {(STUDY, rt_series, s, STUDY + ".77") for s in rt_sops},
+          "refs RTSTRUCT: frame of reference > study > series > contour images")
+    check(rows_of(info, "contour_image") == {("", "", s, "") for s in rt_sops[1:6]},
+          "refs RTSTRUCT: ContourImageSequence of the contours")
+
+    info = dclabel(tool, "refs", PYDICOM_RTSTRUCT)
+    ds = pydicom.dcmread(PYDICOM_RTSTRUCT, force=True)
+    f = ds.ReferencedFrameOfReferenceSequence[0]
+    st = f.RTReferencedStudySequence[0]
+    want = {(st.ReferencedSOPInstanceUID, st.RTReferencedSeriesSequence[0].SeriesInstanceUID, "",
+             f.FrameOfReferenceUID)}
+    check(rows_of(info, "rt_referenced_series") == want and len(info["refs"]) == 1,
+          "refs pydicom rtstruct.dcm: one series reference, study from the RT Referenced Study item")
+
+
 UIDS = dcmgen.UidMaker()
 STUDY = UIDS("study")
 
@@ -259,7 +456,9 @@ def main():
         return 64
     tool = os.path.join(os.path.dirname(os.path.abspath(sys.argv[1])), "tools", "dclabel")
     with tempfile.TemporaryDirectory(prefix="dcmcrawl_labels_") as tmp:
-        seg_tests(tool, tmp)
+        ct = seg_tests(tool, tmp)
+        rt = rtstruct_tests(tool, tmp)
+        reference_tests(tool, tmp, ct, rt)
     print("%d failures" % len(FAILS))
     return 1 if FAILS else 0
 
