@@ -24,6 +24,8 @@
  *                         Sequence (0040,A375), PertinentOther-
  *                         EvidenceSequence (0040,A385)
  *   content               ContentSequence (0040,A730)              SR, KOS (ReferencedSOPSequence)
+ *   predecessor           PredecessorDocumentsSequence (0040,A360) SR, KOS (earlier versions)
+ *   identical_document    IdenticalDocumentsSequence (0040,A525)   SR, KOS (copies)
  *   annotation            GraphicAnnotationSequence (0070,0001),   PR
  *                         DisplayedAreaSelectionSequence (0070,005A)
  *   referenced_image      ReferencedImageSequence (0008,1140)      localizers, PR

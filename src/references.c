@@ -39,6 +39,8 @@ static const struct {
     {DC_TAG(0x0040, 0xA375), "evidence"},
     {DC_TAG(0x0040, 0xA385), "evidence"},
     {DC_TAG(0x0040, 0xA730), "content"},
+    {DC_TAG(0x0040, 0xA360), "predecessor"},
+    {DC_TAG(0x0040, 0xA525), "identical_document"},
     {DC_TAG(0x0070, 0x0001), "annotation"},
     {DC_TAG(0x0070, 0x005A), "annotation"},
     {DC_TAG(0x0008, 0x1140), "referenced_image"},

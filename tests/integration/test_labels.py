@@ -444,6 +444,32 @@ def reference_tests(tool, tmp, ct, rt):
              f.FrameOfReferenceUID)}
     check(rows_of(info, "rt_referenced_series") == want and len(info["refs"]) == 1,
           "refs pydicom rtstruct.dcm: one series reference, study from the RT Referenced Study item")
+    sr_references(tool)
+
+
+# outermost sequence -> kind, for the SR check (keywords of the C table's tags)
+SR_KINDS = {"ContentSequence": "content", "PredecessorDocumentsSequence": "predecessor",
+            "CurrentRequestedProcedureEvidenceSequence": "evidence",
+            "PertinentOtherEvidenceSequence": "evidence", "ReferencedSeriesSequence": "referenced_series"}
+
+
+def sr_references(tool):
+    """pydicom's test-SR.dcm: every ReferencedSOPInstanceUID pydicom finds in
+    the content tree and the predecessor documents, with its kind"""
+    path = os.path.join(os.path.dirname(PYDICOM_RTSTRUCT), "test-SR.dcm")
+    want = set()
+
+    def walk(ds, kind):
+        for e in ds:
+            if e.VR == "SQ":
+                for it in e.value:
+                    walk(it, kind or SR_KINDS.get(e.keyword))
+            elif e.tag == 0x00081155 and kind:
+                want.add((kind, e.value))
+    walk(pydicom.dcmread(path), None)
+    info = dclabel(tool, "refs", path)
+    got = {(r["kind"], r["sop"]) for r in info.get("refs", [])}
+    check(got == want and len(want) == 6, "refs test-SR.dcm: %d content/predecessor references as pydicom finds them" % len(want))
 
 
 UIDS = dcmgen.UidMaker()
