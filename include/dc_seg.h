@@ -15,11 +15,15 @@
  *      starting on a byte boundary as PS3.5 8.1.1 says; FRACTIONAL frames
  *      0..MaximumFractionalValue) into its segment's volume.
  *
- * Output design: one label volume per segment, uint8, dims (z, y, x) of the
- * grid, so voxel (z, y, x) of a label is voxel (z, y, x) of its image (SPEC
- * 13).  A leading segment axis was not chosen: SEG segments overlap (a voxel
- * may be in several), segment numbers need not be contiguous, and one
- * volume per segment lets a user read one structure without the others.
+ * Output design: a leading segment axis.  The label volumes of a SEG are
+ * one uint8 (z, y, x) volume per segment on the grid, consecutive in memory
+ * in SegmentSequence order: together a (segments, z, y, x) array, so
+ * label[i] (z, y, x) is voxel (z, y, x) of the image (SPEC 13) and segment
+ * number segment_numbers[i].  Why an axis rather than one dataset per
+ * segment: a SEG stays one scan with one dataset (the checkpoint, index and
+ * resume protocols pair one dataset with one metadata row), h5py reads one
+ * segment as ds[i] without the others, and overlapping segments (a voxel may
+ * be in several) need one channel each anyway, so no single label map.
  * BINARY: 0/1.  FRACTIONAL: 0..MaximumFractionalValue as stored (probability
  * or occupancy = value / MaximumFractionalValue).  Voxels no frame covers are
  * 0.  Two frames of one segment on one plane combine by maximum.
@@ -103,9 +107,16 @@ int dc_seg_place(const dc_seg_info *s, const dc_grid *g, double tol, dc_seg_plac
  * orientations", "frames at several in-plane offsets"). */
 int dc_seg_own_grid(const dc_seg_info *s, double tol, dc_grid *g, char *why, size_t whylen);
 
-/* Combine one decoded frame (rows x cols uint8) into its segment's volume
- * vol (g->nz x g->ny x g->nx uint8, zeroed by the caller) by maximum. */
+/* Combine one decoded frame (rows x cols uint8) into the slice p->z of its
+ * segment: slice is that plane (g->ny x g->nx uint8, zeroed by the caller
+ * before its first frame), combined by maximum. */
 void dc_seg_put_frame(const dc_seg_info *s, const dc_grid *g, const dc_seg_place_t *p,
-                      const uint8_t *frame, uint8_t *vol);
+                      const uint8_t *frame, uint8_t *slice);
+
+/* The order to write frames in, one output plane at a time: OUT order[n]
+ * = frame indices sorted by (segment, z, frame index).  Runs of equal
+ * (segment, z) fill one slice; planes no frame covers stay 0.  Memory: one
+ * slice, whatever the SEG's size. */
+void dc_seg_write_order(const dc_seg_place_t *place, uint32_t n, uint32_t *order);
 
 #endif

@@ -337,12 +337,34 @@ int dc_seg_own_grid(const dc_seg_info *s, double tol, dc_grid *g, char *why, siz
 }
 
 void dc_seg_put_frame(const dc_seg_info *s, const dc_grid *g, const dc_seg_place_t *p,
-                      const uint8_t *frame, uint8_t *vol)
+                      const uint8_t *frame, uint8_t *slice)
 {
     for (uint32_t y = 0; y < s->rows; y++) {
-        uint8_t *dst = vol + ((size_t)p->z * g->ny + p->y0 + y) * g->nx + p->x0;
+        uint8_t *dst = slice + (size_t)(p->y0 + y) * g->nx + p->x0;
         const uint8_t *src = frame + (size_t)y * s->cols;
         for (uint32_t x = 0; x < s->cols; x++)
             if (src[x] > dst[x]) dst[x] = src[x];
     }
+}
+
+typedef struct {
+    int32_t segment;
+    uint32_t z, frame;
+} plane_key;
+
+static int cmp_plane(const void *a, const void *b)
+{
+    const plane_key *p = a, *q = b;
+    if (p->segment != q->segment) return p->segment < q->segment ? -1 : 1;
+    if (p->z != q->z) return p->z < q->z ? -1 : 1;
+    return (p->frame > q->frame) - (p->frame < q->frame);
+}
+
+void dc_seg_write_order(const dc_seg_place_t *place, uint32_t n, uint32_t *order)
+{
+    plane_key *k = dc_malloc((n ? n : 1) * sizeof *k);
+    for (uint32_t i = 0; i < n; i++) k[i] = (plane_key){place[i].segment, place[i].z, i};
+    qsort(k, n, sizeof *k, cmp_plane);
+    for (uint32_t i = 0; i < n; i++) order[i] = k[i].frame;
+    free(k);
 }

@@ -145,7 +145,8 @@ static void print_seg(const dc_seg_info *s, const dc_grid *g, int own, const cha
     printf("]}\n");
 }
 
-/* decode every frame and put it in its segment's volume */
+/* decode every frame and put it in its segment's volume, one output plane
+ * at a time (dc_seg_write_order), as a streaming writer would */
 static int fill_segments(dc_dataset *ds, const dc_seg_info *s, const dc_grid *g,
                          const dc_seg_place_t *place, uint8_t *vols, char *err)
 {
@@ -155,14 +156,23 @@ static int fill_segments(dc_dataset *ds, const dc_seg_info *s, const dc_grid *g,
     dc_record_from_dataset(ds, &rec);
     dc_pixel_desc_from_record(&rec, &pd);
     dc_record_free(&rec);
-    size_t vol_size = (size_t)g->nz * g->ny * g->nx;
-    uint8_t *frame = dc_malloc((size_t)s->rows * s->cols);
+    size_t plane = (size_t)g->ny * g->nx;
+    uint8_t *frame = dc_malloc((size_t)s->rows * s->cols), *slice = dc_calloc(plane, 1);
+    uint32_t *order = dc_malloc(s->n_frames * sizeof *order);
+    dc_seg_write_order(place, s->n_frames, order);
     int rc = 0;
-    for (uint32_t f = 0; f < s->n_frames && rc == 0; f++) {
-        rc = dc_decode_frames(ds, &pd, f, 1, DC_DT_U8, 1.0, 0.0, frame, err, DC_ERRLEN);
-        if (rc == 0)
-            dc_seg_put_frame(s, g, &place[f], frame, vols + (size_t)place[f].segment * vol_size);
+    for (uint32_t i = 0; i < s->n_frames && rc == 0; i++) {
+        const dc_seg_place_t *p = &place[order[i]];
+        rc = dc_decode_frames(ds, &pd, order[i], 1, DC_DT_U8, 1.0, 0.0, frame, err, DC_ERRLEN);
+        if (rc != 0) break;
+        dc_seg_put_frame(s, g, p, frame, slice);
+        const dc_seg_place_t *next = i + 1 < s->n_frames ? &place[order[i + 1]] : NULL;
+        if (next && next->segment == p->segment && next->z == p->z) continue;
+        memcpy(vols + ((size_t)p->segment * g->nz + p->z) * plane, slice, plane); /* plane done */
+        memset(slice, 0, plane);
     }
+    free(order);
+    free(slice);
     free(frame);
     return rc;
 }

@@ -258,6 +258,10 @@ static void test_seg_place_and_put(void **state)
     assert_memory_equal(vol + 1 * 5, row1, 5);
     assert_memory_equal(vol + 2 * 5, row2, 5);
     assert_int_equal(vol[0], 0);
+    uint32_t order[4];
+    dc_seg_write_order(p, 4, order); /* by (segment, z, frame) */
+    const uint32_t want_order[4] = {2, 0, 1, 3}; /* seg 0: z 1, z 2; seg 1: z 0 (frames 1, 3) */
+    assert_memory_equal(order, want_order, sizeof want_order);
     s.frame_ipp[2] = 15; /* between slices 1 and 2 */
     assert_int_equal(dc_seg_place(&s, &g, DC_GRID_POS_TOL, p, why, sizeof why), 1);
     assert_string_equal(why, "frame 1: position between slices");
