@@ -203,7 +203,26 @@ def seg_tests(tool, tmp):
 
     own_grid_tests(tool, tmp, rng, geom, ct)
     oblique_test(tool, tmp, rng)
+    bad_seg_tests(tool, tmp, ct, truth, geom, rng)
     return ct
+
+
+def bad_seg_tests(tool, tmp, ct, truth, geom, rng):
+    """broken SEGs fail with a specific reason, never a crash"""
+    out = tmp + "/bad.npy"
+    info = dclabel(tool, "seg", ct[2][0], out)
+    check(info.get("error") == "not a segmentation: SegmentSequence missing", "bad SEG: a CT is no SEG")
+    frames = frames_of(truth[:1], geom, ct[1], [range(3)], rng)
+    frames[1] = (7,) + frames[1][1:]
+    path = ml.write_seg(tmp + "/bad_segnum.dcm", UIDS, STUDY, ct[0], ct[1], geom, seg_segments(1), frames)
+    info = dclabel(tool, "seg", path, out, *ct[2])
+    check(info.get("error") == "frame 2 references no segment of SegmentSequence", "bad SEG: unknown segment number")
+    ds = pydicom.dcmread(ml.write_seg(tmp + "/bad_trunc.dcm", UIDS, STUDY, ct[0], ct[1], geom,
+                                      seg_segments(1), frames_of(truth[:1], geom, ct[1], [range(3)], rng)))
+    ds.PixelData = ds.PixelData[:len(ds.PixelData) // 2]
+    ds.save_as(tmp + "/bad_trunc.dcm")
+    info = dclabel(tool, "seg", tmp + "/bad_trunc.dcm", out, *ct[2])
+    check(info.get("error") == "truncated pixel data", "bad SEG: truncated pixel data (%s)" % info.get("error"))
 
 
 def own_grid_tests(tool, tmp, rng, geom, ct):
@@ -375,6 +394,11 @@ def rtstruct_tests(tool, tmp):
     last = info["rois"][3]
     check((last["drawn"], last["not_closed"], last["off_slice"]) == (4, 1, 1),
           "rtss: 4 contours drawn, the POINT not drawn, the one beyond the volume off every slice")
+    bad = ds.copy()
+    bad.ROIContourSequence[0].ContourSequence[0].ContourData = ["1", "2", "3", "4", "5", "6", "7"]
+    bad.save_as(tmp + "/bad_rtss.dcm")
+    err = dclabel(tool, "rtss", tmp + "/bad_rtss.dcm", tmp + "/bad.npy", *paths).get("error")
+    check(err == "contour 1 of ROI 1: ContourData has 7 values, not a multiple of 3", "bad RTSTRUCT: %s" % err)
     pm = tmp + "/pm"
     r = subprocess.run(["plastimatch", "convert", "--input", rtss, "--referenced-ct", tmp + "/rtct",
                         "--output-prefix", pm, "--prefix-format", "mha", "--xor-contours"],
@@ -445,6 +469,74 @@ def reference_tests(tool, tmp, ct, rt):
     check(rows_of(info, "rt_referenced_series") == want and len(info["refs"]) == 1,
           "refs pydicom rtstruct.dcm: one series reference, study from the RT Referenced Study item")
     sr_references(tool)
+    other_object_references(tool, tmp, ct_series, ct_sops)
+
+
+def ds_of(d):
+    """pydicom Dataset from a dict; lists of dicts become sequences"""
+    out = pydicom.Dataset()
+    for k, v in d.items():
+        if isinstance(v, list) and v and isinstance(v[0], dict):
+            v = pydicom.sequence.Sequence([ds_of(x) for x in v])
+        setattr(out, k, v)
+    return out
+
+
+def write_object(path, sop_class, modality, content):
+    sop = UIDS("sop")
+    ds = dcmgen.new_file_dataset(sop_class, sop)
+    dcmgen.base_patient(ds, STUDY)
+    ds.SOPClassUID, ds.SOPInstanceUID, ds.Modality = sop_class, sop, modality
+    ds.SeriesInstanceUID = UIDS("series")
+    for k, v in ds_of(content).items():
+        ds[k] = v
+    return dcmgen.save(ds, path)
+
+
+def img(sop):
+    return {"ReferencedSOPClassUID": dcmgen.CT_STORAGE, "ReferencedSOPInstanceUID": sop}
+
+
+def other_object_references(tool, tmp, series, sops):
+    """key object selection, spatial registration (rigid and deformable),
+    presentation state: rows as built"""
+    other_study, other_series, for_a, for_b = UIDS("study"), UIDS("series"), UIDS("for"), UIDS("for")
+    kos = write_object(tmp + "/kos.dcm", "1.2.840.10008.5.1.4.1.1.88.59", "KO", {
+        "CurrentRequestedProcedureEvidenceSequence": [{
+            "StudyInstanceUID": STUDY,
+            "ReferencedSeriesSequence": [{"SeriesInstanceUID": series,
+                                          "ReferencedSOPSequence": [img(sops[0]), img(sops[1])]}]}],
+        "ContentSequence": [{"RelationshipType": "CONTAINS", "ValueType": "IMAGE",
+                             "ReferencedSOPSequence": [img(sops[0])]}]})
+    info = dclabel(tool, "refs", kos)
+    check(rows_of(info, "evidence") == {(STUDY, series, sops[0], ""), (STUDY, series, sops[1], "")}
+          and rows_of(info, "content") == {("", "", sops[0], "")} and len(info["refs"]) == 3,
+          "refs KOS: evidence (study > series > instances) and content rows")
+    reg = write_object(tmp + "/reg.dcm", "1.2.840.10008.5.1.4.1.1.66.1", "REG", {
+        "RegistrationSequence": [{"FrameOfReferenceUID": for_a, "ReferencedImageSequence": [img(sops[0])]},
+                                 {"FrameOfReferenceUID": for_b, "ReferencedImageSequence": [img(sops[5])]}],
+        "StudiesContainingOtherReferencedInstancesSequence": [{
+            "StudyInstanceUID": other_study,
+            "ReferencedSeriesSequence": [{"SeriesInstanceUID": other_series,
+                                          "ReferencedInstanceSequence": [img(sops[5])]}]}]})
+    info = dclabel(tool, "refs", reg)
+    check(rows_of(info, "registration") == {("", "", sops[0], for_a), ("", "", sops[5], for_b)},
+          "refs REG: each registration's images with its frame of reference")
+    check(rows_of(info, "referenced_series") == {(other_study, other_series, sops[5], "")},
+          "refs REG: instances in another study")
+    dreg = write_object(tmp + "/dreg.dcm", "1.2.840.10008.5.1.4.1.1.66.3", "REG", {
+        "DeformableRegistrationSequence": [{"SourceFrameOfReferenceUID": for_a,
+                                            "ReferencedImageSequence": [img(sops[1])]}]})
+    info = dclabel(tool, "refs", dreg)
+    check(rows_of(info, "registration") == {("", "", sops[1], "")} and len(info["refs"]) == 1,
+          "refs deformable REG: DeformableRegistrationSequence")
+    pr = write_object(tmp + "/pr.dcm", "1.2.840.10008.5.1.4.1.1.11.1", "PR", {
+        "ReferencedSeriesSequence": [{"SeriesInstanceUID": series, "ReferencedImageSequence": [img(sops[2])]}],
+        "GraphicAnnotationSequence": [{"GraphicLayer": "L", "ReferencedImageSequence": [img(sops[2])]}]})
+    info = dclabel(tool, "refs", pr)
+    check(rows_of(info, "referenced_series") == {("", series, sops[2], "")}
+          and rows_of(info, "annotation") == {("", "", sops[2], "")} and len(info["refs"]) == 2,
+          "refs PR: referenced series and annotated image")
 
 
 # outermost sequence -> kind, for the SR check (keywords of the C table's tags)
