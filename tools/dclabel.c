@@ -56,6 +56,20 @@ static int fail(const char *msg)
     return 1;
 }
 
+/* parse path into ds (initialised here; free it whatever the result);
+ * keep_open for decoding pixel data later.  Returns 0 or -1 with err. */
+static int parse(const char *path, int keep_open, dc_dataset *ds, char *err)
+{
+    dc_parse_opts po;
+    dc_dataset_init(ds);
+    dc_parse_opts_default(&po);
+    po.keep_open = keep_open;
+    po.walk_fragments = keep_open;
+    if (dc_parse_file(path, &po, ds, err, DC_ERRLEN) == DC_PARSE_OK) return 0;
+    if (!err[0]) snprintf(err, DC_ERRLEN, "not DICOM");
+    return -1;
+}
+
 /* a .npy file (format 1.0) of uint8 with shape dims[nd] */
 static int write_npy(const char *path, const uint8_t *data, const uint64_t *dims, int nd)
 {
@@ -200,14 +214,9 @@ static int run_seg(const char *in, const char *out, char **images, int n_images)
     dc_grid_init(&g);
     if (n_images > 0 && image_grid(images, n_images, &g, err) != 0) return fail(err);
     dc_dataset ds;
-    dc_parse_opts po;
-    dc_dataset_init(&ds);
-    dc_parse_opts_default(&po);
-    po.keep_open = 1;
-    po.walk_fragments = 1;
     dc_seg_info s;
     memset(&s, 0, sizeof s);
-    int rc = dc_parse_file(in, &po, &ds, err, sizeof err) == DC_PARSE_OK ? 0 : -1;
+    int rc = parse(in, 1, &ds, err);
     if (rc == 0) rc = dc_seg_read(&ds, &s, err, sizeof err);
     dc_seg_place_t *place = dc_calloc(s.n_frames ? s.n_frames : 1, sizeof *place);
     int own = 0;
@@ -228,7 +237,7 @@ static int run_seg(const char *in, const char *out, char **images, int n_images)
     dc_seg_info_free(&s);
     dc_grid_free(&g);
     dc_dataset_free(&ds);
-    return rc == 0 ? 0 : fail(err[0] ? err : "not DICOM");
+    return rc == 0 ? 0 : fail(err);
 }
 
 static void print_roi(const dc_roi *r, const dc_raster_stats *st, int first)
@@ -249,12 +258,9 @@ static int run_rtss(const char *in, const char *out, char **images, int n_images
     dc_grid g;
     if (image_grid(images, n_images, &g, err) != 0) return fail(err);
     dc_dataset ds;
-    dc_parse_opts po;
-    dc_dataset_init(&ds);
-    dc_parse_opts_default(&po);
     dc_rtss s;
     memset(&s, 0, sizeof s);
-    int rc = dc_parse_file(in, &po, &ds, err, sizeof err) == DC_PARSE_OK ? 0 : -1;
+    int rc = parse(in, 0, &ds, err);
     if (rc == 0) rc = dc_rtss_read(&ds, &s, err, sizeof err);
     size_t vol = (size_t)g.nz * g.ny * g.nx;
     uint64_t dims[4] = {s.n_rois, g.nz, g.ny, g.nx};
@@ -276,7 +282,7 @@ static int run_rtss(const char *in, const char *out, char **images, int n_images
     dc_rtss_free(&s);
     dc_grid_free(&g);
     dc_dataset_free(&ds);
-    return rc == 0 ? 0 : fail(err[0] ? err : "not DICOM");
+    return rc == 0 ? 0 : fail(err);
 }
 
 static void print_ref(const dc_reference *r, int first, long instances)
@@ -297,12 +303,9 @@ static int run_refs(const char *in)
 {
     char err[DC_ERRLEN] = "";
     dc_dataset ds;
-    dc_parse_opts po;
-    dc_dataset_init(&ds);
-    dc_parse_opts_default(&po);
-    if (dc_parse_file(in, &po, &ds, err, sizeof err) != DC_PARSE_OK) {
+    if (parse(in, 0, &ds, err) != 0) {
         dc_dataset_free(&ds);
-        return fail(err[0] ? err : "not DICOM");
+        return fail(err);
     }
     dc_reference_list refs, series;
     uint32_t *counts;

@@ -92,20 +92,26 @@ def frame_item(ipp, segment, source_sop):
     return fr
 
 
+def new_object(uids, study, sop_class, modality, series_number=1):
+    """a new instance of sop_class in a new series of study, patient module filled"""
+    sop = uids("sop")
+    ds = dcmgen.new_file_dataset(sop_class, sop)
+    dcmgen.base_patient(ds, study)
+    ds.SOPClassUID, ds.SOPInstanceUID = sop_class, sop
+    ds.Modality = modality
+    ds.SeriesInstanceUID = uids("series")
+    ds.SeriesNumber = series_number
+    ds.InstanceNumber = 1
+    return ds
+
+
 def write_seg(path, uids, study, ref_series, ref_sops, geom, segments, frames, *, fractional=0,
               for_uid=None):
     """A SEG.  segments: segment_item()s.  frames: list of (segment number,
     ipp, 2D array of 0/1 (binary) or 0..fractional, source sop or None), in
     the order they are to be stored.  fractional: MaximumFractionalValue
     (0: BINARY, 1-bit packed across frame boundaries as PS3.5 8.1.1)."""
-    sop = uids("sop")
-    ds = dcmgen.new_file_dataset(SEG_STORAGE, sop)
-    dcmgen.base_patient(ds, study)
-    ds.SOPClassUID, ds.SOPInstanceUID = SEG_STORAGE, sop
-    ds.Modality = "SEG"
-    ds.SeriesInstanceUID = uids("series")
-    ds.SeriesNumber = 100
-    ds.InstanceNumber = 1
+    ds = new_object(uids, study, SEG_STORAGE, "SEG", 100)
     ds.FrameOfReferenceUID = for_uid or (study + ".77")
     ds.ImageType = ["DERIVED", "PRIMARY"]
     ds.ContentLabel = "LABELS"
@@ -162,14 +168,7 @@ def contour_item(points, kind="CLOSED_PLANAR", image_sop=None):
 def write_rtstruct(path, uids, study, ref_series, ref_sops, for_uid, rois):
     """An RTSTRUCT.  rois: list of dicts {number, name, color, type,
     contours: [contour_item()...]}."""
-    sop = uids("sop")
-    ds = dcmgen.new_file_dataset(RTSTRUCT_STORAGE, sop)
-    dcmgen.base_patient(ds, study)
-    ds.SOPClassUID, ds.SOPInstanceUID = RTSTRUCT_STORAGE, sop
-    ds.Modality = "RTSTRUCT"
-    ds.SeriesInstanceUID = uids("series")
-    ds.SeriesNumber = 200
-    ds.InstanceNumber = 1
+    ds = new_object(uids, study, RTSTRUCT_STORAGE, "RTSTRUCT", 200)
     ds.StructureSetLabel = "TEST"
     ds.StructureSetDate, ds.StructureSetTime = "20240102", "120000"
     rser = Dataset(); rser.SeriesInstanceUID = ref_series

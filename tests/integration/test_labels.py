@@ -483,11 +483,7 @@ def ds_of(d):
 
 
 def write_object(path, sop_class, modality, content):
-    sop = UIDS("sop")
-    ds = dcmgen.new_file_dataset(sop_class, sop)
-    dcmgen.base_patient(ds, STUDY)
-    ds.SOPClassUID, ds.SOPInstanceUID, ds.Modality = sop_class, sop, modality
-    ds.SeriesInstanceUID = UIDS("series")
+    ds = ml.new_object(UIDS, STUDY, sop_class, modality)
     for k, v in ds_of(content).items():
         ds[k] = v
     return dcmgen.save(ds, path)
