@@ -55,7 +55,7 @@ static int is_seq(const dc_dataset *ds, int idx)
 
 static void item_str(const dc_dataset *ds, int sq, int item, uint32_t tag, char *out, size_t n)
 {
-    if (dc_get_str(ds, dc_find_in_item(ds, sq, item, tag), out, n) != 0) out[0] = '\0';
+    if (dc_get_utf8(ds, dc_find_in_item(ds, sq, item, tag), out, n) != 0) out[0] = '\0';
 }
 
 /* the ROI with this number, or NULL */

@@ -58,7 +58,7 @@ void dc_seg_info_free(dc_seg_info *s)
 /* text of tag in item `item` of sequence sq ("" when absent) */
 static void item_str(const dc_dataset *ds, int sq, int item, uint32_t tag, char *out, size_t n)
 {
-    if (dc_get_str(ds, dc_find_in_item(ds, sq, item, tag), out, n) != 0) out[0] = '\0';
+    if (dc_get_utf8(ds, dc_find_in_item(ds, sq, item, tag), out, n) != 0) out[0] = '\0';
 }
 
 /* item 0 of the code sequence `tag` inside item `item` of sq */

@@ -92,11 +92,11 @@ def frame_item(ipp, segment, source_sop):
     return fr
 
 
-def new_object(uids, study, sop_class, modality, series_number=1):
+def new_object(uids, study, sop_class, modality, series_number=1, charset=None):
     """a new instance of sop_class in a new series of study, patient module filled"""
     sop = uids("sop")
     ds = dcmgen.new_file_dataset(sop_class, sop)
-    dcmgen.base_patient(ds, study)
+    dcmgen.base_patient(ds, study, charset=charset)
     ds.SOPClassUID, ds.SOPInstanceUID = sop_class, sop
     ds.Modality = modality
     ds.SeriesInstanceUID = uids("series")
@@ -106,12 +106,13 @@ def new_object(uids, study, sop_class, modality, series_number=1):
 
 
 def write_seg(path, uids, study, ref_series, ref_sops, geom, segments, frames, *, fractional=0,
-              for_uid=None):
+              for_uid=None, charset=None):
     """A SEG.  segments: segment_item()s.  frames: list of (segment number,
     ipp, 2D array of 0/1 (binary) or 0..fractional, source sop or None), in
     the order they are to be stored.  fractional: MaximumFractionalValue
-    (0: BINARY, 1-bit packed across frame boundaries as PS3.5 8.1.1)."""
-    ds = new_object(uids, study, SEG_STORAGE, "SEG", 100)
+    (0: BINARY, 1-bit packed across frame boundaries as PS3.5 8.1.1).
+    charset: SpecificCharacterSet the text is written in."""
+    ds = new_object(uids, study, SEG_STORAGE, "SEG", 100, charset)
     ds.FrameOfReferenceUID = for_uid or (study + ".77")
     ds.ImageType = ["DERIVED", "PRIMARY"]
     ds.ContentLabel = "LABELS"

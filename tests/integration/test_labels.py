@@ -206,8 +206,20 @@ def seg_tests(tool, tmp):
 
     own_grid_tests(tool, tmp, rng, geom, ct)
     oblique_test(tool, tmp, rng)
+    charset_test(tool, tmp, ct, truth, geom, rng)
     bad_seg_tests(tool, tmp, ct, truth, geom, rng)
     return ct
+
+
+def charset_test(tool, tmp, ct, truth, geom, rng):
+    """segment labels written in ISO 8859-1 come out as UTF-8"""
+    label = "Läsion größer"
+    segs = [ml.segment_item(1, label, CATEGORY, TYPES[0])]
+    frames = frames_of(truth[:1], geom, ct[1], [range(2)], rng)
+    path = ml.write_seg(tmp + "/seg_latin1.dcm", UIDS, STUDY, ct[0], ct[1], geom, segs, frames, charset="ISO_IR 100")
+    check(label.encode("latin-1") in open(path, "rb").read(), "seg_latin1: label stored in ISO 8859-1")
+    info = dclabel(tool, "seg", path, tmp + "/seg_latin1.npy", *ct[2])
+    check([s["label"] for s in info.get("segments", [])] == [label], "seg_latin1: label decoded to UTF-8")
 
 
 def bad_seg_tests(tool, tmp, ct, truth, geom, rng):
