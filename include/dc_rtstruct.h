@@ -42,9 +42,9 @@ enum dc_contour_type {
 };
 
 typedef struct {
-    int type;       /* enum dc_contour_type */
-    uint32_t n;     /* points */
-    double *pts;    /* n x 3, LPS mm */
+    int type;    /* enum dc_contour_type */
+    uint32_t n;  /* points */
+    double *pts; /* n x 3, LPS mm */
 } dc_contour;
 
 typedef struct {
@@ -52,7 +52,7 @@ typedef struct {
     char name[256];            /* ROIName */
     char interpreted_type[17]; /* RTROIInterpretedType: ORGAN, PTV, ... ("" when absent) */
     int has_color;
-    uint8_t color[3];          /* ROIDisplayColor */
+    uint8_t color[3];            /* ROIDisplayColor */
     char frame_of_reference[65]; /* ReferencedFrameOfReferenceUID */
     uint32_t n_contours;
     dc_contour *contours;

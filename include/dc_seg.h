@@ -49,30 +49,30 @@ typedef struct {
 } dc_code;
 
 typedef struct {
-    uint16_t number;                    /* SegmentNumber */
-    char label[DC_SEG_TEXT];            /* SegmentLabel */
-    char description[DC_SEG_TEXT];      /* SegmentDescription */
-    char algorithm_type[17];            /* SegmentAlgorithmType: AUTOMATIC, SEMIAUTOMATIC, MANUAL */
-    char algorithm_name[DC_SEG_TEXT];   /* SegmentAlgorithmName */
-    dc_code category;                   /* SegmentedPropertyCategoryCodeSequence item 0 */
-    dc_code type;                       /* SegmentedPropertyTypeCodeSequence item 0 */
+    uint16_t number;                  /* SegmentNumber */
+    char label[DC_SEG_TEXT];          /* SegmentLabel */
+    char description[DC_SEG_TEXT];    /* SegmentDescription */
+    char algorithm_type[17];          /* SegmentAlgorithmType: AUTOMATIC, SEMIAUTOMATIC, MANUAL */
+    char algorithm_name[DC_SEG_TEXT]; /* SegmentAlgorithmName */
+    dc_code category;                 /* SegmentedPropertyCategoryCodeSequence item 0 */
+    dc_code type;                     /* SegmentedPropertyTypeCodeSequence item 0 */
 } dc_segment;
 
 enum dc_seg_type { DC_SEG_BINARY = 0, DC_SEG_FRACTIONAL = 1 };
 
 typedef struct {
-    int type;                  /* enum dc_seg_type */
-    char fractional_type[17];  /* SegmentationFractionalType: PROBABILITY, OCCUPANCY, "" */
-    uint16_t max_fractional;   /* MaximumFractionalValue (1 for BINARY) */
+    int type;                 /* enum dc_seg_type */
+    char fractional_type[17]; /* SegmentationFractionalType: PROBABILITY, OCCUPANCY, "" */
+    uint16_t max_fractional;  /* MaximumFractionalValue (1 for BINARY) */
     uint32_t rows, cols, n_frames;
-    double spacing[2];         /* PixelSpacing (row, column) from the functional groups */
+    double spacing[2]; /* PixelSpacing (row, column) from the functional groups */
     uint32_t n_segments;
-    dc_segment *segments;      /* in SegmentSequence order */
+    dc_segment *segments; /* in SegmentSequence order */
     /* per frame (n_frames): index into segments (-1: number not in SegmentSequence
      * or missing), plane position and orientation (has_plane 0: missing) */
     int32_t *frame_segment;
-    double *frame_ipp;         /* n_frames x 3 */
-    double *frame_iop;         /* n_frames x 6 */
+    double *frame_ipp; /* n_frames x 3 */
+    double *frame_iop; /* n_frames x 6 */
     uint8_t *has_plane;
     char frame_of_reference[65]; /* FrameOfReferenceUID */
 } dc_seg_info;

@@ -29,22 +29,14 @@ static const struct {
     uint32_t tag;
     const char *kind;
 } ref_seqs[] = {
-    {DC_TAG(0x0008, 0x1115), "referenced_series"},
-    {DC_TAG(0x0008, 0x1200), "referenced_series"},
-    {DC_TAG(0x0008, 0x2112), "source_image"},
-    {DC_TAG(0x3006, 0x0010), "rt_referenced_series"},
-    {DC_TAG(0x3006, 0x0039), "contour_image"},
-    {DC_TAG(0x0070, 0x0308), "registration"},
-    {DC_TAG(0x0064, 0x0002), "registration"},
-    {DC_TAG(0x0040, 0xA375), "evidence"},
-    {DC_TAG(0x0040, 0xA385), "evidence"},
-    {DC_TAG(0x0040, 0xA730), "content"},
-    {DC_TAG(0x0040, 0xA360), "predecessor"},
-    {DC_TAG(0x0040, 0xA525), "identical_document"},
-    {DC_TAG(0x0070, 0x0001), "annotation"},
-    {DC_TAG(0x0070, 0x005A), "annotation"},
-    {DC_TAG(0x0008, 0x1140), "referenced_image"},
-    {DC_TAG(0x0008, 0x114A), "referenced_instance"},
+    {DC_TAG(0x0008, 0x1115), "referenced_series"}, {DC_TAG(0x0008, 0x1200), "referenced_series"},
+    {DC_TAG(0x0008, 0x2112), "source_image"},      {DC_TAG(0x3006, 0x0010), "rt_referenced_series"},
+    {DC_TAG(0x3006, 0x0039), "contour_image"},     {DC_TAG(0x0070, 0x0308), "registration"},
+    {DC_TAG(0x0064, 0x0002), "registration"},      {DC_TAG(0x0040, 0xA375), "evidence"},
+    {DC_TAG(0x0040, 0xA385), "evidence"},          {DC_TAG(0x0040, 0xA730), "content"},
+    {DC_TAG(0x0040, 0xA360), "predecessor"},       {DC_TAG(0x0040, 0xA525), "identical_document"},
+    {DC_TAG(0x0070, 0x0001), "annotation"},        {DC_TAG(0x0070, 0x005A), "annotation"},
+    {DC_TAG(0x0008, 0x1140), "referenced_image"},  {DC_TAG(0x0008, 0x114A), "referenced_instance"},
 };
 
 void dc_reference_list_init(dc_reference_list *l)

@@ -173,15 +173,17 @@ static int read_roi_contours(const dc_dataset *ds, dc_rtss *s, char *err, size_t
         if (dc_get_long_at(ds, dc_find_in_item(ds, sq, (int)i, TAG_REF_ROI_NUMBER), 0, &num) == 0)
             r = roi_by_number(s, num);
         if (!r) {
-            snprintf(err, errlen, "ROI contour item %u references no ROI of StructureSetROISequence",
-                     i + 1);
+            snprintf(err, errlen,
+                     "ROI contour item %u references no ROI of StructureSetROISequence", i + 1);
             return -1;
         }
         int ci = dc_find_in_item(ds, sq, (int)i, TAG_ROI_COLOR);
         r->has_color = 1;
         for (int k = 0; k < 3 && r->has_color; k++) {
-            if (dc_get_long_at(ds, ci, k, &col) != 0 || col < 0 || col > 255) r->has_color = 0;
-            else r->color[k] = (uint8_t)col;
+            if (dc_get_long_at(ds, ci, k, &col) != 0 || col < 0 || col > 255)
+                r->has_color = 0;
+            else
+                r->color[k] = (uint8_t)col;
         }
         if (read_contours(ds, sq, (int)i, r, err, errlen) != 0) return -1;
     }

@@ -125,8 +125,9 @@ static int read_type(const dc_dataset *ds, const dc_record *r, dc_seg_info *s, c
         s->fractional_type[0] = '\0';
     if (dc_tag_long(ds, TAG_MAX_FRACTIONAL, &maxv) != 0 || maxv < 1 || maxv > 255 ||
         r->bits_alloc != 8) {
-        snprintf(err, errlen, "FRACTIONAL segmentation needs BitsAllocated 8 and "
-                              "MaximumFractionalValue 1..255");
+        snprintf(err, errlen,
+                 "FRACTIONAL segmentation needs BitsAllocated 8 and "
+                 "MaximumFractionalValue 1..255");
         return -1;
     }
     s->max_fractional = (uint16_t)maxv;
@@ -150,8 +151,8 @@ static void read_frame_segments(const dc_dataset *ds, dc_seg_info *s)
     if (sh >= 0 && ds->el[sh].vr == DC_VR('S', 'Q')) {
         int id = dc_find_in_item(ds, sh, 0, TAG_SEGMENT_ID_SEQ);
         long num;
-        if (id >= 0 && dc_get_long_at(ds, dc_find_in_item(ds, id, 0, TAG_REF_SEGMENT_NUMBER), 0,
-                                      &num) == 0)
+        if (id >= 0 &&
+            dc_get_long_at(ds, dc_find_in_item(ds, id, 0, TAG_REF_SEGMENT_NUMBER), 0, &num) == 0)
             dflt = segment_index(s, num);
     }
     for (uint32_t f = 0; f < s->n_frames; f++) s->frame_segment[f] = dflt;

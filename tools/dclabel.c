@@ -41,9 +41,12 @@ static void json_str(const char *s)
 {
     putchar('"');
     for (; *s; s++) {
-        if (*s == '"' || *s == '\\') printf("\\%c", *s);
-        else if ((unsigned char)*s < 0x20) putchar(' ');
-        else putchar(*s);
+        if (*s == '"' || *s == '\\')
+            printf("\\%c", *s);
+        else if ((unsigned char)*s < 0x20)
+            putchar(' ');
+        else
+            putchar(*s);
     }
     putchar('"');
 }
@@ -85,8 +88,8 @@ static int write_npy(const char *path, const uint8_t *data, const uint64_t *dims
     hdr[n++] = '\n';
     FILE *f = fopen(path, "wb");
     if (!f) return -1;
-    unsigned char pre[10] = {0x93, 'N', 'U', 'M', 'P', 'Y', 1, 0, (unsigned char)(n & 0xff),
-                             (unsigned char)(n >> 8)};
+    unsigned char pre[10] = {
+        0x93, 'N', 'U', 'M', 'P', 'Y', 1, 0, (unsigned char)(n & 0xff), (unsigned char)(n >> 8)};
     int ok = fwrite(pre, 1, 10, f) == 10 && fwrite(hdr, 1, (size_t)n, f) == (size_t)n &&
              fwrite(data, 1, (size_t)total, f) == (size_t)total;
     return (fclose(f) != 0 || !ok) ? -1 : 0;
@@ -104,22 +107,29 @@ static int image_grid(char **files, int n, dc_grid *g, char *err)
     for (int i = 0; i < n && rc == 0; i++) {
         dc_record_init(&recs[i]);
         recs[i].file_idx = (uint32_t)i;
-        if (dc_parse_file(files[i], &po, &ds, err, DC_ERRLEN) != DC_PARSE_OK) rc = -1;
-        else dc_record_from_dataset(&ds, &recs[i]);
+        if (dc_parse_file(files[i], &po, &ds, err, DC_ERRLEN) != DC_PARSE_OK)
+            rc = -1;
+        else
+            dc_record_from_dataset(&ds, &recs[i]);
         dc_dataset_clear(&ds);
     }
     dc_dataset_free(&ds);
     dc_scan scan;
     memset(&scan, 0, sizeof scan);
-    dc_group_opts go = {.volumes = 1, .split_inconsistent = 1, .slice_order = DC_ORDER_POSITION,
-                        .layout = DC_LAYOUT_ZYX, .write_pixeldata = 1};
+    dc_group_opts go = {.volumes = 1,
+                        .split_inconsistent = 1,
+                        .slice_order = DC_ORDER_POSITION,
+                        .layout = DC_LAYOUT_ZYX,
+                        .write_pixeldata = 1};
     if (rc == 0) {
         scan.n_slices = (uint32_t)n;
         scan.slice_rec = dc_malloc((size_t)n * sizeof *scan.slice_rec);
         for (int i = 0; i < n; i++) scan.slice_rec[i] = (uint32_t)i;
         rc = dc_stack_scan(recs, (const char *const *)files, &go, &scan);
-        if (rc != 0) snprintf(err, DC_ERRLEN, "cannot stack the image series");
-        else rc = dc_grid_from_scan(&scan, g, err, DC_ERRLEN);
+        if (rc != 0)
+            snprintf(err, DC_ERRLEN, "cannot stack the image series");
+        else
+            rc = dc_grid_from_scan(&scan, g, err, DC_ERRLEN);
     }
     dc_scan_free(&scan);
     for (int i = 0; i < n; i++) dc_record_free(&recs[i]);
@@ -246,8 +256,10 @@ static void print_roi(const dc_roi *r, const dc_raster_stats *st, int first)
     json_str(r->name);
     printf(", \"type\": ");
     json_str(r->interpreted_type);
-    if (r->has_color) printf(", \"color\": [%u, %u, %u]", r->color[0], r->color[1], r->color[2]);
-    else printf(", \"color\": null");
+    if (r->has_color)
+        printf(", \"color\": [%u, %u, %u]", r->color[0], r->color[1], r->color[2]);
+    else
+        printf(", \"color\": null");
     printf(", \"drawn\": %u, \"not_closed\": %u, \"off_slice\": %u, \"degenerate\": %u}", st->drawn,
            st->not_closed, st->off_slice, st->degenerate);
 }
@@ -327,7 +339,8 @@ static int run_refs(const char *in)
 int main(int argc, char **argv)
 {
     if (argc == 3 && strcmp(argv[1], "refs") == 0) return run_refs(argv[2]);
-    if (argc >= 4 && strcmp(argv[1], "seg") == 0) return run_seg(argv[2], argv[3], argv + 4, argc - 4);
+    if (argc >= 4 && strcmp(argv[1], "seg") == 0)
+        return run_seg(argv[2], argv[3], argv + 4, argc - 4);
     if (argc >= 5 && strcmp(argv[1], "rtss") == 0)
         return run_rtss(argv[2], argv[3], argv + 4, argc - 4);
     fprintf(stderr, "usage: dclabel seg SEG.dcm OUT.npy [IMAGE.dcm ...]\n"

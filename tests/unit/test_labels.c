@@ -81,7 +81,8 @@ static void test_fill_square_half_open(void **state)
     fill(sq, 4, s);
     assert_int_equal(filled(s), 4 * 6);
     for (int y = 0; y < NY; y++)
-        for (int x = 0; x < NX; x++) assert_int_equal(s[y * NX + x], y >= 2 && y <= 5 && x >= 3 && x <= 8);
+        for (int x = 0; x < NX; x++)
+            assert_int_equal(s[y * NX + x], y >= 2 && y <= 5 && x >= 3 && x <= 8);
 }
 
 static void test_fill_concave_and_clipped(void **state)
@@ -108,8 +109,8 @@ static void test_fill_hole_and_islands_xor(void **state)
     fill(outer, 4, s);
     fill(hole, 4, s);
     fill(island, 3, s);
-    assert_int_equal(s[5 * NX + 5], 0);  /* in the hole */
-    assert_int_equal(s[2 * NX + 2], 1);  /* in the ring */
+    assert_int_equal(s[5 * NX + 5], 0);   /* in the hole */
+    assert_int_equal(s[2 * NX + 2], 1);   /* in the ring */
     assert_int_equal(s[11 * NX + 12], 1); /* in the island */
     assert_int_equal(filled(s), 81 - 9 + 2);
 }
@@ -168,24 +169,31 @@ static void test_place_plane(void **state)
     uint32_t z, y0, x0;
     char why[64];
     const double at[3] = {-3 + 2 * 0.5, 7 + 1 * 0.8, 17.5 + 0.05};
-    assert_int_equal(dc_grid_place_plane(&g, at, AXIAL, PS, 2, 3, DC_GRID_POS_TOL, &z, &y0, &x0, why, sizeof why), 0);
+    assert_int_equal(dc_grid_place_plane(&g, at, AXIAL, PS, 2, 3, DC_GRID_POS_TOL, &z, &y0, &x0,
+                                         why, sizeof why),
+                     0);
     assert_int_equal(z, 2); /* from the slice positions, not the affine's z step */
     assert_int_equal(y0, 1);
     assert_int_equal(x0, 2);
     const double between[3] = {-3, 7, 15};
-    assert_int_equal(dc_grid_place_plane(&g, between, AXIAL, PS, 4, 5, 0.1, &z, &y0, &x0, why, sizeof why), -1);
+    assert_int_equal(
+        dc_grid_place_plane(&g, between, AXIAL, PS, 4, 5, 0.1, &z, &y0, &x0, why, sizeof why), -1);
     assert_string_equal(why, "position between slices");
     const double half_px[3] = {-3 + 0.25, 7, 10};
-    assert_int_equal(dc_grid_place_plane(&g, half_px, AXIAL, PS, 4, 4, 0.1, &z, &y0, &x0, why, sizeof why), -1);
+    assert_int_equal(
+        dc_grid_place_plane(&g, half_px, AXIAL, PS, 4, 4, 0.1, &z, &y0, &x0, why, sizeof why), -1);
     assert_string_equal(why, "position off the pixel grid");
     const double origin[3] = {-3, 7, 12.5};
-    assert_int_equal(dc_grid_place_plane(&g, origin, AXIAL, PS, 4, 6, 0.1, &z, &y0, &x0, why, sizeof why), -1);
+    assert_int_equal(
+        dc_grid_place_plane(&g, origin, AXIAL, PS, 4, 6, 0.1, &z, &y0, &x0, why, sizeof why), -1);
     assert_string_equal(why, "plane outside the grid");
     const double ps2[2] = {0.4, 0.5};
-    assert_int_equal(dc_grid_place_plane(&g, origin, AXIAL, ps2, 4, 5, 0.1, &z, &y0, &x0, why, sizeof why), -1);
+    assert_int_equal(
+        dc_grid_place_plane(&g, origin, AXIAL, ps2, 4, 5, 0.1, &z, &y0, &x0, why, sizeof why), -1);
     assert_string_equal(why, "pixel spacing differs");
     const double sag[6] = {0, 1, 0, 0, 0, -1};
-    assert_int_equal(dc_grid_place_plane(&g, origin, sag, PS, 4, 5, 0.1, &z, &y0, &x0, why, sizeof why), -1);
+    assert_int_equal(
+        dc_grid_place_plane(&g, origin, sag, PS, 4, 5, 0.1, &z, &y0, &x0, why, sizeof why), -1);
     assert_string_equal(why, "orientation differs");
     dc_grid_free(&g);
 }
@@ -259,7 +267,7 @@ static void test_seg_place_and_put(void **state)
     assert_memory_equal(vol + 2 * 5, row2, 5);
     assert_int_equal(vol[0], 0);
     uint32_t order[4];
-    dc_seg_write_order(p, 4, order); /* by (segment, z, frame) */
+    dc_seg_write_order(p, 4, order);             /* by (segment, z, frame) */
     const uint32_t want_order[4] = {2, 0, 1, 3}; /* seg 0: z 1, z 2; seg 1: z 0 (frames 1, 3) */
     assert_memory_equal(order, want_order, sizeof want_order);
     s.frame_ipp[2] = 15; /* between slices 1 and 2 */
