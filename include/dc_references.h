@@ -41,15 +41,17 @@
  * study, series, sop); a reference to the object itself is dropped.  Order:
  * first appearance in the file.
  *
- * references_<id>.csv (written by the run, next step of issue 14): one row
- * per reference from a scan to another scan, series level (instance rows
- * of one target series collapse into one):
- *   Scan ID              the referencing scan
- *   Reference            kind (table above)
- *   Referenced Scan ID   the target scan when it is in the crawl, else ""
- *   Referenced Series Instance UID, Referenced Study Instance UID,
- *   Referenced Frame of Reference UID, No. referenced instances
- *   (instance rows collapsed; 0 for a series-level reference)
+ * references_<id>.csv (written by the run, next step of issue 14; the rows
+ * come from dc_references_csv): one row per reference from a scan to another
+ * series, instance rows of one target series collapsed into one:
+ *   Scan ID                         the referencing scan
+ *   Reference                       kind (table above)
+ *   Referenced Scan ID              the target scan when it is in the crawl, else ""
+ *   Referenced Series Instance UID  "" when the object names instances only and
+ *                                   none of them is in the crawl
+ *   Referenced SOP Instance UID     only then: the instance named (one row each)
+ *   Referenced Study Instance UID, Referenced Frame of Reference UID  as given, or ""
+ *   No. referenced instances        instance rows collapsed; 0 for a series reference
  * RFC 4180 like every output (SPEC 4).
  */
 #ifndef DC_REFERENCES_H
@@ -87,5 +89,31 @@ size_t dc_references_read(const dc_dataset *ds, dc_reference_list *out);
  * series (fresh list), n_instances (malloc'd, series->n entries). */
 void dc_references_by_series(const dc_reference_list *in, dc_reference_list *series,
                              uint32_t **n_instances);
+
+/* a uid -> uid/Scan ID lookup supplied by the run (NULL: unknown) */
+typedef const char *(*dc_ref_lookup)(void *ctx, const char *uid);
+
+/* Fill the series UID of instance rows that lack it (SEG SourceImageSequence
+ * names instances only) from the crawl: series_of_sop(ctx, sop_uid). */
+void dc_references_fill_series(dc_reference_list *l, dc_ref_lookup series_of_sop, void *ctx);
+
+/* The series a label object (SEG, RTSTRUCT) was drawn on: among the rows of
+ * the first kind present in the order rt_referenced_series,
+ * referenced_series, source_image, contour_image (rows with a series UID),
+ * the series with the most instance rows (ties: first seen).  NULL when no
+ * row names a series. */
+const char *dc_references_target(const dc_reference_list *l);
+
+#define DC_REFERENCES_CSV_HEADER                                                                   \
+    "Scan ID,Reference,Referenced Scan ID,Referenced Series Instance UID,Referenced SOP "          \
+    "Instance UID,Referenced Study Instance UID,Referenced Frame of Reference UID,No. "            \
+    "referenced instances\n"
+
+/* Append the references_<id>.csv rows of scan scan_id (columns above, in
+ * DC_REFERENCES_CSV_HEADER order) for its references refs, series-level
+ * (dc_references_by_series); scan_of_series(ctx, series_uid) gives the
+ * target's Scan ID or NULL when it is not in the crawl. */
+void dc_references_csv(const char *scan_id, const dc_reference_list *refs,
+                       dc_ref_lookup scan_of_series, void *ctx, dc_buf *out);
 
 #endif

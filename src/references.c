@@ -16,6 +16,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "dc_csv.h"
 #include "dc_util.h"
 
 #define TAG_REF_SOP_INSTANCE DC_TAG(0x0008, 0x1155)
@@ -204,7 +205,7 @@ void dc_references_by_series(const dc_reference_list *in, dc_reference_list *ser
         }
         if (!r->sop_uid[0]) continue;
         for (size_t k = series->n; k-- > 0;) /* the group is usually the last one */
-            if (series->v[k].kind == r->kind &&
+            if (strcmp(series->v[k].kind, r->kind) == 0 &&
                 strcmp(series->v[k].series_uid[0] ? series->v[k].series_uid : series->v[k].sop_uid,
                        r->series_uid[0] ? r->series_uid : r->sop_uid) == 0) {
                 count[k]++;
@@ -213,4 +214,68 @@ void dc_references_by_series(const dc_reference_list *in, dc_reference_list *ser
     }
     dc_strset_free(&seen);
     *n_instances = count;
+}
+
+void dc_references_fill_series(dc_reference_list *l, dc_ref_lookup series_of_sop, void *ctx)
+{
+    for (size_t i = 0; i < l->n; i++) {
+        dc_reference *r = &l->v[i];
+        if (r->series_uid[0] || !r->sop_uid[0]) continue;
+        const char *s = series_of_sop(ctx, r->sop_uid);
+        if (s) snprintf(r->series_uid, sizeof r->series_uid, "%s", s);
+    }
+}
+
+/* the row of l naming series uid with kind `kind` */
+static const char *series_in(const dc_reference_list *l, const char *kind, const char *uid)
+{
+    for (size_t i = 0; i < l->n; i++)
+        if (strcmp(l->v[i].kind, kind) == 0 && strcmp(l->v[i].series_uid, uid) == 0)
+            return l->v[i].series_uid;
+    return NULL;
+}
+
+const char *dc_references_target(const dc_reference_list *l)
+{
+    static const char *order[] = {"rt_referenced_series", "referenced_series", "source_image",
+                                  "contour_image"};
+    dc_reference_list series;
+    uint32_t *counts;
+    dc_references_by_series(l, &series, &counts);
+    const char *found = NULL;
+    for (size_t k = 0; k < sizeof order / sizeof order[0] && !found; k++) {
+        long best = -1;
+        for (size_t i = 0; i < series.n; i++) {
+            const dc_reference *r = &series.v[i];
+            if (strcmp(r->kind, order[k]) != 0 || !r->series_uid[0] || (long)counts[i] <= best)
+                continue;
+            best = counts[i];
+            found = series_in(l, r->kind, r->series_uid);
+        }
+    }
+    free(counts);
+    dc_reference_list_free(&series);
+    return found;
+}
+
+void dc_references_csv(const char *scan_id, const dc_reference_list *refs,
+                       dc_ref_lookup scan_of_series, void *ctx, dc_buf *out)
+{
+    dc_reference_list series;
+    uint32_t *counts;
+    dc_references_by_series(refs, &series, &counts);
+    for (size_t i = 0; i < series.n; i++) {
+        const dc_reference *r = &series.v[i];
+        const char *target = r->series_uid[0] ? scan_of_series(ctx, r->series_uid) : NULL;
+        const char *fields[7] = {scan_id,       r->kind,    target ? target : "",
+                                 r->series_uid, r->sop_uid, r->study_uid,
+                                 r->for_uid};
+        for (int f = 0; f < 7; f++) {
+            dc_csv_field(out, fields[f]);
+            dc_buf_putc(out, ',');
+        }
+        dc_buf_printf(out, "%u\n", (unsigned)counts[i]);
+    }
+    free(counts);
+    dc_reference_list_free(&series);
 }

@@ -19,7 +19,8 @@
  *   rtss: {"shape": [...], "rois": [{"number", "name", "type", "color",
  *          "drawn", "not_closed", "off_slice", "degenerate"}]}
  *   refs: {"refs": [{"kind", "study", "series", "sop", "for"}],
- *          "by_series": [{"kind", "series", "sop", "instances"}]}
+ *          "by_series": [{"kind", "series", "sop", "instances"}],
+ *          "target": series a label object was drawn on, or ""}
  * On failure: {"error": "<reason>"} and exit 1 (usage: 64).
  */
 #include <stdio.h>
@@ -328,7 +329,10 @@ static int run_refs(const char *in)
     for (size_t i = 0; i < refs.n; i++) print_ref(&refs.v[i], i == 0, -1);
     printf("], \"by_series\": [");
     for (size_t i = 0; i < series.n; i++) print_ref(&series.v[i], i == 0, counts[i]);
-    printf("]}\n");
+    const char *target = dc_references_target(&refs);
+    printf("], \"target\": ");
+    json_str(target ? target : "");
+    printf("}\n");
     free(counts);
     dc_reference_list_free(&series);
     dc_reference_list_free(&refs);

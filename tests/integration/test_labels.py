@@ -524,6 +524,7 @@ def reference_tests(tool, tmp, ct, rt):
     check({r["kind"] for r in info["refs"]} == {"referenced_series", "source_image"}, "refs SEG: no other kinds")
     grouped = [(r["kind"], r["series"], r["instances"]) for r in info["by_series"] if r["series"]]
     check(grouped == [("referenced_series", ct_series, len(ct_sops))], "refs SEG: by series, instance count")
+    check(info.get("target") == ct_series, "refs SEG: drawn on the CT series")
 
     rt_series, rt_sops, rtss = rt
     info = dclabel(tool, "refs", rtss)
@@ -531,6 +532,7 @@ def reference_tests(tool, tmp, ct, rt):
           "refs RTSTRUCT: frame of reference > study > series > contour images")
     check(rows_of(info, "contour_image") == {("", "", s, "") for s in rt_sops[1:6]},
           "refs RTSTRUCT: ContourImageSequence of the contours")
+    check(info.get("target") == rt_series, "refs RTSTRUCT: drawn on the CT series")
 
     info = dclabel(tool, "refs", PYDICOM_RTSTRUCT)
     ds = pydicom.dcmread(PYDICOM_RTSTRUCT, force=True)

@@ -16,6 +16,7 @@
 
 #include "dc_decode.h"
 #include "dc_grid.h"
+#include "dc_references.h"
 #include "dc_rtstruct.h"
 #include "dc_seg.h"
 
@@ -302,6 +303,61 @@ static void test_seg_own_grid(void **state)
     dc_seg_info_free(&s);
 }
 
+/* ---- references: series fill, target, CSV rows ---- */
+
+static void add_ref(dc_reference_list *l, const char *kind, const char *series, const char *sop)
+{
+    l->v = realloc(l->v, (l->n + 1) * sizeof *l->v);
+    dc_reference *r = &l->v[l->n++];
+    memset(r, 0, sizeof *r);
+    r->kind = kind;
+    strcpy(r->series_uid, series);
+    strcpy(r->sop_uid, sop);
+}
+
+static const char *series_of_sop(void *ctx, const char *sop)
+{
+    (void)ctx;
+    return (!strcmp(sop, "1.1") || !strcmp(sop, "1.2")) ? "9.1" : NULL;
+}
+
+static const char *scan_of_series(void *ctx, const char *series)
+{
+    (void)ctx;
+    return !strcmp(series, "9.1") ? "CT_1" : NULL;
+}
+
+static void test_references_target_and_csv(void **state)
+{
+    (void)state;
+    dc_reference_list l;
+    dc_reference_list_init(&l);
+    assert_null(dc_references_target(&l));
+    add_ref(&l, "source_image", "", "1.1");
+    add_ref(&l, "source_image", "", "1.2");
+    add_ref(&l, "referenced_series", "9.2", "");
+    add_ref(&l, "referenced_series", "9.1", "1.1");
+    add_ref(&l, "referenced_series", "9.1", "1.2");
+    add_ref(&l, "content", "", "7.7");
+    dc_references_fill_series(&l, series_of_sop, NULL);
+    assert_string_equal(l.v[0].series_uid, "9.1");
+    assert_string_equal(l.v[5].series_uid, "");           /* not in the crawl */
+    assert_string_equal(dc_references_target(&l), "9.1"); /* 2 instances beat a series row */
+    dc_buf out;
+    dc_buf_init(&out);
+    dc_references_csv("SEG,1", &l, scan_of_series, NULL, &out);
+    assert_string_equal(dc_buf_cstr(&out), "\"SEG,1\",source_image,CT_1,9.1,,,,2\n"
+                                           "\"SEG,1\",referenced_series,,9.2,,,,0\n"
+                                           "\"SEG,1\",referenced_series,CT_1,9.1,,,,2\n"
+                                           "\"SEG,1\",content,,,7.7,,,1\n");
+    dc_buf_free(&out);
+    dc_reference_list_free(&l);
+    add_ref(&l, "contour_image", "9.5", "3.3");
+    add_ref(&l, "rt_referenced_series", "9.4", "");
+    assert_string_equal(dc_references_target(&l), "9.4"); /* the RTSTRUCT's series kind first */
+    dc_reference_list_free(&l);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -316,6 +372,7 @@ int main(void)
         cmocka_unit_test(test_nearest_slice_and_spacing),
         cmocka_unit_test(test_seg_place_and_put),
         cmocka_unit_test(test_seg_own_grid),
+        cmocka_unit_test(test_references_target_and_csv),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
