@@ -14,7 +14,8 @@ FLAGS      := -g -O1 -fno-omit-frame-pointer $(SAN) -Wall -Wextra -Wno-unused-pa
 CPPFLAGS   := -Iinclude -I/usr/include/openjpeg-2.5 -D_GNU_SOURCE -DDCMTK_ENABLE_CHARSET_CONVERSION
 DCMTK_LIBS := -ldcmjpls -ldcmtkcharls -ldcmjpeg -lijg8 -lijg12 -lijg16 -ldcmimgle -ldcmdata -loflog -lofstd
 PURE       := util scan dicom dict dc_dict_table charset flatten record decode csv \
-              codec_native codec_rle codec_jpeg codec_jpegls codec_j2k
+              codec_native codec_rle codec_jpeg codec_jpegls codec_j2k \
+              grid seg rtstruct references
 OBJ        := $(PURE:%=$(FUZZ_BUILD)/obj/%.o) $(FUZZ_BUILD)/obj/dcmtk_wrap.o $(FUZZ_BUILD)/obj/fuzz_one.o
 
 all: $(FUZZ_BUILD)/fuzz_dcmfile

@@ -15,7 +15,9 @@
  *      row formatted (plain and with the formula guard) and parsed back;
  *   4. decoding: up to FUZZ_MAX_FRAMES frames in the stored type, and frame 0
  *      rescaled to float32, whatever the transfer syntax says (native, RLE,
- *      JPEG, JPEG-LS, JPEG 2000, HTJ2K).
+ *      JPEG, JPEG-LS, JPEG 2000, HTJ2K);
+ *   5. the label core: references, SEG and RTSTRUCT readers, placement and
+ *      rasterisation (fuzz_labels.c, its invariants there).
  *
  * Invariants (a violation aborts, which the fuzzer reports as a crash):
  * every failure comes with a reason; values are valid UTF-8 without NUL;
@@ -194,6 +196,8 @@ static void fuzz_decode(dc_dataset *ds, const dc_record *rec, size_t size)
     free(out);
 }
 
+#include "fuzz_labels.c" /* 5. the label core (SEG, RTSTRUCT, references) */
+
 /* The whole per-file path on data[0..size).  Returns 0 (the fuzzer's convention). */
 int dc_fuzz_one(const uint8_t *data, size_t size)
 {
@@ -235,6 +239,7 @@ int dc_fuzz_one(const uint8_t *data, size_t size)
     dc_record_from_dataset(&ds, &rec);
     fuzz_decode(&ds, &rec, size);
     dc_record_free(&rec);
+    fuzz_labels(&ds, size);
     dc_dataset_clear(&ds);
     return 0;
 }
