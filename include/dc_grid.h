@@ -80,6 +80,14 @@ int dc_grid_place_plane(const dc_grid *g, const double ipp[3], const double iop[
                         const double ps[2], uint32_t rows, uint32_t cols, double tol, uint32_t *z,
                         uint32_t *y0, uint32_t *x0, char *why, size_t whylen);
 
+/* Bounds before allocation (issue 6): n_labels volumes of uint8 on g
+ * (segments or ROIs x z x y x x bytes) against max_bytes (run.max_image_bytes;
+ * 0: DC_DEFAULT_MAX_IMAGE_BYTES), computed without overflow.  Returns 0, or
+ * -1 with why ("labels of more than M bytes (S x Z x Y x X) exceed run.max_image_bytes (M)",
+ * "empty label grid"). */
+int dc_grid_check_labels(const dc_grid *g, uint32_t n_labels, uint64_t max_bytes, char *why,
+                         size_t whylen);
+
 /* In-plane continuous index of point p relative to slice k: *y along the
  * column cosine, *x along the row cosine, in pixels (voxel centres at
  * integers). */

@@ -9,6 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "dc_decode.h" /* DC_DEFAULT_MAX_IMAGE_BYTES */
 #include "dc_util.h"
 
 void dc_grid_init(dc_grid *g)
@@ -205,4 +206,29 @@ int dc_grid_place_plane(const dc_grid *g, const double ipp[3], const double iop[
     }
     *z = k;
     return 0;
+}
+
+int dc_grid_check_labels(const dc_grid *g, uint32_t n_labels, uint64_t max_bytes, char *why,
+                         size_t whylen)
+{
+    if (!max_bytes) max_bytes = DC_DEFAULT_MAX_IMAGE_BYTES;
+    const uint64_t dims[4] = {n_labels, g->nz, g->ny, g->nx};
+    uint64_t bytes = 1;
+    int over = 0;
+    for (int i = 0; i < 4; i++) {
+        if (dims[i] == 0) {
+            snprintf(why, whylen, "empty label grid");
+            return -1;
+        }
+        if (bytes > max_bytes / dims[i])
+            over = 1;
+        else
+            bytes *= dims[i];
+    }
+    if (!over) return 0;
+    snprintf(why, whylen,
+             "labels of more than %llu bytes (%u x %u x %u x %u) exceed run.max_image_bytes (%llu)",
+             (unsigned long long)max_bytes, n_labels, g->nz, g->ny, g->nx,
+             (unsigned long long)max_bytes);
+    return -1;
 }

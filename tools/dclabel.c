@@ -234,6 +234,7 @@ static int run_seg(const char *in, const char *out, char **images, int n_images)
     if (rc == 0) rc = choose_grid(&s, &g, place, &own, warning, err);
     uint8_t *vols = NULL;
     uint64_t dims[4] = {s.n_segments, g.nz, g.ny, g.nx};
+    if (rc == 0) rc = dc_grid_check_labels(&g, s.n_segments, 0, err, sizeof err);
     if (rc == 0) {
         vols = dc_calloc((size_t)(dims[0] * dims[1] * dims[2] * dims[3]) + 1, 1);
         rc = fill_segments(&ds, &s, &g, place, vols, err);
@@ -275,9 +276,10 @@ static int run_rtss(const char *in, const char *out, char **images, int n_images
     memset(&s, 0, sizeof s);
     int rc = parse(in, 0, &ds, err);
     if (rc == 0) rc = dc_rtss_read(&ds, &s, err, sizeof err);
+    if (rc == 0 && s.n_rois) rc = dc_grid_check_labels(&g, s.n_rois, 0, err, sizeof err);
     size_t vol = (size_t)g.nz * g.ny * g.nx;
     uint64_t dims[4] = {s.n_rois, g.nz, g.ny, g.nx};
-    uint8_t *masks = dc_calloc(s.n_rois * vol + 1, 1);
+    uint8_t *masks = dc_calloc(rc == 0 ? s.n_rois * vol + 1 : 1, 1);
     dc_raster_stats *st = dc_calloc(s.n_rois + 1, sizeof *st);
     for (uint32_t i = 0; rc == 0 && i < s.n_rois; i++)
         dc_rtss_rasterise(&s.rois[i], &g, masks + i * vol, &st[i]);

@@ -222,6 +222,23 @@ static void test_nearest_slice_and_spacing(void **state)
     dc_grid_free(&g);
 }
 
+static void test_check_labels_bounds(void **state)
+{
+    (void)state;
+    dc_grid g;
+    axial_grid(&g, 0);
+    char why[160];
+    assert_int_equal(dc_grid_check_labels(&g, 4, 240, why, sizeof why), 0); /* 4 x 3 x 4 x 5 */
+    assert_int_equal(dc_grid_check_labels(&g, 5, 240, why, sizeof why), -1);
+    assert_string_equal(
+        why, "labels of more than 240 bytes (5 x 3 x 4 x 5) exceed run.max_image_bytes (240)");
+    g.nx = g.ny = g.nz = UINT32_MAX; /* no overflow in the product */
+    assert_int_equal(dc_grid_check_labels(&g, UINT32_MAX, 0, why, sizeof why), -1);
+    assert_int_equal(dc_grid_check_labels(&g, 0, 0, why, sizeof why), -1);
+    assert_string_equal(why, "empty label grid");
+    dc_grid_free(&g);
+}
+
 /* ---- SEG placement on hand-built info ---- */
 
 static void seg_info(dc_seg_info *s, uint32_t n, const double *z_of_frame)
@@ -370,6 +387,7 @@ int main(void)
         cmocka_unit_test(test_fill_degenerate),
         cmocka_unit_test(test_place_plane),
         cmocka_unit_test(test_nearest_slice_and_spacing),
+        cmocka_unit_test(test_check_labels_bounds),
         cmocka_unit_test(test_seg_place_and_put),
         cmocka_unit_test(test_seg_own_grid),
         cmocka_unit_test(test_references_target_and_csv),
