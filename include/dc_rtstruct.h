@@ -67,7 +67,7 @@ void dc_rtss_free(dc_rtss *s);
 
 /* Read the ROIs of a structure set.  Returns 0, or -1 with a reason in err
  * ("not a structure set: StructureSetROISequence missing", "ROI contour item
- * 2 references ROI 9, not in StructureSetROISequence", "contour 3 of ROI 1:
+ * 2 references no ROI of StructureSetROISequence", "contour 3 of ROI 1:
  * ContourData has 7 values, not a multiple of 3"...). */
 int dc_rtss_read(const dc_dataset *ds, dc_rtss *s, char *err, size_t errlen);
 

@@ -81,10 +81,13 @@ void dc_seg_info_free(dc_seg_info *s);
 
 /* Read a SEG's attributes.  IN ds (a parsed file; pixel data need not be
  * loaded).  Returns 0, or -1 with a reason in err ("not a segmentation:
- * SegmentSequence missing", "unsupported SegmentationType X", "BINARY
- * segmentation with BitsAllocated 8, expected 1", "frame 3 has no
- * ReferencedSegmentNumber", "frame 3 references segment 7, not in
- * SegmentSequence", "frame 3 has no plane position"...). */
+ * SegmentSequence missing", "segment item 2 has no valid SegmentNumber",
+ * "unsupported SegmentationType X", "BINARY segmentation with BitsAllocated
+ * 8, expected 1", "FRACTIONAL segmentation needs BitsAllocated 8 and
+ * MaximumFractionalValue 1..255", "segmentation with SamplesPerPixel 3,
+ * expected 1", "missing Rows/Columns", "PixelSpacing missing", "frame 3
+ * references no segment of SegmentSequence", "frame 3 has no plane position
+ * or orientation"). */
 int dc_seg_read(const dc_dataset *ds, dc_seg_info *s, char *err, size_t errlen);
 
 /* where one frame goes: segment index and (z, y0, x0) of its first pixel */

@@ -210,6 +210,11 @@ static int check_frames(const dc_seg_info *s, char *err, size_t errlen)
 static int read_frames(const dc_dataset *ds, const dc_record *r, dc_seg_info *s, char *err,
                        size_t errlen)
 {
+    if (r->samples != 1) { /* frames decode to rows x cols bytes: one sample only */
+        snprintf(err, errlen, "segmentation with SamplesPerPixel %u, expected 1",
+                 (unsigned)r->samples);
+        return -1;
+    }
     s->rows = r->rows;
     s->cols = r->cols;
     s->n_frames = r->frames;

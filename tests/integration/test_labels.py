@@ -232,6 +232,11 @@ def bad_seg_tests(tool, tmp, ct, truth, geom, rng):
     path = ml.write_seg(tmp + "/bad_segnum.dcm", UIDS, STUDY, ct[0], ct[1], geom, seg_segments(1), frames)
     info = dclabel(tool, "seg", path, out, *ct[2])
     check(info.get("error") == "frame 2 references no segment of SegmentSequence", "bad SEG: unknown segment number")
+    ds = pydicom.dcmread(path)
+    ds.SamplesPerPixel = 3
+    ds.save_as(tmp + "/bad_samples.dcm")
+    info = dclabel(tool, "seg", tmp + "/bad_samples.dcm", out, *ct[2])
+    check(info.get("error") == "segmentation with SamplesPerPixel 3, expected 1", "bad SEG: 3 samples per pixel")
     ds = pydicom.dcmread(ml.write_seg(tmp + "/bad_trunc.dcm", UIDS, STUDY, ct[0], ct[1], geom,
                                       seg_segments(1), frames_of(truth[:1], geom, ct[1], [range(3)], rng)))
     ds.PixelData = ds.PixelData[:len(ds.PixelData) // 2]
