@@ -103,11 +103,18 @@ typedef struct {
 int dc_seg_place(const dc_seg_info *s, const dc_grid *g, double tol, dc_seg_place_t *place,
                  char *why, size_t whylen);
 
+/* Frame planes closer than this along the normal are one plane of the own
+ * grid: far above the rounding of DS positions (~1e-6 mm), far below any
+ * slice spacing. */
+#define DC_SEG_SAME_PLANE_MM 1e-3
+
 /* The SEG's own grid: the frames' orientation and pixel spacing, rows x cols,
  * one slice per distinct plane position along the normal (ascending, planes
- * within tol x spacing merged), slice_positions those planes (the first
- * frame's position on each).  Returns 0, or -1 with why ("frames of several
- * orientations", "frames at several in-plane offsets"). */
+ * closer than DC_SEG_SAME_PLANE_MM merged), slice_positions those planes
+ * (frame 1's in-plane origin moved along the normal); tol is the placement
+ * tolerance every frame is then checked with.  Returns 0, or -1 with why
+ * ("frame N: <reason> on the segmentation's own grid": frames of several
+ * orientations, or at in-plane offsets off frame 1's pixel grid). */
 int dc_seg_own_grid(const dc_seg_info *s, double tol, dc_grid *g, char *why, size_t whylen);
 
 /* Combine one decoded frame (rows x cols uint8) into the slice p->z of its

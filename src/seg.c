@@ -325,8 +325,8 @@ int dc_seg_own_grid(const dc_seg_info *s, double tol, dc_grid *g, char *why, siz
     g->nx = s->cols;
     own_axes(s, g, n);
     double *h = dc_malloc(s->n_frames * sizeof *h);
-    /* planes closer than tol x the smaller pixel spacing are one plane */
-    g->nz = distinct_heights(s, n, tol * fmin(s->spacing[0], s->spacing[1]), h);
+    /* planes closer than DC_SEG_SAME_PLANE_MM are one plane */
+    g->nz = distinct_heights(s, n, DC_SEG_SAME_PLANE_MM, h);
     own_positions(s, g, n, h);
     free(h);
     dc_seg_place_t p;
