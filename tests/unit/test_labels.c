@@ -315,6 +315,10 @@ static void test_seg_own_grid(void **state)
     assert_int_equal(p[4].z, 2);
     assert_int_equal(p[0].y0 + p[0].x0, 0);
     dc_grid_free(&g);
+    for (int f = 0; f < 5; f++) s.frame_ipp[3 * f + 2] = 11 + 0.02 * f; /* thin slices: 5 planes */
+    assert_int_equal(dc_seg_own_grid(&s, DC_GRID_POS_TOL, &g, why, sizeof why), 0);
+    assert_int_equal(g.nz, 5);
+    dc_grid_free(&g);
     s.frame_ipp[0] += 0.25; /* half a pixel off the first frame's pixel grid */
     assert_int_equal(dc_seg_own_grid(&s, DC_GRID_POS_TOL, &g, why, sizeof why), -1);
     dc_seg_info_free(&s);
