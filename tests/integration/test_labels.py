@@ -397,39 +397,48 @@ def edge_distance(geom, roi_contours, k, y, x):
     return best
 
 
+def rasterise_and_compare(tool, tmp, tag, geom, ct_dir, paths, rtss, rois):
+    """dclabel rtss on the CT, each ROI against the numpy even-odd reference
+    and plastimatch; returns dclabel's JSON (None on failure)"""
+    info = dclabel(tool, "rtss", rtss, "%s/%s.npy" % (tmp, tag), *paths)
+    if "error" in info:
+        check(False, "dclabel rtss (%s) failed: %s" % (tag, info["error"]))
+        return None
+    got = np.load("%s/%s.npy" % (tmp, tag))
+    ds = pydicom.dcmread(rtss)
+    pm = "%s/pm_%s" % (tmp, tag)
+    r = subprocess.run(["plastimatch", "convert", "--input", rtss, "--referenced-ct", ct_dir,
+                        "--output-prefix", pm, "--prefix-format", "mha", "--xor-contours"],
+                       stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+    check(r.returncode == 0, "plastimatch convert ran (%s)" % tag)
+    for i, roi in enumerate(rois):
+        contours = ds.ROIContourSequence[i].ContourSequence
+        ref = even_odd_reference(geom, contours)
+        check(np.array_equal(got[i], ref) and ref.sum() > 100,
+              "rtss %s: equals the numpy even-odd reference (%d voxels)" % (roi["name"], int(ref.sum())))
+        compare_plastimatch(geom, roi, contours, got[i], "%s/%s.mha" % (pm, roi["name"]))
+    return info
+
+
 def rtstruct_tests(tool, tmp):
     geom = ml.Geometry.stack(48, 56, (0.9, 0.8), dcmgen.iop_axial(), (-20.3, -25.1, 10),
                              [2.0 * k for k in range(8)])
     series, sops, paths = ml.write_ct(tmp + "/rtct", UIDS, STUDY, geom, seed=3)
     rois = rt_rois(geom, sops)
     rtss = ml.write_rtstruct(tmp + "/rtss.dcm", UIDS, STUDY, series, sops, STUDY + ".77", rois)
-    info = dclabel(tool, "rtss", rtss, tmp + "/rtss.npy", *paths)
-    if "error" in info:
-        check(False, "dclabel rtss failed: " + info["error"])
-        return
-    got = np.load(tmp + "/rtss.npy")
-    ds = pydicom.dcmread(rtss)
+    info = rasterise_and_compare(tool, tmp, "axial", geom, tmp + "/rtct", paths, rtss, rois)
+    if info is None:
+        return None
     check([(r["number"], r["name"], tuple(r["color"]), r["type"]) for r in info["rois"]]
           == [(r["number"], r["name"], r["color"], r["type"]) for r in rois], "rtss: ROI numbers, names, colours, types")
     last = info["rois"][3]
     check((last["drawn"], last["not_closed"], last["off_slice"]) == (4, 1, 1),
           "rtss: 4 contours drawn, the POINT not drawn, the one beyond the volume off every slice")
-    bad = ds.copy()
+    bad = pydicom.dcmread(rtss)
     bad.ROIContourSequence[0].ContourSequence[0].ContourData = ["1", "2", "3", "4", "5", "6", "7"]
     bad.save_as(tmp + "/bad_rtss.dcm")
     err = dclabel(tool, "rtss", tmp + "/bad_rtss.dcm", tmp + "/bad.npy", *paths).get("error")
     check(err == "contour 1 of ROI 1: ContourData has 7 values, not a multiple of 3", "bad RTSTRUCT: %s" % err)
-    pm = tmp + "/pm"
-    r = subprocess.run(["plastimatch", "convert", "--input", rtss, "--referenced-ct", tmp + "/rtct",
-                        "--output-prefix", pm, "--prefix-format", "mha", "--xor-contours"],
-                       stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
-    check(r.returncode == 0, "plastimatch convert ran")
-    for i, roi in enumerate(rois):
-        contours = ds.ROIContourSequence[i].ContourSequence
-        ref = even_odd_reference(geom, contours)
-        check(np.array_equal(got[i], ref), "rtss %s: equals the numpy even-odd reference (%d voxels)"
-              % (roi["name"], int(ref.sum())))
-        compare_plastimatch(geom, roi, contours, got[i], "%s/%s.mha" % (pm, roi["name"]))
     oblique_rtstruct(tool, tmp)
     return series, sops, rtss
 
@@ -454,23 +463,7 @@ def oblique_rtstruct(tool, tmp):
     rois = [dict(number=1, name="oblique ring", color=(1, 2, 3), type="ORGAN", contours=ring),
             dict(number=2, name="oblique star", color=(4, 5, 6), type="PTV", contours=st)]
     rtss = ml.write_rtstruct(tmp + "/rtss_oblique.dcm", UIDS, STUDY, series, sops, STUDY + ".77", rois)
-    info = dclabel(tool, "rtss", rtss, tmp + "/rtss_oblique.npy", *paths)
-    if "error" in info:
-        check(False, "dclabel rtss (oblique) failed: " + info["error"])
-        return
-    got = np.load(tmp + "/rtss_oblique.npy")
-    ds = pydicom.dcmread(rtss)
-    pm = tmp + "/pm_oblique"
-    r = subprocess.run(["plastimatch", "convert", "--input", rtss, "--referenced-ct", tmp + "/rtct_oblique",
-                        "--output-prefix", pm, "--prefix-format", "mha", "--xor-contours"],
-                       stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
-    check(r.returncode == 0, "plastimatch convert ran (oblique)")
-    for i, roi in enumerate(rois):
-        contours = ds.ROIContourSequence[i].ContourSequence
-        ref = even_odd_reference(geom, contours)
-        check(np.array_equal(got[i], ref) and ref.sum() > 100,
-              "rtss %s: equals the numpy even-odd reference (%d voxels)" % (roi["name"], int(ref.sum())))
-        compare_plastimatch(geom, roi, contours, got[i], "%s/%s.mha" % (pm, roi["name"]))
+    rasterise_and_compare(tool, tmp, "oblique", geom, tmp + "/rtct_oblique", paths, rtss, rois)
 
 
 def plastimatch_slices(geom, hdr, shape):
@@ -521,6 +514,9 @@ def rows_of(info, kind):
 
 def reference_tests(tool, tmp, ct, rt):
     ct_series, ct_sops, _ = ct
+    if rt is None:
+        check(False, "references: no RTSTRUCT to read")
+        return
     info = dclabel(tool, "refs", tmp + "/seg_binary.dcm")
     check(rows_of(info, "referenced_series") == {("", ct_series, s, "") for s in ct_sops},
           "refs SEG: ReferencedSeriesSequence -> the CT's %d instances with its series" % len(ct_sops))
