@@ -27,8 +27,11 @@
  * BINARY: 0/1.  FRACTIONAL: 0..MaximumFractionalValue as stored (probability
  * or occupancy = value / MaximumFractionalValue).  Voxels no frame covers are
  * 0.  Two frames of one segment on one plane combine by maximum.
- * LABELMAP (Supplement 243) is not read yet: dc_seg_read fails with
- * "unsupported SegmentationType LABELMAP".
+ * LABELMAP (Supplement 243): each frame is a plane of segment numbers
+ * (BitsAllocated 8 or 16, 0 or a number not in SegmentSequence: no segment);
+ * frames have no segment of their own (frame_segment -1) and the output is
+ * the same leading axis, label[i] = 1 where the value is segment_numbers[i]
+ * (dc_seg_put_labelmap_frame fills all segments' planes of one z).
  */
 #ifndef DC_SEG_H
 #define DC_SEG_H
@@ -58,7 +61,7 @@ typedef struct {
     dc_code type;                     /* SegmentedPropertyTypeCodeSequence item 0 */
 } dc_segment;
 
-enum dc_seg_type { DC_SEG_BINARY = 0, DC_SEG_FRACTIONAL = 1 };
+enum dc_seg_type { DC_SEG_BINARY = 0, DC_SEG_FRACTIONAL = 1, DC_SEG_LABELMAP = 2 };
 
 typedef struct {
     int type;                 /* enum dc_seg_type */
@@ -71,8 +74,10 @@ typedef struct {
     /* per frame (n_frames): index into segments (-1: number not in SegmentSequence
      * or missing), plane position and orientation (has_plane 0: missing) */
     int32_t *frame_segment;
-    double *frame_ipp; /* n_frames x 3 */
-    double *frame_iop; /* n_frames x 6 */
+    uint16_t *label_index; /* LABELMAP: pixel value -> segment index + 1 (0: none), 65536
+                              entries; NULL otherwise */
+    double *frame_ipp;     /* n_frames x 3 */
+    double *frame_iop;     /* n_frames x 6 */
     uint8_t *has_plane;
     char frame_of_reference[65]; /* FrameOfReferenceUID */
 } dc_seg_info;
@@ -83,9 +88,9 @@ void dc_seg_info_free(dc_seg_info *s);
  * loaded).  Returns 0, or -1 with a reason in err ("not a segmentation:
  * SegmentSequence missing", "segment item 2 has no valid SegmentNumber",
  * "unsupported SegmentationType X", "BINARY segmentation with BitsAllocated
- * 8, expected 1", "FRACTIONAL segmentation needs BitsAllocated 8 and
- * MaximumFractionalValue 1..255", "segmentation with SamplesPerPixel 3,
- * expected 1", "missing Rows/Columns", "PixelSpacing missing", "frame 3
+ * 8, expected 1", "LABELMAP segmentation with BitsAllocated 1, expected 8 or 16", "FRACTIONAL
+ * segmentation needs BitsAllocated 8 and MaximumFractionalValue 1..255", "segmentation with
+ * SamplesPerPixel 3, expected 1", "missing Rows/Columns", "PixelSpacing missing", "frame 3
  * references no segment of SegmentSequence", "frame 3 has no plane position
  * or orientation"). */
 int dc_seg_read(const dc_dataset *ds, dc_seg_info *s, char *err, size_t errlen);
@@ -122,6 +127,14 @@ int dc_seg_own_grid(const dc_seg_info *s, double tol, dc_grid *g, char *why, siz
  * before its first frame), combined by maximum. */
 void dc_seg_put_frame(const dc_seg_info *s, const dc_grid *g, const dc_seg_place_t *p,
                       const uint8_t *frame, uint8_t *slice);
+
+/* LABELMAP: combine one decoded frame (rows x cols uint16 segment numbers,
+ * dc_decode_frames with DC_DT_U16) into the planes p->z of every segment:
+ * slices holds n_segments planes of g->ny x g->nx uint8 (segment i's plane
+ * at i x ny x nx), zeroed by the caller; a voxel becomes 1 in the plane of
+ * the segment its value numbers. */
+void dc_seg_put_labelmap_frame(const dc_seg_info *s, const dc_grid *g, const dc_seg_place_t *p,
+                               const uint16_t *frame, uint8_t *slices);
 
 /* The order to write frames in, one output plane at a time: OUT order[n]
  * = frame indices sorted by (segment, z, frame index).  Runs of equal

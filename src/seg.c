@@ -49,6 +49,7 @@ void dc_seg_info_free(dc_seg_info *s)
 {
     free(s->segments);
     free(s->frame_segment);
+    free(s->label_index);
     free(s->frame_ipp);
     free(s->frame_iop);
     free(s->has_plane);
@@ -82,6 +83,10 @@ static int read_segments(const dc_dataset *ds, dc_seg_info *s, char *err, size_t
         return -1;
     }
     s->n_segments = ds->el[sq].len;
+    if (s->n_segments > 65535) { /* SegmentNumber is US: no more distinct segments */
+        snprintf(err, errlen, "%u segments, at most 65535", s->n_segments);
+        return -1;
+    }
     s->segments = dc_calloc(s->n_segments, sizeof *s->segments);
     for (uint32_t i = 0; i < s->n_segments; i++) {
         dc_segment *g = &s->segments[i];
@@ -112,6 +117,14 @@ static int read_type(const dc_dataset *ds, const dc_record *r, dc_seg_info *s, c
         s->max_fractional = 1;
         if (r->bits_alloc == 1) return 0;
         snprintf(err, errlen, "BINARY segmentation with BitsAllocated %u, expected 1",
+                 (unsigned)r->bits_alloc);
+        return -1;
+    }
+    if (strcmp(t, "LABELMAP") == 0) {
+        s->type = DC_SEG_LABELMAP;
+        s->max_fractional = 1;
+        if (r->bits_alloc == 8 || r->bits_alloc == 16) return 0;
+        snprintf(err, errlen, "LABELMAP segmentation with BitsAllocated %u, expected 8 or 16",
                  (unsigned)r->bits_alloc);
         return -1;
     }
@@ -170,6 +183,15 @@ static void read_frame_segments(const dc_dataset *ds, dc_seg_info *s)
     }
 }
 
+/* LABELMAP: every frame holds all segments; value -> segment index + 1 */
+static void label_index(dc_seg_info *s)
+{
+    for (uint32_t f = 0; f < s->n_frames; f++) s->frame_segment[f] = -1;
+    s->label_index = dc_calloc(65536, sizeof *s->label_index);
+    for (uint32_t i = s->n_segments; i-- > 0;) /* the first item wins a repeated number */
+        s->label_index[s->segments[i].number] = (uint16_t)(i + 1);
+}
+
 /* plane of every frame from the record's functional groups (a single-frame
  * SEG without them: the top-level position and orientation) */
 static void read_frame_planes(const dc_record *r, dc_seg_info *s)
@@ -195,7 +217,7 @@ static int check_frames(const dc_seg_info *s, char *err, size_t errlen)
         return -1;
     }
     for (uint32_t f = 0; f < s->n_frames; f++) {
-        if (s->frame_segment[f] < 0) {
+        if (s->frame_segment[f] < 0 && s->type != DC_SEG_LABELMAP) {
             snprintf(err, errlen, "frame %u references no segment of SegmentSequence", f + 1);
             return -1;
         }
@@ -227,7 +249,10 @@ static int read_frames(const dc_dataset *ds, const dc_record *r, dc_seg_info *s,
     s->frame_ipp = dc_malloc(s->n_frames * 3 * sizeof(double));
     s->frame_iop = dc_malloc(s->n_frames * 6 * sizeof(double));
     s->has_plane = dc_malloc(s->n_frames);
-    read_frame_segments(ds, s);
+    if (s->type == DC_SEG_LABELMAP)
+        label_index(s);
+    else
+        read_frame_segments(ds, s);
     read_frame_planes(r, s);
     return check_frames(s, err, errlen);
 }
@@ -274,6 +299,20 @@ static int cmp_double(const void *a, const void *b)
 {
     double x = *(const double *)a, y = *(const double *)b;
     return (x > y) - (x < y);
+}
+
+void dc_seg_put_labelmap_frame(const dc_seg_info *s, const dc_grid *g, const dc_seg_place_t *p,
+                               const uint16_t *frame, uint8_t *slices)
+{
+    size_t plane = (size_t)g->ny * g->nx;
+    for (uint32_t y = 0; y < s->rows; y++) {
+        size_t at = (size_t)(p->y0 + y) * g->nx + p->x0;
+        const uint16_t *src = frame + (size_t)y * s->cols;
+        for (uint32_t x = 0; x < s->cols; x++) {
+            uint16_t k = s->label_index[src[x]];
+            if (k) slices[(size_t)(k - 1) * plane + at + x] = 1;
+        }
+    }
 }
 
 /* distinct heights along the normal (sorted, merged within eps); returns count */

@@ -155,8 +155,9 @@ static void print_seg(const dc_seg_info *s, const dc_grid *g, int own, const cha
     json_str(warning);
     printf(", \"shape\": [%u, %u, %u, %u], \"affine\": [", s->n_segments, g->nz, g->ny, g->nx);
     for (int i = 0; i < 16; i++) printf("%s%.17g", i ? ", " : "", g->affine[i]);
-    printf("], \"type\": \"%s\", \"max_fractional\": %u, \"segments\": [",
-           s->type == DC_SEG_BINARY ? "BINARY" : "FRACTIONAL", (unsigned)s->max_fractional);
+    static const char *types[] = {"BINARY", "FRACTIONAL", "LABELMAP"};
+    printf("], \"type\": \"%s\", \"max_fractional\": %u, \"segments\": [", types[s->type],
+           (unsigned)s->max_fractional);
     for (uint32_t i = 0; i < s->n_segments; i++) {
         const dc_segment *sg = &s->segments[i];
         printf("%s{\"number\": %u, \"label\": ", i ? ", " : "", (unsigned)sg->number);
@@ -170,6 +171,20 @@ static void print_seg(const dc_seg_info *s, const dc_grid *g, int own, const cha
     printf("]}\n");
 }
 
+/* a run of frames on one output plane is complete: copy its planes (one, or
+ * every segment's for LABELMAP) into the volumes and clear them */
+static void plane_done(const dc_seg_info *s, const dc_grid *g, const dc_seg_place_t *p,
+                       uint8_t *slices, uint8_t *vols)
+{
+    size_t plane = (size_t)g->ny * g->nx;
+    int labelmap = s->type == DC_SEG_LABELMAP;
+    for (uint32_t i = 0; i < (labelmap ? s->n_segments : 1); i++) {
+        uint32_t seg = labelmap ? i : (uint32_t)p->segment;
+        memcpy(vols + ((size_t)seg * g->nz + p->z) * plane, slices + i * plane, plane);
+    }
+    memset(slices, 0, (labelmap ? s->n_segments : 1) * plane);
+}
+
 /* decode every frame and put it in its segment's volume, one output plane
  * at a time (dc_seg_write_order), as a streaming writer would */
 static int fill_segments(dc_dataset *ds, const dc_seg_info *s, const dc_grid *g,
@@ -181,23 +196,28 @@ static int fill_segments(dc_dataset *ds, const dc_seg_info *s, const dc_grid *g,
     dc_record_from_dataset(ds, &rec);
     dc_pixel_desc_from_record(&rec, &pd);
     dc_record_free(&rec);
+    int labelmap = s->type == DC_SEG_LABELMAP;
     size_t plane = (size_t)g->ny * g->nx;
-    uint8_t *frame = dc_malloc((size_t)s->rows * s->cols), *slice = dc_calloc(plane, 1);
+    uint16_t *frame = dc_malloc((size_t)s->rows * s->cols * sizeof *frame);
+    uint8_t *slices = dc_calloc(labelmap ? s->n_segments : 1, plane);
     uint32_t *order = dc_malloc(s->n_frames * sizeof *order);
     dc_seg_write_order(place, s->n_frames, order);
     int rc = 0;
     for (uint32_t i = 0; i < s->n_frames && rc == 0; i++) {
         const dc_seg_place_t *p = &place[order[i]];
-        rc = dc_decode_frames(ds, &pd, order[i], 1, DC_DT_U8, 1.0, 0.0, frame, err, DC_ERRLEN);
+        rc = dc_decode_frames(ds, &pd, order[i], 1, labelmap ? DC_DT_U16 : DC_DT_U8, 1.0, 0.0,
+                              frame, err, DC_ERRLEN);
         if (rc != 0) break;
-        dc_seg_put_frame(s, g, p, frame, slice);
+        if (labelmap)
+            dc_seg_put_labelmap_frame(s, g, p, frame, slices);
+        else
+            dc_seg_put_frame(s, g, p, (const uint8_t *)frame, slices);
         const dc_seg_place_t *next = i + 1 < s->n_frames ? &place[order[i + 1]] : NULL;
-        if (next && next->segment == p->segment && next->z == p->z) continue;
-        memcpy(vols + ((size_t)p->segment * g->nz + p->z) * plane, slice, plane); /* plane done */
-        memset(slice, 0, plane);
+        if (!next || next->segment != p->segment || next->z != p->z)
+            plane_done(s, g, p, slices, vols);
     }
     free(order);
-    free(slice);
+    free(slices);
     free(frame);
     return rc;
 }

@@ -7,7 +7,7 @@
  *   - dc_references_read: every row has a kind and names an instance or a
  *     series; the series view counts no more instances than there are rows;
  *   - dc_seg_read: a reason on failure; on success every frame has a segment
- *     in range and a plane; its own grid (when it builds) holds every frame
+ *     in range (LABELMAP: all, -1) and a plane; its own grid (when it builds) holds every frame
  *     (dc_seg_place succeeds on it), and up to FUZZ_MAX_FRAMES frames within
  *     the size gate are decoded and put into one slice, in write order;
  *   - dc_rtss_read: a reason on failure; on success each ROI is rasterised
@@ -39,7 +39,8 @@ static void fuzz_references(const dc_dataset *ds)
     dc_reference_list_free(&refs);
 }
 
-/* decode up to FUZZ_MAX_FRAMES frames in write order into one slice of g */
+/* decode up to FUZZ_MAX_FRAMES frames in write order into one plane of g
+ * (every segment's plane for LABELMAP) */
 static void fuzz_seg_frames(dc_dataset *ds, const dc_seg_info *s, const dc_grid *g,
                             const dc_seg_place_t *place, size_t size)
 {
@@ -50,24 +51,28 @@ static void fuzz_seg_frames(dc_dataset *ds, const dc_seg_info *s, const dc_grid 
     dc_record_from_dataset(ds, &rec);
     dc_pixel_desc_from_record(&rec, &pd);
     dc_record_free(&rec);
+    int labelmap = s->type == DC_SEG_LABELMAP;
+    uint64_t planes = labelmap ? s->n_segments : 1;
     if (pd.samples != 1 || dc_pixel_check_size(&pd, size, FUZZ_MAX_IMAGE, why, sizeof why) != 0 ||
-        (uint64_t)g->ny * g->nx > FUZZ_MAX_IMAGE || dc_pixel_value_size(&pd) != 1)
+        (uint64_t)g->ny * g->nx * planes > FUZZ_MAX_IMAGE || dc_pixel_value_size(&pd) > 2)
         return;
     uint32_t *order = malloc(s->n_frames * sizeof *order);
-    uint8_t *frame = malloc((size_t)s->rows * s->cols), *slice = calloc((size_t)g->ny * g->nx, 1);
-    if (order && frame && slice) {
+    uint16_t *frame = malloc((size_t)s->rows * s->cols * sizeof *frame);
+    uint8_t *slices = calloc((size_t)(g->ny * g->nx * planes), 1);
+    if (order && frame && slices) {
         dc_seg_write_order(place, s->n_frames, order);
         for (uint32_t i = 0; i < s->n_frames && i < FUZZ_MAX_FRAMES; i++) {
             err[0] = '\0';
-            if (dc_decode_frames(ds, &pd, order[i], 1, DC_DT_U8, 1.0, 0.0, frame, err,
-                                 sizeof err) != 0) {
+            if (dc_decode_frames(ds, &pd, order[i], 1, labelmap ? DC_DT_U16 : DC_DT_U8, 1.0, 0.0,
+                                 frame, err, sizeof err) != 0) {
                 FUZZ_CHECK(err[0], "SEG frame decode failed without a reason");
                 break;
             }
-            dc_seg_put_frame(s, g, &place[order[i]], frame, slice);
+            if (labelmap) dc_seg_put_labelmap_frame(s, g, &place[order[i]], frame, slices);
+            else dc_seg_put_frame(s, g, &place[order[i]], (const uint8_t *)frame, slices);
         }
     }
-    free(slice);
+    free(slices);
     free(frame);
     free(order);
 }
@@ -81,7 +86,8 @@ static void fuzz_seg(dc_dataset *ds, size_t size)
         return;
     }
     for (uint32_t f = 0; f < s.n_frames; f++)
-        FUZZ_CHECK(s.frame_segment[f] >= 0 && (uint32_t)s.frame_segment[f] < s.n_segments &&
+        FUZZ_CHECK(((s.type == DC_SEG_LABELMAP && s.frame_segment[f] == -1) ||
+                    (s.frame_segment[f] >= 0 && (uint32_t)s.frame_segment[f] < s.n_segments)) &&
                        s.has_plane[f],
                    "SEG frame %u: segment %d of %u", f, (int)s.frame_segment[f], s.n_segments);
     dc_grid g;

@@ -15,6 +15,7 @@ import dcmgen
 from dcmgen import fmt_ds
 
 SEG_STORAGE = "1.2.840.10008.5.1.4.1.1.66.4"
+LABELMAP_SEG_STORAGE = "1.2.840.10008.5.1.4.1.1.66.7"
 RTSTRUCT_STORAGE = "1.2.840.10008.5.1.4.1.1.481.3"
 
 
@@ -77,11 +78,12 @@ def segment_item(number, label, category, prop, algorithm="MANUAL"):
 def frame_item(ipp, segment, source_sop):
     fr = Dataset()
     pp = Dataset(); pp.ImagePositionPatient = [fmt_ds(v) for v in ipp]
-    si = Dataset(); si.ReferencedSegmentNumber = segment
-    fc = Dataset(); fc.DimensionIndexValues = [segment, 1]
+    fc = Dataset(); fc.DimensionIndexValues = [segment or 1, 1]
     fr.FrameContentSequence = Sequence([fc])
     fr.PlanePositionSequence = Sequence([pp])
-    fr.SegmentIdentificationSequence = Sequence([si])
+    if segment is not None:  # a LABELMAP frame holds every segment
+        si = Dataset(); si.ReferencedSegmentNumber = segment
+        fr.SegmentIdentificationSequence = Sequence([si])
     if source_sop:
         src = Dataset()
         src.ReferencedSOPClassUID = dcmgen.CT_STORAGE
@@ -106,13 +108,15 @@ def new_object(uids, study, sop_class, modality, series_number=1, charset=None):
 
 
 def write_seg(path, uids, study, ref_series, ref_sops, geom, segments, frames, *, fractional=0,
-              for_uid=None, charset=None):
+              for_uid=None, charset=None, labelmap_bits=0):
     """A SEG.  segments: segment_item()s.  frames: list of (segment number,
     ipp, 2D array of 0/1 (binary) or 0..fractional, source sop or None), in
     the order they are to be stored.  fractional: MaximumFractionalValue
     (0: BINARY, 1-bit packed across frame boundaries as PS3.5 8.1.1).
-    charset: SpecificCharacterSet the text is written in."""
-    ds = new_object(uids, study, SEG_STORAGE, "SEG", 100, charset)
+    charset: SpecificCharacterSet the text is written in.  labelmap_bits 8 or
+    16: a LABELMAP SEG (Supplement 243), frames of segment numbers, frame
+    tuples with segment None."""
+    ds = new_object(uids, study, LABELMAP_SEG_STORAGE if labelmap_bits else SEG_STORAGE, "SEG", 100, charset)
     ds.FrameOfReferenceUID = for_uid or (study + ".77")
     ds.ImageType = ["DERIVED", "PRIMARY"]
     ds.ContentLabel = "LABELS"
@@ -120,12 +124,14 @@ def write_seg(path, uids, study, ref_series, ref_sops, geom, segments, frames, *
     ds.PhotometricInterpretation = "MONOCHROME2"
     ds.Rows, ds.Columns = geom.rows, geom.cols
     ds.NumberOfFrames = len(frames)
-    ds.BitsAllocated = 8 if fractional else 1
+    ds.BitsAllocated = labelmap_bits or (8 if fractional else 1)
     ds.BitsStored = ds.BitsAllocated
     ds.HighBit = ds.BitsAllocated - 1
     ds.PixelRepresentation = 0
     ds.LossyImageCompression = "00"
-    if fractional:
+    if labelmap_bits:
+        ds.SegmentationType = "LABELMAP"
+    elif fractional:
         ds.SegmentationType = "FRACTIONAL"
         ds.SegmentationFractionalType = "PROBABILITY"
         ds.MaximumFractionalValue = fractional
@@ -146,8 +152,9 @@ def write_seg(path, uids, study, ref_series, ref_sops, geom, segments, frames, *
     shared.PixelMeasuresSequence = Sequence([pm])
     ds.SharedFunctionalGroupsSequence = Sequence([shared])
     ds.PerFrameFunctionalGroupsSequence = Sequence([frame_item(p, s, src) for s, p, _, src in frames])
-    data = np.stack([np.asarray(a, dtype=np.uint8) for _, _, a, _ in frames])
-    if fractional:
+    dtype = np.uint16 if labelmap_bits == 16 else np.uint8
+    data = np.stack([np.asarray(a, dtype=dtype) for _, _, a, _ in frames])
+    if fractional or labelmap_bits:
         ds.PixelData = data.tobytes()
     else:
         ds.PixelData = np.packbits(data.ravel(), bitorder="little").tobytes()

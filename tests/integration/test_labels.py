@@ -206,9 +206,33 @@ def seg_tests(tool, tmp):
 
     own_grid_tests(tool, tmp, rng, geom, ct)
     oblique_test(tool, tmp, rng)
+    labelmap_tests(tool, tmp, ct, geom, rng)
     charset_test(tool, tmp, ct, truth, geom, rng)
     bad_seg_tests(tool, tmp, ct, truth, geom, rng)
     return ct
+
+
+def labelmap_tests(tool, tmp, ct, geom, rng):
+    """LABELMAP SEGs (8- and 16-bit frames of segment numbers, shuffled): one
+    plane per segment number of SegmentSequence (1, 2, 5, 300); values of no
+    segment (7) and 0 are background"""
+    nz = len(geom.positions)
+    for bits, numbers in ((8, [1, 2, 5]), (16, [1, 2, 5, 300])):
+        lm = rng.choice(np.array([0, 7] + numbers, dtype=np.uint16), size=(nz, 37, 43))
+        segs = [ml.segment_item(n, "structure %d" % n, CATEGORY, TYPES[0]) for n in numbers]
+        frames = [(None, geom.positions[k], lm[k], ct[1][k]) for k in rng.permutation(nz)]
+        name = "seg_labelmap%d" % bits
+        path = ml.write_seg("%s/%s.dcm" % (tmp, name), UIDS, STUDY, ct[0], ct[1], geom, segs, frames,
+                            labelmap_bits=bits)
+        info = dclabel(tool, "seg", path, "%s/%s.npy" % (tmp, name), *ct[2])
+        if "error" in info:
+            check(False, "%s: dclabel seg failed: %s" % (name, info["error"]))
+            continue
+        got = np.load("%s/%s.npy" % (tmp, name))
+        expect = np.stack([(lm == n).astype(np.uint8) for n in numbers])
+        check(info["type"] == "LABELMAP" and [g["number"] for g in info["segments"]] == numbers
+              and np.array_equal(got, expect),
+              "%s: one plane per segment number equals the label map (%d voxels)" % (name, int(expect.sum())))
 
 
 def charset_test(tool, tmp, ct, truth, geom, rng):

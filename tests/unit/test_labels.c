@@ -295,6 +295,36 @@ static void test_seg_place_and_put(void **state)
     dc_seg_info_free(&s);
 }
 
+static void test_seg_labelmap_put(void **state)
+{
+    (void)state;
+    const double zs[1] = {12.5};
+    dc_seg_info s;
+    seg_info(&s, 1, zs);
+    s.type = DC_SEG_LABELMAP;
+    dc_segment segs[2] = {{.number = 3}, {.number = 300}};
+    s.segments = segs;
+    s.label_index = calloc(65536, sizeof *s.label_index);
+    s.label_index[3] = 1, s.label_index[300] = 2;
+    dc_grid g;
+    axial_grid(&g, 1);
+    dc_seg_place_t p;
+    char why[64];
+    assert_int_equal(dc_seg_place(&s, &g, DC_GRID_POS_TOL, &p, why, sizeof why), 0);
+    const uint16_t frame[6] = {3, 0, 300, 7, 3, 300}; /* 7: no segment */
+    uint8_t slices[2 * 20] = {0};
+    dc_seg_put_labelmap_frame(&s, &g, &p, frame, slices);
+    const uint8_t seg3_row1[5] = {0, 1, 0, 0, 0}, seg3_row2[5] = {0, 0, 1, 0, 0};
+    const uint8_t seg300_row1[5] = {0, 0, 0, 1, 0}, seg300_row2[5] = {0, 0, 0, 1, 0};
+    assert_memory_equal(slices + 5, seg3_row1, 5);
+    assert_memory_equal(slices + 10, seg3_row2, 5);
+    assert_memory_equal(slices + 20 + 5, seg300_row1, 5);
+    assert_memory_equal(slices + 20 + 10, seg300_row2, 5);
+    s.segments = NULL; /* on the stack */
+    dc_grid_free(&g);
+    dc_seg_info_free(&s);
+}
+
 static void test_seg_own_grid(void **state)
 {
     (void)state;
@@ -394,6 +424,7 @@ int main(void)
         cmocka_unit_test(test_check_labels_bounds),
         cmocka_unit_test(test_seg_place_and_put),
         cmocka_unit_test(test_seg_own_grid),
+        cmocka_unit_test(test_seg_labelmap_put),
         cmocka_unit_test(test_references_target_and_csv),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
