@@ -19,6 +19,9 @@ TEST_PKGS=(python3-h5py python3-pydicom python3-numpy python3-pandas python3-gdc
 # nibabel's Siemens mosaic test files and CSA reader: test_vendor.py's oracle
 TEST_PKGS+=(python3-nibabel)
 
+# RTSTRUCT rasterisation reference (tests/integration/test_labels.py)
+TEST_PKGS+=(plastimatch)
+
 say() { printf 'deps: %s\n' "$*"; }
 
 # prints the packages among "$@" that are not installed, one per line
