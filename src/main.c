@@ -23,10 +23,12 @@
 #include "dc_hints.h"
 #include "dc_hook.h"
 #include "dc_plan.h"
+#include "dc_privacy.h"
 #include "dc_process.h"
 #include "dc_progress.h"
 #include "dc_resume.h"
 #include "dc_scan.h"
+#include "dc_select.h"
 #include "dc_stop.h"
 #include "dc_version.h"
 #include "dc_walk.h"
@@ -148,6 +150,18 @@ static int walk(dc_run *r)
 
 /* ---- phase: grouping (rank 0) ---- */
 
+/* input.select: scans left out are counted by reason, never silently lost */
+static void select_scans(dc_run *r, dc_scan *all, size_t *n_all)
+{
+    dc_select_counts sc;
+    dc_select_scans(r->cfg, r->recs, all, n_all, &sc);
+    if (dc_select_active(r->cfg)) { /* in the log now and in the end-of-run summary */
+        dc_select_summary(&sc, r->progress.left_out, sizeof r->progress.left_out);
+        dc_info("%s", r->progress.left_out);
+    }
+    if (r->cfg->privacy_profile) dc_select_flag_burned_in(r->recs, all, *n_all);
+}
+
 static int plan_scans(dc_run *r, dc_strset *retry)
 {
     dc_hook("group");
@@ -155,12 +169,13 @@ static int plan_scans(dc_run *r, dc_strset *retry)
     const char **paths = dc_malloc(sizeof(char *) * (r->files.n ? r->files.n : 1));
     for (size_t i = 0; i < r->files.n; i++) paths[i] = r->files.files[i].path;
     char **ids = dc_malloc(sizeof(char *) * (r->files.scopes.n ? r->files.scopes.n : 1));
-    for (size_t i = 0; i < r->files.scopes.n; i++) ids[i] = dc_scope_id(r->files.scopes.v[i]);
+    for (size_t i = 0; i < r->files.scopes.n; i++) ids[i] = dc_privacy_scope_id(r->files.scopes.v[i]);
     dc_group_opts go = {r->cfg->volumes,   r->cfg->split_inconsistent, r->cfg->slice_order,
                         r->cfg->layout,    r->cfg->rescale,            r->cfg->write_pixeldata,
                         r->cfg->max_image_bytes, r->cfg->philips_scaling};
     dc_scan *all = NULL;
     size_t n_all = 0;
+    dc_privacy_records(r->recs, r->n_recs); /* profile: pseudonymous UIDs in Scan IDs */
     int rc = dc_group_records(r->recs, r->n_recs, paths, (const char *const *)ids,
                               r->files.scope_is_input, r->files.scopes.n, &go, &all, &n_all);
     for (size_t i = 0; i < r->files.scopes.n; i++) free(ids[i]);
@@ -170,6 +185,7 @@ static int plan_scans(dc_run *r, dc_strset *retry)
         dc_error("grouping files into scans failed");
         return -1;
     }
+    select_scans(r, all, &n_all);
     /* keep the scans not done yet (all is sorted by Scan ID) */
     size_t k = 0;
     uint64_t skipped = 0, bytes = 0;
@@ -239,7 +255,7 @@ static int open_segment(dc_run *r, const dc_batch *b, dc_h5seg **seg, char **seg
     dc_h5ds_opts o = {NULL, r->cfg->gzip_level, r->cfg->layout};
     for (size_t i = 0; i < b->n_scans; i++) {
         if (b->scans[i].unreadable) continue;
-        o.source_folder = b->source_folder[i];
+        o.source_folder = dc_privacy_folder_view(b->source_folder[i]);
         bs->handle[i] = dc_h5seg_add_dataset(*seg, &b->scans[i], &o, err, sizeof err);
         if (bs->handle[i] < 0) {
             if (r->rank == 0) dc_error("%s", err);
@@ -658,6 +674,9 @@ int main(int argc, char **argv)
     } else if (act == DC_CLI_ERROR) {
         if (rank == 0) fprintf(stderr, "dcmcrawl: error: %s\n", err);
         rc = EXIT_USAGE;
+    } else if (dc_privacy_start(&cfg, err, sizeof err) != 0) {
+        if (rank == 0) fprintf(stderr, "dcmcrawl: error: %s\n", err);
+        rc = EXIT_USAGE;
     } else {
         dc_log_set_level(cfg.log_level);
         if (rank == 0)
@@ -672,6 +691,7 @@ int main(int argc, char **argv)
         dc_stop_finalize();
         dc_hints_free();
     }
+    dc_privacy_stop();
     dc_config_free(&cfg);
     MPI_Finalize();
     return rc;

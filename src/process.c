@@ -13,6 +13,7 @@
 
 #include "dc_decode.h"
 #include "dc_hook.h"
+#include "dc_privacy.h"
 #include "dc_rawcopy.h"
 #include "dc_stop.h"
 #include "dc_tiles.h"
@@ -58,7 +59,7 @@ static void fail(dc_scan_result *res, const char *reason, const char *example)
     free(res->reason);
     free(res->example);
     res->reason = dc_strdup(reason);
-    res->example = dc_strdup(example ? example : "");
+    res->example = dc_strdup(example ? dc_privacy_path_view(example) : "");
 }
 
 /* the file still says what the header pass saw (it may have been replaced) */
@@ -97,7 +98,7 @@ static int open_file(dc_worker *w, const char *path, int keep_open, char *err, s
 static void flatten_row(dc_worker *w, const dc_scan *s, dc_scan_result *res)
 {
     dc_row_clear(&w->scratch);
-    dc_flatten(&w->ds, &w->scratch);
+    dc_flatten(dc_privacy_view(&w->ds), &w->scratch);
     dc_row_free(&res->row);
     dc_buf_free(&res->text);
     if (w->cols && w->cols->n) {
