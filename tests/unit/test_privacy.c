@@ -448,5 +448,7 @@ int main(void)
         cmocka_unit_test(test_filter),         cmocka_unit_test(test_filter_options),
         cmocka_unit_test(test_filter_columns), cmocka_unit_test(test_scrub_paths),
     };
+    /* values below are written in csv_style dicom (backslash-joined) */
+    dc_flatten_set_style(DC_CSV_STYLE_DICOM);
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
