@@ -30,7 +30,7 @@ SAN      ?=
 CPPFLAGS := -Iinclude $(HDF5_INC) $(OPJ_INC) -D_GNU_SOURCE -DDCMTK_ENABLE_CHARSET_CONVERSION
 CFLAGS   := -std=c11 $(WARN) $(OPT) $(SAN) -MMD -MP
 CXXFLAGS := -std=c++17 $(WARN) $(OPT) $(SAN) -MMD -MP
-LDLIBS   := $(HDF5_LIB) -lyaml -lopenjp2 $(DCMTK_LIBS) -lz -lstdc++ -lm
+LDLIBS   := $(HDF5_LIB) -lyaml -lopenjp2 $(DCMTK_LIBS) -lcrypto -lz -lstdc++ -lm
 LDFLAGS  := $(SAN)
 
 C_SRC    := $(wildcard src/*.c)

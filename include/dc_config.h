@@ -24,6 +24,9 @@ typedef struct {
     dc_strvec folders;   /* as given (after dropping non-directories) */
     int recursive;       /* 0/1 */
     int follow_symlinks; /* 0/1 */
+    dc_strvec select_modality, select_sop_class, select_exclude_image_type; /* input.select */
+    int select_exclude_burned_in;
+    long select_min_slices; /* 0: any */
     /* output */
     char *out_folder; /* default "." */
     char *out_id;     /* NULL or "" => no id suffix */
@@ -37,6 +40,7 @@ typedef struct {
     int csv_style;         /* enum dc_csv_style (dc_flatten.h): 0 seed, 1 dicom */
     int csv_style_given;   /* output.csv_style was set by the config file or --set (an
                               existing metadata CSV in the other style is then an error) */
+    dc_strvec columns_include, columns_exclude; /* output.columns rules (dc_columns.h) */
     /* volumes */
     int slice_order; /* enum dc_slice_order */
     int split_inconsistent;
@@ -51,6 +55,13 @@ typedef struct {
     uint64_t max_image_bytes; /* decoded bytes of one scan above which it is unreadable */
     dc_strvec mpi_io_hints;   /* output.mpi_io_hints: key, value, key, value, ... given to
                                  every MPI-IO open (CSVs, HDF5 segments) as MPI_Info */
+    /* privacy (SPEC 12, dc_privacy.h) */
+    int privacy_profile;        /* enum dc_privacy_profile: 0 none, 1 basic */
+    char *privacy_key_file;     /* NULL: none */
+    char *privacy_map_file;     /* NULL: no map written */
+    int privacy_retain_dates;   /* 0 remove, 1 shift */
+    int privacy_retain_safe_private;
+    int privacy_clean_descriptors;
     /* set by the command line, not the YAML */
     int dry_run;
     char *config_path;     /* NULL when only flags were given */

@@ -209,6 +209,10 @@ const uint8_t *dc_value(const dc_dataset *ds, const dc_elem *e);
 
 /* whole trimmed value as text (with backslashes kept); returns 0 if present */
 int dc_get_str(const dc_dataset *ds, int idx, char *out, size_t outlen);
+/* whole trimmed value as UTF-8: text of SH LO ST LT PN UC UT decoded from the
+ * SpecificCharacterSet in force (charset.c, as pydicom does), other text as
+ * dc_get_str; cut at a character boundary to fit; returns 0 if present */
+int dc_get_utf8(const dc_dataset *ds, int idx, char *out, size_t outlen);
 /* value number k (0-based) of an IS/DS/US/SS/UL/SL/FL/FD/... element; returns 0 if present and parsable */
 int dc_get_double_at(const dc_dataset *ds, int idx, int k, double *out);
 int dc_get_long_at(const dc_dataset *ds, int idx, int k, long *out);

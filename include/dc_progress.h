@@ -25,6 +25,7 @@ typedef struct {
     uint64_t total_scans, total_bytes;
     uint64_t scans, files, stored, unreadable, bytes_in, bytes_out;
     uint64_t skipped_done; /* scans already in the outputs */
+    char left_out[256];    /* "N scans left out by input.select (...)", "" without a selection */
 } dc_progress;
 
 void dc_progress_start(dc_progress *p, const dc_config *cfg);

@@ -88,6 +88,9 @@ typedef struct {
     char ts_uid[DC_UID_LEN];
     char modality[17];
     char photometric[17];
+    char sop_class[DC_UID_LEN];  /* SOPClassUID (input.select) */
+    char image_type[65];         /* ImageType as written, values joined by '\\' (input.select) */
+    uint8_t burned_in;           /* BurnedInAnnotation is YES (input.select) */
 
     uint8_t has_instance, has_acq, has_temporal, has_ipp, has_iop, has_spacing;
     uint8_t has_rescale, has_thickness, has_sbs;

@@ -84,6 +84,10 @@ enum { DC_LOG_ERROR = 0, DC_LOG_WARN = 1, DC_LOG_INFO = 2, DC_LOG_DEBUG = 3 };
 void dc_log_set_level(int level);
 int dc_log_get_level(void);
 void dc_log_set_rank(int rank, int nranks);
+/* a filter every log message passes through before it is printed (the
+ * privacy profile pseudonymises input paths); NULL: none */
+typedef void (*dc_log_filter_fn)(char *msg, size_t cap);
+void dc_log_set_filter(dc_log_filter_fn f);
 /* Messages go to stderr prefixed with "dcmcrawl[rank]: level: ". */
 void dc_log(int level, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 #define dc_error(...) dc_log(DC_LOG_ERROR, __VA_ARGS__)

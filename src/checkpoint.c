@@ -22,6 +22,7 @@
 
 #include "dc_hook.h"
 #include "dc_mpi.h"
+#include "dc_privacy.h"
 #include "dc_stop.h"
 
 void dc_ckpt_init(dc_ckpt *c, MPI_Comm comm, const dc_config *cfg, dc_outputs *out,
@@ -106,7 +107,7 @@ static int open_segment(dc_ckpt *c, const dc_batch *b, dc_h5seg **seg, char **se
     dc_h5ds_opts o = {NULL, c->cfg->gzip_level, c->cfg->layout};
     for (size_t i = 0; i < b->n_scans; i++) {
         if (b->scans[i].unreadable) continue;
-        o.source_folder = b->source_folder[i];
+        o.source_folder = dc_privacy_folder_view(b->source_folder[i]);
         bs->handle[i] = dc_h5seg_add_dataset(*seg, &b->scans[i], &o, err, sizeof err);
         if (bs->handle[i] < 0) {
             if (c->rank == 0) dc_error("%s", err);

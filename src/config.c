@@ -27,7 +27,9 @@
 #include <unistd.h>
 #include <yaml.h>
 
+#include "dc_columns.h"
 #include "dc_decode.h"
+#include "dc_select.h"
 
 #define MAX_CONFIG_BYTES (1 << 20)
 #define MIN_IMAGE_BYTES (1ull << 10)  /* run.max_image_bytes bounds */
@@ -35,7 +37,8 @@
 
 /* ------------------------------------------------------------------ schema */
 
-enum ktype { K_BOOL, K_PATH, K_ID, K_ENUM, K_COUNT, K_FOLDERS, K_COMPRESSION, K_BYTES, K_HINTS };
+enum ktype { K_BOOL, K_PATH, K_ID, K_ENUM, K_COUNT, K_FOLDERS, K_COMPRESSION, K_BYTES, K_HINTS,
+             K_COLUMNS, K_SELECT };
 
 typedef struct {
     const char *section;
@@ -53,7 +56,9 @@ static const char *const CSV_STYLES[] = {"seed", "dicom", NULL}; /* enum dc_csv_
 static const char *const ORDERS[] = {"position", "instance", "filename", NULL};
 static const char *const LEVELS[] = {"error", "warn", "info", "debug", NULL};
 static const char *const PROGRESS[] = {"auto", "always", "never", NULL};
-static const char *const SECTIONS[] = {"input", "output", "volumes", "run", NULL};
+static const char *const SECTIONS[] = {"input", "output", "volumes", "run", "privacy", NULL};
+static const char *const PROFILES[] = {"none", "basic", NULL};
+static const char *const DATES[] = {"remove", "shift", NULL};
 
 #define F(field) offsetof(dc_config, field)
 static const keydef KEYS[] = {
@@ -63,6 +68,9 @@ static const keydef KEYS[] = {
      "true: every subfolder too, each directory its own scope"},
     {"input", "follow_symlinks", K_BOOL, F(follow_symlinks), NULL, "false",
      "follow symbolic links to files and folders"},
+    {"input", "select", K_SELECT, F(select_modality), NULL, "{}",
+     "{modality: [..], sop_class: [..], exclude_image_type: [..], exclude_burned_in: bool, "
+     "min_slices: N}"},
     {"output", "folder", K_PATH, F(out_folder), NULL, ".", "where outputs go (created if missing)"},
     {"output", "id", K_ID, F(out_id), NULL, "(none)",
      "metadata_<id>.csv, pixel_data_<id>.h5, unreadable_files_<id>.csv"},
@@ -84,6 +92,8 @@ static const keydef KEYS[] = {
      "seed: names and values as the old crawler wrote them (pydicom); dicom: keywords"},
     {"output", "csv_formula_guard", K_BOOL, F(csv_formula_guard), NULL, "false",
      "prefix ' to values starting with = + - @ TAB CR (not numbers)"},
+    {"output", "columns", K_COLUMNS, F(columns_include), NULL, "{}",
+     "{include: [...], exclude: [...]}: keywords, (gggg,eeee), patterns, private, sequences, binary"},
     {"volumes", "slice_order", K_ENUM, F(slice_order), ORDERS, "position",
      "position | instance | filename"},
     {"volumes", "split_inconsistent", K_BOOL, F(split_inconsistent), NULL, "true",
@@ -103,6 +113,18 @@ static const keydef KEYS[] = {
      "seconds a run's claim on its outputs lasts unless renewed (every third of it)"},
     {"run", "max_image_bytes", K_BYTES, F(max_image_bytes), NULL, "4GiB",
      "larger images/stacks are unreadable (KiB MiB GiB TiB)"},
+    {"privacy", "profile", K_ENUM, F(privacy_profile), PROFILES, "none",
+     "none | basic (DICOM PS3.15 Annex E Basic Application Level Confidentiality Profile)"},
+    {"privacy", "key_file", K_PATH, F(privacy_key_file), NULL, "(none)",
+     "secret key (>= 32 bytes) for pseudonyms; required with a profile"},
+    {"privacy", "map_file", K_PATH, F(privacy_map_file), NULL, "(none)",
+     "write pseudonym -> original here (outside output.folder)"},
+    {"privacy", "retain_dates", K_ENUM, F(privacy_retain_dates), DATES, "remove",
+     "remove | shift (dates moved by a per-patient offset from the key)"},
+    {"privacy", "retain_safe_private", K_BOOL, F(privacy_retain_safe_private), NULL, "false",
+     "keep private tags on the Annex's safe-private list (else every private tag goes)"},
+    {"privacy", "clean_descriptors", K_BOOL, F(privacy_clean_descriptors), NULL, "false",
+     "keep descriptions (series, study, protocol...) with identifiers scrubbed"},
 };
 #undef F
 #define NKEYS (sizeof KEYS / sizeof KEYS[0])
@@ -175,6 +197,11 @@ void dc_config_init(dc_config *cfg)
     dc_strvec_init(&cfg->folders);
     dc_strvec_init(&cfg->notes);
     dc_strvec_init(&cfg->mpi_io_hints);
+    dc_strvec_init(&cfg->columns_include);
+    dc_strvec_init(&cfg->select_modality);
+    dc_strvec_init(&cfg->select_sop_class);
+    dc_strvec_init(&cfg->select_exclude_image_type);
+    dc_strvec_init(&cfg->columns_exclude);
     cfg->out_folder = dc_strdup(".");
     cfg->layout = DC_LAYOUT_ZYX;
     cfg->slice_order = DC_ORDER_POSITION;
@@ -193,10 +220,17 @@ void dc_config_free(dc_config *cfg)
     dc_strvec_free(&cfg->folders);
     dc_strvec_free(&cfg->notes);
     dc_strvec_free(&cfg->mpi_io_hints);
+    dc_strvec_free(&cfg->columns_include);
+    dc_strvec_free(&cfg->columns_exclude);
+    dc_strvec_free(&cfg->select_modality);
+    dc_strvec_free(&cfg->select_sop_class);
+    dc_strvec_free(&cfg->select_exclude_image_type);
     free(cfg->out_folder);
     free(cfg->out_id);
     free(cfg->config_path);
     free(cfg->config_text);
+    free(cfg->privacy_key_file);
+    free(cfg->privacy_map_file);
     memset(cfg, 0, sizeof *cfg);
 }
 
@@ -321,6 +355,15 @@ static void set_folders(dc_config *cfg, dc_strvec *v)
     dc_strvec_init(v);
 }
 
+static void clear_select(dc_config *cfg)
+{
+    dc_strvec_free(&cfg->select_modality);
+    dc_strvec_free(&cfg->select_sop_class);
+    dc_strvec_free(&cfg->select_exclude_image_type);
+    cfg->select_exclude_burned_in = 0;
+    cfg->select_min_slices = 0;
+}
+
 static int apply_string(dc_config *cfg, const keydef *d, const char *v, int is_null, int line,
                         const ectx *c)
 {
@@ -393,6 +436,19 @@ static int apply_scalar(dc_config *cfg, const keydef *d, const char *v, int is_n
         dc_strvec_push(&one, v);
         set_folders(cfg, &one);
         return 0;
+    case K_SELECT:
+        if (is_null || !strcmp(v, "none") || !strcmp(v, "{}")) {
+            clear_select(cfg);
+            return 0;
+        }
+        return fail(c, line, key, "expected a mapping such as {modality: [CT]}, got %s", got);
+    case K_COLUMNS:
+        if (is_null || !strcmp(v, "none") || !strcmp(v, "{}")) {
+            dc_strvec_free(&cfg->columns_include);
+            dc_strvec_free(&cfg->columns_exclude);
+            return 0;
+        }
+        return fail(c, line, key, "expected {include: [...], exclude: [...]}, got %s", got);
     case K_HINTS:
         if (is_null || !strcmp(v, "none") || !strcmp(v, "{}")) {
             dc_strvec_free(&cfg->mpi_io_hints);
@@ -467,6 +523,116 @@ static int apply_hints(dc_config *cfg, yaml_document_t *doc, yaml_node_t *n, con
     return 0;
 }
 
+
+/* the scalars of a list (or one scalar) given for <key>: <which> into out */
+static int scalar_items(yaml_document_t *doc, yaml_node_t *val, const char *key, const char *which,
+                        dc_strvec *out, const ectx *c)
+{
+    yaml_node_item_t one = 0, *start = &one, *top = &one + 1;
+    if (val->type == YAML_SEQUENCE_NODE) {
+        start = val->data.sequence.items.start;
+        top = val->data.sequence.items.top;
+    } else if (val->type != YAML_SCALAR_NODE) {
+        return fail(c, node_line(val), key, "%s: expected a list, got %s", which, node_kind(val));
+    }
+    for (yaml_node_item_t *it = start; it < top; it++) {
+        yaml_node_t *item = it == &one ? val : yaml_document_get_node(doc, *it);
+        if (item->type != YAML_SCALAR_NODE || scalar_is_null(item) || strlen(scalar_text(item)) > 64)
+            return fail(c, node_line(item), key, "%s: expected a value (up to 64 characters), got %s",
+                        which, item->type == YAML_SCALAR_NODE ? "nothing or more" : node_kind(item));
+        dc_strvec_push(out, scalar_text(item));
+    }
+    return 0;
+}
+
+/* one key of input.select */
+static int select_key(dc_config *cfg, yaml_document_t *doc, const char *name, yaml_node_t *val,
+                      const ectx *c)
+{
+    const char *key = "input.select";
+    if (!strcmp(name, "modality")) return scalar_items(doc, val, key, name, &cfg->select_modality, c);
+    if (!strcmp(name, "sop_class"))
+        return scalar_items(doc, val, key, name, &cfg->select_sop_class, c);
+    if (!strcmp(name, "exclude_image_type"))
+        return scalar_items(doc, val, key, name, &cfg->select_exclude_image_type, c);
+    const char *v = val->type == YAML_SCALAR_NODE ? scalar_text(val) : "";
+    if (!strcmp(name, "exclude_burned_in")) {
+        int b = val->type == YAML_SCALAR_NODE ? parse_bool(v) : -1;
+        if (b < 0)
+            return fail(c, node_line(val), "input.select", "exclude_burned_in: expected true or "
+                        "false, got \"%s\"", v);
+        cfg->select_exclude_burned_in = b;
+        return 0;
+    }
+    if (!strcmp(name, "min_slices")) {
+        long n = val->type == YAML_SCALAR_NODE ? parse_count(v) : -1;
+        if (n < 1)
+            return fail(c, node_line(val), "input.select", "min_slices: expected a whole number "
+                        ">= 1, got \"%s\"", v);
+        cfg->select_min_slices = n;
+        return 0;
+    }
+    return fail(c, node_line(val), "input.select", "unknown key %s (modality, sop_class, "
+                "exclude_image_type, exclude_burned_in, min_slices)", name);
+}
+
+static int apply_select(dc_config *cfg, yaml_document_t *doc, yaml_node_t *n, const ectx *c)
+{
+    clear_select(cfg);
+    for (yaml_node_pair_t *p = n->data.mapping.pairs.start; p < n->data.mapping.pairs.top; p++) {
+        yaml_node_t *k = yaml_document_get_node(doc, p->key);
+        const char *name = k->type == YAML_SCALAR_NODE ? scalar_text(k) : "";
+        if (select_key(cfg, doc, name, yaml_document_get_node(doc, p->value), c) != 0) return -1;
+    }
+    return 0;
+}
+
+/* one list of output.columns rules (a list, or one rule), each checked */
+static int column_rules(yaml_document_t *doc, yaml_node_t *val, const char *which, dc_strvec *out,
+                        const ectx *c)
+{
+    size_t first = out->n;
+    if (scalar_items(doc, val, "output.columns", which, out, c) != 0) return -1;
+    for (size_t i = first; i < out->n; i++) {
+        dc_column_rule r;
+        char why[DC_ERRLEN / 2];
+        if (dc_column_rule_parse(out->v[i], &r, why, sizeof why) != 0)
+            return fail(c, node_line(val), "output.columns", "%s: %s", which, why);
+        free(r.glob);
+    }
+    return 0;
+}
+
+/* output.columns given as a mapping {include: [...], exclude: [...]} */
+static int apply_columns(dc_config *cfg, yaml_document_t *doc, yaml_node_t *n, const ectx *c)
+{
+    dc_strvec inc, exc;
+    dc_strvec_init(&inc);
+    dc_strvec_init(&exc);
+    int rc = 0;
+    for (yaml_node_pair_t *p = n->data.mapping.pairs.start; rc == 0 && p < n->data.mapping.pairs.top;
+         p++) {
+        yaml_node_t *k = yaml_document_get_node(doc, p->key);
+        const char *name = k->type == YAML_SCALAR_NODE ? scalar_text(k) : "";
+        if (strcmp(name, "include") && strcmp(name, "exclude"))
+            rc = fail(c, node_line(k), "output.columns", "expected include or exclude, got %s",
+                      *name ? name : node_kind(k));
+        else
+            rc = column_rules(doc, yaml_document_get_node(doc, p->value), name,
+                              !strcmp(name, "include") ? &inc : &exc, c);
+    }
+    if (rc != 0) {
+        dc_strvec_free(&inc);
+        dc_strvec_free(&exc);
+        return rc;
+    }
+    dc_strvec_free(&cfg->columns_include);
+    dc_strvec_free(&cfg->columns_exclude);
+    cfg->columns_include = inc;
+    cfg->columns_exclude = exc;
+    return 0;
+}
+
 /* input.folders given as a YAML list */
 static int apply_folder_list(dc_config *cfg, yaml_document_t *doc, yaml_node_t *n, const ectx *c)
 {
@@ -500,6 +666,14 @@ static int apply_node(dc_config *cfg, const keydef *d, yaml_document_t *doc, yam
     if (d->type == K_FOLDERS && n->type == YAML_SEQUENCE_NODE)
         return apply_folder_list(cfg, doc, n, c);
     if (d->type == K_HINTS && n->type == YAML_MAPPING_NODE) return apply_hints(cfg, doc, n, c);
+    if (d->type == K_COLUMNS && n->type == YAML_MAPPING_NODE) return apply_columns(cfg, doc, n, c);
+    if (d->type == K_SELECT && n->type == YAML_MAPPING_NODE) return apply_select(cfg, doc, n, c);
+    if (d->type == K_SELECT)
+        return fail(c, node_line(n), key, "expected a mapping such as {modality: [CT]}, got %s",
+                    node_kind(n));
+    if (d->type == K_COLUMNS)
+        return fail(c, node_line(n), key, "expected {include: [...], exclude: [...]}, got %s",
+                    node_kind(n));
     if (d->type == K_HINTS)
         return fail(c, node_line(n), key, "expected a mapping of hint: value, got %s",
                     node_kind(n));
@@ -595,7 +769,7 @@ static int parse_root(dc_config *cfg, yaml_document_t *doc, const ectx *c)
         return fail(c, node_line(root), NULL,
                     "expected a mapping of sections (input, output, volumes, run), got %s",
                     node_kind(root));
-    int key_line[NKEYS] = {0}, sec_line[4] = {0};
+    int key_line[NKEYS] = {0}, sec_line[sizeof SECTIONS / sizeof SECTIONS[0]] = {0};
     for (yaml_node_pair_t *pr = root->data.mapping.pairs.start; pr < root->data.mapping.pairs.top;
          pr++) {
         yaml_node_t *k = yaml_document_get_node(doc, pr->key);
@@ -1273,6 +1447,35 @@ static void put_value(dc_buf *b, const dc_config *cfg, const keydef *d)
         }
         dc_buf_putc(b, '}');
         break;
+    case K_SELECT: {
+        const dc_strvec *lists[] = {&cfg->select_modality, &cfg->select_sop_class,
+                                    &cfg->select_exclude_image_type};
+        const char *names[] = {"modality", "sop_class", "exclude_image_type"};
+        dc_buf_putc(b, '{');
+        for (int w = 0; w < 3; w++) {
+            dc_buf_printf(b, "%s%s: [", w ? ", " : "", names[w]);
+            for (size_t i = 0; i < lists[w]->n; i++) {
+                if (i) dc_buf_puts(b, ", ");
+                put_quoted(b, lists[w]->v[i]);
+            }
+            dc_buf_putc(b, ']');
+        }
+        dc_buf_printf(b, ", exclude_burned_in: %s, min_slices: %ld}",
+                      cfg->select_exclude_burned_in ? "true" : "false", cfg->select_min_slices);
+        break;
+    }
+    case K_COLUMNS:
+        for (int w = 0; w < 2; w++) {
+            const dc_strvec *v = w ? &cfg->columns_exclude : &cfg->columns_include;
+            dc_buf_puts(b, w ? ", exclude: [" : "{include: [");
+            for (size_t i = 0; i < v->n; i++) {
+                if (i) dc_buf_puts(b, ", ");
+                put_quoted(b, v->v[i]);
+            }
+            dc_buf_putc(b, ']');
+        }
+        dc_buf_putc(b, '}');
+        break;
     case K_FOLDERS:
         if (cfg->folders.n == 0) dc_buf_puts(b, "[]");
         for (size_t i = 0; i < cfg->folders.n; i++) {
@@ -1289,6 +1492,11 @@ char *dc_config_to_yaml(const dc_config *cfg)
     dc_buf_init(&b);
     const char *sec = "";
     for (size_t i = 0; i < NKEYS; i++) {
+        /* without a profile the text stays what it was before privacy.* existed */
+        if (!cfg->privacy_profile && !strcmp(KEYS[i].section, "privacy")) continue;
+        if (KEYS[i].type == K_COLUMNS && !cfg->columns_include.n && !cfg->columns_exclude.n)
+            continue;
+        if (KEYS[i].type == K_SELECT && !dc_select_active(cfg)) continue;
         if (strcmp(sec, KEYS[i].section)) {
             sec = KEYS[i].section;
             dc_buf_printf(&b, "%s:\n", sec);

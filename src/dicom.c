@@ -39,6 +39,7 @@
 #include <unistd.h>
 #include <zlib.h>
 
+#include "dc_charset.h"
 #include "dc_dict.h"
 
 /* First read: 16 KiB holds a typical CT/MR header; reading 64 KiB from the
@@ -1509,4 +1510,30 @@ int dc_tag_doubles(const dc_dataset *ds, uint32_t tag, double *out, int n)
     int idx = dc_find(ds, tag), k = 0;
     while (k < n && dc_get_double_at(ds, idx, k, &out[k]) == 0) k++;
     return k;
+}
+
+int dc_get_utf8(const dc_dataset *ds, int idx, char *out, size_t outlen)
+{
+    if (!outlen) return -1;
+    if (!valid_idx(ds, idx) || !dc_vr_is_charset_text(ds->el[idx].vr))
+        return dc_get_str(ds, idx, out, outlen);
+    const dc_elem *e = &ds->el[idx];
+    char spec[256] = "";
+    if (e->charset >= 0 && (size_t)e->charset < ds->n_el && valid_idx(ds, e->charset)) {
+        const dc_elem *c = &ds->el[e->charset];
+        size_t n = c->len < sizeof spec - 1 ? c->len : sizeof spec - 1;
+        memcpy(spec, ds->buf + c->val, n);
+        spec[n] = '\0';
+    }
+    dc_buf b;
+    dc_buf_init(&b);
+    dc_charset_to_utf8(spec[0] ? spec : NULL, e->vr, ds->buf + e->val, e->len, &b);
+    const char *p = dc_buf_cstr(&b);
+    size_t n = strlen(p);
+    while (n && *p == ' ') p++, n--;
+    while (n >= outlen || (n && ((unsigned char)p[n] & 0xC0) == 0x80)) n--; /* whole characters */
+    memcpy(out, p, n);
+    out[n] = '\0';
+    dc_buf_free(&b);
+    return 0;
 }

@@ -21,6 +21,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "dc_privacy.h"
 #include "dc_walk.h"
 
 #define IOP_EPS 1e-4
@@ -61,7 +62,7 @@ static dc_scan *push_scan(gr_scans *s)
 static const char *base_name(const char *path)
 {
     const char *s = strrchr(path, '/');
-    return s ? s + 1 : path;
+    return dc_privacy_base_name(s ? s + 1 : path); /* profile: a pseudonym */
 }
 
 /* a record's fixed-size string, bounded even if not terminated */
@@ -142,7 +143,7 @@ static uint32_t *one_rec(uint32_t idx)
 
 static void bad_scan(gr_scans *out, const gr_ctx *c, const gr_ref *f)
 {
-    char *stem = dc_file_stem(f->path);
+    char *stem = dc_privacy_file_stem(f->path);
     char *id = dc_asprintf("%s_%s", c->scope_ids[f->r->scope], stem);
     char *reason = rec_str(f->r->reason, DC_REASON_LEN);
     emit_unreadable(out, c, id, f->r->scope, one_rec(f->idx), 1,
@@ -153,7 +154,7 @@ static void bad_scan(gr_scans *out, const gr_ctx *c, const gr_ref *f)
 
 static void per_file_scan(gr_scans *out, const gr_ctx *c, const gr_ref *f)
 {
-    char *name = f->r->sop_uid[0] ? rec_str(f->r->sop_uid, DC_UID_LEN) : dc_file_stem(f->path);
+    char *name = f->r->sop_uid[0] ? rec_str(f->r->sop_uid, DC_UID_LEN) : dc_privacy_file_stem(f->path);
     char *id = dc_asprintf("%s_%s", c->scope_ids[f->r->scope], name);
     emit_stack(out, c, id, f->r->scope, one_rec(f->idx), 1, NULL, 0);
     free(name);

@@ -25,10 +25,12 @@
 #include "dc_hook.h"
 #include "dc_mpi.h"
 #include "dc_plan.h"
+#include "dc_privacy.h"
 #include "dc_process.h"
 #include "dc_progress.h"
 #include "dc_resume.h"
 #include "dc_scan.h"
+#include "dc_select.h"
 #include "dc_stop.h"
 #include "dc_version.h"
 #include "dc_walk.h"
@@ -150,6 +152,18 @@ static int walk_window(dc_run *r)
 
 /* ---- phase: grouping (rank 0) ---- */
 
+/* input.select: scans left out are counted by reason, never silently lost */
+static void select_scans(dc_run *r, dc_scan *all, size_t *n_all)
+{
+    dc_select_counts sc;
+    dc_select_scans(r->cfg, r->recs, all, n_all, &sc);
+    if (dc_select_active(r->cfg)) { /* in the log now and in the end-of-run summary */
+        dc_select_summary(&sc, r->progress.left_out, sizeof r->progress.left_out);
+        dc_info("%s", r->progress.left_out);
+    }
+    if (r->cfg->privacy_profile) dc_select_flag_burned_in(r->recs, all, *n_all);
+}
+
 /* "no DICOM files in folder" for an input folder whose tree (the folder and
  * its subfolders, up to the next input folder) began in an earlier window */
 static dc_scan folder_without_dicom(const char *path, uint32_t scope)
@@ -244,10 +258,11 @@ static int group_window(dc_run *r, int last, dc_scan **all, size_t *n_all)
     const char **paths = dc_malloc(sizeof(char *) * (r->files.n ? r->files.n : 1));
     for (size_t i = 0; i < r->files.n; i++) paths[i] = r->files.files[i].path;
     char **ids = dc_malloc(sizeof(char *) * (ns ? ns : 1));
-    for (size_t i = 0; i < ns; i++) ids[i] = dc_scope_id(r->files.scopes.v[i]);
+    for (size_t i = 0; i < ns; i++) ids[i] = dc_privacy_scope_id(r->files.scopes.v[i]);
     dc_group_opts go = {r->cfg->volumes,   r->cfg->split_inconsistent, r->cfg->slice_order,
                         r->cfg->layout,    r->cfg->rescale,            r->cfg->write_pixeldata,
                         r->cfg->max_image_bytes, r->cfg->philips_scaling};
+    dc_privacy_records(r->recs, r->n_recs); /* profile: pseudonymous UIDs in Scan IDs */
     int rc = dc_group_records(r->recs, r->n_recs, paths, (const char *const *)ids, flags, ns, &go,
                               all, n_all);
     for (size_t i = 0; i < ns; i++) free(ids[i]);
@@ -279,6 +294,7 @@ static int plan_scans(dc_run *r, int last, dc_strset *retry)
         dc_error("grouping files into scans failed");
         return -1;
     }
+    select_scans(r, all, &n_all);
     /* keep the scans not done yet */
     size_t k = 0;
     uint64_t skipped = 0, bytes = 0;
@@ -577,6 +593,9 @@ int main(int argc, char **argv)
     } else if (act == DC_CLI_ERROR) {
         if (rank == 0) fprintf(stderr, "dcmcrawl: error: %s\n", err);
         rc = EXIT_USAGE;
+    } else if (dc_privacy_start(&cfg, err, sizeof err) != 0) {
+        if (rank == 0) fprintf(stderr, "dcmcrawl: error: %s\n", err);
+        rc = EXIT_USAGE;
     } else {
         dc_log_set_level(cfg.log_level);
         if (rank == 0)
@@ -591,6 +610,7 @@ int main(int argc, char **argv)
         dc_stop_finalize();
         dc_hints_free();
     }
+    dc_privacy_stop();
     dc_config_free(&cfg);
     MPI_Finalize();
     return rc;

@@ -13,6 +13,7 @@
 
 #include "dc_decode.h"
 #include "dc_hook.h"
+#include "dc_privacy.h"
 #include "dc_rawcopy.h"
 #include "dc_stop.h"
 #include "dc_tiles.h"
@@ -51,7 +52,7 @@ void dc_worker_keep_row(dc_worker *w, uint32_t idx, const dc_dataset *ds)
         dc_row_init(&w->kept[w->n_kept++]);
     }
     dc_row_clear(&w->scratch);
-    dc_flatten(ds, &w->scratch);
+    dc_flatten(dc_privacy_view(ds), &w->scratch); /* privacy.profile, output.columns */
     dc_row_free(&w->kept[at]);
     dc_row_compact_copy(&w->scratch, &w->kept[at]);
 }
@@ -95,7 +96,7 @@ static void fail(dc_scan_result *res, const char *reason, const char *example)
     free(res->reason);
     free(res->example);
     res->reason = dc_strdup(reason);
-    res->example = dc_strdup(example ? example : "");
+    res->example = dc_strdup(example ? dc_privacy_path_view(example) : "");
 }
 
 /* the file still says what the header pass saw (it may have been replaced) */
@@ -134,7 +135,7 @@ static int open_file(dc_worker *w, const char *path, int keep_open, char *err, s
 static void flatten_row(dc_worker *w, const dc_scan *s, dc_scan_result *res)
 {
     dc_row_clear(&w->scratch);
-    dc_flatten(&w->ds, &w->scratch);
+    dc_flatten(dc_privacy_view(&w->ds), &w->scratch);
     dc_row_free(&res->row);
     dc_buf_free(&res->text);
     if (w->cols && w->cols->n) {

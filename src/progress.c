@@ -96,6 +96,7 @@ void dc_progress_summary(dc_progress *p, const dc_header_stats *hs, const char *
             (unsigned long long)hs->files_seen, (unsigned long long)hs->not_dicom,
             (unsigned long long)hs->dicomdir, mb_in, (double)p->bytes_out / 1e6,
             el > 0 ? mb_in / el : 0);
+    if (p->left_out[0]) fprintf(stderr, "dcmcrawl: %s\n", p->left_out);
     for (size_t i = 0; outputs && outputs[i]; i++) fprintf(stderr, "dcmcrawl: output: %s\n", outputs[i]);
     if (stopped || outcome == 1)
         fprintf(stderr, "dcmcrawl: run the same command again to continue%s\n",

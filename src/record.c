@@ -534,6 +534,11 @@ void dc_record_from_dataset(const dc_dataset *ds, dc_record *r)
     get_id(ds, DC_TAG_STUDY_UID, r->study_uid, sizeof r->study_uid);
     get_id(ds, DC_TAG_MODALITY, r->modality, sizeof r->modality);
     get_str(ds, DC_TAG_PHOTOMETRIC, r->photometric, sizeof r->photometric);
+    snprintf(r->sop_class, sizeof r->sop_class, "%s", sop_class);
+    get_str(ds, DC_TAG(0x0008, 0x0008), r->image_type, sizeof r->image_type);
+    char burned[8];
+    get_str(ds, DC_TAG(0x0028, 0x0301), burned, sizeof burned);
+    r->burned_in = !strcmp(burned, "YES");
     read_ts(ds, r);
     r->file_size = ds->file_size;
     read_numbers(ds, r);
@@ -597,8 +602,9 @@ static void w_frame(uint8_t **q, const dc_frame_geom *g)
 void dc_record_pack(const dc_record *r, dc_buf *out)
 {
     /* every string is bounded by its array; 256 covers the fixed fields */
-    size_t most = 256 + 7 * 2 + sizeof r->reason + 4 * sizeof r->sop_uid + sizeof r->modality +
-                  sizeof r->photometric + (size_t)r->n_frame_geom * FRAME_PACKED;
+    size_t most = 256 + 9 * 2 + sizeof r->reason + 4 * sizeof r->sop_uid + sizeof r->modality +
+                  sizeof r->photometric + sizeof r->sop_class + sizeof r->image_type + 1 +
+                  (size_t)r->n_frame_geom * FRAME_PACKED;
     dc_buf_reserve(out, most);
     uint8_t *q0 = (uint8_t *)out->data + out->len, *q = q0;
     dc_wire_w_u(&q, RECORD_MAGIC, 2);
@@ -612,6 +618,9 @@ void dc_record_pack(const dc_record *r, dc_buf *out)
     w_s(&q, r->ts_uid, sizeof r->ts_uid);
     w_s(&q, r->modality, sizeof r->modality);
     w_s(&q, r->photometric, sizeof r->photometric);
+    w_s(&q, r->sop_class, sizeof r->sop_class);
+    w_s(&q, r->image_type, sizeof r->image_type);
+    dc_wire_w_u(&q, r->burned_in, 1);
     const uint8_t flags[] = {r->has_instance, r->has_acq, r->has_temporal, r->has_ipp, r->has_iop,
                              r->has_spacing, r->has_rescale, r->has_thickness, r->has_sbs, r->pixel_kind};
     memcpy(q, flags, sizeof flags);
@@ -691,6 +700,9 @@ static void unpack_fields(dc_wire_rd *rd, dc_record *r)
     get_s(rd, r->ts_uid, sizeof r->ts_uid);
     get_s(rd, r->modality, sizeof r->modality);
     get_s(rd, r->photometric, sizeof r->photometric);
+    get_s(rd, r->sop_class, sizeof r->sop_class);
+    get_s(rd, r->image_type, sizeof r->image_type);
+    r->burned_in = (uint8_t)dc_wire_get_u(rd, 1);
     uint8_t *flags[] = {&r->has_instance, &r->has_acq, &r->has_temporal, &r->has_ipp, &r->has_iop,
                         &r->has_spacing, &r->has_rescale, &r->has_thickness, &r->has_sbs, &r->pixel_kind};
     for (size_t k = 0; k < sizeof flags / sizeof flags[0]; k++) *flags[k] = (uint8_t)dc_wire_get_u(rd, 1);

@@ -301,6 +301,13 @@ void dc_log_set_rank(int rank, int nranks)
     g_nranks = nranks;
 }
 
+static dc_log_filter_fn g_filter;
+
+void dc_log_set_filter(dc_log_filter_fn f)
+{
+    g_filter = f;
+}
+
 void dc_log(int level, const char *fmt, ...)
 {
     static const char *names[] = {"error", "warning", "info", "debug"};
@@ -310,6 +317,7 @@ void dc_log(int level, const char *fmt, ...)
     va_start(ap, fmt);
     vsnprintf(msg, sizeof msg, fmt, ap);
     va_end(ap);
+    if (g_filter) g_filter(msg, sizeof msg);
     if (g_nranks > 1)
         fprintf(stderr, "dcmcrawl[%d]: %s: %s\n", g_rank, names[level], msg);
     else

@@ -11,7 +11,7 @@
 set -u
 
 BUILD_PKGS=(libopenmpi-dev openmpi-bin libhdf5-openmpi-dev hdf5-tools libdcmtk-dev dcmtk
-    libyaml-dev libopenjp2-7-dev libcmocka-dev zlib1g-dev make gcc g++ pkg-config)
+    libyaml-dev libopenjp2-7-dev libcmocka-dev zlib1g-dev libssl-dev make gcc g++ pkg-config)
 TEST_PKGS=(python3-h5py python3-pydicom python3-numpy python3-pandas python3-gdcm dcm2niix
     libgdcm-tools openjph-tools clang-14 libclang-rt-14-dev  # clang: the libFuzzer target
     build-essential debhelper lintian lmod man-db)  # make deb, the module and man page tests
@@ -21,6 +21,9 @@ TEST_PKGS+=(python3-nibabel)
 
 # strace: opens per file (test_single_read.sh)
 TEST_PKGS+=(strace)
+
+# RTSTRUCT rasterisation reference (tests/integration/test_labels.py)
+TEST_PKGS+=(plastimatch)
 
 say() { printf 'deps: %s\n' "$*"; }
 

@@ -15,7 +15,8 @@ CPPFLAGS   := -Iinclude -I/usr/include/openjpeg-2.5 -D_GNU_SOURCE -DDCMTK_ENABLE
 DCMTK_LIBS := -ldcmjpls -ldcmtkcharls -ldcmjpeg -lijg8 -lijg12 -lijg16 -ldcmimgle -ldcmdata -loflog -lofstd
 PURE       := util scan dicom dict dc_dict_table names dc_names_table pytext charset flatten record decode csv \
               codec_native codec_rle codec_jpeg codec_jpegls codec_j2k \
-              vendor vendor_siemens vendor_philips xattr tiles
+              vendor vendor_siemens vendor_philips xattr tiles \
+              grid seg rtstruct references
 OBJ        := $(PURE:%=$(FUZZ_BUILD)/obj/%.o) $(FUZZ_BUILD)/obj/dcmtk_wrap.o $(FUZZ_BUILD)/obj/fuzz_one.o
 
 all: $(FUZZ_BUILD)/fuzz_dcmfile

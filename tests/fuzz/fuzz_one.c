@@ -16,7 +16,9 @@
  *      formatted (plain and with the formula guard) and parsed back;
  *   4. decoding: up to FUZZ_MAX_FRAMES frames in the stored type, and frame 0
  *      rescaled to float32, whatever the transfer syntax says (native, RLE,
- *      JPEG, JPEG-LS, JPEG 2000, HTJ2K); a Siemens mosaic's first tiles too.
+ *      JPEG, JPEG-LS, JPEG 2000, HTJ2K); a Siemens mosaic's first tiles too;
+ *   5. the label core: references, SEG and RTSTRUCT readers, placement and
+ *      rasterisation (fuzz_labels.c, its invariants there).
  * Besides, the whole input goes through the Siemens CSA header reader
  * (dc_csa_parse) as if it were a CSA blob; inside a DICOM file the reader
  * sees the blob of (0029,xx10) in step 1 (dc_record_from_dataset).
@@ -226,6 +228,8 @@ static void fuzz_csa(const uint8_t *data, size_t size)
         FUZZ_CHECK(info.n_times <= DC_CSA_MAX_ITEMS, "%u times", (unsigned)info.n_times);
 }
 
+#include "fuzz_labels.c" /* 5. the label core (SEG, RTSTRUCT, references) */
+
 /* The whole per-file path on data[0..size).  Returns 0 (the fuzzer's convention). */
 int dc_fuzz_one(const uint8_t *data, size_t size)
 {
@@ -273,6 +277,7 @@ int dc_fuzz_one(const uint8_t *data, size_t size)
     dc_record_from_dataset(&ds, &rec);
     fuzz_decode(&ds, &rec, size);
     dc_record_free(&rec);
+    fuzz_labels(&ds, size);
     dc_dataset_clear(&ds);
     return 0;
 }

@@ -404,6 +404,18 @@ static void test_errors_values(void **state)
               "t.yaml:2: run.log_level: expected error, warn, info or debug, got \"loud\"");
     parse_err("run:\n  progress: sometimes\n",
               "t.yaml:2: run.progress: expected auto, always or never, got \"sometimes\"");
+    parse_err("privacy:\n  profile: strict\n",
+              "t.yaml:2: privacy.profile: expected none or basic, got \"strict\"");
+    parse_err("input:\n  select: {modality: [CT], slices: 3}\n",
+              "t.yaml:2: input.select: unknown key slices (modality, sop_class, "
+              "exclude_image_type, exclude_burned_in, min_slices)");
+    parse_err("input:\n  select: {min_slices: 0}\n",
+              "t.yaml:2: input.select: min_slices: expected a whole number >= 1, got \"0\"");
+    parse_err("output:\n  columns: {exclude: [PatientNam]}\n",
+              "t.yaml:2: output.columns: exclude: unknown keyword \"PatientNam\" (a data "
+              "dictionary keyword, e.g. PatientName)");
+    parse_err("privacy:\n  retain_dates: keep\n",
+              "t.yaml:2: privacy.retain_dates: expected remove or shift, got \"keep\"");
     parse_err("output:\n  volumes: maybe\n",
               "t.yaml:2: output.volumes: expected true or false, got \"maybe\"");
     parse_err("output:\n  rescale: 1\n",
