@@ -216,21 +216,14 @@ static int open_segment(dc_run *r, const dc_batch *b, dc_h5seg **seg, char **seg
     char *path = dc_asprintf("%s/%s", r->out.seg_dir, name);
     *seg_rel = dc_asprintf("%s/%s", r->out.seg_dir_name, name);
     free(name);
-    *seg = dc_h5seg_create(r->comm, path, err, sizeof err);
+    /* one part file per rank, each rank creating its own scans' datasets */
+    *seg = dc_h5seg_create_parts(r->comm, path);
     free(path);
-    if (!*seg) {
-        if (r->rank == 0) dc_error("%s", err);
-        return -1;
-    }
     dc_h5ds_opts o = {NULL, r->cfg->gzip_level, r->cfg->layout};
-    for (size_t i = 0; i < b->n_scans; i++) {
-        if (b->scans[i].unreadable) continue;
-        o.source_folder = b->source_folder[i];
-        bs->handle[i] = dc_h5seg_add_dataset(*seg, &b->scans[i], &o, err, sizeof err);
-        if (bs->handle[i] < 0) {
-            if (r->rank == 0) dc_error("%s", err);
-            return -1;
-        }
+    if (dc_h5seg_add_datasets(*seg, b->scans, b->n_scans, b->owner, b->source_folder, &o, bs->handle,
+                              err, sizeof err) != 0) {
+        dc_error("%s", err);
+        return -1;
     }
     return 0;
 }
@@ -325,8 +318,11 @@ static int commit_index(dc_run *r, const dc_batch *b, const batch_state *bs, con
     for (size_t i = 0; i < b->n_scans; i++) any |= bs->status[i] == SCAN_STORED;
     if (r->rank == 0 && seg_rel && any) {
         for (size_t i = 0; i < b->n_scans; i++)
-            if (bs->status[i] == SCAN_STORED)
-                dc_h5index_put(&r->out.index, b->scans[i].scan_id, seg_rel);
+            if (bs->status[i] == SCAN_STORED) {
+                char *part = dc_h5seg_part_path(seg_rel, b->owner[i]); /* its owner's file */
+                dc_h5index_put(&r->out.index, b->scans[i].scan_id, part);
+                free(part);
+            }
         char err[DC_ERRLEN] = "";
         rc = dc_h5index_write(r->out.index_path, &r->out.index,
                               r->cfg->layout == DC_LAYOUT_SEED ? "seed" : "zyx",
