@@ -64,15 +64,24 @@ int h5out_attr_write(hid_t loc, const char *name, hid_t ftype, hid_t mtype, int 
     return rc;
 }
 
+/* the variable-length UTF-8 string type, made once (a scan has 8 string
+ * attributes; HDF5 closes it at its shutdown) */
+static hid_t vlen_utf8(void)
+{
+    static hid_t t = -1;
+    if (t < 0 || H5Iis_valid(t) <= 0) {
+        t = H5Tcopy(H5T_C_S1);
+        H5Tset_size(t, H5T_VARIABLE);
+        H5Tset_cset(t, H5T_CSET_UTF8);
+    }
+    return t;
+}
+
 int h5out_attr_str(hid_t loc, const char *name, const char *value)
 {
-    hid_t t = H5Tcopy(H5T_C_S1);
-    H5Tset_size(t, H5T_VARIABLE);
-    H5Tset_cset(t, H5T_CSET_UTF8);
+    hid_t t = vlen_utf8();
     const char *v = value ? value : "";
-    int rc = h5out_attr_write(loc, name, t, t, 0, NULL, &v);
-    H5Tclose(t);
-    return rc;
+    return h5out_attr_write(loc, name, t, t, 0, NULL, &v);
 }
 
 int h5out_attr_str_equals(hid_t loc, const char *name, const char *value)
