@@ -62,7 +62,8 @@ void dc_h5index_remove(dc_h5index *x, const char *scan_id);
 /* Read the links of an existing index file (external links, or datasets
  * stored in the file itself for packed/older files: seg = "" then).
  * Returns 0 (missing file: empty index), -1 with err when the file exists
- * but cannot be read. */
+ * but cannot be read.  Removes <index>.spare.tmp, left by a write that was
+ * killed (a second name of the spare). */
 int dc_h5index_load(const char *index_path, dc_h5index *x, char *err, size_t errlen);
 
 /* Write the index atomically: the next file is written and fsynced, then

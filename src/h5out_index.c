@@ -150,6 +150,11 @@ static herr_t load_link(hid_t g, const char *name, const H5L_info_t *info, void 
 int dc_h5index_load(const char *index_path, dc_h5index *x, char *err, size_t errlen)
 {
     h5out_quiet();
+    /* a write killed between giving the live file its spare name and the
+     * rename leaves <index>.spare.tmp: a second name of a file we keep */
+    char *spare_tmp = dc_asprintf("%s.spare.tmp", index_path);
+    unlink(spare_tmp);
+    free(spare_tmp);
     if (access(index_path, F_OK) != 0) return 0;
     hid_t fid = H5Fopen(index_path, H5F_ACC_RDONLY, H5P_DEFAULT);
     if (fid < 0) {
@@ -337,9 +342,16 @@ static int write_next(const char *index_path, const char *tmp, const char *spare
     } else {
         fid = write_full(tmp, index_path, x, layout, config_text, err, errlen);
     }
-    if (fid < 0) return -1;
+    char note[80];
+    if (fid < 0) { /* most often a full disk: say how much room is left */
+        dc_free_space_note(*next, note, sizeof note);
+        size_t used = strlen(err);
+        if (used + 1 < errlen) snprintf(err + used, errlen - used, "%s", note);
+        return -1;
+    }
     if (H5Fclose(fid) < 0) {
-        snprintf(err, errlen, "%s: cannot close", *next);
+        dc_free_space_note(*next, note, sizeof note);
+        snprintf(err, errlen, "%s: cannot close%s", *next, note);
         h5out_after_failed_close();
         return -1;
     }
