@@ -2,7 +2,8 @@
 """h5index_read.py INDEX [N] - what a user waits for: open an index written by
 tests/bench/h5index.c with h5py and read one scan (dataset values and every
 attribute), in a fresh process each time (N times, default 5); prints the
-median and range of the seconds per open + read, and of listing every name.
+median and range of the seconds per open + read.  (Listing every name is
+another matter: h5py's iteration of 135,000 links takes seconds; see README.)
 
     /usr/bin/python3 tests/bench/h5index_read.py /tmp/x/idx.h5 5
 """
@@ -20,9 +21,7 @@ d = f[sys.argv[2]]
 v = d[()]
 a = dict(d.attrs)
 t2 = time.perf_counter()
-n = sum(1 for _ in f)
-t3 = time.perf_counter()
-print(t2 - t1, t3 - t2, n, v.shape, len(a))
+print(t2 - t1, v.shape, len(a))
 """
 
 
@@ -30,20 +29,18 @@ def main():
     idx = sys.argv[1]
     n = int(sys.argv[2]) if len(sys.argv) > 2 else 5
     # a scan in the middle of the name range that holds a real dataset (every 10,000th)
-    name = None
     import h5py
     with h5py.File(idx, "r") as f:
         count = len(f)
-        k = (count // 2) // 10000 * 10000
-        name = next(x for x in (("idx_%d_1.2.826.0.1.3680043.10.1436.77.5.%d" % (k, 100000000 + k)),) if x in f)
-    opens, lists = [], []
+    k = (count // 2) // 10000 * 10000
+    name = "idx_%d_1.2.826.0.1.3680043.10.1436.77.5.%d" % (k, 100000000 + k)
+    opens = []
     for _ in range(n):
         out = subprocess.run([sys.executable, "-c", CHILD, idx, name], check=True,
                              stdout=subprocess.PIPE, text=True).stdout.split()
         opens.append(float(out[0]))
-        lists.append(float(out[1]))
-    print("links=%d open+read_s median=%.3f min=%.3f max=%.3f  list_all_names_s median=%.2f" % (
-        count, statistics.median(opens), min(opens), max(opens), statistics.median(lists)))
+    print("links=%d open+read_s median=%.3f min=%.3f max=%.3f" % (
+        count, statistics.median(opens), min(opens), max(opens)))
 
 
 if __name__ == "__main__":
