@@ -49,7 +49,17 @@ typedef struct {
      * spare.  0 when its state is not known (start of a run, an error). */
     dc_strvec prev_pending;
     int spare_ok;
+    /* the spare is used when the live file holds at least this many bytes
+     * per link to apply (below, copying it is cheaper); 0: always */
+    size_t spare_bytes_per_link;
+    int trimmed; /* dc_h5index_trim dropped links the file holds */
 } dc_h5index;
+
+/* Measured (tests/bench/h5index.c, README "Performance"): copying an index
+ * costs ~1 ms of CPU per MB plus its fsync, adding a link to an existing
+ * one ~10-20 us; so the spare pays once the file holds ~10 KB per link to
+ * add (e.g. 5,000 links per checkpoint: from ~100 MB, ~650,000 links). */
+#define DC_H5INDEX_SPARE_BYTES 10000
 
 void dc_h5index_init(dc_h5index *x);
 void dc_h5index_free(dc_h5index *x);
@@ -58,6 +68,14 @@ long dc_h5index_find(const dc_h5index *x, const char *scan_id);
 void dc_h5index_put(dc_h5index *x, const char *scan_id, const char *seg);
 /* remove (swap with last) */
 void dc_h5index_remove(dc_h5index *x, const char *scan_id);
+
+/* Forget the links the index files on disk already hold (keeping those of
+ * the last two writes, which the spare may lack), so that the map stays as
+ * small as a checkpoint during a run instead of growing with the archive.
+ * Afterwards dc_h5index_find and scan_ids no longer see the forgotten links
+ * (removing one is a no-op), and a write needs the live file (an error if
+ * it is gone).  No-op before the first write (x->synced 0). */
+void dc_h5index_trim(dc_h5index *x);
 
 /* Read the links of an existing index file (external links, or datasets
  * stored in the file itself for packed/older files: seg = "" then).
@@ -68,8 +86,9 @@ int dc_h5index_load(const char *index_path, dc_h5index *x, char *err, size_t err
 
 /* Write the index atomically: the next file is written and fsynced, then
  * renamed over <path>, folder fsynced.  The next file is the spare brought
- * up to date when x->spare_ok (a checkpoint then writes only the links of
- * the last two writes, whatever the number of links already stored), else
+ * up to date when x->spare_ok and the index is large (see
+ * spare_bytes_per_link; a checkpoint then writes only the links of the
+ * last two writes, whatever the number of links already stored), else
  * <path>.tmp: a copy of the live file with the pending links applied when
  * it is in step with the map (x->synced), else every link.  The live file is
  * never modified in place; the file it replaced becomes <path>.spare (an

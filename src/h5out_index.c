@@ -4,15 +4,17 @@
  * rank 0, serial HDF5).  See dc_h5out.h.
  *
  * A checkpoint must not cost a rewrite of every link (10^8 scans: 10^8
- * links, gigabytes).  The live index file is never modified; it is replaced
+ * links, 15 GB).  The live index file is never modified; it is replaced
  * by rename.  The file it replaced is kept as the *spare*
  * (<index>.spare): at the next checkpoint the spare, which lacks only the
  * links of the last two checkpoints, gets those links and is renamed over
  * the live file, and the live file becomes the spare.  A checkpoint thus
- * writes its own links (twice), not the archive's.  When the spare is not
- * known to be in step (start of a run, an error), the live file is copied
- * instead (copy_file_range) and only the pending links applied; without a
- * usable live file every link is written.
+ * writes its own links (twice), not the archive's.  While the index is
+ * small compared with the links to add, copying the live file
+ * (copy_file_range) and adding the pending links once costs less, and is
+ * done instead (spare_pays); so it is when the spare is not known to be in
+ * step (start of a run, an error).  Without a usable live file every link
+ * is written.
  */
 #include "dc_h5out.h"
 #include "h5out_internal.h"
@@ -33,6 +35,10 @@
 void dc_h5index_init(dc_h5index *x)
 {
     memset(x, 0, sizeof *x);
+    x->spare_bytes_per_link = DC_H5INDEX_SPARE_BYTES;
+    /* test hook (dc_hook.h): 0 makes the spare path run on small indexes */
+    const char *e = getenv("DCMCRAWL_INDEX_SPARE_BYTES");
+    if (e && *e) x->spare_bytes_per_link = (size_t)strtoull(e, NULL, 10);
 }
 
 void dc_h5index_free(dc_h5index *x)
@@ -119,6 +125,29 @@ void dc_h5index_remove(dc_h5index *x, const char *scan_id)
     index_rehash(x, x->hcap);
 }
 
+void dc_h5index_trim(dc_h5index *x)
+{
+    if (!x->synced) return; /* the next write must write every link */
+    dc_strset keep;
+    dc_strset_init(&keep);
+    for (size_t k = 0; k < x->pending.n; k++) dc_strset_add(&keep, x->pending.v[k]);
+    for (size_t k = 0; k < x->prev_pending.n; k++) dc_strset_add(&keep, x->prev_pending.v[k]);
+    size_t j = 0;
+    for (size_t i = 0; i < x->n; i++) {
+        if (dc_strset_has(&keep, x->scan_ids[i])) {
+            x->scan_ids[j] = x->scan_ids[i];
+            x->segs[j++] = x->segs[i];
+        } else {
+            free(x->scan_ids[i]);
+            free(x->segs[i]);
+        }
+    }
+    x->n = j;
+    x->trimmed = 1;
+    if (x->hcap) index_rehash(x, x->hcap);
+    dc_strset_free(&keep);
+}
+
 /* ------------------------------------------------------------------ */
 /* index file                                                           */
 
@@ -149,11 +178,14 @@ static hid_t index_fapl(size_t cache)
     return fapl;
 }
 
-/* the cache for reading or updating an existing index: its size */
-static size_t cache_for(const char *path)
+/* an existing index opened with a cache of its size (flags: H5F_ACC_*) */
+static hid_t open_index(const char *path, unsigned flags)
 {
     struct stat st;
-    return stat(path, &st) == 0 ? (size_t)st.st_size : 0;
+    hid_t fapl = index_fapl(stat(path, &st) == 0 ? (size_t)st.st_size : 0);
+    hid_t fid = H5Fopen(path, flags, fapl);
+    H5Pclose(fapl);
+    return fid;
 }
 
 typedef struct {
@@ -190,9 +222,7 @@ int dc_h5index_load(const char *index_path, dc_h5index *x, char *err, size_t err
     unlink(spare_tmp);
     free(spare_tmp);
     if (access(index_path, F_OK) != 0) return 0;
-    hid_t fapl = index_fapl(cache_for(index_path));
-    hid_t fid = H5Fopen(index_path, H5F_ACC_RDONLY, fapl);
-    H5Pclose(fapl);
+    hid_t fid = open_index(index_path, H5F_ACC_RDONLY);
     if (fid < 0) {
         snprintf(err, errlen, "%s: not a readable HDF5 file", index_path);
         return -1;
@@ -297,9 +327,7 @@ static hid_t update_file(const char *path, const char *index_path, const dc_h5in
                          const dc_strvec *ids1, const dc_strvec *ids2, const char *layout,
                          const char *config_text, char *err, size_t errlen)
 {
-    hid_t fapl = index_fapl(cache_for(path));
-    hid_t fid = H5Fopen(path, H5F_ACC_RDWR, fapl);
-    H5Pclose(fapl);
+    hid_t fid = open_index(path, H5F_ACC_RDWR);
     if (fid < 0) {
         snprintf(err, errlen, "%s: cannot open for update", path);
         return -1;
@@ -338,6 +366,17 @@ static hid_t write_incremental(const char *tmp, const char *index_path, const dc
     return update_file(tmp, index_path, x, &x->pending, NULL, layout, config_text, err, errlen);
 }
 
+/* 1 when updating the spare costs less than copying the live file: the
+ * live file holds at least x->spare_bytes_per_link bytes per link the spare
+ * lacks (both ways keep the spare in step) */
+static int spare_pays(const char *index_path, const dc_h5index *x)
+{
+    struct stat st;
+    size_t links = x->pending.n + x->prev_pending.n;
+    if (stat(index_path, &st) != 0) return 0;
+    return (uint64_t)st.st_size >= (uint64_t)links * x->spare_bytes_per_link;
+}
+
 /* The next live file, written and closed: the spare brought up to date when
  * it is in step, else a copy of the live file plus the pending links, else
  * every link.  *next: its path. */
@@ -348,12 +387,15 @@ static int write_next(const char *index_path, const char *tmp, const char *spare
     int live = access(index_path, F_OK) == 0;
     hid_t fid;
     *next = tmp;
-    if (x->synced && live && x->spare_ok && access(spare, F_OK) == 0) {
+    if (x->synced && live && x->spare_ok && access(spare, F_OK) == 0 && spare_pays(index_path, x)) {
         *next = spare;
         fid = update_file(spare, index_path, x, &x->prev_pending, &x->pending, layout, config_text,
                           err, errlen);
     } else if (x->synced && live) {
         fid = write_incremental(tmp, index_path, x, layout, config_text, err, errlen);
+    } else if (x->trimmed) { /* the map no longer holds every link */
+        snprintf(err, errlen, "%s: the index file is gone; run again to rebuild it", index_path);
+        return -1;
     } else {
         fid = write_full(tmp, index_path, x, layout, config_text, err, errlen);
     }

@@ -8,8 +8,10 @@ spare file).
 
 Corpus: 260 small images in 4 folders, written with pydicom: 8x8 uint16 and
 int16 CT, 8x8 uint8 MR, 16x8 uint16 with 3 frames.  Crawled one scan per
-file with pixel data, commit_every 40 (several checkpoints, so the index is
-rewritten from its spare), at 1, 2 and 3 ranks, and at 2 ranks with gzip:1.
+file with pixel data, commit_every 40 (several checkpoints), at 1 rank (the
+index copied and extended at each checkpoint, as small indexes are), at 2
+and 3 ranks and at 2 ranks with gzip:1 (the index updated through its spare
+at every checkpoint: DCMCRAWL_INDEX_SPARE_BYTES=0).
 Checks:
   - every dataset equals pydicom's pixel_array of its file (dtype, shape,
     values), with the SPEC 4 attributes (scan_id = the name, n_files 1,
@@ -22,6 +24,8 @@ Checks:
     twice;
   - the spare file is an index one checkpoint behind: a subset of the live
     index's links;
+  - a run killed (SIGKILL, every rank) while its index is written through
+    the spare, then run again, ends identical to the 1-rank run;
   - an appended run (a fifth folder) ends with the union, clean.
 """
 import os
@@ -29,6 +33,7 @@ import re
 import shutil
 import subprocess
 import sys
+import time
 
 import h5py
 import numpy as np
@@ -152,6 +157,40 @@ def check_parts(out, np_, problems):
                 out, len(behind), len(live)))
 
 
+def same_as_np1(work, out, what, problems):
+    """byte-identical CSVs, same datasets and attributes as the 1-rank run (the
+    config file attribute names the output folder: not compared)"""
+    r = subprocess.run([K.PY, os.path.join(HERE, "compare_outputs.py"), "--ignore-attr",
+                        "config", os.path.join(work, "out_np1"), out],
+                       stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    if r.returncode != 0:
+        problems.append("%s differs from np1: %s" % (what, r.stdout[-2000:]))
+
+
+def kill_during_spare_update(binary, work, folders, env, problems):
+    """SIGKILL of the whole job while the third checkpoint's spare is written
+    (index phase made slow), then the same command again"""
+    cfg = os.path.join(work, "cfg_kill.yaml")
+    K.write_config(cfg, folders, "out_kill", "parts", volumes=False, commit_every=40)
+    j = K.Job(binary, work, [cfg], np=2, trace=os.path.join(work, "trace_kill"),
+              slow="index:400", log=os.path.join(work, "log_kill_a.txt"), env=env)
+    hit = j.wait_for(lambda x: x[0] == 0 and x[2] == "index" and x[3] >= 3)
+    time.sleep(0.2)
+    j.kill_all()
+    j.wait(timeout=60)
+    if hit is None:
+        problems.append("kill: the run ended before its third index write")
+        return
+    rc, text = K.run(binary, work, [cfg], np=2, log=os.path.join(work, "log_kill_b.txt"), env=env)
+    out = os.path.join(work, "out_kill")
+    if rc != 0:
+        problems.append("kill: rerun exit %s: %s" % (rc, text[-2000:]))
+        return
+    problems.extend("kill: %s" % p for p in K.check_clean(out, "parts"))
+    same_as_np1(work, out, "kill + rerun", problems)
+    K.log("  kill: 2 ranks, SIGKILL while the spare index was written, rerun: checked")
+
+
 def main():
     args, binary, work = K.test_args(__doc__, "dcmcrawl_parts_")
     problems = []
@@ -159,12 +198,13 @@ def main():
     files = make_corpus(work, folders)
     K.log("test_perfile_parts: %d files in %d folders" % (len(files), len(folders)))
     runs = [("np1", 1, "none"), ("np2", 2, "none"), ("np3", 3, "none"), ("gz2", 2, "gzip:1")]
+    spare = {"DCMCRAWL_INDEX_SPARE_BYTES": "0", "OMPI_MCA_rmaps_base_oversubscribe": "1"}
     for name, np_, comp in runs:
         cfg = os.path.join(work, "cfg_%s.yaml" % name)
         K.write_config(cfg, list(folders), "out_" + name, "parts", volumes=False,
                        compression=comp, commit_every=40)
         rc, text = K.run(binary, work, [cfg], np=np_, log=os.path.join(work, "log_%s.txt" % name),
-                         env={"OMPI_MCA_rmaps_base_oversubscribe": "1"})
+                         env=spare if np_ > 1 else {})
         out = os.path.join(work, "out_" + name)
         if rc != 0:
             problems.append("%s: exit %s: %s" % (name, rc, text[-2000:]))
@@ -174,14 +214,9 @@ def main():
         if name == "np1":
             check_datasets(out, work, problems)
         else:
-            # byte-identical CSVs, same datasets and attributes; the config
-            # file attribute names the output folder (and compression)
-            r = subprocess.run([K.PY, os.path.join(HERE, "compare_outputs.py"), "--ignore-attr",
-                                "config", os.path.join(work, "out_np1"), out],
-                               stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
-            if r.returncode != 0:
-                problems.append("%s differs from np1: %s" % (name, r.stdout[-2000:]))
+            same_as_np1(work, out, name, problems)
         K.log("  %s: %d ranks, compression %s: checked" % (name, np_, comp))
+    kill_during_spare_update(binary, work, list(folders), spare, problems)
     # an appended run brings a fifth folder: the index ends with the union
     more = {"in/e": "ct16"}
     files += make_corpus(os.path.join(work, "more"), {"e": "ct16"}, tag=10)
@@ -189,8 +224,7 @@ def main():
     cfg = os.path.join(work, "cfg_append.yaml")
     K.write_config(cfg, list(folders) + list(more), "out_np3", "parts", volumes=False,
                    commit_every=40)
-    rc, text = K.run(binary, work, [cfg], np=3, log=os.path.join(work, "log_append.txt"),
-                     env={"OMPI_MCA_rmaps_base_oversubscribe": "1"})
+    rc, text = K.run(binary, work, [cfg], np=3, log=os.path.join(work, "log_append.txt"), env=spare)
     out = os.path.join(work, "out_np3")
     if rc != 0:
         problems.append("append: exit %s: %s" % (rc, text[-2000:]))

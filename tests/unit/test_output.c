@@ -50,6 +50,29 @@ static void spit(const char *path, const char *text)
     fclose(f);
 }
 
+/* the string attribute name of loc is want */
+static void assert_str_attr(hid_t loc, const char *name, const char *want)
+{
+    hid_t a = H5Aopen(loc, name, H5P_DEFAULT);
+    assert_true(a >= 0);
+    hid_t t = H5Aget_type(a);
+    char *v = NULL;
+    assert_true(H5Aread(a, t, &v) >= 0);
+    assert_string_equal(v, want);
+    H5free_memory(v);
+    H5Tclose(t);
+    H5Aclose(a);
+}
+
+/* the same for a file attribute */
+static void assert_file_attr(const char *path, const char *name, const char *want)
+{
+    hid_t f = H5Fopen(path, H5F_ACC_RDONLY, H5P_DEFAULT);
+    assert_true(f >= 0);
+    assert_str_attr(f, name, want);
+    H5Fclose(f);
+}
+
 /* ---- index map ---- */
 
 static void test_index_map(void **state)
@@ -430,16 +453,7 @@ static void test_index_incremental(void **state)
     assert_true(dc_h5index_find(&y, "b") < 0);
     assert_string_equal(y.segs[dc_h5index_find(&y, "a")], "inc.h5.d/seg_000002.h5");
     assert_string_equal(y.segs[dc_h5index_find(&y, "c")], "inc.h5.d/seg_000002.h5");
-    hid_t f = H5Fopen(idx, H5F_ACC_RDONLY, H5P_DEFAULT);
-    hid_t a = H5Aopen(f, "config", H5P_DEFAULT);
-    hid_t t = H5Aget_type(a);
-    char *v = NULL;
-    H5Aread(a, t, &v);
-    assert_string_equal(v, "two");
-    H5free_memory(v);
-    H5Tclose(t);
-    H5Aclose(a);
-    H5Fclose(f);
+    assert_file_attr(idx, "config", "two");
     dc_h5index_free(&x);
     dc_h5index_free(&y);
     free(idx);
@@ -492,14 +506,7 @@ static void test_segment_parts(void **state)
         assert_true(H5Dread(d, H5T_NATIVE_INT16, H5S_ALL, H5S_ALL, H5P_DEFAULT, all) >= 0);
         for (int k = 0; k < 3; k++)
             for (int i = 0; i < 8; i++) assert_int_equal(all[k * 8 + i], k * 10 + i);
-        hid_t at = H5Aopen(d, "source_folder", H5P_DEFAULT);
-        hid_t t = H5Aget_type(at);
-        char *v = NULL;
-        H5Aread(at, t, &v);
-        assert_string_equal(v, "fa");
-        H5free_memory(v);
-        H5Tclose(t);
-        H5Aclose(at);
+        assert_str_attr(d, "source_folder", "fa");
         hid_t dcpl = H5Dget_create_plist(d);
         assert_int_equal(H5Pget_layout(dcpl) == H5D_CHUNKED, gz);
         H5Pclose(dcpl);
@@ -547,22 +554,31 @@ static void test_index_spare(void **state)
     (void)state;
     char err[DC_ERRLEN] = "";
     char *idx = path_in("sp.h5"), *spare = path_in("sp.h5.spare");
-    dc_h5index x, before;
+    dc_h5index x, all, before; /* x: what a run holds; all: every link (the oracle) */
     dc_h5index_init(&x);
+    x.spare_bytes_per_link = 0; /* the spare always, however small the index */
+    dc_h5index_init(&all);
     dc_h5index_init(&before);
     struct stat st_live, st_spare;
     ino_t spare_ino = 0;
-    for (int w = 0; w < 5; w++) {
+    for (int w = 0; w < 6; w++) {
         char id[32], seg[32];
         for (int i = 0; i < 3; i++) {
             snprintf(id, sizeof id, "s_%d_%d", w, i);
             snprintf(seg, sizeof seg, "sp.h5.d/seg_%06d.h5", w);
             dc_h5index_put(&x, id, seg);
+            dc_h5index_put(&all, id, seg);
         }
-        if (w == 2) dc_h5index_remove(&x, "s_0_1");
-        if (w == 3) dc_h5index_put(&x, "s_1_0", "sp.h5.d/seg_000003.h5"); /* redone */
+        if (w == 2) {
+            dc_h5index_remove(&x, "s_0_1");
+            dc_h5index_remove(&all, "s_0_1");
+        }
+        if (w == 4) { /* redone after the map forgot it: the link is replaced */
+            dc_h5index_put(&x, "s_1_0", "sp.h5.d/seg_000004.h5");
+            dc_h5index_put(&all, "s_1_0", "sp.h5.d/seg_000004.h5");
+        }
         assert_int_equal(dc_h5index_write(idx, &x, "zyx", w < 3 ? "c1" : "c2", err, sizeof err), 0);
-        assert_true(same_links(idx, &x));
+        assert_true(same_links(idx, &all));
         assert_int_equal(stat(idx, &st_live), 0);
         if (w >= 1) {
             /* the spare holds what the live file held before this write */
@@ -574,30 +590,32 @@ static void test_index_spare(void **state)
         if (w >= 1) spare_ino = st_spare.st_ino;
         dc_h5index_free(&before);
         dc_h5index_init(&before);
-        for (size_t i = 0; i < x.n; i++) dc_h5index_put(&before, x.scan_ids[i], x.segs[i]);
+        for (size_t i = 0; i < all.n; i++) dc_h5index_put(&before, all.scan_ids[i], all.segs[i]);
+        if (w >= 2) { /* from here the run forgets what the files hold */
+            dc_h5index_trim(&x);
+            assert_int_equal(x.n, w == 4 ? 4 : 3); /* this write's links only */
+        }
     }
     /* the config attribute follows the last write */
-    hid_t f = H5Fopen(idx, H5F_ACC_RDONLY, H5P_DEFAULT);
-    hid_t a = H5Aopen(f, "config", H5P_DEFAULT);
-    hid_t t = H5Aget_type(a);
-    char *v = NULL;
-    H5Aread(a, t, &v);
-    assert_string_equal(v, "c2");
-    H5free_memory(v);
-    H5Tclose(t);
-    H5Aclose(a);
-    H5Fclose(f);
+    assert_file_attr(idx, "config", "c2");
     /* a loaded index does not trust the spare: the next write copies */
     dc_h5index y;
     dc_h5index_init(&y);
     assert_int_equal(dc_h5index_load(idx, &y, err, sizeof err), 0);
+    assert_true(same_links(idx, &y) && y.n == all.n);
     assert_false(y.spare_ok);
     dc_h5index_put(&y, "s_9_0", "sp.h5.d/seg_000009.h5");
     assert_int_equal(dc_h5index_write(idx, &y, "zyx", "c2", err, sizeof err), 0);
     assert_true(same_links(idx, &y));
-    assert_true(same_links(spare, &x));
+    assert_true(same_links(spare, &all));
+    /* a trimmed map cannot rebuild a lost index: an error, not a partial file */
+    unlink(idx);
+    dc_h5index_put(&x, "s_8_0", "sp.h5.d/seg_000008.h5");
+    assert_int_equal(dc_h5index_write(idx, &x, "zyx", "c2", err, sizeof err), -1);
+    assert_int_equal(access(idx, F_OK), -1);
     dc_h5index_free(&x);
     dc_h5index_free(&y);
+    dc_h5index_free(&all);
     dc_h5index_free(&before);
     free(idx);
     free(spare);
