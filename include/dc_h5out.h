@@ -37,9 +37,9 @@ typedef struct {
     size_t *hidx; /* open addressing: position+1, 0 = empty */
     size_t hcap;
     /* Scan IDs put or removed since the index file last matched this map:
-     * dc_h5index_write then copies the file and applies only these, so a
-     * checkpoint costs a file copy plus its own links, not a rewrite of
-     * every link.  synced: the file on disk equals the map minus pending. */
+     * dc_h5index_write applies only these (to a copy of the live file, or
+     * with prev_pending to the spare), not every link.  synced: the live
+     * file equals the map minus pending (plus what dc_h5index_trim dropped). */
     dc_strvec pending;
     int synced;
     /* The spare file (<index>.spare, the index file the last write
