@@ -14,6 +14,7 @@
  * open the index and read one (tests/bench/h5index_read.py).
  * Prints: links=N full_s=.. checkpoint_ms_median=.. min=.. max=.. (wall)
  * cpu_ms_median=.. min=.. max=.. (this process's CPU) bytes=..
+ * Build: as h5create in tests/bench/run_bench.sh (links build/libdcmcrawl.a).
  */
 #include <mpi.h>
 #include <stdio.h>

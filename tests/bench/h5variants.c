@@ -24,6 +24,8 @@
  *   write_us_per_scan= close_s= total_us_per_scan= and the CPU time of the
  *   creation loop per scan, of the busiest rank and summed over ranks
  *   (create_cpu_us_per_scan_max_rank= create_cpu_us_per_scan_all_ranks=)
+ * Build (HDF5 only): mpicc -O2 -std=c11 -D_GNU_SOURCE -I/usr/include/hdf5/openmpi
+ *   -o h5variants tests/bench/h5variants.c -L/usr/lib/x86_64-linux-gnu/hdf5/openmpi -lhdf5
  */
 #include <fcntl.h>
 #include <hdf5.h>
