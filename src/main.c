@@ -327,8 +327,10 @@ static int commit_index(dc_run *r, const dc_batch *b, const batch_state *bs, con
         rc = dc_h5index_write(r->out.index_path, &r->out.index,
                               r->cfg->layout == DC_LAYOUT_SEED ? "seed" : "zyx",
                               r->cfg->config_text, err, sizeof err);
-        if (rc != 0) dc_error("%s", err);
-        dc_h5index_trim(&r->out.index); /* memory: this checkpoint's links, not the archive's */
+        if (rc != 0)
+            dc_error("%s", err);
+        else
+            dc_h5index_trim(&r->out.index); /* memory: this checkpoint's links, not the archive's */
     }
     return agree(r->comm, rc);
 }
