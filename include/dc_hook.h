@@ -13,6 +13,10 @@
  *                              with O_APPEND, so lines of ranks do not mix.
  *   DCMCRAWL_SLOW=P:MS[,P:MS]  sleep MS milliseconds in every call of phase P
  *                              (after the trace line), e.g. "pixels:5,index:200".
+ *   DCMCRAWL_INDEX_SPARE_BYTES=N  (read by h5out_index.c, not here) the
+ *                              index is updated through its spare once it
+ *                              holds N bytes per link to add (0: always), so
+ *                              that tests run that path on small indexes.
  *
  * Phases: start, repair, walk, header, group, batch, create (one dataset
  * created), pixels (one slice written), collective (one compressed dataset

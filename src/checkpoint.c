@@ -98,21 +98,18 @@ static int open_segment(dc_ckpt *c, const dc_batch *b, dc_h5seg **seg, char **se
     char *path = dc_asprintf("%s/%s", c->out->seg_dir, name);
     *seg_rel = dc_asprintf("%s/%s", c->out->seg_dir_name, name);
     free(name);
-    *seg = dc_h5seg_create(c->comm, path, err, sizeof err);
+    /* one part file per rank, each rank creating its own scans' datasets */
+    *seg = dc_h5seg_create_parts(c->comm, path);
     free(path);
-    if (!*seg) {
-        if (c->rank == 0) dc_error("%s", err);
-        return -1;
-    }
     dc_h5ds_opts o = {NULL, c->cfg->gzip_level, c->cfg->layout};
-    for (size_t i = 0; i < b->n_scans; i++) {
-        if (b->scans[i].unreadable) continue;
-        o.source_folder = dc_privacy_folder_view(b->source_folder[i]);
-        bs->handle[i] = dc_h5seg_add_dataset(*seg, &b->scans[i], &o, err, sizeof err);
-        if (bs->handle[i] < 0) {
-            if (c->rank == 0) dc_error("%s", err);
-            return -1;
-        }
+    const char **folders = dc_malloc(sizeof(char *) * (b->n_scans ? b->n_scans : 1));
+    for (size_t i = 0; i < b->n_scans; i++) folders[i] = dc_privacy_folder_view(b->source_folder[i]);
+    int rc = dc_h5seg_add_datasets(*seg, b->scans, b->n_scans, b->owner, (char *const *)folders, &o,
+                                   bs->handle, err, sizeof err);
+    free(folders);
+    if (rc != 0) {
+        dc_error("%s", err);
+        return -1;
     }
     return 0;
 }
@@ -200,7 +197,9 @@ static void note_links(dc_ckpt *c, const dc_batch *b, const batch_state *bs, con
     if (c->rank != 0 || !seg_rel) return;
     for (size_t i = 0; i < b->n_scans; i++)
         if (bs->status[i] == SCAN_STORED) {
-            dc_h5index_put(&c->out->index, b->scans[i].scan_id, seg_rel);
+            char *part = dc_h5seg_part_path(seg_rel, b->owner[i]); /* its owner's file */
+            dc_h5index_put(&c->out->index, b->scans[i].scan_id, part);
+            free(part);
             c->index_dirty = 1;
         }
 }
@@ -362,7 +361,10 @@ static int commit_index(dc_ckpt *c)
         rc = dc_h5index_write(c->out->index_path, &c->out->index,
                               c->cfg->layout == DC_LAYOUT_SEED ? "seed" : "zyx",
                               c->cfg->config_text, err, sizeof err);
-        if (rc != 0) dc_error("%s", err);
+        if (rc != 0)
+            dc_error("%s", err);
+        else
+            dc_h5index_trim(&c->out->index); /* memory: this checkpoint's links, not the archive's */
         c->index_dirty = 0;
     }
     return dc_agree_rank0(c->comm, rc);

@@ -492,7 +492,7 @@ static void summary(dc_run *r, int outcome)
     const char *outs[4] = {NULL, NULL, NULL, NULL};
     int k = 0;
     if (r->out.meta.size) outs[k++] = r->out.meta.path;
-    if (r->cfg->write_pixeldata && r->out.index.n) outs[k++] = r->out.index_path;
+    if (r->cfg->write_pixeldata && access(r->out.index_path, F_OK) == 0) outs[k++] = r->out.index_path;
     if (r->out.unread.size) outs[k++] = r->out.unread.path;
     dc_progress_summary(&r->progress, &r->hstats, outs, outcome);
 }

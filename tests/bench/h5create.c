@@ -1,19 +1,24 @@
 /*
  * h5create.c - the cost of collective dataset creation per scan (make bench).
  *
- *   mpirun -np P h5create SEGMENT.h5 N
+ *   mpirun -np P h5create SEGMENT.h5 N [parts|shared]
  *
- * Does what a dcmcrawl batch of N per-file scans does with h5out.c: create a
- * segment collectively, create N datasets of 16x16 uint16 with every scan
- * attribute (every rank, same arguments), each rank writes the slices of the
- * scans it owns (round robin), close.  Prints rank 0's times:
- *   scans=N ranks=P create_s=.. create_us_per_scan=.. write_s=..
+ * Does what a dcmcrawl batch of N per-file scans does with h5out_seg.c:
+ * begin a segment, create N datasets of 16x16 uint16 with every scan
+ * attribute (dc_h5seg_add_datasets: parts, the default and what a crawl
+ * does, each rank creates its own scans' datasets in its own part file;
+ * shared, every rank creates every dataset in one file with parallel
+ * HDF5), each rank writes the slices of the scans it owns (round robin),
+ * close.  Prints rank 0's times:
+ *   mode=.. scans=N ranks=P create_s=.. create_us_per_scan=.. write_s=..
  *   write_us_per_scan=.. close_s=.. total_s=..
  */
+#include <fcntl.h>
 #include <mpi.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "dc_h5out.h"
 #include "dc_scan.h"
@@ -61,8 +66,9 @@ int main(int argc, char **argv)
     int rank, np;
     MPI_Comm_rank(MPI_COMM_WORLD, &rank);
     MPI_Comm_size(MPI_COMM_WORLD, &np);
-    if (argc != 3) {
-        if (rank == 0) fprintf(stderr, "usage: h5create SEGMENT.h5 N\n");
+    int parts = argc < 4 || strcmp(argv[3], "shared") != 0;
+    if (argc != 3 && argc != 4) {
+        if (rank == 0) fprintf(stderr, "usage: h5create SEGMENT.h5 N [parts|shared]\n");
         MPI_Finalize();
         return 2;
     }
@@ -72,32 +78,40 @@ int main(int argc, char **argv)
     int32_t *inst = calloc(n, sizeof *inst);
     double *pos = calloc(3 * n, sizeof *pos), *sl = calloc(n, sizeof *sl), *ic = calloc(n, sizeof *ic);
     int *h = calloc(n, sizeof *h);
+    int32_t *owner = calloc(n, sizeof *owner);
+    char **folder = calloc(n, sizeof *folder);
+    for (size_t i = 0; i < n; i++) {
+        owner[i] = (int32_t)(i % (size_t)np);
+        folder[i] = "bench/d000";
+    }
     for (size_t i = 0; i < n; i++) fake_scan(&scans[i], i, &inst[i], &pos[3 * i], &sl[i], &ic[i]);
     uint16_t px[256];
     for (int i = 0; i < 256; i++) px[i] = (uint16_t)i;
 
     MPI_Barrier(MPI_COMM_WORLD);
     double t0 = MPI_Wtime();
-    dc_h5seg *seg = dc_h5seg_create(MPI_COMM_WORLD, argv[1], err, sizeof err);
-    if (!seg) {
+    dc_h5seg *seg = parts ? dc_h5seg_create_parts(MPI_COMM_WORLD, argv[1])
+                          : dc_h5seg_create(MPI_COMM_WORLD, argv[1], err, sizeof err);
+    dc_h5ds_opts o = {NULL, 0, 0};
+    if (!seg || dc_h5seg_add_datasets(seg, scans, n, owner, folder, &o, h, err, sizeof err) != 0) {
         fprintf(stderr, "h5create: %s\n", err);
         MPI_Abort(MPI_COMM_WORLD, 1);
     }
-    dc_h5ds_opts o = {"bench/d000", 0, 0};
-    for (size_t i = 0; i < n; i++) {
-        h[i] = dc_h5seg_add_dataset(seg, &scans[i], &o, err, sizeof err);
-        if (h[i] < 0) {
-            fprintf(stderr, "h5create: %s\n", err);
-            MPI_Abort(MPI_COMM_WORLD, 1);
-        }
-    }
     MPI_Barrier(MPI_COMM_WORLD);
     double t1 = MPI_Wtime();
-    for (size_t i = (size_t)rank; i < n; i += (size_t)np)
+    /* as process.c does: pwrite at the frame's place, HDF5 when it has none */
+    int fd = open(dc_h5seg_path(seg), O_WRONLY);
+    for (size_t i = (size_t)rank; i < n; i += (size_t)np) {
+        uint64_t off, len;
+        if (fd >= 0 && dc_h5seg_frame_extent(seg, h[i], 0, &off, &len) == 0 && len == sizeof px &&
+            dc_pwrite_all(fd, px, sizeof px, off) == 0)
+            continue;
         if (dc_h5seg_write_slice(seg, h[i], &scans[i], 0, px, err, sizeof err) != 0) {
             fprintf(stderr, "h5create: %s\n", err);
             MPI_Abort(MPI_COMM_WORLD, 1);
         }
+    }
+    if (fd >= 0) close(fd);
     MPI_Barrier(MPI_COMM_WORLD);
     double t2 = MPI_Wtime();
     if (dc_h5seg_close(seg, err, sizeof err) != 0) {
@@ -106,9 +120,9 @@ int main(int argc, char **argv)
     }
     double t3 = MPI_Wtime();
     if (rank == 0)
-        printf("scans=%zu ranks=%d create_s=%.3f create_us_per_scan=%.1f write_s=%.3f "
+        printf("mode=%s scans=%zu ranks=%d create_s=%.3f create_us_per_scan=%.1f write_s=%.3f "
                "write_us_per_scan=%.1f close_s=%.3f total_s=%.3f\n",
-               n, np, t1 - t0, (t1 - t0) / (double)n * 1e6, t2 - t1, (t2 - t1) / (double)n * 1e6,
+               parts ? "parts" : "shared", n, np, t1 - t0, (t1 - t0) / (double)n * 1e6, t2 - t1, (t2 - t1) / (double)n * 1e6,
                t3 - t2, t3 - t0);
     for (size_t i = 0; i < n; i++) free(scans[i].scan_id);
     free(scans);
@@ -117,6 +131,8 @@ int main(int argc, char **argv)
     free(sl);
     free(ic);
     free(h);
+    free(owner);
+    free(folder);
     MPI_Finalize();
     return 0;
 }

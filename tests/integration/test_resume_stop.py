@@ -15,7 +15,8 @@ when the ranks agreed to stop.  Cases:
                  learns of it from rank 1's notice; both must stop between
                  slices, not at the end of a scan or of the batch
   all_gzip       TERM to every rank (what the jobs/ scripts and SLURM do) during
-                 the collective compressed writes (one scan per file, gzip)
+                 the compressed writes (one scan per file, gzip; each owner
+                 writes its slices into its segment part)
   int_rank0      SIGINT to rank 0 during dataset creation
   walk           TERM to rank 1 while rank 0 walks the folders (made slow per
                  directory): rank 1 waits polling, notifies rank 0, whose
@@ -66,7 +67,7 @@ def main():
         ("rank1_pixels", dict(volumes=True, commit_every=1000, only_ct=True), "rank1",
          signal.SIGTERM, "pixels", 4, "pixels:400"),
         ("all_gzip", dict(volumes=False, compression="gzip:1", commit_every=1000), "all",
-         signal.SIGTERM, "collective", 30, "collective:20"),
+         signal.SIGTERM, "pixels", 30, "pixels:20"),
         ("int_rank0", dict(volumes=True, commit_every=4), "rank0", signal.SIGINT, "create", 30,
          "create:40"),
         ("walk", dict(volumes=True, commit_every=4), "rank1", signal.SIGTERM, "walkdir", 2,

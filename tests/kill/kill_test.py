@@ -9,7 +9,7 @@ Corpus: the synthetic corpus (tests/gen/make_series.py: every kind of series,
 unreadable files, many private tags so the metadata header widens during the
 run) plus plain CT series.  Two configs, alternating between trials:
   A  volumes, uncompressed (independent slice writes), commit_every 2
-  B  one scan per file, gzip:1 (collective writes), commit_every 5
+  B  one scan per file, gzip:1 (compressed writes), commit_every 5
 
 A trial: fresh output folder; run with the test hooks on (DCMCRAWL_TRACE;
 DCMCRAWL_SLOW slows the phase aimed at, see src/dc_hook.h); when the trace
@@ -22,7 +22,7 @@ reference run), wait a random part of that phase's slowed time and SIGKILL:
          1 s after that); the test fails if it is not over in 30 s
 
 Phases aimed at, in turn: walk, header, create (dataset creation), pixels
-(slice writes; B: collective, the compressed writes), close (segment close and
+(slice writes, compressed ones in B), close (segment close and
 fsync), index (new index written, before its rename), rows (CSV appends),
 rewrite (the metadata CSV rewritten with a wider header), repair (a second
 kill, during the start-up repair of the first kill's leftovers), any (a random
@@ -86,8 +86,8 @@ def reference(binary, work, folders, np):
 
 def pick_target(rng, phase, cfgname, counts, np):
     """(phase, rank whose trace line triggers, k, delay seconds)"""
-    if phase == "pixels" and cfgname == "B":
-        phase = "collective"
+    if phase == "pixels" and cfgname == "B" and counts.get((0, "collective")):
+        phase = "collective"  # compressed datasets written collectively (shared segments)
     if phase in ("walk", "group", "index", "rewrite", "repair"):
         rank = 0
     else:

@@ -1,7 +1,8 @@
 /*
  * test_output.c - the output layer under an MPI singleton: the in-memory
- * index, index files written and read back (external links), segment files
- * with datasets, attributes and slices, CSV appends, widening, rewrites and
+ * index, index files written and read back (external links) and updated
+ * through their spare, segment files (shared and per-rank parts) with
+ * datasets, attributes and slices, CSV appends, widening, rewrites and
  * start-up repair of torn tails.
  */
 #include <hdf5.h>
@@ -47,6 +48,29 @@ static void spit(const char *path, const char *text)
     FILE *f = fopen(path, "wb");
     fputs(text, f);
     fclose(f);
+}
+
+/* the string attribute name of loc is want */
+static void assert_str_attr(hid_t loc, const char *name, const char *want)
+{
+    hid_t a = H5Aopen(loc, name, H5P_DEFAULT);
+    assert_true(a >= 0);
+    hid_t t = H5Aget_type(a);
+    char *v = NULL;
+    assert_true(H5Aread(a, t, &v) >= 0);
+    assert_string_equal(v, want);
+    H5free_memory(v);
+    H5Tclose(t);
+    H5Aclose(a);
+}
+
+/* the same for a file attribute */
+static void assert_file_attr(const char *path, const char *name, const char *want)
+{
+    hid_t f = H5Fopen(path, H5F_ACC_RDONLY, H5P_DEFAULT);
+    assert_true(f >= 0);
+    assert_str_attr(f, name, want);
+    H5Fclose(f);
 }
 
 /* ---- index map ---- */
@@ -429,19 +453,172 @@ static void test_index_incremental(void **state)
     assert_true(dc_h5index_find(&y, "b") < 0);
     assert_string_equal(y.segs[dc_h5index_find(&y, "a")], "inc.h5.d/seg_000002.h5");
     assert_string_equal(y.segs[dc_h5index_find(&y, "c")], "inc.h5.d/seg_000002.h5");
-    hid_t f = H5Fopen(idx, H5F_ACC_RDONLY, H5P_DEFAULT);
-    hid_t a = H5Aopen(f, "config", H5P_DEFAULT);
-    hid_t t = H5Aget_type(a);
-    char *v = NULL;
-    H5Aread(a, t, &v);
-    assert_string_equal(v, "two");
-    H5free_memory(v);
-    H5Tclose(t);
-    H5Aclose(a);
-    H5Fclose(f);
+    assert_file_attr(idx, "config", "two");
     dc_h5index_free(&x);
     dc_h5index_free(&y);
     free(idx);
+}
+
+/* part files: names, datasets created by their owner, drop, gzip written slice by slice */
+static void test_segment_parts(void **state)
+{
+    (void)state;
+    char *a = dc_h5seg_part_path("d/seg_000007.h5", 0), *b = dc_h5seg_part_path("d/seg_000007.h5", 12);
+    assert_string_equal(a, "d/seg_000007.h5");
+    assert_string_equal(b, "d/seg_000007.r12.h5");
+    free(a);
+    free(b);
+
+    char err[DC_ERRLEN] = "";
+    char *segdir = path_in("pp.h5.d");
+    mkdir(segdir, 0755);
+    for (int gz = 0; gz < 2; gz++) {
+        char *segpath = dc_asprintf("%s/seg_00000%d.h5", segdir, gz + 1);
+        dc_h5seg *seg = dc_h5seg_create_parts(MPI_COMM_WORLD, segpath);
+        assert_string_equal(dc_h5seg_path(seg), segpath); /* rank 0's part */
+        dc_scan s[3];
+        fill_scan(&s[0], "p_a", 3, 2, 4);
+        fill_scan(&s[1], "p_b", 2, 2, 4);
+        fill_scan(&s[2], "p_c", 1, 2, 4);
+        s[2].unreadable = 1;
+        int32_t owners[3] = {0, 0, 0};
+        char *folders[3] = {"fa", "fb", "fc"};
+        int h[3];
+        dc_h5ds_opts o = {NULL, gz ? 1 : 0, 0};
+        assert_int_equal(dc_h5seg_add_datasets(seg, s, 3, owners, folders, &o, h, err, sizeof err), 0);
+        assert_true(h[0] >= 0 && h[1] >= 0);
+        assert_int_equal(h[2], -1);
+        assert_int_equal(dc_h5seg_is_collective(seg, h[0]), 0); /* even compressed */
+        uint64_t off, len;
+        assert_int_equal(dc_h5seg_frame_extent(seg, h[0], 1, &off, &len), gz ? -1 : 0);
+        int16_t slice[8];
+        for (uint32_t k = 0; k < 3; k++) {
+            for (int i = 0; i < 8; i++) slice[i] = (int16_t)(k * 10 + i);
+            assert_int_equal(dc_h5seg_write_slice(seg, h[0], &s[0], k, slice, err, sizeof err), 0);
+        }
+        assert_int_equal(dc_h5seg_drop_dataset(seg, h[1], &s[1], err, sizeof err), 0);
+        assert_int_equal(dc_h5seg_close(seg, err, sizeof err), 0);
+        hid_t f = H5Fopen(segpath, H5F_ACC_RDONLY, H5P_DEFAULT);
+        assert_true(f >= 0);
+        assert_true(H5Lexists(f, "p_b", H5P_DEFAULT) == 0);
+        hid_t d = H5Dopen2(f, "p_a", H5P_DEFAULT);
+        int16_t all[24];
+        assert_true(H5Dread(d, H5T_NATIVE_INT16, H5S_ALL, H5S_ALL, H5P_DEFAULT, all) >= 0);
+        for (int k = 0; k < 3; k++)
+            for (int i = 0; i < 8; i++) assert_int_equal(all[k * 8 + i], k * 10 + i);
+        assert_str_attr(d, "source_folder", "fa");
+        hid_t dcpl = H5Dget_create_plist(d);
+        assert_int_equal(H5Pget_layout(dcpl) == H5D_CHUNKED, gz);
+        H5Pclose(dcpl);
+        H5Dclose(d);
+        H5Fclose(f);
+        for (int i = 0; i < 3; i++) dc_scan_free(&s[i]);
+        free(segpath);
+    }
+    /* a part whose datasets were all dropped is deleted */
+    char *segpath = dc_asprintf("%s/seg_000003.h5", segdir);
+    dc_h5seg *seg = dc_h5seg_create_parts(MPI_COMM_WORLD, segpath);
+    dc_scan s;
+    fill_scan(&s, "p_d", 1, 2, 4);
+    int32_t owner = 0;
+    char *folder = "fd";
+    int h;
+    dc_h5ds_opts o = {NULL, 0, 0};
+    assert_int_equal(dc_h5seg_add_datasets(seg, &s, 1, &owner, &folder, &o, &h, err, sizeof err), 0);
+    assert_int_equal(dc_h5seg_drop_dataset(seg, h, &s, err, sizeof err), 0);
+    assert_int_equal(dc_h5seg_close(seg, err, sizeof err), 0);
+    assert_int_equal(access(segpath, F_OK), -1);
+    dc_scan_free(&s);
+    free(segpath);
+    free(segdir);
+}
+
+static int same_links(const char *path, const dc_h5index *want)
+{
+    dc_h5index y;
+    dc_h5index_init(&y);
+    char err[DC_ERRLEN] = "";
+    int same = dc_h5index_load(path, &y, err, sizeof err) == 0 && y.n == want->n;
+    for (size_t i = 0; same && i < want->n; i++) {
+        long j = dc_h5index_find(&y, want->scan_ids[i]);
+        same = j >= 0 && strcmp(y.segs[j], want->segs[i]) == 0;
+    }
+    dc_h5index_free(&y);
+    return same;
+}
+
+/* from the second write on, the spare (one write behind) is brought up to
+ * date and renamed over the live file, which becomes the spare */
+static void test_index_spare(void **state)
+{
+    (void)state;
+    char err[DC_ERRLEN] = "";
+    char *idx = path_in("sp.h5"), *spare = path_in("sp.h5.spare");
+    dc_h5index x, all, before; /* x: what a run holds; all: every link (the oracle) */
+    dc_h5index_init(&x);
+    x.spare_bytes_per_link = 0; /* the spare always, however small the index */
+    dc_h5index_init(&all);
+    dc_h5index_init(&before);
+    struct stat st_live, st_spare;
+    ino_t spare_ino = 0;
+    for (int w = 0; w < 6; w++) {
+        char id[32], seg[32];
+        for (int i = 0; i < 3; i++) {
+            snprintf(id, sizeof id, "s_%d_%d", w, i);
+            snprintf(seg, sizeof seg, "sp.h5.d/seg_%06d.h5", w);
+            dc_h5index_put(&x, id, seg);
+            dc_h5index_put(&all, id, seg);
+        }
+        if (w == 2) {
+            dc_h5index_remove(&x, "s_0_1");
+            dc_h5index_remove(&all, "s_0_1");
+        }
+        if (w == 4) { /* redone after the map forgot it: the link is replaced */
+            dc_h5index_put(&x, "s_1_0", "sp.h5.d/seg_000004.h5");
+            dc_h5index_put(&all, "s_1_0", "sp.h5.d/seg_000004.h5");
+        }
+        assert_int_equal(dc_h5index_write(idx, &x, "zyx", w < 3 ? "c1" : "c2", err, sizeof err), 0);
+        assert_true(same_links(idx, &all));
+        assert_int_equal(stat(idx, &st_live), 0);
+        if (w >= 1) {
+            /* the spare holds what the live file held before this write */
+            assert_int_equal(stat(spare, &st_spare), 0);
+            assert_true(same_links(spare, &before));
+            assert_true(x.spare_ok);
+        }
+        if (w >= 2) assert_true(st_live.st_ino == spare_ino); /* the old spare, updated */
+        if (w >= 1) spare_ino = st_spare.st_ino;
+        dc_h5index_free(&before);
+        dc_h5index_init(&before);
+        for (size_t i = 0; i < all.n; i++) dc_h5index_put(&before, all.scan_ids[i], all.segs[i]);
+        if (w >= 2) { /* from here the run forgets what the files hold */
+            dc_h5index_trim(&x);
+            assert_int_equal(x.n, w == 4 ? 4 : 3); /* this write's links only */
+        }
+    }
+    /* the config attribute follows the last write */
+    assert_file_attr(idx, "config", "c2");
+    /* a loaded index does not trust the spare: the next write copies */
+    dc_h5index y;
+    dc_h5index_init(&y);
+    assert_int_equal(dc_h5index_load(idx, &y, err, sizeof err), 0);
+    assert_true(same_links(idx, &y) && y.n == all.n);
+    assert_false(y.spare_ok);
+    dc_h5index_put(&y, "s_9_0", "sp.h5.d/seg_000009.h5");
+    assert_int_equal(dc_h5index_write(idx, &y, "zyx", "c2", err, sizeof err), 0);
+    assert_true(same_links(idx, &y));
+    assert_true(same_links(spare, &all));
+    /* a trimmed map cannot rebuild a lost index: an error, not a partial file */
+    unlink(idx);
+    dc_h5index_put(&x, "s_8_0", "sp.h5.d/seg_000008.h5");
+    assert_int_equal(dc_h5index_write(idx, &x, "zyx", "c2", err, sizeof err), -1);
+    assert_int_equal(access(idx, F_OK), -1);
+    dc_h5index_free(&x);
+    dc_h5index_free(&y);
+    dc_h5index_free(&all);
+    dc_h5index_free(&before);
+    free(idx);
+    free(spare);
 }
 
 static void test_colkey(void **state)
@@ -469,6 +646,8 @@ int main(int argc, char **argv)
         cmocka_unit_test(test_resume_cuts_torn_tail),
         cmocka_unit_test(test_resume_reconciles_index),
         cmocka_unit_test(test_index_incremental),
+        cmocka_unit_test(test_segment_parts),
+        cmocka_unit_test(test_index_spare),
         cmocka_unit_test(test_colkey),
     };
     int rc = cmocka_run_group_tests(tests, NULL, NULL);
