@@ -34,6 +34,7 @@
 #include "dc_stop.h"
 #include "dc_version.h"
 #include "dc_walk.h"
+#include "dc_window.h"
 
 enum { EXIT_DONE = 0, EXIT_FAIL = 1, EXIT_USAGE = 2, EXIT_STOPPED = 3 };
 
@@ -48,8 +49,7 @@ typedef struct {
     size_t n_recs;
     dc_scan *scans;         /* rank 0: the window's scans to do, in row order */
     size_t n_scans;
-    char *open_tree;        /* rank 0: input folder whose tree goes on in the next window */
-    int open_tree_any;      /* ... and it had a DICOM file so far */
+    dc_window_trees trees;  /* rank 0: the input folder whose tree goes on in the next window */
     uint64_t n_windows, n_batches, n_files;
     dc_header_stats hstats; /* summed over windows */
     dc_progress progress;
@@ -164,124 +164,13 @@ static void select_scans(dc_run *r, dc_scan *all, size_t *n_all)
     if (r->cfg->privacy_profile) dc_select_flag_burned_in(r->recs, all, *n_all);
 }
 
-/* "no DICOM files in folder" for an input folder whose tree (the folder and
- * its subfolders, up to the next input folder) began in an earlier window */
-static dc_scan folder_without_dicom(const char *path, uint32_t scope)
-{
-    dc_scan x;
-    memset(&x, 0, sizeof x);
-    x.scan_id = dc_scope_id(path);
-    x.scope = scope;
-    x.unreadable = 1;
-    x.reason = dc_strdup("no DICOM files in folder");
-    x.first_rec = x.example_rec = DC_NO_REC;
-    x.n_repeats = 1;
-    x.warnings = dc_strdup("");
-    return x;
-}
-
-/* The trees of input folders across windows: grouping decides "no DICOM
- * files in folder" for the trees complete in the window; the tree still
- * open at its end is carried to the next window (*open_scope: the row
- * grouping makes for it is dropped), with whether it had a DICOM file so far.  *carried gets the scan for a
- * carried tree that ends in this window without any.  Returns the flags to
- * group with (caller frees). */
-static uint8_t *input_trees(dc_run *r, int last, dc_scan *carried, int *has_carried,
-                            size_t *open_scope)
-{
-    *open_scope = SIZE_MAX;
-    const dc_filelist *fl = &r->files;
-    size_t ns = fl->scopes.n;
-    uint8_t *flags = dc_calloc(ns ? ns : 1, 1), *has = dc_calloc(ns ? ns : 1, 1);
-    if (ns) memcpy(flags, fl->scope_is_input, ns);
-    for (size_t i = 0; i < r->n_recs; i++)
-        if (r->recs[i].kind == DC_FILE_DICOM || r->recs[i].kind == DC_FILE_BAD)
-            has[r->recs[i].scope] = 1;
-    size_t first_input = 0;
-    while (first_input < ns && !flags[first_input]) first_input++;
-    *has_carried = 0;
-    if (r->open_tree) {
-        for (size_t s = 0; s < first_input; s++) r->open_tree_any |= has[s];
-        if (first_input < ns || last) {
-            if (!r->open_tree_any) {
-                dc_strvec_push(&r->files.scopes, r->open_tree);
-                *carried = folder_without_dicom(r->open_tree, (uint32_t)(r->files.scopes.n - 1));
-                *has_carried = 1;
-            }
-            free(r->open_tree);
-            r->open_tree = NULL;
-        }
-    }
-    size_t lastin = ns;
-    for (size_t s = first_input; s < ns; s++)
-        if (flags[s]) lastin = s;
-    if (!last && lastin < ns && flags[lastin] == DC_SCOPE_INPUT) {
-        r->open_tree = dc_strdup(fl->scopes.v[lastin]);
-        r->open_tree_any = 0;
-        for (size_t s = lastin; s < ns; s++) r->open_tree_any |= has[s];
-        *open_scope = lastin;
-    }
-    free(has);
-    return flags;
-}
-
-/* drops the folder row grouping made for the tree that goes on (its flag
- * stays set: it bounds the tree before it) */
-static void drop_open_tree_row(dc_scan *all, size_t *n, size_t open_scope)
-{
-    size_t k = 0;
-    for (size_t i = 0; i < *n; i++) {
-        if (all[i].scope == open_scope && all[i].first_rec == DC_NO_REC) {
-            dc_scan_free(&all[i]);
-            continue;
-        }
-        all[k++] = all[i];
-    }
-    *n = k;
-}
-
-/* row order (SPEC 4, 10): folders in walk order, Scan IDs within a folder */
-static int cmp_row_order(const void *pa, const void *pb)
-{
-    const dc_scan *a = pa, *b = pb;
-    if (a->scope != b->scope) return a->scope < b->scope ? -1 : 1;
-    return strcmp(a->scan_id, b->scan_id);
-}
-
 static int group_window(dc_run *r, int last, dc_scan **all, size_t *n_all)
 {
-    dc_scan carried;
-    int has_carried = 0;
-    size_t open_scope;
-    uint8_t *flags = input_trees(r, last, &carried, &has_carried, &open_scope);
-    size_t ns = r->files.scopes.n - (size_t)has_carried; /* the carried scope is not grouped */
-    const char **paths = dc_malloc(sizeof(char *) * (r->files.n ? r->files.n : 1));
-    for (size_t i = 0; i < r->files.n; i++) paths[i] = r->files.files[i].path;
-    char **ids = dc_malloc(sizeof(char *) * (ns ? ns : 1));
-    for (size_t i = 0; i < ns; i++) ids[i] = dc_privacy_scope_id(r->files.scopes.v[i]);
     dc_group_opts go = {r->cfg->volumes,   r->cfg->split_inconsistent, r->cfg->slice_order,
                         r->cfg->layout,    r->cfg->rescale,            r->cfg->write_pixeldata,
                         r->cfg->max_image_bytes, r->cfg->philips_scaling};
     dc_privacy_records(r->recs, r->n_recs); /* profile: pseudonymous UIDs in Scan IDs */
-    int rc = dc_group_records(r->recs, r->n_recs, paths, (const char *const *)ids, flags, ns, &go,
-                              all, n_all);
-    for (size_t i = 0; i < ns; i++) free(ids[i]);
-    free(ids);
-    free(paths);
-    free(flags);
-    if (rc != 0) {
-        if (has_carried) dc_scan_free(&carried);
-        return -1;
-    }
-    drop_open_tree_row(*all, n_all, open_scope);
-    if (*n_all > 1) qsort(*all, *n_all, sizeof **all, cmp_row_order);
-    if (has_carried) { /* its tree came before every folder of this window */
-        *all = dc_realloc(*all, (*n_all + 1) * sizeof **all);
-        memmove(*all + 1, *all, *n_all * sizeof **all);
-        (*all)[0] = carried;
-        (*n_all)++;
-    }
-    return 0;
+    return dc_window_group(&r->trees, &r->files, r->recs, r->n_recs, last, &go, all, n_all);
 }
 
 static int plan_scans(dc_run *r, int last, dc_strset *retry)
@@ -534,7 +423,7 @@ out:
     dc_worker_free(&r.worker);
     free_window(&r);
     dc_walk_close(r.walk);
-    free(r.open_tree);
+    dc_window_trees_free(&r.trees);
     dc_filelist_free(&r.files);
     dc_outputs_free(&r.out);
     dc_claim_release(); /* rank 0, done, failed or stopped */
