@@ -5,11 +5,13 @@
  */
 #include "dc_select.h"
 
+#include "dc_privacy.h"
+
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
-#define SC_FAMILY "1.2.840.10008.5.1.4.1.1.7"
+#define SC_FAMILY DC_PRIVACY_SC_FAMILY
 
 static const char *const REASONS[DC_SEL_N] = {"modality", "sop_class", "exclude_image_type",
                                               "exclude_burned_in", "min_slices"};

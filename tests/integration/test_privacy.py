@@ -124,6 +124,8 @@ def person(ds, pid, name, birth, charset, study, k):
     ds.ContentDate = "2019031%d" % k
     ds.AcquisitionDateTime = "2019031%d101500.000" % k
     ds.add_new(0x00181200, "DA", "2018010%d" % k)  # Date of Last Calibration: not in the table
+    if k in (0, 1):  # the MR says its pixels show text; one CT says they do not
+        ds.BurnedInAnnotation = "YES" if k == 1 else "NO"
 
 
 def nested(ds, uid, other_sop, k):
@@ -589,11 +591,50 @@ def case_pixels(binary, work, folders, key, needles):
                   "pixels: %s differs from %s" % (name, plain_name))
             check(b.attrs["source_folder"] == folder, "pixels: source_folder %r" % b.attrs["source_folder"])
             check(b.attrs["series_instance_uid"] == uid, "pixels: series attribute")
-            sc = "山田太郎" in orig  # the secondary capture patient
-            flagged = "pixels may show burned-in text (secondary capture)" in b.attrs["warnings"]
-            check(flagged == sc, "pixels: burned-in flag %s for %s (warnings %r)" % (
+            # the secondary capture patient; the MR says BurnedInAnnotation YES
+            why = "secondary capture" if "山田太郎" in orig else \
+                "BurnedInAnnotation YES" if "Иванов" in orig else None
+            flagged = re.findall(r"pixels may show burned-in text \(([^)]*)\)", b.attrs["warnings"])
+            check(flagged == ([why] if why else []), "pixels: burned-in flag %s for %s (warnings %r)" % (
                 flagged, orig, b.attrs["warnings"]))
     return mapping
+
+
+def case_burned_in(outs, files, mapping):
+    """the burned-in column: with the profile every row has dcmcrawl's block
+    (0dc1,0010) DCMCRAWL and (0dc1,1001) YES/NO, YES exactly when pydicom reads
+    BurnedInAnnotation YES or a secondary capture SOP class in the scan's files"""
+    series_of = {}
+    for path in files:
+        if "scan7" in path:
+            continue  # the truncated copy: unreadable, no row
+        ds = pydicom.dcmread(path)
+        risk = str(ds.get("BurnedInAnnotation", "")).strip() == "YES" or \
+            str(ds.SOPClassUID).startswith(SC)
+        series_of.setdefault(str(ds.SeriesInstanceUID), set()).add(risk)
+    check(sorted(len(v) for v in series_of.values()) == [1] * len(series_of),
+          "burned-in: a series mixes files with and without the risk (corpus)")
+    seen = set()
+    for np_ in (1, 3):
+        out = outs.get(("meta", np_))
+        if not out:
+            continue
+        header, rows = read_csv(os.path.join(out, "metadata_p.csv"))
+        cflag, ccreator = col_by_tag(header, 0x0DC11001), col_by_tag(header, 0x0DC10010)
+        cser = col_by_tag(header, 0x0020000E)
+        if not check(cflag and ccreator and cser, "burned-in np%d: columns missing in %s" % (
+                np_, header)):
+            continue
+        for r in rows:
+            check(r[ccreator] == "DCMCRAWL", "burned-in: creator %r" % r[ccreator])
+            orig = mapping.get(r[cser], (None, None))[1]
+            if not check(orig in series_of, "burned-in: series %r not in the map" % r[cser]):
+                continue
+            want = "YES" if True in series_of[orig] else "NO"
+            check(r[cflag] == want, "burned-in np%d: %s for series %s, pydicom says %s" % (
+                np_, r[cflag], orig, want))
+            seen.add(want)
+    check(seen == {"YES", "NO"}, "burned-in: values seen %s (both expected)" % seen)
 
 
 def case_dates(binary, work, folders, key, needles):
@@ -780,6 +821,7 @@ def main():
     if mapping:
         explained = case_gdcm(work, outs, files, mapping)
         check(bool(explained), "gdcm: no difference found at all (comparison did not run?)")
+        case_burned_in(outs, files, mapping)
     case_stable(binary, work, folders, outs, key, key2)
     case_dates(binary, work, folders, key, needles)
     case_config(binary, work, folders, key)
