@@ -97,9 +97,15 @@ enum dc_privacy_action {
     DC_PA_CLEAN    /* descriptor kept, identifying values scrubbed */
 };
 
+/* Told of every pseudonym made (privacy.map_file): kind 'U' UID, 'F' folder,
+ * 'N' file name, 'P' patient; original[n] as hashed (trimmed). */
+typedef void (*dc_privacy_note_fn)(const char *pseudonym, char kind, const char *original,
+                                   size_t n);
+
 typedef struct {
-    int shift_dates;       /* privacy.retain_dates: shift */
-    int clean_descriptors; /* privacy.clean_descriptors */
+    int shift_dates;         /* privacy.retain_dates: shift */
+    int clean_descriptors;   /* privacy.clean_descriptors */
+    dc_privacy_note_fn note; /* NULL: nobody is told */
 } dc_privacy_opts;
 
 typedef struct dc_privacy dc_privacy;
