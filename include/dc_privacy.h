@@ -152,6 +152,9 @@ const dc_dataset *dc_privacy_filter(const dc_privacy *p, const dc_columns *cols,
 #define DC_PRIVACY_SC_FAMILY "1.2.840.10008.5.1.4.1.1.7"
 /* 1 when ds's top level says BurnedInAnnotation YES or a secondary capture SOP class */
 int dc_privacy_burned_in_risk(const dc_dataset *ds);
+/* 1 when uid[n] (padding trimmed) is a secondary capture SOP class: DC_PRIVACY_SC_FAMILY
+ * itself or one of its children (".1" ... ".4"), not 1.2.840.10008.5.1.4.1.1.77.1 */
+int dc_privacy_secondary_capture(const char *uid, size_t n);
 
 /* ---- the run (privacy_run.c) ---- */
 

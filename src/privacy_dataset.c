@@ -268,9 +268,16 @@ int dc_privacy_burned_in_risk(const dc_dataset *ds)
         while (n && *s == ' ') s++, n--;
         if (n == 3 && !strncmp(s, "YES", 3)) return 1;
     }
+    return top_value(ds, DC_TAG(0x0008, 0x0016), &s, &n) && dc_privacy_secondary_capture(s, n);
+}
+
+int dc_privacy_secondary_capture(const char *uid, size_t n)
+{
     static const char sc[] = DC_PRIVACY_SC_FAMILY;
-    return top_value(ds, DC_TAG(0x0008, 0x0016), &s, &n) && n >= sizeof sc - 1 &&
-           !strncmp(s, sc, sizeof sc - 1);
+    size_t l = sizeof sc - 1;
+    while (n && (uid[n - 1] == ' ' || uid[n - 1] == '\0')) n--;
+    /* "...1.1.7" or "...1.1.7.<n>", not "...1.1.77.1" (VL images) */
+    return n >= l && !strncmp(uid, sc, l) && (n == l || uid[l] == '.');
 }
 
 /* one more top-level element at the end of out->el, its index kept in

@@ -11,7 +11,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-#define SC_FAMILY DC_PRIVACY_SC_FAMILY
 
 static const char *const REASONS[DC_SEL_N] = {"modality", "sop_class", "exclude_image_type",
                                               "exclude_burned_in", "min_slices"};
@@ -102,7 +101,7 @@ void dc_select_summary(const dc_select_counts *c, char *out, size_t outlen)
 static const char *burned_in_why(const dc_record *r)
 {
     if (r->burned_in) return "BurnedInAnnotation YES";
-    if (!strncmp(r->sop_class, SC_FAMILY, sizeof SC_FAMILY - 1)) return "secondary capture";
+    if (dc_privacy_secondary_capture(r->sop_class, strlen(r->sop_class))) return "secondary capture";
     return NULL;
 }
 
