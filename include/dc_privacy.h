@@ -97,9 +97,15 @@ enum dc_privacy_action {
     DC_PA_CLEAN    /* descriptor kept, identifying values scrubbed */
 };
 
+/* Told of every pseudonym made (privacy.map_file): kind 'U' UID, 'F' folder,
+ * 'N' file name, 'P' patient; original[n] as hashed (trimmed). */
+typedef void (*dc_privacy_note_fn)(const char *pseudonym, char kind, const char *original,
+                                   size_t n);
+
 typedef struct {
-    int shift_dates;       /* privacy.retain_dates: shift */
-    int clean_descriptors; /* privacy.clean_descriptors */
+    int shift_dates;         /* privacy.retain_dates: shift */
+    int clean_descriptors;   /* privacy.clean_descriptors */
+    dc_privacy_note_fn note; /* NULL: nobody is told */
 } dc_privacy_opts;
 
 typedef struct dc_privacy dc_privacy;
@@ -133,6 +139,22 @@ int dc_privacy_shift_da(const char *in, size_t n, int days, char out[9]);
  * and top are filled (for flattening, not decoding).  Returns out. */
 const dc_dataset *dc_privacy_filter(const dc_privacy *p, const dc_columns *cols,
                                     const dc_dataset *ds, dc_dataset *out);
+
+/* The burned-in flag (README "Privacy"): with a profile, the filtered copy
+ * gets a private block of dcmcrawl's own at top level, creator
+ * (0dc1,0010) "DCMCRAWL" and (0dc1,1001) CS "YES" when the pixels may show
+ * burned-in text (BurnedInAnnotation YES, or a secondary capture SOP class
+ * 1.2.840.10008.5.1.4.1.1.7*), else "NO".  Every private tag of the file is
+ * removed by the profile, so the block never meets one of the file's. */
+#define DC_PRIVACY_FLAG_CREATOR "DCMCRAWL"
+#define DC_PRIVACY_FLAG_CREATOR_TAG DC_TAG(0x0DC1, 0x0010)
+#define DC_PRIVACY_FLAG_TAG DC_TAG(0x0DC1, 0x1001)
+#define DC_PRIVACY_SC_FAMILY "1.2.840.10008.5.1.4.1.1.7"
+/* 1 when ds's top level says BurnedInAnnotation YES or a secondary capture SOP class */
+int dc_privacy_burned_in_risk(const dc_dataset *ds);
+/* 1 when uid[n] (padding trimmed) is a secondary capture SOP class: DC_PRIVACY_SC_FAMILY
+ * itself or one of its children (".1" ... ".4"), not 1.2.840.10008.5.1.4.1.1.77.1 */
+int dc_privacy_secondary_capture(const char *uid, size_t n);
 
 /* ---- the run (privacy_run.c) ---- */
 

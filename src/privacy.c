@@ -248,6 +248,7 @@ void dc_privacy_uid(const dc_privacy *p, const char *uid, size_t n, char out[DC_
     memcpy(out, "2.25.", 5);
     for (int i = 0; i < k; i++) out[5 + i] = digits[k - 1 - i];
     out[5 + k] = '\0';
+    if (p->opts.note) p->opts.note(out, 'U', uid, n);
 }
 
 void dc_privacy_name(const dc_privacy *p, char kind, const char *text, size_t n,
@@ -263,6 +264,7 @@ void dc_privacy_name(const dc_privacy *p, char kind, const char *text, size_t n,
         out[2 + 2 * i] = hex[h[i] & 15];
     }
     out[17] = '\0';
+    if (p->opts.note) p->opts.note(out, kind, text, n);
 }
 
 int dc_privacy_date_shift(const dc_privacy *p, const char *patient, size_t n)

@@ -258,6 +258,63 @@ static void start_copy(const dc_dataset *ds, dc_dataset *out)
     out->pixel.present = 0;
 }
 
+/* ---- the burned-in flag ---- */
+
+int dc_privacy_burned_in_risk(const dc_dataset *ds)
+{
+    const char *s;
+    size_t n;
+    if (top_value(ds, DC_TAG(0x0028, 0x0301), &s, &n)) {
+        while (n && *s == ' ') s++, n--;
+        if (n == 3 && !strncmp(s, "YES", 3)) return 1;
+    }
+    return top_value(ds, DC_TAG(0x0008, 0x0016), &s, &n) && dc_privacy_secondary_capture(s, n);
+}
+
+int dc_privacy_secondary_capture(const char *uid, size_t n)
+{
+    static const char sc[] = DC_PRIVACY_SC_FAMILY;
+    size_t l = sizeof sc - 1;
+    while (n && (uid[n - 1] == ' ' || uid[n - 1] == '\0')) n--;
+    /* "...1.1.7" or "...1.1.7.<n>", not "...1.1.77.1" (VL images) */
+    return n >= l && !strncmp(uid, sc, l) && (n == l || uid[l] == '.');
+}
+
+/* one more top-level element at the end of out->el, its index kept in
+ * out->top at its place in tag order */
+static void push_top(dc_dataset *out, uint32_t tag, uint16_t vr, const char *v, int32_t creator,
+                     dc_buf *tmp)
+{
+    reserve_el(out, out->n_el + 1);
+    reserve_top(out, out->n_top + 1);
+    dc_elem *e = &out->el[out->n_el];
+    memset(e, 0, sizeof *e);
+    e->tag = tag;
+    e->vr = vr;
+    e->parent = e->item = e->charset = -1;
+    e->creator = creator;
+    dc_buf_reset(tmp);
+    dc_buf_puts(tmp, v);
+    append_value(out, e, tmp->data, tmp->len);
+    size_t at = out->n_top;
+    while (at > 0 && out->el[out->top[at - 1]].tag > tag) at--;
+    if (at > 0 && out->el[out->top[at - 1]].tag == tag) out->top_sorted = 0;
+    memmove(out->top + at + 1, out->top + at, (out->n_top - at) * sizeof *out->top);
+    out->top[at] = (int32_t)out->n_el++;
+    out->n_top++;
+}
+
+/* With the profile, every row says whether the scan's pixels may show
+ * burned-in text: a private block of dcmcrawl's own (every private tag of
+ * the file is gone by now, so the group is free). */
+static void add_burned_in_flag(const dc_dataset *ds, dc_dataset *out, dc_buf *tmp)
+{
+    int32_t creator = (int32_t)out->n_el;
+    push_top(out, DC_PRIVACY_FLAG_CREATOR_TAG, DC_VR('L', 'O'), DC_PRIVACY_FLAG_CREATOR, -1, tmp);
+    push_top(out, DC_PRIVACY_FLAG_TAG, DC_VR('C', 'S'),
+             dc_privacy_burned_in_risk(ds) ? "YES" : "NO", creator, tmp);
+}
+
 /* output.columns: does element i go?  *inc_until: end of an included sequence's subtree */
 static int column_removed(const dc_columns *cols, const dc_dataset *ds, size_t i, size_t *inc_until)
 {
@@ -328,6 +385,7 @@ const dc_dataset *dc_privacy_filter(const dc_privacy *p, const dc_columns *cols,
         dc_elem *o = &out->el[k];
         if (o->vr == DC_VR('S', 'Q') && o->val <= ds->n_el) o->val = (uint32_t)kept_before[o->val];
     }
+    if (p) add_burned_in_flag(ds, out, &tmp);
     dc_strvec_free(&c.ids);
     return out;
 }

@@ -16,14 +16,15 @@
  *
  * Every hook is the identity (or the usual function) with profile none.
  * The key stays in this process's memory; nothing here writes it anywhere.
- * The map file (pseudonym -> original, only when privacy.map_file is set) is
- * appended to by rank 0, the only rank that calls the Scan ID hooks.
+ * The map file (pseudonym -> original, only when privacy.map_file is set)
+ * is told of every pseudonym the core makes, on every rank (see below).
  */
 #include "dc_privacy.h"
 
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -35,12 +36,72 @@
 static dc_privacy *g_priv;
 static dc_strvec g_inputs; /* input folders as given: the prefixes the log filter looks for */
 static char *g_map_path;
-static FILE *g_map;
 static dc_strset g_mapped;
 
 const dc_privacy *dc_privacy_active(void)
 {
     return g_priv;
+}
+
+/* ---- the map file ----
+ * Every rank appends the pseudonyms it makes (each once per process) with
+ * one write() per line to the same file opened O_APPEND, so lines of
+ * different ranks never mix; a pseudonym met on several ranks is listed by
+ * each.  The order of the lines is not fixed. */
+
+static pthread_mutex_t g_map_lock = PTHREAD_MUTEX_INITIALIZER;
+static int g_map_fd = -1;
+
+static const char *map_kind(char kind)
+{
+    switch (kind) {
+    case 'U':
+        return "uid";
+    case 'F':
+        return "folder";
+    case 'N':
+        return "file";
+    case 'P':
+        return "patient";
+    default:
+        return "other";
+    }
+}
+
+/* open on first use; NULL path afterwards when that fails.  Called locked. */
+static int map_fd(char **failed)
+{
+    if (g_map_fd < 0 && g_map_path) {
+        g_map_fd = open(g_map_path, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0600);
+        if (g_map_fd < 0) {
+            *failed = g_map_path; /* logged once the lock is released: the log filter makes
+                                     pseudonyms too */
+            g_map_path = NULL;
+        }
+    }
+    return g_map_fd;
+}
+
+static void map_note(const char *pseudonym, char kind, const char *original, size_t n)
+{
+    char *failed = NULL;
+    pthread_mutex_lock(&g_map_lock);
+    if (g_map_path && dc_strset_add(&g_mapped, pseudonym)) {
+        int fd = map_fd(&failed);
+        dc_buf line;
+        dc_buf_init(&line);
+        dc_buf_printf(&line, "%s\t%s\t", pseudonym, map_kind(kind));
+        dc_buf_append(&line, original, n);
+        dc_buf_putc(&line, '\n');
+        if (fd >= 0 && write(fd, line.data, line.len) != (ssize_t)line.len && !failed)
+            failed = dc_strdup(g_map_path);
+        dc_buf_free(&line);
+    }
+    pthread_mutex_unlock(&g_map_lock);
+    if (failed) {
+        dc_error("privacy.map_file: %s: %s", failed, strerror(errno));
+        free(failed);
+    }
 }
 
 /* ---- start-up ---- */
@@ -189,14 +250,15 @@ int dc_privacy_start(dc_config *cfg, char *err, size_t errlen)
         dc_strvec_push_own(&cfg->notes, dc_asprintf("privacy.key_file: %s can be read by other "
                                                     "users; keep it private (chmod 600)",
                                                     cfg->privacy_key_file));
-    dc_privacy_opts o = {cfg->privacy_retain_dates == 1, cfg->privacy_clean_descriptors};
+    dc_privacy_opts o = {cfg->privacy_retain_dates == 1, cfg->privacy_clean_descriptors, NULL};
+    /* --dry-run writes nothing, the map included */
+    g_map_path = cfg->privacy_map_file && !cfg->dry_run ? dc_strdup(cfg->privacy_map_file) : NULL;
+    if (g_map_path) o.note = map_note;
     g_priv = dc_privacy_new(key, n, &o);
     memset(key, 0, sizeof key);
     dc_strvec_init(&g_inputs);
     for (size_t i = 0; i < cfg->folders.n; i++) dc_strvec_push(&g_inputs, cfg->folders.v[i]);
     dc_strset_init(&g_mapped);
-    /* --dry-run writes nothing, the map included */
-    g_map_path = cfg->privacy_map_file && !cfg->dry_run ? dc_strdup(cfg->privacy_map_file) : NULL;
     rewrite_notes(cfg);
     rewrite_config_text(cfg);
     dc_log_set_filter(log_filter);
@@ -209,32 +271,14 @@ void dc_privacy_stop(void)
     g_cols_on = 0;
     if (!g_priv) return;
     dc_log_set_filter(NULL);
-    if (g_map) fclose(g_map);
-    g_map = NULL;
+    if (g_map_fd >= 0) close(g_map_fd);
+    g_map_fd = -1;
     free(g_map_path);
     g_map_path = NULL;
     dc_strset_free(&g_mapped);
     dc_strvec_free(&g_inputs);
     dc_privacy_free(g_priv);
     g_priv = NULL;
-}
-
-/* ---- the map file (rank 0) ---- */
-
-static void map_entry(const char *pseudonym, const char *kind, const char *original)
-{
-    if (!g_map_path || !dc_strset_add(&g_mapped, pseudonym)) return;
-    if (!g_map) {
-        int fd = open(g_map_path, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0600);
-        g_map = fd >= 0 ? fdopen(fd, "a") : NULL;
-        if (!g_map) {
-            dc_error("privacy.map_file: %s: %s", g_map_path, strerror(errno));
-            free(g_map_path);
-            g_map_path = NULL;
-            return;
-        }
-    }
-    fprintf(g_map, "%s\t%s\t%s\n", pseudonym, kind, original);
 }
 
 /* ---- hooks ---- */
@@ -269,12 +313,11 @@ static const char *base_of(const char *path)
     return s ? s + 1 : path;
 }
 
-/* kind + 16 hex of text in a ring buffer; map_kind (NULL: none) names it in the map file */
-static const char *name_view(char kind, const char *text, const char *map_kind)
+/* kind + 16 hex of text in a ring buffer */
+static const char *name_view(char kind, const char *text)
 {
     char nm[DC_PRIVACY_NAME_LEN];
     dc_privacy_name(g_priv, kind, text, strlen(text), nm);
-    if (map_kind) map_entry(nm, map_kind, text);
     dc_buf *b = ring_buf();
     dc_buf_puts(b, nm);
     return dc_buf_cstr(b);
@@ -282,17 +325,17 @@ static const char *name_view(char kind, const char *text, const char *map_kind)
 
 char *dc_privacy_scope_id(const char *scope_path)
 {
-    return g_priv ? dc_strdup(name_view('F', scope_path, "folder")) : dc_scope_id(scope_path);
+    return g_priv ? dc_strdup(name_view('F', scope_path)) : dc_scope_id(scope_path);
 }
 
 const char *dc_privacy_folder_view(const char *scope_path)
 {
-    return g_priv ? name_view('F', scope_path, NULL) : scope_path;
+    return g_priv ? name_view('F', scope_path) : scope_path;
 }
 
 const char *dc_privacy_base_name(const char *base)
 {
-    return g_priv ? name_view('N', base, "file") : base;
+    return g_priv ? name_view('N', base) : base;
 }
 
 char *dc_privacy_file_stem(const char *path)
@@ -313,12 +356,11 @@ const char *dc_privacy_path_view(const char *path)
     return dc_buf_cstr(b);
 }
 
-static void record_uid(char *uid, const char *kind)
+static void record_uid(char *uid)
 {
     if (!uid[0]) return;
     char u[DC_PRIVACY_UID_LEN];
     dc_privacy_uid(g_priv, uid, strlen(uid), u);
-    map_entry(u, kind, uid);
     snprintf(uid, DC_UID_LEN, "%s", u);
 }
 
@@ -326,9 +368,9 @@ void dc_privacy_records(dc_record *recs, size_t n)
 {
     if (!g_priv) return;
     for (size_t i = 0; i < n; i++) {
-        record_uid(recs[i].sop_uid, "sop_instance_uid");
-        record_uid(recs[i].series_uid, "series_instance_uid");
-        record_uid(recs[i].study_uid, "study_instance_uid");
+        record_uid(recs[i].sop_uid);
+        record_uid(recs[i].series_uid);
+        record_uid(recs[i].study_uid);
     }
 }
 

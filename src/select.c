@@ -5,11 +5,12 @@
  */
 #include "dc_select.h"
 
+#include "dc_privacy.h"
+
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
-#define SC_FAMILY "1.2.840.10008.5.1.4.1.1.7"
 
 static const char *const REASONS[DC_SEL_N] = {"modality", "sop_class", "exclude_image_type",
                                               "exclude_burned_in", "min_slices"};
@@ -100,7 +101,7 @@ void dc_select_summary(const dc_select_counts *c, char *out, size_t outlen)
 static const char *burned_in_why(const dc_record *r)
 {
     if (r->burned_in) return "BurnedInAnnotation YES";
-    if (!strncmp(r->sop_class, SC_FAMILY, sizeof SC_FAMILY - 1)) return "secondary capture";
+    if (dc_privacy_secondary_capture(r->sop_class, strlen(r->sop_class))) return "secondary capture";
     return NULL;
 }
 

@@ -68,6 +68,7 @@ MR = "1.2.840.10008.5.1.4.1.1.4"
 SC = "1.2.840.10008.5.1.4.1.1.7"
 
 PROBLEMS = []
+LOGS = {}  # config path -> the crawl's output (log)
 
 
 def check(cond, what):
@@ -124,6 +125,8 @@ def person(ds, pid, name, birth, charset, study, k):
     ds.ContentDate = "2019031%d" % k
     ds.AcquisitionDateTime = "2019031%d101500.000" % k
     ds.add_new(0x00181200, "DA", "2018010%d" % k)  # Date of Last Calibration: not in the table
+    if k in (0, 1):  # the MR says its pixels show text; one CT says they do not
+        ds.BurnedInAnnotation = "YES" if k == 1 else "NO"
 
 
 def nested(ds, uid, other_sop, k):
@@ -564,6 +567,7 @@ def case_pixels(binary, work, folders, key, needles):
     for c in (c1, c2):
         rc, log = crawl(binary, c, 2)
         check(rc == 0, "pixels: %s exit %d\n%s" % (c, rc, log[-1500:]))
+        LOGS[c] = log
     # control: the same search finds the values in a crawl without the profile
     plain_hits = leaks(needles, all_output_bytes(plain))
     check(len(plain_hits) > 30, "control: only %d identifying values found without the profile "
@@ -591,11 +595,107 @@ def case_pixels(binary, work, folders, key, needles):
                   "pixels: %s differs from %s" % (name, plain_name))
             check(b.attrs["source_folder"] == folder, "pixels: source_folder %r" % b.attrs["source_folder"])
             check(b.attrs["series_instance_uid"] == uid, "pixels: series attribute")
-            sc = "山田太郎" in orig  # the secondary capture patient
-            flagged = "pixels may show burned-in text (secondary capture)" in b.attrs["warnings"]
-            check(flagged == sc, "pixels: burned-in flag %s for %s (warnings %r)" % (
+            # the secondary capture patient; the MR says BurnedInAnnotation YES
+            why = "secondary capture" if "山田太郎" in orig else \
+                "BurnedInAnnotation YES" if "Иванов" in orig else None
+            flagged = re.findall(r"pixels may show burned-in text \(([^)]*)\)", b.attrs["warnings"])
+            check(flagged == ([why] if why else []), "pixels: burned-in flag %s for %s (warnings %r)" % (
                 flagged, orig, b.attrs["warnings"]))
     return mapping
+
+
+PSEUDONYM = re.compile(rb"(?<![0-9A-Za-z.])(2\.25\.[0-9]{1,39}|[FNP][0-9a-f]{16})(?![0-9a-zA-Z])")
+
+
+def case_map(work, files, corpus, mapping):
+    """privacy.map_file is complete: every pseudonym in every byte of the
+    outputs (CSV, HDF5 names and attributes) and the log of the crawl that
+    wrote the map is in it, and maps back to a value pydicom reads (UIDs at
+    any depth, Patient IDs), a folder or a file name of the input; each
+    row's patient pseudonym maps to its own Patient ID"""
+    priv = os.path.join(work, "priv")
+    uids, pids, series_pid = set(), set(), {}
+    for path in files:
+        if "scan7" in path:
+            continue
+        ds = pydicom.dcmread(path)
+        pids.add(str(ds.PatientID))
+        series_pid[str(ds.SeriesInstanceUID)] = str(ds.PatientID)
+        uids.add(str(ds.file_meta.MediaStorageSOPInstanceUID))
+
+        def walk(d):
+            for el in d:
+                if el.VR == "SQ":
+                    for item in el.value:
+                        walk(item)
+                elif el.VR == "UI" and el.value:
+                    vals = el.value if isinstance(el.value, pydicom.multival.MultiValue) else [el.value]
+                    uids.update(str(v) for v in vals)
+        walk(ds)
+    dirs = {os.path.dirname(f) for f in files}
+    names = {os.path.basename(f) for f in files}
+    found = set()
+    for name, data in all_output_bytes(priv) + [("log", LOGS.get(os.path.join(work, "priv.yaml"), b""))]:
+        for m in PSEUDONYM.findall(data):
+            found.add((m.decode(), name))
+    kinds = {}
+    for ps, where in sorted(found):
+        if not check(ps in mapping, "map: pseudonym %s (in %s) is not in the map" % (ps, where)):
+            continue
+        kind, orig = mapping[ps]
+        kinds.setdefault(kind, set()).add(ps)
+        ok = {"uid": orig in uids, "patient": orig in pids,
+              "folder": orig in dirs or os.path.isdir(orig) and orig.startswith(corpus),
+              "file": orig in names}.get(kind, False)
+        check(ok, "map: %s (in %s) maps to %s %r, which the input does not hold" % (ps, where, kind, orig))
+    kinds = {k: len(v) for k, v in kinds.items()}
+    check(set(kinds) == {"uid", "patient", "folder", "file"} and kinds["uid"] >= 15,
+          "map: pseudonyms found by kind %s" % kinds)
+    header, rows = read_csv(os.path.join(priv, "metadata_p.csv"))
+    cid, cser = col_by_tag(header, 0x00100020), col_by_tag(header, 0x0020000E)
+    for r in rows:
+        ser = mapping.get(r[cser], (None, None))[1]
+        check(mapping.get(r[cid], (None, None))[1] == series_pid.get(ser, "?"),
+              "map: patient %s of series %s maps to %r" % (r[cid], ser, mapping.get(r[cid])))
+    print("  map file: %d pseudonyms found in the outputs and the log, all mapped (%s)" % (
+        len({p for p, _ in found}), ", ".join("%s %d" % kv for kv in sorted(kinds.items()))))
+
+
+def case_burned_in(outs, files, mapping):
+    """the burned-in column: with the profile every row has dcmcrawl's block
+    (0dc1,0010) DCMCRAWL and (0dc1,1001) YES/NO, YES exactly when pydicom reads
+    BurnedInAnnotation YES or a secondary capture SOP class in the scan's files"""
+    series_of = {}
+    for path in files:
+        if "scan7" in path:
+            continue  # the truncated copy: unreadable, no row
+        ds = pydicom.dcmread(path)
+        risk = str(ds.get("BurnedInAnnotation", "")).strip() == "YES" or \
+            str(ds.SOPClassUID).startswith(SC)
+        series_of.setdefault(str(ds.SeriesInstanceUID), set()).add(risk)
+    check(sorted(len(v) for v in series_of.values()) == [1] * len(series_of),
+          "burned-in: a series mixes files with and without the risk (corpus)")
+    seen = set()
+    for np_ in (1, 3):
+        out = outs.get(("meta", np_))
+        if not out:
+            continue
+        header, rows = read_csv(os.path.join(out, "metadata_p.csv"))
+        cflag, ccreator = col_by_tag(header, 0x0DC11001), col_by_tag(header, 0x0DC10010)
+        cser = col_by_tag(header, 0x0020000E)
+        if not check(cflag and ccreator and cser, "burned-in np%d: columns missing in %s" % (
+                np_, header)):
+            continue
+        for r in rows:
+            check(r[ccreator] == "DCMCRAWL", "burned-in: creator %r" % r[ccreator])
+            orig = mapping.get(r[cser], (None, None))[1]
+            if not check(orig in series_of, "burned-in: series %r not in the map" % r[cser]):
+                continue
+            want = "YES" if True in series_of[orig] else "NO"
+            check(r[cflag] == want, "burned-in np%d: %s for series %s, pydicom says %s" % (
+                np_, r[cflag], orig, want))
+            seen.add(want)
+    check(seen == {"YES", "NO"}, "burned-in: values seen %s (both expected)" % seen)
 
 
 def case_dates(binary, work, folders, key, needles):
@@ -782,6 +882,8 @@ def main():
     if mapping:
         explained = case_gdcm(work, outs, files, mapping)
         check(bool(explained), "gdcm: no difference found at all (comparison did not run?)")
+        case_burned_in(outs, files, mapping)
+        case_map(work, files, corpus, mapping)
     case_stable(binary, work, folders, outs, key, key2)
     case_dates(binary, work, folders, key, needles)
     case_config(binary, work, folders, key)

@@ -21,7 +21,7 @@ static dc_privacy *new_priv(int shift, int clean)
 {
     uint8_t key[32];
     memset(key, 'k', sizeof key);
-    dc_privacy_opts o = {shift, clean};
+    dc_privacy_opts o = {shift, clean, NULL};
     dc_privacy *p = dc_privacy_new(key, sizeof key, &o);
     assert_non_null(p);
     return p;
@@ -359,6 +359,92 @@ static void test_filter(void **state)
     dc_privacy_free(p);
 }
 
+/* ---- the burned-in block and the map hook ---- */
+
+static struct {
+    char pseudonym[DC_PRIVACY_UID_LEN], kind, original[64];
+} g_notes[64];
+static size_t g_n_notes;
+
+static void note(const char *pseudonym, char kind, const char *original, size_t n)
+{
+    if (g_n_notes == 64 || n >= 64) return;
+    snprintf(g_notes[g_n_notes].pseudonym, DC_PRIVACY_UID_LEN, "%s", pseudonym);
+    g_notes[g_n_notes].kind = kind;
+    memcpy(g_notes[g_n_notes].original, original, n);
+    g_notes[g_n_notes++].original[n] = '\0';
+}
+
+static int noted(const char *pseudonym, char kind, const char *original)
+{
+    for (size_t i = 0; i < g_n_notes; i++)
+        if (!strcmp(g_notes[i].pseudonym, pseudonym) && g_notes[i].kind == kind &&
+            !strcmp(g_notes[i].original, original))
+            return 1;
+    return 0;
+}
+
+/* a file with only a SOP class and, when burned is not NULL, Burned In Annotation */
+static void parse_small(const char *sop_class, const char *burned, dc_dataset *ds)
+{
+    static img m;
+    m.n = 128;
+    memset(m.b, 0, 128);
+    memcpy(m.b + m.n, "DICM", 4);
+    m.n += 4;
+    el(&m, DC_TAG(0x0002, 0x0010), "UI", "1.2.840.10008.1.2.1");
+    el(&m, DC_TAG(0x0008, 0x0016), "UI", sop_class);
+    if (burned) el(&m, DC_TAG(0x0028, 0x0301), "CS", burned);
+    dc_dataset_init(ds);
+    dc_parse_opts o;
+    dc_parse_opts_default(&o);
+    char err[256];
+    assert_int_equal(dc_parse_memory(m.b, m.n, &o, ds, err, sizeof err), DC_PARSE_OK);
+}
+
+static void test_burned_in_and_map(void **state)
+{
+    (void)state;
+    uint8_t key[32];
+    memset(key, 'k', sizeof key);
+    dc_privacy_opts o = {0, 0, note};
+    dc_privacy *p = dc_privacy_new(key, sizeof key, &o);
+    g_n_notes = 0;
+    dc_row row;
+    dc_dataset view;
+    filter_and_flatten(p, &row, &view);
+    /* the block: found by dc_find (top stays in tag order), named like a private tag */
+    assert_true(dc_find(&view, DC_PRIVACY_FLAG_TAG) >= 0);
+    assert_true(dc_find(&view, DC_TAG(0x0010, 0x0020)) >= 0);
+    assert_true(dc_find(&view, DC_TAG(0x0028, 0x0010)) >= 0);
+    assert_string_equal(col(&row, DC_PRIVACY_FLAG_CREATOR_TAG, 1), "DCMCRAWL");
+    assert_string_equal(col(&row, DC_PRIVACY_FLAG_TAG, 1), "NO"); /* CT, no Burned In Annotation */
+    /* every pseudonym made was told, with its original */
+    char u[DC_PRIVACY_UID_LEN], pat[DC_PRIVACY_NAME_LEN];
+    dc_privacy_uid(p, "1.2.3.4.6", 9, u);
+    assert_true(noted(u, 'U', "1.2.3.4.6")); /* nested two deep */
+    dc_privacy_uid(p, "1.2.3.9", 7, u);
+    assert_true(noted(u, 'U', "1.2.3.9"));
+    dc_privacy_name(p, 'P', "MRN1", 4, pat);
+    assert_true(noted(pat, 'P', "MRN1"));
+    dc_row_free(&row);
+    dc_dataset_free(&view);
+    /* the risk itself */
+    static const struct {
+        const char *cls, *burned;
+        int risk;
+    } cases[] = {{"1.2.840.10008.5.1.4.1.1.2", NULL, 0},   {"1.2.840.10008.5.1.4.1.1.2", "NO", 0},
+                 {"1.2.840.10008.5.1.4.1.1.2", "YES", 1},  {"1.2.840.10008.5.1.4.1.1.7", NULL, 1},
+                 {"1.2.840.10008.5.1.4.1.1.7.4", "NO", 1}, {"1.2.840.10008.5.1.4.1.1.77.1", NULL, 0}};
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        dc_dataset ds;
+        parse_small(cases[i].cls, cases[i].burned, &ds);
+        assert_int_equal(dc_privacy_burned_in_risk(&ds), cases[i].risk);
+        dc_dataset_free(&ds);
+    }
+    dc_privacy_free(p);
+}
+
 static void test_filter_options(void **state)
 {
     (void)state;
@@ -447,6 +533,7 @@ int main(void)
         cmocka_unit_test(test_pseudonyms),     cmocka_unit_test(test_dates),
         cmocka_unit_test(test_filter),         cmocka_unit_test(test_filter_options),
         cmocka_unit_test(test_filter_columns), cmocka_unit_test(test_scrub_paths),
+        cmocka_unit_test(test_burned_in_and_map),
     };
     /* values below are written in csv_style dicom (backslash-joined) */
     dc_flatten_set_style(DC_CSV_STYLE_DICOM);
