@@ -5,6 +5,8 @@
  */
 #include "dc_select.h"
 
+#include "dc_xattr.h"
+
 #include "dc_privacy.h"
 
 #include <stdio.h>
@@ -109,8 +111,11 @@ void dc_select_flag_burned_in(const dc_record *recs, dc_scan *scans, size_t n)
 {
     for (size_t i = 0; i < n; i++) {
         dc_scan *s = &scans[i];
-        const char *why =
-            s->unreadable || s->first_rec == DC_NO_REC ? NULL : burned_in_why(&recs[s->first_rec]);
+        if (s->unreadable || s->first_rec == DC_NO_REC) continue;
+        const char *why = burned_in_why(&recs[s->first_rec]);
+        /* the dataset attribute beside the CSV column (0dc1,1001): YES or NO */
+        const char *flag = why ? "YES" : "NO";
+        dc_xattrs_add_str(&s->xattrs, "may_show_burned_in_text", &flag, 1, 1);
         if (!why) continue;
         char *w =
             dc_asprintf("%s%spixels may show burned-in text (%s)", s->warnings ? s->warnings : "",

@@ -601,6 +601,8 @@ def case_pixels(binary, work, folders, key, needles):
             flagged = re.findall(r"pixels may show burned-in text \(([^)]*)\)", b.attrs["warnings"])
             check(flagged == ([why] if why else []), "pixels: burned-in flag %s for %s (warnings %r)" % (
                 flagged, orig, b.attrs["warnings"]))
+            check(b.attrs.get("may_show_burned_in_text") == ("YES" if why else "NO"),
+                  "pixels: may_show_burned_in_text %r for %s" % (b.attrs.get("may_show_burned_in_text"), orig))
     return mapping
 
 
