@@ -29,9 +29,13 @@ void dc_wire_put_u32s(dc_buf *b, const uint32_t *v, size_t n);
 void dc_wire_put_u64s(dc_buf *b, const uint64_t *v, size_t n);
 void dc_wire_put_f64s(dc_buf *b, const double *v, size_t n);
 
+/* a string of at most min(cap, 65535) bytes: u16 length and the bytes */
+void dc_wire_put_s16(dc_buf *b, const char *s, size_t cap);
+
 /* cursor writers (the caller reserved the space) */
 void dc_wire_w_u(uint8_t **q, uint64_t v, int n);
 void dc_wire_w_f64(uint8_t **q, double d);
+void dc_wire_w_s16(uint8_t **q, const char *s, size_t cap);
 
 typedef struct {
     const uint8_t *p, *end;
@@ -48,5 +52,8 @@ void dc_wire_get_bytes(dc_wire_rd *r, void *dst, size_t n);
 void dc_wire_get_u32s(dc_wire_rd *r, uint32_t *v, size_t n);
 void dc_wire_get_u64s(dc_wire_rd *r, uint64_t *v, size_t n);
 void dc_wire_get_f64s(dc_wire_rd *r, double *v, size_t n);
+/* a u16-length string into out[outlen], NUL-terminated; one that does not
+ * fit turns the reader bad */
+void dc_wire_get_s16(dc_wire_rd *r, char *out, size_t outlen);
 
 #endif

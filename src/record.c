@@ -576,13 +576,6 @@ uint64_t dc_record_frame_bytes(const dc_record *r)
 /* dc_record_pack writes through a cursor into space reserved once (the
  * per-field dc_buf_append calls cost more than the rest of a batch build);
  * the bytes are dc_wire.h's (little endian). */
-static void w_s(uint8_t **q, const char *s, size_t cap)
-{
-    size_t n = strnlen(s, cap);
-    dc_wire_w_u(q, n, 2);
-    memcpy(*q, s, n);
-    *q += n;
-}
 
 #define FRAME_PACKED (9 * 8 + 2 + 8 + 2 * 8 + 1)
 
@@ -611,15 +604,15 @@ void dc_record_pack(const dc_record *r, dc_buf *out)
     dc_wire_w_u(&q, r->file_idx, 4);
     dc_wire_w_u(&q, r->scope, 4);
     dc_wire_w_u(&q, r->kind, 1);
-    w_s(&q, r->reason, sizeof r->reason);
-    w_s(&q, r->sop_uid, sizeof r->sop_uid);
-    w_s(&q, r->series_uid, sizeof r->series_uid);
-    w_s(&q, r->study_uid, sizeof r->study_uid);
-    w_s(&q, r->ts_uid, sizeof r->ts_uid);
-    w_s(&q, r->modality, sizeof r->modality);
-    w_s(&q, r->photometric, sizeof r->photometric);
-    w_s(&q, r->sop_class, sizeof r->sop_class);
-    w_s(&q, r->image_type, sizeof r->image_type);
+    dc_wire_w_s16(&q, r->reason, sizeof r->reason);
+    dc_wire_w_s16(&q, r->sop_uid, sizeof r->sop_uid);
+    dc_wire_w_s16(&q, r->series_uid, sizeof r->series_uid);
+    dc_wire_w_s16(&q, r->study_uid, sizeof r->study_uid);
+    dc_wire_w_s16(&q, r->ts_uid, sizeof r->ts_uid);
+    dc_wire_w_s16(&q, r->modality, sizeof r->modality);
+    dc_wire_w_s16(&q, r->photometric, sizeof r->photometric);
+    dc_wire_w_s16(&q, r->sop_class, sizeof r->sop_class);
+    dc_wire_w_s16(&q, r->image_type, sizeof r->image_type);
     dc_wire_w_u(&q, r->burned_in, 1);
     const uint8_t flags[] = {r->has_instance, r->has_acq, r->has_temporal, r->has_ipp, r->has_iop,
                              r->has_spacing, r->has_rescale, r->has_thickness, r->has_sbs, r->pixel_kind};
@@ -662,19 +655,6 @@ void dc_palette_pack(const dc_palette *p, dc_buf *out)
     for (size_t k = 0; k < n; k++) dc_wire_put_u(out, p->lut[k], 2);
 }
 
-static void get_s(dc_wire_rd *rd, char *out, size_t outlen)
-{
-    size_t n = (size_t)dc_wire_get_u(rd, 2);
-    out[0] = '\0';
-    if (rd->bad || n >= outlen || (size_t)(rd->end - rd->p) < n) {
-        rd->bad = 1;
-        return;
-    }
-    memcpy(out, rd->p, n);
-    out[n] = '\0';
-    rd->p += n;
-}
-
 static void unpack_frame(dc_wire_rd *rd, dc_frame_geom *g)
 {
     for (int k = 0; k < 3; k++) g->ipp[k] = dc_wire_get_f64(rd);
@@ -693,15 +673,15 @@ static void unpack_fields(dc_wire_rd *rd, dc_record *r)
     r->file_idx = (uint32_t)dc_wire_get_u(rd, 4);
     r->scope = (uint32_t)dc_wire_get_u(rd, 4);
     r->kind = (uint8_t)dc_wire_get_u(rd, 1);
-    get_s(rd, r->reason, sizeof r->reason);
-    get_s(rd, r->sop_uid, sizeof r->sop_uid);
-    get_s(rd, r->series_uid, sizeof r->series_uid);
-    get_s(rd, r->study_uid, sizeof r->study_uid);
-    get_s(rd, r->ts_uid, sizeof r->ts_uid);
-    get_s(rd, r->modality, sizeof r->modality);
-    get_s(rd, r->photometric, sizeof r->photometric);
-    get_s(rd, r->sop_class, sizeof r->sop_class);
-    get_s(rd, r->image_type, sizeof r->image_type);
+    dc_wire_get_s16(rd, r->reason, sizeof r->reason);
+    dc_wire_get_s16(rd, r->sop_uid, sizeof r->sop_uid);
+    dc_wire_get_s16(rd, r->series_uid, sizeof r->series_uid);
+    dc_wire_get_s16(rd, r->study_uid, sizeof r->study_uid);
+    dc_wire_get_s16(rd, r->ts_uid, sizeof r->ts_uid);
+    dc_wire_get_s16(rd, r->modality, sizeof r->modality);
+    dc_wire_get_s16(rd, r->photometric, sizeof r->photometric);
+    dc_wire_get_s16(rd, r->sop_class, sizeof r->sop_class);
+    dc_wire_get_s16(rd, r->image_type, sizeof r->image_type);
     r->burned_in = (uint8_t)dc_wire_get_u(rd, 1);
     uint8_t *flags[] = {&r->has_instance, &r->has_acq, &r->has_temporal, &r->has_ipp, &r->has_iop,
                         &r->has_spacing, &r->has_rescale, &r->has_thickness, &r->has_sbs, &r->pixel_kind};

@@ -22,7 +22,7 @@
 #include <string.h>
 
 #include "dc_scan.h"
-#include "le_pack.h"
+#include "dc_wire.h"
 
 void dc_vendor_vals_free(dc_vendor_vals *v)
 {
@@ -165,14 +165,14 @@ void dc_vendor_read(const dc_dataset *ds, dc_vendor_vals *v)
 
 static void pack_tiling(const dc_tiling *t, dc_buf *out)
 {
-    le_put(out, t->n_tiles, 2);
-    le_put(out, t->grid, 2);
-    le_put(out, t->has_pos, 1);
-    le_put(out, t->has_times, 1);
-    for (int k = 0; k < 3; k++) le_put_f(out, t->origin[k]);
-    for (int k = 0; k < 3; k++) le_put_f(out, t->step[k]);
+    dc_wire_put_u(out, t->n_tiles, 2);
+    dc_wire_put_u(out, t->grid, 2);
+    dc_wire_put_u(out, t->has_pos, 1);
+    dc_wire_put_u(out, t->has_times, 1);
+    for (int k = 0; k < 3; k++) dc_wire_put_f64(out, t->origin[k]);
+    for (int k = 0; k < 3; k++) dc_wire_put_f64(out, t->step[k]);
     if (t->has_times)
-        for (uint32_t k = 0; k < t->n_tiles; k++) le_put_f(out, t->times[k]);
+        for (uint32_t k = 0; k < t->n_tiles; k++) dc_wire_put_f64(out, t->times[k]);
 }
 
 /* magic, flags, numbers, ImageType, then which optional parts follow */
@@ -181,34 +181,34 @@ static void pack_tiling(const dc_tiling *t, dc_buf *out)
 void dc_vendor_pack(const dc_vendor_vals *v, dc_buf *out)
 {
     uint8_t fixed[VENDOR_FIXED_MAX], *q = fixed;
-    le_w(&q, VENDOR_MAGIC, 2);
+    dc_wire_w_u(&q, VENDOR_MAGIC, 2);
     const uint8_t flags[] = {v->has_echo, v->has_bvalue, v->has_series_number, v->has_philips_ss,
                              v->has_philips_rs, v->has_philips_ri};
-    for (size_t k = 0; k < sizeof flags; k++) le_w(&q, flags[k], 1);
-    le_w_f(&q, v->echo_time);
-    le_w_f(&q, v->b_value);
-    le_w(&q, (uint32_t)v->series_number, 4);
-    le_w_s(&q, v->image_type, sizeof v->image_type);
-    le_w_f(&q, v->philips_ss);
-    le_w_f(&q, v->philips_rs);
-    le_w_f(&q, v->philips_ri);
-    le_w(&q, v->tiling != NULL, 1);
-    le_w(&q, v->note != NULL, 1);
-    le_w(&q, v->frames ? v->n_frames : 0, 4);
+    for (size_t k = 0; k < sizeof flags; k++) dc_wire_w_u(&q, flags[k], 1);
+    dc_wire_w_f64(&q, v->echo_time);
+    dc_wire_w_f64(&q, v->b_value);
+    dc_wire_w_u(&q, (uint32_t)v->series_number, 4);
+    dc_wire_w_s16(&q, v->image_type, sizeof v->image_type);
+    dc_wire_w_f64(&q, v->philips_ss);
+    dc_wire_w_f64(&q, v->philips_rs);
+    dc_wire_w_f64(&q, v->philips_ri);
+    dc_wire_w_u(&q, v->tiling != NULL, 1);
+    dc_wire_w_u(&q, v->note != NULL, 1);
+    dc_wire_w_u(&q, v->frames ? v->n_frames : 0, 4);
     dc_buf_append(out, fixed, (size_t)(q - fixed));
     if (v->tiling) pack_tiling(v->tiling, out);
-    if (v->note) le_put_s(out, v->note, DC_VENDOR_NOTE_LEN);
+    if (v->note) dc_wire_put_s16(out, v->note, DC_VENDOR_NOTE_LEN);
     for (uint32_t k = 0; v->frames && k < v->n_frames; k++) {
         const dc_frame_vendor *x = &v->frames[k];
-        le_put(out, x->has, 1);
+        dc_wire_put_u(out, x->has, 1);
         const double d[5] = {x->echo_time, x->b_value, x->ss, x->rs, x->ri};
-        for (int j = 0; j < 5; j++) le_put_f(out, d[j]);
+        for (int j = 0; j < 5; j++) dc_wire_put_f64(out, d[j]);
     }
 }
 
 #define FRAME_VENDOR_PACKED (1 + 5 * 8)
 
-static void unpack_frames(le_reader *rd, dc_vendor_vals *v, uint32_t n)
+static void unpack_frames(dc_wire_rd *rd, dc_vendor_vals *v, uint32_t n)
 {
     if (rd->bad || n == 0) return;
     if ((uint64_t)n * FRAME_VENDOR_PACKED > (uint64_t)(rd->end - rd->p)) {
@@ -219,17 +219,17 @@ static void unpack_frames(le_reader *rd, dc_vendor_vals *v, uint32_t n)
     v->n_frames = n;
     for (uint32_t k = 0; k < n; k++) {
         dc_frame_vendor *x = &v->frames[k];
-        x->has = (uint8_t)le_get(rd, 1);
+        x->has = (uint8_t)dc_wire_get_u(rd, 1);
         double *d[5] = {&x->echo_time, &x->b_value, &x->ss, &x->rs, &x->ri};
-        for (int j = 0; j < 5; j++) *d[j] = le_get_f(rd);
+        for (int j = 0; j < 5; j++) *d[j] = dc_wire_get_f64(rd);
     }
 }
 
 /* a tiling's body (its flag was read); NULL on garbage (rd->bad set) */
-static dc_tiling *unpack_tiling(le_reader *rd)
+static dc_tiling *unpack_tiling(dc_wire_rd *rd)
 {
-    uint16_t n = (uint16_t)le_get(rd, 2), grid = (uint16_t)le_get(rd, 2);
-    uint8_t has_pos = (uint8_t)le_get(rd, 1), has_times = (uint8_t)le_get(rd, 1);
+    uint16_t n = (uint16_t)dc_wire_get_u(rd, 2), grid = (uint16_t)dc_wire_get_u(rd, 2);
+    uint8_t has_pos = (uint8_t)dc_wire_get_u(rd, 1), has_times = (uint8_t)dc_wire_get_u(rd, 1);
     if (rd->bad || n == 0 || n > DC_MAX_TILES || grid == 0 || has_pos > 1 || has_times > 1) {
         rd->bad = 1;
         return NULL;
@@ -237,10 +237,10 @@ static dc_tiling *unpack_tiling(le_reader *rd)
     dc_tiling *t = dc_tiling_new(n, grid);
     t->has_pos = has_pos;
     t->has_times = has_times;
-    for (int k = 0; k < 3; k++) t->origin[k] = le_get_f(rd);
-    for (int k = 0; k < 3; k++) t->step[k] = le_get_f(rd);
+    for (int k = 0; k < 3; k++) t->origin[k] = dc_wire_get_f64(rd);
+    for (int k = 0; k < 3; k++) t->step[k] = dc_wire_get_f64(rd);
     if (has_times && (uint64_t)n * 8 > (uint64_t)(rd->end - rd->p)) rd->bad = 1;
-    for (uint32_t k = 0; has_times && !rd->bad && k < n; k++) t->times[k] = le_get_f(rd);
+    for (uint32_t k = 0; has_times && !rd->bad && k < n; k++) t->times[k] = dc_wire_get_f64(rd);
     return t;
 }
 
@@ -248,25 +248,25 @@ int dc_vendor_unpack(const char **p, const char *end, dc_vendor_vals *v)
 {
     memset(v, 0, sizeof *v);
     if (!p || !*p || end < *p) return -1;
-    le_reader rd = {(const uint8_t *)*p, (const uint8_t *)end, 0};
-    if (le_get(&rd, 2) != VENDOR_MAGIC) return -1;
+    dc_wire_rd rd = dc_wire_reader(*p, end);
+    if (dc_wire_get_u(&rd, 2) != VENDOR_MAGIC) return -1;
     uint8_t *flags[] = {&v->has_echo, &v->has_bvalue, &v->has_series_number, &v->has_philips_ss,
                         &v->has_philips_rs, &v->has_philips_ri};
-    for (size_t k = 0; k < sizeof flags / sizeof flags[0]; k++) *flags[k] = (uint8_t)le_get(&rd, 1);
-    v->echo_time = le_get_f(&rd);
-    v->b_value = le_get_f(&rd);
-    v->series_number = (int32_t)(uint32_t)le_get(&rd, 4);
-    le_get_s(&rd, v->image_type, sizeof v->image_type);
-    v->philips_ss = le_get_f(&rd);
-    v->philips_rs = le_get_f(&rd);
-    v->philips_ri = le_get_f(&rd);
-    uint64_t has_tiling = le_get(&rd, 1), has_note = le_get(&rd, 1);
-    uint32_t n_frames = (uint32_t)le_get(&rd, 4);
+    for (size_t k = 0; k < sizeof flags / sizeof flags[0]; k++) *flags[k] = (uint8_t)dc_wire_get_u(&rd, 1);
+    v->echo_time = dc_wire_get_f64(&rd);
+    v->b_value = dc_wire_get_f64(&rd);
+    v->series_number = (int32_t)(uint32_t)dc_wire_get_u(&rd, 4);
+    dc_wire_get_s16(&rd, v->image_type, sizeof v->image_type);
+    v->philips_ss = dc_wire_get_f64(&rd);
+    v->philips_rs = dc_wire_get_f64(&rd);
+    v->philips_ri = dc_wire_get_f64(&rd);
+    uint64_t has_tiling = dc_wire_get_u(&rd, 1), has_note = dc_wire_get_u(&rd, 1);
+    uint32_t n_frames = (uint32_t)dc_wire_get_u(&rd, 4);
     if (has_tiling > 1 || has_note > 1) rd.bad = 1;
     if (!rd.bad && has_tiling) v->tiling = unpack_tiling(&rd);
     if (!rd.bad && has_note) {
         char note[DC_VENDOR_NOTE_LEN];
-        le_get_s(&rd, note, sizeof note);
+        dc_wire_get_s16(&rd, note, sizeof note);
         if (!rd.bad) v->note = dc_strdup(note);
     }
     unpack_frames(&rd, v, n_frames);

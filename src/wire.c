@@ -144,3 +144,33 @@ void dc_wire_get_f64s(dc_wire_rd *r, double *v, size_t n)
 {
     for (size_t i = 0; i < n; i++) v[i] = dc_wire_get_f64(r);
 }
+
+/* ---- u16-length strings (records, vendor values, extra attributes) ---- */
+
+void dc_wire_put_s16(dc_buf *b, const char *s, size_t cap)
+{
+    size_t n = strnlen(s, cap < 65535 ? cap : 65535);
+    dc_wire_put_u(b, n, 2);
+    dc_buf_append(b, s, n);
+}
+
+void dc_wire_w_s16(uint8_t **q, const char *s, size_t cap)
+{
+    size_t n = strnlen(s, cap < 65535 ? cap : 65535);
+    dc_wire_w_u(q, n, 2);
+    memcpy(*q, s, n);
+    *q += n;
+}
+
+void dc_wire_get_s16(dc_wire_rd *r, char *out, size_t outlen)
+{
+    size_t n = (size_t)dc_wire_get_u(r, 2);
+    out[0] = '\0';
+    if (r->bad || n >= outlen || (size_t)(r->end - r->p) < n) {
+        r->bad = 1;
+        return;
+    }
+    memcpy(out, r->p, n);
+    out[n] = '\0';
+    r->p += n;
+}

@@ -8,7 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "le_pack.h"
+#include "dc_wire.h"
 
 #define XATTR_MAGIC 0xDCA7u
 #define XATTR_MAX 64         /* attributes per scan */
@@ -63,20 +63,20 @@ const dc_xattr *dc_xattrs_find(const dc_xattrs *x, const char *name)
 
 void dc_xattrs_pack(const dc_xattrs *x, dc_buf *out)
 {
-    le_put(out, XATTR_MAGIC, 2);
-    le_put(out, x->n, 4);
+    dc_wire_put_u(out, XATTR_MAGIC, 2);
+    dc_wire_put_u(out, x->n, 4);
     for (uint32_t i = 0; i < x->n; i++) {
         const dc_xattr *a = &x->a[i];
-        le_put_s(out, a->name, sizeof a->name);
-        le_put(out, a->type, 1);
-        le_put(out, a->scalar, 1);
-        le_put(out, a->n, 4);
+        dc_wire_put_s16(out, a->name, sizeof a->name);
+        dc_wire_put_u(out, a->type, 1);
+        dc_wire_put_u(out, a->scalar, 1);
+        dc_wire_put_u(out, a->n, 4);
         for (uint32_t k = 0; k < a->n; k++) {
             if (a->type == DC_XATTR_F64) {
-                le_put_f(out, a->f[k]);
+                dc_wire_put_f64(out, a->f[k]);
             } else {
                 size_t len = strlen(a->s[k]);
-                le_put(out, len, 4);
+                dc_wire_put_u(out, len, 4);
                 dc_buf_append(out, a->s[k], len);
             }
         }
@@ -84,18 +84,18 @@ void dc_xattrs_pack(const dc_xattrs *x, dc_buf *out)
 }
 
 /* one attribute's values; -1 on garbage */
-static int unpack_values(le_reader *rd, dc_xattr *a)
+static int unpack_values(dc_wire_rd *rd, dc_xattr *a)
 {
     if (a->type == DC_XATTR_F64) {
         if ((uint64_t)a->n * 8 > (uint64_t)(rd->end - rd->p)) return -1;
         a->f = dc_malloc((a->n ? a->n : 1) * sizeof *a->f);
-        for (uint32_t k = 0; k < a->n; k++) a->f[k] = le_get_f(rd);
+        for (uint32_t k = 0; k < a->n; k++) a->f[k] = dc_wire_get_f64(rd);
         return rd->bad ? -1 : 0;
     }
     if ((uint64_t)a->n * 4 > (uint64_t)(rd->end - rd->p)) return -1;
     a->s = dc_calloc(a->n ? a->n : 1, sizeof *a->s);
     for (uint32_t k = 0; k < a->n; k++) {
-        uint64_t len = le_get(rd, 4);
+        uint64_t len = dc_wire_get_u(rd, 4);
         if (rd->bad || len > (uint64_t)(rd->end - rd->p)) return -1;
         a->s[k] = dc_strndup((const char *)rd->p, (size_t)len);
         rd->p += len;
@@ -107,19 +107,19 @@ int dc_xattrs_unpack(const char **p, const char *end, dc_xattrs *x)
 {
     memset(x, 0, sizeof *x);
     if (!p || !*p || end < *p) return -1;
-    le_reader rd = {(const uint8_t *)*p, (const uint8_t *)end, 0};
-    uint32_t n = (uint32_t)le_get(&rd, 2); /* magic */
+    dc_wire_rd rd = dc_wire_reader(*p, end);
+    uint32_t n = (uint32_t)dc_wire_get_u(&rd, 2); /* magic */
     if (rd.bad || n != XATTR_MAGIC) return -1;
-    n = (uint32_t)le_get(&rd, 4);
+    n = (uint32_t)dc_wire_get_u(&rd, 4);
     if (rd.bad || n > XATTR_MAX) return -1;
     x->a = dc_calloc(n ? n : 1, sizeof *x->a);
     for (uint32_t i = 0; i < n; i++) {
         dc_xattr *a = &x->a[i];
         x->n = i + 1; /* what is allocated is freed on failure */
-        le_get_s(&rd, a->name, sizeof a->name);
-        a->type = (uint8_t)le_get(&rd, 1);
-        a->scalar = (uint8_t)le_get(&rd, 1);
-        a->n = (uint32_t)le_get(&rd, 4);
+        dc_wire_get_s16(&rd, a->name, sizeof a->name);
+        a->type = (uint8_t)dc_wire_get_u(&rd, 1);
+        a->scalar = (uint8_t)dc_wire_get_u(&rd, 1);
+        a->n = (uint32_t)dc_wire_get_u(&rd, 4);
         if (rd.bad || a->type > DC_XATTR_STR || a->n > XATTR_MAX_VALUES || unpack_values(&rd, a) != 0) {
             if (a->type > DC_XATTR_STR) a->type = DC_XATTR_F64;
             a->n = a->s || a->f ? a->n : 0;

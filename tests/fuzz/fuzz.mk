@@ -16,7 +16,7 @@ DCMTK_LIBS := -ldcmjpls -ldcmtkcharls -ldcmjpeg -lijg8 -lijg12 -lijg16 -ldcmimgl
 PURE       := util scan dicom dict dc_dict_table names dc_names_table pytext charset flatten record decode csv \
               codec_native codec_rle codec_jpeg codec_jpegls codec_j2k \
               vendor vendor_siemens vendor_philips xattr tiles \
-              grid seg rtstruct references
+              grid seg rtstruct references wire
 OBJ        := $(PURE:%=$(FUZZ_BUILD)/obj/%.o) $(FUZZ_BUILD)/obj/dcmtk_wrap.o $(FUZZ_BUILD)/obj/fuzz_one.o
 
 all: $(FUZZ_BUILD)/fuzz_dcmfile
