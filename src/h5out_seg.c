@@ -15,6 +15,7 @@
  */
 #include "dc_h5out.h"
 #include "dc_hints.h"
+#include "dc_mpi.h"
 #include "h5out_internal.h"
 
 #include <errno.h>
@@ -301,7 +302,7 @@ int dc_h5seg_add_datasets(dc_h5seg *seg, const dc_scan *scans, size_t n, const i
     }
     if (!seg->parts) return rc;
     int all;
-    MPI_Allreduce(&rc, &all, 1, MPI_INT, MPI_MIN, seg->comm);
+    all = dc_agree_all(seg->comm, rc);
     if (all != 0 && rc == 0) snprintf(err, errlen, "%s: creating datasets failed on another rank", seg->path);
     return all;
 }
@@ -436,7 +437,7 @@ int dc_h5seg_drop_dataset(dc_h5seg *seg, int h, const dc_scan *scan, char *err, 
     int rc = 0, all;
     if (d->mine) rc = H5Ldelete(seg->fid, scan->scan_id, H5P_DEFAULT) < 0 ? -1 : 0;
     d->mine = 0;
-    MPI_Allreduce(&rc, &all, 1, MPI_INT, MPI_MIN, seg->comm);
+    all = dc_agree_all(seg->comm, rc);
     if (all != 0) snprintf(err, errlen, "%s: cannot unlink dataset %s", seg->path, scan->scan_id);
     return all;
 }
@@ -459,7 +460,7 @@ static size_t close_datasets(dc_h5seg *seg)
 static int flush_close(dc_h5seg *seg)
 {
     int rc = H5Fflush(seg->fid, H5F_SCOPE_LOCAL) < 0 ? -1 : 0, all = rc;
-    if (!seg->parts) MPI_Allreduce(&rc, &all, 1, MPI_INT, MPI_MIN, seg->comm);
+    if (!seg->parts) all = dc_agree_all(seg->comm, rc);
     if (all != 0)
         H5Iinc_ref(seg->fid);
     else if (H5Fclose(seg->fid) < 0)
@@ -484,7 +485,7 @@ static int close_part(dc_h5seg *seg, size_t kept)
 static int close_shared(dc_h5seg *seg)
 {
     int rc = flush_close(seg), all;
-    MPI_Allreduce(&rc, &all, 1, MPI_INT, MPI_MIN, seg->comm);
+    all = dc_agree_all(seg->comm, rc);
     if (all == 0 && dc_fsync_path(seg->path, 0) != 0) rc = -1;
     return all != 0 ? all : rc;
 }
@@ -494,14 +495,14 @@ int dc_h5seg_close(dc_h5seg *seg, char *err, size_t errlen)
     dc_hook("close");
     size_t kept = close_datasets(seg);
     int rc = seg->parts ? close_part(seg, kept) : close_shared(seg), all;
-    MPI_Allreduce(&rc, &all, 1, MPI_INT, MPI_MIN, seg->comm);
+    all = dc_agree_all(seg->comm, rc);
     /* rank 0 makes the files' names durable (one folder for all parts) */
     if (all == 0 && seg->rank == 0) {
         char *d = dc_dir_of(seg->path);
         if (dc_fsync_path(d, 1) != 0) rc = -1;
         free(d);
     }
-    MPI_Allreduce(&rc, &all, 1, MPI_INT, MPI_MIN, seg->comm);
+    all = dc_agree_all(seg->comm, rc);
     if (all != 0) {
         char note[80];
         dc_free_space_note(seg->path, note, sizeof note);
