@@ -14,28 +14,9 @@
 
 #include "dc_config.h"
 #include "dc_csvout.h"
+#include "dc_doneset.h"
 #include "dc_h5out.h"
 #include "dc_util.h"
-
-/* A set of Scan IDs kept as 128-bit fingerprints (two 64-bit hashes;
- * 16 bytes per ID instead of the string and a hash slot: a false "done" at
- * 10^8 IDs has a probability of about 10^-23).  Add, then seal (sort), then
- * look up by binary search. */
-typedef struct {
-    uint64_t a, b;
-} dc_idfp;
-typedef struct {
-    dc_idfp *v;
-    size_t n, cap;
-} dc_idset;
-
-void dc_idset_init(dc_idset *s);
-void dc_idset_free(dc_idset *s);
-void dc_idset_add(dc_idset *s, const char *id);
-void dc_idset_seal(dc_idset *s); /* sort, drop repeats */
-int dc_idset_has(const dc_idset *s, const char *id); /* sealed s */
-dc_idfp dc_idfp_of(const char *id);
-int dc_idset_has_fp(const dc_idset *s, dc_idfp f);
 
 typedef struct {
     dc_csvout meta;       /* metadata_<id>.csv */
@@ -44,8 +25,7 @@ typedef struct {
     char *seg_dir;        /* pixel_data_<id>.h5.d */
     char *seg_dir_name;   /* "pixel_data_<id>.h5.d" (link targets are relative) */
     dc_h5index index;     /* rank 0 */
-    dc_idset meta_ids;    /* rank 0: Scan IDs with a metadata row (fingerprints) */
-    dc_idset unread_ids;  /* rank 0: Scan IDs in unreadable_files (fingerprints) */
+    dc_doneset done;      /* rank 0: Scan IDs in the CSVs, on disk (dc_doneset.h) */
     uint64_t next_seg;    /* number of the next segment file */
     int index_dirty;      /* rank 0: index must be rewritten */
 } dc_outputs;
@@ -57,7 +37,16 @@ void dc_outputs_paths(const dc_config *cfg, dc_outputs *o);
 void dc_outputs_free(dc_outputs *o);
 
 /* Rank 0: is this scan already done (stored, or unreadable unless retry)? */
-int dc_outputs_done(const dc_outputs *o, const char *scan_id, int retry_unreadable);
+int dc_outputs_done(dc_outputs *o, const char *scan_id, int retry_unreadable);
+/* Rank 0: is this scan listed in unreadable_files? */
+int dc_outputs_listed_unreadable(dc_outputs *o, const char *scan_id);
+
+/* Rank 0, per batch: a scan whose row (metadata, or unreadable) is held
+ * for the next checkpoint; done from now on. */
+void dc_outputs_note_done(dc_outputs *o, const char *scan_id, int unreadable);
+/* Rank 0 after a checkpoint's rows are durable: the done-set records them
+ * (a failure is a warning: the next start rebuilds it from the CSVs). */
+void dc_outputs_commit_done(dc_outputs *o);
 
 /* Rank 0: remove these Scan IDs from unreadable_files (before retrying them). */
 int dc_outputs_forget_unreadable(dc_outputs *o, const dc_strset *ids, char *err, size_t errlen);

@@ -204,6 +204,15 @@ static void note_links(dc_ckpt *c, const dc_batch *b, const batch_state *bs, con
         }
 }
 
+/* rank 0: the scans of the batch with a row are done (dc_resume.h) */
+static void note_done(dc_ckpt *c, const dc_batch *b, const batch_state *bs)
+{
+    if (c->rank != 0) return;
+    for (size_t i = 0; i < b->n_scans; i++)
+        if (bs->status[i] != SCAN_ABANDONED)
+            dc_outputs_note_done(c->out, b->scans[i].scan_id, bs->status[i] == SCAN_UNREADABLE);
+}
+
 static void report_batch(dc_ckpt *c, const dc_batch *b, const batch_state *bs)
 {
     uint64_t mine[2] = {0, 0};
@@ -331,6 +340,7 @@ int dc_ckpt_run_batch(dc_ckpt *c, dc_batch *b)
     rc = dc_agree_all(c->comm, rc);
     if (rc == 0 && seg_rel && c->rank == 0) drop_unused_segment(c, b, &bs, seg_rel);
     if (rc == 0) note_links(c, b, &bs, seg_rel);
+    if (rc == 0) note_done(c, b, &bs);
     if (rc == 0) rc = hold_rows(c, b, &bs);
     if (rc == 0) report_batch(c, b, &bs);
     for (size_t i = 0; i < n; i++) dc_scan_result_free(&bs.res[i]);
@@ -382,6 +392,7 @@ int dc_ckpt_commit(dc_ckpt *c)
         rc = dc_csvout_append(c->comm, &c->out->unread, c->n_held, c->unread.pos, c->unread.txt,
                               c->unread.n, err, sizeof err);
     if (rc != 0 && c->rank == 0) dc_error("%s", err[0] ? err : "writing rows failed on another rank");
+    if (rc == 0 && c->rank == 0) dc_outputs_commit_done(c->out);
     held_clear(&c->meta);
     held_clear(&c->unread);
     c->n_held = c->n_held_unread = 0;

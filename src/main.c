@@ -193,7 +193,7 @@ static int plan_scans(dc_run *r, int last, dc_strset *retry)
             dc_scan_free(&all[i]);
             continue;
         }
-        if (dc_idset_has(&r->out.unread_ids, all[i].scan_id)) dc_strset_add(retry, all[i].scan_id);
+        if (dc_outputs_listed_unreadable(&r->out, all[i].scan_id)) dc_strset_add(retry, all[i].scan_id);
         bytes += all[i].cost;
         all[k++] = all[i];
     }

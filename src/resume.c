@@ -5,19 +5,26 @@
  * Order of repairs (rank 0, before any work):
  *   0. temp files of an interrupted rewrite (CSV with a wider header, index
  *      replacement) are deleted: the file they were to replace is intact.
- *   1. CSVs: parse every record; cut a torn tail (incomplete record, NUL
- *      bytes, wrong field count) left by a kill; collect Scan IDs.
+ *   1. CSVs: read the header, then the records the done-set does not
+ *      cover yet (dc_doneset.h: the last checkpoint's, when a kill came
+ *      before its done-set write; every record when the set is missing or
+ *      no longer matches the file); cut a torn tail (incomplete record, NUL
+ *      bytes, wrong field count) left by a kill; their Scan IDs join the
+ *      done-set.
  *   2. index: load it, or rebuild it from the segment files when it is
  *      missing or unreadable; move datasets stored inside an old single-file
  *      pixel_data into the segment folder; drop links to segment files that
  *      are gone.
  *   3. reconcile (only when writing pixel data): links without a metadata
- *      row are dropped; rows without a link are removed from the CSV.
+ *      row are dropped; rows without a link are removed from the CSV (and
+ *      the done-set rebuilt from the rows kept).
  *   4. write the index if it changed, then delete unreferenced segments.
  * Every repair is reported (warning) with what was done; a kill during the
  * repair itself is repaired by the next start the same way.
  */
 #include "dc_resume.h"
+
+#include "dc_hook.h"
 
 #include <dirent.h>
 #include <errno.h>
@@ -28,75 +35,6 @@
 #include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
-
-/* ------------------------------------------------------------------ */
-/* Scan ID fingerprints                                                 */
-
-void dc_idset_init(dc_idset *s)
-{
-    memset(s, 0, sizeof *s);
-}
-
-void dc_idset_free(dc_idset *s)
-{
-    free(s->v);
-    dc_idset_init(s);
-}
-
-dc_idfp dc_idfp_of(const char *id)
-{
-    size_t n = strlen(id);
-    dc_idfp f = {dc_hash64(id, n, DC_HASH_SEED), dc_hash64(id, n, 0x9e3779b97f4a7c15ULL)};
-    return f;
-}
-
-static void idset_push(dc_idset *s, dc_idfp f)
-{
-    if (s->n == s->cap) {
-        s->cap = s->cap ? s->cap * 2 : 1024;
-        s->v = dc_realloc(s->v, s->cap * sizeof *s->v);
-    }
-    s->v[s->n++] = f;
-}
-
-void dc_idset_add(dc_idset *s, const char *id)
-{
-    idset_push(s, dc_idfp_of(id));
-}
-
-static int cmp_fp(const void *pa, const void *pb)
-{
-    const dc_idfp *a = pa, *b = pb;
-    if (a->a != b->a) return a->a < b->a ? -1 : 1;
-    if (a->b != b->b) return a->b < b->b ? -1 : 1;
-    return 0;
-}
-
-void dc_idset_seal(dc_idset *s)
-{
-    if (s->n > 1) qsort(s->v, s->n, sizeof *s->v, cmp_fp);
-    size_t k = 0;
-    for (size_t i = 0; i < s->n; i++)
-        if (k == 0 || cmp_fp(&s->v[k - 1], &s->v[i]) != 0) s->v[k++] = s->v[i];
-    s->n = k;
-}
-
-int dc_idset_has_fp(const dc_idset *s, dc_idfp f)
-{
-    return s->n && bsearch(&f, s->v, s->n, sizeof *s->v, cmp_fp) != NULL;
-}
-
-int dc_idset_has(const dc_idset *s, const char *id)
-{
-    return dc_idset_has_fp(s, dc_idfp_of(id));
-}
-
-/* the fingerprints of a not in b (both sealed) */
-static void idset_minus(const dc_idset *a, const dc_idset *b, dc_idset *out)
-{
-    for (size_t i = 0; i < a->n; i++)
-        if (!dc_idset_has_fp(b, a->v[i])) idset_push(out, a->v[i]);
-}
 
 char *dc_outputs_seg_name(uint64_t n)
 {
@@ -117,8 +55,9 @@ void dc_outputs_paths(const dc_config *cfg, dc_outputs *o)
     const char *slash = strrchr(o->seg_dir, '/');
     o->seg_dir_name = dc_strdup(slash ? slash + 1 : o->seg_dir);
     dc_h5index_init(&o->index);
-    dc_idset_init(&o->meta_ids);
-    dc_idset_init(&o->unread_ids);
+    char *done_dir = dc_config_out_path(cfg, "done", ".d");
+    dc_doneset_init(&o->done, done_dir);
+    free(done_dir);
     o->next_seg = 1;
 }
 
@@ -130,8 +69,7 @@ void dc_outputs_free(dc_outputs *o)
     free(o->seg_dir);
     free(o->seg_dir_name);
     dc_h5index_free(&o->index);
-    dc_idset_free(&o->meta_ids);
-    dc_idset_free(&o->unread_ids);
+    dc_doneset_free(&o->done);
 }
 
 /* ------------------------------------------------------------------ */
@@ -139,10 +77,13 @@ void dc_outputs_free(dc_outputs *o)
 
 typedef struct {
     dc_csvout *c;
-    dc_idset *ids;
+    dc_doneset *done;
+    int kind;            /* DC_DONE_*: the set its Scan IDs go to */
+    dc_idset buf;        /* fingerprints not written as a run yet */
     int id_field;
     size_t n_fields;
     int header_done;
+    uint64_t rows;       /* rows read after the header */
 } load_ctx;
 
 static int check_header(load_ctx *x, const dc_strvec *f, char *err, size_t errlen)
@@ -156,7 +97,7 @@ static int check_header(load_ctx *x, const dc_strvec *f, char *err, size_t errle
         return -1;
     }
     x->n_fields = f->n;
-    if (x->c->is_meta)
+    if (x->c->is_meta && x->c->cols.n == 0)
         for (size_t i = DC_META_FIXED_COLS; i < f->n; i++) {
             dc_column col;
             col.name = f->v[i];
@@ -167,16 +108,21 @@ static int check_header(load_ctx *x, const dc_strvec *f, char *err, size_t errle
     return 0;
 }
 
-/* Read all records; returns the length of the valid prefix or -1. */
-static long long scan_csv(int fd, load_ctx *x, char *err, size_t errlen)
+/* Read records from byte start on (the header first when it is not read
+ * yet: then only the header when header_only); the Scan IDs of rows go to
+ * the done-set.  Returns the end of the valid records (absolute offset), or
+ * -1. */
+static long long scan_csv(int fd, load_ctx *x, uint64_t start, int header_only, char *err,
+                          size_t errlen)
 {
     dc_buf in;
     dc_buf_init(&in);
     dc_strvec f;
     dc_strvec_init(&f);
     size_t pos = 0;
-    long long valid = 0, consumed = 0;
+    long long valid = (long long)start, consumed = (long long)start;
     int eof = 0, rc = 0;
+    if (lseek(fd, (off_t)start, SEEK_SET) < 0) eof = 1;
     for (;;) {
         long used = 0;
         if (in.len > pos) {
@@ -210,29 +156,60 @@ static long long scan_csv(int fd, load_ctx *x, char *err, size_t errlen)
             }
         } else {
             if (f.n != x->n_fields) break; /* damaged row: cut here */
-            dc_idset_add(x->ids, f.v[x->id_field]);
+            dc_doneset_add_durable(x->done, x->kind, &x->buf, f.v[x->id_field]);
+            x->rows++;
         }
         pos += (size_t)used;
         consumed += used;
         valid = consumed;
+        if (header_only) break;
     }
     dc_strvec_free(&f);
     dc_buf_free(&in);
     return rc ? -1 : valid;
 }
 
-static int load_csv(dc_csvout *c, dc_idset *ids, int id_field, char *err, size_t errlen)
+/* where the rows not in the done-set begin: after the bytes it covers when
+ * it still describes this CSV, else after the header (the set is rebuilt) */
+static uint64_t first_row_not_done(dc_outputs *o, load_ctx *x, uint64_t header_end, int rebuild)
+{
+    const dc_donecover *cov = &o->done.k[x->kind].cover;
+    if (!rebuild && dc_doneset_matches(&o->done, x->kind, x->c->path))
+        return cov->covered > header_end ? cov->covered : header_end;
+    if (!rebuild && (cov->covered || o->done.k[x->kind].n_runs))
+        dc_warn("%s: repaired: the done-set in %s no longer matches this file (rewritten, "
+                "edited, or a run was interrupted); rebuilt from its rows",
+                x->c->path, o->done.dir);
+    dc_doneset_reset(&o->done, x->kind);
+    return header_end;
+}
+
+/* Open one CSV: its header, then its rows after what the done-set covers
+ * (all rows when rebuild or the set does not match), a torn tail cut. */
+static int load_csv(dc_outputs *o, dc_csvout *c, int kind, int rebuild, char *err, size_t errlen)
 {
     int fd = open(c->path, O_RDWR);
     if (fd < 0) {
-        if (errno == ENOENT) return 0;
-        snprintf(err, errlen, "%s: cannot open: %s", c->path, strerror(errno));
-        return -1;
+        if (errno != ENOENT) {
+            snprintf(err, errlen, "%s: cannot open: %s", c->path, strerror(errno));
+            return -1;
+        }
+        if (!dc_doneset_matches(&o->done, kind, c->path)) dc_doneset_reset(&o->done, kind);
+        return 0;
     }
     struct stat st;
     fstat(fd, &st);
-    load_ctx x = {c, ids, id_field, 0, 0};
-    long long valid = scan_csv(fd, &x, err, errlen);
+    load_ctx x = {c, &o->done, kind, {NULL, 0, 0}, kind == DC_DONE_META ? 0 : 1, 0, 0, 0};
+    long long header_end = scan_csv(fd, &x, 0, 1, err, errlen), valid = header_end;
+    if (header_end >= 0 && !x.header_done) dc_doneset_reset(&o->done, kind); /* no rows */
+    if (header_end >= 0 && x.header_done) {
+        uint64_t start = first_row_not_done(o, &x, (uint64_t)header_end, rebuild);
+        valid = scan_csv(fd, &x, start, 0, err, errlen);
+        dc_debug("%s: %llu rows read from byte %llu on (the rest is in the done-set)", c->path,
+                 (unsigned long long)x.rows, (unsigned long long)start);
+    }
+    if (valid >= 0 && dc_doneset_flush(&o->done, kind, &x.buf, err, errlen) != 0) valid = -1;
+    dc_idset_free(&x.buf);
     if (valid < 0) {
         close(fd);
         return -1;
@@ -250,8 +227,16 @@ static int load_csv(dc_csvout *c, dc_idset *ids, int id_field, char *err, size_t
     }
     close(fd);
     c->size = (uint64_t)valid;
-    dc_idset_seal(ids);
     return 0;
+}
+
+/* the done-set's manifest for the CSVs as they are now */
+static int record_done(dc_outputs *o, int meta, int unread, char *err, size_t errlen)
+{
+    const char *paths[DC_DONE_KINDS] = {o->meta.path, o->unread.path};
+    uint64_t sizes[DC_DONE_KINDS] = {meta ? o->meta.size : UINT64_MAX,
+                                     unread ? o->unread.size : UINT64_MAX};
+    return dc_doneset_write_manifest(&o->done, paths, sizes, err, errlen);
 }
 
 /* ------------------------------------------------------------------ */
@@ -464,12 +449,23 @@ static void index_fingerprints(const dc_outputs *o, dc_idset *out)
     dc_idset_seal(out);
 }
 
+typedef struct {
+    const dc_idset *linked;
+    uint64_t unlinked;
+} unlinked_ctx;
+
+static void count_unlinked(dc_idfp f, void *ctx)
+{
+    unlinked_ctx *u = ctx;
+    u->unlinked += !dc_idset_has_fp(u->linked, f);
+}
+
 static int reconcile(dc_outputs *o, char *err, size_t errlen)
 {
     /* links without a row: drop them (the scan is redone) */
     size_t dropped_links = 0;
     for (size_t i = 0; i < o->index.n;) {
-        if (!dc_idset_has(&o->meta_ids, o->index.scan_ids[i])) {
+        if (!dc_doneset_has(&o->done, DC_DONE_META, o->index.scan_ids[i])) {
             dc_h5index_remove(&o->index, o->index.scan_ids[i]);
             dropped_links++;
             o->index_dirty = 1;
@@ -480,27 +476,20 @@ static int reconcile(dc_outputs *o, char *err, size_t errlen)
     if (dropped_links)
         dc_warn("%s: repaired: %zu datasets had no metadata row (interrupted checkpoint); "
                 "their scans will be redone", o->index_path, dropped_links);
-    /* rows without a link: remove the rows */
-    dc_idset linked, drop;
+    /* rows without a link: remove the rows, rebuild the done-set from the rest */
+    dc_idset linked;
     dc_idset_init(&linked);
-    dc_idset_init(&drop);
     index_fingerprints(o, &linked);
-    idset_minus(&o->meta_ids, &linked, &drop);
-    int rc = 0;
-    if (drop.n) {
-        dc_warn("%s: repaired: %zu rows had no pixel data in %s; their scans will be redone",
-                o->meta.path, drop.n, o->index_path);
+    unlinked_ctx u = {&linked, 0};
+    int rc = dc_doneset_each(&o->done, DC_DONE_META, count_unlinked, &u, err, errlen);
+    if (rc == 0 && u.unlinked) {
+        dc_warn("%s: repaired: %llu rows had no pixel data in %s; their scans will be redone",
+                o->meta.path, (unsigned long long)u.unlinked, o->index_path);
         drop_ctx d = {NULL, &linked};
         rc = dc_csvout_rewrite(&o->meta, keep_linked, &d, err, errlen);
-        if (rc == 0) {
-            dc_idset kept;
-            dc_idset_init(&kept);
-            idset_minus(&o->meta_ids, &drop, &kept);
-            dc_idset_free(&o->meta_ids);
-            o->meta_ids = kept;
-        }
+        if (rc == 0) rc = load_csv(o, &o->meta, DC_DONE_META, 1, err, errlen);
+        if (rc == 0) rc = record_done(o, 1, 0, err, errlen);
     }
-    dc_idset_free(&drop);
     dc_idset_free(&linked);
     return rc;
 }
@@ -537,8 +526,10 @@ int dc_outputs_open(const dc_config *cfg, dc_outputs *o, char *err, size_t errle
     remove_temp(o->meta.path);
     remove_temp(o->unread.path);
     remove_all_locktests(o);
-    if (load_csv(&o->meta, &o->meta_ids, 0, err, errlen) != 0) return -1;
-    if (load_csv(&o->unread, &o->unread_ids, 1, err, errlen) != 0) return -1;
+    if (dc_doneset_open(&o->done, err, errlen) != 0) return -1;
+    if (load_csv(o, &o->meta, DC_DONE_META, 0, err, errlen) != 0) return -1;
+    if (load_csv(o, &o->unread, DC_DONE_UNREAD, 0, err, errlen) != 0) return -1;
+    if (record_done(o, 1, 1, err, errlen) != 0) return -1;
     if (!cfg->write_pixeldata) return 0;
 
     dc_strvec segs;
@@ -586,10 +577,30 @@ int dc_outputs_open(const dc_config *cfg, dc_outputs *o, char *err, size_t errle
     return rc;
 }
 
-int dc_outputs_done(const dc_outputs *o, const char *scan_id, int retry_unreadable)
+int dc_outputs_done(dc_outputs *o, const char *scan_id, int retry_unreadable)
 {
-    if (dc_idset_has(&o->meta_ids, scan_id)) return 1;
-    return !retry_unreadable && dc_idset_has(&o->unread_ids, scan_id);
+    if (dc_doneset_has(&o->done, DC_DONE_META, scan_id)) return 1;
+    return !retry_unreadable && dc_doneset_has(&o->done, DC_DONE_UNREAD, scan_id);
+}
+
+int dc_outputs_listed_unreadable(dc_outputs *o, const char *scan_id)
+{
+    return dc_doneset_has(&o->done, DC_DONE_UNREAD, scan_id);
+}
+
+void dc_outputs_note_done(dc_outputs *o, const char *scan_id, int unreadable)
+{
+    dc_doneset_note(&o->done, unreadable ? DC_DONE_UNREAD : DC_DONE_META, scan_id);
+}
+
+void dc_outputs_commit_done(dc_outputs *o)
+{
+    char err[DC_ERRLEN] = "";
+    dc_hook("doneset");
+    const char *paths[DC_DONE_KINDS] = {o->meta.path, o->unread.path};
+    uint64_t sizes[DC_DONE_KINDS] = {o->meta.size, o->unread.size};
+    if (dc_doneset_commit(&o->done, paths, sizes, err, sizeof err) != 0)
+        dc_warn("%s (the next start rebuilds the done-set from the CSVs)", err);
 }
 
 static int keep_not_retried(const dc_strvec *f, void *ctx)
@@ -602,5 +613,9 @@ int dc_outputs_forget_unreadable(dc_outputs *o, const dc_strset *ids, char *err,
 {
     if (!ids->n || o->unread.size == 0) return 0;
     drop_ctx d = {ids, NULL};
-    return dc_csvout_rewrite(&o->unread, keep_not_retried, &d, err, errlen);
+    /* the done-set lists them too: rebuilt from what the file keeps */
+    int rc = dc_csvout_rewrite(&o->unread, keep_not_retried, &d, err, errlen);
+    if (rc == 0) rc = load_csv(o, &o->unread, DC_DONE_UNREAD, 1, err, errlen);
+    if (rc == 0) rc = record_done(o, 0, 1, err, errlen);
+    return rc;
 }
