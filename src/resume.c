@@ -230,13 +230,17 @@ static int load_csv(dc_outputs *o, dc_csvout *c, int kind, int rebuild, char *er
     return 0;
 }
 
-/* the done-set's manifest for the CSVs as they are now */
-static int record_done(dc_outputs *o, int meta, int unread, char *err, size_t errlen)
+/* the done-set's manifest for the CSVs as they are now (kinds meta and/or
+ * unread); a failure (a full disk) is a warning: the CSVs are the truth,
+ * the next start rebuilds the set from them */
+static void record_done(dc_outputs *o, int meta, int unread)
 {
+    char err[DC_ERRLEN] = "";
     const char *paths[DC_DONE_KINDS] = {o->meta.path, o->unread.path};
     uint64_t sizes[DC_DONE_KINDS] = {meta ? o->meta.size : UINT64_MAX,
                                      unread ? o->unread.size : UINT64_MAX};
-    return dc_doneset_write_manifest(&o->done, paths, sizes, err, errlen);
+    if (dc_doneset_write_manifest(&o->done, paths, sizes, err, sizeof err) != 0)
+        dc_warn("%s (the next start rebuilds the done-set from the CSVs)", err);
 }
 
 /* ------------------------------------------------------------------ */
@@ -488,7 +492,7 @@ static int reconcile(dc_outputs *o, char *err, size_t errlen)
         drop_ctx d = {NULL, &linked};
         rc = dc_csvout_rewrite(&o->meta, keep_linked, &d, err, errlen);
         if (rc == 0) rc = load_csv(o, &o->meta, DC_DONE_META, 1, err, errlen);
-        if (rc == 0) rc = record_done(o, 1, 0, err, errlen);
+        if (rc == 0) record_done(o, 1, 0);
     }
     dc_idset_free(&linked);
     return rc;
@@ -529,7 +533,7 @@ int dc_outputs_open(const dc_config *cfg, dc_outputs *o, char *err, size_t errle
     if (dc_doneset_open(&o->done, err, errlen) != 0) return -1;
     if (load_csv(o, &o->meta, DC_DONE_META, 0, err, errlen) != 0) return -1;
     if (load_csv(o, &o->unread, DC_DONE_UNREAD, 0, err, errlen) != 0) return -1;
-    if (record_done(o, 1, 1, err, errlen) != 0) return -1;
+    record_done(o, 1, 1);
     if (!cfg->write_pixeldata) return 0;
 
     dc_strvec segs;
@@ -616,6 +620,6 @@ int dc_outputs_forget_unreadable(dc_outputs *o, const dc_strset *ids, char *err,
     /* the done-set lists them too: rebuilt from what the file keeps */
     int rc = dc_csvout_rewrite(&o->unread, keep_not_retried, &d, err, errlen);
     if (rc == 0) rc = load_csv(o, &o->unread, DC_DONE_UNREAD, 1, err, errlen);
-    if (rc == 0) rc = record_done(o, 0, 1, err, errlen);
+    if (rc == 0) record_done(o, 0, 1);
     return rc;
 }
