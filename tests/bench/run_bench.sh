@@ -23,6 +23,8 @@ $MPICC -O2 -Wall -Wextra -std=c11 -D_GNU_SOURCE -Iinclude -I/usr/include/hdf5/op
     -L/usr/lib/x86_64-linux-gnu/hdf5/openmpi -Wl,-rpath,/usr/lib/x86_64-linux-gnu/hdf5/openmpi \
     -lhdf5 -lyaml -lopenjp2 -ldcmjpls -ldcmtkcharls -ldcmjpeg -lijg8 -lijg12 -lijg16 -ldcmimgle \
     -ldcmdata -loflog -lofstd -lcrypto -lz -lstdc++ -lm
+$MPICC -O2 -Wall -Wextra -std=c11 -D_GNU_SOURCE -Iinclude -o "$BUILD/bench/doneset_rss" \
+    tests/bench/doneset_rss.c "$BUILD/libdcmcrawl.a" -lm
 for tool in mpirun dcm2niix dcmcjpeg /usr/bin/time; do
     command -v "$tool" >/dev/null || { echo "run_bench: $tool not found (make deps)"; exit 1; }
 done
