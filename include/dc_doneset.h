@@ -25,8 +25,11 @@
  *
  * Scans noted during the run (dc_doneset_note, at each batch) are pending
  * in memory until the checkpoint that makes their rows durable writes them
- * (dc_doneset_commit); lookups see them too, so what is "done" never
- * depends on when checkpoints were taken.
+ * (dc_doneset_commit).  Lookups see what was done when the run started
+ * (the runs marked by dc_doneset_mark_start; merges during the run leave
+ * them alone): a run never looks up its own scans again, so a fresh crawl
+ * reads no run file, and what is "done" never depends on when checkpoints
+ * were taken.
  */
 #ifndef DC_DONESET_H
 #define DC_DONESET_H
@@ -80,9 +83,9 @@ typedef struct {
 typedef struct {
     dc_fprun *runs;      /* oldest (largest) first */
     size_t n_runs;
+    size_t n_lookup;     /* runs[0..n_lookup): what lookups see (dc_doneset_mark_start) */
     dc_donecover cover;
     dc_idset pending;    /* noted, not durable yet */
-    int pending_sorted;
 } dc_doneset_kind;
 
 typedef struct {
@@ -118,7 +121,11 @@ int dc_doneset_flush(dc_doneset *d, int k, dc_idset *buf, char *err, size_t errl
 /* A scan of this run whose row is held for the next checkpoint. */
 void dc_doneset_note(dc_doneset *d, int k, const char *id);
 
-/* Is id in kind k (its runs or pending)? */
+/* Lookups see the runs kind k has now (at the end of start-up or of a
+ * rebuild), not the ones this run adds later. */
+void dc_doneset_mark_start(dc_doneset *d, int k);
+
+/* Was id in kind k when dc_doneset_mark_start was called? */
 int dc_doneset_has(dc_doneset *d, int k, const char *id);
 
 /* Rank 0 after a checkpoint made the CSV rows durable: the pending

@@ -342,11 +342,13 @@ static int merge_last_two(dc_doneset *d, int k, char *err, size_t errlen)
     return rc;
 }
 
-/* O(log N) runs: the newest is merged while it is at least half the one before */
+/* O(log N) runs: the newest is merged while it is at least half the one
+ * before; the runs lookups see (n_lookup) stay as they are */
 static int merge_runs(dc_doneset *d, int k, char *err, size_t errlen)
 {
     dc_doneset_kind *kd = &d->k[k];
-    while (kd->n_runs >= 2 && kd->runs[kd->n_runs - 2].n <= 2 * kd->runs[kd->n_runs - 1].n)
+    while (kd->n_runs >= kd->n_lookup + 2 &&
+           kd->runs[kd->n_runs - 2].n <= 2 * kd->runs[kd->n_runs - 1].n)
         if (merge_last_two(d, k, err, errlen) != 0) return -1;
     return 0;
 }
@@ -372,7 +374,7 @@ static void kind_clear_runs(dc_doneset *d, int k, int doom)
     }
     free(kd->runs);
     kd->runs = NULL;
-    kd->n_runs = 0;
+    kd->n_runs = kd->n_lookup = 0;
     memset(&kd->cover, 0, sizeof kd->cover);
 }
 
@@ -554,19 +556,18 @@ int dc_doneset_flush(dc_doneset *d, int k, dc_idset *buf, char *err, size_t errl
 void dc_doneset_note(dc_doneset *d, int k, const char *id)
 {
     dc_idset_add(&d->k[k].pending, id);
-    d->k[k].pending_sorted = 0;
+}
+
+void dc_doneset_mark_start(dc_doneset *d, int k)
+{
+    d->k[k].n_lookup = d->k[k].n_runs;
 }
 
 int dc_doneset_has(dc_doneset *d, int k, const char *id)
 {
     dc_doneset_kind *kd = &d->k[k];
     dc_idfp f = dc_idfp_of(id);
-    if (!kd->pending_sorted) {
-        dc_idset_seal(&kd->pending);
-        kd->pending_sorted = 1;
-    }
-    if (dc_idset_has_fp(&kd->pending, f)) return 1;
-    for (size_t i = kd->n_runs; i-- > 0;) {
+    for (size_t i = kd->n_lookup; i-- > 0;) {
         int h = run_has(&kd->runs[i], f);
         if (h < 0) dc_warn("%s/%s: read failed", d->dir, kd->runs[i].name);
         if (h > 0) return 1;
@@ -629,7 +630,6 @@ int dc_doneset_commit(dc_doneset *d, const char *const csv_path[DC_DONE_KINDS],
     for (int k = 0; k < DC_DONE_KINDS; k++) {
         dc_doneset_kind *kd = &d->k[k];
         dc_idset_seal(&kd->pending);
-        kd->pending_sorted = 1;
         if (write_sealed(d, k, &kd->pending, err, errlen) != 0) return -1;
         kd->pending.n = 0;
     }

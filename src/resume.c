@@ -195,6 +195,7 @@ static int load_csv(dc_outputs *o, dc_csvout *c, int kind, int rebuild, char *er
             return -1;
         }
         if (!dc_doneset_matches(&o->done, kind, c->path)) dc_doneset_reset(&o->done, kind);
+        dc_doneset_mark_start(&o->done, kind);
         return 0;
     }
     struct stat st;
@@ -210,6 +211,7 @@ static int load_csv(dc_outputs *o, dc_csvout *c, int kind, int rebuild, char *er
     }
     if (valid >= 0 && dc_doneset_flush(&o->done, kind, &x.buf, err, errlen) != 0) valid = -1;
     dc_idset_free(&x.buf);
+    dc_doneset_mark_start(&o->done, kind); /* what this run skips */
     if (valid < 0) {
         close(fd);
         return -1;

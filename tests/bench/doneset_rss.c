@@ -97,6 +97,7 @@ int main(int argc, char **argv)
         printf("built %llu fingerprints in %zu runs\n",
                (unsigned long long)dc_doneset_count(&d, DC_DONE_META), d.k[DC_DONE_META].n_runs);
     } else if (strcmp(argv[1], "disk") == 0) {
+        dc_doneset_mark_start(&d, DC_DONE_META);
         found = lookups(n, has_disk, &d, &us);
         printf("disk   N=%ld: %zu runs, peak RSS %ld KiB, %.1f us per lookup, %ld of 20000 found\n",
                n, d.k[DC_DONE_META].n_runs, vm_hwm_kib(), us, found);
