@@ -13,6 +13,8 @@ window_files 40, 2 ranks.  Trials:
   damaged_run      killed in a later batch, the largest run file cut short: rebuilt
   bad_manifest     killed in a later batch, the manifest overwritten with junk: rebuilt
   finished         a finished crawl run again: 0 rows read, 0 scans written
+  retry            then with retry_unreadable: every unreadable scan retried and listed
+                   again (unreadable_files rewritten, its done-set kind rebuilt)
   row_deleted      a finished crawl whose last metadata row was removed by hand: the
                    done-set no longer matches, it is rebuilt, that scan is done again
   pixels_kill      with pixel data, killed between the CSV and the done-set write
@@ -109,6 +111,9 @@ def main():
         cfgs[pix] = os.path.join(work, "cfg_%s.yaml" % ("pix" if pix else "meta"))
         K.write_config(cfgs[pix], folders, "out", ID, volumes=False, pixels=pix, commit_every=5,
                        window_files=40, log_level="debug")
+    cfgs["retry"] = os.path.join(work, "cfg_retry.yaml")
+    K.write_config(cfgs["retry"], folders, "out", ID, volumes=False, pixels=False, commit_every=5,
+                   window_files=40, log_level="debug", retry=True)
     problems = []
     for pix in (False, True):
         rc, text = K.run(binary, work, [cfgs[pix]], np=2, log=os.path.join(work, "log_ref%d" % pix))
@@ -133,9 +138,9 @@ def main():
         meta = os.path.join(work, "out", "metadata_%s.csv" % ID)
         return hit, (len(K.csv_rows(meta)) - 1 if os.path.exists(meta) else 0)
 
-    def rerun(name, pix=False):
+    def rerun(name, pix=False, cfg=None):
         log = os.path.join(work, "log_%s_rerun" % name)
-        rc, text = K.run(binary, work, [cfgs[pix]], np=2, log=log)
+        rc, text = K.run(binary, work, [cfg or cfgs[pix]], np=2, log=log)
         out = os.path.join(work, "out")
         probs = ["exit %s" % rc] if rc != 0 else []
         probs += K.check_clean(out, ID, pixels=pix)
@@ -196,6 +201,16 @@ def main():
     if rows_read(text) != 0 or "0 scans written" not in text:
         probs.append("a finished crawl's rerun read %s rows (want 0) or wrote scans" % rows_read(text))
     report("finished", probs, "rerun read %s rows" % rows_read(text))
+
+    # retry_unreadable: the listed scans leave unreadable_files (rewritten), are tried
+    # again and listed again; the unreadable kind of the done-set is rebuilt to match
+    unr = os.path.join(work, "out", "unreadable_files_%s.csv" % ID)
+    n_unr = len(K.csv_rows(unr)) - 1 if os.path.exists(unr) else 0
+    probs, text = rerun("retry", cfg=cfgs["retry"])
+    retried = sum(int(n) for n in re.findall(r"retrying (\d+) scans listed in", text))
+    if n_unr == 0 or retried != n_unr:
+        probs.append("%d unreadable scans in the reference, %d retried" % (n_unr, retried))
+    report("retry", probs, "%d unreadable scans retried, listed again" % n_unr)
 
     meta = os.path.join(work, "out", "metadata_%s.csv" % ID)
     data = open(meta, "rb").read()
