@@ -38,10 +38,12 @@
  * so files per second = ranks / checkpoint interval.  10 s per rank keeps a
  * run at <= 1 segment file per 10 s of work; at most 60 s of work is redone
  * after a kill (beyond 6 ranks: more than one file per 10 s).  The count
- * bound only keeps held rows (~1.5 KB each for a CT header) in check. */
+ * bound keeps the memory a checkpoint holds in check (~7 KB per scan per
+ * rank measured with 8x8 CT files: rows, HDF5 objects; README
+ * "Performance"). */
 #define DC_PIXEL_COMMIT_SECONDS_PER_RANK 10
 #define DC_PIXEL_COMMIT_SECONDS_MAX 60
-#define DC_PIXEL_COMMIT_EVERY 200000
+#define DC_PIXEL_COMMIT_EVERY 100000
 
 typedef struct {
     dc_buf *txt;   /* rows, text with "\n" */
