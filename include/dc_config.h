@@ -47,6 +47,8 @@ typedef struct {
     /* run */
     long commit_every; /* at most this many scans per checkpoint, >= 1 */
     long commit_seconds; /* a checkpoint when this many seconds passed since the last, >= 1 */
+    int commit_given;    /* bit 0: commit_every, bit 1: commit_seconds set by the config or
+                            --set (else pixel runs use their own defaults, dc_checkpoint.h) */
     long window_files;   /* files planned at a time (SPEC 10), >= 1 */
     long claim_lease_seconds; /* lease of the claim on the outputs (dc_claim.h), >= 1 */
     int retry_unreadable;

@@ -167,6 +167,10 @@ int dc_h5seg_is_collective(const dc_h5seg *seg, int h);
 /* This rank's file of the segment: the name given to dc_h5seg_create, or
  * this rank's part (dc_h5seg_part_path). */
 const char *dc_h5seg_path(const dc_h5seg *seg);
+/* this rank's file opened for raw frame writes at dc_h5seg_frame_extent's
+ * offsets, once per segment (closed by dc_h5seg_close, not the caller's);
+ * -1 when it cannot be opened */
+int dc_h5seg_raw_fd(dc_h5seg *seg);
 
 /* Independent.  Where stored frame k (dc_scan slice order) of dataset h
  * lives in the segment file: 0 and [*off, *off + *len) when the frame is one
@@ -176,6 +180,12 @@ const char *dc_h5seg_path(const dc_h5seg *seg);
  * dc_h5seg_close are the frame's values, as dc_h5seg_write_slice would have
  * written them (the raw copy fast path, dc_rawcopy.h). */
 int dc_h5seg_frame_extent(dc_h5seg *seg, int h, uint32_t k, uint64_t *off, uint64_t *len);
+
+/* parts: the datasets this rank opened for the batch just run are closed
+ * (gzip chunks written through HDF5): a segment spans a whole checkpoint's
+ * batches, and an open dataset pins its object header in memory.  A later
+ * write opens it again.  Shared segments: nothing. */
+void dc_h5seg_end_batch(dc_h5seg *seg);
 
 /* Close (collective): all data is on disk when this returns on every rank
  * (every rank fsyncs its file, rank 0 also the folder).  A part none of

@@ -39,7 +39,11 @@ int dc_raw_frame_extent(const dc_dataset *ds, const dc_pixel_desc *pd, uint32_t 
 int dc_raw_copy(int src_fd, uint64_t src_off, int dst_fd, uint64_t dst_off, uint64_t len);
 
 /* Start writing back [off, off + len) of fd (sync_file_range WRITE: does not
- * wait, durability still comes from the fsync at the checkpoint). */
+ * wait, durability still comes from the fsync at the checkpoint).  Ranges
+ * shorter than DC_RAW_WRITEBACK_MIN are left to that fsync: a per-file
+ * crawl of small images would otherwise make a syscall and a tiny write per
+ * scan (a 512x512 CT frame, 512 KiB, still starts its own writeback). */
+#define DC_RAW_WRITEBACK_MIN ((uint64_t)64 << 10)
 void dc_raw_writeback(int fd, uint64_t off, uint64_t len);
 
 #endif

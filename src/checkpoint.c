@@ -3,13 +3,15 @@
  * dc_checkpoint.h for the protocol, docs/DESIGN.md for why segments and an
  * index).
  *
- * Per batch: open_segment (collective creation of the segment file and its
- * datasets), each rank processes its scans (process.c), the ranks exchange
+ * Per batch: open_segment (each rank creates its scans' datasets in its
+ * part file of the checkpoint's segment, which the checkpoint's first batch
+ * creates), each rank processes its scans (process.c), the ranks exchange
  * what became of every scan (non-blocking allreduce, polling for stops),
- * compressed datasets are written collectively, datasets of scans not stored
- * are unlinked, the segment is closed (fsync'ed by every rank); rank 0 notes
- * the stored scans' links, every rank formats and holds its rows (hold_rows).
- * Per checkpoint (dc_ckpt_commit): index replaced, then CSV rows appended.
+ * datasets of scans not stored are unlinked; rank 0 notes the stored
+ * scans' links, every rank formats and holds its rows (hold_rows).
+ * Per checkpoint (dc_ckpt_commit): segment closed (fsync'ed by every rank),
+ * index replaced, then CSV rows appended.  One segment per checkpoint, not
+ * per batch: a crawl of small images runs ~10 batches a second.
  */
 #include "dc_checkpoint.h"
 
@@ -37,6 +39,13 @@ void dc_ckpt_init(dc_ckpt *c, MPI_Comm comm, const dc_config *cfg, dc_outputs *o
     c->progress = progress;
     c->worker = worker;
     c->last_commit = dc_now();
+    c->commit_seconds = (double)cfg->commit_seconds;
+    c->commit_every = (size_t)cfg->commit_every;
+    if (cfg->write_pixeldata && !(cfg->commit_given & 2)) {
+        long s = (long)c->nranks * DC_PIXEL_COMMIT_SECONDS_PER_RANK;
+        c->commit_seconds = (double)(s < DC_PIXEL_COMMIT_SECONDS_MAX ? s : DC_PIXEL_COMMIT_SECONDS_MAX);
+    }
+    if (cfg->write_pixeldata && !(cfg->commit_given & 1)) c->commit_every = DC_PIXEL_COMMIT_EVERY;
 }
 
 static void held_clear(dc_held_rows *h)
@@ -68,6 +77,8 @@ static void held_add(dc_held_rows *h, uint32_t pos, dc_buf *t)
 
 void dc_ckpt_free(dc_ckpt *c)
 {
+    free(c->seg_rel); /* a segment still open here belongs to a failed run */
+    c->seg_rel = NULL;
     held_free(&c->meta);
     held_free(&c->unread);
 }
@@ -83,28 +94,36 @@ typedef struct {
     int *handle;         /* dataset handle per scan, -1 none */
 } batch_state;
 
-static int open_segment(dc_ckpt *c, const dc_batch *b, dc_h5seg **seg, char **seg_rel,
-                        batch_state *bs)
+/* this checkpoint's segment: created by its first batch with pixels to
+ * write, one part file per rank (each rank creating its own scans'
+ * datasets with serial HDF5), kept open until the checkpoint */
+static int ensure_segment(dc_ckpt *c)
 {
-    *seg = NULL;
-    *seg_rel = NULL;
-    int need = 0;
-    for (size_t i = 0; i < b->n_scans; i++) need |= !b->scans[i].unreadable;
-    if (!c->cfg->write_pixeldata || !need) return 0;
-    char err[DC_ERRLEN] = "";
+    if (c->seg) return 0;
     if (c->rank == 0 && mkdir(c->out->seg_dir, 0755) == 0) dc_fsync_path(c->cfg->out_folder, 1);
     MPI_Barrier(c->comm);
     char *name = dc_outputs_seg_name(c->out->next_seg++);
     char *path = dc_asprintf("%s/%s", c->out->seg_dir, name);
-    *seg_rel = dc_asprintf("%s/%s", c->out->seg_dir_name, name);
+    c->seg_rel = dc_asprintf("%s/%s", c->out->seg_dir_name, name);
     free(name);
-    /* one part file per rank, each rank creating its own scans' datasets */
-    *seg = dc_h5seg_create_parts(c->comm, path);
+    c->seg = dc_h5seg_create_parts(c->comm, path);
     free(path);
+    c->seg_stored = 0;
+    return 0;
+}
+
+/* the batch's datasets, in the checkpoint's segment */
+static int open_segment(dc_ckpt *c, const dc_batch *b, batch_state *bs)
+{
+    int need = 0;
+    for (size_t i = 0; i < b->n_scans; i++) need |= !b->scans[i].unreadable;
+    if (!c->cfg->write_pixeldata || !need) return 0;
+    char err[DC_ERRLEN] = "";
+    ensure_segment(c);
     dc_h5ds_opts o = {NULL, c->cfg->gzip_level, c->cfg->layout};
     const char **folders = dc_malloc(sizeof(char *) * (b->n_scans ? b->n_scans : 1));
     for (size_t i = 0; i < b->n_scans; i++) folders[i] = dc_privacy_folder_view(b->source_folder[i]);
-    int rc = dc_h5seg_add_datasets(*seg, b->scans, b->n_scans, b->owner, (char *const *)folders, &o,
+    int rc = dc_h5seg_add_datasets(c->seg, b->scans, b->n_scans, b->owner, (char *const *)folders, &o,
                                    bs->handle, err, sizeof err);
     free(folders);
     if (rc != 0) {
@@ -192,8 +211,9 @@ static int hold_rows(dc_ckpt *c, const dc_batch *b, batch_state *bs)
 }
 
 /* rank 0: the stored datasets' links, written at the checkpoint */
-static void note_links(dc_ckpt *c, const dc_batch *b, const batch_state *bs, const char *seg_rel)
+static void note_links(dc_ckpt *c, const dc_batch *b, const batch_state *bs)
 {
+    const char *seg_rel = c->seg_rel;
     if (c->rank != 0 || !seg_rel) return;
     for (size_t i = 0; i < b->n_scans; i++)
         if (bs->status[i] == SCAN_STORED) {
@@ -275,14 +295,12 @@ static int drop_incomplete(dc_ckpt *c, const dc_batch *b, batch_state *bs, dc_h5
 }
 
 /* rank 0: a segment none of whose scans was stored is not linked: delete it */
-static void drop_unused_segment(dc_ckpt *c, const dc_batch *b, const batch_state *bs,
-                                const char *seg_rel)
+static void drop_unused_segment(dc_ckpt *c)
 {
-    for (size_t i = 0; i < b->n_scans; i++)
-        if (bs->status[i] == SCAN_STORED) return;
-    const char *name = strrchr(seg_rel, '/');
-    char *path = dc_asprintf("%s/%s", c->out->seg_dir, name ? name + 1 : seg_rel);
-    if (unlink(path) != 0) dc_debug("%s: cannot remove: %s", path, strerror(errno));
+    if (c->rank != 0 || c->seg_stored) return;
+    const char *name = strrchr(c->seg_rel, '/');
+    char *path = dc_asprintf("%s/%s", c->out->seg_dir, name ? name + 1 : c->seg_rel);
+    if (unlink(path) != 0 && errno != ENOENT) dc_debug("%s: cannot remove: %s", path, strerror(errno));
     free(path);
 }
 
@@ -306,12 +324,26 @@ static void process_mine(dc_ckpt *c, const dc_batch *b, batch_state *bs, dc_h5se
     }
 }
 
-static int close_segment(dc_ckpt *c, dc_h5seg *seg)
+/* Collective: the checkpoint's segment closed and durable (or removed when
+ * it stores nothing); before the index names it */
+static int close_segment(dc_ckpt *c)
 {
+    if (!c->seg) return 0;
     char err[DC_ERRLEN] = "";
-    if (dc_h5seg_close(seg, err, sizeof err) == 0) return 0;
-    if (c->rank == 0) dc_error("%s", err);
-    return -1;
+    int rc = dc_h5seg_close(c->seg, err, sizeof err);
+    c->seg = NULL;
+    if (rc != 0 && c->rank == 0) dc_error("%s", err);
+    if (rc == 0) drop_unused_segment(c);
+    free(c->seg_rel);
+    c->seg_rel = NULL;
+    return rc;
+}
+
+static size_t count_stored(const dc_batch *b, const batch_state *bs)
+{
+    size_t k = 0;
+    for (size_t i = 0; i < b->n_scans; i++) k += bs->status[i] == SCAN_STORED;
+    return k;
 }
 
 int dc_ckpt_run_batch(dc_ckpt *c, dc_batch *b)
@@ -323,10 +355,9 @@ int dc_ckpt_run_batch(dc_ckpt *c, dc_batch *b)
     bs.handle = dc_malloc(sizeof(int) * (n ? n : 1));
     for (size_t i = 0; i < n; i++) bs.handle[i] = -1;
 
-    dc_h5seg *seg = NULL;
-    char *seg_rel = NULL;
     dc_hook("batch");
-    int rc = open_segment(c, b, &seg, &seg_rel, &bs);
+    int rc = open_segment(c, b, &bs);
+    dc_h5seg *seg = c->seg;
     if (rc == 0) process_mine(c, b, &bs, seg);
     /* every rank learns what became of every scan; a rank that is done waits
      * here, still listening for stop requests (dc_stop.h).  n is at most
@@ -336,10 +367,10 @@ int dc_ckpt_run_batch(dc_ckpt *c, dc_batch *b)
     dc_stop_wait(&req);
     if (rc == 0 && seg) rc = write_collective(c, b, &bs, seg);
     if (rc == 0 && seg) rc = drop_incomplete(c, b, &bs, seg);
-    if (seg && close_segment(c, seg) != 0) rc = -1;
+    if (seg) dc_h5seg_end_batch(seg);
     rc = dc_agree_all(c->comm, rc);
-    if (rc == 0 && seg_rel && c->rank == 0) drop_unused_segment(c, b, &bs, seg_rel);
-    if (rc == 0) note_links(c, b, &bs, seg_rel);
+    if (rc == 0 && seg) c->seg_stored += count_stored(b, &bs);
+    if (rc == 0) note_links(c, b, &bs);
     if (rc == 0) note_done(c, b, &bs);
     if (rc == 0) rc = hold_rows(c, b, &bs);
     if (rc == 0) report_batch(c, b, &bs);
@@ -347,7 +378,6 @@ int dc_ckpt_run_batch(dc_ckpt *c, dc_batch *b)
     free(bs.res);
     free(bs.status);
     free(bs.handle);
-    free(seg_rel);
     return rc;
 }
 
@@ -357,8 +387,7 @@ int dc_ckpt_due(dc_ckpt *c)
 {
     int due = 0;
     if (c->rank == 0)
-        due = c->n_held >= (size_t)c->cfg->commit_every ||
-              dc_now() - c->last_commit >= (double)c->cfg->commit_seconds;
+        due = c->n_held >= c->commit_every || dc_now() - c->last_commit >= c->commit_seconds;
     return dc_agree_rank0(c->comm, due);
 }
 
@@ -383,7 +412,8 @@ static int commit_index(dc_ckpt *c)
 int dc_ckpt_commit(dc_ckpt *c)
 {
     if (c->n_held == 0) return 0;
-    int rc = commit_index(c);
+    int rc = close_segment(c); /* agreed by every rank */
+    if (rc == 0) rc = commit_index(c);
     char err[DC_ERRLEN] = "";
     if (rc == 0)
         rc = dc_csvout_append(c->comm, &c->out->meta, c->n_held, c->meta.pos, c->meta.txt,

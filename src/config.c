@@ -99,9 +99,10 @@ static const keydef KEYS[] = {
     {"volumes", "split_inconsistent", K_BOOL, F(split_inconsistent), NULL, "true",
      "split series whose slices differ in size or orientation"},
     {"run", "commit_every", K_COUNT, F(commit_every), NULL, "10000",
-     "at most this many scans per checkpoint (see commit_seconds)"},
+     "at most this many scans per checkpoint (see commit_seconds); pixel runs: 100000"},
     {"run", "commit_seconds", K_COUNT, F(commit_seconds), NULL, "5",
-     "a checkpoint when this many seconds passed since the last one"},
+     "a checkpoint when this many seconds passed since the last one; pixel runs: 10 per rank, "
+     "at most 60"},
     {"run", "window_files", K_COUNT, F(window_files), NULL, "20000",
      "files planned at a time (whole folders; a larger folder is a window of its own)"},
     {"run", "retry_unreadable", K_BOOL, F(retry_unreadable), NULL, "false",
@@ -412,6 +413,8 @@ static int apply_scalar(dc_config *cfg, const keydef *d, const char *v, int is_n
         if ((n = is_null ? -1 : parse_count(v)) < 0)
             return fail(c, line, key, "expected a whole number >= 1, got %s", got);
         *(long *)((char *)cfg + d->off) = n;
+        if (d->off == offsetof(dc_config, commit_every)) cfg->commit_given |= 1;
+        if (d->off == offsetof(dc_config, commit_seconds)) cfg->commit_given |= 2;
         return 0;
     case K_COMPRESSION:
         if ((i = is_null ? -1 : parse_compression(v)) < 0)

@@ -26,10 +26,10 @@ void dc_worker_init(dc_worker *w)
     w->raw_fd = -1;
 }
 
-/* the segment file opened for the raw copy fast path, closed after each scan */
+/* the segment file's raw fd is the segment's (dc_h5seg_raw_fd, open for
+ * the whole checkpoint): a scan only forgets it */
 static void close_raw(dc_worker *w)
 {
-    if (w->raw_fd >= 0) close(w->raw_fd);
     w->raw_fd = -1;
 }
 
@@ -193,13 +193,13 @@ static int slice_rescale(const dc_config *cfg, const dc_scan *s, uint32_t k, dou
 }
 
 /* Where frame k goes when the segment file can be written directly: 0 and
- * its file offset (the file opened once per scan), -1 otherwise. */
+ * its file offset (the file opened once per segment), -1 otherwise. */
 static int raw_target(dc_worker *w, dc_h5seg *seg, int h, uint32_t k, uint64_t len, uint64_t *dst)
 {
     uint64_t dst_len;
     if (w->raw_fd == -2 || dc_h5seg_frame_extent(seg, h, k, dst, &dst_len) != 0 || dst_len != len)
         return -1;
-    if (w->raw_fd < 0 && (w->raw_fd = open(dc_h5seg_path(seg), O_WRONLY | O_CLOEXEC)) < 0) {
+    if (w->raw_fd < 0 && (w->raw_fd = dc_h5seg_raw_fd(seg)) < 0) {
         w->raw_fd = -2; /* not for this scan */
         return -1;
     }

@@ -106,5 +106,6 @@ int dc_raw_copy(int src_fd, uint64_t src_off, int dst_fd, uint64_t dst_off, uint
 
 void dc_raw_writeback(int fd, uint64_t off, uint64_t len)
 {
+    if (len < DC_RAW_WRITEBACK_MIN) return; /* left to the checkpoint's fsync */
     (void)sync_file_range(fd, (off_t)off, (off_t)len, SYNC_FILE_RANGE_WRITE);
 }

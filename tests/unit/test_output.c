@@ -533,6 +533,72 @@ static void test_segment_parts(void **state)
     free(segdir);
 }
 
+/* a checkpoint's segment spans its batches: datasets of a second batch go
+ * into the same part file, a dataset closed by dc_h5seg_end_batch is
+ * opened again for a later write (gzip), raw frames go through the
+ * segment's one raw fd */
+static void test_segment_batches(void **state)
+{
+    (void)state;
+    char err[DC_ERRLEN] = "";
+    char *segdir = path_in("pb.h5.d");
+    mkdir(segdir, 0755);
+    for (int gz = 0; gz < 2; gz++) {
+        char *segpath = dc_asprintf("%s/seg_00000%d.h5", segdir, gz + 1);
+        dc_h5seg *seg = dc_h5seg_create_parts(MPI_COMM_WORLD, segpath);
+        dc_scan s[2];
+        fill_scan(&s[0], "b_1", 2, 2, 4);
+        fill_scan(&s[1], "b_2", 2, 2, 4);
+        int32_t owner = 0;
+        char *folder = "fb";
+        dc_h5ds_opts o = {NULL, gz ? 1 : 0, 0};
+        int h[2];
+        int16_t slice[8];
+        int fd = -1;
+        for (int b = 0; b < 2; b++) { /* one scan per batch */
+            assert_int_equal(dc_h5seg_add_datasets(seg, &s[b], 1, &owner, &folder, &o, &h[b], err, sizeof err), 0);
+            for (uint32_t k = 0; k < 2; k++) {
+                for (int i = 0; i < 8; i++) slice[i] = (int16_t)(b * 100 + k * 10 + i);
+                uint64_t off, len;
+                if (!gz) { /* raw: at the frame's offset through the segment's fd */
+                    assert_int_equal(dc_h5seg_frame_extent(seg, h[b], k, &off, &len), 0);
+                    assert_int_equal(len, sizeof slice);
+                    int f = dc_h5seg_raw_fd(seg);
+                    assert_true(f >= 0);
+                    assert_true(fd < 0 || f == fd); /* opened once per segment */
+                    fd = f;
+                    assert_int_equal(dc_pwrite_all(f, slice, sizeof slice, off), 0);
+                } else {
+                    assert_int_equal(dc_h5seg_write_slice(seg, h[b], &s[b], k, slice, err, sizeof err), 0);
+                }
+            }
+            if (gz && b == 0) { /* written after its batch ended: opened again */
+                dc_h5seg_end_batch(seg);
+                for (int i = 0; i < 8; i++) slice[i] = (int16_t)(50 + i);
+                assert_int_equal(dc_h5seg_write_slice(seg, h[0], &s[0], 1, slice, err, sizeof err), 0);
+            }
+            dc_h5seg_end_batch(seg);
+        }
+        assert_int_equal(dc_h5seg_close(seg, err, sizeof err), 0);
+        hid_t f = H5Fopen(segpath, H5F_ACC_RDONLY, H5P_DEFAULT);
+        assert_true(f >= 0);
+        for (int b = 0; b < 2; b++) {
+            hid_t d = H5Dopen2(f, s[b].scan_id, H5P_DEFAULT);
+            int16_t all[16];
+            assert_true(H5Dread(d, H5T_NATIVE_INT16, H5S_ALL, H5S_ALL, H5P_DEFAULT, all) >= 0);
+            for (int k = 0; k < 2; k++)
+                for (int i = 0; i < 8; i++)
+                    assert_int_equal(all[k * 8 + i], gz && b == 0 && k == 1 ? 50 + i : b * 100 + k * 10 + i);
+            assert_str_attr(d, "scan_id", s[b].scan_id);
+            H5Dclose(d);
+        }
+        H5Fclose(f);
+        for (int i = 0; i < 2; i++) dc_scan_free(&s[i]);
+        free(segpath);
+    }
+    free(segdir);
+}
+
 static int same_links(const char *path, const dc_h5index *want)
 {
     dc_h5index y;
@@ -647,6 +713,7 @@ int main(int argc, char **argv)
         cmocka_unit_test(test_resume_reconciles_index),
         cmocka_unit_test(test_index_incremental),
         cmocka_unit_test(test_segment_parts),
+        cmocka_unit_test(test_segment_batches),
         cmocka_unit_test(test_index_spare),
         cmocka_unit_test(test_colkey),
     };
