@@ -26,6 +26,7 @@ Runs:
 import csv
 import glob
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -186,10 +187,16 @@ def check_content(c, out, tag):
               and at.get("roi_names") == [r["name"] for r in c["rois"]]
               and at.get("roi_colors") == [list(r["color"]) for r in c["rois"]]
               and at.get("roi_interpreted_types") == [r["type"] for r in c["rois"]], "%s: RTSTRUCT attributes" % tag)
-    # the README's three lines: an image's labels by its Scan ID
-    with h5py.File(os.path.join(out, "labels_L.h5"), "r") as f:
-        mine = sorted(n for n, d in f.items() if d.attrs["referenced_scan_id"] == ct_id)
-    check(mine == sorted([seg_id, rt_id]), "%s: the CT's labels found by referenced_scan_id" % tag)
+    # the README's three lines (run as written there): an image's labels by its Scan ID
+    readme = open(os.path.join(HERE, "..", "..", "README.md")).read()
+    code = re.search(r"```py\n(import h5py\nwith h5py.File\(\"out/labels_example3.h5.*?)```", readme, re.S)
+    env = {}
+    if code:
+        exec(code.group(1).replace("out/labels_example3.h5", os.path.join(out, "labels_L.h5"))
+             .replace('"X"', repr(ct_id)), env)
+    check(code and sorted(env.get("labels", {})) == sorted([seg_id, rt_id])
+          and np.array_equal(env["labels"][seg_id], c["truth"]),
+          "%s: the README's three lines find the CT's labels by referenced_scan_id" % tag)
 
 
 def main():
