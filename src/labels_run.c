@@ -161,7 +161,7 @@ static int ledger_open(const char *path)
 int dc_labels_note(const dc_config *cfg, const dc_record *recs, const dc_filelist *files,
                    const dc_scan *scans, size_t n)
 {
-    if (cfg->dry_run) return 0;
+    if (cfg->dry_run || cfg->privacy_profile) return 0; /* the ledger would hold paths, UIDs */
     dc_buf b;
     dc_buf_init(&b);
     for (size_t i = 0; i < n; i++) {
