@@ -39,8 +39,11 @@ static int geometry_attrs(hid_t d, const dc_grid *g)
     double sp[3];
     for (int c = 0; c < 3; c++)
         sp[c] = sqrt(a[c] * a[c] + a[4 + c] * a[4 + c] + a[8 + c] * a[8 + c]);
-    int rc = h5out_attr_f64(d, "affine", 2, d44, a) | h5out_attr_f64(d, "spacing", 1, &d3, sp);
-    if (g->pos) rc |= h5out_attr_f64(d, "slice_positions", 2, dp, g->pos);
+    double *pos = dc_malloc(((size_t)g->nz * 3 + 1) * sizeof *pos);
+    for (uint32_t k = 0; k < g->nz; k++) dc_grid_slice_pos(g, k, pos + 3 * k);
+    int rc = h5out_attr_f64(d, "affine", 2, d44, a) | h5out_attr_f64(d, "spacing", 1, &d3, sp) |
+             h5out_attr_f64(d, "slice_positions", 2, dp, pos);
+    free(pos);
     return rc;
 }
 

@@ -8,6 +8,7 @@
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -110,6 +111,19 @@ static int scan_grid(const dc_config *cfg, const dc_scan *s, dc_grid *g)
     return dc_grid_from_scan(&t, g, why, sizeof why);
 }
 
+/* slice positions worth keeping: some slice is off the affine's prediction
+ * (gaps, uneven spacing); else the affine says it all and the line stays short */
+static int positions_needed(const dc_grid *g)
+{
+    if (!g->pos) return 0;
+    for (uint32_t k = 0; k < g->nz; k++)
+        for (int r = 0; r < 3; r++) {
+            double pred = g->affine[r * 4 + 3] + g->affine[r * 4] * k;
+            if (fabs(g->pos[3 * k + r] - pred) > 1e-4) return 1;
+        }
+    return 0;
+}
+
 static void series_line(const dc_config *cfg, const dc_scan *s, dc_buf *b)
 {
     dc_grid g;
@@ -121,7 +135,7 @@ static void series_line(const dc_config *cfg, const dc_scan *s, dc_buf *b)
     dc_buf_printf(b, "\t%u\t%u\t%u\t", g.nz, g.ny, g.nx);
     for (int i = 0; i < 16; i++) dc_buf_printf(b, "%s%.17g", i ? " " : "", g.affine[i]);
     dc_buf_putc(b, '\t');
-    if (g.nz && g.pos)
+    if (g.nz && positions_needed(&g))
         for (uint32_t i = 0; i < 3 * g.nz; i++) dc_buf_printf(b, "%s%.17g", i ? " " : "", g.pos[i]);
     else
         dc_buf_putc(b, '-');
@@ -423,6 +437,7 @@ static int write_references(lab_phase *p)
         dc_references_csv(p->scans[i].scan_id, &p->scans[i].refs,
                           p->cfg->volumes ? scan_of_series : no_scan, p, &b);
     int rc = replace_file(path, &b);
+    if (rc == 0) dc_info("output: %s (references of %zu scans)", path, p->n_scans);
     dc_buf_free(&b);
     free(path);
     return rc;
@@ -529,6 +544,7 @@ static int make_labels(lab_phase *p)
         dc_error("%s", err);
         rc = -1;
     }
+    if (rc == 0 && ids.n) dc_info("output: %s (%zu label datasets)", idx, ids.n);
     dc_strvec_free(&ids);
     dc_strvec_free(&files);
     free(dir);

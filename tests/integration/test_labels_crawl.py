@@ -9,6 +9,7 @@ Corpus (pydicom, tests/gen/make_labels.py), crawled recursively from data/:
                   different windows)
   data/ct/        the CT (10 slices, with a gap)
   data/rt/        an RTSTRUCT over the CT (convex, concave, hole, islands, POINT)
+  data/u_ct/, data/u_seg/  an evenly spaced CT and a SEG over two of its slices
   data/z_orphan/  a SEG over a series that is not in the crawl
 Oracles: the truth volumes the SEG was made from and a numpy reconstruction from
 pydicom's reading of it (test_labels.pydicom_reconstruction); the numpy even-odd
@@ -76,8 +77,17 @@ def make_corpus(base):
     ghost = UIDS("series")
     frames2 = [(1, geom.positions[k], truth[0, k], None) for k in range(3)]
     orphan = ml.write_seg(base + "/z_orphan/seg.dcm", UIDS, STUDY, ghost, [], geom, TL.seg_segments(1), frames2)
+    # a CT with even spacing (the ledger keeps its affine only) and a SEG over 2 of its 3 slices
+    ugeom = ml.Geometry.stack(20, 24, (1.1, 0.9), dcmgen.iop_axial(), (5, -7, -30), [0, 3, 6])
+    os.makedirs(os.path.join(base, "u_ct"))
+    os.makedirs(os.path.join(base, "u_seg"))
+    useries, usops, upaths = ml.write_ct(base + "/u_ct", UIDS, STUDY, ugeom, seed=7)
+    utruth = TL.blobs(rng, (1, 3, 20, 24))
+    utruth[0, 1] = 0
+    uframes = [(1, ugeom.positions[k], utruth[0, k], usops[k]) for k in (2, 0)]
+    useg = ml.write_seg(base + "/u_seg/seg.dcm", UIDS, STUDY, useries, usops, ugeom, TL.seg_segments(1), uframes)
     return dict(geom=geom, series=series, paths=paths, truth=truth, seg=seg, rt=rt, rois=rois,
-                ghost=ghost, orphan=orphan)
+                ghost=ghost, orphan=orphan, useries=useries, utruth=utruth, useg=useg)
 
 
 def write_config(path, folders, out, window_files=3):
@@ -161,7 +171,16 @@ def check_content(c, out, tag):
     want = ["referenced series %s not crawled" % c["ghost"], orphan_id + "_labels", "1"]
     check(sum(1 for r in unread if r[:3] == want) == 1, "%s: unreadable row for the orphan SEG, once" % tag)
     labels = labels_of(out)
-    check(sorted(labels) == sorted([seg_id, rt_id]), "%s: label datasets %s" % (tag, sorted(labels)))
+    useg_id = "data_u_seg_" + pydicom.dcmread(c["useg"]).SeriesInstanceUID
+    uct_id = "data_u_ct_" + c["useries"]
+    check(sorted(labels) == sorted([seg_id, rt_id, useg_id]), "%s: label datasets %s" % (tag, sorted(labels)))
+    if useg_id in labels:
+        arr, at = labels[useg_id]
+        with h5py.File(os.path.join(out, "pixel_data_L.h5"), "r") as f:
+            upos = f[uct_id].attrs["slice_positions"]
+        check(np.array_equal(arr, c["utruth"]) and at.get("referenced_scan_id") == uct_id
+              and np.allclose(at["slice_positions"], upos, atol=1e-6),
+              "%s: SEG over an evenly spaced CT (2 of 3 slices): labels, slice positions" % tag)
     if seg_id in labels:
         arr, at = labels[seg_id]
         rec = TL.pydicom_reconstruction(c["seg"], c["paths"])
@@ -207,7 +226,7 @@ def main():
     cfg = os.path.join(work, "cfg1.yaml")
     write_config(cfg, ["data"], "out1")
     rc, log = crawl(binary, work, cfg, 1)
-    check(rc == 0, "1 rank: exit 0 (%s)" % log[-500:])
+    check(rc == 0, "1 rank: exit 0" + ("" if rc == 0 else " (%s)" % log[-500:]))
     check_content(c, os.path.join(work, "out1"), "1 rank")
     ref = outputs(os.path.join(work, "out1"))
     check(not K.check_clean(os.path.join(work, "out1"), "L"), "1 rank: outputs clean")
