@@ -1,6 +1,8 @@
 /*
  * dc_labels_run.h - labels and references in the crawl (issue 14, SPEC 13).
  *
+ * Not with privacy.profile (the ledger would hold paths and UIDs).
+ *
  * Two steps, both outside the per-scan batches:
  *
  * 1. While planning each window (rank 0, dc_labels_note): the scans to do
@@ -10,16 +12,18 @@
  *         every image scan (volume mode), so a label object can find its
  *         image volume in any later window or run without any rank holding
  *         the archive;
- *      L  Scan ID, modality, number of files and the (absolute) path of the
- *         example file of every referencing scan (SEG, RTSTRUCT, RTPLAN,
- *         RTDOSE, REG, KO, SR, PR).
+ *      L  Scan ID, modality, number of files, the (absolute) path of the
+ *         example file and its references (dc_record.refs, read in the
+ *         header pass: dc_references_summary) of every referencing scan
+ *         (dc_references_is_referencing).
  *    A kill before the window's rows are committed makes the rerun note the
  *    scans again; readers keep one entry per Scan ID (the last).  A torn
  *    last line is cut before the next append.
  *
  * 2. At the end of every run that finished its windows (dc_labels_finish,
  *    collective; the work is rank 0's):
- *    - references_<id>.csv is rewritten whole from the ledger (all runs of
+ *    - references_<id>.csv is rewritten whole from the ledger (no input file
+ *      is read again: metadata-only runs still read each file once; all runs of
  *      this output): one row per reference of each referencing scan, in
  *      Scan ID order, the target's Scan ID from the S lines (.tmp, fsync,
  *      rename: a kill leaves the old file or the new one);

@@ -26,8 +26,6 @@
 #include "dc_references.h"
 #include "dc_util.h"
 
-#define SEG_CLASS "1.2.840.10008.5.1.4.1.1.66.4"
-#define RTSTRUCT_CLASS "1.2.840.10008.5.1.4.1.1.481.3"
 
 /* ---- paths ---- */
 
@@ -88,17 +86,6 @@ static int split_fields(char *line, char **f, int max)
     return n;
 }
 
-static int is_referencing(const dc_record *r)
-{
-    static const char *mods[] = {"SEG", "RTSTRUCT", "RTPLAN", "RTDOSE", "REG", "KO", "SR", "PR"};
-    char m[17];
-    snprintf(m, sizeof m, "%.16s", r->modality);
-    for (size_t i = 0; i < sizeof mods / sizeof mods[0]; i++)
-        if (strcmp(m, mods[i]) == 0) return 1;
-    return strncmp(r->sop_class, SEG_CLASS, sizeof SEG_CLASS) == 0 ||
-           strncmp(r->sop_class, RTSTRUCT_CLASS, sizeof RTSTRUCT_CLASS) == 0;
-}
-
 /* the grid of an image scan in either layout (seed: (1, rows, cols, slices)) */
 static int scan_grid(const dc_config *cfg, const dc_scan *s, dc_grid *g)
 {
@@ -152,6 +139,7 @@ static void label_line(const dc_scan *s, const dc_record *r, const char *path, d
     put_field(b, m);
     dc_buf_printf(b, "\t%u", s->n_files);
     put_field(b, abs ? abs : path);
+    put_field(b, r->refs ? r->refs : "");
     dc_buf_putc(b, '\n');
     free(abs);
 }
@@ -185,7 +173,10 @@ int dc_labels_note(const dc_config *cfg, const dc_record *recs, const dc_filelis
         const dc_record *r = &recs[ri];
         if (cfg->volumes && !s->unreadable && s->series_uid[0]) series_line(cfg, s, &b);
         uint32_t ei = s->example_rec != DC_NO_REC ? s->example_rec : ri;
-        if (is_referencing(r)) label_line(s, r, files->files[recs[ei].file_idx].path, &b);
+        char m[17];
+        snprintf(m, sizeof m, "%.16s", r->modality);
+        if (dc_references_is_referencing(m, r->sop_class))
+            label_line(s, r, files->files[recs[ei].file_idx].path, &b);
     }
     int rc = 0;
     if (b.len) {
@@ -208,7 +199,9 @@ typedef struct {
     char *scan_id, *modality, *path;
     uint32_t n_files;
     size_t line;             /* line in the ledger: the last entry of a Scan ID wins */
-    dc_reference_list refs;  /* the file's references */
+    char *summary;           /* the record's dc_references_summary */
+    dc_reference_list refs;  /* series-level rows of the summary */
+    uint32_t *counts;        /* their instance counts */
     char *target;            /* series a SEG/RTSTRUCT was drawn on, NULL when none */
 } lab_scan;
 
@@ -246,14 +239,14 @@ static int cmp_target(const void *a, const void *b)
 
 static void read_label_lines(lab_phase *p, FILE *f)
 {
-    char *line = NULL, *fl[6];
+    char *line = NULL, *fl[7];
     size_t cap = 0, no = 0;
     ssize_t len;
     while ((len = getline(&line, &cap, f)) > 0) {
         no++;
         if (line[len - 1] != '\n' || line[0] != 'L') continue; /* a torn tail, or an S line */
         line[len - 1] = '\0';
-        if (split_fields(line, fl, 6) != 5) continue;
+        if (split_fields(line, fl, 7) != 6) continue;
         if (p->n_scans == p->cap) {
             p->cap = p->cap ? 2 * p->cap : 16;
             p->scans = dc_realloc(p->scans, p->cap * sizeof *p->scans);
@@ -264,6 +257,7 @@ static void read_label_lines(lab_phase *p, FILE *f)
         s->modality = dc_strdup(fl[2]);
         s->n_files = (uint32_t)strtoul(fl[3], NULL, 10);
         s->path = dc_strdup(fl[4]);
+        s->summary = dc_strdup(fl[5]);
         s->line = no;
     }
     free(line);
@@ -272,6 +266,7 @@ static void read_label_lines(lab_phase *p, FILE *f)
     for (size_t i = 0; i < p->n_scans; i++) {
         if (k && strcmp(p->scans[k - 1].scan_id, p->scans[i].scan_id) == 0) {
             free(p->scans[i].scan_id), free(p->scans[i].modality), free(p->scans[i].path);
+            free(p->scans[i].summary);
             continue;
         }
         p->scans[k++] = p->scans[i];
@@ -279,62 +274,25 @@ static void read_label_lines(lab_phase *p, FILE *f)
     p->n_scans = k;
 }
 
-/* instance rows without a series (SEG SourceImageSequence) take the series
- * the same object names those instances under (its ReferencedSeriesSequence):
- * a lookup sop -> series over the object's own rows, sorted */
-typedef struct {
-    const dc_reference **v;
-    size_t n;
-} sop_index;
-
-static int cmp_sop(const void *a, const void *b)
-{
-    return strcmp((*(const dc_reference *const *)a)->sop_uid, (*(const dc_reference *const *)b)->sop_uid);
-}
-
-static const char *series_of_sop(void *ctx, const char *sop)
-{
-    const sop_index *x = ctx;
-    dc_reference key, *kp = &key;
-    snprintf(key.sop_uid, sizeof key.sop_uid, "%s", sop);
-    const dc_reference **hit = x->n ? bsearch(&kp, x->v, x->n, sizeof *x->v, cmp_sop) : NULL;
-    return hit ? (*hit)->series_uid : NULL;
-}
-
-static void fill_series_from_self(dc_reference_list *refs)
-{
-    sop_index x = {dc_malloc((refs->n + 1) * sizeof *x.v), 0};
-    for (size_t i = 0; i < refs->n; i++)
-        if (refs->v[i].sop_uid[0] && refs->v[i].series_uid[0]) x.v[x.n++] = &refs->v[i];
-    qsort(x.v, x.n, sizeof *x.v, cmp_sop);
-    /* in place: only rows without a series change, the index holds rows with one */
-    dc_references_fill_series(refs, series_of_sop, &x);
-    free(x.v);
-}
-
-/* each referencing file's references, and the set of series they name */
+/* each referencing scan's references (from the header pass, in the
+ * ledger: no file is read again), and the set of series they name */
 static void read_references(lab_phase *p)
 {
     dc_strvec uids;
     dc_strvec_init(&uids);
-    dc_parse_opts po;
-    dc_parse_opts_default(&po);
-    dc_dataset ds;
-    dc_dataset_init(&ds);
-    char err[DC_ERRLEN];
     for (size_t i = 0; i < p->n_scans; i++) {
         lab_scan *s = &p->scans[i];
-        dc_reference_list_init(&s->refs);
-        if (dc_parse_file(s->path, &po, &ds, err, sizeof err) == DC_PARSE_OK)
-            dc_references_read(&ds, &s->refs);
-        dc_dataset_clear(&ds);
-        fill_series_from_self(&s->refs);
-        const char *t = dc_references_target(&s->refs);
-        if (t) s->target = dc_strdup(t);
+        char target[DC_REF_UID_LEN] = "";
+        if (dc_references_parse_summary(s->summary, &s->refs, &s->counts, target, sizeof target) != 0) {
+            dc_reference_list_free(&s->refs);
+            free(s->counts);
+            s->counts = NULL;
+            dc_warn("%s: references of %s unreadable in the ledger", p->cfg->out_folder, s->scan_id);
+        }
+        if (target[0]) s->target = dc_strdup(target);
         for (size_t j = 0; j < s->refs.n; j++)
             if (s->refs.v[j].series_uid[0]) dc_strvec_push(&uids, s->refs.v[j].series_uid);
     }
-    dc_dataset_free(&ds);
     p->targets = dc_calloc(uids.n + 1, sizeof *p->targets);
     for (size_t i = 0; i < uids.n; i++) p->targets[i].uid = uids.v[i], uids.v[i] = NULL;
     qsort(p->targets, uids.n, sizeof *p->targets, cmp_target);
@@ -434,8 +392,8 @@ static int write_references(lab_phase *p)
     dc_buf_init(&b);
     dc_buf_puts(&b, DC_REFERENCES_CSV_HEADER);
     for (size_t i = 0; i < p->n_scans; i++)
-        dc_references_csv(p->scans[i].scan_id, &p->scans[i].refs,
-                          p->cfg->volumes ? scan_of_series : no_scan, p, &b);
+        dc_references_csv_rows(p->scans[i].scan_id, &p->scans[i].refs, p->scans[i].counts,
+                               p->cfg->volumes ? scan_of_series : no_scan, p, &b);
     int rc = replace_file(path, &b);
     if (rc == 0) dc_info("output: %s (references of %zu scans)", path, p->n_scans);
     dc_buf_free(&b);
@@ -619,6 +577,7 @@ static void phase_free(lab_phase *p)
     for (size_t i = 0; i < p->n_scans; i++) {
         lab_scan *s = &p->scans[i];
         free(s->scan_id), free(s->modality), free(s->path), free(s->target);
+        free(s->summary), free(s->counts);
         dc_reference_list_free(&s->refs);
     }
     free(p->scans);

@@ -22,6 +22,7 @@ Runs:
           outputs equal to the single run's
   kill: SIGKILL while label datasets are written (DCMCRAWL_SLOW on phase labels),
         rerun: identical to the uninterrupted run
+  metadata only: the same references CSV (from the header pass), no labels
   pydicom's own test files (SEG/RTSTRUCT among them) crawl without failure.
 """
 import csv
@@ -236,6 +237,18 @@ def main():
     rc, log = crawl(binary, work, cfg3, 3)
     check(rc == 0 and same_outputs(ref, outputs(os.path.join(work, "out3"))),
           "3 ranks: outputs identical to 1 rank (%s)" % rc)
+
+    # metadata only: each file read once, references from the header pass, no labels
+    cfgm = os.path.join(work, "cfgm.yaml")
+    write_config(cfgm, ["data"], "outm")
+    with open(cfgm) as fh:
+        text = fh.read().replace("write_pixeldata: true", "write_pixeldata: false")
+    with open(cfgm, "w") as fh:
+        fh.write(text)
+    rc, _ = crawl(binary, work, cfgm, 2, log="log_m.txt")
+    check(rc == 0 and read_csv(os.path.join(work, "outm", "references_L.csv")) == ref[0]
+          and not os.path.exists(os.path.join(work, "outm", "labels_L.h5")),
+          "metadata only: the same references_L.csv, no label datasets")
 
     # append: the SEG first, its CT in a second run
     os.makedirs(os.path.join(work, "only"))
