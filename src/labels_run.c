@@ -610,6 +610,29 @@ static void remove_temporaries(const dc_config *cfg)
     free(refs), free(idx), free(t1), free(t2), free(dir);
 }
 
+/* current = keys of this phase's label rows; *stale: the file holds label rows
+ * no longer true; p keeps only the rows the file does not hold yet */
+static void pending_rows(lab_phase *p, const dc_outputs *out, dc_strset *current, int *stale)
+{
+    dc_strset present;
+    dc_strset_init(&present);
+    read_label_rows(out->unread.path, &present);
+    for (size_t i = 0; i < p->unread_keys.n; i++) dc_strset_add(current, p->unread_keys.v[i]);
+    *stale = 0;
+    for (size_t i = 0; i < present.cap; i++)
+        if (present.slot[i] && !dc_strset_has(current, present.slot[i])) *stale = 1;
+    size_t k = 0; /* keep the rows not in the file yet */
+    for (size_t i = 0; i < p->unread_rows.n; i++) {
+        if (dc_strset_has(&present, p->unread_keys.v[i])) {
+            free(p->unread_rows.v[i]);
+            continue;
+        }
+        p->unread_rows.v[k++] = p->unread_rows.v[i];
+    }
+    p->unread_rows.n = k;
+    dc_strset_free(&present);
+}
+
 /* rank 0: references CSV and label datasets; current = keys of this
  * phase's unreadable rows; the rows not in the file yet stay in p */
 static int phase_rank0(lab_phase *p, const dc_outputs *out, dc_strset *current, int *stale)
@@ -629,24 +652,11 @@ static int phase_rank0(lab_phase *p, const dc_outputs *out, dc_strset *current, 
     read_series_lines(p, f);
     fclose(f);
     int rc = write_references(p);
-    if (rc == 0 && p->cfg->write_pixeldata && p->cfg->volumes) rc = make_labels(p);
-    dc_strset present;
-    dc_strset_init(&present);
-    read_label_rows(out->unread.path, &present);
-    for (size_t i = 0; i < p->unread_keys.n; i++) dc_strset_add(current, p->unread_keys.v[i]);
-    *stale = 0;
-    for (size_t i = 0; i < present.cap; i++)
-        if (present.slot[i] && !dc_strset_has(current, present.slot[i])) *stale = 1;
-    size_t k = 0; /* keep the rows not in the file yet */
-    for (size_t i = 0; i < p->unread_rows.n; i++) {
-        if (dc_strset_has(&present, p->unread_keys.v[i])) {
-            free(p->unread_rows.v[i]);
-            continue;
-        }
-        p->unread_rows.v[k++] = p->unread_rows.v[i];
-    }
-    p->unread_rows.n = k;
-    dc_strset_free(&present);
+    /* label rows are reconciled only by runs that make labels (a metadata-only
+     * append leaves them as they are) */
+    if (rc != 0 || !p->cfg->write_pixeldata || !p->cfg->volumes) return rc;
+    rc = make_labels(p);
+    pending_rows(p, out, current, stale);
     return rc;
 }
 
