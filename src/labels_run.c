@@ -232,6 +232,11 @@ static int cmp_scan(const void *a, const void *b)
     return c ? c : (x->line < y->line) - (x->line > y->line); /* last line first */
 }
 
+static int cmp_str(const void *a, const void *b)
+{
+    return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
 static int cmp_target(const void *a, const void *b)
 {
     return strcmp(((const lab_target *)a)->uid, ((const lab_target *)b)->uid);
@@ -464,19 +469,15 @@ static int make_label(const lab_phase *p, const lab_scan *s, const lab_target *t
     return rc;
 }
 
-/* every SEG/RTSTRUCT: its dataset (unless its file exists), or a row in
- * unreadable_files; then the index of the datasets */
-static int make_labels(lab_phase *p)
+/* this rank's share of the SEG/RTSTRUCT scans (every nranks-th, in Scan ID
+ * order): its dataset unless its file exists, or a row in unreadable_files */
+static int make_my_labels(lab_phase *p, int rank, int nranks)
 {
-    char *dir = labels_dir(p->cfg), *idx = dc_config_out_path(p->cfg, "labels", "h5");
-    const char *dir_name = strrchr(dir, '/') ? strrchr(dir, '/') + 1 : dir;
-    dc_strvec ids, files;
-    dc_strvec_init(&ids);
-    dc_strvec_init(&files);
-    int rc = 0;
-    for (size_t i = 0; i < p->n_scans && rc == 0; i++) {
+    char *dir = labels_dir(p->cfg);
+    size_t k = 0;
+    for (size_t i = 0; i < p->n_scans; i++) {
         const lab_scan *s = &p->scans[i];
-        if (!is_label(s)) continue;
+        if (!is_label(s) || (int)(k++ % (size_t)nranks) != rank) continue;
         const lab_target *t = s->target ? find_target(p, s->target) : NULL;
         if (s->target && (!t || !t->scan_id)) {
             char *why = dc_asprintf("referenced series %s not crawled", s->target);
@@ -490,13 +491,33 @@ static int make_labels(lab_phase *p)
             char *why = dc_asprintf("labels: %s", err);
             add_unreadable(p, s, why);
             free(why);
-        } else {
-            dc_strvec_push(&ids, s->scan_id);
+        }
+        free(name);
+        free(file);
+    }
+    free(dir);
+    return 0;
+}
+
+/* rank 0, after every rank made its share: the index links every label file */
+static int write_label_index(const lab_phase *p)
+{
+    char *dir = labels_dir(p->cfg), *idx = dc_config_out_path(p->cfg, "labels", "h5");
+    const char *dir_name = strrchr(dir, '/') ? strrchr(dir, '/') + 1 : dir;
+    dc_strvec ids, files;
+    dc_strvec_init(&ids);
+    dc_strvec_init(&files);
+    for (size_t i = 0; i < p->n_scans; i++) {
+        if (!is_label(&p->scans[i])) continue;
+        char *name = label_file_name(p->scans[i].scan_id), *file = dc_asprintf("%s/%s", dir, name);
+        if (access(file, F_OK) == 0) {
+            dc_strvec_push(&ids, p->scans[i].scan_id);
             dc_strvec_push_own(&files, dc_asprintf("%s/%s", dir_name, name));
         }
         free(name);
         free(file);
     }
+    int rc = 0;
     char err[DC_ERRLEN] = "";
     if (ids.n && dc_h5labels_index(idx, ids.v, files.v, ids.n, err, sizeof err) != 0) {
         dc_error("%s", err);
@@ -508,6 +529,43 @@ static int make_labels(lab_phase *p)
     free(dir);
     free(idx);
     return rc;
+}
+
+/* collective: every rank's label rows to rank 0, sorted by key there (the
+ * order does not depend on the rank count) */
+static void gather_rows(MPI_Comm comm, int rank, lab_phase *p)
+{
+    dc_buf b;
+    dc_buf_init(&b);
+    for (size_t i = 0; i < p->unread_rows.n; i++) {
+        dc_buf_append(&b, p->unread_keys.v[i], strlen(p->unread_keys.v[i]) + 1);
+        dc_buf_append(&b, p->unread_rows.v[i], strlen(p->unread_rows.v[i]) + 1);
+    }
+    char *all = NULL;
+    uint64_t len = 0;
+    dc_gather_bytes(comm, b.data, b.len, &all, &len);
+    dc_buf_free(&b);
+    dc_strvec_free(&p->unread_rows);
+    dc_strvec_free(&p->unread_keys);
+    dc_strvec_init(&p->unread_rows);
+    dc_strvec_init(&p->unread_keys);
+    if (rank != 0) return;
+    dc_strvec pairs; /* "key\001text" sorted by key */
+    dc_strvec_init(&pairs);
+    for (uint64_t o = 0; o < len;) {
+        const char *key = all + o, *text = key + strlen(key) + 1;
+        o = (uint64_t)(text + strlen(text) + 1 - all);
+        dc_strvec_push_own(&pairs, dc_asprintf("%s\001%s", key, text));
+    }
+    qsort(pairs.v, pairs.n, sizeof *pairs.v, cmp_str);
+    for (size_t i = 0; i < pairs.n; i++) {
+        char *sep = strchr(pairs.v[i], '\001');
+        *sep = '\0';
+        dc_strvec_push(&p->unread_keys, pairs.v[i]);
+        dc_strvec_push(&p->unread_rows, sep + 1);
+    }
+    dc_strvec_free(&pairs);
+    free(all);
 }
 
 /* ---- unreadable rows of the label phase: added once, dropped when resolved ---- */
@@ -633,31 +691,22 @@ static void pending_rows(lab_phase *p, const dc_outputs *out, dc_strset *current
     dc_strset_free(&present);
 }
 
-/* rank 0: references CSV and label datasets; current = keys of this
- * phase's unreadable rows; the rows not in the file yet stay in p */
-static int phase_rank0(lab_phase *p, const dc_outputs *out, dc_strset *current, int *stale)
+/* every rank: the ledger's referencing scans and their targets' grids.
+ * Returns 1 when there are referencing scans, 0 when none. */
+static int load_phase(lab_phase *p)
 {
     char *path = ledger_path(p->cfg);
     FILE *f = fopen(path, "rb");
     free(path);
     if (!f) return 0; /* nothing noted: no referencing scan in any run */
-    remove_temporaries(p->cfg);
     read_label_lines(p, f);
-    if (p->n_scans == 0) {
-        fclose(f);
-        return 0;
+    if (p->n_scans) {
+        read_references(p);
+        rewind(f);
+        read_series_lines(p, f);
     }
-    read_references(p);
-    rewind(f);
-    read_series_lines(p, f);
     fclose(f);
-    int rc = write_references(p);
-    /* label rows are reconciled only by runs that make labels (a metadata-only
-     * append leaves them as they are) */
-    if (rc != 0 || !p->cfg->write_pixeldata || !p->cfg->volumes) return rc;
-    rc = make_labels(p);
-    pending_rows(p, out, current, stale);
-    return rc;
+    return p->n_scans > 0;
 }
 
 /* collective: drop stale label rows (rank 0 rewrites), append the new ones */
@@ -694,6 +743,28 @@ static int update_unreadable(MPI_Comm comm, int rank, dc_outputs *out, lab_phase
     return rc;
 }
 
+/* collective: label datasets shared out over the ranks, the index and the
+ * unreadable rows on rank 0 */
+static int label_datasets(MPI_Comm comm, int rank, lab_phase *p, dc_outputs *out)
+{
+    int nranks;
+    MPI_Comm_size(comm, &nranks);
+    int rc = make_my_labels(p, rank, nranks);
+    gather_rows(comm, rank, p); /* also: every rank's files are written */
+    rc = dc_agree_all(comm, rc);
+    dc_strset current;
+    dc_strset_init(&current);
+    int stale = 0;
+    if (rc == 0 && rank == 0) {
+        rc = write_label_index(p);
+        pending_rows(p, out, &current, &stale);
+    }
+    rc = dc_agree_rank0(comm, rc);
+    if (rc == 0) rc = update_unreadable(comm, rank, out, p, &current, stale);
+    dc_strset_free(&current);
+    return rc;
+}
+
 int dc_labels_finish(MPI_Comm comm, const dc_config *cfg, dc_outputs *out)
 {
     if (cfg->dry_run || cfg->privacy_profile) return 0;
@@ -704,14 +775,19 @@ int dc_labels_finish(MPI_Comm comm, const dc_config *cfg, dc_outputs *out)
     p.cfg = cfg;
     dc_strvec_init(&p.unread_rows);
     dc_strvec_init(&p.unread_keys);
-    dc_strset current;
-    dc_strset_init(&current);
-    int stale = 0, rc = 0;
     dc_hook("labelphase");
-    if (rank == 0) rc = phase_rank0(&p, out, &current, &stale);
-    rc = dc_agree_rank0(comm, rc);
-    if (rc == 0) rc = update_unreadable(comm, rank, out, &p, &current, stale);
-    dc_strset_free(&current);
+    if (rank == 0) remove_temporaries(cfg);
+    dc_agree_rank0(comm, 0); /* no rank writes a temporary file before they are gone */
+    int work = load_phase(&p);
+    MPI_Bcast(&work, 1, MPI_INT, 0, comm);
+    int rc = 0;
+    if (work) {
+        if (rank == 0) rc = write_references(&p);
+        rc = dc_agree_rank0(comm, rc);
+        /* label rows are reconciled only by runs that make labels (a
+         * metadata-only append leaves them as they are) */
+        if (rc == 0 && cfg->write_pixeldata && cfg->volumes) rc = label_datasets(comm, rank, &p, out);
+    }
     phase_free(&p);
     return rc;
 }
