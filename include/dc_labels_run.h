@@ -21,7 +21,7 @@
  *    last line is cut before the next append.
  *
  * 2. At the end of every run that finished its windows (dc_labels_finish,
- *    collective; the work is rank 0's):
+ *    collective; label datasets shared out over the ranks, the rest rank 0's):
  *    - references_<id>.csv is rewritten whole from the ledger (no input file
  *      is read again: metadata-only runs still read each file once; all runs of
  *      this output): one row per reference of each referencing scan, in
