@@ -458,6 +458,7 @@ static int make_label(const lab_phase *p, const lab_scan *s, const lab_target *t
         if (v.warning[0]) dc_buf_puts(&w, v.warning);
         if (v.kind == DC_LABEL_RTSTRUCT) dc_label_rtss_warnings(&v, &w);
         if (!t) dc_buf_puts(&w, "no referenced series: own grid");
+        if (t && !t->grid.nz) dc_buf_puts(&w, "referenced scan is no 3D volume: own grid");
         dc_label_attrs a = {s->scan_id, t ? t->scan_id : "", s->target ? s->target : "",
                             w.len ? w.data : ""};
         dc_hook("labels");
