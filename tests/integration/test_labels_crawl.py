@@ -10,6 +10,7 @@ Corpus (pydicom, tests/gen/make_labels.py), crawled recursively from data/:
   data/ct/        the CT (10 slices, with a gap)
   data/rt/        an RTSTRUCT over the CT (convex, concave, hole, islands, POINT)
   data/u_ct/, data/u_seg/  an evenly spaced CT and a SEG over two of its slices
+  data/y_badseg/  a SEG whose frame names a segment it does not define (labels: reason)
   data/z_orphan/  a SEG over a series that is not in the crawl
 Oracles: the truth volumes the SEG was made from and a numpy reconstruction from
 pydicom's reading of it (test_labels.pydicom_reconstruction); the numpy even-odd
@@ -87,8 +88,13 @@ def make_corpus(base):
     utruth[0, 1] = 0
     uframes = [(1, ugeom.positions[k], utruth[0, k], usops[k]) for k in (2, 0)]
     useg = ml.write_seg(base + "/u_seg/seg.dcm", UIDS, STUDY, useries, usops, ugeom, TL.seg_segments(1), uframes)
+    # a SEG whose frame 2 names a segment SegmentSequence lacks: no labels, a reason
+    os.makedirs(os.path.join(base, "y_badseg"))
+    bframes = [(1, geom.positions[k], truth[0, k], sops[k]) for k in range(3)]
+    bframes[1] = (7,) + bframes[1][1:]
+    badseg = ml.write_seg(base + "/y_badseg/seg.dcm", UIDS, STUDY, series, sops, geom, TL.seg_segments(1), bframes)
     return dict(geom=geom, series=series, paths=paths, truth=truth, seg=seg, rt=rt, rois=rois,
-                ghost=ghost, orphan=orphan, useries=useries, utruth=utruth, useg=useg)
+                ghost=ghost, orphan=orphan, useries=useries, utruth=utruth, useg=useg, badseg=badseg)
 
 
 def write_config(path, folders, out, window_files=3):
@@ -171,6 +177,9 @@ def check_content(c, out, tag):
     unread = read_csv(os.path.join(out, "unreadable_files_L.csv"))
     want = ["referenced series %s not crawled" % c["ghost"], orphan_id + "_labels", "1"]
     check(sum(1 for r in unread if r[:3] == want) == 1, "%s: unreadable row for the orphan SEG, once" % tag)
+    bad_id = "data_y_badseg_" + pydicom.dcmread(c["badseg"]).SeriesInstanceUID
+    want = ["labels: frame 2 references no segment of SegmentSequence", bad_id + "_labels", "1"]
+    check(sum(1 for r in unread if r[:3] == want) == 1, "%s: unreadable row for the broken SEG, once" % tag)
     labels = labels_of(out)
     useg_id = "data_u_seg_" + pydicom.dcmread(c["useg"]).SeriesInstanceUID
     uct_id = "data_u_ct_" + c["useries"]
