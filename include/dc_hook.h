@@ -23,7 +23,8 @@
  * written collectively), close (segment closing), index (new index written,
  * before its rename), rewrite (a CSV rewritten to its temp file, before the
  * rename), rows (before each collective CSV append), stop (the ranks agreed
- * to stop), done.
+ * to stop), labelphase (the end-of-run label phase starts), labels (before each
+ * label dataset is written, labels_run.c), done.
  */
 #ifndef DC_HOOK_H
 #define DC_HOOK_H

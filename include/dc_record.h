@@ -107,6 +107,7 @@ typedef struct {
     dc_frame_geom *frame_geom;
     dc_palette *palette; /* top-level palette color LUTs, NULL when none */
     dc_vendor_vals vendor; /* vendor conventions: mosaic tiling, 4D axis values, Philips scaling */
+    char *refs; /* referencing objects (SEG, RTSTRUCT, SR...): dc_references_summary, else NULL */
 } dc_record;
 
 void dc_record_init(dc_record *r);

@@ -116,4 +116,28 @@ const char *dc_references_target(const dc_reference_list *l);
 void dc_references_csv(const char *scan_id, const dc_reference_list *refs,
                        dc_ref_lookup scan_of_series, void *ctx, dc_buf *out);
 
+/* the same rows for a series-level list (dc_references_by_series) and its counts */
+void dc_references_csv_rows(const char *scan_id, const dc_reference_list *series,
+                            const uint32_t *counts, dc_ref_lookup scan_of_series, void *ctx,
+                            dc_buf *out);
+
+#define DC_SOP_CLASS_SEG "1.2.840.10008.5.1.4.1.1.66.4"
+#define DC_SOP_CLASS_RTSTRUCT "1.2.840.10008.5.1.4.1.1.481.3"
+
+/* 1 for the objects whose references the crawl lists (modality SEG,
+ * RTSTRUCT, RTPLAN, RTDOSE, REG, KO, SR, PR, or SOP class SEG/RTSTRUCT) */
+int dc_references_is_referencing(const char *modality, const char *sop_class);
+
+/* What a record carries through the header pass (record.c, dc_record.refs):
+ * the target (dc_references_target, "" when none) on the first line, then
+ * one line per series-level row "kind TAB study TAB series TAB sop TAB for
+ * TAB count".  Instance rows without a series first take the series the
+ * same object names them under.  Malloc'd. */
+char *dc_references_summary(const dc_dataset *ds);
+
+/* Parse a summary back: OUT series (fresh list), counts (malloc'd),
+ * target[target_len].  Returns 0, or -1 on garbage. */
+int dc_references_parse_summary(const char *text, dc_reference_list *series, uint32_t **counts,
+                                char *target, size_t target_len);
+
 #endif

@@ -17,6 +17,7 @@
 #include <unistd.h>
 
 #include "dc_checkpoint.h"
+#include "dc_labels_run.h"
 #include "dc_claim.h"
 #include "dc_config.h"
 #include "dc_csvout.h"
@@ -199,6 +200,7 @@ static int plan_scans(dc_run *r, int last, dc_strset *retry)
     }
     r->scans = all;
     r->n_scans = k;
+    if (dc_labels_note(r->cfg, r->recs, &r->files, all, k) != 0) return -1; /* issue 14 */
     dc_progress_plan(&r->progress, k, bytes, skipped);
     dc_debug("window %llu: %zu scans to do, %llu already done", (unsigned long long)r->n_windows,
              k, (unsigned long long)skipped);
@@ -372,7 +374,7 @@ static int run_windows(dc_run *r)
         if (r->rank == 0) dc_error("%s", err);
         return EXIT_FAIL;
     }
-    return EXIT_DONE;
+    return dc_labels_finish(r->comm, r->cfg, &r->out) == 0 ? EXIT_DONE : EXIT_FAIL;
 }
 
 static void summary(dc_run *r, int outcome)

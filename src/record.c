@@ -28,6 +28,7 @@
 #include <string.h>
 
 #include "dc_charset.h" /* dc_utf8_seq_len */
+#include "dc_references.h"
 
 void dc_record_init(dc_record *r)
 {
@@ -44,6 +45,8 @@ void dc_record_free(dc_record *r)
     dc_palette_free(r->palette);
     r->palette = NULL;
     dc_vendor_vals_free(&r->vendor);
+    free(r->refs);
+    r->refs = NULL;
 }
 
 /* ------------------------------------------------------------------ */
@@ -555,6 +558,7 @@ void dc_record_from_dataset(const dc_dataset *ds, dc_record *r)
     merge_into_record(r, &top, &first);
     if (dc_find(ds, DC_TAG(0x0028, 0x1101)) >= 0) r->palette = read_palette(ds);
     dc_vendor_read(ds, &r->vendor);
+    if (dc_references_is_referencing(r->modality, r->sop_class)) r->refs = dc_references_summary(ds);
 }
 
 uint64_t dc_record_frame_bytes(const dc_record *r)
@@ -640,6 +644,7 @@ void dc_record_pack(const dc_record *r, dc_buf *out)
     out->data[out->len] = '\0';
     dc_palette_pack(r->palette, out);
     dc_vendor_pack(&r->vendor, out);
+    dc_wire_put_lstr(out, r->refs);
 }
 
 void dc_palette_pack(const dc_palette *p, dc_buf *out)
@@ -768,6 +773,12 @@ int dc_record_unpack(const char **p, const char *end, dc_record *r)
         dc_record_free(r);
         return -1;
     }
-    *p = q;
+    dc_wire_rd rest = dc_wire_reader(q, end);
+    r->refs = dc_wire_get_lstr(&rest);
+    if (rest.bad) {
+        dc_record_free(r);
+        return -1;
+    }
+    *p = (const char *)rest.p;
     return 0;
 }

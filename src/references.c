@@ -264,8 +264,17 @@ void dc_references_csv(const char *scan_id, const dc_reference_list *refs,
     dc_reference_list series;
     uint32_t *counts;
     dc_references_by_series(refs, &series, &counts);
-    for (size_t i = 0; i < series.n; i++) {
-        const dc_reference *r = &series.v[i];
+    dc_references_csv_rows(scan_id, &series, counts, scan_of_series, ctx, out);
+    free(counts);
+    dc_reference_list_free(&series);
+}
+
+void dc_references_csv_rows(const char *scan_id, const dc_reference_list *series,
+                            const uint32_t *counts, dc_ref_lookup scan_of_series, void *ctx,
+                            dc_buf *out)
+{
+    for (size_t i = 0; i < series->n; i++) {
+        const dc_reference *r = &series->v[i];
         const char *target = r->series_uid[0] ? scan_of_series(ctx, r->series_uid) : NULL;
         const char *fields[7] = {scan_id,       r->kind,    target ? target : "",
                                  r->series_uid, r->sop_uid, r->study_uid,
@@ -276,6 +285,129 @@ void dc_references_csv(const char *scan_id, const dc_reference_list *refs,
         }
         dc_buf_printf(out, "%u\n", (unsigned)counts[i]);
     }
+}
+
+/* ---- the summary a record carries (dc_references_summary) ---- */
+
+int dc_references_is_referencing(const char *modality, const char *sop_class)
+{
+    static const char *mods[] = {"SEG", "RTSTRUCT", "RTPLAN", "RTDOSE", "REG", "KO", "SR", "PR"};
+    for (size_t i = 0; i < sizeof mods / sizeof mods[0]; i++)
+        if (strcmp(modality, mods[i]) == 0) return 1;
+    return strcmp(sop_class, DC_SOP_CLASS_SEG) == 0 || strcmp(sop_class, DC_SOP_CLASS_RTSTRUCT) == 0;
+}
+
+/* instance rows without a series (SEG SourceImageSequence) take the series
+ * the same object names those instances under (its ReferencedSeriesSequence):
+ * a lookup sop -> series over the object's own rows, sorted */
+typedef struct {
+    const dc_reference **v;
+    size_t n;
+} sop_index;
+
+static int cmp_sop(const void *a, const void *b)
+{
+    return strcmp((*(const dc_reference *const *)a)->sop_uid, (*(const dc_reference *const *)b)->sop_uid);
+}
+
+static const char *series_of_sop(void *ctx, const char *sop)
+{
+    const sop_index *x = ctx;
+    dc_reference key, *kp = &key;
+    snprintf(key.sop_uid, sizeof key.sop_uid, "%s", sop);
+    const dc_reference **hit = x->n ? bsearch(&kp, x->v, x->n, sizeof *x->v, cmp_sop) : NULL;
+    return hit ? (*hit)->series_uid : NULL;
+}
+
+static void fill_series_from_self(dc_reference_list *refs)
+{
+    sop_index x = {dc_malloc((refs->n + 1) * sizeof *x.v), 0};
+    for (size_t i = 0; i < refs->n; i++)
+        if (refs->v[i].sop_uid[0] && refs->v[i].series_uid[0]) x.v[x.n++] = &refs->v[i];
+    qsort(x.v, x.n, sizeof *x.v, cmp_sop);
+    /* in place: only rows without a series change, the index holds rows with one */
+    dc_references_fill_series(refs, series_of_sop, &x);
+    free(x.v);
+}
+
+static void put_text(dc_buf *b, const char *s, char end)
+{
+    for (; *s; s++) /* UIDs and kinds hold no tab or newline; a hostile file's would */
+        dc_buf_putc(b, *s == '\t' || *s == '\n' ? ' ' : *s);
+    dc_buf_putc(b, end);
+}
+
+char *dc_references_summary(const dc_dataset *ds)
+{
+    dc_reference_list refs, series;
+    uint32_t *counts;
+    dc_reference_list_init(&refs);
+    dc_references_read(ds, &refs);
+    fill_series_from_self(&refs);
+    const char *target = dc_references_target(&refs);
+    dc_references_by_series(&refs, &series, &counts);
+    dc_buf b;
+    dc_buf_init(&b);
+    put_text(&b, target ? target : "", '\n');
+    for (size_t i = 0; i < series.n; i++) {
+        const dc_reference *r = &series.v[i];
+        put_text(&b, r->kind, '\t');
+        put_text(&b, r->study_uid, '\t');
+        put_text(&b, r->series_uid, '\t');
+        put_text(&b, r->sop_uid, '\t');
+        put_text(&b, r->for_uid, '\t');
+        dc_buf_printf(&b, "%u\n", (unsigned)counts[i]);
+    }
     free(counts);
     dc_reference_list_free(&series);
+    dc_reference_list_free(&refs);
+    return dc_buf_steal(&b);
+}
+
+static const char *kind_named(const char *name, size_t n)
+{
+    for (size_t i = 0; i < sizeof ref_seqs / sizeof ref_seqs[0]; i++)
+        if (strlen(ref_seqs[i].kind) == n && strncmp(ref_seqs[i].kind, name, n) == 0)
+            return ref_seqs[i].kind;
+    return NULL;
+}
+
+/* the next field of line [*p, end) up to sep, into out[cap]; 0 or -1 */
+static int take_field(const char **p, const char *end, char sep, char *out, size_t cap)
+{
+    const char *q = memchr(*p, sep, (size_t)(end - *p));
+    if (!q || (size_t)(q - *p) >= cap) return -1;
+    memcpy(out, *p, (size_t)(q - *p));
+    out[q - *p] = '\0';
+    *p = q + 1;
+    return 0;
+}
+
+int dc_references_parse_summary(const char *text, dc_reference_list *series, uint32_t **counts,
+                                char *target, size_t target_len)
+{
+    dc_reference_list_init(series);
+    *counts = NULL;
+    const char *p = text, *end = text + strlen(text);
+    if (take_field(&p, end, '\n', target, target_len) != 0) return -1;
+    size_t cap = 0;
+    while (p < end) {
+        dc_reference r;
+        char kind[32], count[16];
+        memset(&r, 0, sizeof r);
+        if (take_field(&p, end, '\t', kind, sizeof kind) || !(r.kind = kind_named(kind, strlen(kind))) ||
+            take_field(&p, end, '\t', r.study_uid, sizeof r.study_uid) ||
+            take_field(&p, end, '\t', r.series_uid, sizeof r.series_uid) ||
+            take_field(&p, end, '\t', r.sop_uid, sizeof r.sop_uid) ||
+            take_field(&p, end, '\t', r.for_uid, sizeof r.for_uid) ||
+            take_field(&p, end, '\n', count, sizeof count))
+            return -1;
+        *list_push(series) = r;
+        if (series->n > cap) {
+            cap = series->cap;
+            *counts = dc_realloc(*counts, cap * sizeof **counts);
+        }
+        (*counts)[series->n - 1] = (uint32_t)strtoul(count, NULL, 10);
+    }
+    return 0;
 }

@@ -31,6 +31,7 @@
 #include "dc_decode.h"
 #include "dc_dicom.h"
 #include "dc_grid.h"
+#include "dc_labels.h"
 #include "dc_record.h"
 #include "dc_references.h"
 #include "dc_rtstruct.h"
@@ -171,102 +172,24 @@ static void print_seg(const dc_seg_info *s, const dc_grid *g, int own, const cha
     printf("]}\n");
 }
 
-/* a run of frames on one output plane is complete: copy its planes (one, or
- * every segment's for LABELMAP) into the volumes and clear them */
-static void plane_done(const dc_seg_info *s, const dc_grid *g, const dc_seg_place_t *p,
-                       uint8_t *slices, uint8_t *vols)
-{
-    size_t plane = (size_t)g->ny * g->nx;
-    int labelmap = s->type == DC_SEG_LABELMAP;
-    for (uint32_t i = 0; i < (labelmap ? s->n_segments : 1); i++) {
-        uint32_t seg = labelmap ? i : (uint32_t)p->segment;
-        memcpy(vols + ((size_t)seg * g->nz + p->z) * plane, slices + i * plane, plane);
-    }
-    memset(slices, 0, (labelmap ? s->n_segments : 1) * plane);
-}
-
-/* decode every frame and put it in its segment's volume, one output plane
- * at a time (dc_seg_write_order), as a streaming writer would */
-static int fill_segments(dc_dataset *ds, const dc_seg_info *s, const dc_grid *g,
-                         const dc_seg_place_t *place, uint8_t *vols, char *err)
-{
-    dc_record rec;
-    dc_pixel_desc pd;
-    dc_record_init(&rec);
-    dc_record_from_dataset(ds, &rec);
-    dc_pixel_desc_from_record(&rec, &pd);
-    dc_record_free(&rec);
-    int labelmap = s->type == DC_SEG_LABELMAP;
-    size_t plane = (size_t)g->ny * g->nx;
-    uint16_t *frame = dc_malloc((size_t)s->rows * s->cols * sizeof *frame);
-    uint8_t *slices = dc_calloc(labelmap ? s->n_segments : 1, plane);
-    uint32_t *order = dc_malloc(s->n_frames * sizeof *order);
-    dc_seg_write_order(place, s->n_frames, order);
-    int rc = 0;
-    for (uint32_t i = 0; i < s->n_frames && rc == 0; i++) {
-        const dc_seg_place_t *p = &place[order[i]];
-        rc = dc_decode_frames(ds, &pd, order[i], 1, labelmap ? DC_DT_U16 : DC_DT_U8, 1.0, 0.0,
-                              frame, err, DC_ERRLEN);
-        if (rc != 0) break;
-        if (labelmap)
-            dc_seg_put_labelmap_frame(s, g, p, frame, slices);
-        else
-            dc_seg_put_frame(s, g, p, (const uint8_t *)frame, slices);
-        const dc_seg_place_t *next = i + 1 < s->n_frames ? &place[order[i + 1]] : NULL;
-        if (!next || next->segment != p->segment || next->z != p->z)
-            plane_done(s, g, p, slices, vols);
-    }
-    free(order);
-    free(slices);
-    free(frame);
-    return rc;
-}
-
-/* place the frames on the image grid, else on the SEG's own grid */
-static int choose_grid(const dc_seg_info *s, dc_grid *g, dc_seg_place_t *place, int *own,
-                       char *warning, char *err)
-{
-    char why[DC_ERRLEN / 2];
-    *own = 1;
-    if (g->nz && dc_seg_place(s, g, DC_GRID_POS_TOL, place, why, sizeof why) == 0) {
-        *own = 0;
-        return 0;
-    }
-    if (g->nz) snprintf(warning, DC_ERRLEN, "not on the image grid (%s): own grid", why);
-    dc_grid_free(g);
-    if (dc_seg_own_grid(s, DC_GRID_POS_TOL, g, err, DC_ERRLEN) != 0) return -1;
-    return dc_seg_place(s, g, DC_GRID_POS_TOL, place, err, DC_ERRLEN) == 0 ? 0 : -1;
-}
-
 static int run_seg(const char *in, const char *out, char **images, int n_images)
 {
-    char err[DC_ERRLEN] = "", warning[DC_ERRLEN] = "";
+    char err[DC_ERRLEN] = "";
     dc_grid g;
     dc_grid_init(&g);
     if (n_images > 0 && image_grid(images, n_images, &g, err) != 0) return fail(err);
     dc_dataset ds;
-    dc_seg_info s;
-    memset(&s, 0, sizeof s);
+    dc_label_volume v;
+    memset(&v, 0, sizeof v);
     int rc = parse(in, 1, &ds, err);
-    if (rc == 0) rc = dc_seg_read(&ds, &s, err, sizeof err);
-    dc_seg_place_t *place = dc_calloc(s.n_frames ? s.n_frames : 1, sizeof *place);
-    int own = 0;
-    if (rc == 0) rc = choose_grid(&s, &g, place, &own, warning, err);
-    uint8_t *vols = NULL;
-    uint64_t dims[4] = {s.n_segments, g.nz, g.ny, g.nx};
-    if (rc == 0) rc = dc_grid_check_labels(&g, s.n_segments, 0, err, sizeof err);
-    if (rc == 0) {
-        vols = dc_calloc((size_t)(dims[0] * dims[1] * dims[2] * dims[3]) + 1, 1);
-        rc = fill_segments(&ds, &s, &g, place, vols, err);
-    }
-    if (rc == 0 && write_npy(out, vols, dims, 4) != 0) {
+    if (rc == 0) rc = dc_label_seg(&ds, &g, 0, &v, err, sizeof err);
+    uint64_t dims[4] = {v.n_labels, v.grid.nz, v.grid.ny, v.grid.nx};
+    if (rc == 0 && write_npy(out, v.data, dims, 4) != 0) {
         snprintf(err, sizeof err, "cannot write %s", out);
         rc = -1;
     }
-    if (rc == 0) print_seg(&s, &g, own, warning);
-    free(vols);
-    free(place);
-    dc_seg_info_free(&s);
+    if (rc == 0) print_seg(&v.seg, &v.grid, v.own_grid, v.warning);
+    dc_label_volume_free(&v);
     dc_grid_free(&g);
     dc_dataset_free(&ds);
     return rc == 0 ? 0 : fail(err);
@@ -292,29 +215,22 @@ static int run_rtss(const char *in, const char *out, char **images, int n_images
     dc_grid g;
     if (image_grid(images, n_images, &g, err) != 0) return fail(err);
     dc_dataset ds;
-    dc_rtss s;
-    memset(&s, 0, sizeof s);
+    dc_label_volume v;
+    memset(&v, 0, sizeof v);
     int rc = parse(in, 0, &ds, err);
-    if (rc == 0) rc = dc_rtss_read(&ds, &s, err, sizeof err);
-    if (rc == 0 && s.n_rois) rc = dc_grid_check_labels(&g, s.n_rois, 0, err, sizeof err);
-    size_t vol = (size_t)g.nz * g.ny * g.nx;
-    uint64_t dims[4] = {s.n_rois, g.nz, g.ny, g.nx};
-    uint8_t *masks = dc_calloc(rc == 0 ? s.n_rois * vol + 1 : 1, 1);
-    dc_raster_stats *st = dc_calloc(s.n_rois + 1, sizeof *st);
-    for (uint32_t i = 0; rc == 0 && i < s.n_rois; i++)
-        dc_rtss_rasterise(&s.rois[i], &g, masks + i * vol, &st[i]);
-    if (rc == 0 && write_npy(out, masks, dims, 4) != 0) {
+    if (rc == 0) rc = dc_label_rtss(&ds, &g, 0, &v, err, sizeof err);
+    uint64_t dims[4] = {v.n_labels, v.grid.nz, v.grid.ny, v.grid.nx};
+    if (rc == 0 && write_npy(out, v.data, dims, 4) != 0) {
         snprintf(err, sizeof err, "cannot write %s", out);
         rc = -1;
     }
     if (rc == 0) {
-        printf("{\"shape\": [%u, %u, %u, %u], \"rois\": [", s.n_rois, g.nz, g.ny, g.nx);
-        for (uint32_t i = 0; i < s.n_rois; i++) print_roi(&s.rois[i], &st[i], i == 0);
+        printf("{\"shape\": [%u, %u, %u, %u], \"rois\": [", v.n_labels, v.grid.nz, v.grid.ny,
+               v.grid.nx);
+        for (uint32_t i = 0; i < v.n_labels; i++) print_roi(&v.rtss.rois[i], &v.stats[i], i == 0);
         printf("]}\n");
     }
-    free(st);
-    free(masks);
-    dc_rtss_free(&s);
+    dc_label_volume_free(&v);
     dc_grid_free(&g);
     dc_dataset_free(&ds);
     return rc == 0 ? 0 : fail(err);

@@ -257,6 +257,24 @@ def row_key(orc, sid):
     return (scope_pos.get(getattr(orc.scans.get(sid), "scope", None), -1), sid.encode("utf-8"))
 
 
+def label_rows_unresolved(rep, run, rows, unrows, used_unr):
+    """Rows of the label phase (issue 14; its own test: test_labels_crawl.py): a SEG or
+    RTSTRUCT whose referenced series is not in the crawl gets "<Scan ID>_labels",
+    "referenced series <uid> not crawled".  Here: that scan is in the outputs (a metadata
+    row, or "no pixel data" for an RTSTRUCT) and no stored scan has that SeriesInstanceUID."""
+    series_cols = [k for r in rows.values() for k in r if k.endswith("(0020, 000E)") and "_" not in k[:-14]][:1]
+    crawled = {r.get(series_cols[0], "") for r in rows.values()} if series_cols else set()
+    for i, u in enumerate(unrows):
+        sid = u.get("Scan ID", "")
+        m = re.match(r"referenced series (\S+) not crawled$", u.get("Reason for failure", ""))
+        if i in used_unr or not sid.endswith("_labels") or not m:
+            continue
+        used_unr.add(i)
+        scan = sid[:-len("_labels")]
+        if (scan not in rows and not any(v.get("Scan ID") == scan for v in unrows)) or m.group(1) in crawled:
+            rep.fail(run, sid, "label row: its scan is in no output, or the series was crawled",
+                     None, u.get("Reason for failure"))
+
 def compare_run(run, outdir, run_id, orc, rep, h5_expected=True):
     """Compare one run's outputs with the oracle's expectations."""
     meta = os.path.join(outdir, "metadata_%s.csv" % run_id)
@@ -507,6 +525,7 @@ def compare_run(run, outdir, run_id, orc, rep, h5_expected=True):
     for sid in datasets:
         if sid not in used_ds:
             rep.fail(run, sid, "unexpected HDF5 dataset (no such scan in the oracle)")
+    label_rows_unresolved(rep, run, rows, unrows, used_unr)
     for i, u in enumerate(unrows):
         if i not in used_unr:
             rep.fail(run, u.get("Scan ID"), "unexpected unreadable row", None,

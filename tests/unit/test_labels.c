@@ -409,6 +409,43 @@ static void test_references_target_and_csv(void **state)
     dc_reference_list_free(&l);
 }
 
+/* the summary a record carries through the header pass, parsed back, gives
+ * the same CSV rows as the list itself; garbage is refused */
+static void test_references_summary_parse(void **state)
+{
+    (void)state;
+    const char *text = "9.1\nsource_image\t\t9.1\t\t\t2\nreferenced_series\t5.5\t9.2\t\t4.4\t0\n"
+                       "content\t\t\t7.7\t\t1\n";
+    dc_reference_list l;
+    uint32_t *counts;
+    char target[DC_REF_UID_LEN];
+    assert_int_equal(dc_references_parse_summary(text, &l, &counts, target, sizeof target), 0);
+    assert_string_equal(target, "9.1");
+    assert_int_equal(l.n, 3);
+    assert_string_equal(l.v[1].kind, "referenced_series");
+    assert_string_equal(l.v[1].study_uid, "5.5");
+    assert_string_equal(l.v[1].for_uid, "4.4");
+    assert_string_equal(l.v[2].sop_uid, "7.7");
+    dc_buf out;
+    dc_buf_init(&out);
+    dc_references_csv_rows("S", &l, counts, scan_of_series, NULL, &out);
+    assert_string_equal(dc_buf_cstr(&out), "S,source_image,CT_1,9.1,,,,2\n"
+                                           "S,referenced_series,,9.2,,5.5,4.4,0\n"
+                                           "S,content,,,7.7,,,1\n");
+    dc_buf_free(&out);
+    free(counts);
+    dc_reference_list_free(&l);
+    const char *bad[] = {"", "9.1\nnot_a_kind\t\t9.1\t\t\t2\n", "9.1\nsource_image\t\t9.1\n"};
+    for (size_t i = 0; i < 3; i++) {
+        assert_int_equal(dc_references_parse_summary(bad[i], &l, &counts, target, sizeof target), -1);
+        free(counts);
+        dc_reference_list_free(&l);
+    }
+    assert_int_equal(dc_references_is_referencing("SEG", ""), 1);
+    assert_int_equal(dc_references_is_referencing("", DC_SOP_CLASS_RTSTRUCT), 1);
+    assert_int_equal(dc_references_is_referencing("CT", "1.2.840.10008.5.1.4.1.1.2"), 0);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -426,6 +463,7 @@ int main(void)
         cmocka_unit_test(test_seg_own_grid),
         cmocka_unit_test(test_seg_labelmap_put),
         cmocka_unit_test(test_references_target_and_csv),
+        cmocka_unit_test(test_references_summary_parse),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -400,7 +400,9 @@ static void assert_same_record(const dc_record *a, const dc_record *b)
 {
     dc_record x = *b;
     x.frame_geom = a->frame_geom;
+    x.refs = a->refs;
     assert_memory_equal(a, &x, sizeof x);
+    if (a->refs || b->refs) assert_string_equal(a->refs, b->refs);
     if (a->n_frame_geom)
         assert_memory_equal(a->frame_geom, b->frame_geom, a->n_frame_geom * sizeof *a->frame_geom);
 }
@@ -420,6 +422,7 @@ static void test_pack_roundtrip(void **state)
     a[0].has_temporal = 1;
     a[0].temporal = -7;
     a[0].ipp[1] = -0.1; /* exact doubles */
+    a[0].refs = dc_strdup("1.2.3\nreferenced_series\t\t1.2.3\t\t\t4\n"); /* a SEG's references */
     record_of(TF "CT_small.dcm", &a[1]);
     a[1].kind = DC_FILE_BAD;
     strcpy(a[1].reason, "truncated header at offset 12");
@@ -451,10 +454,10 @@ static void test_pack_roundtrip(void **state)
         dc_record_free(&c);
     }
     /* a frame count larger than the bytes left, and a bad magic */
-    dc_buf vend; /* the vendor values come last */
+    dc_buf vend; /* the vendor values come last, then the references (NULL: 4 bytes) */
     dc_buf_init(&vend);
     dc_vendor_pack(&a[0].vendor, &vend);
-    size_t nfg_at = one.len - vend.len - 3 * (size_t)(3 * 8 + 6 * 8 + 2 + 4 + 4 + 8 + 8 + 1) - 4;
+    size_t nfg_at = one.len - 4 - strlen(a[0].refs) - vend.len - 3 * (size_t)(3 * 8 + 6 * 8 + 2 + 4 + 4 + 8 + 8 + 1) - 4;
     dc_buf_free(&vend);
     memcpy(one.data + nfg_at, "\xFF\xFF\xFF\x7F", 4);
     const char *q = one.data;
