@@ -35,7 +35,7 @@ int dc_prefetch_take(dc_prefetch *p, size_t i);
 void dc_prefetch_stop(dc_prefetch *p);
 
 /* files the header pass opens ahead: DCMCRAWL_PREFETCH (0 turns it off, for
- * measurements), default 32 */
+ * measurements), default 128, at most a quarter of RLIMIT_NOFILE */
 size_t dc_prefetch_depth(void);
 
 #endif

@@ -9,6 +9,7 @@
 #include <pthread.h>
 #include <signal.h>
 #include <stdlib.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -17,6 +18,8 @@
 
 /* what the parser reads first (dicom.c: the first 64 KiB) */
 #define PREFETCH_BYTES 65536
+/* files opened ahead: 128 measured best of 32/128 (cold 100k files, 2 ranks) */
+#define PREFETCH_DEPTH 128
 
 struct dc_prefetch {
     pthread_t thread;
@@ -131,9 +134,16 @@ void dc_prefetch_stop(dc_prefetch *p)
 
 size_t dc_prefetch_depth(void)
 {
+    size_t depth = PREFETCH_DEPTH;
     const char *e = getenv("DCMCRAWL_PREFETCH");
-    if (!e || !*e) return 32;
-    char *end;
-    unsigned long v = strtoul(e, &end, 10);
-    return *end ? 32 : (size_t)v;
+    if (e && *e) {
+        char *end;
+        unsigned long v = strtoul(e, &end, 10);
+        if (!*end) depth = (size_t)v;
+    }
+    /* open files ahead must never starve the run's own opens */
+    struct rlimit rl;
+    if (getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur != RLIM_INFINITY && depth > rl.rlim_cur / 4)
+        depth = (size_t)(rl.rlim_cur / 4);
+    return depth;
 }
