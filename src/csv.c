@@ -353,8 +353,13 @@ static long find_hinted(const dc_colset *c, const char *name, size_t i)
     return pos_hint[i] = dc_colset_find(c, name);
 }
 
-size_t dc_csv_format_row(const dc_colset *c, const char *scan_id, long n_dicoms, const dc_row *row,
-                         dc_buf *out)
+void dc_csv_format_fixed(const char *scan_id, long n_dicoms, dc_buf *out)
+{
+    dc_csv_field(out, scan_id);
+    dc_buf_printf(out, ",%ld", n_dicoms);
+}
+
+size_t dc_csv_format_values(const dc_colset *c, const dc_row *row, dc_buf *out)
 {
     const char **vals = dc_calloc(c->n ? c->n : 1, sizeof *vals);
     size_t missing = 0;
@@ -365,8 +370,6 @@ size_t dc_csv_format_row(const dc_colset *c, const char *scan_id, long n_dicoms,
         else
             vals[j] = row->vals ? row->vals[i] : NULL;
     }
-    dc_csv_field(out, scan_id);
-    dc_buf_printf(out, ",%ld", n_dicoms);
     for (size_t j = 0; j < c->n; j++) {
         dc_buf_putc(out, ',');
         if (!vals[j]) continue;
@@ -384,4 +387,41 @@ size_t dc_csv_format_row(const dc_colset *c, const char *scan_id, long n_dicoms,
     dc_buf_putc(out, '\n');
     free(vals);
     return missing;
+}
+
+size_t dc_csv_format_row(const dc_colset *c, const char *scan_id, long n_dicoms, const dc_row *row,
+                         dc_buf *out)
+{
+    dc_csv_format_fixed(scan_id, n_dicoms, out);
+    return dc_csv_format_values(c, row, out);
+}
+
+int dc_csv_remap_row(const dc_colset *c, const dc_strvec *old_names, dc_buf *row)
+{
+    dc_strvec f;
+    dc_strvec_init(&f);
+    long used = dc_csv_parse_record(row->data ? row->data : "", row->len, &f);
+    if (used <= 0 || (size_t)used != row->len || f.n < 2) {
+        dc_strvec_free(&f);
+        return -1;
+    }
+    const char **vals = dc_calloc(c->n + 2, sizeof *vals);
+    vals[0] = f.v[0];
+    vals[1] = f.v[1];
+    for (size_t i = 2; i < f.n && i - 2 < old_names->n; i++) {
+        long j = dc_colset_find(c, old_names->v[i - 2]);
+        if (j >= 0) vals[j + 2] = f.v[i];
+    }
+    dc_buf out;
+    dc_buf_init(&out);
+    for (size_t i = 0; i < c->n + 2; i++) {
+        if (i) dc_buf_putc(&out, ',');
+        if (vals[i]) dc_csv_field(&out, vals[i]);
+    }
+    dc_buf_putc(&out, '\n');
+    free(vals);
+    dc_strvec_free(&f);
+    dc_buf_free(row);
+    *row = out;
+    return 0;
 }
