@@ -31,6 +31,7 @@ struct dc_prefetch {
     size_t next;  /* the thread's next file (all before it are done or skipped) */
     size_t taken; /* the parser has taken every file before this one */
     int opening;  /* the thread is opening file next */
+    int thread_waits, parser_waits; /* who sleeps on cv (wake-ups only then) */
     int quit;
 };
 
@@ -56,7 +57,9 @@ static void *prefetch_loop(void *arg)
     for (;;) {
         if (p->next < p->taken) p->next = p->taken; /* the parser got there first */
         while (!p->quit && p->next < p->n && p->next >= p->taken + p->depth) {
+            p->thread_waits = 1;
             pthread_cond_wait(&p->cv, &p->mu);
+            p->thread_waits = 0;
             if (p->next < p->taken) p->next = p->taken;
         }
         if (p->quit || p->next >= p->n) break;
@@ -68,7 +71,7 @@ static void *prefetch_loop(void *arg)
         p->fds[i] = fd;
         p->next = i + 1;
         p->opening = 0;
-        pthread_cond_broadcast(&p->cv);
+        if (p->parser_waits) pthread_cond_broadcast(&p->cv);
     }
     pthread_mutex_unlock(&p->mu);
     return NULL;
@@ -105,13 +108,19 @@ int dc_prefetch_take(dc_prefetch *p, size_t i)
     if (!p || i >= p->n) return -1;
     pthread_mutex_lock(&p->mu);
     if (p->taken < i + 1) p->taken = i + 1; /* the thread skips it if not there yet */
-    while (p->opening && p->next == i) pthread_cond_wait(&p->cv, &p->mu); /* in flight */
+    while (p->opening && p->next == i) { /* in flight */
+        p->parser_waits = 1;
+        pthread_cond_wait(&p->cv, &p->mu);
+        p->parser_waits = 0;
+    }
     int fd = -1;
     if (i < p->next) {
         fd = p->fds[i];
         p->fds[i] = -1;
     }
-    pthread_cond_broadcast(&p->cv); /* room for one more ahead */
+    /* wake a waiting thread once half its room is free: one wake-up per
+     * depth/2 files, not one per file (a futex call each, measured warm) */
+    if (p->thread_waits && p->next + p->depth / 2 <= p->taken + p->depth) pthread_cond_broadcast(&p->cv);
     pthread_mutex_unlock(&p->mu);
     return fd;
 }

@@ -51,7 +51,8 @@ static int keep_as_text(dc_worker *w, size_t at)
         for (size_t i = 0; i < w->cols->n; i++) dc_strvec_push(&w->kept_names, w->cols->cols[i].name);
     if (w->kept_names.n != w->cols->n) return 0;
     size_t mark = w->kept_text.len;
-    if (dc_csv_format_values(w->cols, &w->scratch, &w->kept_text) != 0) {
+    if (dc_csv_format_values(w->cols, &w->scratch, &w->kept_text) != 0 ||
+        w->kept_text.len - mark > UINT32_MAX) {
         w->kept_text.len = mark;
         return 0;
     }
