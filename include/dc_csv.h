@@ -64,5 +64,14 @@ void dc_csv_format_header(const dc_colset *c, dc_buf *out);
  * Returns the number of row columns not present in c (should be 0). */
 size_t dc_csv_format_row(const dc_colset *c, const char *scan_id, long n_dicoms, const dc_row *row,
                          dc_buf *out);
+/* The same row in two parts: the fixed columns "scan_id,n_dicoms", and the
+ * values ",v1,v2,...\n" (returns the missing count as dc_csv_format_row),
+ * so that values can be formatted before the Scan ID is known. */
+void dc_csv_format_fixed(const char *scan_id, long n_dicoms, dc_buf *out);
+size_t dc_csv_format_values(const dc_colset *c, const dc_row *row, dc_buf *out);
+/* A row formatted when the columns were old_names (without the two fixed
+ * ones) rewritten in place for c, which holds them all (columns are only
+ * ever added).  Returns 0, or -1 when row is not one CSV record. */
+int dc_csv_remap_row(const dc_colset *c, const dc_strvec *old_names, dc_buf *row);
 
 #endif

@@ -194,6 +194,13 @@ void dc_dataset_close_file(dc_dataset *ds);
  * "cannot open: Permission denied").  err never contains the path: the caller
  * adds it. */
 int dc_parse_file(const char *path, const dc_parse_opts *o, dc_dataset *ds, char *err, size_t errlen);
+/* Same with the file already open as fd (dc_open_input's flags; the parse
+ * owns it and closes it unless keep_open); fd -1 opens path. */
+int dc_parse_fd(int fd, const char *path, const dc_parse_opts *o, dc_dataset *ds, char *err,
+                size_t errlen);
+/* open(2) of an input file as the parser does: read-only, O_NOATIME where
+ * permitted, O_NONBLOCK (a FIFO must not block), O_CLOEXEC */
+int dc_open_input(const char *path);
 /* Same over an in-memory file image (fuzzing, tests). Pixel offsets are into data. */
 int dc_parse_memory(const uint8_t *data, size_t len, const dc_parse_opts *o, dc_dataset *ds, char *err,
                     size_t errlen);

@@ -335,7 +335,14 @@ void dc_latin1_to_utf8(const uint8_t *in, size_t n, dc_buf *out)
 {
     dc_buf_reserve(out, n * 2);
     char *o = out->data + out->len;
-    for (size_t i = 0; i < n; i++) {
+    size_t i = 0;
+    for (uint64_t w; i + 8 <= n; i += 8) { /* ASCII 8 bytes at a time */
+        memcpy(&w, in + i, 8);
+        if (w & 0x8080808080808080ULL) break;
+        memcpy(o, in + i, 8);
+        o += 8;
+    }
+    for (; i < n; i++) {
         uint8_t c = in[i];
         if (c < 0x80) {
             *o++ = (char)c;

@@ -31,12 +31,31 @@ void dc_utf8_escape(dc_buf *out, const char *s, size_t n)
     }
 }
 
+/* a byte of w equal to c, or a byte >= 0x80 (SWAR: bit 7 of each byte) */
+#define ONES 0x0101010101010101ULL
+#define HIGHS 0x8080808080808080ULL
+static uint64_t zero_bytes(uint64_t w)
+{
+    return (w - ONES) & ~w & HIGHS;
+}
+
+static int plain_word(uint64_t w)
+{
+    return !((w & HIGHS) | zero_bytes(w ^ (ONES * ',')) | zero_bytes(w ^ (ONES * '"')) |
+             zero_bytes(w ^ (ONES * '\n')) | zero_bytes(w ^ (ONES * '\r')));
+}
+
 /* bit 1: needs quotes; bit 2: holds bytes that are not well-formed UTF-8 */
 static int field_flags(const char *s, size_t n)
 {
     int f = 0;
     const unsigned char *u = (const unsigned char *)s;
-    for (size_t i = 0; i < n; i++) {
+    size_t i = 0;
+    for (uint64_t w; i + 8 <= n; i += 8) { /* plain ASCII 8 bytes at a time */
+        memcpy(&w, s + i, 8);
+        if (!plain_word(w)) break;
+    }
+    for (; i < n; i++) {
         unsigned char c = u[i];
         if (c == ',' || c == '"' || c == '\n' || c == '\r') f |= 1;
         if (c >= 0x80 && !(f & 2)) {
@@ -334,8 +353,13 @@ static long find_hinted(const dc_colset *c, const char *name, size_t i)
     return pos_hint[i] = dc_colset_find(c, name);
 }
 
-size_t dc_csv_format_row(const dc_colset *c, const char *scan_id, long n_dicoms, const dc_row *row,
-                         dc_buf *out)
+void dc_csv_format_fixed(const char *scan_id, long n_dicoms, dc_buf *out)
+{
+    dc_csv_field(out, scan_id);
+    dc_buf_printf(out, ",%ld", n_dicoms);
+}
+
+size_t dc_csv_format_values(const dc_colset *c, const dc_row *row, dc_buf *out)
 {
     const char **vals = dc_calloc(c->n ? c->n : 1, sizeof *vals);
     size_t missing = 0;
@@ -346,8 +370,6 @@ size_t dc_csv_format_row(const dc_colset *c, const char *scan_id, long n_dicoms,
         else
             vals[j] = row->vals ? row->vals[i] : NULL;
     }
-    dc_csv_field(out, scan_id);
-    dc_buf_printf(out, ",%ld", n_dicoms);
     for (size_t j = 0; j < c->n; j++) {
         dc_buf_putc(out, ',');
         if (!vals[j]) continue;
@@ -365,4 +387,41 @@ size_t dc_csv_format_row(const dc_colset *c, const char *scan_id, long n_dicoms,
     dc_buf_putc(out, '\n');
     free(vals);
     return missing;
+}
+
+size_t dc_csv_format_row(const dc_colset *c, const char *scan_id, long n_dicoms, const dc_row *row,
+                         dc_buf *out)
+{
+    dc_csv_format_fixed(scan_id, n_dicoms, out);
+    return dc_csv_format_values(c, row, out);
+}
+
+int dc_csv_remap_row(const dc_colset *c, const dc_strvec *old_names, dc_buf *row)
+{
+    dc_strvec f;
+    dc_strvec_init(&f);
+    long used = dc_csv_parse_record(row->data ? row->data : "", row->len, &f);
+    if (used <= 0 || (size_t)used != row->len || f.n < 2) {
+        dc_strvec_free(&f);
+        return -1;
+    }
+    const char **vals = dc_calloc(c->n + 2, sizeof *vals);
+    vals[0] = f.v[0];
+    vals[1] = f.v[1];
+    for (size_t i = 2; i < f.n && i - 2 < old_names->n; i++) {
+        long j = dc_colset_find(c, old_names->v[i - 2]);
+        if (j >= 0) vals[j + 2] = f.v[i];
+    }
+    dc_buf out;
+    dc_buf_init(&out);
+    for (size_t i = 0; i < c->n + 2; i++) {
+        if (i) dc_buf_putc(&out, ',');
+        if (vals[i]) dc_csv_field(&out, vals[i]);
+    }
+    dc_buf_putc(&out, '\n');
+    free(vals);
+    dc_strvec_free(&f);
+    dc_buf_free(row);
+    *row = out;
+    return 0;
 }

@@ -1168,10 +1168,11 @@ static void parser_init(parser *p, dc_dataset *ds, const dc_parse_opts *o, dc_pa
 }
 
 /* O_NONBLOCK: a path that became a FIFO after the walk must not block the
- * rank in open() (fstat then refuses it); reads of regular files ignore it. */
-static int open_noatime(const char *path)
+ * rank in open() (fstat then refuses it); reads of regular files ignore it.
+ * Called from the prefetch thread too (the flag is atomic). */
+int dc_open_input(const char *path)
 {
-    static int noatime_ok = 1;
+    static _Atomic int noatime_ok = 1;
     if (noatime_ok) {
         int fd = open(path, O_RDONLY | O_NOATIME | O_CLOEXEC | O_NONBLOCK);
         if (fd >= 0 || errno != EPERM) return fd;
@@ -1182,12 +1183,18 @@ static int open_noatime(const char *path)
 
 int dc_parse_file(const char *path, const dc_parse_opts *o, dc_dataset *ds, char *err, size_t errlen)
 {
+    return dc_parse_fd(-1, path, o, ds, err, errlen);
+}
+
+int dc_parse_fd(int fd, const char *path, const dc_parse_opts *o, dc_dataset *ds, char *err,
+                size_t errlen)
+{
     parser p;
     dc_parse_opts def;
     dc_dataset_clear(ds);
     parser_init(&p, ds, o, &def, err, errlen);
     set_path(ds, path);
-    int fd = open_noatime(path);
+    if (fd < 0) fd = dc_open_input(path);
     if (fd < 0) return fail(&p, "cannot open: %s", strerror(errno));
     struct stat st;
     if (fstat(fd, &st) < 0) {

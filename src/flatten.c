@@ -771,6 +771,18 @@ static void format_real(double v, int f32, char *out, size_t outlen)
     if (v == 0) {
         digits[0] = '0';
         nd = 1;
+    } else if (fabs(v) < (f32 ? 16777216.0 : 9007199254740992.0) && v == floor(v)) {
+        /* an integer below 2^24 (2^53): every integer there is exact, so
+         * its own digits are the shortest text (fewer digits name another) */
+        uint64_t u = (uint64_t)fabs(v);
+        char tmp[24];
+        nd = 0;
+        do {
+            tmp[nd++] = (char)('0' + u % 10);
+            u /= 10;
+        } while (u);
+        for (int i = 0; i < nd; i++) digits[i] = tmp[nd - 1 - i];
+        exp10 = nd - 1;
     } else {
         nd = shortest_digits(v, f32, digits, &exp10);
         if (nd == 0) nd = slow_digits(v, f32, digits, &exp10);

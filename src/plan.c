@@ -10,6 +10,7 @@
 
 #include "dc_dicom.h"
 #include "dc_mpi.h"
+#include "dc_prefetch.h"
 #include "dc_wire.h"
 #include "dc_process.h"
 #include "dc_stop.h"
@@ -34,8 +35,46 @@ static void pack_blocks(const dc_filelist *fl, int nranks, dc_buf *out, uint64_t
     }
 }
 
-/* Parse one file into a record. */
-static void read_one(const char *path, uint32_t idx, uint32_t scope, dc_dataset *ds,
+/* a rank's block of the header pass: window file numbers, scopes, paths */
+typedef struct {
+    uint32_t *idx, *scope;
+    char **paths;
+    size_t n;
+} my_block;
+
+static void unpack_block(const char *p, uint64_t len, my_block *b)
+{
+    size_t cap = 0;
+    memset(b, 0, sizeof *b);
+    for (dc_wire_rd rd = dc_wire_reader(p, p + len); rd.p < rd.end;) {
+        uint32_t idx = (uint32_t)dc_wire_get_u(&rd, 4), scope = (uint32_t)dc_wire_get_u(&rd, 4);
+        char *path = dc_wire_get_cstr(&rd);
+        if (rd.bad) {
+            free(path);
+            break;
+        }
+        if (b->n == cap) {
+            cap = cap ? cap * 2 : 256;
+            b->idx = dc_realloc(b->idx, cap * sizeof *b->idx);
+            b->scope = dc_realloc(b->scope, cap * sizeof *b->scope);
+            b->paths = dc_realloc(b->paths, cap * sizeof *b->paths);
+        }
+        b->idx[b->n] = idx;
+        b->scope[b->n] = scope;
+        b->paths[b->n++] = path;
+    }
+}
+
+static void free_block(my_block *b)
+{
+    for (size_t i = 0; i < b->n; i++) free(b->paths[i]);
+    free(b->idx);
+    free(b->scope);
+    free(b->paths);
+}
+
+/* Parse one file into a record (fd: the file opened ahead, or -1). */
+static void read_one(int fd, const char *path, uint32_t idx, uint32_t scope, dc_dataset *ds,
                      const dc_parse_opts *po, dc_record *rec, dc_header_stats *st, dc_worker *keep)
 {
     char err[DC_ERRLEN] = "";
@@ -43,7 +82,7 @@ static void read_one(const char *path, uint32_t idx, uint32_t scope, dc_dataset 
     rec->file_idx = idx;
     rec->scope = scope;
     dc_dataset_clear(ds);
-    int rc = dc_parse_file(path, po, ds, err, sizeof err);
+    int rc = dc_parse_fd(fd, path, po, ds, err, sizeof err); /* fd -1: opens path */
     st->header_bytes += ds->bytes_read;
     int row_ok = keep != NULL;
     if (rc == DC_PARSE_ERROR && po->walk_fragments) {
@@ -116,24 +155,24 @@ int dc_header_pass(MPI_Comm comm, const dc_config *cfg, const dc_filelist *fl,
     dc_dataset_init(&ds);
     dc_buf out;
     dc_buf_init(&out);
+    my_block blk;
+    unpack_block(mine, mine_len, &blk);
+    dc_prefetch *pf = dc_prefetch_start(blk.paths, blk.n, dc_prefetch_depth());
     int stopped = 0;
-    uint64_t done = 0;
-    for (dc_wire_rd rd = dc_wire_reader(mine, mine + mine_len); rd.p < rd.end;) {
-        uint32_t idx = (uint32_t)dc_wire_get_u(&rd, 4), scope = (uint32_t)dc_wire_get_u(&rd, 4);
-        char *path = dc_wire_get_cstr(&rd);
-        if (rd.bad) break;
-        if ((++done & 63) == 0 && dc_stop_poll()) {
-            free(path);
+    for (size_t i = 0; i < blk.n; i++) {
+        if (((i + 1) & 63) == 0 && dc_stop_poll()) {
             stopped = 1;
             break;
         }
         dc_record rec;
-        read_one(path, idx, scope, &ds, &po, &rec, &st, keep);
+        read_one(dc_prefetch_take(pf, i), blk.paths[i], blk.idx[i], blk.scope[i], &ds, &po, &rec,
+                 &st, keep);
         st.files_seen++;
         dc_record_pack(&rec, &out);
         dc_record_free(&rec);
-        free(path);
     }
+    dc_prefetch_stop(pf);
+    free_block(&blk);
     dc_dataset_free(&ds);
     free(mine);
 

@@ -37,6 +37,28 @@ void dc_worker_drop_rows(dc_worker *w)
 {
     for (size_t i = 0; i < w->n_kept; i++) dc_row_free(&w->kept[i]);
     w->n_kept = 0;
+    w->kept_text.len = 0; /* the memory is reused by the next window */
+    dc_strvec_free(&w->kept_names);
+}
+
+/* The scratch row as CSV values for the known columns, appended to the
+ * window's kept_text (no copy of the row, ~6x less memory); 0 when some
+ * column is new (then the row itself is kept for the column exchange). */
+static int keep_as_text(dc_worker *w, size_t at)
+{
+    if (!w->cols || !w->cols->n) return 0;
+    if (!w->kept_names.n) /* the columns the window's texts are formatted for */
+        for (size_t i = 0; i < w->cols->n; i++) dc_strvec_push(&w->kept_names, w->cols->cols[i].name);
+    if (w->kept_names.n != w->cols->n) return 0;
+    size_t mark = w->kept_text.len;
+    if (dc_csv_format_values(w->cols, &w->scratch, &w->kept_text) != 0 ||
+        w->kept_text.len - mark > UINT32_MAX) {
+        w->kept_text.len = mark;
+        return 0;
+    }
+    w->kept_off[at] = mark;
+    w->kept_len[at] = (uint32_t)(w->kept_text.len - mark);
+    return 1;
 }
 
 void dc_worker_keep_row(dc_worker *w, uint32_t idx, const dc_dataset *ds)
@@ -48,13 +70,34 @@ void dc_worker_keep_row(dc_worker *w, uint32_t idx, const dc_dataset *ds)
         if (w->n_kept == w->kept_cap) {
             w->kept_cap = w->kept_cap ? w->kept_cap * 2 : 256;
             w->kept = dc_realloc(w->kept, w->kept_cap * sizeof *w->kept);
+            w->kept_off = dc_realloc(w->kept_off, w->kept_cap * sizeof *w->kept_off);
+            w->kept_len = dc_realloc(w->kept_len, w->kept_cap * sizeof *w->kept_len);
         }
+        w->kept_len[w->n_kept] = 0;
         dc_row_init(&w->kept[w->n_kept++]);
     }
     dc_row_clear(&w->scratch);
     dc_flatten(dc_privacy_view(ds), &w->scratch); /* privacy.profile, output.columns */
     dc_row_free(&w->kept[at]);
-    dc_row_compact_copy(&w->scratch, &w->kept[at]);
+    w->kept_len[at] = 0;
+    if (!keep_as_text(w, at)) dc_row_compact_copy(&w->scratch, &w->kept[at]);
+}
+
+/* the kept text of window file idx as the scan's CSV row (-1: none) */
+static int take_kept_text(dc_worker *w, uint32_t idx, const dc_scan *s, dc_scan_result *res)
+{
+    if (idx < w->kept_first || idx - w->kept_first >= w->n_kept) return -1;
+    size_t at = idx - w->kept_first;
+    if (!w->kept_len[at]) return -1;
+    dc_buf_free(&res->text);
+    dc_csv_format_fixed(s->scan_id, s->n_files, &res->text);
+    dc_buf_append(&res->text, w->kept_text.data + w->kept_off[at], w->kept_len[at]);
+    w->kept_len[at] = 0;
+    if (w->cols->n != w->kept_names.n && dc_csv_remap_row(w->cols, &w->kept_names, &res->text) != 0) {
+        dc_buf_free(&res->text); /* cannot happen: read the file again */
+        return -1;
+    }
+    return 0;
 }
 
 /* the kept row of window file idx, taken (NULL when none) */
@@ -72,6 +115,9 @@ void dc_worker_free(dc_worker *w)
 {
     dc_worker_drop_rows(w);
     free(w->kept);
+    free(w->kept_off);
+    free(w->kept_len);
+    dc_buf_free(&w->kept_text);
     close_raw(w);
     dc_dataset_free(&w->ds);
     dc_row_free(&w->scratch);
@@ -149,6 +195,7 @@ static void flatten_row(dc_worker *w, const dc_scan *s, dc_scan_result *res)
 static int kept_row(dc_worker *w, const dc_batch *b, const dc_scan *s, dc_scan_result *res)
 {
     dc_row_free(&res->row);
+    if (take_kept_text(w, b->recs[s->first_rec].file_idx, s, res) == 0) return 0;
     if (take_kept_row(w, b->recs[s->first_rec].file_idx, &res->row) != 0) return -1;
     dc_buf_free(&res->text);
     if (w->cols && w->cols->n) {

@@ -51,6 +51,15 @@ void dc_py_repr(dc_buf *out, const char *s, size_t n)
     dc_buf_putc(out, quote);
     const unsigned char *p = (const unsigned char *)s;
     for (size_t i = 0; i < n;) {
+        size_t run = i; /* printable ASCII other than the quote and '\\': as it is */
+        while (run < n && p[run] >= 0x20 && p[run] < 0x7F && p[run] != (unsigned char)quote &&
+               p[run] != '\\')
+            run++;
+        if (run > i) {
+            dc_buf_append(out, s + i, run - i);
+            i = run;
+            continue;
+        }
         uint32_t cp;
         int len = utf8_next(p + i, n - i, &cp);
         if (len < 0) { /* not UTF-8 (never from the charset decoder) */
@@ -77,9 +86,25 @@ void dc_py_repr(dc_buf *out, const char *s, size_t n)
 }
 
 /* Python's float() / IS() would take this item (already stripped) */
+/* [+-]digits[.digits] (integer: no fraction) in at most 15 characters: a
+ * number to both Python and strtod without asking strtod */
+static int plain_decimal(const char *s, size_t n, int integer)
+{
+    size_t i = 0, digits = 0;
+    if (n > 15) return 0;
+    if (i < n && (s[i] == '+' || s[i] == '-')) i++;
+    while (i < n && s[i] >= '0' && s[i] <= '9') i++, digits++;
+    if (i < n && s[i] == '.' && !integer) {
+        i++;
+        while (i < n && s[i] >= '0' && s[i] <= '9') i++, digits++;
+    }
+    return digits && i == n;
+}
+
 static int is_number(const char *s, size_t n, int integer)
 {
     char buf[64];
+    if (plain_decimal(s, n, integer)) return 1;
     if (n == 0 || n >= sizeof buf) return 0;
     memcpy(buf, s, n);
     buf[n] = '\0';

@@ -16,6 +16,9 @@ Then one warm run with the LD_PRELOAD open counter (tests/bench/opencount.c): op
 input file.  And the warm small case: the first BENCH_ARCHIVE_WARM files (20,000) with
 the 1-process loop vs dcmcrawl -np 2 default config, files/s.
 
+BENCH_ARCHIVE_NOPREFETCH=1 adds a crawl without the header pass's read-ahead
+(DCMCRAWL_PREFETCH=0) to each round.  Warm files/s are given for the whole mpirun
+command and in-process (first rank's start to last rank's end in the trace).
 BENCH_ARCHIVE_USE crawls only the first files of the corpus (whole folders);
 BENCH_ARCHIVE_OPENS=0 skips the open-counting run.  Prints medians and spreads
 (min-max) and writes BENCH_DIR/archive_results.md.
@@ -37,6 +40,8 @@ WARM = int(os.environ.get("BENCH_ARCHIVE_WARM", "20000"))
 # crawl only the first USE files of the corpus (whole folders of 500; default all)
 USE = int(os.environ.get("BENCH_ARCHIVE_USE", str(N)))
 OPENS = os.environ.get("BENCH_ARCHIVE_OPENS", "1") == "1"
+# also crawl without the header pass's read-ahead each round (DCMCRAWL_PREFETCH=0)
+NOPREFETCH = os.environ.get("BENCH_ARCHIVE_NOPREFETCH", "0") == "1"
 REPEAT = int(os.environ.get("BENCH_REPEAT", "3"))
 DCMCRAWL = os.path.join(BUILD, "dcmcrawl")
 OPENREAD = os.path.join(BUILD, "bench", "openread")
@@ -102,13 +107,16 @@ def crawl(cfg, tag, extra_env=None):
         raise SystemExit("bench_archive: dcmcrawl failed:\n" + p.stderr[-2000:])
     rss = [int(x) / 1024.0 for x in re.findall(r"Maximum resident set size \(kbytes\): (\d+)", p.stderr)]
     cpu.append(sum(float(x) for x in re.findall(r"(?:User|System) time \(seconds\): ([0-9.]+)", p.stderr)))
-    start, first = None, None
+    start, first, done = None, None, None
     for ln in open(trace):
         r, pid, phase, n, t = ln.split()
         if phase == "start" and (start is None or float(t) < start):
             start = float(t)
         if r == "0" and phase == "rows" and first is None:
             first = float(t)
+        if phase == "done" and (done is None or float(t) > done):
+            done = float(t)
+    inproc.append(done - start if done and start else float("nan"))
     rows = sum(1 for _ in open(os.path.join(out, "metadata_a.csv"))) - 1
     if rows != expected_rows(cfg):
         raise SystemExit("bench_archive: %d rows, expected %d" % (rows, expected_rows(cfg)))
@@ -117,6 +125,7 @@ def crawl(cfg, tag, extra_env=None):
 
 _expected = {}
 cpu = []  # CPU seconds of all ranks, per crawl
+inproc = []  # seconds from the first rank's start to the last rank's end (no mpirun)
 
 
 def expected_rows(cfg):
@@ -143,6 +152,7 @@ def main():
     write_cfg(cfg, dirs, os.path.join(WORK, "out"))
     _expected[cfg] = n_files
     loop_s, crawl_s, rss0, rss1, first, walk_rate = [], [], [], [], [], []
+    crawl_np, crawl_in, crawl_cpu = [], [], []
     cold = True
     for r in range(REPEAT):
         cold &= drop_caches()
@@ -152,8 +162,15 @@ def main():
         ws = [float(re.search(r"walk_s=([0-9.]+)", o).group(1)) for o in outs]
         walk_rate.append(n_files / max(ws))
         cold &= drop_caches()
+        if NOPREFETCH:  # the same crawl without the header pass's read-ahead
+            w, _, _ = crawl(cfg, "np%d" % r, {"DCMCRAWL_PREFETCH": "0"})
+            crawl_np.append(w)
+            log("round %d: dcmcrawl without prefetch %.1f s" % (r + 1, w))
+            cold &= drop_caches()
         w, rss, f = crawl(cfg, "r%d" % r)
         crawl_s.append(w)
+        crawl_in.append(inproc[-1])
+        crawl_cpu.append(cpu[-1])
         rss0.append(rss[0])
         rss1.append(rss[1] if len(rss) > 1 else float("nan"))
         first.append(f)
@@ -175,30 +192,40 @@ def main():
     _expected[wcfg] = len(wdirs) * 500
     subprocess.run([OPENREAD] + wdirs, capture_output=True)
     crawl(wcfg, "warmup")
-    wl, wc = [], []
+    wl, wc, wi = [], [], []
     for r in range(REPEAT + 2):
         p = subprocess.run([OPENREAD] + wdirs, capture_output=True, text=True)
         wl.append(float(re.search(r"files_per_s=(\d+)", p.stdout).group(1)))
         w, _, _ = crawl(wcfg, "warm%d" % r)
         wc.append(len(wdirs) * 500 / w)
+        wi.append(len(wdirs) * 500 / inproc[-1])
     ratio = [c / l for c, l in zip(wc, wl)]
+    ratio_in = [c / l for c, l in zip(wi, wl)]
     lines = [
         "| %d files, metadata only, default config, 2 ranks, %s | median (min-max) |" % (
             n_files, "cold cache" if cold else "WARM cache (drop_caches not permitted)"),
         "|---|---|",
         "| open/read 8 KiB/close loop, 2 processes, s | %s |" % stats(loop_s),
         "| dcmcrawl, s | %s |" % stats(crawl_s),
+    ] + ([
+        "| dcmcrawl without prefetch (DCMCRAWL_PREFETCH=0), s | %s |" % stats(crawl_np),
+        "| dcmcrawl without prefetch / loop | %s |" % stats([c / l for c, l in zip(crawl_np, loop_s)]),
+    ] if crawl_np else []) + [
+        "| dcmcrawl in-process (first rank start to last rank end), s | %s |" % stats(crawl_in),
         "| readdir walk of the loop, files/s | %s |" % stats(walk_rate),
         "| dcmcrawl / loop | %s |" % stats([c / l for c, l in zip(crawl_s, loop_s)]),
         "| first rows durable after start, s | %s |" % stats(first),
         "| CPU of all ranks per file (cold rounds), us | %s |" % stats(
-            [c / n_files * 1e6 for c in cpu[:len(crawl_s)]]),
+            [c / n_files * 1e6 for c in crawl_cpu]),
         "| rank 0 peak RSS, MiB | %s |" % stats(rss0),
         "| rank 1 peak RSS, MiB | %s |" % stats(rss1),
         "| opens per input file (warm run) | %.4f |" % (opens / n_files),
         "| warm %d files: loop files/s (1 process) | %s |" % (len(wdirs) * 500, stats(wl)),
-        "| warm %d files: dcmcrawl 2 ranks files/s | %s |" % (len(wdirs) * 500, stats(wc)),
-        "| warm: dcmcrawl / loop files/s | %s |" % stats(ratio),
+        "| warm %d files: dcmcrawl 2 ranks files/s, whole mpirun command | %s |" % (
+            len(wdirs) * 500, stats(wc)),
+        "| warm %d files: dcmcrawl 2 ranks files/s, in-process | %s |" % (len(wdirs) * 500, stats(wi)),
+        "| warm: dcmcrawl / loop files/s, whole command | %s |" % stats(ratio),
+        "| warm: dcmcrawl / loop files/s, in-process | %s |" % stats(ratio_in),
     ]
     text = "\n".join(lines) + "\n"
     print(text)

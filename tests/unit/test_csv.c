@@ -342,6 +342,87 @@ static void test_empty_colset(void **state)
     dc_colset_free(&cs);
 }
 
+/* values formatted before the Scan ID is known, then remapped after the
+ * header gained columns: the same text as a row formatted afterwards */
+static void test_values_then_remap(void **state)
+{
+    (void)state;
+    dc_colset cs;
+    dc_colset_init(&cs);
+    dc_column c1 = col("Modality (0008, 0060)", 1, DC_TAG(0x0008, 0x0060), 0);
+    dc_column c3 = col("PatientName (0010, 0010)", 1, DC_TAG(0x0010, 0x0010), 0);
+    dc_column c2 = col("Odd, \"name\" (0009, 1001)", 1, DC_TAG(0x0009, 0x1001), 0);
+    dc_column c4 = col("Zeta (0020, 0010)", 1, DC_TAG(0x0020, 0x0010), 0);
+    dc_colset_add(&cs, &c3);
+    dc_colset_add(&cs, &c1);
+    dc_colset_sort(&cs);
+    dc_column rc[2] = {c3, c1};
+    char *rv[2] = {"Doe, \"Jr\"", "C\xc3\xa9T"};
+    dc_row row;
+    dc_row_init(&row);
+    row.cols = rc;
+    row.vals = rv;
+    row.n = 2;
+    dc_buf whole, parts;
+    dc_buf_init(&whole);
+    dc_buf_init(&parts);
+    dc_csv_format_row(&cs, "id,1", 9, &row, &whole);
+    dc_buf values;
+    dc_buf_init(&values);
+    assert_int_equal(dc_csv_format_values(&cs, &row, &values), 0);
+    dc_csv_format_fixed("id,1", 9, &parts);
+    dc_buf_append(&parts, values.data, values.len);
+    assert_string_equal(dc_buf_cstr(&parts), dc_buf_cstr(&whole));
+
+    dc_strvec old;
+    dc_strvec_init(&old);
+    for (size_t i = 0; i < cs.n; i++) dc_strvec_push(&old, cs.cols[i].name);
+    dc_colset_add(&cs, &c4); /* a batch widened the header: one before, one after */
+    dc_colset_add(&cs, &c2);
+    dc_colset_sort(&cs);
+    assert_int_equal(dc_csv_remap_row(&cs, &old, &parts), 0);
+    dc_buf_reset(&whole);
+    dc_csv_format_row(&cs, "id,1", 9, &row, &whole);
+    assert_string_equal(dc_buf_cstr(&parts), dc_buf_cstr(&whole));
+    assert_string_equal(dc_buf_cstr(&whole), "\"id,1\",9,C\xc3\xa9T,,\"Doe, \"\"Jr\"\"\",\n");
+    dc_buf_reset(&parts);
+    dc_buf_puts(&parts, "torn \"record");
+    assert_int_equal(dc_csv_remap_row(&cs, &old, &parts), -1);
+    dc_strvec_free(&old);
+    dc_buf_free(&values);
+    dc_buf_free(&whole);
+    dc_buf_free(&parts);
+    dc_colset_free(&cs);
+}
+
+/* the 8-bytes-at-a-time check finds a special byte at every offset */
+static void test_quoting_every_offset(void **state)
+{
+    (void)state;
+    const char specials[] = {',', '"', '\n', '\r'};
+    dc_buf b;
+    dc_buf_init(&b);
+    for (size_t len = 1; len < 40; len++)
+        for (size_t at = 0; at < len; at++)
+            for (size_t k = 0; k < sizeof specials; k++) {
+                char s[48];
+                memset(s, 'a', len);
+                s[at] = specials[k];
+                dc_buf_reset(&b);
+                dc_csv_fieldn(&b, s, len);
+                size_t want = len + 2 + (specials[k] == '"');
+                if (b.len != want || b.data[0] != '"')
+                    fail_msg("len %zu byte %zu (0x%02x): not quoted", len, at, specials[k]);
+            }
+    char bad[20];
+    memset(bad, 'a', sizeof bad);
+    bad[13] = (char)0xff; /* not UTF-8: escaped */
+    dc_buf_reset(&b);
+    dc_csv_fieldn(&b, bad, sizeof bad);
+    assert_string_equal(dc_buf_cstr(&b), "aaaaaaaaaaaaa\\xffaaaaaa");
+    dc_buf_free(&b);
+}
+
 /* ---- column names back to keys and styles (colkey.c, names.c) ---- */
 
 static void key_is(const char *name, int depth, uint32_t a, uint32_t b, uint32_t c)
@@ -423,6 +504,8 @@ int main(void)
         cmocka_unit_test(test_colset_order_independent),
         cmocka_unit_test(test_header_and_row),
         cmocka_unit_test(test_empty_colset),
+        cmocka_unit_test(test_values_then_remap),
+        cmocka_unit_test(test_quoting_every_offset),
         cmocka_unit_test(test_colkey_both_styles),
         cmocka_unit_test(test_header_style),
     };

@@ -1,0 +1,144 @@
+/*
+ * test_prefetch.c - the header pass's prefetcher (dc_prefetch.h): every
+ * descriptor it hands over is open on the right file (read back through it),
+ * files it cannot open and files not regular come back as -1 (the parser
+ * opens them itself), files taken before the thread reaches them are skipped
+ * (-1 or a valid fd, never another file's), and stopping early closes the
+ * descriptors not taken (the process's open descriptors return to where they
+ * were).
+ */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <dirent.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <cmocka.h>
+
+#include "dc_prefetch.h"
+
+#define N_FILES 300
+
+static char dir[64];
+static char *paths[N_FILES];
+
+static int count_fds(void)
+{
+    int n = 0;
+    DIR *d = opendir("/proc/self/fd");
+    for (struct dirent *e; d && (e = readdir(d));) n += e->d_name[0] != '.';
+    if (d) closedir(d);
+    return n;
+}
+
+static int setup(void **state)
+{
+    (void)state;
+    snprintf(dir, sizeof dir, "/tmp/dc_prefetch_XXXXXX");
+    if (!mkdtemp(dir)) return -1;
+    for (int i = 0; i < N_FILES; i++) {
+        char p[128];
+        snprintf(p, sizeof p, "%s/f%03d", dir, i);
+        paths[i] = strdup(p);
+        if (i % 50 == 7) continue; /* missing */
+        if (i % 50 == 9) {         /* a folder: not a regular file */
+            mkdir(p, 0700);
+            continue;
+        }
+        FILE *f = fopen(p, "w");
+        fprintf(f, "file %03d", i);
+        fclose(f);
+    }
+    return 0;
+}
+
+static int teardown(void **state)
+{
+    (void)state;
+    for (int i = 0; i < N_FILES; i++) {
+        if (i % 50 == 9)
+            rmdir(paths[i]);
+        else
+            unlink(paths[i]);
+        free(paths[i]);
+    }
+    rmdir(dir);
+    return 0;
+}
+
+/* fd is open on file i (its text says so) */
+static void check_fd(int fd, int i)
+{
+    char want[16], got[16] = "";
+    snprintf(want, sizeof want, "file %03d", i);
+    ssize_t r = pread(fd, got, sizeof got - 1, 0);
+    assert_true(r == (ssize_t)strlen(want));
+    got[r] = '\0';
+    assert_string_equal(got, want);
+    close(fd);
+}
+
+static void take_all(size_t depth, int step, int slow)
+{
+    int before = count_fds();
+    dc_prefetch *p = dc_prefetch_start(paths, N_FILES, depth);
+    assert_non_null(p);
+    int handed = 0;
+    for (int i = 0; i < N_FILES; i += step) {
+        if (slow && i % 16 == 0) usleep(2000); /* let the thread run ahead */
+        int fd = dc_prefetch_take(p, (size_t)i);
+        int openable = i % 50 != 7 && i % 50 != 9;
+        if (!openable) assert_int_equal(fd, -1);
+        if (fd >= 0) {
+            check_fd(fd, i);
+            handed++;
+        }
+    }
+    dc_prefetch_stop(p);
+    if (slow) assert_true(handed > 0); /* the thread did work ahead */
+    assert_int_equal(count_fds(), before);
+}
+
+static void test_in_order(void **state)
+{
+    (void)state;
+    take_all(128, 1, 1);
+    take_all(1, 1, 1);
+    take_all(32, 1, 0);
+}
+
+static void test_skipping(void **state)
+{
+    (void)state;
+    take_all(8, 3, 1); /* files never taken are closed by stop */
+    take_all(8, 7, 0);
+}
+
+static void test_stop_early(void **state)
+{
+    (void)state;
+    int before = count_fds();
+    dc_prefetch *p = dc_prefetch_start(paths, N_FILES, 64);
+    int fd = dc_prefetch_take(p, 0);
+    if (fd >= 0) check_fd(fd, 0);
+    usleep(20000);
+    dc_prefetch_stop(p);
+    assert_int_equal(count_fds(), before);
+    assert_null(dc_prefetch_start(paths, N_FILES, 0)); /* depth 0: off */
+    assert_int_equal(dc_prefetch_take(NULL, 3), -1);
+    dc_prefetch_stop(NULL);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_in_order),
+        cmocka_unit_test(test_skipping),
+        cmocka_unit_test(test_stop_early),
+    };
+    return cmocka_run_group_tests(tests, setup, teardown);
+}
