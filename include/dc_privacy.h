@@ -39,6 +39,8 @@
  *     every PN value not in the table removed, every DA/DT value not in the
  *     table removed (or shifted), every UI value that is not a DICOM-defined
  *     UID (1.2.840.10008.*) replaced as U, curves and overlays removed.
+ *   - Segment Label, Segment Description, Segment Algorithm Name (not in the
+ *     table) are descriptors: removed, or cleaned with clean_descriptors.
  *   - privacy.clean_descriptors: descriptor rows (series/study description,
  *     protocol name, ...) kept, with the patient's identifying values found in
  *     them (name parts, IDs, accession number, birth date) replaced by "X".

@@ -152,8 +152,18 @@ static int unlisted_action(const dc_privacy *p, uint16_t vr, const char *val, si
     return DC_PA_KEEP;
 }
 
+/* free text of SEG objects the table does not list (Segment Label,
+ * Segment Description, Segment Algorithm Name): annotators write names and
+ * IDs there, so they are descriptors like the ROI Name the table lists */
+static int is_segment_text(uint32_t tag)
+{
+    return tag == DC_TAG(0x0062, 0x0005) || tag == DC_TAG(0x0062, 0x0006) ||
+           tag == DC_TAG(0x0062, 0x0009);
+}
+
 int dc_privacy_action(const dc_privacy *p, uint32_t tag, uint16_t vr, const char *val, size_t n)
 {
+    if (is_segment_text(tag)) return p->opts.clean_descriptors ? DC_PA_CLEAN : DC_PA_REMOVE;
     if (DC_TAG_GROUP(tag) & 1) return DC_PA_REMOVE; /* private, and private creators */
     if (tag == TAG_PATIENT_ID || tag == TAG_PATIENT_NAME) return DC_PA_PATIENT;
     const dc_privacy_row *r = dc_privacy_lookup(tag);
