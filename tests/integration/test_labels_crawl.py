@@ -355,6 +355,27 @@ def case_privacy(binary, work):
         seg_a, rt_a = l1["seg"][2], l1["rtstruct"][2]
         check(list(seg_a["segment_labels"]) == ["", ""] and list(rt_a["roi_names"]) == [""] * len(rt_a["roi_names"]),
               "privacy: segment labels and ROI names removed (descriptors, clean_descriptors false)")
+    # another key over the same output: the ledger's sealed paths do not open;
+    # label scans whose file is gone get a reason (and no path), the new ones labels
+    key2 = os.path.join(work, "pkey2")
+    with open(key2, "w") as fh:
+        fh.write("fedcba9876543210fedcba9876543210-other\n")
+    os.chmod(key2, 0o600)
+    shutil.copytree(os.path.join(work, "out_priv1"), os.path.join(work, "out_k2"))
+    for f in glob.glob(os.path.join(work, "out_k2", "labels_L.d", "*.h5")):
+        os.remove(f)
+    cfgk = os.path.join(work, "out_k2.yaml")
+    write_private_config(cfgk, "pdata", "out_k2", key2)
+    rc, log = crawl(binary, work, cfgk, 1, log="log_k2.txt")
+    unread = read_csv(os.path.join(work, "out_k2", "unreadable_files_L.csv"))
+    sealed = sorted(r[1] for r in unread if r[0] == "labels: input path sealed under another privacy key")
+    old = sorted(n + "_labels" for n in (l1 or {}) and [v[0] for v in l1.values()])
+    new = sorted(labels_of(os.path.join(work, "out_k2")))
+    check(rc == 0 and sealed == old and len(old) == 2 and len(new) == 2 and not set(new) & set(old),
+          "privacy, another key: old label scans say their path is sealed, new ones have labels (%s %s %s)"
+          % (rc, sealed, new))
+    found = TP.leaks(needles, TP.all_output_bytes(os.path.join(work, "out_k2")) + [("log", log.encode())])
+    check(not found, "privacy, another key: no identifying value in any output byte: %s" % found[:5])
     lc = runs[(1, "  clean_descriptors: true\n")][1]
     if lc:
         names = [str(x) for x in lc["rtstruct"][2]["roi_names"]]
