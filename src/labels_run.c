@@ -317,7 +317,7 @@ static void read_label_lines(lab_phase *p, FILE *f)
         s->line = no;
     }
     free(line);
-    qsort(p->scans, p->n_scans, sizeof *p->scans, cmp_scan);
+    if (p->n_scans) qsort(p->scans, p->n_scans, sizeof *p->scans, cmp_scan);
     size_t k = 0;
     for (size_t i = 0; i < p->n_scans; i++) {
         if (k && strcmp(p->scans[k - 1].scan_id, p->scans[i].scan_id) == 0) {
@@ -682,7 +682,7 @@ static void gather_rows(MPI_Comm comm, int rank, lab_phase *p)
         o = (uint64_t)(text + strlen(text) + 1 - all);
         dc_strvec_push_own(&pairs, dc_asprintf("%s\001%s", key, text));
     }
-    qsort(pairs.v, pairs.n, sizeof *pairs.v, cmp_str);
+    if (pairs.n) qsort(pairs.v, pairs.n, sizeof *pairs.v, cmp_str); /* v is NULL when empty */
     for (size_t i = 0; i < pairs.n; i++) {
         char *sep = strchr(pairs.v[i], '\001');
         *sep = '\0';
