@@ -28,6 +28,8 @@ Runs:
 """
 import csv
 import glob
+import hashlib
+import hmac
 import os
 import re
 import shutil
@@ -35,6 +37,7 @@ import subprocess
 import sys
 import tempfile
 import time
+import warnings
 
 import h5py
 import numpy as np
@@ -319,6 +322,41 @@ def check_private_outputs(out, tag, plain, pc):
     return labels
 
 
+def pseudonymous_uid(key, uid):
+    """the profile's UID pseudonym (README "Privacy"): 2.25.<first 128 bits of HMAC-SHA256(key, "U" 0 uid)>"""
+    k = open(key, "rb").read().rstrip(b"\n")
+    return "2.25.%d" % int.from_bytes(hmac.new(k, b"U\0" + uid.encode(), hashlib.sha256).digest()[:16], "big")
+
+
+def case_private_reason(binary, work, pc, key, needles):
+    """a label that cannot be made: its reason names no original UID (a UID-like
+    SegmentationType is the message's only variable part)"""
+    base = os.path.join(work, "pdata_bad")
+    shutil.copytree(os.path.join(work, "pdata"), base)
+    os.makedirs(os.path.join(base, "Smithfield_Johnathan_BADSEG"))
+    ds = pydicom.dcmread(pc["seg"])
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # not a valid CS, on purpose
+        ds.SegmentationType = "1.2.3.4.5"
+    ds.SeriesInstanceUID = "1.2.826.0.1.3680043.10.1011.99.1"
+    ds.SOPInstanceUID = ds.file_meta.MediaStorageSOPInstanceUID = "1.2.826.0.1.3680043.10.1011.99.2"
+    bad = os.path.join(base, "Smithfield_Johnathan_BADSEG", "seg.dcm")
+    ds.save_as(bad)
+    cfg = os.path.join(work, "out_bad.yaml")
+    write_private_config(cfg, "pdata_bad", "out_bad", key)
+    rc, log = crawl(binary, work, cfg, 1, log="log_bad.txt")
+    unread = read_csv(os.path.join(work, "out_bad", "unreadable_files_L.csv"))
+    want = "labels: unsupported SegmentationType " + pseudonymous_uid(key, "1.2.3.4.5")
+    rows = [r for r in unread if r[0].startswith("labels: ")]
+    check(rc == 0 and [r[0] for r in rows] == [want] and rows[0][3].count("/") == 1 and rows[0][3][0] == "F",
+          "privacy: a label's reason shows the UID-like value as its pseudonym, the file as F.../N... (%s)" % rows)
+    # (the metadata row keeps the CS value itself: the profile keeps SegmentationType)
+    blobs = TP.all_output_bytes(os.path.join(work, "out_bad")) + [("log", log.encode())]
+    found = TP.leaks(needles | {b"BADSEG"}, blobs) + TP.leaks(
+        {b"1.2.3.4.5"}, [b for b in blobs if b[0] in ("unreadable_files_L.csv", "log")])
+    check(not found, "privacy, bad SEG: no identifying value in any output byte: %s" % found[:5])
+
+
 def case_privacy(binary, work):
     pc = make_private_corpus(os.path.join(work, "pdata"))
     key = os.path.join(work, "pkey")
@@ -376,6 +414,7 @@ def case_privacy(binary, work):
           % (rc, sealed, new))
     found = TP.leaks(needles, TP.all_output_bytes(os.path.join(work, "out_k2")) + [("log", log.encode())])
     check(not found, "privacy, another key: no identifying value in any output byte: %s" % found[:5])
+    case_private_reason(binary, work, pc, key, needles)
     lc = runs[(1, "  clean_descriptors: true\n")][1]
     if lc:
         names = [str(x) for x in lc["rtstruct"][2]["roi_names"]]
