@@ -39,6 +39,8 @@
  *     every PN value not in the table removed, every DA/DT value not in the
  *     table removed (or shifted), every UI value that is not a DICOM-defined
  *     UID (1.2.840.10008.*) replaced as U, curves and overlays removed.
+ *   - Segment Label, Segment Description, Segment Algorithm Name (not in the
+ *     table) are descriptors: removed, or cleaned with clean_descriptors.
  *   - privacy.clean_descriptors: descriptor rows (series/study description,
  *     protocol name, ...) kept, with the patient's identifying values found in
  *     them (name parts, IDs, accession number, birth date) replaced by "X".
@@ -131,6 +133,14 @@ int dc_privacy_date_shift(const dc_privacy *p, const char *patient, size_t n);
  * in[n] is not a valid date of 8 digits (the caller removes it). */
 int dc_privacy_shift_da(const char *in, size_t n, int days, char out[9]);
 
+/* Sealed text (the input paths of the labels ledger, README "Privacy"):
+ * AES-256-GCM under a key derived from the privacy key, nonce synthetic
+ * (derived from the text: equal texts seal equally).  OUT out: hex
+ * appended.  Unseal: the text (malloc'd), NULL when sealed is not hex of a
+ * sealed text or was sealed under another key. */
+void dc_privacy_seal(const dc_privacy *p, const char *text, dc_buf *out);
+char *dc_privacy_unseal(const dc_privacy *p, const char *sealed);
+
 /* ---- the dataset filter (privacy_dataset.c) ---- */
 
 /* IN p (NULL: no profile), cols (NULL: every column; dc_columns.h), ds;
@@ -139,6 +149,12 @@ int dc_privacy_shift_da(const char *in, size_t n, int days, char out[9]);
  * and top are filled (for flattening, not decoding).  Returns out. */
 const dc_dataset *dc_privacy_filter(const dc_privacy *p, const dc_columns *cols,
                                     const dc_dataset *ds, dc_dataset *out);
+
+/* A free-text value of ds (a segment label, an ROI name, ...) treated as a
+ * descriptor: with privacy.clean_descriptors the text with ds's identifying
+ * values (name parts, IDs, accession, birth date, ...) replaced by "X", else
+ * "" (removed).  OUT out (appended).  p NULL: the text unchanged. */
+void dc_privacy_descriptor(const dc_privacy *p, const dc_dataset *ds, const char *text, dc_buf *out);
 
 /* The burned-in flag (README "Privacy"): with a profile, the filtered copy
  * gets a private block of dcmcrawl's own at top level, creator

@@ -2,6 +2,17 @@
  * labels_run.c - labels and references in the crawl (dc_labels_run.h): the
  * ledger noted while planning windows, and the label phase at the end of a
  * run (references_<id>.csv, label datasets, their unreadable rows).
+ *
+ * With privacy.profile (README "Privacy"): every UID the ledger, the
+ * references CSV and the label attributes hold is the profile's pseudonym of
+ * it (dc_privacy_uid, the same the metadata rows and Scan IDs get), free
+ * text of the label objects is a descriptor (dc_privacy_descriptor), messages
+ * name no input path or original UID (scrub_message), and the input path the
+ * phase re-reads is sealed in the ledger (dc_privacy_seal: AES-256-GCM
+ * under a key derived from the privacy key).  Sealing, not a side file:
+ * the ledger must survive between runs of an output folder (appends,
+ * restarts) like the outputs themselves, and the key file is already what
+ * every such run needs; without the key the ledger shows no path.
  */
 #include "dc_labels_run.h"
 
@@ -130,17 +141,50 @@ static void series_line(const dc_config *cfg, const dc_scan *s, dc_buf *b)
     dc_grid_free(&g);
 }
 
+/* a references summary (dc_references_summary: target line, then rows
+ * "kind TAB study TAB series TAB sop TAB for TAB count") with every UID
+ * replaced by its pseudonym */
+static void pseudonymise_summary(const dc_privacy *pv, const char *summary, dc_buf *out)
+{
+    char uid[DC_PRIVACY_UID_LEN];
+    int line = 0, field = 0;
+    for (const char *c = summary;;) {
+        size_t n = strcspn(c, "\t\n");
+        int is_uid = line == 0 ? field == 0 : field >= 1 && field <= 4;
+        if (is_uid && n) {
+            dc_privacy_uid(pv, c, n, uid);
+            dc_buf_puts(out, uid);
+        } else {
+            dc_buf_append(out, c, n);
+        }
+        c += n;
+        if (!*c) break;
+        if (*c == '\n')
+            line++, field = 0;
+        else
+            field++;
+        dc_buf_putc(out, *c++);
+    }
+}
+
 static void label_line(const dc_scan *s, const dc_record *r, const char *path, dc_buf *b)
 {
+    const dc_privacy *pv = dc_privacy_active();
     char m[17], *abs = realpath(path, NULL);
     snprintf(m, sizeof m, "%.16s", r->modality);
     dc_buf_putc(b, 'L');
     put_field(b, s->scan_id);
     put_field(b, m);
     dc_buf_printf(b, "\t%u", s->n_files);
-    put_field(b, abs ? abs : path);
-    put_field(b, r->refs ? r->refs : "");
+    dc_buf t;
+    dc_buf_init(&t);
+    if (pv) dc_privacy_seal(pv, abs ? abs : path, &t);
+    put_field(b, pv ? dc_buf_cstr(&t) : abs ? abs : path);
+    dc_buf_reset(&t);
+    if (pv && r->refs) pseudonymise_summary(pv, r->refs, &t);
+    put_field(b, pv ? dc_buf_cstr(&t) : r->refs ? r->refs : "");
     dc_buf_putc(b, '\n');
+    dc_buf_free(&t);
     free(abs);
 }
 
@@ -163,7 +207,7 @@ static int ledger_open(const char *path)
 int dc_labels_note(const dc_config *cfg, const dc_record *recs, const dc_filelist *files,
                    const dc_scan *scans, size_t n)
 {
-    if (cfg->dry_run || cfg->privacy_profile) return 0; /* the ledger would hold paths, UIDs */
+    if (cfg->dry_run) return 0;
     dc_buf b;
     dc_buf_init(&b);
     for (size_t i = 0; i < n; i++) {
@@ -242,6 +286,13 @@ static int cmp_target(const void *a, const void *b)
     return strcmp(((const lab_target *)a)->uid, ((const lab_target *)b)->uid);
 }
 
+/* a ledger's input path; with a profile sealed (NULL: not under this key) */
+static char *read_path(const char *field)
+{
+    const dc_privacy *pv = dc_privacy_active();
+    return pv ? dc_privacy_unseal(pv, field) : dc_strdup(field);
+}
+
 static void read_label_lines(lab_phase *p, FILE *f)
 {
     char *line = NULL, *fl[7];
@@ -261,12 +312,12 @@ static void read_label_lines(lab_phase *p, FILE *f)
         s->scan_id = dc_strdup(fl[1]);
         s->modality = dc_strdup(fl[2]);
         s->n_files = (uint32_t)strtoul(fl[3], NULL, 10);
-        s->path = dc_strdup(fl[4]);
+        s->path = read_path(fl[4]);
         s->summary = dc_strdup(fl[5]);
         s->line = no;
     }
     free(line);
-    qsort(p->scans, p->n_scans, sizeof *p->scans, cmp_scan);
+    if (p->n_scans) qsort(p->scans, p->n_scans, sizeof *p->scans, cmp_scan);
     size_t k = 0;
     for (size_t i = 0; i < p->n_scans; i++) {
         if (k && strcmp(p->scans[k - 1].scan_id, p->scans[i].scan_id) == 0) {
@@ -417,7 +468,7 @@ static void add_unreadable(lab_phase *p, const lab_scan *s, const char *reason)
     dc_buf_putc(&row, ',');
     dc_csv_field(&row, id);
     dc_buf_printf(&row, ",%u,", s->n_files);
-    dc_csv_field(&row, dc_privacy_path_view(s->path));
+    dc_csv_field(&row, s->path ? dc_privacy_path_view(s->path) : "");
     dc_buf_putc(&row, '\n');
     dc_strvec_push(&p->unread_rows, row.data);
     dc_buf_free(&row);
@@ -431,6 +482,76 @@ static char *label_file_name(const char *scan_id)
     size_t n = strlen(scan_id);
     return dc_asprintf("%016llx%016llx.h5", (unsigned long long)dc_hash64(scan_id, n, 0x5eed),
                        (unsigned long long)dc_hash64(scan_id, n, 0x1abe1));
+}
+
+/* dotted digits with two dots at least: a UID (not a number or a version) */
+static size_t uid_at(const char *c)
+{
+    size_t n = 0, dots = 0;
+    while ((c[n] >= '0' && c[n] <= '9') || (c[n] == '.' && n && c[n - 1] != '.')) dots += c[n++] == '.';
+    if (n && c[n - 1] == '.') n--, dots--;
+    return dots >= 2 && n >= 5 ? n : 0;
+}
+
+/* With a profile: msg with the input path shown as in unreadable rows
+ * (dc_privacy_path_view) and every UID as its pseudonym.  The label core's
+ * messages name the file it read and UIDs of the original object. */
+static void scrub_message(const char *path, char *msg, size_t cap)
+{
+    const dc_privacy *pv = dc_privacy_active();
+    if (!pv || !msg[0]) return;
+    size_t pl = path ? strlen(path) : 0;
+    char uid[DC_PRIVACY_UID_LEN];
+    dc_buf b;
+    dc_buf_init(&b);
+    for (const char *c = msg; *c;) {
+        size_t n = 0;
+        int after_digit = c > msg && ((c[-1] >= '0' && c[-1] <= '9') || c[-1] == '.');
+        if (pl && strncmp(c, path, pl) == 0) {
+            dc_buf_puts(&b, dc_privacy_path_view(path));
+            c += pl;
+        } else if (!after_digit && (n = uid_at(c)) != 0) {
+            dc_privacy_uid(pv, c, n, uid);
+            dc_buf_puts(&b, uid);
+            c += n;
+        } else {
+            dc_buf_putc(&b, *c++);
+        }
+    }
+    snprintf(msg, cap, "%s", dc_buf_cstr(&b));
+    dc_buf_free(&b);
+}
+
+/* With a profile: the label object's free text as descriptors
+ * (dc_privacy_descriptor) and the warnings scrubbed */
+static void deidentify_volume(const dc_privacy *pv, const dc_dataset *ds, dc_label_volume *v,
+                              const char *path, dc_buf *warnings)
+{
+    dc_buf t;
+    dc_buf_init(&t);
+#define DESCRIPTOR(field)                                        \
+    do {                                                         \
+        dc_buf_reset(&t);                                        \
+        dc_privacy_descriptor(pv, ds, (field), &t);              \
+        snprintf((field), sizeof(field), "%s", dc_buf_cstr(&t)); \
+    } while (0)
+    for (uint32_t i = 0; v->kind == DC_LABEL_SEG && i < v->seg.n_segments; i++) {
+        DESCRIPTOR(v->seg.segments[i].label);
+        DESCRIPTOR(v->seg.segments[i].description);
+        DESCRIPTOR(v->seg.segments[i].algorithm_name);
+    }
+    for (uint32_t i = 0; v->kind == DC_LABEL_RTSTRUCT && i < v->rtss.n_rois; i++)
+        DESCRIPTOR(v->rtss.rois[i].name);
+#undef DESCRIPTOR
+    dc_buf_free(&t);
+    if (!warnings->len) return;
+    char *msg = dc_strdup(dc_buf_cstr(warnings));
+    size_t cap = strlen(msg) * 10 + 256; /* a 5-char UID grows to <= 47 chars */
+    msg = dc_realloc(msg, cap);
+    scrub_message(path, msg, cap);
+    dc_buf_reset(warnings);
+    dc_buf_puts(warnings, msg);
+    free(msg);
 }
 
 /* make and write one label dataset; returns 0, or -1 with err */
@@ -459,6 +580,7 @@ static int make_label(const lab_phase *p, const lab_scan *s, const lab_target *t
         if (v.kind == DC_LABEL_RTSTRUCT) dc_label_rtss_warnings(&v, &w);
         if (!t) dc_buf_puts(&w, "no referenced series: own grid");
         if (t && !t->grid.nz) dc_buf_puts(&w, "referenced scan is no 3D volume: own grid");
+        if (dc_privacy_active()) deidentify_volume(dc_privacy_active(), &ds, &v, s->path, &w);
         dc_label_attrs a = {s->scan_id, t ? t->scan_id : "", s->target ? s->target : "",
                             w.len ? w.data : ""};
         dc_hook("labels");
@@ -488,7 +610,9 @@ static int make_my_labels(lab_phase *p, int rank, int nranks)
         }
         char *name = label_file_name(s->scan_id), *file = dc_asprintf("%s/%s", dir, name);
         char err[DC_ERRLEN] = "";
-        if (access(file, F_OK) != 0 && make_label(p, s, t, file, err, sizeof err) != 0) {
+        if (!s->path) snprintf(err, sizeof err, "input path sealed under another privacy key");
+        if (access(file, F_OK) != 0 && (!s->path || make_label(p, s, t, file, err, sizeof err) != 0)) {
+            scrub_message(s->path, err, sizeof err);
             char *why = dc_asprintf("labels: %s", err);
             add_unreadable(p, s, why);
             free(why);
@@ -558,7 +682,7 @@ static void gather_rows(MPI_Comm comm, int rank, lab_phase *p)
         o = (uint64_t)(text + strlen(text) + 1 - all);
         dc_strvec_push_own(&pairs, dc_asprintf("%s\001%s", key, text));
     }
-    qsort(pairs.v, pairs.n, sizeof *pairs.v, cmp_str);
+    if (pairs.n) qsort(pairs.v, pairs.n, sizeof *pairs.v, cmp_str); /* v is NULL when empty */
     for (size_t i = 0; i < pairs.n; i++) {
         char *sep = strchr(pairs.v[i], '\001');
         *sep = '\0';
@@ -768,7 +892,7 @@ static int label_datasets(MPI_Comm comm, int rank, lab_phase *p, dc_outputs *out
 
 int dc_labels_finish(MPI_Comm comm, const dc_config *cfg, dc_outputs *out)
 {
-    if (cfg->dry_run || cfg->privacy_profile) return 0;
+    if (cfg->dry_run) return 0;
     int rank;
     MPI_Comm_rank(comm, &rank);
     lab_phase p;

@@ -152,8 +152,18 @@ static int unlisted_action(const dc_privacy *p, uint16_t vr, const char *val, si
     return DC_PA_KEEP;
 }
 
+/* free text of SEG objects the table does not list (Segment Label,
+ * Segment Description, Segment Algorithm Name): annotators write names and
+ * IDs there, so they are descriptors like the ROI Name the table lists */
+static int is_segment_text(uint32_t tag)
+{
+    return tag == DC_TAG(0x0062, 0x0005) || tag == DC_TAG(0x0062, 0x0006) ||
+           tag == DC_TAG(0x0062, 0x0009);
+}
+
 int dc_privacy_action(const dc_privacy *p, uint32_t tag, uint16_t vr, const char *val, size_t n)
 {
+    if (is_segment_text(tag)) return p->opts.clean_descriptors ? DC_PA_CLEAN : DC_PA_REMOVE;
     if (DC_TAG_GROUP(tag) & 1) return DC_PA_REMOVE; /* private, and private creators */
     if (tag == TAG_PATIENT_ID || tag == TAG_PATIENT_NAME) return DC_PA_PATIENT;
     const dc_privacy_row *r = dc_privacy_lookup(tag);
@@ -331,4 +341,72 @@ int dc_privacy_shift_da(const char *in, size_t n, int days, char out[9])
     for (int i = 0; i < 8; i++) out[i] = (char)('0' + v[i]);
     out[8] = '\0';
     return 0;
+}
+
+/* ---- sealed text: input paths in the labels ledger ---- */
+
+/* AES-256-GCM with a key and a nonce derived from the privacy key by HMAC:
+ * key = HMAC(key, "seal-key" 0), nonce = first 12 bytes of
+ * HMAC(key, "seal-iv" 0 text).  The nonce is synthetic (a function of the
+ * text), so equal texts seal equally (the ledger stays the same across rank
+ * counts) and a nonce is only ever reused for the same text. */
+#define SEAL_IV 12
+#define SEAL_TAG 16
+
+static int seal_cipher(const dc_privacy *p, int enc, const uint8_t *iv, const uint8_t *in, size_t n,
+                       uint8_t *out, uint8_t tag[SEAL_TAG])
+{
+    uint8_t key[32];
+    hmac(p, "seal-key", "", 0, key);
+    EVP_CIPHER_CTX *c = EVP_CIPHER_CTX_new();
+    int len = 0, ok = c && EVP_CipherInit_ex(c, EVP_aes_256_gcm(), NULL, key, iv, enc) == 1 &&
+                      (n == 0 || EVP_CipherUpdate(c, out, &len, in, (int)n) == 1);
+    if (ok && !enc) ok = EVP_CIPHER_CTX_ctrl(c, EVP_CTRL_GCM_SET_TAG, SEAL_TAG, tag) == 1;
+    if (ok) ok = EVP_CipherFinal_ex(c, out + len, &len) == 1;
+    if (ok && enc) ok = EVP_CIPHER_CTX_ctrl(c, EVP_CTRL_GCM_GET_TAG, SEAL_TAG, tag) == 1;
+    EVP_CIPHER_CTX_free(c);
+    OPENSSL_cleanse(key, sizeof key);
+    return ok ? 0 : -1;
+}
+
+void dc_privacy_seal(const dc_privacy *p, const char *text, dc_buf *out)
+{
+    size_t n = strlen(text);
+    uint8_t iv[32], tag[SEAL_TAG], *ct = dc_malloc(n + 1);
+    hmac(p, "seal-iv", text, n, iv);
+    if (seal_cipher(p, 1, iv, (const uint8_t *)text, n, ct, tag) == 0) {
+        for (int i = 0; i < SEAL_IV; i++) dc_buf_printf(out, "%02x", iv[i]);
+        for (size_t i = 0; i < n; i++) dc_buf_printf(out, "%02x", ct[i]);
+        for (int i = 0; i < SEAL_TAG; i++) dc_buf_printf(out, "%02x", tag[i]);
+    }
+    free(ct);
+}
+
+static int hex_bytes(const char *hex, size_t n, uint8_t *out)
+{
+    for (size_t i = 0; i < n; i++) {
+        unsigned v;
+        if (sscanf(hex + 2 * i, "%2x", &v) != 1) return -1;
+        out[i] = (uint8_t)v;
+    }
+    return 0;
+}
+
+char *dc_privacy_unseal(const dc_privacy *p, const char *sealed)
+{
+    size_t h = strlen(sealed);
+    if (h % 2 || h < 2 * (SEAL_IV + SEAL_TAG)) return NULL;
+    size_t n = h / 2 - SEAL_IV - SEAL_TAG;
+    uint8_t iv[SEAL_IV], tag[SEAL_TAG], *ct = dc_malloc(n + 1);
+    char *text = dc_malloc(n + 1);
+    int rc = hex_bytes(sealed, SEAL_IV, iv) | hex_bytes(sealed + 2 * SEAL_IV, n, ct) |
+             hex_bytes(sealed + 2 * (SEAL_IV + n), SEAL_TAG, tag);
+    if (rc == 0) rc = seal_cipher(p, 0, iv, ct, n, (uint8_t *)text, tag);
+    free(ct);
+    if (rc != 0) {
+        free(text);
+        return NULL;
+    }
+    text[n] = '\0';
+    return text;
 }

@@ -181,6 +181,19 @@ static void clean_text(const filter_ctx *c, const char *v, size_t n, dc_buf *b)
     }
 }
 
+void dc_privacy_descriptor(const dc_privacy *p, const dc_dataset *ds, const char *text, dc_buf *out)
+{
+    if (!p) {
+        dc_buf_puts(out, text);
+        return;
+    }
+    if (!dc_privacy_cleans_descriptors(p)) return;
+    filter_ctx c;
+    ctx_init(&c, p, ds, 1);
+    clean_text(&c, text, strlen(text), out);
+    dc_strvec_free(&c.ids);
+}
+
 /* Apply a value action to e (already copied into out).  Returns 0, or -1
  * when the element is to be left out after all (a date that cannot shift). */
 static int replace_value(const filter_ctx *c, const dc_dataset *ds, const dc_elem *src, int action,

@@ -28,6 +28,8 @@ Runs:
 """
 import csv
 import glob
+import hashlib
+import hmac
 import os
 import re
 import shutil
@@ -35,6 +37,7 @@ import subprocess
 import sys
 import tempfile
 import time
+import warnings
 
 import h5py
 import numpy as np
@@ -47,6 +50,7 @@ sys.path.insert(0, HERE)
 import dcmgen  # noqa: E402
 import make_labels as ml  # noqa: E402
 import test_labels as TL  # noqa: E402
+import test_privacy as TP  # noqa: E402
 import kcommon as K  # noqa: E402
 
 FAILS = []
@@ -228,6 +232,199 @@ def check_content(c, out, tag):
           "%s: the README's three lines find the CT's labels by referenced_scan_id" % tag)
 
 
+# ------------------------------------------------------------ privacy.profile
+
+PATIENT = dict(PatientName="Smithfield^Johnathan", PatientID="PID778899", PatientBirthDate="19610203")
+
+
+def stamp(path, **extra):
+    """the patient's identifying values (and extra attributes) into a written file"""
+    ds = pydicom.dcmread(path)
+    for k, v in list(PATIENT.items()) + list(extra.items()):
+        setattr(ds, k, v)
+    ds.save_as(path)
+
+
+def make_private_corpus(base):
+    """a CT and a SEG and an RTSTRUCT over it in sibling folders whose names
+    identify the patient; segment labels and ROI names that name him too"""
+    rng = np.random.default_rng(1414)
+    uids = dcmgen.UidMaker()
+    study = uids("study")
+    geom = ml.Geometry.stack(37, 43, (0.8, 0.7), dcmgen.iop_axial(), (-20, -15, 30),
+                             [0, 2.5, 5, 7.5, 12.5, 15, 17.5, 20, 22.5, 25])
+    dirs = {k: os.path.join(base, "Smithfield_Johnathan_" + k) for k in ("CT", "SEG", "RT")}
+    for d in dirs.values():
+        os.makedirs(d)
+    series, sops, paths = ml.write_ct(dirs["CT"], uids, study, geom)
+    truth = np.stack([TL.blobs(rng, (len(sops), 37, 43)) for _ in range(2)])
+    frames = TL.frames_of(truth, geom, sops, [range(len(sops))] * 2, rng)
+    seg = ml.write_seg(dirs["SEG"] + "/seg_PID778899.dcm", uids, study, series, sops,
+                       TL.geom_of_frames(geom, frames), TL.seg_segments(2), frames)
+    rois = [r for r in TL.rt_rois(geom, sops) if r["number"] in (1, 2, 3)]
+    rt = ml.write_rtstruct(dirs["RT"] + "/rtss_Johnathan.dcm", uids, study, series, sops, study + ".77", rois)
+    for p in paths:
+        stamp(p)
+    ds = pydicom.dcmread(seg)
+    ds.SegmentSequence[0].SegmentLabel = "Johnathan liver"
+    ds.SegmentSequence[1].SegmentDescription = "drawn for PID778899"
+    ds.save_as(seg)
+    stamp(seg)
+    ds = pydicom.dcmread(rt)
+    ds.StructureSetROISequence[0].ROIName = "Smithfield tumour"
+    ds.save_as(rt)
+    stamp(rt)
+    return dict(ct=paths, seg=seg, rt=rt, truth=truth, files=paths + [seg, rt])
+
+
+def write_private_config(path, folder, out, key, extra=""):
+    write_config(path, [folder], out)
+    with open(path, "a") as fh:
+        fh.write("privacy:\n  profile: basic\n  key_file: %s\n%s" % (key, extra))
+
+
+def by_kind(labels):
+    return {a["label_kind"]: (n, x, a) for n, (x, a) in labels.items()}
+
+
+def check_private_outputs(out, tag, plain, pc):
+    """references and labels present, pointing at the pseudonymous CT, arrays as without the profile"""
+    meta = read_csv(os.path.join(out, "metadata_L.csv"))
+    head = meta[0] if meta else []
+    col = lambda t: head.index(TP.col_by_tag(head, t)) if TP.col_by_tag(head, t) else None  # noqa: E731
+    im, iser = col(0x00080060), col(0x0020000E)
+    ct = [r for r in meta[1:] if im is not None and r[im] == "CT"]
+    check(len(ct) == 1 and iser is not None and ct[0][iser].startswith("2.25."),
+          "%s: one CT scan with a pseudonymous series UID in the metadata" % tag)
+    if len(ct) != 1 or iser is None:
+        return
+    ct_id, ct_series = ct[0][0], ct[0][iser]
+    refs = read_csv(os.path.join(out, "references_L.csv")) if os.path.exists(
+        os.path.join(out, "references_L.csv")) else []
+    to_ct = [r for r in refs[1:] if r[2] == ct_id]
+    # the RTSTRUCT (no pixel data) has its row in unreadable_files, the SEG in metadata
+    others = {r[0] for r in meta[1:] if r[im] == "SEG"} | {
+        r[1] for r in read_csv(os.path.join(out, "unreadable_files_L.csv"))[1:] if r[0] == "no pixel data"}
+    check(len(refs) > 1 and {r[0] for r in to_ct} == others and len(others) == 2
+          and all(r[3] == ct_series for r in to_ct),
+          "%s: references of the SEG and the RTSTRUCT name the pseudonymous CT Scan ID and series UID" % tag)
+    uid_cols = [r[i] for r in refs[1:] for i in (3, 4, 5, 6) if r[i]]
+    check(uid_cols and all(u.startswith("2.25.") for u in uid_cols), "%s: every UID in references is a pseudonym" % tag)
+    labels = by_kind(labels_of(out))
+    check(sorted(labels) == ["rtstruct", "seg"], "%s: a SEG and an RTSTRUCT label dataset (%s)" % (tag, sorted(labels)))
+    for kind, (name, x, a) in labels.items():
+        pn, px, pa = plain.get(kind, (None, None, {}))
+        check(a["scan_id"] == name and a["referenced_scan_id"] == ct_id
+              and a["referenced_series_instance_uid"] == ct_series,
+              "%s %s: attributes name the pseudonymous Scan IDs and series UID" % (tag, kind))
+        check(px is not None and np.array_equal(x, px), "%s %s: label array equal to the crawl without profile" % (tag, kind))
+        check(np.array_equal(a["affine"], pa.get("affine")), "%s %s: same grid as without profile" % (tag, kind))
+    return labels
+
+
+def pseudonymous_uid(key, uid):
+    """the profile's UID pseudonym (README "Privacy"): 2.25.<first 128 bits of HMAC-SHA256(key, "U" 0 uid)>"""
+    k = open(key, "rb").read().rstrip(b"\n")
+    return "2.25.%d" % int.from_bytes(hmac.new(k, b"U\0" + uid.encode(), hashlib.sha256).digest()[:16], "big")
+
+
+def case_private_reason(binary, work, pc, key, needles):
+    """a label that cannot be made: its reason names no original UID (a UID-like
+    SegmentationType is the message's only variable part)"""
+    base = os.path.join(work, "pdata_bad")
+    shutil.copytree(os.path.join(work, "pdata"), base)
+    os.makedirs(os.path.join(base, "Smithfield_Johnathan_BADSEG"))
+    ds = pydicom.dcmread(pc["seg"])
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # not a valid CS, on purpose
+        ds.SegmentationType = "1.2.3.4.5"
+    ds.SeriesInstanceUID = "1.2.826.0.1.3680043.10.1011.99.1"
+    ds.SOPInstanceUID = ds.file_meta.MediaStorageSOPInstanceUID = "1.2.826.0.1.3680043.10.1011.99.2"
+    bad = os.path.join(base, "Smithfield_Johnathan_BADSEG", "seg.dcm")
+    ds.save_as(bad)
+    cfg = os.path.join(work, "out_bad.yaml")
+    write_private_config(cfg, "pdata_bad", "out_bad", key)
+    rc, log = crawl(binary, work, cfg, 1, log="log_bad.txt")
+    unread = read_csv(os.path.join(work, "out_bad", "unreadable_files_L.csv"))
+    want = "labels: unsupported SegmentationType " + pseudonymous_uid(key, "1.2.3.4.5")
+    rows = [r for r in unread if r[0].startswith("labels: ")]
+    check(rc == 0 and [r[0] for r in rows] == [want] and rows[0][3].count("/") == 1 and rows[0][3][0] == "F",
+          "privacy: a label's reason shows the UID-like value as its pseudonym, the file as F.../N... (%s)" % rows)
+    # (the metadata row keeps the CS value itself: the profile keeps SegmentationType)
+    blobs = TP.all_output_bytes(os.path.join(work, "out_bad")) + [("log", log.encode())]
+    found = TP.leaks(needles | {b"BADSEG"}, blobs) + TP.leaks(
+        {b"1.2.3.4.5"}, [b for b in blobs if b[0] in ("unreadable_files_L.csv", "log")])
+    check(not found, "privacy, bad SEG: no identifying value in any output byte: %s" % found[:5])
+
+
+def case_privacy(binary, work):
+    pc = make_private_corpus(os.path.join(work, "pdata"))
+    key = os.path.join(work, "pkey")
+    with open(key, "w") as fh:
+        fh.write("0123456789abcdef0123456789abcdef-labels\n")
+    os.chmod(key, 0o600)
+    cfg = os.path.join(work, "cfg_plain.yaml")
+    write_config(cfg, ["pdata"], "out_plain")
+    rc, _ = crawl(binary, work, cfg, 1, log="log_plain.txt")
+    plain = by_kind(labels_of(os.path.join(work, "out_plain")))
+    check(rc == 0 and sorted(plain) == ["rtstruct", "seg"], "privacy: the crawl without profile makes both labels")
+    # oracle of the SEG's arrays: the truth it was made from
+    check("seg" in plain and np.array_equal(plain["seg"][1], pc["truth"]), "privacy: plain SEG labels == truth")
+    needles = TP.identifying_values(pc["files"], [os.path.join(work, "pdata")])
+    needles |= {b"Smithfield", b"Johnathan", b"PID778899", os.path.join(work, "pdata").encode()}
+    runs = {}
+    for np_, extra in ((1, ""), (3, ""), (1, "  clean_descriptors: true\n")):
+        tag = "privacy np%d%s" % (np_, " clean" if extra else "")
+        out = "out_priv%d%s" % (np_, "c" if extra else "")
+        cfgp = os.path.join(work, out + ".yaml")
+        write_private_config(cfgp, "pdata", out, key, extra)
+        rc, log = crawl(binary, work, cfgp, np_, log="log_%s.txt" % out)
+        check(rc == 0, "%s: exit 0 (%s)" % (tag, rc))
+        labels = check_private_outputs(os.path.join(work, out), tag, plain, pc)
+        blobs = TP.all_output_bytes(os.path.join(work, out)) + [("log", log.encode() if isinstance(log, str) else log)]
+        check(any(n.startswith("labels_L.d") for n, _ in blobs), "%s: labels_L.d searched" % tag)
+        found = TP.leaks(needles, blobs)
+        check(not found, "%s: no identifying value in any output byte (%d searched): %s"
+              % (tag, len(needles), found[:5]))
+        runs[(np_, extra)] = (outputs(os.path.join(work, out)), labels)
+    (o1, l1), (o3, _) = runs[(1, "")], runs[(3, "")]
+    check(same_outputs(o1, o3), "privacy: 1 and 3 ranks identical")
+    if l1:
+        seg_a, rt_a = l1["seg"][2], l1["rtstruct"][2]
+        check(list(seg_a["segment_labels"]) == ["", ""] and list(rt_a["roi_names"]) == [""] * len(rt_a["roi_names"]),
+              "privacy: segment labels and ROI names removed (descriptors, clean_descriptors false)")
+    # another key over the same output: the ledger's sealed paths do not open;
+    # label scans whose file is gone get a reason (and no path), the new ones labels
+    key2 = os.path.join(work, "pkey2")
+    with open(key2, "w") as fh:
+        fh.write("fedcba9876543210fedcba9876543210-other\n")
+    os.chmod(key2, 0o600)
+    shutil.copytree(os.path.join(work, "out_priv1"), os.path.join(work, "out_k2"))
+    for f in glob.glob(os.path.join(work, "out_k2", "labels_L.d", "*.h5")):
+        os.remove(f)
+    cfgk = os.path.join(work, "out_k2.yaml")
+    write_private_config(cfgk, "pdata", "out_k2", key2)
+    rc, log = crawl(binary, work, cfgk, 1, log="log_k2.txt")
+    unread = read_csv(os.path.join(work, "out_k2", "unreadable_files_L.csv"))
+    sealed = sorted(r[1] for r in unread if r[0] == "labels: input path sealed under another privacy key")
+    old = sorted(n + "_labels" for n in (l1 or {}) and [v[0] for v in l1.values()])
+    new = sorted(labels_of(os.path.join(work, "out_k2")))
+    check(rc == 0 and sealed == old and len(old) == 2 and len(new) == 2 and not set(new) & set(old),
+          "privacy, another key: old label scans say their path is sealed, new ones have labels (%s %s %s)"
+          % (rc, sealed, new))
+    found = TP.leaks(needles, TP.all_output_bytes(os.path.join(work, "out_k2")) + [("log", log.encode())])
+    check(not found, "privacy, another key: no identifying value in any output byte: %s" % found[:5])
+    case_private_reason(binary, work, pc, key, needles)
+    lc = runs[(1, "  clean_descriptors: true\n")][1]
+    if lc:
+        names = [str(x) for x in lc["rtstruct"][2]["roi_names"]]
+        labs = [str(x) for x in lc["seg"][2]["segment_labels"]]
+        descs = [str(x) for x in lc["seg"][2]["segment_descriptions"]]
+        check(names[0] == "X tumour" and labs[0] == "X liver" and descs[1] == "drawn for X",
+              "privacy clean_descriptors: label text kept with the patient's values as X (%s %s %s)"
+              % (names, labs, descs))
+
+
 def main():
     binary = os.path.abspath(sys.argv[1])
     t0 = time.time()
@@ -318,6 +515,8 @@ def main():
     prow = read_csv(os.path.join(work, "outp", "references_L.csv")) if rc == 0 else []
     check(rc == 0 and n > 0 and len(prow) > 1, "pydicom's %d referencing files: exit %s, %d reference rows"
           % (n, rc, len(prow) - 1))
+
+    case_privacy(binary, work)
 
     print("test_labels_crawl: %s (%.1f s)" % ("FAIL" if FAILS else "PASS", time.time() - t0))
     if not FAILS:
