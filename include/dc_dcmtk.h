@@ -1,5 +1,5 @@
 /*
- * dc_dcmtk.h - the one C++ file (src/dcmtk_wrap.cpp) behind a C interface.
+ * dc_dcmtk.h - the one C++ file (src/pixels/dcmtk_wrap.cpp) behind a C interface.
  *
  * dcmtk's frame-level decoders: IJG JPEG (8/12/16 bit: baseline, extended,
  * lossless process 14 and SV1) and the CharLS JPEG-LS library bundled with

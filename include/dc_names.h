@@ -3,8 +3,8 @@
  * DataElement.name), for output.csv_style: seed (SPEC 4).
  *
  * The tables are generated from pydicom's own dictionaries by
- * tools/gen_names.py into src/dc_names_table.c (committed; the pydicom
- * version is named there and in dc_names_source).  Lookups: src/names.c.
+ * tools/gen_names.py into src/header/dc_names_table.c (committed; the pydicom
+ * version is named there and in dc_names_source).  Lookups: src/header/names.c.
  */
 #ifndef DC_NAMES_H
 #define DC_NAMES_H
@@ -36,7 +36,7 @@ extern const char dc_names_source[];
 /* Free this thread's decoded names (names returned before become invalid). */
 void dc_names_release(void);
 
-/* ---- generated tables (src/dc_names_table.c), used by names.c only ----
+/* ---- generated tables (src/header/dc_names_table.c), used by names.c only ----
  * A name is an offset into dc_names_codes: its number of words, then each
  * word's index into dc_names_words (one byte below 128, else two bytes,
  * 0x80 | high, low).  Names come back decoded, one copy per name and thread,

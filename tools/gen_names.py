@@ -1,10 +1,10 @@
 #!/usr/bin/python3
-"""gen_names.py - generate src/dc_names_table.c: the element names the old
+"""gen_names.py - generate src/header/dc_names_table.c: the element names the old
 crawler wrote as CSV column names (pydicom's DataElement.name), and what
 Python's str.isprintable() says about each code point (pydicom's text of a
 multi-valued string is Python's repr of each value).
 
-    /usr/bin/python3 tools/gen_names.py > src/dc_names_table.c
+    /usr/bin/python3 tools/gen_names.py > src/header/dc_names_table.c
 
 Reads the installed pydicom's own dictionaries (Debian 12: python3-pydicom
 2.3.1, DICOM 2022a), so the names are exactly the ones that pydicom version
@@ -16,7 +16,7 @@ is stored once, as a list of words: dc_names_codes holds, per name, its
 number of words and each word's index in dc_names_words (one byte for the
 127 most frequent words, two bytes for the others; a word carries its
 leading space).  Names are referred to by their offset in dc_names_codes.
-Tables (consumed by src/names.c, no pointers):
+Tables (consumed by src/header/names.c, no pointers):
 
   dc_names_pub[]      DicomDictionary: (tag, name), sorted by tag
   dc_names_rev[]      indices into dc_names_pub sorted by name (bytes), for
@@ -155,7 +155,7 @@ def main():
       " * From pydicom %s (DICOM %s) as shipped by Debian, and Python %s's\n"
       " * unicodedata %s (str.isprintable).  %d public names, %d repeating-group\n"
       " * masks, %d private creators with %d names; %d distinct names of %d words.\n"
-      " * Consumed by src/names.c.\n */\n"
+      " * Consumed by src/header/names.c.\n */\n"
       % (pydicom.__version__, pydicom._version.__dicom_version__,
          ".".join(map(str, sys.version_info[:3])), unicodedata.unidata_version,
          len(pub), len(rep_masks), len(creators), len(priv), len(names.offsets),

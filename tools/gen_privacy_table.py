@@ -1,15 +1,15 @@
 #!/usr/bin/python3
-"""gen_privacy_table.py - generate src/privacy_table.c from the committed copy of
+"""gen_privacy_table.py - generate src/privacy/privacy_table.c from the committed copy of
 DICOM PS3.15 Table E.1-1 (tools/data/ps3.15_table_e1-1.tsv, whose header says
 where it came from).
 
-    /usr/bin/python3 tools/gen_privacy_table.py > src/privacy_table.c
+    /usr/bin/python3 tools/gen_privacy_table.py > src/privacy/privacy_table.c
 
 The output holds the table's facts only (tag, the Basic Profile action code as
 printed, and whether the modified-dates and clean-descriptors options apply);
 which action dcmcrawl takes for a choice such as X/Z is decided in
-src/privacy.c, not here.  Rows with 'x' digits (50xx,xxxx, 60xx,3000) become
-masked rows; the row 'private' (odd groups) is handled by src/privacy.c and
+src/privacy/privacy.c, not here.  Rows with 'x' digits (50xx,xxxx, 60xx,3000) become
+masked rows; the row 'private' (odd groups) is handled by src/privacy/privacy.c and
 not emitted.
 """
 import os
@@ -72,7 +72,7 @@ def main():
               " * tools/data/ps3.15_table_e1-1.tsv (DICOM PS3.15 Annex E, Table E.1-1,\n"
               " * Application Level Confidentiality Profile Attributes; the data file names\n"
               " * its source and edition); do not edit.  Facts only: the Basic Profile code\n"
-              " * as printed and the option flags; src/privacy.c decides what each code does.\n */\n")
+              " * as printed and the option flags; src/privacy/privacy.c decides what each code does.\n */\n")
     out.write('#include "dc_privacy.h"\n\n')
     out.write("const dc_privacy_row dc_privacy_rows[] = {\n")
     for value, mask, code, flags, name in exact:

@@ -2,7 +2,7 @@
  * gendocs - the documentation generated from the code, so that `dcmcrawl
  * --help`, the man page and README's config table never disagree.  One
  * source: dc_config_usage() (the --help text, which prints the key table of
- * src/config.c) and dc_config_key_doc() (the same key table, row by row).
+ * src/core/config.c) and dc_config_key_doc() (the same key table, row by row).
  *
  *   gendocs man              the man page dcmcrawl(1) on stdout (roff)
  *   gendocs readme FILE      FILE with the text between the config-keys

@@ -19,8 +19,8 @@ for d in "$FB/corpus" "$FB/seeds" tests/fuzz/regressions; do [ -d "$d" ] && dirs
 LLVM_PROFILE_FILE="$FB/profraw/%p.profraw" ASAN_OPTIONS=detect_leaks=0 \
     "$FB/fuzz_dcmfile_cov" -runs=0 "${dirs[@]}" > "$FB/coverage.log" 2>&1
 llvm-profdata$V merge -sparse "$FB"/profraw/*.profraw -o "$FB/coverage.profdata" || exit 1
-srcs=(src/dicom.c src/charset.c src/flatten.c src/record.c src/csv.c src/decode.c src/codec_*.c
-      src/dcmtk_wrap.cpp src/util.c)
+srcs=(src/header/dicom.c src/header/charset.c src/header/flatten.c src/header/record.c src/output/csv.c src/pixels/decode.c src/pixels/codec_*.c
+      src/pixels/dcmtk_wrap.cpp src/core/util.c)
 llvm-cov$V report "$FB/fuzz_dcmfile_cov" -instr-profile="$FB/coverage.profdata" "${srcs[@]}"
 llvm-cov$V show "$FB/fuzz_dcmfile_cov" -instr-profile="$FB/coverage.profdata" -format=html \
     -output-dir="$FB/coverage" "${srcs[@]}" > /dev/null

@@ -17,6 +17,9 @@ PURE       := util scan dicom dict dc_dict_table names dc_names_table pytext cha
               codec_native codec_rle codec_jpeg codec_jpegls codec_j2k \
               vendor vendor_siemens vendor_philips xattr tiles \
               grid seg rtstruct references wire
+# sources are found in src/<stage>/ by name
+vpath %.c $(wildcard src/*/)
+vpath %.cpp $(wildcard src/*/)
 OBJ        := $(PURE:%=$(FUZZ_BUILD)/obj/%.o) $(FUZZ_BUILD)/obj/dcmtk_wrap.o $(FUZZ_BUILD)/obj/fuzz_one.o
 
 all: $(FUZZ_BUILD)/fuzz_dcmfile
@@ -24,10 +27,10 @@ all: $(FUZZ_BUILD)/fuzz_dcmfile
 $(FUZZ_BUILD)/obj:
 	mkdir -p $@
 
-$(FUZZ_BUILD)/obj/%.o: src/%.c | $(FUZZ_BUILD)/obj
+$(FUZZ_BUILD)/obj/%.o: %.c | $(FUZZ_BUILD)/obj
 	$(CLANG) -std=c11 $(CPPFLAGS) $(FLAGS) -fsanitize=fuzzer-no-link -MMD -MP -c $< -o $@
 
-$(FUZZ_BUILD)/obj/%.o: src/%.cpp | $(FUZZ_BUILD)/obj
+$(FUZZ_BUILD)/obj/%.o: %.cpp | $(FUZZ_BUILD)/obj
 	$(CLANGXX) -std=c++17 $(CPPFLAGS) $(FLAGS) -fsanitize=fuzzer-no-link -MMD -MP -c $< -o $@
 
 $(FUZZ_BUILD)/obj/fuzz_one.o: tests/fuzz/fuzz_one.c | $(FUZZ_BUILD)/obj
@@ -48,10 +51,10 @@ coverage: $(FUZZ_BUILD)/fuzz_dcmfile_cov
 $(FUZZ_BUILD)/cov:
 	mkdir -p $@
 
-$(FUZZ_BUILD)/cov/%.o: src/%.c | $(FUZZ_BUILD)/cov
+$(FUZZ_BUILD)/cov/%.o: %.c | $(FUZZ_BUILD)/cov
 	$(CLANG) -std=c11 $(CPPFLAGS) $(COV) -fsanitize=fuzzer-no-link -c $< -o $@
 
-$(FUZZ_BUILD)/cov/%.o: src/%.cpp | $(FUZZ_BUILD)/cov
+$(FUZZ_BUILD)/cov/%.o: %.cpp | $(FUZZ_BUILD)/cov
 	$(CLANGXX) -std=c++17 $(CPPFLAGS) $(COV) -fsanitize=fuzzer-no-link -c $< -o $@
 
 $(FUZZ_BUILD)/cov/fuzz_one.o: tests/fuzz/fuzz_one.c | $(FUZZ_BUILD)/cov

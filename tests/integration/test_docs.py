@@ -2,7 +2,7 @@
 """test_docs.py BUILD/dcmcrawl - every config key in the code is documented in all
 three places, and the generated documentation is up to date.
 
-The keys come from the code: the KEYS[] table of src/config.c, read from the source
+The keys come from the code: the KEYS[] table of src/core/config.c, read from the source
 (every `{"section", "key", K_...` row) and, as a cross-check, from the compiled table
 (`BUILD/tools/gendocs keys`).  Each key must appear
   - in `dcmcrawl --help` (its "Config keys" block: `section:` lines, `key: default` lines),
@@ -26,10 +26,10 @@ def fail(msg):
 
 
 def keys_from_source():
-    src = open(os.path.join(ROOT, "src", "config.c"), encoding="utf-8").read()
+    src = open(os.path.join(ROOT, "src", "core", "config.c"), encoding="utf-8").read()
     m = re.search(r"static const keydef KEYS\[\]\s*=\s*\{(.*?)\n\};", src, re.S)
     if not m:
-        fail("src/config.c has no `static const keydef KEYS[] = {...};` table")
+        fail("src/core/config.c has no `static const keydef KEYS[] = {...};` table")
     keys = re.findall(r'\{\s*"(\w+)"\s*,\s*"(\w+)"\s*,\s*K_\w+', m.group(1))
     return ["%s.%s" % k for k in keys]
 
@@ -87,7 +87,7 @@ def main():
     compiled = subprocess.run([gendocs, "keys"], capture_output=True, text=True,
                               check=True).stdout.split()
     if len(code) < 10 or sorted(code) != sorted(compiled):
-        fail("keys in src/config.c %s vs the compiled table (gendocs keys) %s: rebuild (%s)"
+        fail("keys in src/core/config.c %s vs the compiled table (gendocs keys) %s: rebuild (%s)"
              % (sorted(set(code) ^ set(compiled)) or len(code), len(compiled), make_build))
 
     help_text, in_help = keys_in_help(binary)
@@ -104,14 +104,14 @@ def main():
                            "README.md)" % (k, make_docs))
     extra = sorted((in_help | in_readme) - set(code))
     if extra:
-        missing.append("documented but not in src/config.c: %s (run %s)" % (extra, make_docs))
+        missing.append("documented but not in src/core/config.c: %s (run %s)" % (extra, make_docs))
     if missing:
         fail("\n  " + "\n  ".join(missing))
 
     want = subprocess.run([gendocs, "readme", os.path.join(ROOT, "README.md")],
                           capture_output=True, text=True, check=True).stdout
     if want != readme:
-        fail("README.md's config table is not what src/config.c says: run `%s` and commit "
+        fail("README.md's config table is not what src/core/config.c says: run `%s` and commit "
              "README.md" % make_docs)
 
     # the man page carries --help's text: every option line and the exit status

@@ -32,7 +32,7 @@ folder and file names, an unreadable file) is crawled with the profile:
   config      profile without key_file, a missing key, a short key, a map file
               inside output.folder: exit 2 and nothing written; --dry-run
               writes no map file.
-  table       src/privacy_table.c is the generator's output of the committed
+  table       src/privacy/privacy_table.c is the generator's output of the committed
               copy of Table E.1-1 (nobody edited the generated file).
   columns     output.columns without a profile: exclude [private, sequences,
               *Date, (0010,*), binary] and include [Modality, (0020,0032),
@@ -852,11 +852,11 @@ def case_config(binary, work, folders, key):
 
 
 def case_table():
-    """src/privacy_table.c is what the committed generator makes of the committed table"""
+    """src/privacy/privacy_table.c is what the committed generator makes of the committed table"""
     r = subprocess.run(["/usr/bin/python3", os.path.join(REPO, "tools", "gen_privacy_table.py")],
                        stdout=subprocess.PIPE, check=True)
-    committed = open(os.path.join(REPO, "src", "privacy_table.c"), "rb").read()
-    check(r.stdout == committed, "table: src/privacy_table.c differs from tools/gen_privacy_table.py's "
+    committed = open(os.path.join(REPO, "src", "privacy", "privacy_table.c"), "rb").read()
+    check(r.stdout == committed, "table: src/privacy/privacy_table.c differs from tools/gen_privacy_table.py's "
           "output (run it again)")
     check(committed.count(b"0xFFFFFFFFU, \"") > 400, "table: fewer than 400 exact rows")
 

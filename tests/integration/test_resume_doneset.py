@@ -1,5 +1,5 @@
 #!/usr/bin/python3
-"""test_resume_doneset.py BINARY - the durable done-set (done_<id>.d, src/doneset.c): a
+"""test_resume_doneset.py BINARY - the durable done-set (done_<id>.d, src/run/doneset.c): a
 resume reads only the CSV rows the done-set does not cover yet, and the CSVs stay the
 source of truth (a done-set that is missing, damaged or stale is rebuilt from them).
 

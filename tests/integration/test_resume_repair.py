@@ -1,7 +1,7 @@
 #!/usr/bin/python3
 """test_resume_repair.py BINARY [--keep] [--work DIR] [--only CASE ...]
 
-Start-up repair (SPEC 7, src/resume.c): the damage a kill (or a person) can
+Start-up repair (SPEC 7, src/run/resume.c): the damage a kill (or a person) can
 leave in the outputs is detected, repaired with a message saying what was
 done, and the same command then ends with outputs equal to an uninterrupted
 run.  Each case damages a copy of a complete output the way the case says,

@@ -3,7 +3,7 @@
  * From pydicom 2.3.1 (DICOM 2022a) as shipped by Debian, and Python 3.11.2's
  * unicodedata 14.0.0 (str.isprintable).  4904 public names, 88 repeating-group
  * masks, 435 private creators with 9409 names; 9884 distinct names of 5519 words.
- * Consumed by src/names.c.
+ * Consumed by src/header/names.c.
  */
 #include "dc_names.h"
 

@@ -3,7 +3,7 @@
  * tools/data/ps3.15_table_e1-1.tsv (DICOM PS3.15 Annex E, Table E.1-1,
  * Application Level Confidentiality Profile Attributes; the data file names
  * its source and edition); do not edit.  Facts only: the Basic Profile code
- * as printed and the option flags; src/privacy.c decides what each code does.
+ * as printed and the option flags; src/privacy/privacy.c decides what each code does.
  */
 #include "dc_privacy.h"
 
