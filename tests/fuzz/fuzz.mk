@@ -17,23 +17,24 @@ PURE       := util scan dicom dict dc_dict_table names dc_names_table pytext cha
               codec_native codec_rle codec_jpeg codec_jpegls codec_j2k \
               vendor vendor_siemens vendor_philips xattr tiles \
               grid seg rtstruct references wire
-# sources are found in src/<stage>/ by name
+# sources are found in src/<stage>/ by name (objects/: not obj/, whose dependency files
+# from before the layout name src/<file>.c)
 vpath %.c $(wildcard src/*/)
 vpath %.cpp $(wildcard src/*/)
-OBJ        := $(PURE:%=$(FUZZ_BUILD)/obj/%.o) $(FUZZ_BUILD)/obj/dcmtk_wrap.o $(FUZZ_BUILD)/obj/fuzz_one.o
+OBJ        := $(PURE:%=$(FUZZ_BUILD)/objects/%.o) $(FUZZ_BUILD)/objects/dcmtk_wrap.o $(FUZZ_BUILD)/objects/fuzz_one.o
 
 all: $(FUZZ_BUILD)/fuzz_dcmfile
 
-$(FUZZ_BUILD)/obj:
+$(FUZZ_BUILD)/objects:
 	mkdir -p $@
 
-$(FUZZ_BUILD)/obj/%.o: %.c | $(FUZZ_BUILD)/obj
+$(FUZZ_BUILD)/objects/%.o: %.c | $(FUZZ_BUILD)/objects
 	$(CLANG) -std=c11 $(CPPFLAGS) $(FLAGS) -fsanitize=fuzzer-no-link -MMD -MP -c $< -o $@
 
-$(FUZZ_BUILD)/obj/%.o: %.cpp | $(FUZZ_BUILD)/obj
+$(FUZZ_BUILD)/objects/%.o: %.cpp | $(FUZZ_BUILD)/objects
 	$(CLANGXX) -std=c++17 $(CPPFLAGS) $(FLAGS) -fsanitize=fuzzer-no-link -MMD -MP -c $< -o $@
 
-$(FUZZ_BUILD)/obj/fuzz_one.o: tests/fuzz/fuzz_one.c | $(FUZZ_BUILD)/obj
+$(FUZZ_BUILD)/objects/fuzz_one.o: tests/fuzz/fuzz_one.c | $(FUZZ_BUILD)/objects
 	$(CLANG) -std=c11 $(CPPFLAGS) $(FLAGS) -fsanitize=fuzzer-no-link -MMD -MP -c $< -o $@
 
 $(FUZZ_BUILD)/fuzz_dcmfile: tests/fuzz/fuzz_dcmfile.c $(OBJ)
