@@ -48,6 +48,13 @@ char *dc_strdup(const char *s)
     return dc_strndup(s, strlen(s));
 }
 
+void dc_copy_str(char *dst, size_t cap, const char *src, size_t max)
+{
+    size_t n = strnlen(src, max < cap - 1 ? max : cap - 1);
+    memcpy(dst, src, n);
+    dst[n] = '\0';
+}
+
 char *dc_strndup(const char *s, size_t n)
 {
     char *p = dc_malloc(n + 1);

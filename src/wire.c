@@ -5,8 +5,36 @@
 
 #include <string.h>
 
+/* little-endian bytes p[0..n) as a number */
+static uint64_t le_value(const uint8_t *p, int n)
+{
+#if defined(__BYTE_ORDER__) && __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
+    if (n == 8) { /* the common widths: the host's own bytes */
+        uint64_t v;
+        memcpy(&v, p, 8);
+        return v;
+    }
+    if (n == 4) {
+        uint32_t w;
+        memcpy(&w, p, 4);
+        return w;
+    }
+#endif
+    uint64_t v = 0;
+    for (int i = 0; i < n; i++) v |= (uint64_t)p[i] << (8 * i);
+    return v;
+}
+
 void dc_wire_w_u(uint8_t **q, uint64_t v, int n)
 {
+#if defined(__BYTE_ORDER__) && __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
+    if (n == 8 || n == 4) { /* the common widths: the host's own bytes */
+        uint32_t w = (uint32_t)v;
+        memcpy(*q, n == 8 ? (const void *)&v : (const void *)&w, (size_t)n);
+        *q += n;
+        return;
+    }
+#endif
     for (int i = 0; i < n; i++) (*q)[i] = (uint8_t)(v >> (8 * i));
     *q += n;
 }
@@ -22,7 +50,7 @@ void dc_wire_w_f64(uint8_t **q, double d)
  * then calls put_done with the bytes written) */
 static uint8_t *put_at(dc_buf *b, size_t n)
 {
-    dc_buf_reserve(b, n);
+    if (b->len + n >= b->cap) dc_buf_reserve(b, n);
     return (uint8_t *)b->data + b->len;
 }
 
@@ -100,8 +128,7 @@ uint64_t dc_wire_get_u(dc_wire_rd *r, int n)
         r->bad = 1;
         return 0;
     }
-    uint64_t v = 0;
-    for (int i = 0; i < n; i++) v |= (uint64_t)r->p[i] << (8 * i);
+    uint64_t v = le_value(r->p, n);
     r->p += n;
     return v;
 }
@@ -148,14 +175,6 @@ void dc_wire_get_bytes(dc_wire_rd *r, void *dst, size_t n)
     }
     memcpy(dst, r->p, n);
     r->p += n;
-}
-
-/* little-endian bytes p[0..n) as a number */
-static uint64_t le_value(const uint8_t *p, int n)
-{
-    uint64_t v = 0;
-    for (int i = 0; i < n; i++) v |= (uint64_t)p[i] << (8 * i);
-    return v;
 }
 
 /* n elements of `size` bytes left to read?  Else the reader turns bad
