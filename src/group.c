@@ -141,10 +141,21 @@ static uint32_t *one_rec(uint32_t idx)
     return m;
 }
 
+/* "<scope id>_<name>" (dc_asprintf("%s_%s") without the format, once per file) */
+static char *scope_id_join(const char *scope_id, const char *name)
+{
+    size_t a = strlen(scope_id), b = strlen(name);
+    char *id = dc_malloc(a + b + 2);
+    memcpy(id, scope_id, a);
+    id[a] = '_';
+    memcpy(id + a + 1, name, b + 1);
+    return id;
+}
+
 static void bad_scan(gr_scans *out, const gr_ctx *c, const gr_ref *f)
 {
     char *stem = dc_privacy_file_stem(f->path);
-    char *id = dc_asprintf("%s_%s", c->scope_ids[f->r->scope], stem);
+    char *id = scope_id_join(c->scope_ids[f->r->scope], stem);
     char *reason = rec_str(f->r->reason, DC_REASON_LEN);
     emit_unreadable(out, c, id, f->r->scope, one_rec(f->idx), 1,
                     reason[0] ? reason : "unreadable DICOM header", NULL);
@@ -155,7 +166,7 @@ static void bad_scan(gr_scans *out, const gr_ctx *c, const gr_ref *f)
 static void per_file_scan(gr_scans *out, const gr_ctx *c, const gr_ref *f)
 {
     char *name = f->r->sop_uid[0] ? rec_str(f->r->sop_uid, DC_UID_LEN) : dc_privacy_file_stem(f->path);
-    char *id = dc_asprintf("%s_%s", c->scope_ids[f->r->scope], name);
+    char *id = scope_id_join(c->scope_ids[f->r->scope], name);
     emit_stack(out, c, id, f->r->scope, one_rec(f->idx), 1, NULL, 0);
     free(name);
 }
