@@ -24,6 +24,12 @@ void *dc_calloc(size_t n, size_t size);
 void *dc_realloc(void *p, size_t n);
 char *dc_strdup(const char *s);
 char *dc_strndup(const char *s, size_t n);
+/* snprintf(dst, cap, "%.*s", max, src) without the format parsing: at most
+ * max bytes of src, truncated to cap - 1, always terminated (cap > 0) */
+void dc_copy_str(char *dst, size_t cap, const char *src, size_t max);
+/* qsort, skipped when base[0..n) is already in order (one pass of n - 1
+ * comparisons): the result is the input, as a stable sort would give */
+void dc_sort(void *base, size_t n, size_t size, int (*cmp)(const void *, const void *));
 /* printf into a new heap string */
 char *dc_asprintf(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 

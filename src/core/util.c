@@ -48,6 +48,21 @@ char *dc_strdup(const char *s)
     return dc_strndup(s, strlen(s));
 }
 
+void dc_sort(void *base, size_t n, size_t size, int (*cmp)(const void *, const void *))
+{
+    const char *p = base;
+    size_t i = 1;
+    while (i < n && cmp(p + (i - 1) * size, p + i * size) <= 0) i++;
+    if (i < n) qsort(base, n, size, cmp);
+}
+
+void dc_copy_str(char *dst, size_t cap, const char *src, size_t max)
+{
+    size_t n = strnlen(src, max < cap - 1 ? max : cap - 1);
+    memcpy(dst, src, n);
+    dst[n] = '\0';
+}
+
 char *dc_strndup(const char *s, size_t n)
 {
     char *p = dc_malloc(n + 1);

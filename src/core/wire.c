@@ -5,8 +5,36 @@
 
 #include <string.h>
 
+/* little-endian bytes p[0..n) as a number */
+static uint64_t le_value(const uint8_t *p, int n)
+{
+#if defined(__BYTE_ORDER__) && __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
+    if (n == 8) { /* the common widths: the host's own bytes */
+        uint64_t v;
+        memcpy(&v, p, 8);
+        return v;
+    }
+    if (n == 4) {
+        uint32_t w;
+        memcpy(&w, p, 4);
+        return w;
+    }
+#endif
+    uint64_t v = 0;
+    for (int i = 0; i < n; i++) v |= (uint64_t)p[i] << (8 * i);
+    return v;
+}
+
 void dc_wire_w_u(uint8_t **q, uint64_t v, int n)
 {
+#if defined(__BYTE_ORDER__) && __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
+    if (n == 8 || n == 4) { /* the common widths: the host's own bytes */
+        uint32_t w = (uint32_t)v;
+        memcpy(*q, n == 8 ? (const void *)&v : (const void *)&w, (size_t)n);
+        *q += n;
+        return;
+    }
+#endif
     for (int i = 0; i < n; i++) (*q)[i] = (uint8_t)(v >> (8 * i));
     *q += n;
 }
@@ -18,18 +46,32 @@ void dc_wire_w_f64(uint8_t **q, double d)
     dc_wire_w_u(q, u, 8);
 }
 
+/* room for n more bytes at the end of b: where to write them (the caller
+ * then calls put_done with the bytes written) */
+static uint8_t *put_at(dc_buf *b, size_t n)
+{
+    if (b->len + n >= b->cap) dc_buf_reserve(b, n);
+    return (uint8_t *)b->data + b->len;
+}
+
+static void put_done(dc_buf *b, const uint8_t *q)
+{
+    b->len = (size_t)((const char *)q - b->data);
+    b->data[b->len] = '\0';
+}
+
 void dc_wire_put_u(dc_buf *b, uint64_t v, int n)
 {
-    uint8_t t[8], *q = t;
+    uint8_t *q = put_at(b, (size_t)n);
     dc_wire_w_u(&q, v, n);
-    dc_buf_append(b, t, (size_t)n);
+    put_done(b, q);
 }
 
 void dc_wire_put_f64(dc_buf *b, double d)
 {
-    uint8_t t[8], *q = t;
+    uint8_t *q = put_at(b, 8);
     dc_wire_w_f64(&q, d);
-    dc_buf_append(b, t, 8);
+    put_done(b, q);
 }
 
 void dc_wire_put_cstr(dc_buf *b, const char *s)
@@ -55,17 +97,23 @@ void dc_wire_put_bytes(dc_buf *b, const void *p, size_t n)
 
 void dc_wire_put_u32s(dc_buf *b, const uint32_t *v, size_t n)
 {
-    for (size_t i = 0; i < n; i++) dc_wire_put_u(b, v[i], 4);
+    uint8_t *q = put_at(b, 4 * n);
+    for (size_t i = 0; i < n; i++) dc_wire_w_u(&q, v[i], 4);
+    put_done(b, q);
 }
 
 void dc_wire_put_u64s(dc_buf *b, const uint64_t *v, size_t n)
 {
-    for (size_t i = 0; i < n; i++) dc_wire_put_u(b, v[i], 8);
+    uint8_t *q = put_at(b, 8 * n);
+    for (size_t i = 0; i < n; i++) dc_wire_w_u(&q, v[i], 8);
+    put_done(b, q);
 }
 
 void dc_wire_put_f64s(dc_buf *b, const double *v, size_t n)
 {
-    for (size_t i = 0; i < n; i++) dc_wire_put_f64(b, v[i]);
+    uint8_t *q = put_at(b, 8 * n);
+    for (size_t i = 0; i < n; i++) dc_wire_w_f64(&q, v[i]);
+    put_done(b, q);
 }
 
 dc_wire_rd dc_wire_reader(const char *p, const char *end)
@@ -80,8 +128,7 @@ uint64_t dc_wire_get_u(dc_wire_rd *r, int n)
         r->bad = 1;
         return 0;
     }
-    uint64_t v = 0;
-    for (int i = 0; i < n; i++) v |= (uint64_t)r->p[i] << (8 * i);
+    uint64_t v = le_value(r->p, n);
     r->p += n;
     return v;
 }
@@ -130,19 +177,43 @@ void dc_wire_get_bytes(dc_wire_rd *r, void *dst, size_t n)
     r->p += n;
 }
 
+/* n elements of `size` bytes left to read?  Else the reader turns bad
+ * (and reads nothing more, as element-wise reads would) */
+static int have_elems(dc_wire_rd *r, size_t n, size_t size)
+{
+    if (!r->bad && (size_t)(r->end - r->p) / size >= n) return 1;
+    r->bad = 1;
+    return 0;
+}
+
 void dc_wire_get_u32s(dc_wire_rd *r, uint32_t *v, size_t n)
 {
-    for (size_t i = 0; i < n; i++) v[i] = (uint32_t)dc_wire_get_u(r, 4);
+    if (!have_elems(r, n, 4)) {
+        memset(v, 0, n * sizeof *v);
+        return;
+    }
+    for (size_t i = 0; i < n; i++, r->p += 4) v[i] = (uint32_t)le_value(r->p, 4);
 }
 
 void dc_wire_get_u64s(dc_wire_rd *r, uint64_t *v, size_t n)
 {
-    for (size_t i = 0; i < n; i++) v[i] = dc_wire_get_u(r, 8);
+    if (!have_elems(r, n, 8)) {
+        memset(v, 0, n * sizeof *v);
+        return;
+    }
+    for (size_t i = 0; i < n; i++, r->p += 8) v[i] = le_value(r->p, 8);
 }
 
 void dc_wire_get_f64s(dc_wire_rd *r, double *v, size_t n)
 {
-    for (size_t i = 0; i < n; i++) v[i] = dc_wire_get_f64(r);
+    if (!have_elems(r, n, 8)) {
+        memset(v, 0, n * sizeof *v);
+        return;
+    }
+    for (size_t i = 0; i < n; i++, r->p += 8) {
+        uint64_t u = le_value(r->p, 8);
+        memcpy(&v[i], &u, 8);
+    }
 }
 
 /* ---- u16-length strings (records, vendor values, extra attributes) ---- */

@@ -54,8 +54,8 @@ void dc_pixel_desc_from_record(const dc_record *r, dc_pixel_desc *pd)
     pd->pixel_rep = r->pixel_rep;
     pd->planar = r->planar;
     pd->pixel_kind = r->pixel_kind;
-    snprintf(pd->photometric, sizeof pd->photometric, "%s", r->photometric);
-    snprintf(pd->ts_uid, sizeof pd->ts_uid, "%s", r->ts_uid);
+    dc_copy_str(pd->photometric, sizeof pd->photometric, r->photometric, SIZE_MAX);
+    dc_copy_str(pd->ts_uid, sizeof pd->ts_uid, r->ts_uid, SIZE_MAX);
     pd->big_endian = strcmp(r->ts_uid, "1.2.840.10008.1.2.2") == 0;
 }
 

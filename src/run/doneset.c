@@ -566,6 +566,7 @@ void dc_doneset_mark_start(dc_doneset *d, int k)
 int dc_doneset_has(dc_doneset *d, int k, const char *id)
 {
     dc_doneset_kind *kd = &d->k[k];
+    if (kd->n_lookup == 0) return 0; /* a fresh run: no fingerprint to compute */
     dc_idfp f = dc_idfp_of(id);
     for (size_t i = kd->n_lookup; i-- > 0;) {
         int h = run_has(&kd->runs[i], f);

@@ -245,8 +245,9 @@ void dc_batch_free(dc_batch *b)
 
 /* The batch travels as one buffer (the wire form): index, scans with owner
  * and source folder, then the records and paths they refer to.  Rank 0
- * packs it once from the run's scans and records (no intermediate copies)
- * and every rank, rank 0 too, unpacks the same bytes into its dc_batch. */
+ * packs it once from the run's scans and records (no intermediate copies),
+ * broadcasts it, and every rank, rank 0 too, unpacks the same bytes into its
+ * dc_batch (rank 0 after the broadcast, at the same time as the others). */
 
 /* global record index -> batch-local index, in order of first use */
 typedef struct {
@@ -404,8 +405,9 @@ void dc_batch_build(const dc_scan *scans, size_t first, size_t count, const dc_r
     free(owner);
     free(m.map);
     free(m.order);
-    if (unpack_batch(w.data, w.data + w.len, b) != 0) dc_error("internal error: batch packing");
-    b->wire = w;
+    memset(b, 0, sizeof *b);
+    b->index = index;
+    b->wire = w; /* unpacked by dc_batch_bcast, after the broadcast */
 }
 
 int dc_batch_bcast(MPI_Comm comm, dc_batch *b)
@@ -419,10 +421,11 @@ int dc_batch_bcast(MPI_Comm comm, dc_batch *b)
     MPI_Bcast(&len, 1, MPI_UINT64_T, 0, comm);
     if (rank != 0) dc_buf_reserve(&buf, len);
     dc_bcast_bytes(comm, wire->data, len);
-    int rc = 0;
-    if (rank != 0) rc = unpack_batch(buf.data, buf.data + len, b);
-    dc_buf_free(&buf);
-    if (rank == 0 && len == 0) rc = -1; /* never built */
-    dc_buf_free(&b->wire); /* delivered */
+    /* every rank, rank 0 too, unpacks the same bytes, rank 0 while the
+     * others do (not before the broadcast: that kept them waiting) */
+    dc_buf sent = rank == 0 ? b->wire : buf;
+    if (rank == 0) dc_buf_init(&b->wire);
+    int rc = len == 0 ? -1 /* never built */ : unpack_batch(sent.data, sent.data + len, b);
+    dc_buf_free(&sent); /* delivered; unpack_batch zeroed b->wire */
     return dc_agree_all(comm, rc);
 }

@@ -123,7 +123,7 @@ int dc_window_group(dc_window_trees *t, dc_filelist *fl, const dc_record *recs, 
         return -1;
     }
     drop_open_tree_row(*all, n_all, open_scope);
-    if (*n_all > 1) qsort(*all, *n_all, sizeof **all, cmp_row_order);
+    if (*n_all > 1) dc_sort(*all, *n_all, sizeof **all, cmp_row_order);
     if (has_carried) { /* its tree came before every folder of this window */
         *all = dc_realloc(*all, (*n_all + 1) * sizeof **all);
         memmove(*all + 1, *all, *n_all * sizeof **all);

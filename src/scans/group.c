@@ -141,10 +141,21 @@ static uint32_t *one_rec(uint32_t idx)
     return m;
 }
 
+/* "<scope id>_<name>" (dc_asprintf("%s_%s") without the format, once per file) */
+static char *scope_id_join(const char *scope_id, const char *name)
+{
+    size_t a = strlen(scope_id), b = strlen(name);
+    char *id = dc_malloc(a + b + 2);
+    memcpy(id, scope_id, a);
+    id[a] = '_';
+    memcpy(id + a + 1, name, b + 1);
+    return id;
+}
+
 static void bad_scan(gr_scans *out, const gr_ctx *c, const gr_ref *f)
 {
     char *stem = dc_privacy_file_stem(f->path);
-    char *id = dc_asprintf("%s_%s", c->scope_ids[f->r->scope], stem);
+    char *id = scope_id_join(c->scope_ids[f->r->scope], stem);
     char *reason = rec_str(f->r->reason, DC_REASON_LEN);
     emit_unreadable(out, c, id, f->r->scope, one_rec(f->idx), 1,
                     reason[0] ? reason : "unreadable DICOM header", NULL);
@@ -155,7 +166,7 @@ static void bad_scan(gr_scans *out, const gr_ctx *c, const gr_ref *f)
 static void per_file_scan(gr_scans *out, const gr_ctx *c, const gr_ref *f)
 {
     char *name = f->r->sop_uid[0] ? rec_str(f->r->sop_uid, DC_UID_LEN) : dc_privacy_file_stem(f->path);
-    char *id = dc_asprintf("%s_%s", c->scope_ids[f->r->scope], name);
+    char *id = scope_id_join(c->scope_ids[f->r->scope], name);
     emit_stack(out, c, id, f->r->scope, one_rec(f->idx), 1, NULL, 0);
     free(name);
 }
@@ -219,7 +230,7 @@ static void mark_duplicates(gr_series *g)
         t[i].ref = g->f[i];
         t[i].pos = i;
     }
-    qsort(t, g->m, sizeof *t, cmp_ref_sop);
+    dc_sort(t, g->m, sizeof *t, cmp_ref_sop);
     for (uint32_t i = 1; i < g->m; i++) {
         const dc_record *a = t[i - 1].ref.r, *b = t[i].ref.r;
         if (!b->sop_uid[0] || strncmp(a->sop_uid, b->sop_uid, DC_UID_LEN) != 0) continue;
@@ -568,7 +579,7 @@ static void group_series(gr_scans *out, const gr_ctx *c, const gr_ref *f, uint32
 
 static void volume_scans(gr_scans *out, const gr_ctx *c, gr_ref *f, size_t nf)
 {
-    qsort(f, nf, sizeof *f, cmp_ref_series);
+    dc_sort(f, nf, sizeof *f, cmp_ref_series);
     for (size_t i = 0; i < nf;) {
         size_t j = i + 1;
         while (j < nf && f[j].r->scope == f[i].r->scope &&
@@ -643,7 +654,7 @@ static void unique_ids(dc_scan *v, size_t n, const gr_ctx *c)
         e[i].key =
             v[i].example_rec == DC_NO_REC ? "" : c->paths[c->recs[v[i].example_rec].file_idx];
     }
-    qsort(e, n, sizeof *e, cmp_ent);
+    dc_sort(e, n, sizeof *e, cmp_ent);
     char **renamed = dc_calloc(n ? n : 1, sizeof *renamed);
     dc_strvec fresh;
     dc_strvec_init(&fresh);
@@ -711,12 +722,12 @@ int dc_group_records(const dc_record *recs, size_t n, const char *const *file_pa
     if (opts->volumes) {
         volume_scans(&out, &c, f, nf);
     } else {
-        qsort(f, nf, sizeof *f, cmp_ref_file);
+        dc_sort(f, nf, sizeof *f, cmp_ref_file);
         for (size_t i = 0; i < nf; i++) per_file_scan(&out, &c, &f[i]);
     }
     empty_folders(&out, recs, n, scope_ids, scope_is_input, n_scopes);
     unique_ids(out.v, out.n, &c);
-    if (out.n) qsort(out.v, out.n, sizeof *out.v, cmp_scan_id);
+    if (out.n) dc_sort(out.v, out.n, sizeof *out.v, cmp_scan_id);
     free(f);
     *scans = out.v;
     *n_scans = out.n;

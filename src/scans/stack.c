@@ -616,12 +616,12 @@ static void set_palette(dc_scan *s, const dc_record *recs, const uint32_t *mem, 
 
 static void describe(dc_scan *s, const dc_record *b)
 {
-    snprintf(s->series_uid, sizeof s->series_uid, "%.*s", DC_UID_LEN - 1, b->series_uid);
-    snprintf(s->study_uid, sizeof s->study_uid, "%.*s", DC_UID_LEN - 1, b->study_uid);
-    snprintf(s->modality, sizeof s->modality, "%.16s", b->modality);
+    dc_copy_str(s->series_uid, sizeof s->series_uid, b->series_uid, DC_UID_LEN - 1);
+    dc_copy_str(s->study_uid, sizeof s->study_uid, b->study_uid, DC_UID_LEN - 1);
+    dc_copy_str(s->modality, sizeof s->modality, b->modality, 16);
     dc_pixel_desc pd; /* photometric of the stored pixels: YBR is decoded to RGB */
     dc_pixel_desc_from_record(b, &pd);
-    snprintf(s->photometric, sizeof s->photometric, "%s", dc_decoded_photometric(&pd));
+    dc_copy_str(s->photometric, sizeof s->photometric, dc_decoded_photometric(&pd), SIZE_MAX);
     s->bits_stored = b->bits_stored ? b->bits_stored : b->bits_alloc;
 }
 
@@ -712,7 +712,7 @@ static void stack_items(dc_scan *s, const dc_record *recs, const char *const *pa
     if (o->volumes && ord.n_repeats == 1 && n_mem > 1 && tiles && !sub && n == n_mem * tiles &&
         strcmp(ord.label, "position") != 0)
         ord.n_repeats = n_mem;
-    snprintf(s->slice_order, sizeof s->slice_order, "%s", ord.label);
+    dc_copy_str(s->slice_order, sizeof s->slice_order, ord.label, SIZE_MAX);
     fill_slices(s, out, n);
     const dc_record *b = &recs[out[0].rec];
     s->first_rec = s->example_rec = out[0].rec;

@@ -22,9 +22,30 @@ static void test_bytes(void **state)
     dc_wire_put_u(&b, 0x01020304u, 4);
     dc_wire_put_u(&b, 0x0102030405060708ull, 8);
     dc_wire_put_f64(&b, 1.0); /* 0x3FF0000000000000 */
-    const uint8_t want[] = {4, 3, 2, 1, 8, 7, 6, 5, 4, 3, 2, 1, 0, 0, 0, 0, 0, 0, 0xF0, 0x3F};
+    const uint32_t u32[2] = {0x0A0B0C0Du, 1};
+    const uint64_t u64[1] = {0x1112131415161718ull};
+    const double f[1] = {-2.0}; /* 0xC000000000000000 */
+    dc_wire_put_u32s(&b, u32, 2);
+    dc_wire_put_u64s(&b, u64, 1);
+    dc_wire_put_f64s(&b, f, 1);
+    dc_wire_put_u(&b, 0x0102, 2);
+    const uint8_t want[] = {4, 3, 2, 1, 8, 7, 6, 5, 4, 3, 2, 1, 0, 0, 0, 0, 0, 0, 0xF0, 0x3F,
+                            0x0D, 0x0C, 0x0B, 0x0A, 1, 0, 0, 0, 0x18, 0x17, 0x16, 0x15, 0x14,
+                            0x13, 0x12, 0x11, 0, 0, 0, 0, 0, 0, 0, 0xC0, 2, 1};
     assert_int_equal(b.len, sizeof want);
     assert_memory_equal(b.data, want, sizeof want);
+    assert_int_equal(b.data[b.len], '\0'); /* a dc_buf stays terminated */
+    dc_wire_rd r = dc_wire_reader(b.data, b.data + b.len);
+    assert_int_equal(dc_wire_get_u(&r, 4), 0x01020304u);
+    assert_true(dc_wire_get_u(&r, 8) == 0x0102030405060708ull);
+    assert_true(dc_wire_get_f64(&r) == 1.0);
+    assert_int_equal(dc_wire_get_u(&r, 4), 0x0A0B0C0Du);
+    assert_int_equal(dc_wire_get_u(&r, 4), 1);
+    assert_true(dc_wire_get_u(&r, 8) == 0x1112131415161718ull);
+    assert_true(dc_wire_get_f64(&r) == -2.0);
+    assert_int_equal(dc_wire_get_u(&r, 2), 0x0102);
+    assert_false(r.bad);
+    assert_true(r.p == r.end);
     dc_buf_free(&b);
 }
 
