@@ -16,7 +16,7 @@
 # (default 3) in which each setting runs once, interleaved; outputs are deleted
 # and `sync` runs before each timed run.  The time is dcmcrawl's own, from the
 # start of rank 0 (after MPI_Init) to its end of the last commit, taken from
-# the test hook's trace (DCMCRAWL_TRACE, src/dc_hook.h), without mpirun's start
+# the test hook's trace (DCMCRAWL_TRACE, include/dc_hook.h), without mpirun's start
 # and end.
 # Prints a table: median seconds, spread (min-max), scans/s, MB/s read, and the
 # cost relative to "never"; also written to $BENCH_DIR/checkpoint/results.md.

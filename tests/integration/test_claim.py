@@ -7,7 +7,7 @@ output exits 2 before touching anything, naming the output and the holder
 (host, pid, SLURM job); the holder finishes and its outputs equal an
 uninterrupted crawl (compare_outputs.py --rows-as-sets) with no claim file
 left.  The first run is slowed in a phase with the test hooks (DCMCRAWL_SLOW,
-DCMCRAWL_TRACE, src/dc_hook.h) and frozen there (SIGSTOP of every rank: a
+DCMCRAWL_TRACE, include/dc_hook.h) and frozen there (SIGSTOP of every rank: a
 stopped process on this host is alive, so its claim holds) while the second
 runs, then continued (SIGCONT).  Cases:
 

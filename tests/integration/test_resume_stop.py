@@ -5,7 +5,7 @@ SIGTERM/SIGINT: every rank stops within seconds at a clean checkpoint, exits 3,
 and the same command finishes the crawl with outputs equal to an
 uninterrupted run (SPEC 1 and 7).
 
-The runs use the test hooks (src/dc_hook.h): DCMCRAWL_SLOW makes a phase slow
+The runs use the test hooks (include/dc_hook.h): DCMCRAWL_SLOW makes a phase slow
 so that the signal lands in it, DCMCRAWL_TRACE tells when it started and
 when the ranks agreed to stop.  Cases:
 

@@ -12,7 +12,7 @@ run) plus plain CT series.  Two configs, alternating between trials:
   B  one scan per file, gzip:1 (compressed writes), commit_every 5
 
 A trial: fresh output folder; run with the test hooks on (DCMCRAWL_TRACE;
-DCMCRAWL_SLOW slows the phase aimed at, see src/dc_hook.h); when the trace
+DCMCRAWL_SLOW slows the phase aimed at, see include/dc_hook.h); when the trace
 shows the k-th start of the phase aimed at (k random, up to the count in the
 reference run), wait a random part of that phase's slowed time and SIGKILL:
 
