@@ -36,6 +36,7 @@
 #include "dc_privacy.h"
 #include "dc_references.h"
 #include "dc_util.h"
+#include "dc_wire.h"
 
 
 /* ---- paths ---- */
@@ -816,7 +817,8 @@ static void pending_rows(lab_phase *p, const dc_outputs *out, dc_strset *current
     dc_strset_free(&present);
 }
 
-/* every rank: the ledger's referencing scans and their targets' grids.
+/* rank 0: the ledger's referencing scans and their targets' grids (two
+ * streaming passes: L lines, then the S lines of those targets).
  * Returns 1 when there are referencing scans, 0 when none. */
 static int load_phase(lab_phase *p)
 {
@@ -832,6 +834,110 @@ static int load_phase(lab_phase *p)
     }
     fclose(f);
     return p->n_scans > 0;
+}
+
+/* ---- the other ranks' part of the ledger (dc_wire) ----
+ * Only rank 0 reads the ledger (a line per image scan: O(archive) bytes);
+ * the others get what make_my_labels needs: the SEG/RTSTRUCT scans in
+ * Scan ID order (the round-robin is over these alone) and the grids of
+ * the series they were drawn on, in uid order (find_target's bsearch).
+ *   u32 n; n x (cstr scan_id, cstr modality, lstr path, u32 n_files, lstr target)
+ *   u32 m; m x (cstr uid, lstr scan_id, u32 nz ny nx, f64 affine[16],
+ *               u8 has_pos, f64 pos[nz*3] when has_pos) */
+
+static void pack_phase(const lab_phase *p, dc_buf *b)
+{
+    size_t n = 0;
+    unsigned char *needed = dc_calloc(p->n_targets + 1, 1);
+    for (size_t i = 0; i < p->n_scans; i++) {
+        const lab_scan *s = &p->scans[i];
+        if (!is_label(s)) continue;
+        n++;
+        const lab_target *t = s->target ? find_target(p, s->target) : NULL;
+        if (t) needed[t - p->targets] = 1;
+    }
+    dc_wire_put_u(b, n, 4);
+    for (size_t i = 0; i < p->n_scans; i++) {
+        const lab_scan *s = &p->scans[i];
+        if (!is_label(s)) continue;
+        dc_wire_put_cstr(b, s->scan_id);
+        dc_wire_put_cstr(b, s->modality);
+        dc_wire_put_lstr(b, s->path);
+        dc_wire_put_u(b, s->n_files, 4);
+        dc_wire_put_lstr(b, s->target);
+    }
+    size_t m = 0;
+    for (size_t i = 0; i < p->n_targets; i++) m += needed[i];
+    dc_wire_put_u(b, m, 4);
+    for (size_t i = 0; i < p->n_targets; i++) {
+        const lab_target *t = &p->targets[i];
+        if (!needed[i]) continue;
+        dc_wire_put_cstr(b, t->uid);
+        dc_wire_put_lstr(b, t->scan_id);
+        const uint32_t dims[3] = {t->grid.nz, t->grid.ny, t->grid.nx};
+        dc_wire_put_u32s(b, dims, 3);
+        dc_wire_put_f64s(b, t->grid.affine, 16);
+        dc_wire_put_u(b, t->grid.pos != NULL, 1);
+        if (t->grid.pos) dc_wire_put_f64s(b, t->grid.pos, (size_t)t->grid.nz * 3);
+    }
+    free(needed);
+}
+
+/* p (empty) from pack_phase's bytes; 0, or -1 when they are malformed */
+static int unpack_phase(lab_phase *p, const char *data, size_t len)
+{
+    dc_wire_rd r = dc_wire_reader(data, data + len);
+    size_t n = dc_wire_get_u(&r, 4);
+    if (n > len) return -1; /* each scan takes bytes: a bad count, not an allocation */
+    p->scans = dc_calloc(n + 1, sizeof *p->scans);
+    for (size_t i = 0; i < n && !r.bad; i++, p->n_scans++) {
+        lab_scan *s = &p->scans[i];
+        s->scan_id = dc_wire_get_cstr(&r);
+        s->modality = dc_wire_get_cstr(&r);
+        s->path = dc_wire_get_lstr(&r);
+        s->n_files = (uint32_t)dc_wire_get_u(&r, 4);
+        s->target = dc_wire_get_lstr(&r);
+        dc_reference_list_init(&s->refs);
+    }
+    size_t m = r.bad ? 0 : dc_wire_get_u(&r, 4);
+    if (m > len) return -1;
+    p->targets = dc_calloc(m + 1, sizeof *p->targets);
+    for (size_t i = 0; i < m && !r.bad; i++, p->n_targets++) {
+        lab_target *t = &p->targets[i];
+        t->uid = dc_wire_get_cstr(&r);
+        t->scan_id = dc_wire_get_lstr(&r);
+        uint32_t dims[3];
+        dc_wire_get_u32s(&r, dims, 3);
+        t->grid.nz = dims[0], t->grid.ny = dims[1], t->grid.nx = dims[2];
+        dc_wire_get_f64s(&r, t->grid.affine, 16);
+        if (dc_wire_get_u(&r, 1) && !r.bad) {
+            if ((uint64_t)t->grid.nz * 3 * sizeof(double) > len) return -1;
+            t->grid.pos = dc_malloc((size_t)t->grid.nz * 3 * sizeof(double));
+            dc_wire_get_f64s(&r, t->grid.pos, (size_t)t->grid.nz * 3);
+        }
+    }
+    return r.bad || r.p != r.end ? -1 : 0;
+}
+
+/* collective: rank 0 loaded p from the ledger; the others get their part.
+ * Returns 0, or -1 (same on all ranks). */
+static int share_phase(MPI_Comm comm, int rank, lab_phase *p)
+{
+    dc_buf b;
+    dc_buf_init(&b);
+    if (rank == 0) pack_phase(p, &b);
+    uint64_t len = b.len;
+    MPI_Bcast(&len, 1, MPI_UINT64_T, 0, comm);
+    char *data = rank == 0 ? b.data : dc_malloc(len + 1);
+    dc_bcast_bytes(comm, data, len);
+    int rc = 0;
+    if (rank != 0 && unpack_phase(p, data, len) != 0) {
+        dc_error("%s: the label phase's ledger part arrived malformed", p->cfg->out_folder);
+        rc = -1;
+    }
+    if (rank != 0) free(data);
+    dc_buf_free(&b);
+    return dc_agree_all(comm, rc);
 }
 
 /* collective: drop stale label rows (rank 0 rewrites), append the new ones */
@@ -903,7 +1009,7 @@ int dc_labels_finish(MPI_Comm comm, const dc_config *cfg, dc_outputs *out)
     dc_hook("labelphase");
     if (rank == 0) remove_temporaries(cfg);
     dc_agree_rank0(comm, 0); /* no rank writes a temporary file before they are gone */
-    int work = load_phase(&p);
+    int work = rank == 0 ? load_phase(&p) : 0;
     MPI_Bcast(&work, 1, MPI_INT, 0, comm);
     int rc = 0;
     if (work) {
@@ -911,6 +1017,7 @@ int dc_labels_finish(MPI_Comm comm, const dc_config *cfg, dc_outputs *out)
         rc = dc_agree_rank0(comm, rc);
         /* label rows are reconciled only by runs that make labels (a
          * metadata-only append leaves them as they are) */
+        if (rc == 0 && cfg->write_pixeldata && cfg->volumes) rc = share_phase(comm, rank, &p);
         if (rc == 0 && cfg->write_pixeldata && cfg->volumes) rc = label_datasets(comm, rank, &p, out);
     }
     phase_free(&p);
