@@ -36,7 +36,9 @@
  *      <uid> not crawled" (the row goes away in the run that crawls it), a
  *      label that fails as "labels: <reason>".
  *    Memory: the referencing scans' references and the grids of their
- *    targets, never the archive's scans.
+ *    targets, never the archive's scans.  Only rank 0 reads the ledger (a
+ *    line per image scan); the other ranks get the part they need (the
+ *    SEG/RTSTRUCT scans and their targets' grids, dc_wire) by broadcast.
  */
 #ifndef DC_LABELS_RUN_H
 #define DC_LABELS_RUN_H
@@ -48,6 +50,7 @@
 #include "dc_record.h"
 #include "dc_resume.h"
 #include "dc_scan.h"
+#include "dc_util.h"
 #include "dc_walk.h"
 
 /* Rank 0, before a window's batches: note its scans (scans[n]) in the
@@ -58,5 +61,13 @@ int dc_labels_note(const dc_config *cfg, const dc_record *recs, const dc_filelis
 /* Collective, after the last checkpoint of a run: references CSV, label
  * datasets, their unreadable rows.  Returns 0, or -1 (same on all ranks). */
 int dc_labels_finish(MPI_Comm comm, const dc_config *cfg, dc_outputs *out);
+
+/* The ledger's part rank 0 sends the other ranks (for the unit round trip):
+ * dc_labels_ledger_part reads cfg's ledger and appends the packed part to
+ * out (returns the number of referencing scans, 0: nothing packed);
+ * dc_labels_ledger_repack unpacks data[len] and packs it again into out
+ * (0, or -1 when the bytes are malformed). */
+int dc_labels_ledger_part(const dc_config *cfg, dc_buf *out);
+int dc_labels_ledger_repack(const dc_config *cfg, const char *data, size_t len, dc_buf *out);
 
 #endif

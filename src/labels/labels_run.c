@@ -940,6 +940,35 @@ static int share_phase(MPI_Comm comm, int rank, lab_phase *p)
     return dc_agree_all(comm, rc);
 }
 
+static void phase_init(lab_phase *p, const dc_config *cfg)
+{
+    memset(p, 0, sizeof *p);
+    p->cfg = cfg;
+    dc_strvec_init(&p->unread_rows);
+    dc_strvec_init(&p->unread_keys);
+}
+
+int dc_labels_ledger_part(const dc_config *cfg, dc_buf *out)
+{
+    lab_phase p;
+    phase_init(&p, cfg);
+    int work = load_phase(&p);
+    if (work) pack_phase(&p, out);
+    size_t n = p.n_scans;
+    phase_free(&p);
+    return (int)n;
+}
+
+int dc_labels_ledger_repack(const dc_config *cfg, const char *data, size_t len, dc_buf *out)
+{
+    lab_phase p;
+    phase_init(&p, cfg);
+    int rc = unpack_phase(&p, data, len);
+    if (rc == 0) pack_phase(&p, out);
+    phase_free(&p);
+    return rc;
+}
+
 /* collective: drop stale label rows (rank 0 rewrites), append the new ones */
 static int update_unreadable(MPI_Comm comm, int rank, dc_outputs *out, lab_phase *p,
                              const dc_strset *current, int stale)
@@ -1002,10 +1031,7 @@ int dc_labels_finish(MPI_Comm comm, const dc_config *cfg, dc_outputs *out)
     int rank;
     MPI_Comm_rank(comm, &rank);
     lab_phase p;
-    memset(&p, 0, sizeof p);
-    p.cfg = cfg;
-    dc_strvec_init(&p.unread_rows);
-    dc_strvec_init(&p.unread_keys);
+    phase_init(&p, cfg);
     dc_hook("labelphase");
     if (rank == 0) remove_temporaries(cfg);
     dc_agree_rank0(comm, 0); /* no rank writes a temporary file before they are gone */

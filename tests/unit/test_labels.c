@@ -9,13 +9,18 @@
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 #include <cmocka.h>
 
 #include "dc_decode.h"
 #include "dc_grid.h"
+#include "dc_labels_run.h"
+#include "dc_wire.h"
 #include "dc_references.h"
 #include "dc_rtstruct.h"
 #include "dc_seg.h"
@@ -446,6 +451,82 @@ static void test_references_summary_parse(void **state)
     assert_int_equal(dc_references_is_referencing("CT", "1.2.840.10008.5.1.4.1.1.2"), 0);
 }
 
+/* the ledger's part rank 0 broadcasts: the SEG/RTSTRUCT scans (the last
+ * L line of a Scan ID) and the grids of their targets only, never the
+ * other image scans; unpacking and packing again gives the same bytes */
+static void test_ledger_part_roundtrip(void **state)
+{
+    (void)state;
+    char dir[] = "/tmp/dc_ledger_XXXXXX";
+    assert_non_null(mkdtemp(dir));
+    char sub[64], path[96];
+    snprintf(sub, sizeof sub, "%s/labels_T.d", dir);
+    snprintf(path, sizeof path, "%s/ledger.tsv", sub);
+    assert_int_equal(mkdir(sub, 0755), 0);
+    const char *affine = "0.7 0 0 -15 0 0.8 0 -20 0 0 2.5 30 0 0 0 1";
+    FILE *f = fopen(path, "w");
+    assert_non_null(f);
+    fprintf(f, "L\tSEG_1\tSEG\t1\t/old/seg.dcm\t9.1\\nsource_image\\t\\t9.1\\t\\t\\t2\\n\n");
+    for (int i = 0; i < 5; i++) fprintf(f, "S\t8.%d\tCT_u%d\t2\t4\t4\t%s\t-\n", i, i, affine);
+    fprintf(f, "S\t9.1\tCT_1\t3\t43\t37\t%s\t1 2 3 4 5 6 7 8 9\n", affine);
+    fprintf(f, "L\tKO_1\tKO\t1\t/x/ko.dcm\t\\nreferenced_series\\t\\t8.1\\t\\t\\t1\\n\n");
+    fprintf(f, "L\tSEG_1\tSEG\t1\t/new/seg.dcm\t9.1\\nsource_image\\t\\t9.1\\t\\t\\t2\\n\n");
+    fprintf(f, "L\tRT_1\tRTSTRUCT\t1\t/x/rt.dcm\t9.9\\nreferenced_series\\t\\t9.9\\t\\t\\t0\\n\n");
+    fprintf(f, "S\t9.2\tCT_"); /* a torn tail */
+    fclose(f);
+    dc_config cfg;
+    dc_config_init(&cfg);
+    cfg.out_folder = dir;
+    cfg.out_id = "T";
+    dc_buf part, again;
+    dc_buf_init(&part);
+    dc_buf_init(&again);
+    assert_int_equal(dc_labels_ledger_part(&cfg, &part), 3);
+    dc_wire_rd r = dc_wire_reader(part.data, part.data + part.len);
+    assert_int_equal(dc_wire_get_u(&r, 4), 2); /* RT_1, SEG_1 (Scan ID order); not KO_1 */
+    const char *want[][3] = {{"RT_1", "RTSTRUCT", "/x/rt.dcm"}, {"SEG_1", "SEG", "/new/seg.dcm"}};
+    for (int i = 0; i < 2; i++) {
+        char *id = dc_wire_get_cstr(&r), *mod = dc_wire_get_cstr(&r), *p = dc_wire_get_lstr(&r);
+        assert_string_equal(id, want[i][0]);
+        assert_string_equal(mod, want[i][1]);
+        assert_string_equal(p, want[i][2]);
+        assert_int_equal(dc_wire_get_u(&r, 4), 1);
+        char *t = dc_wire_get_lstr(&r);
+        assert_string_equal(t, i ? "9.1" : "9.9");
+        free(id), free(mod), free(p), free(t);
+    }
+    assert_int_equal(dc_wire_get_u(&r, 4), 2); /* 9.1 and 9.9 (no S line); not 8.x */
+    char *uid = dc_wire_get_cstr(&r), *scan = dc_wire_get_lstr(&r);
+    assert_string_equal(uid, "9.1");
+    assert_string_equal(scan, "CT_1");
+    free(uid), free(scan);
+    uint32_t dims[3];
+    double aff[16], pos[9];
+    dc_wire_get_u32s(&r, dims, 3);
+    assert_true(dims[0] == 3 && dims[1] == 43 && dims[2] == 37);
+    dc_wire_get_f64s(&r, aff, 16);
+    assert_true(aff[0] == 0.7 && aff[3] == -15 && aff[11] == 30);
+    assert_int_equal(dc_wire_get_u(&r, 1), 1);
+    dc_wire_get_f64s(&r, pos, 9);
+    assert_true(pos[0] == 1 && pos[8] == 9);
+    uid = dc_wire_get_cstr(&r);
+    assert_string_equal(uid, "9.9");
+    assert_null(dc_wire_get_lstr(&r)); /* not crawled */
+    free(uid);
+    assert_int_equal(r.bad, 0);
+    assert_int_equal(dc_labels_ledger_repack(&cfg, part.data, part.len, &again), 0);
+    assert_int_equal(again.len, part.len);
+    assert_memory_equal(again.data, part.data, part.len);
+    dc_buf_free(&again);
+    dc_buf_init(&again);
+    assert_int_equal(dc_labels_ledger_repack(&cfg, part.data, part.len - 1, &again), -1);
+    dc_buf_free(&again);
+    dc_buf_free(&part);
+    unlink(path);
+    rmdir(sub);
+    rmdir(dir);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -464,6 +545,7 @@ int main(void)
         cmocka_unit_test(test_seg_labelmap_put),
         cmocka_unit_test(test_references_target_and_csv),
         cmocka_unit_test(test_references_summary_parse),
+        cmocka_unit_test(test_ledger_part_roundtrip),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
