@@ -476,8 +476,9 @@ static void test_ledger_part_roundtrip(void **state)
     fclose(f);
     dc_config cfg;
     dc_config_init(&cfg);
-    cfg.out_folder = dir;
-    cfg.out_id = "T";
+    free(cfg.out_folder);
+    cfg.out_folder = dc_strdup(dir);
+    cfg.out_id = dc_strdup("T");
     dc_buf part, again;
     dc_buf_init(&part);
     dc_buf_init(&again);
@@ -522,6 +523,7 @@ static void test_ledger_part_roundtrip(void **state)
     assert_int_equal(dc_labels_ledger_repack(&cfg, part.data, part.len - 1, &again), -1);
     dc_buf_free(&again);
     dc_buf_free(&part);
+    dc_config_free(&cfg);
     unlink(path);
     rmdir(sub);
     rmdir(dir);
