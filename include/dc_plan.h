@@ -44,7 +44,11 @@ int dc_header_pass(MPI_Comm comm, const dc_config *cfg, const dc_filelist *fl, d
 /* Pure: the rank whose header-pass block holds file f of a window of n */
 int dc_header_rank(uint64_t f, uint64_t n, int nranks);
 
-/* one batch of scans, the same on every rank */
+/* one batch of scans, the same on every rank, except in metadata-only
+ * runs: there a scan another rank owns carries only its Scan ID, file
+ * count and unreadable flag (first_rec/example_rec UINT32_MAX, no slices,
+ * no source folder), and the records only such scans use stay empty
+ * (dc_record_init, path NULL): a rank unpacks only what it processes. */
 typedef struct {
     uint64_t index;          /* batch number in this run, from 0 */
     dc_scan *scans;          /* in Scan ID order; record indices refer to recs[] below */
@@ -67,11 +71,13 @@ size_t dc_batch_cut(const dc_scan *scans, size_t n, size_t max_scans, uint64_t m
 
 /* Rank 0: build batch from scans[first..first+count) of all scans, with the
  * records and file list they refer to, assigning owners by cost (largest
- * first to the least loaded rank, ties to the lowest rank), or with
- * header_owner to the rank that parsed the scan's row file in the header
- * pass (dc_header_rank; it kept the row).  Owners never change outputs. */
+ * first to the least loaded rank, ties to the lowest rank), or, for a
+ * metadata_only run, to the rank that parsed the scan's row file in the
+ * header pass (dc_header_rank; it kept the row) and marked so that each
+ * rank unpacks only its own scans (dc_batch above).  Owners never change
+ * outputs. */
 void dc_batch_build(const dc_scan *scans, size_t first, size_t count, const dc_record *recs,
-                    const dc_filelist *fl, int nranks, int header_owner, uint64_t index,
+                    const dc_filelist *fl, int nranks, int metadata_only, uint64_t index,
                     dc_batch *b);
 
 /* Collective: broadcast rank 0's batch to everyone (b is filled on others). */

@@ -32,6 +32,12 @@ void dc_wire_put_f64s(dc_buf *b, const double *v, size_t n);
 /* a string of at most min(cap, 65535) bytes: u16 length and the bytes */
 void dc_wire_put_s16(dc_buf *b, const char *s, size_t cap);
 
+/* a section: a u64 byte length, then whatever is written until its end,
+ * so that a reader can skip it whole (dc_wire_get_section).  begin returns
+ * where the length goes; end fills it in. */
+size_t dc_wire_begin_section(dc_buf *b);
+void dc_wire_end_section(dc_buf *b, size_t at);
+
 /* cursor writers (the caller reserved the space) */
 void dc_wire_w_u(uint8_t **q, uint64_t v, int n);
 void dc_wire_w_f64(uint8_t **q, double d);
@@ -55,5 +61,9 @@ void dc_wire_get_f64s(dc_wire_rd *r, double *v, size_t n);
 /* a u16-length string into out[outlen], NUL-terminated; one that does not
  * fit turns the reader bad */
 void dc_wire_get_s16(dc_wire_rd *r, char *out, size_t outlen);
+/* the next section as a reader of its own; r moves past it (read it or
+ * not: skipping costs nothing).  A section longer than what is left turns
+ * r bad and returns a bad reader. */
+dc_wire_rd dc_wire_get_section(dc_wire_rd *r);
 
 #endif

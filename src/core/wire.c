@@ -245,3 +245,32 @@ void dc_wire_get_s16(dc_wire_rd *r, char *out, size_t outlen)
     out[n] = '\0';
     r->p += n;
 }
+
+/* ---- sections ---- */
+
+size_t dc_wire_begin_section(dc_buf *b)
+{
+    size_t at = b->len;
+    dc_wire_put_u(b, 0, 8);
+    return at;
+}
+
+void dc_wire_end_section(dc_buf *b, size_t at)
+{
+    uint8_t *q = (uint8_t *)b->data + at;
+    dc_wire_w_u(&q, b->len - at - 8, 8);
+}
+
+dc_wire_rd dc_wire_get_section(dc_wire_rd *r)
+{
+    uint64_t n = dc_wire_get_u(r, 8);
+    dc_wire_rd s = {r->p, r->p, 1};
+    if (r->bad || n > (uint64_t)(r->end - r->p)) {
+        r->bad = 1;
+        return s;
+    }
+    s.end = r->p + n;
+    s.bad = 0;
+    r->p += n;
+    return s;
+}

@@ -243,11 +243,15 @@ void dc_batch_free(dc_batch *b)
     memset(b, 0, sizeof *b);
 }
 
-/* The batch travels as one buffer (the wire form): index, scans with owner
- * and source folder, then the records and paths they refer to.  Rank 0
- * packs it once from the run's scans and records (no intermediate copies),
- * broadcasts it, and every rank, rank 0 too, unpacks the same bytes into its
- * dc_batch (rank 0 after the broadcast, at the same time as the others). */
+/* The batch travels as one buffer (the wire form): index, the metadata-only
+ * mark, scans (each: owner, file count, unreadable flag, Scan ID, then a
+ * section with the packed scan and its source folder), then the records
+ * they refer to (each a section: packed record and path).  Rank 0 packs it
+ * once from the run's scans and records (no intermediate copies),
+ * broadcasts it, and every rank, rank 0 too, unpacks the same bytes into
+ * its dc_batch (rank 0 after the broadcast, at the same time as the
+ * others).  In a metadata-only batch a rank skips the sections of the
+ * scans it does not own and of the records only those use. */
 
 /* global record index -> batch-local index, in order of first use */
 typedef struct {
@@ -294,37 +298,103 @@ static void assign_owners(const dc_scan *scans, size_t n, int nranks, int32_t *o
     free(ord);
 }
 
-/* the wire form -> b (b zeroed first); 0 or -1 on garbage */
-static int unpack_batch(const char *p, const char *end, dc_batch *b)
+/* A foreign scan of a metadata-only batch: what the batch's run reads of
+ * a scan another rank owns (its ID for the done-set, its file count for the
+ * progress, whether it is unreadable); nothing else is unpacked. */
+static void light_scan(dc_scan *s, char *scan_id, uint32_t n_files, uint32_t unreadable)
+{
+    s->scan_id = scan_id;
+    s->n_files = n_files;
+    s->unreadable = (int)unreadable;
+    s->first_rec = s->example_rec = UINT32_MAX;
+}
+
+/* the rest of a scan entry of the wire form (after its owner) into
+ * b->scans[i]: in full unless `light` (then its section is skipped) */
+static void unpack_scan(dc_wire_rd *rd, dc_batch *b, size_t i, int light)
+{
+    uint32_t n_files = (uint32_t)dc_wire_get_u(rd, 4);
+    uint32_t unreadable = (uint32_t)dc_wire_get_u(rd, 4);
+    char *scan_id = dc_wire_get_lstr(rd);
+    dc_wire_rd sec = dc_wire_get_section(rd);
+    if (rd->bad || !scan_id) {
+        rd->bad = 1;
+        free(scan_id);
+        return;
+    }
+    if (light) {
+        light_scan(&b->scans[i], scan_id, n_files, unreadable);
+        return;
+    }
+    free(scan_id);
+    const char *q = (const char *)sec.p;
+    if (dc_scan_unpack(&q, (const char *)sec.end, &b->scans[i]) != 0) rd->bad = 1;
+    sec.p = (const uint8_t *)q;
+    b->source_folder[i] = dc_wire_get_cstr(&sec);
+    if (sec.bad || sec.p != sec.end) rd->bad = 1;
+}
+
+/* metadata-only batches: the records this rank's scans refer to (the
+ * others' are skipped); 0 or -1 on an index beyond the batch's records */
+static int mark_my_records(const dc_batch *b, int rank, uint64_t nr, uint8_t *need)
+{
+    for (size_t i = 0; i < b->n_scans; i++) {
+        const dc_scan *s = &b->scans[i];
+        if (b->owner[i] != rank) continue;
+        for (uint32_t k = 0; k < s->n_slices; k++) {
+            if (s->slice_rec[k] >= nr) return -1;
+            need[s->slice_rec[k]] = 1;
+        }
+        if (s->first_rec != UINT32_MAX && s->first_rec >= nr) return -1;
+        if (s->example_rec != UINT32_MAX && s->example_rec >= nr) return -1;
+        if (s->first_rec != UINT32_MAX) need[s->first_rec] = 1;
+        if (s->example_rec != UINT32_MAX) need[s->example_rec] = 1;
+    }
+    return 0;
+}
+
+/* the wire form -> b (b zeroed first) as rank `rank` needs it: a batch
+ * packed for a metadata-only run (`mine_only`) gives foreign scans only
+ * their light fields and skips the records no scan of this rank uses
+ * (dc_batch in dc_plan.h); 0 or -1 on garbage */
+static int unpack_batch(const char *p, const char *end, int rank, dc_batch *b)
 {
     memset(b, 0, sizeof *b);
     dc_wire_rd rd = dc_wire_reader(p, end);
     b->index = dc_wire_get_u(&rd, 8);
+    int mine_only = (int)dc_wire_get_u(&rd, 4);
     uint64_t ns = dc_wire_get_u(&rd, 8);
     if (!rd.bad && ns > (uint64_t)(rd.end - rd.p)) rd.bad = 1; /* a scan takes more than a byte */
     b->scans = dc_calloc(!rd.bad && ns ? ns : 1, sizeof *b->scans);
     b->owner = dc_calloc(!rd.bad && ns ? ns : 1, sizeof *b->owner);
     b->source_folder = dc_calloc(!rd.bad && ns ? ns : 1, sizeof(char *));
     for (uint64_t i = 0; i < ns && !rd.bad; i++) {
-        const char *q = (const char *)rd.p;
-        if (dc_scan_unpack(&q, end, &b->scans[i]) != 0) rd.bad = 1;
-        rd.p = (const uint8_t *)q;
         b->owner[i] = (int32_t)dc_wire_get_u(&rd, 4);
-        b->source_folder[i] = dc_wire_get_cstr(&rd);
+        unpack_scan(&rd, b, i, mine_only && b->owner[i] != rank);
         b->n_scans = i + 1;
     }
     uint64_t nr = dc_wire_get_u(&rd, 8);
     if (!rd.bad && nr > (uint64_t)(rd.end - rd.p)) rd.bad = 1;
-    b->recs = dc_calloc(!rd.bad && nr ? nr : 1, sizeof *b->recs);
+    /* not zeroed: each record up to n_recs is dc_record_init'ed below (1 KB each) */
+    b->recs = dc_malloc((!rd.bad && nr ? nr : 1) * sizeof *b->recs);
     b->paths = dc_calloc(!rd.bad && nr ? nr : 1, sizeof(char *));
+    uint8_t *need = NULL;
+    if (!rd.bad && mine_only) {
+        need = dc_calloc(nr ? nr : 1, 1);
+        if (mark_my_records(b, rank, nr, need) != 0) rd.bad = 1;
+    }
     for (uint64_t i = 0; i < nr && !rd.bad; i++) {
         dc_record_init(&b->recs[i]);
-        const char *q = (const char *)rd.p;
-        if (dc_record_unpack(&q, end, &b->recs[i]) != 0) rd.bad = 1;
-        rd.p = (const uint8_t *)q;
-        b->paths[i] = dc_wire_get_cstr(&rd);
         b->n_recs = i + 1;
+        dc_wire_rd sec = dc_wire_get_section(&rd);
+        if (rd.bad || (need && !need[i])) continue;
+        const char *q = (const char *)sec.p;
+        if (dc_record_unpack(&q, (const char *)sec.end, &b->recs[i]) != 0) rd.bad = 1;
+        sec.p = (const uint8_t *)q;
+        b->paths[i] = dc_wire_get_cstr(&sec);
+        if (sec.bad || sec.p != sec.end) rd.bad = 1;
     }
+    free(need);
     return rd.bad ? -1 : 0;
 }
 
@@ -350,7 +420,7 @@ static void header_owners(const dc_scan *scans, size_t n, const dc_record *recs,
 }
 
 void dc_batch_build(const dc_scan *scans, size_t first, size_t count, const dc_record *recs,
-                    const dc_filelist *fl, int nranks, int header_owner, uint64_t index,
+                    const dc_filelist *fl, int nranks, int metadata_only, uint64_t index,
                     dc_batch *b)
 {
     const dc_scan *src = scans + first;
@@ -365,7 +435,7 @@ void dc_batch_build(const dc_scan *scans, size_t first, size_t count, const dc_r
     rec_map m = {dc_malloc(sizeof(uint32_t) * (n_all ? n_all : 1)), NULL, 0, 0};
     memset(m.map, 0xff, sizeof(uint32_t) * (n_all ? n_all : 1));
     int32_t *owner = dc_calloc(count ? count : 1, sizeof *owner);
-    if (header_owner)
+    if (metadata_only)
         header_owners(src, count, recs, fl, nranks, owner);
     else
         assign_owners(src, count, nranks, owner);
@@ -373,6 +443,7 @@ void dc_batch_build(const dc_scan *scans, size_t first, size_t count, const dc_r
     dc_buf w;
     dc_buf_init(&w);
     dc_wire_put_u(&w, index, 8);
+    dc_wire_put_u(&w, (uint32_t)metadata_only, 4); /* each rank unpacks only its own scans */
     dc_wire_put_u(&w, count, 8);
     uint32_t *local = NULL;
     size_t local_cap = 0;
@@ -391,15 +462,22 @@ void dc_batch_build(const dc_scan *scans, size_t first, size_t count, const dc_r
         } else {
             t.first_rec = t.example_rec = UINT32_MAX; /* e.g. "no DICOM files in folder" */
         }
-        dc_scan_pack(&t, &w);
         dc_wire_put_u(&w, (uint32_t)owner[i], 4);
+        dc_wire_put_u(&w, s->n_files, 4);
+        dc_wire_put_u(&w, (uint32_t)s->unreadable, 4);
+        dc_wire_put_lstr(&w, s->scan_id);
+        size_t sec = dc_wire_begin_section(&w);
+        dc_scan_pack(&t, &w);
         dc_wire_put_cstr(&w, fl->scopes.v[s->scope]);
+        dc_wire_end_section(&w, sec);
     }
     dc_wire_put_u(&w, m.n, 8);
     for (size_t i = 0; i < m.n; i++) {
         const dc_record *r = &recs[m.order[i]];
+        size_t sec = dc_wire_begin_section(&w);
         dc_record_pack(r, &w);
         dc_wire_put_cstr(&w, fl->files[r->file_idx].path);
+        dc_wire_end_section(&w, sec);
     }
     free(local);
     free(owner);
@@ -425,7 +503,7 @@ int dc_batch_bcast(MPI_Comm comm, dc_batch *b)
      * others do (not before the broadcast: that kept them waiting) */
     dc_buf sent = rank == 0 ? b->wire : buf;
     if (rank == 0) dc_buf_init(&b->wire);
-    int rc = len == 0 ? -1 /* never built */ : unpack_batch(sent.data, sent.data + len, b);
+    int rc = len == 0 ? -1 /* never built */ : unpack_batch(sent.data, sent.data + len, rank, b);
     dc_buf_free(&sent); /* delivered; unpack_batch zeroed b->wire */
     return dc_agree_all(comm, rc);
 }

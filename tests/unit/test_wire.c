@@ -124,12 +124,63 @@ static void test_malformed(void **state)
     assert_true(r.bad);
 }
 
+/* sections: the length in front is the bytes written inside; a reader
+ * can read a section or skip it and goes on after it either way; a length
+ * beyond the end turns the reader bad */
+static void test_sections(void **state)
+{
+    (void)state;
+    dc_buf b;
+    dc_buf_init(&b);
+    dc_wire_put_u(&b, 7, 4);
+    size_t at = dc_wire_begin_section(&b);
+    dc_wire_put_cstr(&b, "inside");
+    dc_wire_put_u(&b, 0x0102030405060708ull, 8);
+    dc_wire_end_section(&b, at);
+    size_t empty = dc_wire_begin_section(&b);
+    dc_wire_end_section(&b, empty);
+    dc_wire_put_u(&b, 9, 4);
+    assert_int_equal(b.len, 4 + 8 + 7 + 8 + 8 + 4);
+    assert_int_equal((uint8_t)b.data[4], 15); /* "inside\0" + 8 bytes, u64 LE */
+    for (int k = 1; k < 8; k++) assert_int_equal((uint8_t)b.data[4 + k], 0);
+
+    for (int skip = 0; skip < 2; skip++) {
+        dc_wire_rd r = dc_wire_reader(b.data, b.data + b.len);
+        assert_int_equal(dc_wire_get_u(&r, 4), 7);
+        dc_wire_rd s = dc_wire_get_section(&r);
+        if (!skip) {
+            char *str = dc_wire_get_cstr(&s);
+            assert_string_equal(str, "inside");
+            free(str);
+            assert_true(dc_wire_get_u(&s, 8) == 0x0102030405060708ull);
+            assert_ptr_equal(s.p, s.end);
+            assert_false(s.bad);
+            dc_wire_get_u(&s, 1); /* nothing more inside */
+            assert_true(s.bad);
+        }
+        dc_wire_rd e = dc_wire_get_section(&r);
+        assert_ptr_equal(e.p, e.end);
+        assert_int_equal(dc_wire_get_u(&r, 4), 9);
+        assert_false(r.bad);
+    }
+
+    /* truncated: the section claims more than is left */
+    dc_wire_rd t = dc_wire_reader(b.data, b.data + 4 + 8 + 10);
+    dc_wire_get_u(&t, 4);
+    dc_wire_rd bad = dc_wire_get_section(&t);
+    assert_true(t.bad);
+    assert_true(bad.bad);
+    assert_int_equal(dc_wire_get_u(&bad, 1), 0);
+    dc_buf_free(&b);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_bytes),
         cmocka_unit_test(test_round_trip),
         cmocka_unit_test(test_malformed),
+        cmocka_unit_test(test_sections),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
