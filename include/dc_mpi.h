@@ -14,6 +14,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "dc_util.h"
+
 /* largest piece of one MPI call: 1 GiB (below INT_MAX with room to spare) */
 #define DC_MPI_PIECE ((uint64_t)1 << 30)
 
@@ -32,6 +34,10 @@ int dc_mpi_piece_len(uint64_t len, uint64_t piece, uint64_t i);
 /* Collective: broadcast len bytes at buf from rank 0 (len the same on all
  * ranks), in pieces. */
 void dc_bcast_bytes(MPI_Comm comm, void *buf, uint64_t len);
+
+/* Collective: rank 0's buffer b, its length included, to every rank; the
+ * others' b (initialised, empty) receives it (data always allocated). */
+void dc_bcast_buf(MPI_Comm comm, dc_buf *b);
 
 /* Collective: every rank sends its len bytes to rank 0, which receives them
  * in rank order, concatenated, into a new buffer (*out, *out_len; others

@@ -117,6 +117,9 @@ int dc_fsync_path(const char *path, int is_dir);
 int dc_fsync_dir_of(const char *path);
 /* pwrite all of buf at off (retrying short writes and EINTR); 0 or -1 */
 int dc_pwrite_all(int fd, const void *buf, size_t len, uint64_t off);
+/* replace path with len bytes atomically: write <path>.tmp, fsync, rename over path,
+ * fsync its folder; 0, or -1 with errno set and the temp file removed */
+int dc_replace_file(const char *path, const void *data, size_t len);
 /* " (N KiB free on its file system)" for the file system holding path's
  * folder, or "" when that cannot be told: for write-failure messages */
 void dc_free_space_note(const char *path, char *out, size_t outlen);

@@ -400,6 +400,24 @@ int dc_pwrite_all(int fd, const void *buf, size_t len, uint64_t off)
     return 0;
 }
 
+int dc_replace_file(const char *path, const void *data, size_t len)
+{
+    char *tmp = dc_asprintf("%s.tmp", path);
+    int fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+    int rc = fd >= 0 && dc_pwrite_all(fd, data, len, 0) == 0 && fsync(fd) == 0 ? 0 : -1;
+    if (fd >= 0 && close(fd) != 0) rc = -1;
+    if (rc == 0) rc = rename(tmp, path);
+    if (rc == 0) {
+        dc_fsync_dir_of(path);
+    } else {
+        int saved = errno;
+        unlink(tmp);
+        errno = saved;
+    }
+    free(tmp);
+    return rc;
+}
+
 void dc_free_space_note(const char *path, char *out, size_t outlen)
 {
     struct statvfs fs;

@@ -418,21 +418,11 @@ static const char *scan_of_series(void *ctx, const char *uid)
     return t ? t->scan_id : NULL;
 }
 
-/* write text to path via path.tmp, fsync, rename */
+/* text to path, replaced atomically (dc_replace_file) */
 static int replace_file(const char *path, const dc_buf *text)
 {
-    char *tmp = dc_asprintf("%s.tmp", path);
-    int fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC, 0644), rc = fd < 0 ? -1 : 0;
-    if (rc == 0 && (dc_pwrite_all(fd, text->data, text->len, 0) != 0 || fsync(fd) != 0)) rc = -1;
-    if (fd >= 0 && close(fd) != 0) rc = -1;
-    if (rc == 0 && rename(tmp, path) != 0) rc = -1;
-    if (rc != 0) {
-        dc_error("%s: cannot write: %s", path, strerror(errno));
-        unlink(tmp);
-    } else {
-        dc_fsync_dir_of(path);
-    }
-    free(tmp);
+    int rc = dc_replace_file(path, text->data, text->len);
+    if (rc != 0) dc_error("%s: cannot write: %s", path, strerror(errno));
     return rc;
 }
 
@@ -926,16 +916,12 @@ static int share_phase(MPI_Comm comm, int rank, lab_phase *p)
     dc_buf b;
     dc_buf_init(&b);
     if (rank == 0) pack_phase(p, &b);
-    uint64_t len = b.len;
-    MPI_Bcast(&len, 1, MPI_UINT64_T, 0, comm);
-    char *data = rank == 0 ? b.data : dc_malloc(len + 1);
-    dc_bcast_bytes(comm, data, len);
+    dc_bcast_buf(comm, &b);
     int rc = 0;
-    if (rank != 0 && unpack_phase(p, data, len) != 0) {
+    if (rank != 0 && unpack_phase(p, b.data, b.len) != 0) {
         dc_error("%s: the label phase's ledger part arrived malformed", p->cfg->out_folder);
         rc = -1;
     }
-    if (rank != 0) free(data);
     dc_buf_free(&b);
     return dc_agree_all(comm, rc);
 }

@@ -590,14 +590,9 @@ static int write_manifest_file(dc_doneset *d, char *err, size_t errlen)
                       kd->n_runs);
         for (size_t i = 0; i < kd->n_runs; i++) dc_buf_printf(&b, "run %s\n", kd->runs[i].name);
     }
-    char *tmp = manifest_path(d, ".tmp"), *fin = manifest_path(d, "");
-    int fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
-    int rc = fd >= 0 && dc_pwrite_all(fd, b.data, b.len, 0) == 0 && fsync(fd) == 0 ? 0 : -1;
-    if (fd >= 0) close(fd);
-    if (rc == 0) rc = rename(tmp, fin);
-    if (rc == 0) rc = dc_fsync_path(d->dir, 1);
+    char *fin = manifest_path(d, ""); /* <dir>/manifest, via <dir>/manifest.tmp */
+    int rc = dc_replace_file(fin, b.data, b.len);
     if (rc != 0) snprintf(err, errlen, "%s: cannot write: %s", fin, strerror(errno));
-    free(tmp);
     free(fin);
     dc_buf_free(&b);
     return rc;

@@ -40,6 +40,20 @@ void dc_bcast_bytes(MPI_Comm comm, void *buf, uint64_t len)
                   0, comm);
 }
 
+void dc_bcast_buf(MPI_Comm comm, dc_buf *b)
+{
+    int rank;
+    MPI_Comm_rank(comm, &rank);
+    uint64_t len = b->len;
+    MPI_Bcast(&len, 1, MPI_UINT64_T, 0, comm);
+    if (rank != 0) {
+        b->len = 0;
+        dc_buf_reserve(b, (size_t)len);
+        b->len = (size_t)len;
+    }
+    dc_bcast_bytes(comm, b->data, len);
+}
+
 static void send_bytes(MPI_Comm comm, const char *buf, uint64_t len, int to)
 {
     uint64_t n = dc_mpi_pieces(len, DC_MPI_PIECE);

@@ -495,10 +495,8 @@ int dc_batch_bcast(MPI_Comm comm, dc_batch *b)
     dc_buf buf;
     dc_buf_init(&buf);
     dc_buf *wire = rank == 0 ? &b->wire : &buf; /* rank 0: packed by dc_batch_build */
+    dc_bcast_buf(comm, wire);
     uint64_t len = wire->len;
-    MPI_Bcast(&len, 1, MPI_UINT64_T, 0, comm);
-    if (rank != 0) dc_buf_reserve(&buf, len);
-    dc_bcast_bytes(comm, wire->data, len);
     /* every rank, rank 0 too, unpacks the same bytes, rank 0 while the
      * others do (not before the broadcast: that kept them waiting) */
     dc_buf sent = rank == 0 ? b->wire : buf;
