@@ -81,6 +81,15 @@ void dc_ckpt_free(dc_ckpt *c);
 /* Collective: run one batch (see above).  Returns 0 or -1 (same on all ranks). */
 int dc_ckpt_run_batch(dc_ckpt *c, dc_batch *b);
 
+/* Collective, metadata-only windows, before their batches (IN scans to do,
+ * n, recs, fl on rank 0): the kept rows that become this window's CSV rows
+ * join the header in one column exchange, and each rank formats its own
+ * at once, all ranks together (the batches then only take the texts,
+ * instead of the row's owner formatting them batch by batch while the
+ * other ranks wait).  Returns 0 or -1 (same on all ranks). */
+int dc_ckpt_settle_rows(dc_ckpt *c, const dc_scan *scans, size_t n, const dc_record *recs,
+                        const dc_filelist *fl);
+
 /* Collective: is a checkpoint due now (commit_every / commit_seconds)? */
 int dc_ckpt_due(dc_ckpt *c);
 

@@ -83,4 +83,17 @@ void dc_batch_build(const dc_scan *scans, size_t first, size_t count, const dc_r
 /* Collective: broadcast rank 0's batch to everyone (b is filled on others). */
 int dc_batch_bcast(MPI_Comm comm, dc_batch *b);
 
+/* Pure: the window files whose kept rows become CSV rows (first_rec of each
+ * readable scan of scans[0..n)), grouped by the rank that kept them
+ * (dc_header_rank over n_files), each rank's in scan order, into out (room
+ * for n); per_rank[r] = how many are rank r's.  Returns the total. */
+uint64_t dc_row_files_by_owner(const dc_scan *scans, size_t n, const dc_record *recs,
+                               uint64_t n_files, int nranks, uint64_t *out, uint64_t *per_rank);
+
+/* Collective, metadata-only runs: rank 0 (IN scans, n, recs, fl) sends
+ * each rank its part of dc_row_files_by_owner; OUT *files (malloc'ed),
+ * *n_mine on every rank.  0, or -1 on a garbled transfer. */
+int dc_row_files_scatter(MPI_Comm comm, const dc_scan *scans, size_t n, const dc_record *recs,
+                         const dc_filelist *fl, uint64_t **files, size_t *n_mine);
+
 #endif

@@ -64,6 +64,14 @@ void dc_worker_init(dc_worker *w);
 /* the header pass parsed window file idx into ds: keep its row (files come
  * in increasing contiguous order on one rank) */
 void dc_worker_keep_row(dc_worker *w, uint32_t idx, const dc_dataset *ds);
+/* Of the window files idx[0..n): the kept rows not formatted yet (compact
+ * rows, for the column exchange) into out (room for n); returns how many */
+size_t dc_worker_compact_rows(const dc_worker *w, const uint64_t *idx, size_t n, const dc_row **out);
+/* The kept compact rows of window files idx[0..n) formatted as CSV values
+ * for cols (which holds all their columns: after the exchange), so that the
+ * batches only take them; w->cols = cols.  Returns how many were formatted
+ * (0 when texts formatted for an older header wait in the window). */
+size_t dc_worker_format_kept(dc_worker *w, const dc_colset *cols, const uint64_t *idx, size_t n);
 /* forget the kept rows (end of a window) */
 void dc_worker_drop_rows(dc_worker *w);
 void dc_worker_free(dc_worker *w);

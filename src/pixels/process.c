@@ -378,3 +378,43 @@ void dc_process_scan(dc_worker *w, const dc_config *cfg, const dc_batch *b, size
     close_raw(w);
     dc_dataset_close_file(&w->ds);
 }
+
+/* ---- a metadata-only window's rows, formatted before its batches ---- */
+
+size_t dc_worker_compact_rows(const dc_worker *w, const uint64_t *idx, size_t n, const dc_row **out)
+{
+    size_t k = 0;
+    for (size_t i = 0; i < n; i++) {
+        if (idx[i] < w->kept_first || idx[i] - w->kept_first >= w->n_kept) continue;
+        size_t at = (size_t)(idx[i] - w->kept_first);
+        if (w->kept[at].cols && !w->kept_len[at]) out[k++] = &w->kept[at];
+    }
+    return k;
+}
+
+size_t dc_worker_format_kept(dc_worker *w, const dc_colset *cols, const uint64_t *idx, size_t n)
+{
+    w->cols = cols;
+    if (!cols->n) return 0;
+    if (!w->kept_names.n)
+        for (size_t i = 0; i < cols->n; i++) dc_strvec_push(&w->kept_names, cols->cols[i].name);
+    if (w->kept_names.n != cols->n) return 0; /* texts for an older header: the batches format */
+    size_t k = 0;
+    for (size_t i = 0; i < n; i++) {
+        if (idx[i] < w->kept_first || idx[i] - w->kept_first >= w->n_kept) continue;
+        size_t at = (size_t)(idx[i] - w->kept_first);
+        if (!w->kept[at].cols || w->kept_len[at]) continue;
+        size_t mark = w->kept_text.len;
+        if (dc_csv_format_values(cols, &w->kept[at], &w->kept_text) != 0 ||
+            w->kept_text.len - mark > UINT32_MAX) {
+            w->kept_text.len = mark; /* stays a row */
+            continue;
+        }
+        w->kept_off[at] = mark;
+        w->kept_len[at] = (uint32_t)(w->kept_text.len - mark);
+        dc_row_free(&w->kept[at]);
+        dc_row_init(&w->kept[at]);
+        k++;
+    }
+    return k;
+}

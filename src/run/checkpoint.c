@@ -143,24 +143,12 @@ static void unreadable_row(const dc_scan *s, const dc_scan_result *res, dc_buf *
     dc_buf_putc(out, '\n');
 }
 
-/* The columns of this batch's rows that are not formatted yet join the
- * header (collective); when that adds columns, every text formatted for
- * the old header (held from earlier batches, or formatted by the worker in
- * this one) is remapped, as the file's own rewrite does. */
-static int widen_columns(dc_ckpt *c, const dc_batch *b, batch_state *bs, char *err, size_t errlen)
+/* Compact rows (columns not known yet) join the header (collective); when
+ * that adds columns, every text formatted for the old header (texts[0..nt))
+ * is remapped, as the file's own rewrite does.  Agreed by every rank. */
+static int widen_rows(dc_ckpt *c, const dc_row **rows, size_t nr, dc_buf **texts, size_t nt,
+                      char *err, size_t errlen)
 {
-    size_t n = b->n_scans;
-    const dc_row **rows = dc_malloc(sizeof(dc_row *) * (n ? n : 1));
-    dc_buf **texts = dc_malloc(sizeof(dc_buf *) * (n + c->meta.n + 1));
-    size_t nr = 0, nt = 0;
-    for (size_t i = 0; i < c->meta.n; i++) texts[nt++] = &c->meta.txt[i];
-    for (size_t i = 0; i < n; i++)
-        if (b->owner[i] == c->rank && bs->status[i] == SCAN_STORED) {
-            if (bs->res[i].text.len)
-                texts[nt++] = &bs->res[i].text;
-            else
-                rows[nr++] = &bs->res[i].row;
-        }
     dc_strvec old_header;
     dc_strvec_init(&old_header);
     if (nt) dc_csvout_header_fields(&c->out->meta, &old_header);
@@ -175,9 +163,30 @@ static int widen_columns(dc_ckpt *c, const dc_batch *b, batch_state *bs, char *e
                  c->out->meta.cols.n + DC_META_FIXED_COLS - old_header.n);
     }
     dc_strvec_free(&old_header);
+    return dc_agree_all(c->comm, rc);
+}
+
+/* The columns of this batch's rows that are not formatted yet join the
+ * header, with the texts held from earlier batches or formatted by the
+ * worker in this one (widen_rows). */
+static int widen_columns(dc_ckpt *c, const dc_batch *b, batch_state *bs, char *err, size_t errlen)
+{
+    size_t n = b->n_scans;
+    const dc_row **rows = dc_malloc(sizeof(dc_row *) * (n ? n : 1));
+    dc_buf **texts = dc_malloc(sizeof(dc_buf *) * (n + c->meta.n + 1));
+    size_t nr = 0, nt = 0;
+    for (size_t i = 0; i < c->meta.n; i++) texts[nt++] = &c->meta.txt[i];
+    for (size_t i = 0; i < n; i++)
+        if (b->owner[i] == c->rank && bs->status[i] == SCAN_STORED) {
+            if (bs->res[i].text.len)
+                texts[nt++] = &bs->res[i].text;
+            else
+                rows[nr++] = &bs->res[i].row;
+        }
+    int rc = widen_rows(c, rows, nr, texts, nt, err, errlen);
     free(rows);
     free(texts);
-    return dc_agree_all(c->comm, rc);
+    return rc;
 }
 
 /* this rank's rows of the batch, formatted and held until the checkpoint */
@@ -378,6 +387,31 @@ int dc_ckpt_run_batch(dc_ckpt *c, dc_batch *b)
     free(bs.res);
     free(bs.status);
     free(bs.handle);
+    return rc;
+}
+
+/* ---- a metadata-only window's rows ---- */
+
+int dc_ckpt_settle_rows(dc_ckpt *c, const dc_scan *scans, size_t n, const dc_record *recs,
+                        const dc_filelist *fl)
+{
+    uint64_t *files = NULL;
+    size_t nf = 0;
+    int rc = dc_agree_all(c->comm, dc_row_files_scatter(c->comm, scans, n, recs, fl, &files, &nf));
+    char err[DC_ERRLEN] = "";
+    if (rc == 0) {
+        const dc_row **rows = dc_malloc(sizeof(dc_row *) * (nf ? nf : 1));
+        size_t nr = dc_worker_compact_rows(c->worker, files, nf, rows);
+        dc_buf **texts = dc_malloc(sizeof(dc_buf *) * (c->meta.n + 1));
+        for (size_t i = 0; i < c->meta.n; i++) texts[i] = &c->meta.txt[i];
+        rc = widen_rows(c, rows, nr, texts, c->meta.n, err, sizeof err);
+        free(rows);
+        free(texts);
+    }
+    /* every row of the window in its final form, on all ranks at once */
+    if (rc == 0) dc_worker_format_kept(c->worker, &c->out->meta.cols, files, nf);
+    if (rc != 0 && c->rank == 0) dc_error("%s", err[0] ? err : "exchanging the window's columns failed");
+    free(files);
     return rc;
 }
 

@@ -332,7 +332,8 @@ static int run_window(dc_run *r, int last)
         if (r->cfg->dry_run) {
             print_plan(r);
             rc = EXIT_DONE;
-        } else if (retry_forget(r, &retry) == 0) {
+        } else if (retry_forget(r, &retry) == 0 &&
+                   (!keep || dc_ckpt_settle_rows(&r->ckpt, r->scans, r->n_scans, r->recs, &r->files) == 0)) {
             rc = run_batches(r);
         }
     }

@@ -505,3 +505,60 @@ int dc_batch_bcast(MPI_Comm comm, dc_batch *b)
     dc_buf_free(&sent); /* delivered; unpack_batch zeroed b->wire */
     return dc_agree_all(comm, rc);
 }
+
+/* ------------------------------------------------------------------ */
+/* metadata-only windows: which kept rows each rank writes              */
+
+uint64_t dc_row_files_by_owner(const dc_scan *scans, size_t n, const dc_record *recs,
+                               uint64_t n_files, int nranks, uint64_t *out, uint64_t *per_rank)
+{
+    uint64_t *at = dc_calloc((size_t)nranks + 1, sizeof *at);
+    for (int r = 0; r < nranks; r++) per_rank[r] = 0;
+    for (size_t i = 0; i < n; i++)
+        if (!scans[i].unreadable && scans[i].first_rec != DC_NO_REC)
+            per_rank[dc_header_rank(recs[scans[i].first_rec].file_idx, n_files, nranks)]++;
+    for (int r = 0; r < nranks; r++) at[r + 1] = at[r] + per_rank[r];
+    uint64_t total = at[nranks];
+    for (size_t i = 0; i < n; i++)
+        if (!scans[i].unreadable && scans[i].first_rec != DC_NO_REC) {
+            uint64_t f = recs[scans[i].first_rec].file_idx;
+            out[at[dc_header_rank(f, n_files, nranks)]++] = f;
+        }
+    free(at);
+    return total;
+}
+
+int dc_row_files_scatter(MPI_Comm comm, const dc_scan *scans, size_t n, const dc_record *recs,
+                         const dc_filelist *fl, uint64_t **files, size_t *n_mine)
+{
+    int rank, nranks;
+    MPI_Comm_rank(comm, &rank);
+    MPI_Comm_size(comm, &nranks);
+    dc_buf w;
+    dc_buf_init(&w);
+    uint64_t *off = NULL, *len = NULL;
+    if (rank == 0) {
+        uint64_t *all = dc_malloc(sizeof(uint64_t) * (n ? n : 1));
+        len = dc_malloc(sizeof(uint64_t) * (size_t)nranks);
+        off = dc_malloc(sizeof(uint64_t) * (size_t)nranks);
+        uint64_t total = dc_row_files_by_owner(scans, n, recs, fl->n, nranks, all, len);
+        dc_wire_put_u64s(&w, all, (size_t)total);
+        for (int r = 0; r < nranks; r++) {
+            len[r] *= sizeof(uint64_t); /* in bytes, in rank order */
+            off[r] = r ? off[r - 1] + len[r - 1] : 0;
+        }
+        free(all);
+    }
+    char *mine = NULL;
+    uint64_t mine_len = 0;
+    dc_scatter_bytes(comm, w.data ? w.data : "", off, len, &mine, &mine_len);
+    dc_buf_free(&w);
+    free(off);
+    free(len);
+    *n_mine = (size_t)(mine_len / 8);
+    *files = dc_malloc(sizeof(uint64_t) * (*n_mine ? *n_mine : 1));
+    dc_wire_rd rd = dc_wire_reader(mine, mine + mine_len);
+    dc_wire_get_u64s(&rd, *files, *n_mine);
+    free(mine);
+    return rd.bad || mine_len % 8 ? -1 : 0;
+}
