@@ -48,7 +48,10 @@ int dc_header_rank(uint64_t f, uint64_t n, int nranks);
  * runs: there a scan another rank owns carries only its Scan ID, file
  * count and unreadable flag (first_rec/example_rec UINT32_MAX, no slices,
  * no source folder), and the records only such scans use stay empty
- * (dc_record_init, path NULL): a rank unpacks only what it processes. */
+ * (dc_record_init, path NULL): a rank unpacks only what it processes.
+ * There a readable scan of its own carries the same fields plus one
+ * record, first_rec = example_rec, with only file_idx (the window file
+ * whose kept row is its row) and its path: what the metadata path reads. */
 typedef struct {
     uint64_t index;          /* batch number in this run, from 0 */
     dc_scan *scans;          /* in Scan ID order; record indices refer to recs[] below */

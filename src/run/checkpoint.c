@@ -16,6 +16,7 @@
 #include "dc_checkpoint.h"
 
 #include <errno.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -392,6 +393,24 @@ int dc_ckpt_run_batch(dc_ckpt *c, dc_batch *b)
 
 /* ---- a metadata-only window's rows ---- */
 
+/* rows that show a window's columns: files of one archive mostly share them */
+#define SETTLE_SAMPLE_ROWS 64
+
+/* Collective: the first `limit` of this rank's compact rows among the
+ * window files[0..nf) join the header (widen_rows, with the held texts) */
+static int exchange_columns(dc_ckpt *c, const uint64_t *files, size_t nf, size_t limit, char *err,
+                            size_t errlen)
+{
+    const dc_row **rows = dc_malloc(sizeof(dc_row *) * (nf ? nf : 1));
+    size_t nr = dc_worker_compact_rows(c->worker, files, nf, rows);
+    dc_buf **texts = dc_malloc(sizeof(dc_buf *) * (c->meta.n + 1));
+    for (size_t i = 0; i < c->meta.n; i++) texts[i] = &c->meta.txt[i];
+    int rc = widen_rows(c, rows, nr < limit ? nr : limit, texts, c->meta.n, err, errlen);
+    free(rows);
+    free(texts);
+    return rc;
+}
+
 int dc_ckpt_settle_rows(dc_ckpt *c, const dc_scan *scans, size_t n, const dc_record *recs,
                         const dc_filelist *fl)
 {
@@ -399,17 +418,12 @@ int dc_ckpt_settle_rows(dc_ckpt *c, const dc_scan *scans, size_t n, const dc_rec
     size_t nf = 0;
     int rc = dc_agree_all(c->comm, dc_row_files_scatter(c->comm, scans, n, recs, fl, &files, &nf));
     char err[DC_ERRLEN] = "";
-    if (rc == 0) {
-        const dc_row **rows = dc_malloc(sizeof(dc_row *) * (nf ? nf : 1));
-        size_t nr = dc_worker_compact_rows(c->worker, files, nf, rows);
-        dc_buf **texts = dc_malloc(sizeof(dc_buf *) * (c->meta.n + 1));
-        for (size_t i = 0; i < c->meta.n; i++) texts[i] = &c->meta.txt[i];
-        rc = widen_rows(c, rows, nr, texts, c->meta.n, err, sizeof err);
-        free(rows);
-        free(texts);
-    }
-    /* every row of the window in its final form, on all ranks at once */
+    /* the columns of a sample of rows, then every row formatted for them on
+     * all ranks at once; the rows with other columns join the header in a
+     * second exchange and are formatted by their batches, as before */
+    if (rc == 0) rc = exchange_columns(c, files, nf, SETTLE_SAMPLE_ROWS, err, sizeof err);
     if (rc == 0) dc_worker_format_kept(c->worker, &c->out->meta.cols, files, nf);
+    if (rc == 0) rc = exchange_columns(c, files, nf, SIZE_MAX, err, sizeof err);
     if (rc != 0 && c->rank == 0) dc_error("%s", err[0] ? err : "exchanging the window's columns failed");
     free(files);
     return rc;

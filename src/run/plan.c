@@ -246,7 +246,10 @@ void dc_batch_free(dc_batch *b)
 /* The batch travels as one buffer (the wire form): index, the metadata-only
  * mark, scans (each: owner, file count, unreadable flag, Scan ID, then a
  * section with the packed scan and its source folder), then the records
- * they refer to (each a section: packed record and path).  Rank 0 packs it
+ * they refer to (each a section: packed record and path).  In a
+ * metadata-only batch a readable scan's section is its row form instead:
+ * the window file whose kept row is the scan's row (u64) and its path, all
+ * its owner reads (process.c's metadata path); no record goes with it.  Rank 0 packs it
  * once from the run's scans and records (no intermediate copies),
  * broadcasts it, and every rank, rank 0 too, unpacks the same bytes into
  * its dc_batch (rank 0 after the broadcast, at the same time as the
@@ -309,9 +312,35 @@ static void light_scan(dc_scan *s, char *scan_id, uint32_t n_files, uint32_t unr
     s->first_rec = s->example_rec = UINT32_MAX;
 }
 
+/* the row files of a metadata-only batch's own readable scans, waiting for
+ * their records (appended after the batch's records) */
+typedef struct {
+    size_t *scan;
+    uint32_t *file;
+    char **path;
+    size_t n;
+} row_files;
+
+/* an own readable scan of a metadata-only batch: its section in row form */
+static void unpack_row_form(dc_wire_rd *sec, dc_batch *b, size_t i, row_files *rf)
+{
+    uint64_t file = dc_wire_get_u(sec, 8);
+    char *path = dc_wire_get_cstr(sec);
+    b->scans[i].first_rec = b->scans[i].example_rec = UINT32_MAX; /* set once its record exists */
+    if (sec->bad || sec->p != sec->end || file > UINT32_MAX) {
+        sec->bad = 1;
+        free(path);
+        return;
+    }
+    rf->scan[rf->n] = i;
+    rf->file[rf->n] = (uint32_t)file;
+    rf->path[rf->n++] = path;
+}
+
 /* the rest of a scan entry of the wire form (after its owner) into
- * b->scans[i]: in full unless `light` (then its section is skipped) */
-static void unpack_scan(dc_wire_rd *rd, dc_batch *b, size_t i, int light)
+ * b->scans[i]: in full unless `light` (then its section is skipped); rf
+ * (metadata-only batches): a readable scan's section is in row form */
+static void unpack_scan(dc_wire_rd *rd, dc_batch *b, size_t i, int light, row_files *rf)
 {
     uint32_t n_files = (uint32_t)dc_wire_get_u(rd, 4);
     uint32_t unreadable = (uint32_t)dc_wire_get_u(rd, 4);
@@ -324,6 +353,12 @@ static void unpack_scan(dc_wire_rd *rd, dc_batch *b, size_t i, int light)
     }
     if (light) {
         light_scan(&b->scans[i], scan_id, n_files, unreadable);
+        return;
+    }
+    if (rf && !unreadable) {
+        light_scan(&b->scans[i], scan_id, n_files, unreadable);
+        unpack_row_form(&sec, b, i, rf);
+        if (sec.bad) rd->bad = 1;
         return;
     }
     free(scan_id);
@@ -368,16 +403,24 @@ static int unpack_batch(const char *p, const char *end, int rank, dc_batch *b)
     b->scans = dc_calloc(!rd.bad && ns ? ns : 1, sizeof *b->scans);
     b->owner = dc_calloc(!rd.bad && ns ? ns : 1, sizeof *b->owner);
     b->source_folder = dc_calloc(!rd.bad && ns ? ns : 1, sizeof(char *));
+    row_files rf = {NULL, NULL, NULL, 0};
+    if (mine_only && !rd.bad) {
+        rf.scan = dc_malloc(sizeof(size_t) * (ns ? ns : 1));
+        rf.file = dc_malloc(sizeof(uint32_t) * (ns ? ns : 1));
+        rf.path = dc_malloc(sizeof(char *) * (ns ? ns : 1));
+    }
     for (uint64_t i = 0; i < ns && !rd.bad; i++) {
         b->owner[i] = (int32_t)dc_wire_get_u(&rd, 4);
-        unpack_scan(&rd, b, i, mine_only && b->owner[i] != rank);
+        unpack_scan(&rd, b, i, mine_only && b->owner[i] != rank, mine_only ? &rf : NULL);
         b->n_scans = i + 1;
     }
     uint64_t nr = dc_wire_get_u(&rd, 8);
     if (!rd.bad && nr > (uint64_t)(rd.end - rd.p)) rd.bad = 1;
+    if (!rd.bad && nr > UINT32_MAX - rf.n) rd.bad = 1; /* record indices are u32 */
     /* not zeroed: each record up to n_recs is dc_record_init'ed below (1 KB each) */
-    b->recs = dc_malloc((!rd.bad && nr ? nr : 1) * sizeof *b->recs);
-    b->paths = dc_calloc(!rd.bad && nr ? nr : 1, sizeof(char *));
+    size_t cap = !rd.bad ? (size_t)nr + rf.n : 0;
+    b->recs = dc_malloc((cap ? cap : 1) * sizeof *b->recs);
+    b->paths = dc_calloc(cap ? cap : 1, sizeof(char *));
     uint8_t *need = NULL;
     if (!rd.bad && mine_only) {
         need = dc_calloc(nr ? nr : 1, 1);
@@ -394,6 +437,20 @@ static int unpack_batch(const char *p, const char *end, int rank, dc_batch *b)
         b->paths[i] = dc_wire_get_cstr(&sec);
         if (sec.bad || sec.p != sec.end) rd.bad = 1;
     }
+    for (size_t k = 0; k < rf.n; k++) { /* the row files' records, after the batch's */
+        if (rd.bad) {
+            free(rf.path[k]);
+            continue;
+        }
+        size_t at = b->n_recs++;
+        dc_record_init(&b->recs[at]);
+        b->recs[at].file_idx = rf.file[k];
+        b->paths[at] = rf.path[k];
+        b->scans[rf.scan[k]].first_rec = b->scans[rf.scan[k]].example_rec = (uint32_t)at;
+    }
+    free(rf.scan);
+    free(rf.file);
+    free(rf.path);
     free(need);
     return rd.bad ? -1 : 0;
 }
@@ -419,6 +476,39 @@ static void header_owners(const dc_scan *scans, size_t n, const dc_record *recs,
                        : dc_header_rank(recs[scans[i].first_rec].file_idx, fl->n, nranks);
 }
 
+/* t = *s (shallow) with batch-local record indices (local: room for them) */
+static void batch_local_scan(const dc_scan *s, rec_map *m, uint32_t **local, size_t *local_cap,
+                             dc_scan *t)
+{
+    *t = *s;
+    if (s->n_slices > *local_cap) {
+        *local_cap = s->n_slices;
+        *local = dc_realloc(*local, *local_cap * sizeof **local);
+    }
+    for (uint32_t k = 0; k < s->n_slices; k++) (*local)[k] = local_rec(m, s->slice_rec[k]);
+    t->slice_rec = s->n_slices ? *local : NULL;
+    if (s->n_files > 0 || s->n_slices > 0) {
+        t->first_rec = local_rec(m, s->first_rec);
+        t->example_rec = local_rec(m, s->example_rec);
+    } else {
+        t->first_rec = t->example_rec = UINT32_MAX; /* e.g. "no DICOM files in folder" */
+    }
+}
+
+/* a readable scan of a metadata-only batch: the window file of its row and
+ * its path (an index past any file when it has none: read as garbage) */
+static void put_row_form(const dc_scan *s, const dc_record *recs, const dc_filelist *fl, dc_buf *w)
+{
+    if (s->first_rec == DC_NO_REC) {
+        dc_wire_put_u(w, UINT64_MAX, 8);
+        dc_wire_put_cstr(w, "");
+        return;
+    }
+    uint32_t f = recs[s->first_rec].file_idx;
+    dc_wire_put_u(w, f, 8);
+    dc_wire_put_cstr(w, fl->files[f].path);
+}
+
 void dc_batch_build(const dc_scan *scans, size_t first, size_t count, const dc_record *recs,
                     const dc_filelist *fl, int nranks, int metadata_only, uint64_t index,
                     dc_batch *b)
@@ -427,6 +517,7 @@ void dc_batch_build(const dc_scan *scans, size_t first, size_t count, const dc_r
     size_t n_all = 0;
     for (size_t i = 0; i < count; i++) {
         const dc_scan *s = &src[i];
+        if (metadata_only && !s->unreadable) continue; /* row form: no records */
         for (uint32_t k = 0; k < s->n_slices; k++)
             if (s->slice_rec[k] + 1 > n_all) n_all = s->slice_rec[k] + 1;
         if (s->first_rec + 1 > n_all) n_all = s->first_rec + 1;
@@ -449,26 +540,19 @@ void dc_batch_build(const dc_scan *scans, size_t first, size_t count, const dc_r
     size_t local_cap = 0;
     for (size_t i = 0; i < count; i++) {
         const dc_scan *s = &src[i];
-        dc_scan t = *s; /* shallow: the same scan with batch-local record indices */
-        if (s->n_slices > local_cap) {
-            local_cap = s->n_slices;
-            local = dc_realloc(local, local_cap * sizeof *local);
-        }
-        for (uint32_t k = 0; k < s->n_slices; k++) local[k] = local_rec(&m, s->slice_rec[k]);
-        t.slice_rec = s->n_slices ? local : NULL;
-        if (s->n_files > 0 || s->n_slices > 0) {
-            t.first_rec = local_rec(&m, s->first_rec);
-            t.example_rec = local_rec(&m, s->example_rec);
-        } else {
-            t.first_rec = t.example_rec = UINT32_MAX; /* e.g. "no DICOM files in folder" */
-        }
+        dc_scan t;
         dc_wire_put_u(&w, (uint32_t)owner[i], 4);
         dc_wire_put_u(&w, s->n_files, 4);
         dc_wire_put_u(&w, (uint32_t)s->unreadable, 4);
         dc_wire_put_lstr(&w, s->scan_id);
         size_t sec = dc_wire_begin_section(&w);
-        dc_scan_pack(&t, &w);
-        dc_wire_put_cstr(&w, fl->scopes.v[s->scope]);
+        if (metadata_only && !s->unreadable) {
+            put_row_form(s, recs, fl, &w);
+        } else {
+            batch_local_scan(s, &m, &local, &local_cap, &t);
+            dc_scan_pack(&t, &w);
+            dc_wire_put_cstr(&w, fl->scopes.v[s->scope]);
+        }
         dc_wire_end_section(&w, sec);
     }
     dc_wire_put_u(&w, m.n, 8);
