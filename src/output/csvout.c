@@ -15,6 +15,7 @@
 #include <assert.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -437,6 +438,9 @@ int dc_csvout_append(MPI_Comm comm, dc_csvout *c, size_t n_total, const uint32_t
     MPI_Aint *disp = dc_malloc(sizeof(MPI_Aint) * (nb ? nb : 1));
     dc_buf data;
     dc_buf_init(&data);
+    size_t mine_bytes = header.len;
+    for (size_t i = 0; i < n_mine; i++) mine_bytes += texts[i].len;
+    dc_buf_reserve(&data, mine_bytes); /* one allocation, no regrowth copies */
     size_t k = 0;
     if (rank == 0 && header.len) {
         bl[k] = (int)header.len;
@@ -455,9 +459,14 @@ int dc_csvout_append(MPI_Comm comm, dc_csvout *c, size_t n_total, const uint32_t
     for (size_t i = 0; i < n_mine; i++) {
         const dc_buf *t = &texts[order[i]];
         if (!t->len) continue;
-        bl[k] = (int)t->len;
-        disp[k++] = (MPI_Aint)off[pos[order[i]]];
+        MPI_Aint at = (MPI_Aint)off[pos[order[i]]];
         dc_buf_append(&data, t->data, t->len);
+        if (k && disp[k - 1] + bl[k - 1] == at && (uint64_t)bl[k - 1] + t->len <= INT_MAX) {
+            bl[k - 1] += (int)t->len; /* rows next to each other: one block */
+            continue;
+        }
+        bl[k] = (int)t->len;
+        disp[k++] = at;
     }
     free(order);
 

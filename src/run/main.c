@@ -223,6 +223,8 @@ static void print_plan(dc_run *r)
 
 /* scans per batch: commit_every, at most this many */
 #define BATCH_MAX_SCANS 1024
+/* metadata-only runs: a scan is a row already formatted (dc_ckpt_settle_rows) */
+#define BATCH_MAX_ROWS 16384
 /* bytes to read per batch: a batch ends with the scan that reaches this */
 #define BATCH_MAX_COST ((uint64_t)1 << 30)
 
@@ -243,8 +245,8 @@ static int after_batch(dc_run *r)
 static int run_batches(dc_run *r)
 {
     uint64_t n = r->n_scans;
-    size_t max_scans = r->cfg->commit_every < BATCH_MAX_SCANS ? (size_t)r->cfg->commit_every
-                                                              : BATCH_MAX_SCANS;
+    size_t cap = r->cfg->write_pixeldata ? BATCH_MAX_SCANS : BATCH_MAX_ROWS;
+    size_t max_scans = r->cfg->commit_every < (long)cap ? (size_t)r->cfg->commit_every : cap;
     MPI_Bcast(&n, 1, MPI_UINT64_T, 0, r->comm);
     if (n && dc_stop_agree(r->comm, 0)) {
         dc_hook("stop");
