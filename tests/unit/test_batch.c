@@ -102,17 +102,23 @@ static void test_row_files_by_owner(void **state)
     free_window(&w);
 }
 
+/* the window packed by dc_batch_build and unpacked by dc_batch_bcast (rank 0) */
+static void round_trip(window *w, int nranks, int metadata_only, uint64_t index, dc_batch *b)
+{
+    make_window(w);
+    dc_batch_build(w->scans, 0, NS, w->recs, &w->fl, nranks, metadata_only, index, b);
+    assert_int_equal(dc_batch_bcast(MPI_COMM_WORLD, b), 0);
+    assert_true(b->index == index);
+    assert_int_equal(b->n_scans, NS);
+}
+
 /* packed for 2 ranks as a metadata-only batch, unpacked as rank 0 */
 static void test_metadata_batch_round_trip(void **state)
 {
     (void)state;
     window w;
-    make_window(&w);
     dc_batch b;
-    dc_batch_build(w.scans, 0, NS, w.recs, &w.fl, 2, 1, 7, &b);
-    assert_int_equal(dc_batch_bcast(MPI_COMM_WORLD, &b), 0);
-    assert_true(b.index == 7);
-    assert_int_equal(b.n_scans, NS);
+    round_trip(&w, 2, 1, 7, &b);
     int32_t owners[NS] = {0, 0, 1, 1, 1, 0}; /* header rank of the row file; none: rank 0 */
     for (size_t i = 0; i < NS; i++) {
         assert_int_equal(b.owner[i], owners[i]);
@@ -147,11 +153,8 @@ static void test_full_batch_round_trip(void **state)
 {
     (void)state;
     window w;
-    make_window(&w);
     dc_batch b;
-    dc_batch_build(w.scans, 0, NS, w.recs, &w.fl, 1, 0, 3, &b);
-    assert_int_equal(dc_batch_bcast(MPI_COMM_WORLD, &b), 0);
-    assert_int_equal(b.n_scans, NS);
+    round_trip(&w, 1, 0, 3, &b);
     assert_int_equal(b.n_recs, 5); /* files 0, 3, 4, 5, 7 */
     assert_string_equal(b.paths[b.scans[1].first_rec], "d/f3");
     assert_string_equal(b.paths[b.scans[2].example_rec], "d/f4");
