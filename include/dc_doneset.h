@@ -70,6 +70,8 @@ typedef struct {
     size_t n_fence;
     uint64_t block;  /* the block in buf (UINT64_MAX: none) */
     dc_idfp *buf;    /* one block */
+    int unsynced;    /* written by this process, not fsync'ed yet (only runs a
+                        manifest names need be durable: a merged-away run never is) */
 } dc_fprun;
 
 /* what the runs of one kind cover of its CSV */

@@ -225,7 +225,8 @@ static void writer_put(run_writer *w, dc_idfp f)
     if (w->n_out == MERGE_CHUNK) writer_flush(w);
 }
 
-/* header and fences, fsync; on success the run is opened into r */
+/* header and fences; on success the run is opened into r, not fsync'ed
+ * yet (sync_named_runs, before a manifest names it) */
 static int writer_finish(dc_doneset *d, run_writer *w, dc_fprun *r, char *err, size_t errlen)
 {
     writer_flush(w);
@@ -233,8 +234,7 @@ static int writer_finish(dc_doneset *d, run_writer *w, dc_fprun *r, char *err, s
     int rc = w->failed || dc_pwrite_all(w->fd, RUN_MAGIC, 8, 0) != 0 ||
                      dc_pwrite_all(w->fd, h, sizeof h, 8) != 0 ||
                      (w->fences.n &&
-                      dc_pwrite_all(w->fd, w->fences.v, 16 * w->fences.n, RUN_HEADER + 16 * w->n) != 0) ||
-                     fsync(w->fd) != 0
+                      dc_pwrite_all(w->fd, w->fences.v, 16 * w->fences.n, RUN_HEADER + 16 * w->n) != 0)
                  ? -1
                  : 0;
     if (rc != 0) snprintf(err, errlen, "%s: cannot write: %s", w->path, strerror(errno));
@@ -243,6 +243,7 @@ static int writer_finish(dc_doneset *d, run_writer *w, dc_fprun *r, char *err, s
         snprintf(err, errlen, "%s: written but unreadable", w->path);
         rc = -1;
     }
+    if (rc == 0) r->unsynced = 1;
     if (rc != 0) unlink(w->path);
     free(w->name);
     free(w->path);
@@ -598,6 +599,23 @@ static int write_manifest_file(dc_doneset *d, char *err, size_t errlen)
     return rc;
 }
 
+/* the runs the manifest will name, durable first (a run written and merged
+ * away within one commit is never fsync'ed: one fsync less per merge) */
+static int sync_named_runs(dc_doneset *d, char *err, size_t errlen)
+{
+    for (int k = 0; k < DC_DONE_KINDS; k++)
+        for (size_t i = 0; i < d->k[k].n_runs; i++) {
+            dc_fprun *r = &d->k[k].runs[i];
+            if (!r->unsynced) continue;
+            if (fsync(r->fd) != 0) {
+                snprintf(err, errlen, "%s/%s: cannot write: %s", d->dir, r->name, strerror(errno));
+                return -1;
+            }
+            r->unsynced = 0;
+        }
+    return 0;
+}
+
 int dc_doneset_write_manifest(dc_doneset *d, const char *const csv_path[DC_DONE_KINDS],
                               const uint64_t csv_size[DC_DONE_KINDS], char *err, size_t errlen)
 {
@@ -609,7 +627,7 @@ int dc_doneset_write_manifest(dc_doneset *d, const char *const csv_path[DC_DONE_
             return -1;
         }
     }
-    if (write_manifest_file(d, err, errlen) != 0) return -1;
+    if (sync_named_runs(d, err, errlen) != 0 || write_manifest_file(d, err, errlen) != 0) return -1;
     for (size_t i = 0; i < d->doomed.n; i++) {
         char *p = run_path(d, d->doomed.v[i]);
         unlink(p);
