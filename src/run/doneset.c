@@ -555,7 +555,12 @@ int dc_doneset_flush(dc_doneset *d, int k, dc_idset *buf, char *err, size_t errl
 
 void dc_doneset_note(dc_doneset *d, int k, const char *id)
 {
-    dc_idset_add(&d->k[k].pending, id);
+    dc_doneset_note_fp(d, k, dc_idfp_of(id));
+}
+
+void dc_doneset_note_fp(dc_doneset *d, int k, dc_idfp f)
+{
+    idset_push(&d->k[k].pending, f);
 }
 
 void dc_doneset_mark_start(dc_doneset *d, int k)
@@ -565,9 +570,13 @@ void dc_doneset_mark_start(dc_doneset *d, int k)
 
 int dc_doneset_has(dc_doneset *d, int k, const char *id)
 {
+    if (d->k[k].n_lookup == 0) return 0; /* a fresh run: no fingerprint to compute */
+    return dc_doneset_has_fp(d, k, dc_idfp_of(id));
+}
+
+int dc_doneset_has_fp(dc_doneset *d, int k, dc_idfp f)
+{
     dc_doneset_kind *kd = &d->k[k];
-    if (kd->n_lookup == 0) return 0; /* a fresh run: no fingerprint to compute */
-    dc_idfp f = dc_idfp_of(id);
     for (size_t i = kd->n_lookup; i-- > 0;) {
         int h = run_has(&kd->runs[i], f);
         if (h < 0) dc_warn("%s/%s: read failed", d->dir, kd->runs[i].name);
