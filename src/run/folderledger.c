@@ -117,6 +117,8 @@ int dc_fledger_open(dc_fledger *l, int trusted, char *err, size_t errlen)
     }
     dc_doneset_mark_start(&l->set, LEDGER_KIND);
     l->active = 1;
+    dc_debug("%s: %llu folders done before (retry_unreadable %d)", l->set.dir,
+             (unsigned long long)dc_doneset_count(&l->set, LEDGER_KIND), l->retry_unreadable);
     return 0;
 }
 
