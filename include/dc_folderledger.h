@@ -49,7 +49,9 @@
  * folder's files give.  A change makes every folder look new (no skip). */
 void dc_fledger_config(const dc_config *cfg, uint64_t out[2]);
 
-/* The ledger fingerprint of a folder (pure). */
+/* The ledger fingerprint of a folder (pure), its low 32 bits zero: the
+ * recorded one holds there the folder's number of scans, so that a resume
+ * that skips it still counts them "already done". */
 dc_idfp dc_fledger_key(const uint64_t cfg[2], const char *folder_view, const dc_folder_sig *sig,
                        int has_unreadable);
 
@@ -58,6 +60,7 @@ typedef struct {
     dc_idfp key;       /* its fingerprint (has_unreadable filled in at the end) */
     dc_idfp key_unread;
     uint32_t todo;     /* scans still without a held row */
+    uint32_t n_scans;  /* scans grouping made of it (recorded: "already done" when skipped) */
     uint8_t tracked;   /* DICOM files and a usable signature: can be ledgered */
     uint8_t unread;    /* a scan of it is or will be in unreadable_files */
     uint8_t noted;     /* its fingerprint is pending */
@@ -78,6 +81,7 @@ typedef struct {
     dc_fledger_scanref *refs; /* the window's scans to do, sorted by fingerprint */
     size_t n_refs, cap_refs;
     uint64_t skipped_folders, skipped_files; /* by the walk, this run */
+    uint64_t skipped_scans;                   /* their scans, not yet taken */
     uint64_t ledgered;                        /* folders committed, this run */
 } dc_fledger;
 
@@ -108,6 +112,9 @@ void dc_fledger_scan_noted(dc_fledger *l, const char *scan_id, int unreadable);
 /* After a checkpoint's rows and done-set are durable: write the folders
  * noted since.  A failure is a warning (they are read again next time). */
 void dc_fledger_commit(dc_fledger *l);
+
+/* the scans of the folders skipped since the last call ("already done") */
+uint64_t dc_fledger_take_skipped(dc_fledger *l);
 
 /* an info line: folders skipped and recorded this run */
 void dc_fledger_report(const dc_fledger *l);

@@ -183,6 +183,37 @@ static int run_has(dc_fprun *r, dc_idfp f)
     return bsearch(&f, r->buf, len, sizeof *r->buf, cmp_fp) != NULL;
 }
 
+/* the first entry of the run in [lo, hi] into *out: 0 none, 1 found, -1 read failure */
+static int run_find(dc_fprun *r, dc_idfp lo, dc_idfp hi, dc_idfp *out)
+{
+    if (!r->n_fence || fp_cmp(hi, r->fence[0]) < 0) return 0;
+    size_t b = 0, e = r->n_fence; /* last fence <= lo (or the first) */
+    while (e - b > 1) {
+        size_t mid = b + (e - b) / 2;
+        if (fp_cmp(r->fence[mid], lo) <= 0) b = mid;
+        else
+            e = mid;
+    }
+    uint64_t first = (uint64_t)b * FENCE_EVERY;
+    size_t len = (size_t)(r->n - first < FENCE_EVERY ? r->n - first : FENCE_EVERY);
+    if (r->block != b) {
+        if (read_at(r->fd, r->buf, 16 * len, RUN_HEADER + 16 * first) != 0) return -1;
+        r->block = b;
+    }
+    for (size_t i = 0; i < len; i++) /* one block: 256 entries at most */
+        if (fp_cmp(r->buf[i], lo) >= 0) {
+            if (fp_cmp(r->buf[i], hi) > 0) return 0;
+            *out = r->buf[i];
+            return 1;
+        }
+    /* past this block: the next block begins with the next fence */
+    if (b + 1 < r->n_fence && fp_cmp(r->fence[b + 1], hi) <= 0) {
+        *out = r->fence[b + 1];
+        return 1;
+    }
+    return 0;
+}
+
 /* writing a run: entries streamed in, fences collected */
 typedef struct {
     int fd;
@@ -579,6 +610,17 @@ int dc_doneset_has_fp(dc_doneset *d, int k, dc_idfp f)
     dc_doneset_kind *kd = &d->k[k];
     for (size_t i = kd->n_lookup; i-- > 0;) {
         int h = run_has(&kd->runs[i], f);
+        if (h < 0) dc_warn("%s/%s: read failed", d->dir, kd->runs[i].name);
+        if (h > 0) return 1;
+    }
+    return 0;
+}
+
+int dc_doneset_find_fp(dc_doneset *d, int k, dc_idfp lo, dc_idfp hi, dc_idfp *found)
+{
+    dc_doneset_kind *kd = &d->k[k];
+    for (size_t i = kd->n_lookup; i-- > 0;) {
+        int h = run_find(&kd->runs[i], lo, hi, found);
         if (h < 0) dc_warn("%s/%s: read failed", d->dir, kd->runs[i].name);
         if (h > 0) return 1;
     }

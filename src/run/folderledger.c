@@ -16,6 +16,7 @@
 #include <string.h>
 
 enum { LEDGER_KIND = 0 };
+#define COUNT_MASK ((uint64_t)UINT32_MAX) /* low bits of a fingerprint: the folder's scans */
 
 /* ------------------------------------------------------------------ fingerprints */
 
@@ -80,8 +81,24 @@ dc_idfp dc_fledger_key(const uint64_t cfg[2], const char *folder_view, const dc_
     uint64_t d[2];
     digest2(&b, d);
     dc_buf_free(&b);
-    dc_idfp f = {d[0], d[1]};
+    dc_idfp f = {d[0], d[1] & ~COUNT_MASK}; /* the low bits: its scans (dc_fledger_has) */
     return f;
+}
+
+/* the fingerprint recorded: the key with the folder's number of scans */
+static dc_idfp with_count(dc_idfp key, uint32_t n_scans)
+{
+    key.b |= n_scans;
+    return key;
+}
+
+/* is key (any count) in the ledger?  Adds its scans to *n_scans. */
+static int ledger_has(dc_fledger *l, dc_idfp key, uint64_t *n_scans)
+{
+    dc_idfp hi = with_count(key, UINT32_MAX), found;
+    if (!dc_doneset_find_fp(&l->set, LEDGER_KIND, key, hi, &found)) return 0;
+    *n_scans += found.b & COUNT_MASK;
+    return 1;
 }
 
 /* ------------------------------------------------------------------ the store */
@@ -127,9 +144,9 @@ int dc_fledger_has(void *ledger, const char *dir, const dc_folder_sig *sig)
     dc_fledger *l = ledger;
     if (!l->active || l->set.k[LEDGER_KIND].n_lookup == 0) return 0;
     const char *view = dc_privacy_folder_view(dir);
-    int done = dc_doneset_has_fp(&l->set, LEDGER_KIND, dc_fledger_key(l->cfg, view, sig, 0)) ||
+    int done = ledger_has(l, dc_fledger_key(l->cfg, view, sig, 0), &l->skipped_scans) ||
                (!l->retry_unreadable &&
-                dc_doneset_has_fp(&l->set, LEDGER_KIND, dc_fledger_key(l->cfg, view, sig, 1)));
+                ledger_has(l, dc_fledger_key(l->cfg, view, sig, 1), &l->skipped_scans));
     if (done) {
         l->skipped_folders++;
         l->skipped_files += sig->n_files;
@@ -188,6 +205,7 @@ void dc_fledger_scan(dc_fledger *l, uint32_t scope, const char *scan_id, int don
 {
     if (!l->active || scope >= l->n_f || !l->f[scope].tracked) return;
     dc_fledger_folder *f = &l->f[scope];
+    if (f->n_scans < UINT32_MAX) f->n_scans++;
     if (done == 2) f->unread = 1;
     if (done) return;
     f->todo++;
@@ -205,7 +223,8 @@ static void note_folder(dc_fledger *l, dc_fledger_folder *f)
 {
     if (f->noted) return;
     f->noted = 1;
-    dc_doneset_note_fp(&l->set, LEDGER_KIND, f->unread ? f->key_unread : f->key);
+    dc_doneset_note_fp(&l->set, LEDGER_KIND,
+                       with_count(f->unread ? f->key_unread : f->key, f->n_scans));
 }
 
 void dc_fledger_planned(dc_fledger *l)
@@ -235,4 +254,11 @@ void dc_fledger_report(const dc_fledger *l)
                 "%llu folders recorded as done",
                 (unsigned long long)l->skipped_folders, (unsigned long long)l->skipped_files,
                 (unsigned long long)l->ledgered);
+}
+
+uint64_t dc_fledger_take_skipped(dc_fledger *l)
+{
+    uint64_t n = l->skipped_scans;
+    l->skipped_scans = 0;
+    return n;
 }

@@ -205,6 +205,7 @@ static int plan_scans(dc_run *r, int last, dc_strset *retry)
     r->scans = all;
     r->n_scans = k;
     if (dc_labels_note(r->cfg, r->recs, &r->files, all, k) != 0) return -1; /* issue 14 */
+    skipped += dc_fledger_take_skipped(&r->out.folders); /* in folders the walk skipped */
     dc_progress_plan(&r->progress, k, bytes, skipped);
     dc_debug("window %llu: %zu scans to do, %llu already done", (unsigned long long)r->n_windows,
              k, (unsigned long long)skipped);

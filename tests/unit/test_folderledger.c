@@ -229,6 +229,17 @@ static void test_window_commit(void **state)
     assert_int_equal(l.ledgered, 3);
     dc_fledger_free(&l);
 
+    /* a resume that skips them counts their scans "already done" */
+    dc_fledger_init(&l, ldir, &cfg);
+    assert_int_equal(dc_fledger_open(&l, 1, err, sizeof err), 0);
+    assert_true(dc_fledger_has(&l, "in/f0", &w.fl.scope_sig[0]));
+    assert_true(dc_fledger_has(&l, "in/f2", &w.fl.scope_sig[2]));
+    assert_int_equal(dc_fledger_take_skipped(&l), 3); /* 2 + 1 */
+    assert_int_equal(dc_fledger_take_skipped(&l), 0);
+    assert_int_equal(l.skipped_folders, 2);
+    assert_int_equal(l.skipped_files, 4);
+    dc_fledger_free(&l);
+
     /* untrusted (the done-set was rebuilt): dropped */
     dc_fledger_init(&l, ldir, &cfg);
     assert_int_equal(dc_fledger_open(&l, 0, err, sizeof err), 0);
@@ -252,6 +263,47 @@ static void test_window_commit(void **state)
     teardown_dir();
 }
 
+/* ranges over run files: counts in the low bits found across 4 KiB blocks */
+static void test_find_range(void **state)
+{
+    (void)state;
+    setup_dir();
+    char ldir[400], err[512] = "";
+    snprintf(ldir, sizeof ldir, "%s/set", g_dir);
+    dc_doneset d;
+    dc_doneset_init(&d, ldir);
+    assert_int_equal(dc_doneset_open(&d, err, sizeof err), 0);
+    const uint64_t mask = UINT32_MAX;
+    const int n = 3000;
+    for (int i = 0; i < n; i++) { /* keys: a = i / 2 (pairs share a), count i */
+        dc_idfp f = {(uint64_t)(i / 2) * 7919, ((uint64_t)(i % 2 + 1) << 40) | (uint64_t)i};
+        dc_doneset_note_fp(&d, 0, f);
+        if (i == n / 2) { /* two runs */
+            const char *p[] = {NULL, NULL};
+            const uint64_t sz[] = {UINT64_MAX, UINT64_MAX};
+            assert_int_equal(dc_doneset_commit(&d, p, sz, err, sizeof err), 0);
+        }
+    }
+    const char *p[] = {NULL, NULL};
+    const uint64_t sz[] = {UINT64_MAX, UINT64_MAX};
+    assert_int_equal(dc_doneset_commit(&d, p, sz, err, sizeof err), 0);
+    dc_doneset_free(&d);
+    dc_doneset_init(&d, ldir);
+    assert_int_equal(dc_doneset_open(&d, err, sizeof err), 0);
+    dc_doneset_mark_start(&d, 0);
+    for (int i = 0; i < n; i++) {
+        dc_idfp lo = {(uint64_t)(i / 2) * 7919, (uint64_t)(i % 2 + 1) << 40}, hi = lo, found;
+        hi.b |= mask;
+        assert_int_equal(dc_doneset_find_fp(&d, 0, lo, hi, &found), 1);
+        assert_int_equal(found.b & mask, (uint64_t)i);
+        lo.b = hi.b = (uint64_t)3 << 40; /* no such key */
+        hi.b |= mask;
+        assert_int_equal(dc_doneset_find_fp(&d, 0, lo, hi, &found), 0);
+    }
+    dc_doneset_free(&d);
+    teardown_dir();
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -259,6 +311,7 @@ int main(void)
         cmocka_unit_test(test_config_digest),
         cmocka_unit_test(test_key),
         cmocka_unit_test(test_window_commit),
+        cmocka_unit_test(test_find_range),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
