@@ -173,6 +173,14 @@ static long long scan_csv(int fd, load_ctx *x, uint64_t start, int header_only, 
     return rc ? -1 : valid;
 }
 
+/* forget kind k of the done-set; the folder ledger is not trusted when it
+ * held anything (dc_folderledger.h: it claims only folders the set covers) */
+static void reset_kind(dc_outputs *o, int k)
+{
+    if (o->done.k[k].n_runs || o->done.k[k].cover.covered) o->done_rebuilt = 1;
+    dc_doneset_reset(&o->done, k);
+}
+
 /* where the rows not in the done-set begin: after the bytes it covers when
  * it still describes this CSV, else after the header (the set is rebuilt) */
 static uint64_t first_row_not_done(dc_outputs *o, load_ctx *x, uint64_t header_end, int rebuild)
@@ -184,8 +192,8 @@ static uint64_t first_row_not_done(dc_outputs *o, load_ctx *x, uint64_t header_e
         dc_warn("%s: repaired: the done-set in %s no longer matches this file (rewritten, "
                 "edited, or a run was interrupted); rebuilt from its rows",
                 x->c->path, o->done.dir);
-    dc_doneset_reset(&o->done, x->kind);
     o->done_rebuilt = 1; /* the folder ledger is not trusted (dc_folderledger.h) */
+    reset_kind(o, x->kind);
     return header_end;
 }
 
@@ -199,10 +207,7 @@ static int load_csv(dc_outputs *o, dc_csvout *c, int kind, int rebuild, char *er
             snprintf(err, errlen, "%s: cannot open: %s", c->path, strerror(errno));
             return -1;
         }
-        if (!dc_doneset_matches(&o->done, kind, c->path)) {
-            dc_doneset_reset(&o->done, kind);
-            o->done_rebuilt = 1;
-        }
+        if (!dc_doneset_matches(&o->done, kind, c->path)) reset_kind(o, kind);
         dc_doneset_mark_start(&o->done, kind);
         return 0;
     }
@@ -210,7 +215,7 @@ static int load_csv(dc_outputs *o, dc_csvout *c, int kind, int rebuild, char *er
     fstat(fd, &st);
     load_ctx x = {c, &o->done, kind, {NULL, 0, 0}, kind == DC_DONE_META ? 0 : 1, 0, 0, 0};
     long long header_end = scan_csv(fd, &x, 0, 1, err, errlen), valid = header_end;
-    if (header_end >= 0 && !x.header_done) dc_doneset_reset(&o->done, kind); /* no rows */
+    if (header_end >= 0 && !x.header_done) reset_kind(o, kind); /* no rows */
     if (header_end >= 0 && x.header_done) {
         uint64_t start = first_row_not_done(o, &x, (uint64_t)header_end, rebuild);
         valid = scan_csv(fd, &x, start, 0, err, errlen);
