@@ -31,6 +31,8 @@ Trials (each rerun: exit 0, outputs clean and equal to the reference, no Scan ID
                 their scans retried (listed once again), the others skipped
   damaged       the ledger's run file cut short: ignored with a warning, every folder
                 read again, outputs unchanged
+  privacy       privacy.profile basic: a rerun skips the done folders too, and no file
+                of done_<id>.d holds a folder's path or name
 """
 import os
 import re
@@ -48,7 +50,7 @@ ID = "f"
 
 
 def write_config(path, folders, out, volumes, commit_every, window_files, recursive=False,
-                 retry=False):
+                 retry=False, key=None):
     with open(path, "w") as fh:
         fh.write("input:\n  folders: [%s]\n  recursive: %s\n" % (
             ", ".join('"%s"' % f for f in folders), "true" if recursive else "false"))
@@ -57,6 +59,8 @@ def write_config(path, folders, out, volumes, commit_every, window_files, recurs
         fh.write("run:\n  commit_every: %d\n  window_files: %d\n  retry_unreadable: %s\n"
                  "  progress: never\n  log_level: info\n" % (
                      commit_every, window_files, "true" if retry else "false"))
+        if key:
+            fh.write("privacy:\n  profile: basic\n  key_file: %s\n" % key)
 
 
 def corpus_files(work):
@@ -155,10 +159,15 @@ def main():
     with_dicom = dicom_folders(work, files)
     listed = sorted(f for f, names in files.items() if names and f != "corpus")
     cfg = {}
+    key = os.path.join(work, "privacy.key")
+    with open(key, "wb") as fh:
+        fh.write(bytes(range(7, 71)))
     for name, kw in (("P", dict(folders=listed, volumes=False, commit_every=5, window_files=40)),
                      ("P13", dict(folders=listed, volumes=False, commit_every=5, window_files=13)),
                      ("Pretry", dict(folders=listed, volumes=False, commit_every=5,
                                      window_files=40, retry=True)),
+                     ("Ppriv", dict(folders=listed, volumes=False, commit_every=5,
+                                    window_files=40, key=key)),
                      ("V", dict(folders=["corpus"], volumes=True, commit_every=3, window_files=7,
                                 recursive=True))):
         cfg[name] = os.path.join(work, "cfg_%s.yaml" % name)
@@ -210,8 +219,10 @@ def main():
     if not m or int(m.group(1)) != len(with_dicom) or int(m.group(2)) != n_dicom_files:
         probs.append("want %d folders (%d files) skipped, log says %s" % (
             len(with_dicom), n_dicom_files, m.group(0) if m else "nothing"))
-    if "0 scans written" not in text:
-        probs.append("scans written by a rerun of a finished crawl")
+    n_ref = sum(len(d) for d in rows_by_id(refs["P"]))
+    if "0 scans written, 0 unreadable, %d already done" % n_ref not in text:
+        probs.append("want '0 scans written, 0 unreadable, %d already done' (the skipped "
+                     "folders' scans counted)" % n_ref)
     report("finished", probs, "%d files opened (in %s), %d DICOM folders skipped" % (
         len(opened), sorted(opened_folders(opened)), len(with_dicom)))
 
@@ -288,6 +299,34 @@ def main():
     if "damaged" not in text:
         probs.append("no warning about the damaged ledger")
     report("damaged", probs, "%d files read again" % len(opened))
+    # ---- privacy.profile: the ledger works and holds no input path
+    shutil.rmtree(os.path.join(work, "out"), ignore_errors=True)
+    rc, text = K.run(binary, work, [cfg["Ppriv"]], np=2, log=os.path.join(work, "log_priv"))
+    probs = ["first run exit %s" % rc] if rc != 0 else []
+    shutil.rmtree(os.path.join(work, "refpriv"), ignore_errors=True)
+    shutil.copytree(os.path.join(work, "out"), os.path.join(work, "refpriv"))
+    rc, text, opened = run_traced(binary, work, cfg["Ppriv"], 2, "privacy")
+    probs += rerun_checks("P", rc, text, ref=os.path.join(work, "refpriv"))
+    if opened_folders(opened) & with_dicom:
+        probs.append("files opened in folders done before: %s" % sorted(
+            opened_folders(opened) & with_dicom))
+    needles = set()
+    for f in files:
+        needles |= {f.encode(), os.path.basename(f).encode(), f.replace("/", "_").encode()}
+    # names of 5 bytes or more (shorter ones turn up in binary fingerprints by chance)
+    needles = set(x for x in needles if len(x) >= 5 and x != b"corpus")
+    ldir = os.path.join(work, "out", "done_%s.d" % ID)
+    n_ledger = 0
+    for d, _, names in os.walk(ldir):
+        for n in names:
+            data = open(os.path.join(d, n), "rb").read()
+            n_ledger += "folders" in d and n.endswith(".fp")
+            probs += ["%s contains %r" % (os.path.join(d, n), x) for x in needles if x in data]
+    if n_ledger == 0:
+        probs.append("no folder ledger written")
+    report("privacy", probs, "rerun opened %d files; %d ledger run files, no folder name in "
+           "done_%s.d" % (len(opened), n_ledger, ID))
+
     # ---- a changed corpus (last: it changes the corpus): changed folders read again,
     # rows = reference + fresh crawl
     from_ref("P")
