@@ -163,11 +163,11 @@ static int run_open(const dc_doneset *d, const char *name, dc_fprun *r)
     return 0;
 }
 
-/* is f in the run?  0 no, 1 yes, -1 read failure */
-static int run_has(dc_fprun *r, dc_idfp f)
+/* the block of entries where f would be (the last fence <= f, else the
+ * first) into r->buf; *len its entries.  0, or -1 read failure */
+static int run_block(dc_fprun *r, dc_idfp f, size_t *blk, size_t *len)
 {
-    if (!r->n_fence || fp_cmp(f, r->fence[0]) < 0) return 0;
-    size_t lo = 0, hi = r->n_fence; /* last fence <= f */
+    size_t lo = 0, hi = r->n_fence;
     while (hi - lo > 1) {
         size_t mid = lo + (hi - lo) / 2;
         if (fp_cmp(r->fence[mid], f) <= 0) lo = mid;
@@ -175,11 +175,21 @@ static int run_has(dc_fprun *r, dc_idfp f)
             hi = mid;
     }
     uint64_t first = (uint64_t)lo * FENCE_EVERY;
-    size_t len = (size_t)(r->n - first < FENCE_EVERY ? r->n - first : FENCE_EVERY);
+    *blk = lo;
+    *len = (size_t)(r->n - first < FENCE_EVERY ? r->n - first : FENCE_EVERY);
     if (r->block != lo) {
-        if (read_at(r->fd, r->buf, 16 * len, RUN_HEADER + 16 * first) != 0) return -1;
+        if (read_at(r->fd, r->buf, 16 * *len, RUN_HEADER + 16 * first) != 0) return -1;
         r->block = lo;
     }
+    return 0;
+}
+
+/* is f in the run?  0 no, 1 yes, -1 read failure */
+static int run_has(dc_fprun *r, dc_idfp f)
+{
+    if (!r->n_fence || fp_cmp(f, r->fence[0]) < 0) return 0;
+    size_t blk, len;
+    if (run_block(r, f, &blk, &len) != 0) return -1;
     return bsearch(&f, r->buf, len, sizeof *r->buf, cmp_fp) != NULL;
 }
 
@@ -187,19 +197,8 @@ static int run_has(dc_fprun *r, dc_idfp f)
 static int run_find(dc_fprun *r, dc_idfp lo, dc_idfp hi, dc_idfp *out)
 {
     if (!r->n_fence || fp_cmp(hi, r->fence[0]) < 0) return 0;
-    size_t b = 0, e = r->n_fence; /* last fence <= lo (or the first) */
-    while (e - b > 1) {
-        size_t mid = b + (e - b) / 2;
-        if (fp_cmp(r->fence[mid], lo) <= 0) b = mid;
-        else
-            e = mid;
-    }
-    uint64_t first = (uint64_t)b * FENCE_EVERY;
-    size_t len = (size_t)(r->n - first < FENCE_EVERY ? r->n - first : FENCE_EVERY);
-    if (r->block != b) {
-        if (read_at(r->fd, r->buf, 16 * len, RUN_HEADER + 16 * first) != 0) return -1;
-        r->block = b;
-    }
+    size_t b, len;
+    if (run_block(r, lo, &b, &len) != 0) return -1;
     for (size_t i = 0; i < len; i++) /* one block: 256 entries at most */
         if (fp_cmp(r->buf[i], lo) >= 0) {
             if (fp_cmp(r->buf[i], hi) > 0) return 0;
