@@ -65,7 +65,8 @@ def run(binary, cfg, tag):
                         "OPENCOUNT_OUT", binary, cfg], env=env, stdout=subprocess.PIPE,
                        stderr=subprocess.STDOUT)
     wall = time.time() - t
-    opens = sum(int(ln.split()[1]) for ln in open(counts)) if os.path.exists(counts) else -1
+    # opencount.c writes nothing for a process that opened no matching file
+    opens = sum(int(ln.split()[1]) for ln in open(counts)) if os.path.exists(counts) else 0
     summary = [ln for ln in p.stdout.decode(errors="replace").splitlines() if "done in" in ln]
     if p.returncode != 0:
         print(p.stdout.decode(errors="replace")[-2000:])
