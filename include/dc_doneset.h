@@ -123,6 +123,14 @@ int dc_doneset_flush(dc_doneset *d, int k, dc_idset *buf, char *err, size_t errl
 /* A scan of this run whose row is held for the next checkpoint. */
 void dc_doneset_note(dc_doneset *d, int k, const char *id);
 
+/* The same for a fingerprint made by the caller (the folder ledger,
+ * dc_folderledger.h, keeps fingerprints of folders, not Scan IDs). */
+void dc_doneset_note_fp(dc_doneset *d, int k, dc_idfp f);
+int dc_doneset_has_fp(dc_doneset *d, int k, dc_idfp f);
+/* Is a fingerprint in [lo, hi] (a range: the folder ledger keeps a count in
+ * the low bits) in what lookups see?  1 with *found, else 0. */
+int dc_doneset_find_fp(dc_doneset *d, int k, dc_idfp lo, dc_idfp hi, dc_idfp *found);
+
 /* Lookups see the runs kind k has now (at the end of start-up or of a
  * rebuild), not the ones this run adds later. */
 void dc_doneset_mark_start(dc_doneset *d, int k);

@@ -24,7 +24,8 @@
  * before its rename), rewrite (a CSV rewritten to its temp file, before the
  * rename), rows (before each collective CSV append), stop (the ranks agreed
  * to stop), labelphase (the end-of-run label phase starts), labels (before each
- * label dataset is written, labels_run.c), done.
+ * label dataset is written, labels_run.c), doneset (before a checkpoint's
+ * done-set write), ledger (after it, before the folder ledger's), done.
  */
 #ifndef DC_HOOK_H
 #define DC_HOOK_H

@@ -28,12 +28,28 @@ typedef struct {
     uint32_t scope; /* index into dc_filelist.scopes */
 } dc_file;
 
+/* What a folder's regular files look like: for the folder ledger
+ * (dc_folderledger.h).  Accumulated in walk order, pure. */
+typedef struct {
+    uint64_t a, b;    /* two 64-bit hashes of (name, size, mtime, ctime, inode) per file */
+    uint32_t n_files;
+    uint8_t ok;       /* every file was stat'ed: usable for the ledger */
+} dc_folder_sig;
+
+void dc_folder_sig_init(dc_folder_sig *s);
+void dc_folder_sig_add(dc_folder_sig *s, const char *name, uint64_t size, int64_t mtime_ns,
+                       int64_t ctime_ns, uint64_t ino);
+
 typedef struct {
     dc_file *files;
     size_t n, cap;
     dc_strvec scopes;        /* scope paths as given, e.g. "storage/f1" or "storage/f1/sub" */
     uint8_t *scope_is_input; /* [scopes.n] DC_SCOPE_* (nonzero: a row in unreadable_files when
                                 the scope has no DICOM file) */
+    dc_folder_sig *scope_sig; /* [scopes.n] with a ledger (dc_walk_set_ledger), else NULL */
+    uint8_t *scope_done;     /* [scopes.n] 1: a folder the ledger says is done, handed on
+                                without its files (it had DICOM files), else NULL */
+    size_t n_sig;            /* entries of scope_sig and scope_done (the walk's scopes) */
     size_t n_special;        /* FIFOs, devices, sockets: skipped, never opened */
     size_t n_dir_errors;     /* directories that could not be read (each logged with its path) */
     size_t n_symlinks;       /* symlinks not followed (follow_symlinks false) or dangling */
@@ -72,6 +88,15 @@ typedef struct dc_walk_cursor dc_walk_cursor;
 dc_walk_cursor *dc_walk_open(const dc_config *cfg, int (*stop)(void));
 int dc_walk_next(dc_walk_cursor *c, dc_filelist *fl, size_t max_files, char *err, size_t errlen);
 void dc_walk_close(dc_walk_cursor *c);
+
+/* Resume (dc_folderledger.h): sign every folder (one fstatat per regular
+ * file, before any is read) and ask done(ctx, folder, sig); a done folder
+ * becomes a scope without files, scope_done 1, and counts as one file
+ * towards the window (so a window of done folders stays bounded).  Before
+ * the first dc_walk_next. */
+void dc_walk_set_ledger(dc_walk_cursor *c, int (*done)(void *ctx, const char *dir,
+                                                       const dc_folder_sig *sig),
+                        void *ctx);
 
 /* Non-UTF-8 file names (issue 6).  Paths are kept byte-exact for opening
  * files.  Where a path becomes text (Scan IDs, which name rows in the UTF-8

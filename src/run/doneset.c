@@ -163,11 +163,11 @@ static int run_open(const dc_doneset *d, const char *name, dc_fprun *r)
     return 0;
 }
 
-/* is f in the run?  0 no, 1 yes, -1 read failure */
-static int run_has(dc_fprun *r, dc_idfp f)
+/* the block of entries where f would be (the last fence <= f, else the
+ * first) into r->buf; *len its entries.  0, or -1 read failure */
+static int run_block(dc_fprun *r, dc_idfp f, size_t *blk, size_t *len)
 {
-    if (!r->n_fence || fp_cmp(f, r->fence[0]) < 0) return 0;
-    size_t lo = 0, hi = r->n_fence; /* last fence <= f */
+    size_t lo = 0, hi = r->n_fence;
     while (hi - lo > 1) {
         size_t mid = lo + (hi - lo) / 2;
         if (fp_cmp(r->fence[mid], f) <= 0) lo = mid;
@@ -175,12 +175,42 @@ static int run_has(dc_fprun *r, dc_idfp f)
             hi = mid;
     }
     uint64_t first = (uint64_t)lo * FENCE_EVERY;
-    size_t len = (size_t)(r->n - first < FENCE_EVERY ? r->n - first : FENCE_EVERY);
+    *blk = lo;
+    *len = (size_t)(r->n - first < FENCE_EVERY ? r->n - first : FENCE_EVERY);
     if (r->block != lo) {
-        if (read_at(r->fd, r->buf, 16 * len, RUN_HEADER + 16 * first) != 0) return -1;
+        if (read_at(r->fd, r->buf, 16 * *len, RUN_HEADER + 16 * first) != 0) return -1;
         r->block = lo;
     }
+    return 0;
+}
+
+/* is f in the run?  0 no, 1 yes, -1 read failure */
+static int run_has(dc_fprun *r, dc_idfp f)
+{
+    if (!r->n_fence || fp_cmp(f, r->fence[0]) < 0) return 0;
+    size_t blk, len;
+    if (run_block(r, f, &blk, &len) != 0) return -1;
     return bsearch(&f, r->buf, len, sizeof *r->buf, cmp_fp) != NULL;
+}
+
+/* the first entry of the run in [lo, hi] into *out: 0 none, 1 found, -1 read failure */
+static int run_find(dc_fprun *r, dc_idfp lo, dc_idfp hi, dc_idfp *out)
+{
+    if (!r->n_fence || fp_cmp(hi, r->fence[0]) < 0) return 0;
+    size_t b, len;
+    if (run_block(r, lo, &b, &len) != 0) return -1;
+    for (size_t i = 0; i < len; i++) /* one block: 256 entries at most */
+        if (fp_cmp(r->buf[i], lo) >= 0) {
+            if (fp_cmp(r->buf[i], hi) > 0) return 0;
+            *out = r->buf[i];
+            return 1;
+        }
+    /* past this block: the next block begins with the next fence */
+    if (b + 1 < r->n_fence && fp_cmp(r->fence[b + 1], hi) <= 0) {
+        *out = r->fence[b + 1];
+        return 1;
+    }
+    return 0;
 }
 
 /* writing a run: entries streamed in, fences collected */
@@ -556,7 +586,12 @@ int dc_doneset_flush(dc_doneset *d, int k, dc_idset *buf, char *err, size_t errl
 
 void dc_doneset_note(dc_doneset *d, int k, const char *id)
 {
-    dc_idset_add(&d->k[k].pending, id);
+    dc_doneset_note_fp(d, k, dc_idfp_of(id));
+}
+
+void dc_doneset_note_fp(dc_doneset *d, int k, dc_idfp f)
+{
+    idset_push(&d->k[k].pending, f);
 }
 
 void dc_doneset_mark_start(dc_doneset *d, int k)
@@ -566,11 +601,26 @@ void dc_doneset_mark_start(dc_doneset *d, int k)
 
 int dc_doneset_has(dc_doneset *d, int k, const char *id)
 {
+    if (d->k[k].n_lookup == 0) return 0; /* a fresh run: no fingerprint to compute */
+    return dc_doneset_has_fp(d, k, dc_idfp_of(id));
+}
+
+int dc_doneset_has_fp(dc_doneset *d, int k, dc_idfp f)
+{
     dc_doneset_kind *kd = &d->k[k];
-    if (kd->n_lookup == 0) return 0; /* a fresh run: no fingerprint to compute */
-    dc_idfp f = dc_idfp_of(id);
     for (size_t i = kd->n_lookup; i-- > 0;) {
         int h = run_has(&kd->runs[i], f);
+        if (h < 0) dc_warn("%s/%s: read failed", d->dir, kd->runs[i].name);
+        if (h > 0) return 1;
+    }
+    return 0;
+}
+
+int dc_doneset_find_fp(dc_doneset *d, int k, dc_idfp lo, dc_idfp hi, dc_idfp *found)
+{
+    dc_doneset_kind *kd = &d->k[k];
+    for (size_t i = kd->n_lookup; i-- > 0;) {
+        int h = run_find(&kd->runs[i], lo, hi, found);
         if (h < 0) dc_warn("%s/%s: read failed", d->dir, kd->runs[i].name);
         if (h > 0) return 1;
     }

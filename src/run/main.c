@@ -185,11 +185,14 @@ static int plan_scans(dc_run *r, int last, dc_strset *retry)
         return -1;
     }
     select_scans(r, all, &n_all);
-    /* keep the scans not done yet */
+    /* keep the scans not done yet; the folder ledger learns which folders they complete */
     size_t k = 0;
     uint64_t skipped = 0, bytes = 0;
+    dc_fledger_window(&r->out.folders, &r->files, r->recs, r->n_recs);
     for (size_t i = 0; i < n_all; i++) {
-        if (dc_outputs_done(&r->out, all[i].scan_id, r->cfg->retry_unreadable)) {
+        int done = dc_outputs_done_kind(&r->out, all[i].scan_id, r->cfg->retry_unreadable);
+        dc_fledger_scan(&r->out.folders, all[i].scope, all[i].scan_id, done);
+        if (done) {
             skipped++;
             dc_scan_free(&all[i]);
             continue;
@@ -198,9 +201,11 @@ static int plan_scans(dc_run *r, int last, dc_strset *retry)
         bytes += all[i].cost;
         all[k++] = all[i];
     }
+    dc_fledger_planned(&r->out.folders);
     r->scans = all;
     r->n_scans = k;
     if (dc_labels_note(r->cfg, r->recs, &r->files, all, k) != 0) return -1; /* issue 14 */
+    skipped += dc_fledger_take_skipped(&r->out.folders); /* in folders the walk skipped */
     dc_progress_plan(&r->progress, k, bytes, skipped);
     dc_debug("window %llu: %zu scans to do, %llu already done", (unsigned long long)r->n_windows,
              k, (unsigned long long)skipped);
@@ -351,6 +356,8 @@ static int run_window(dc_run *r, int last)
 static int run_windows(dc_run *r)
 {
     if (r->rank == 0) r->walk = dc_walk_open(r->cfg, walk_poll);
+    if (r->rank == 0 && r->out.folders.active) /* resume: done folders are not read */
+        dc_walk_set_ledger(r->walk, dc_fledger_has, &r->out.folders);
     for (;; r->n_windows++) {
         int wk = walk_window(r);
         if (wk == WINDOW_FAILED) return EXIT_FAIL;
@@ -371,6 +378,7 @@ static int run_windows(dc_run *r)
         return EXIT_DONE;
     }
     if (dc_ckpt_commit(&r->ckpt) != 0) return EXIT_FAIL;
+    if (r->rank == 0) dc_outputs_commit_folders(&r->out); /* every row is durable now */
     /* the metadata CSV always exists, even when every scan was unreadable */
     char err[DC_ERRLEN] = "";
     if (dc_csvout_append(r->comm, &r->out.meta, 0, NULL, NULL, 0, err, sizeof err) != 0) {

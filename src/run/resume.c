@@ -57,6 +57,9 @@ void dc_outputs_paths(const dc_config *cfg, dc_outputs *o)
     dc_h5index_init(&o->index);
     char *done_dir = dc_config_out_path(cfg, "done", ".d");
     dc_doneset_init(&o->done, done_dir);
+    char *ledger_dir = dc_asprintf("%s/folders", done_dir);
+    dc_fledger_init(&o->folders, ledger_dir, cfg);
+    free(ledger_dir);
     free(done_dir);
     o->next_seg = 1;
 }
@@ -70,6 +73,7 @@ void dc_outputs_free(dc_outputs *o)
     free(o->seg_dir_name);
     dc_h5index_free(&o->index);
     dc_doneset_free(&o->done);
+    dc_fledger_free(&o->folders);
 }
 
 /* ------------------------------------------------------------------ */
@@ -169,6 +173,14 @@ static long long scan_csv(int fd, load_ctx *x, uint64_t start, int header_only, 
     return rc ? -1 : valid;
 }
 
+/* forget kind k of the done-set; the folder ledger is not trusted when it
+ * held anything (dc_folderledger.h: it claims only folders the set covers) */
+static void reset_kind(dc_outputs *o, int k)
+{
+    if (o->done.k[k].n_runs || o->done.k[k].cover.covered) o->done_rebuilt = 1;
+    dc_doneset_reset(&o->done, k);
+}
+
 /* where the rows not in the done-set begin: after the bytes it covers when
  * it still describes this CSV, else after the header (the set is rebuilt) */
 static uint64_t first_row_not_done(dc_outputs *o, load_ctx *x, uint64_t header_end, int rebuild)
@@ -180,7 +192,8 @@ static uint64_t first_row_not_done(dc_outputs *o, load_ctx *x, uint64_t header_e
         dc_warn("%s: repaired: the done-set in %s no longer matches this file (rewritten, "
                 "edited, or a run was interrupted); rebuilt from its rows",
                 x->c->path, o->done.dir);
-    dc_doneset_reset(&o->done, x->kind);
+    o->done_rebuilt = 1; /* the folder ledger is not trusted (dc_folderledger.h) */
+    reset_kind(o, x->kind);
     return header_end;
 }
 
@@ -194,7 +207,7 @@ static int load_csv(dc_outputs *o, dc_csvout *c, int kind, int rebuild, char *er
             snprintf(err, errlen, "%s: cannot open: %s", c->path, strerror(errno));
             return -1;
         }
-        if (!dc_doneset_matches(&o->done, kind, c->path)) dc_doneset_reset(&o->done, kind);
+        if (!dc_doneset_matches(&o->done, kind, c->path)) reset_kind(o, kind);
         dc_doneset_mark_start(&o->done, kind);
         return 0;
     }
@@ -202,7 +215,7 @@ static int load_csv(dc_outputs *o, dc_csvout *c, int kind, int rebuild, char *er
     fstat(fd, &st);
     load_ctx x = {c, &o->done, kind, {NULL, 0, 0}, kind == DC_DONE_META ? 0 : 1, 0, 0, 0};
     long long header_end = scan_csv(fd, &x, 0, 1, err, errlen), valid = header_end;
-    if (header_end >= 0 && !x.header_done) dc_doneset_reset(&o->done, kind); /* no rows */
+    if (header_end >= 0 && !x.header_done) reset_kind(o, kind); /* no rows */
     if (header_end >= 0 && x.header_done) {
         uint64_t start = first_row_not_done(o, &x, (uint64_t)header_end, rebuild);
         valid = scan_csv(fd, &x, start, 0, err, errlen);
@@ -536,7 +549,7 @@ int dc_outputs_open(const dc_config *cfg, dc_outputs *o, char *err, size_t errle
     if (load_csv(o, &o->meta, DC_DONE_META, 0, err, errlen) != 0) return -1;
     if (load_csv(o, &o->unread, DC_DONE_UNREAD, 0, err, errlen) != 0) return -1;
     record_done(o, 1, 1);
-    if (!cfg->write_pixeldata) return 0;
+    if (!cfg->write_pixeldata) return dc_fledger_open(&o->folders, !o->done_rebuilt, err, errlen);
 
     dc_strvec segs;
     dc_strvec_init(&segs);
@@ -580,13 +593,19 @@ int dc_outputs_open(const dc_config *cfg, dc_outputs *o, char *err, size_t errle
         delete_garbage(o, &segs);
     }
     dc_strvec_free(&segs);
+    if (rc == 0) rc = dc_fledger_open(&o->folders, !o->done_rebuilt, err, errlen);
     return rc;
+}
+
+int dc_outputs_done_kind(dc_outputs *o, const char *scan_id, int retry_unreadable)
+{
+    if (dc_doneset_has(&o->done, DC_DONE_META, scan_id)) return 1;
+    return !retry_unreadable && dc_doneset_has(&o->done, DC_DONE_UNREAD, scan_id) ? 2 : 0;
 }
 
 int dc_outputs_done(dc_outputs *o, const char *scan_id, int retry_unreadable)
 {
-    if (dc_doneset_has(&o->done, DC_DONE_META, scan_id)) return 1;
-    return !retry_unreadable && dc_doneset_has(&o->done, DC_DONE_UNREAD, scan_id);
+    return dc_outputs_done_kind(o, scan_id, retry_unreadable) != 0;
 }
 
 int dc_outputs_listed_unreadable(dc_outputs *o, const char *scan_id)
@@ -597,6 +616,7 @@ int dc_outputs_listed_unreadable(dc_outputs *o, const char *scan_id)
 void dc_outputs_note_done(dc_outputs *o, const char *scan_id, int unreadable)
 {
     dc_doneset_note(&o->done, unreadable ? DC_DONE_UNREAD : DC_DONE_META, scan_id);
+    dc_fledger_scan_noted(&o->folders, scan_id, unreadable);
 }
 
 void dc_outputs_commit_done(dc_outputs *o)
@@ -605,8 +625,18 @@ void dc_outputs_commit_done(dc_outputs *o)
     dc_hook("doneset");
     const char *paths[DC_DONE_KINDS] = {o->meta.path, o->unread.path};
     uint64_t sizes[DC_DONE_KINDS] = {o->meta.size, o->unread.size};
-    if (dc_doneset_commit(&o->done, paths, sizes, err, sizeof err) != 0)
+    if (dc_doneset_commit(&o->done, paths, sizes, err, sizeof err) != 0) {
         dc_warn("%s (the next start rebuilds the done-set from the CSVs)", err);
+        return; /* the ledger waits: it follows the done-set */
+    }
+    dc_hook("ledger");
+    dc_fledger_commit(&o->folders);
+}
+
+void dc_outputs_commit_folders(dc_outputs *o)
+{
+    dc_fledger_commit(&o->folders);
+    dc_fledger_report(&o->folders);
 }
 
 static int keep_not_retried(const dc_strvec *f, void *ctx)

@@ -44,6 +44,8 @@ void dc_filelist_free(dc_filelist *fl)
     free(fl->files);
     dc_strvec_free(&fl->scopes);
     free(fl->scope_is_input);
+    free(fl->scope_sig);
+    free(fl->scope_done);
     dc_filelist_init(fl);
 }
 
@@ -53,6 +55,20 @@ static uint32_t add_scope(dc_filelist *fl, const char *path, int is_input)
     fl->scope_is_input = dc_realloc(fl->scope_is_input, fl->scopes.cap);
     fl->scope_is_input[fl->scopes.n - 1] = (uint8_t)is_input;
     return (uint32_t)(fl->scopes.n - 1);
+}
+
+/* the folder ledger's view of a scope (only with a ledger, dc_walk_set_ledger) */
+static void set_scope_sig(dc_filelist *fl, uint32_t scope, const dc_folder_sig *sig, int done)
+{
+    fl->scope_sig = dc_realloc(fl->scope_sig, fl->scopes.cap * sizeof *fl->scope_sig);
+    fl->scope_done = dc_realloc(fl->scope_done, fl->scopes.cap);
+    for (size_t i = fl->n_sig; i < scope; i++) { /* scopes added without one */
+        memset(&fl->scope_sig[i], 0, sizeof *fl->scope_sig);
+        fl->scope_done[i] = 0;
+    }
+    fl->scope_sig[scope] = *sig;
+    fl->scope_done[scope] = (uint8_t)done;
+    fl->n_sig = (size_t)scope + 1;
 }
 
 static void add_file(dc_filelist *fl, char *path, uint32_t scope)
@@ -149,6 +165,7 @@ typedef struct {
     size_t next;     /* next entry to look at for subdirectories */
     int is_input;
     int files_added; /* its files are in a window */
+    dc_folder_sig sig; /* with a ledger: its regular files' signature */
 } frame;
 
 /* the walk cursor (dc_walk_cursor): a depth-first walk as an explicit stack */
@@ -156,7 +173,7 @@ struct dc_walk_cursor {
     const dc_config *cfg;
     dc_filelist *fl;      /* the window being filled */
     int (*stop)(void);
-    int stopped, done;
+    int stopped, finished;
     frame *stack;
     size_t depth, cap;
     size_t next_input;    /* next of cfg->folders to visit */
@@ -166,6 +183,10 @@ struct dc_walk_cursor {
     dc_strvec unreadable; /* directories that could not be opened ... */
     dc_buf unreadable_kind; /* ... and DC_SCOPE_DENIED or DC_SCOPE_FAILED for each */
     int stat_failed;      /* a stat other than ENOENT failed in the current directory */
+    /* the folder ledger (dc_walk_set_ledger): NULL without one */
+    int (*done)(void *ctx, const char *dir, const dc_folder_sig *sig);
+    void *done_ctx;
+    size_t n_done;        /* done folders in the window being filled */
 };
 typedef struct dc_walk_cursor walker;
 
@@ -279,6 +300,49 @@ static int read_entries(walker *w, DIR *d, const char *dir, level *lv)
     return 0;
 }
 
+/* ------------------------------------------------------------------ folder signature */
+
+void dc_folder_sig_init(dc_folder_sig *s)
+{
+    s->a = DC_HASH_SEED;
+    s->b = 0x9e3779b97f4a7c15ULL;
+    s->n_files = 0;
+    s->ok = 1;
+}
+
+void dc_folder_sig_add(dc_folder_sig *s, const char *name, uint64_t size, int64_t mtime_ns,
+                       int64_t ctime_ns, uint64_t ino)
+{
+    uint64_t v[4] = {size, (uint64_t)mtime_ns, (uint64_t)ctime_ns, ino};
+    size_t n = strlen(name) + 1; /* with its NUL: "ab"+"c" differs from "a"+"bc" */
+    s->a = dc_hash64(v, sizeof v, dc_hash64(name, n, s->a));
+    s->b = dc_hash64(v, sizeof v, dc_hash64(name, n, s->b ^ 0xa5a5a5a5a5a5a5a5ULL));
+    s->n_files++;
+}
+
+static int64_t ns_of(struct timespec t)
+{
+    return (int64_t)t.tv_sec * 1000000000 + (int64_t)t.tv_nsec;
+}
+
+/* The signature of a directory's regular files (sorted lv, dfd open): one
+ * fstatat each, taken before any of them is read, so a file changed after
+ * this makes the next resume read the folder again (never the reverse). */
+static void sign_folder(int dfd, const level *lv, dc_folder_sig *sig)
+{
+    dc_folder_sig_init(sig);
+    for (size_t i = 0; i < lv->n && sig->ok; i++) {
+        if (lv->e[i].kind != E_FILE) continue;
+        struct stat st;
+        if (fstatat(dfd, lv->e[i].name, &st, 0) != 0 || !S_ISREG(st.st_mode)) {
+            sig->ok = 0; /* vanished or changed: not for the ledger */
+            break;
+        }
+        dc_folder_sig_add(sig, lv->e[i].name, (uint64_t)st.st_size, ns_of(st.st_mtim),
+                          ns_of(st.st_ctim), (uint64_t)st.st_ino);
+    }
+}
+
 /* Opens dir unless it was walked already; NULL when skipped (logged). */
 static DIR *open_once(walker *w, const char *dir)
 {
@@ -310,12 +374,14 @@ static DIR *open_once(walker *w, const char *dir)
     return d;
 }
 
-static void add_files(walker *w, const char *dir, const level *lv, int is_input)
+static void add_files(walker *w, const char *dir, const level *lv, int is_input,
+                      const dc_folder_sig *sig)
 {
     size_t nfiles = 0;
     for (size_t i = 0; i < lv->n; i++) nfiles += lv->e[i].kind == E_FILE;
     if (nfiles == 0 && !is_input) return;
     uint32_t scope = add_scope(w->fl, dir, is_input);
+    if (w->done) set_scope_sig(w->fl, scope, sig, 0);
     for (size_t i = 0; i < lv->n; i++)
         if (lv->e[i].kind == E_FILE)
             add_file(w->fl, join_path(dir, lv->e[i].name), scope);
@@ -326,6 +392,18 @@ static size_t count_files(const level *lv)
     size_t n = 0;
     for (size_t i = 0; i < lv->n; i++) n += lv->e[i].kind == E_FILE;
     return n;
+}
+
+/* With a ledger: a folder with files whose signature the ledger holds is
+ * handed on as a scope without files, marked done (dc_folderledger.h). */
+static int add_if_done(walker *w, const frame *f)
+{
+    if (!w->done || !f->sig.ok || f->sig.n_files == 0) return 0;
+    if (!w->done(w->done_ctx, f->dir, &f->sig)) return 0;
+    uint32_t scope = add_scope(w->fl, f->dir, f->is_input);
+    set_scope_sig(w->fl, scope, &f->sig, 1);
+    w->n_done++;
+    return 1;
 }
 
 static int stop_now(walker *w)
@@ -343,6 +421,9 @@ static void visit_dir(walker *w, const char *dir, int is_input)
     level lv = {{NULL, 0, 0}, NULL, 0, 0};
     w->stat_failed = 0;
     int rc = read_entries(w, d, dir, &lv);
+    dc_folder_sig sig;
+    memset(&sig, 0, sizeof sig);
+    if (w->done && rc == 0 && !w->stat_failed) sign_folder(dirfd(d), &lv, &sig);
     closedir(d);
     w->fl->n_dirs++;
     if (rc != 0 || w->stat_failed) w->fl->n_dir_errors++;
@@ -356,6 +437,7 @@ static void visit_dir(walker *w, const char *dir, int is_input)
     f->next = 0;
     f->is_input = is_input;
     f->files_added = 0;
+    f->sig = sig;
 }
 
 static void pop_frame(walker *w)
@@ -433,8 +515,9 @@ int dc_walk_next(dc_walk_cursor *w, dc_filelist *fl, size_t max_files, char *err
         snprintf(err, errlen, "input.folders: no folders to walk");
         return -1;
     }
-    if (w->done) return 1;
+    if (w->finished) return 1;
     w->fl = fl;
+    w->n_done = 0;
     for (;;) {
         if (stop_now(w)) {
             fl->stopped = 1;
@@ -443,11 +526,18 @@ int dc_walk_next(dc_walk_cursor *w, dc_filelist *fl, size_t max_files, char *err
         if (!step(w)) break;
         if (w->depth == 0) continue;
         frame *f = &w->stack[w->depth - 1];
+        /* a done folder weighs one file: a window of them stays bounded */
+        if (add_if_done(w, f)) {
+            f->files_added = 1;
+            if (fl->n + w->n_done >= max_files) break;
+            continue;
+        }
         /* whole folders: one that would overflow a started window starts the next */
-        if (fl->n > 0 && fl->n + count_files(&f->lv) > max_files) break;
-        add_files(w, f->dir, &f->lv, f->is_input);
+        size_t weight = fl->n + w->n_done;
+        if (weight > 0 && weight + count_files(&f->lv) > max_files) break;
+        add_files(w, f->dir, &f->lv, f->is_input, &f->sig);
         f->files_added = 1;
-        if (fl->n >= max_files) break;
+        if (fl->n + w->n_done >= max_files) break;
         if (fl->n > UINT32_MAX - 1 || fl->scopes.n > UINT32_MAX - 1) {
             snprintf(err, errlen, "%zu files in one window: more than this version can index",
                      fl->n);
@@ -456,10 +546,18 @@ int dc_walk_next(dc_walk_cursor *w, dc_filelist *fl, size_t max_files, char *err
     }
     if (w->depth == 0 && w->next_input >= w->cfg->folders.n && w->next_pending >= w->pending.n) {
         add_unreadable_scopes(w);
-        w->done = 1;
+        w->finished = 1;
         return 1;
     }
     return 0;
+}
+
+void dc_walk_set_ledger(dc_walk_cursor *w, int (*done)(void *ctx, const char *dir,
+                                                       const dc_folder_sig *sig),
+                        void *ctx)
+{
+    w->done = done;
+    w->done_ctx = ctx;
 }
 
 int dc_walk(const dc_config *cfg, dc_filelist *fl, char *err, size_t errlen)

@@ -49,6 +49,7 @@ static uint8_t *input_trees(dc_window_trees *t, dc_filelist *fl, const dc_record
     if (ns) memcpy(flags, fl->scope_is_input, ns);
     for (size_t i = 0; i < n_recs; i++)
         if (recs[i].kind == DC_FILE_DICOM || recs[i].kind == DC_FILE_BAD) has[recs[i].scope] = 1;
+    for (size_t s = 0; s < fl->n_sig && s < ns; s++) has[s] |= fl->scope_done[s];
     size_t first_input = 0;
     while (first_input < ns && !flags[first_input]) first_input++;
     *has_carried = 0;
@@ -92,6 +93,33 @@ static void drop_open_tree_row(dc_scan *all, size_t *n, size_t open_scope)
     *n = k;
 }
 
+/* 1 when the input folder tree beginning at scope s (up to the next input
+ * folder) holds a folder the ledger skipped: it had DICOM files */
+static int tree_has_done(const dc_filelist *fl, size_t s, size_t ns)
+{
+    if (!fl->scope_done) return 0;
+    for (size_t t = s; t < ns && t < fl->n_sig && (t == s || !fl->scope_is_input[t]); t++)
+        if (fl->scope_done[t]) return 1;
+    return 0;
+}
+
+/* grouping sees no file of a folder the ledger skipped (dc_folderledger.h):
+ * drops the "no DICOM files in folder" row it made for a tree holding one */
+static void drop_done_tree_rows(const dc_filelist *fl, size_t ns, dc_scan *all, size_t *n)
+{
+    size_t k = 0;
+    for (size_t i = 0; i < *n; i++) {
+        if (all[i].first_rec == DC_NO_REC && all[i].scope < ns &&
+            fl->scope_is_input[all[i].scope] == DC_SCOPE_INPUT &&
+            tree_has_done(fl, all[i].scope, ns)) {
+            dc_scan_free(&all[i]);
+            continue;
+        }
+        all[k++] = all[i];
+    }
+    *n = k;
+}
+
 /* row order (SPEC 4, 10): folders in walk order, Scan IDs within a folder */
 static int cmp_row_order(const void *pa, const void *pb)
 {
@@ -123,6 +151,7 @@ int dc_window_group(dc_window_trees *t, dc_filelist *fl, const dc_record *recs, 
         return -1;
     }
     drop_open_tree_row(*all, n_all, open_scope);
+    drop_done_tree_rows(fl, ns, *all, n_all);
     if (*n_all > 1) dc_sort(*all, *n_all, sizeof **all, cmp_row_order);
     if (has_carried) { /* its tree came before every folder of this window */
         *all = dc_realloc(*all, (*n_all + 1) * sizeof **all);
