@@ -41,6 +41,17 @@ struct dc_row_block {
     char data[];
 };
 
+/* the columns of compact copies, shared while they are the same */
+struct dc_row_cols {
+    size_t refs, n;
+    dc_column *cols; /* n columns, then their names */
+};
+
+static void release_cols(struct dc_row_cols *sh)
+{
+    if (--sh->refs == 0) free(sh);
+}
+
 /* one value of a repeated column; the parts are joined once at the end so
  * a column repeated n times costs O(n), not O(n^2) */
 struct dup_part {
@@ -59,6 +70,7 @@ struct dc_row_index {
     size_t n_dups;
     struct dc_row_block *cur;   /* arena block being filled */
     dc_buf name, val, pyval;    /* scratch */
+    struct dc_row_cols *last;   /* columns of the last compact copy made from this row */
     int cs_elem[CHARSET_CACHE]; /* (0008,0005) element index -> parsed charset */
     dc_charset cs[CHARSET_CACHE];
     int n_cs;
@@ -134,7 +146,12 @@ void dc_row_free(dc_row *r)
         next = b->next;
         free(b);
     }
+    if (r->shared)
+        release_cols(r->shared);
+    else
+        free(r->cols);
     if (r->index) {
+        if (r->index->last) release_cols(r->index->last);
         free(r->index->slot);
         free(r->index->count);
         free(r->index->tail);
@@ -145,62 +162,81 @@ void dc_row_free(dc_row *r)
         dc_buf_free(&r->index->pyval);
         free(r->index);
     }
-    free(r->cols);
     free(r->vals);
     memset(r, 0, sizeof *r);
 }
 
-/* every name and value of src in its first arena block: copy the block's
- * used part once and move the pointers (the common case, ~10x cheaper
- * than a copy per string) */
-static int compact_one_block(const dc_row *src, dc_row *dst)
+/* n bytes of the strings from and to their NULs */
+static size_t strings_bytes(char *const *v, size_t n)
 {
-    const struct dc_row_block *a = src->arena;
-    if (!a || !src->index || src->index->cur != a) return -1;
-    const char *lo = a->data, *hi = a->data + a->used;
+    size_t bytes = 0;
+    for (size_t i = 0; i < n; i++)
+        if (v[i]) bytes += strlen(v[i]) + 1;
+    return bytes;
+}
+
+/* a new shared list holding a copy of src's columns (one reference) */
+static struct dc_row_cols *copy_cols(const dc_row *src)
+{
+    size_t bytes = 0;
+    for (size_t i = 0; i < src->n; i++) bytes += strlen(src->cols[i].name) + 1;
+    struct dc_row_cols *sh = dc_malloc(sizeof *sh + src->n * sizeof(dc_column) + bytes);
+    sh->refs = 1;
+    sh->n = src->n;
+    sh->cols = (dc_column *)(sh + 1);
+    char *at = (char *)(sh->cols + src->n);
     for (size_t i = 0; i < src->n; i++) {
-        const char *nm = src->cols[i].name, *v = src->vals ? src->vals[i] : NULL;
-        if (nm < lo || nm >= hi || (v && (v < lo || v >= hi))) return -1;
+        sh->cols[i] = src->cols[i];
+        size_t k = strlen(src->cols[i].name) + 1;
+        sh->cols[i].name = memcpy(at, src->cols[i].name, k);
+        at += k;
     }
-    struct dc_row_block *b = new_block(a->used);
-    memcpy(b->data, a->data, a->used);
-    b->used = a->used;
-    dst->arena = b;
-    dst->cols = dc_malloc(src->n * sizeof *dst->cols);
-    dst->vals = dc_malloc(src->n * sizeof *dst->vals);
-    dst->n = dst->cap = src->n;
-    memcpy(dst->cols, src->cols, src->n * sizeof *dst->cols);
+    return sh;
+}
+
+/* same names and tag paths, in the same order */
+static int same_cols(const struct dc_row_cols *sh, const dc_row *src)
+{
+    if (sh->n != src->n) return 0;
     for (size_t i = 0; i < src->n; i++) {
-        dst->cols[i].name = b->data + (src->cols[i].name - lo);
-        const char *v = src->vals ? src->vals[i] : NULL;
-        dst->vals[i] = v ? b->data + (v - lo) : NULL;
+        const dc_column *a = &sh->cols[i], *b = &src->cols[i];
+        if (a->depth != b->depth || memcmp(a->path, b->path, sizeof a->path) != 0 ||
+            strcmp(a->name, b->name) != 0)
+            return 0;
     }
-    return 0;
+    return 1;
+}
+
+/* src's columns as a shared list, with one reference for the caller: the
+ * list of the previous copy from src when the columns did not change */
+static struct dc_row_cols *shared_cols(const dc_row *src)
+{
+    struct dc_row_index *x = src->index;
+    if (!x) return copy_cols(src);
+    if (!x->last || !same_cols(x->last, src)) {
+        if (x->last) release_cols(x->last);
+        x->last = copy_cols(src);
+    }
+    x->last->refs++;
+    return x->last;
 }
 
 void dc_row_compact_copy(const dc_row *src, dc_row *dst)
 {
     dc_row_init(dst);
-    if (!src->n || compact_one_block(src, dst) == 0) return;
-    size_t bytes = 0;
-    for (size_t i = 0; i < src->n; i++) {
-        bytes += strlen(src->cols[i].name) + 1;
-        if (src->vals && src->vals[i]) bytes += strlen(src->vals[i]) + 1;
-    }
+    if (!src->n) return;
+    dst->shared = shared_cols(src);
+    dst->cols = dst->shared->cols;
+    dst->n = dst->cap = src->n;
+    dst->vals = dc_malloc(src->n * sizeof *dst->vals);
+    size_t bytes = src->vals ? strings_bytes(src->vals, src->n) : 0;
     struct dc_row_block *b = new_block(bytes);
     dst->arena = b;
-    dst->cols = dc_malloc(src->n * sizeof *dst->cols);
-    dst->vals = dc_malloc(src->n * sizeof *dst->vals);
-    dst->n = dst->cap = src->n;
     char *at = b->data;
     for (size_t i = 0; i < src->n; i++) {
-        dst->cols[i] = src->cols[i];
-        size_t k = strlen(src->cols[i].name) + 1;
-        dst->cols[i].name = memcpy(at, src->cols[i].name, k);
-        at += k;
         dst->vals[i] = NULL;
         if (src->vals && src->vals[i]) {
-            k = strlen(src->vals[i]) + 1;
+            size_t k = strlen(src->vals[i]) + 1;
             dst->vals[i] = memcpy(at, src->vals[i], k);
             at += k;
         }
@@ -273,7 +309,7 @@ static struct dup_part *new_part(dc_row *r, struct dup_part *prev, const char *s
 }
 
 /* a column met again: remember the value as one more part */
-static void add_duplicate(dc_row *r, size_t i, const dc_buf *val)
+static void add_duplicate(dc_row *r, size_t i, const char *val, size_t vlen)
 {
     struct dc_row_index *x = r->index;
     if (++x->count[i] == 2) {
@@ -285,8 +321,8 @@ static void add_duplicate(dc_row *r, size_t i, const dc_buf *val)
         x->dups[x->n_dups++] = (uint32_t)i;
     }
     if (!val) return;
-    const char *s = arena_strdup(r, val->data ? val->data : "", val->len);
-    x->tail[i] = new_part(r, x->tail[i], s, val->len);
+    const char *s = arena_strdup(r, val, vlen);
+    x->tail[i] = new_part(r, x->tail[i], s, vlen);
 }
 
 /* "DUPLICATE TAGS IN DICOM:v1/v2/..." for every repeated column */
@@ -311,16 +347,16 @@ static void join_duplicates(dc_row *r, int with_values)
     x->n_dups = 0;
 }
 
-/* Add value val (NULL: names only) to the column name/path.  A column met
- * again collects its values for join_duplicates. */
+/* Add value val (vlen bytes; NULL: names only) to the column name/path.  A
+ * column met again collects its values for join_duplicates. */
 static void row_put(dc_row *r, const char *name, size_t len, uint64_t h, const uint32_t *path,
-                    int depth, const dc_buf *val)
+                    int depth, const char *val, size_t vlen)
 {
     struct dc_row_index *x = row_index(r);
     if ((r->n + 1) * 2 > x->cap) grow_index(r);
     size_t s = find_slot(r, name, len, h);
     if (x->slot[s]) {
-        add_duplicate(r, x->slot[s] - 1, val);
+        add_duplicate(r, x->slot[s] - 1, val, vlen);
         return;
     }
     if (r->n == r->cap) grow_cols(r);
@@ -329,7 +365,7 @@ static void row_put(dc_row *r, const char *name, size_t len, uint64_t h, const u
     c->depth = (uint8_t)depth;
     memset(c->path, 0, sizeof c->path);
     memcpy(c->path, path, (size_t)depth * sizeof *path);
-    r->vals[r->n] = val ? arena_strdup(r, val->data ? val->data : "", val->len) : NULL;
+    r->vals[r->n] = val ? arena_strdup(r, val, vlen) : NULL;
     x->count[r->n] = 1;
     x->pending[r->n] = 0;
     x->slot[s] = (uint32_t)++r->n;
@@ -1099,6 +1135,92 @@ static void format_value(const dc_dataset *ds, struct dc_row_index *x, const dc_
     drop_nuls(out, 0);
 }
 
+/* ---- formatted values remembered across files ----
+ * Files of one series repeat most of their elements byte for byte (patient,
+ * study, equipment, protocol).  A value's text depends only on the style, the
+ * VR, the byte order, the value bytes and, for the VRs decoded with the
+ * Specific Character Set (SH LO ST LT PN UC UT), that element's bytes in
+ * force; so the text is remembered under exactly those (the key bytes are
+ * compared, not only hashed) and the next file's equal element is copied
+ * instead of decoded again.  Direct-mapped, per thread, short values only. */
+#define VAL_CACHE 4096
+#define VAL_CACHE_MAX 256 /* longest charset + value bytes remembered */
+typedef struct {
+    uint64_t hash;
+    uint32_t cs_len, len, text_len, cap;
+    uint16_t vr;
+    uint8_t style, big, used;
+    char *mem; /* charset bytes, value bytes, text, NUL */
+} val_entry;
+static _Thread_local val_entry *g_val_cache;
+
+/* the value text of e does not depend on anything outside the key */
+static int value_cacheable(const dc_dataset *ds, const dc_elem *e, const uint8_t *v)
+{
+    if (!v || e->len == 0 || (uint64_t)e->val + e->len > ds->buf_len) return 0;
+    return is_charset_vr(e->vr) || is_plain_text_vr(e->vr) || num_size(e->vr) ||
+           e->vr == DC_VR('A', 'T');
+}
+
+/* the Specific Character Set bytes in force for e (as charset_for reads them) */
+static const char *charset_bytes(const dc_dataset *ds, const dc_elem *e, uint32_t *len)
+{
+    *len = 0;
+    if (!is_charset_vr(e->vr) || e->charset < 0 || (size_t)e->charset >= ds->n_el) return NULL;
+    const dc_elem *c = &ds->el[e->charset];
+    const char *spec = (const char *)dc_value(ds, c);
+    *len = spec ? c->len : 0;
+    return spec;
+}
+
+/* The text of e's value (NUL-terminated, *n bytes): remembered, or formatted
+ * into x->val and remembered. */
+static const char *value_text(const dc_dataset *ds, struct dc_row_index *x, const dc_elem *e,
+                              size_t *n)
+{
+    const uint8_t *v = dc_value(ds, e);
+    if (!value_cacheable(ds, e, v)) {
+        format_value(ds, x, e, &x->val);
+        *n = x->val.len;
+        return x->val.data;
+    }
+    uint32_t cs_len;
+    const char *cs = charset_bytes(ds, e, &cs_len);
+    uint8_t big = (e->flags & DC_EL_BIGENDIAN) != 0, style = (uint8_t)g_style;
+    uint64_t h = name_hash((const char *)v, e->len) ^
+                 (((uint64_t)e->vr << 16 | (uint64_t)big << 8 | style) * 0x9E3779B97F4A7C15ULL);
+    if (cs_len) h = (h ^ name_hash(cs, cs_len)) * 0xBF58476D1CE4E5B9ULL;
+    if (!g_val_cache) g_val_cache = dc_calloc(VAL_CACHE, sizeof *g_val_cache);
+    val_entry *c = &g_val_cache[(h >> 40) & (VAL_CACHE - 1)];
+    if (c->used && c->hash == h && c->vr == e->vr && c->big == big && c->style == style &&
+        c->len == e->len && c->cs_len == cs_len && (!cs_len || memcmp(c->mem, cs, cs_len) == 0) &&
+        memcmp(c->mem + cs_len, v, e->len) == 0) {
+        *n = c->text_len;
+        return c->mem + cs_len + e->len;
+    }
+    format_value(ds, x, e, &x->val);
+    *n = x->val.len;
+    if ((size_t)cs_len + e->len > VAL_CACHE_MAX || x->val.len > UINT32_MAX / 2) return x->val.data;
+    size_t need = (size_t)cs_len + e->len + x->val.len + 1;
+    if (c->cap < need) {
+        free(c->mem);
+        c->cap = (uint32_t)(need < 64 ? 64 : need);
+        c->mem = dc_malloc(c->cap);
+    }
+    if (cs_len) memcpy(c->mem, cs, cs_len);
+    memcpy(c->mem + cs_len, v, e->len);
+    memcpy(c->mem + cs_len + e->len, x->val.data, x->val.len + 1);
+    c->hash = h;
+    c->vr = e->vr;
+    c->big = big;
+    c->style = style;
+    c->len = e->len;
+    c->cs_len = cs_len;
+    c->text_len = (uint32_t)x->val.len;
+    c->used = 1;
+    return x->val.data;
+}
+
 /* ---- the walk ---- */
 
 typedef struct {
@@ -1160,6 +1282,10 @@ void dc_flatten_release(void)
     g_bracket_cache = NULL;
     free(g_seed_pub_cache);
     g_seed_pub_cache = NULL;
+    if (g_val_cache)
+        for (size_t i = 0; i < VAL_CACHE; i++) free(g_val_cache[i].mem);
+    free(g_val_cache);
+    g_val_cache = NULL;
     dc_names_release(); /* the names the caches above pointed to */
     g_name_cache = NULL;
     g_pub_cache = NULL;
@@ -1242,8 +1368,9 @@ static void flatten(const dc_dataset *ds, dc_row *row, int with_values)
         }
         const name_entry *nm = column_name(&stack[d], name, e, kw);
         int depth = d + 1 > DC_MAX_PATH_DEPTH ? DC_MAX_PATH_DEPTH : d + 1;
-        if (with_values) format_value(ds, x, e, &x->val);
-        row_put(row, nm->name, nm->len, nm->hash, path, depth, with_values ? &x->val : NULL);
+        size_t vlen = 0;
+        const char *v = with_values ? value_text(ds, x, e, &vlen) : NULL;
+        row_put(row, nm->name, nm->len, nm->hash, path, depth, v ? v : with_values ? "" : NULL, vlen);
     }
     join_duplicates(row, with_values);
 }
