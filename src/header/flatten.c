@@ -71,10 +71,20 @@ struct dc_row_index {
     struct dc_row_block *cur;   /* arena block being filled */
     dc_buf name, val, pyval;    /* scratch */
     struct dc_row_cols *last;   /* columns of the last compact copy made from this row */
+    /* generations: each walk makes new columns (n_gens), the row's columns
+     * are of cols_gen (the memo's: of the walk that made it), last's of last_gen */
+    uint64_t n_gens, cols_gen, last_gen;
+    int stale;                  /* slot/count not filled (the row came from the memo) */
+    int32_t *el_col;            /* the walk: column of each element, -1 none */
+    size_t el_col_cap;
+    struct file_memo *memo;     /* the last file, for the next one of the same shape */
     int cs_elem[CHARSET_CACHE]; /* (0008,0005) element index -> parsed charset */
     dc_charset cs[CHARSET_CACHE];
     int n_cs;
 };
+
+struct file_memo;
+static void memo_free(struct file_memo *m);
 
 static struct dc_row_index *row_index(dc_row *r)
 {
@@ -152,6 +162,8 @@ void dc_row_free(dc_row *r)
         free(r->cols);
     if (r->index) {
         if (r->index->last) release_cols(r->index->last);
+        memo_free(r->index->memo);
+        free(r->index->el_col);
         free(r->index->slot);
         free(r->index->count);
         free(r->index->tail);
@@ -213,10 +225,12 @@ static struct dc_row_cols *shared_cols(const dc_row *src)
 {
     struct dc_row_index *x = src->index;
     if (!x) return copy_cols(src);
-    if (!x->last || !same_cols(x->last, src)) {
+    int same = x->last && (x->last_gen == x->cols_gen || same_cols(x->last, src));
+    if (!same) {
         if (x->last) release_cols(x->last);
         x->last = copy_cols(src);
     }
+    x->last_gen = x->cols_gen; /* the memo's rows keep the generation */
     x->last->refs++;
     return x->last;
 }
@@ -349,15 +363,15 @@ static void join_duplicates(dc_row *r, int with_values)
 
 /* Add value val (vlen bytes; NULL: names only) to the column name/path.  A
  * column met again collects its values for join_duplicates. */
-static void row_put(dc_row *r, const char *name, size_t len, uint64_t h, const uint32_t *path,
-                    int depth, const char *val, size_t vlen)
+static size_t row_put(dc_row *r, const char *name, size_t len, uint64_t h, const uint32_t *path,
+                      int depth, const char *val, size_t vlen)
 {
     struct dc_row_index *x = row_index(r);
     if ((r->n + 1) * 2 > x->cap) grow_index(r);
     size_t s = find_slot(r, name, len, h);
     if (x->slot[s]) {
         add_duplicate(r, x->slot[s] - 1, val, vlen);
-        return;
+        return x->slot[s] - 1;
     }
     if (r->n == r->cap) grow_cols(r);
     dc_column *c = &r->cols[r->n];
@@ -369,6 +383,28 @@ static void row_put(dc_row *r, const char *name, size_t len, uint64_t h, const u
     x->count[r->n] = 1;
     x->pending[r->n] = 0;
     x->slot[s] = (uint32_t)++r->n;
+    return r->n - 1;
+}
+
+/* the name index of a row filled from the memo (no slots, counts) */
+static void restore_index(dc_row *r)
+{
+    struct dc_row_index *x = r->index;
+    x->stale = 0;
+    if (x->cap < (r->n + 1) * 2) {
+        free(x->slot);
+        x->cap = 512;
+        while (x->cap < (r->n + 1) * 2) x->cap *= 2;
+        x->slot = dc_malloc(x->cap * sizeof *x->slot);
+    }
+    memset(x->slot, 0, x->cap * sizeof *x->slot);
+    for (size_t i = 0; i < r->n; i++) {
+        const char *nm = r->cols[i].name;
+        size_t len = strlen(nm);
+        x->slot[find_slot(r, nm, len, name_hash(nm, len))] = (uint32_t)i + 1;
+        x->count[i] = 1;
+        x->pending[i] = 0;
+    }
 }
 
 /* ---- column names ---- */
@@ -1334,6 +1370,12 @@ static void flatten(const dc_dataset *ds, dc_row *row, int with_values)
 {
     group_length_seen g_gl = {-2, -2, 0};
     struct dc_row_index *x = row_index(row);
+    if (x->stale) restore_index(row);
+    x->cols_gen = ++x->n_gens;
+    if (x->el_col_cap < ds->n_el) {
+        x->el_col_cap = ds->n_el * 2;
+        x->el_col = dc_realloc(x->el_col, x->el_col_cap * sizeof *x->el_col);
+    }
     level stack[256];
     uint32_t path[256];
     dc_buf *name = &x->name;
@@ -1345,6 +1387,7 @@ static void flatten(const dc_dataset *ds, dc_row *row, int with_values)
     for (size_t i = 0; i < ds->n_el; i++) {
         const dc_elem *e = &ds->el[i];
         int d = e->depth;
+        x->el_col[i] = -1;
         if (skipped(e)) continue;
         if (stack[d].sq != e->parent) {
             prefix_from_chain(ds, e, name, path);
@@ -1370,14 +1413,262 @@ static void flatten(const dc_dataset *ds, dc_row *row, int with_values)
         int depth = d + 1 > DC_MAX_PATH_DEPTH ? DC_MAX_PATH_DEPTH : d + 1;
         size_t vlen = 0;
         const char *v = with_values ? value_text(ds, x, e, &vlen) : NULL;
-        row_put(row, nm->name, nm->len, nm->hash, path, depth, v ? v : with_values ? "" : NULL, vlen);
+        x->el_col[i] = (int32_t)row_put(row, nm->name, nm->len, nm->hash, path, depth,
+                                        v ? v : with_values ? "" : NULL, vlen);
     }
     join_duplicates(row, with_values);
 }
 
+
+/* ---- the last file, for the next one of the same shape ----
+ * Files of a series usually have the same elements in the same order; only
+ * some values differ.  After a walk of a whole file into an empty row, the
+ * row's columns and every element's value bytes and text are remembered.
+ * The next file whose elements have the same shape (tag, VR, depth, flags,
+ * parent, item, creator and charset elements) and the same bytes in every
+ * element that names or decoding read (private creators and group lengths:
+ * odd groups' elements below 0x0100; Specific Character Set; any element
+ * another one names as its creator or charset) gets the same columns, so the
+ * walk is skipped: a value whose bytes are equal keeps its text, another is
+ * formatted and remembered in its place; a column met more than once joins
+ * its elements' texts as join_duplicates does. */
+#define MEMO_RAW_MAX 1024   /* longest value bytes remembered */
+#define MEMO_SLACK 65536    /* store bytes beyond twice the live ones before compacting */
+
+typedef struct {
+    uint32_t tag;
+    uint16_t vr;
+    uint8_t depth, flags;
+    int32_t parent, item, creator, charset;
+    int32_t col;        /* its column, -1 none */
+    uint32_t len;       /* value length */
+    uint8_t has_raw;    /* value bytes kept at raw_off */
+    uint8_t read_by_names; /* a changed value means other columns or texts */
+    size_t raw_off, text_off, text_len;
+} memo_el;
+
+struct file_memo {
+    int valid, style;
+    uint64_t gen;    /* generation of the columns */
+    memo_el *el;
+    size_t n_el, cap_el;
+    dc_column *cols; /* the row's columns, names in names */
+    size_t n_cols, cap_cols;
+    dc_buf names;
+    dc_buf store[2]; /* value bytes and texts: store[cur]; the other for compacting */
+    int cur;
+    size_t live;     /* store bytes in use after the last rebuild */
+    int32_t *col_el; /* per column: its (first) element */
+    uint32_t *dup_cols; /* columns met more than once */
+    size_t n_dup_cols;
+    size_t *dup_text;   /* per dup column: offset of the joined text */
+};
+
+static void memo_free(struct file_memo *m)
+{
+    if (!m) return;
+    free(m->el);
+    free(m->cols);
+    free(m->col_el);
+    free(m->dup_cols);
+    free(m->dup_text);
+    dc_buf_free(&m->names);
+    dc_buf_free(&m->store[0]);
+    dc_buf_free(&m->store[1]);
+    free(m);
+}
+
+static int same_shape(const dc_elem *e, const memo_el *m)
+{
+    return e->tag == m->tag && e->vr == m->vr && e->depth == m->depth && e->flags == m->flags &&
+           e->parent == m->parent && e->item == m->item && e->creator == m->creator &&
+           e->charset == m->charset;
+}
+
+/* value bytes of e worth keeping and comparing (dc_value's, in the buffer) */
+static const uint8_t *raw_bytes(const dc_dataset *ds, const dc_elem *e)
+{
+    if (e->vr == DC_VR('S', 'Q') || (e->flags & DC_EL_SKIPPED) || e->len > MEMO_RAW_MAX ||
+        (uint64_t)e->val + e->len > ds->buf_len)
+        return NULL;
+    return ds->buf + e->val;
+}
+
+/* append e's value bytes and its text to b, noting where in me */
+static void memo_keep(dc_buf *b, const dc_elem *e, const uint8_t *v, memo_el *me,
+                      const char *text, size_t text_len)
+{
+    me->len = e->len;
+    me->has_raw = v != NULL;
+    me->raw_off = b->len;
+    if (v) dc_buf_append(b, v, e->len);
+    me->text_off = b->len;
+    me->text_len = text_len;
+    dc_buf_append(b, text, text_len + 1); /* with its NUL */
+}
+
+static void memo_reserve(struct file_memo *m, size_t n_el, size_t n_cols)
+{
+    if (m->cap_el < n_el) {
+        m->cap_el = n_el * 2;
+        m->el = dc_realloc(m->el, m->cap_el * sizeof *m->el);
+    }
+    if (m->cap_cols < n_cols) {
+        m->cap_cols = n_cols * 2;
+        m->cols = dc_realloc(m->cols, m->cap_cols * sizeof *m->cols);
+        m->col_el = dc_realloc(m->col_el, m->cap_cols * sizeof *m->col_el);
+        m->dup_cols = dc_realloc(m->dup_cols, m->cap_cols * sizeof *m->dup_cols);
+        m->dup_text = dc_realloc(m->dup_text, m->cap_cols * sizeof *m->dup_text);
+    }
+}
+
+/* the row's columns, their names copied */
+static void memo_columns(struct file_memo *m, const dc_row *row)
+{
+    dc_buf_reset(&m->names);
+    for (size_t c = 0; c < row->n; c++) {
+        m->cols[c] = row->cols[c];
+        m->dup_text[c] = m->names.len; /* (name offsets until the names stop moving) */
+        dc_buf_append(&m->names, row->cols[c].name, strlen(row->cols[c].name) + 1);
+    }
+    for (size_t c = 0; c < row->n; c++) m->cols[c].name = m->names.data + m->dup_text[c];
+    m->n_cols = row->n;
+}
+
+/* after a walk of ds into the empty row: remember it for the next file */
+static void memo_remember(const dc_dataset *ds, dc_row *row)
+{
+    struct dc_row_index *x = row->index;
+    if (!x->memo) x->memo = dc_calloc(1, sizeof *x->memo);
+    struct file_memo *m = x->memo;
+    m->valid = 0;
+    if (!row->vals) return;
+    memo_reserve(m, ds->n_el, row->n);
+    memo_columns(m, row);
+    m->n_dup_cols = 0;
+    for (size_t c = 0; c < row->n; c++) {
+        m->col_el[c] = -1;
+        if (x->count[c] > 1) m->dup_cols[m->n_dup_cols++] = (uint32_t)c;
+    }
+    dc_buf *b = &m->store[m->cur];
+    dc_buf_reset(b);
+    for (size_t i = 0; i < ds->n_el; i++) {
+        const dc_elem *e = &ds->el[i];
+        memo_el *me = &m->el[i];
+        me->tag = e->tag;
+        me->vr = e->vr;
+        me->depth = e->depth;
+        me->flags = e->flags;
+        me->parent = e->parent;
+        me->item = e->item;
+        me->creator = e->creator;
+        me->charset = e->charset;
+        me->col = x->el_col[i];
+        me->read_by_names = ((DC_TAG_GROUP(e->tag) & 1) && DC_TAG_ELEM(e->tag) < 0x0100) ||
+                            e->tag == DC_TAG(0x0008, 0x0005);
+        me->has_raw = 0;
+        if (me->col < 0) continue;
+        if (m->col_el[me->col] < 0) m->col_el[me->col] = (int32_t)i;
+        const char *text;
+        size_t n = 0;
+        if (x->count[me->col] > 1) /* the element's own part */
+            text = value_text(ds, x, e, &n);
+        else
+            n = strlen(text = row->vals[me->col]);
+        memo_keep(b, e, raw_bytes(ds, e), me, text, n);
+    }
+    for (size_t i = 0; i < ds->n_el; i++) { /* the elements others read */
+        int32_t j[2] = {ds->el[i].creator, ds->el[i].charset};
+        for (int k = 0; k < 2; k++)
+            if (j[k] >= 0 && (size_t)j[k] < ds->n_el) m->el[j[k]].read_by_names = 1;
+    }
+    m->n_el = ds->n_el;
+    m->live = b->len;
+    m->style = g_style;
+    m->gen = x->cols_gen;
+    m->valid = 1;
+}
+
+/* store[cur] holds texts no element points to any more: copy the live ones */
+static void memo_compact(struct file_memo *m)
+{
+    dc_buf *from = &m->store[m->cur], *to = &m->store[m->cur ^ 1];
+    dc_buf_reset(to);
+    for (size_t i = 0; i < m->n_el; i++) {
+        memo_el *me = &m->el[i];
+        if (me->col < 0) continue;
+        size_t raw = to->len;
+        if (me->has_raw) dc_buf_append(to, from->data + me->raw_off, me->len);
+        me->raw_off = raw;
+        size_t text = to->len;
+        dc_buf_append(to, from->data + me->text_off, me->text_len + 1);
+        me->text_off = text;
+    }
+    m->cur ^= 1;
+    m->live = to->len;
+}
+
+/* column c's text: "DUPLICATE TAGS IN DICOM:" and its elements' texts
+ * (kept in b) joined by '/', as join_duplicates makes it */
+static size_t join_from_memo(const struct file_memo *m, dc_buf *b, uint32_t c)
+{
+    size_t total = strlen(DUP_PREFIX);
+    for (size_t i = 0; i < m->n_el; i++)
+        if (m->el[i].col == (int32_t)c) total += m->el[i].text_len + 1;
+    dc_buf_reserve(b, total + 1); /* no move while b copies from itself */
+    size_t at = b->len;
+    dc_buf_puts(b, DUP_PREFIX);
+    int first = 1;
+    for (size_t i = 0; i < m->n_el; i++) {
+        if (m->el[i].col != (int32_t)c) continue;
+        if (!first) dc_buf_putc(b, '/');
+        first = 0;
+        dc_buf_append(b, b->data + m->el[i].text_off, m->el[i].text_len);
+    }
+    dc_buf_putc(b, '\0');
+    return at;
+}
+
+/* ds has the last file's shape: its row from the memo (returns 1), else 0.
+ * On 0 the memo still holds a valid text for every element it kept. */
+static int memo_flatten(const dc_dataset *ds, dc_row *row)
+{
+    struct dc_row_index *x = row->index;
+    struct file_memo *m = x->memo;
+    if (!m || !m->valid || m->style != g_style || ds->n_el != m->n_el) return 0;
+    if (m->store[m->cur].len > 2 * m->live + MEMO_SLACK) memo_compact(m);
+    dc_buf *b = &m->store[m->cur];
+    for (size_t i = 0; i < ds->n_el; i++) {
+        const dc_elem *e = &ds->el[i];
+        memo_el *me = &m->el[i];
+        if (!same_shape(e, me)) return 0;
+        if (me->col < 0) continue;
+        const uint8_t *v = raw_bytes(ds, e);
+        if (v && me->has_raw && me->len == e->len &&
+            (e->len == 0 || memcmp(b->data + me->raw_off, v, e->len) == 0))
+            continue;
+        if (me->read_by_names) return 0;
+        size_t n;
+        const char *text = value_text(ds, x, e, &n);
+        memo_keep(b, e, v, me, text, n);
+    }
+    for (size_t k = 0; k < m->n_dup_cols; k++) m->dup_text[k] = join_from_memo(m, b, m->dup_cols[k]);
+    while (row->cap < m->n_cols) grow_cols(row);
+    memcpy(row->cols, m->cols, m->n_cols * sizeof *row->cols);
+    for (size_t c = 0; c < m->n_cols; c++) row->vals[c] = b->data + m->el[m->col_el[c]].text_off;
+    for (size_t k = 0; k < m->n_dup_cols; k++) row->vals[m->dup_cols[k]] = b->data + m->dup_text[k];
+    row->n = m->n_cols;
+    x->cols_gen = m->gen;
+    x->stale = 1;
+    return 1;
+}
+
 int dc_flatten(const dc_dataset *ds, dc_row *row)
 {
+    int fresh = row->n == 0;
+    if (fresh && row->index && memo_flatten(ds, row)) return 0;
     flatten(ds, row, 1);
+    if (fresh) memo_remember(ds, row);
     return 0;
 }
 

@@ -6,7 +6,8 @@
  * charset in force per element, numbers little and big endian, AT, binary),
  * the shortest float formats, row reuse and the columns-only mode, what is
  * remembered across files (values by charset, byte order, creator and style;
- * columns shared by compact copies).
+ * rows of files shaped like the last one, checked against walks; columns
+ * shared by compact copies).
  */
 #include <math.h>
 #include <setjmp.h>
@@ -1019,6 +1020,110 @@ static void test_compact_copy_shares_columns(void **state)
     dc_dataset_free(&b);
 }
 
+
+/* The row of the last file is reused for files of the same shape: every
+ * file of a sequence, flattened into one reused row, must give what a walk
+ * into a new row gives (names, paths, values). */
+static void expect_same_rows(const dc_row *got, const dc_row *want)
+{
+    assert_int_equal(got->n, want->n);
+    for (size_t i = 0; i < want->n; i++) {
+        assert_string_equal(got->cols[i].name, want->cols[i].name);
+        assert_int_equal(got->cols[i].depth, want->cols[i].depth);
+        assert_memory_equal(got->cols[i].path, want->cols[i].path, sizeof want->cols[i].path);
+        assert_string_equal(got->vals[i], want->vals[i]);
+    }
+}
+
+/* one file of a series: variant v changes one thing at a time */
+static void build_series_file(dc_dataset *ds, int v)
+{
+    char id[32], big[1500];
+    snprintf(id, sizeof id, "ID%d", v % 3);
+    memset(big, 'a' + v % 5, sizeof big - 1);
+    big[sizeof big - 1] = '\0';
+    dc_dataset_init(ds);
+    int cs = top(ds, DC_TAG(0x0008, 0x0005), "CS", v % 7 == 3 ? "ISO_IR 148" : "ISO_IR 144");
+    top(ds, DC_TAG(0x0008, 0x0008), "CS", v % 2 ? "ORIGINAL\\PRIMARY" : "DERIVED\\PRIMARY");
+    int c = top(ds, DC_TAG(0x0009, 0x0010), "LO", v % 11 == 5 ? "ACME 1.0" : "GEMS_IDEN_01");
+    int p = top(ds, DC_TAG(0x0009, 0x1001), "LO", "GE_GENESIS_FF");
+    add(ds, DC_TAG(0x0011, 0x0000), "UL", 0, -1, -1, v % 13 == 7 ? "\x01\0\0\0" : "\0\0\0\0", 4);
+    top(ds, DC_TAG(0x0011, 0x0010), "LO", "X");
+    int name = top(ds, DC_TAG(0x0010, 0x0010), "PN", "\xbb\xee\xda");
+    top(ds, DC_TAG(0x0010, 0x0020), "LO", id);
+    top(ds, DC_TAG(0x0010, 0x4000), "LT", big);
+    int ref = sq(ds, DC_TAG(0x0008, 0x1140), 0, -1, -1, 2);
+    add_str(ds, DC_TAG(0x0008, 0x1155), "UI", 1, ref, 0, id);
+    add_str(ds, DC_TAG(0x0008, 0x1155), "UI", 1, ref, 1, v % 4 ? "1.2.3" : "1.2.4");
+    uint16_t n = (uint16_t)v;
+    add(ds, DC_TAG(0x0020, 0x0013), "US", 0, -1, -1, &n, 2);
+    ds->el[p].creator = c;
+    ds->el[name].charset = cs;
+    if (v % 17 == 9) top(ds, DC_TAG(0x0020, 0x4000), "LT", "one more"); /* another shape */
+}
+
+static void test_memo_rows_match_walks(void **state)
+{
+    (void)state;
+    for (int style = 0; style < 2; style++) {
+        dc_flatten_set_style(style ? DC_CSV_STYLE_SEED : DC_CSV_STYLE_DICOM);
+        dc_row reused;
+        dc_row_init(&reused);
+        for (int v = 0; v < 300; v++) {
+            dc_dataset ds;
+            build_series_file(&ds, v);
+            dc_row fresh;
+            flatten_new(&ds, &fresh);
+            flatten_again(&ds, &reused);
+            expect_same_rows(&reused, &fresh);
+            if (v % 50 == 49) { /* a row filled from the memo, flattened into again */
+                dc_dataset more;
+                dc_dataset_init(&more);
+                top(&more, DC_TAG(0x0010, 0x0020), "LO", "MORE");
+                top(&more, DC_TAG(0x0028, 0x0010), "US", "\x02");
+                dc_flatten(&more, &reused);
+                dc_flatten(&more, &fresh);
+                expect_same_rows(&reused, &fresh);
+                dc_dataset_free(&more);
+            }
+            dc_row_free(&fresh);
+            dc_dataset_free(&ds);
+        }
+        dc_row_free(&reused);
+    }
+    dc_flatten_set_style(DC_CSV_STYLE_DICOM);
+}
+
+/* the texts that change are the ones whose bytes changed; names follow the
+ * creator's bytes even when nothing else changes */
+static void test_memo_follows_changes(void **state)
+{
+    (void)state;
+    dc_row r;
+    dc_row_init(&r);
+    dc_dataset ds;
+    build_series_file(&ds, 1);
+    flatten_again(&ds, &r);
+    flatten_again(&ds, &r); /* from the memo */
+    expect(&r, "PatientName (0010, 0010)", "Люк");
+    expect(&r, "FullFidelity (0009, 1001)", "GE_GENESIS_FF");
+    expect(&r, "ReferencedImageSequence_ReferencedSOPInstanceUID (0008, 1155)",
+           "DUPLICATE TAGS IN DICOM:ID1/1.2.3");
+    memcpy(ds.buf + ds.el[2].val, "GEMS_IDEN_02", 12); /* the creator */
+    flatten_again(&ds, &r);
+    expect(&r, "Private (0009, 1001)", "GE_GENESIS_FF");
+    memcpy(ds.buf + ds.el[0].val, "ISO_IR 148", 10); /* the charset, same length */
+    flatten_again(&ds, &r);
+    expect(&r, "PatientName (0010, 0010)", "»îÚ"); /* Latin-5 */
+    memcpy(ds.buf + ds.el[10].val, "ID7", 3); /* one part of a repeated column */
+    flatten_again(&ds, &r);
+    expect(&r, "ReferencedImageSequence_ReferencedSOPInstanceUID (0008, 1155)",
+           "DUPLICATE TAGS IN DICOM:ID7/1.2.3");
+    expect(&r, "PatientID (0010, 0020)", "ID1");
+    dc_row_free(&r);
+    dc_dataset_free(&ds);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -1042,6 +1147,8 @@ int main(void)
         cmocka_unit_test(test_value_cache_context),
         cmocka_unit_test(test_value_cache_many),
         cmocka_unit_test(test_compact_copy_shares_columns),
+        cmocka_unit_test(test_memo_rows_match_walks),
+        cmocka_unit_test(test_memo_follows_changes),
     };
     dc_flatten_set_style(DC_CSV_STYLE_DICOM); /* the tests above: csv_style dicom */
     int rc = cmocka_run_group_tests(tests, NULL, NULL);
