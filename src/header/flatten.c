@@ -75,6 +75,7 @@ struct dc_row_index {
      * are of cols_gen (the memo's: of the walk that made it), last's of last_gen */
     uint64_t n_gens, cols_gen, last_gen;
     int stale;                  /* slot/count not filled (the row came from the memo) */
+    dc_column *own_cols;        /* while the row's cols are the memo's (borrowed): its own */
     int32_t *el_col;            /* the walk: column of each element, -1 none */
     size_t el_col_cap;
     struct file_memo *memo;     /* the last file, for the next one of the same shape */
@@ -138,10 +139,21 @@ void dc_row_init(dc_row *r)
     memset(r, 0, sizeof *r);
 }
 
+/* a row whose cols are the memo's gets its own array back (content: keep) */
+static void own_cols(dc_row *r, int keep)
+{
+    struct dc_row_index *x = r->index;
+    if (!x || !x->own_cols) return;
+    if (keep) memcpy(x->own_cols, r->cols, r->n * sizeof *r->cols);
+    r->cols = x->own_cols;
+    x->own_cols = NULL;
+}
+
 void dc_row_clear(dc_row *r)
 {
     r->n = 0;
     if (!r->index) return;
+    own_cols(r, 0);
     struct dc_row_index *x = r->index;
     if (x->slot) memset(x->slot, 0, x->cap * sizeof *x->slot);
     x->cur = r->arena;
@@ -156,6 +168,7 @@ void dc_row_free(dc_row *r)
         next = b->next;
         free(b);
     }
+    own_cols(r, 0);
     if (r->shared)
         release_cols(r->shared);
     else
@@ -390,6 +403,7 @@ static size_t row_put(dc_row *r, const char *name, size_t len, uint64_t h, const
 static void restore_index(dc_row *r)
 {
     struct dc_row_index *x = r->index;
+    own_cols(r, 1);
     x->stale = 0;
     if (x->cap < (r->n + 1) * 2) {
         free(x->slot);
@@ -1653,8 +1667,10 @@ static int memo_flatten(const dc_dataset *ds, dc_row *row)
         memo_keep(b, e, v, me, text, n);
     }
     for (size_t k = 0; k < m->n_dup_cols; k++) m->dup_text[k] = join_from_memo(m, b, m->dup_cols[k]);
+    own_cols(row, 0);
     while (row->cap < m->n_cols) grow_cols(row);
-    memcpy(row->cols, m->cols, m->n_cols * sizeof *row->cols);
+    x->own_cols = row->cols; /* the columns are the memo's, borrowed until the next clear */
+    row->cols = m->cols;
     for (size_t c = 0; c < m->n_cols; c++) row->vals[c] = b->data + m->el[m->col_el[c]].text_off;
     for (size_t k = 0; k < m->n_dup_cols; k++) row->vals[m->dup_cols[k]] = b->data + m->dup_text[k];
     row->n = m->n_cols;

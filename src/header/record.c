@@ -67,7 +67,8 @@ static void get_id(const dc_dataset *ds, uint32_t tag, char *out, size_t outlen)
     get_str(ds, tag, out, outlen);
     size_t n = strlen(out);
     for (size_t i = 0; i < n;) {
-        size_t k = dc_utf8_seq_len((const unsigned char *)out + i, n - i);
+        unsigned char c = (unsigned char)out[i];
+        size_t k = c < 0x80 ? 1 : dc_utf8_seq_len((const unsigned char *)out + i, n - i);
         if (k == 0 || out[i] == '/') {
             out[i++] = '_';
         } else {
