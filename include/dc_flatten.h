@@ -24,7 +24,9 @@
  *
  * Cost: no allocation per file once a row has been reused (dc_row_clear);
  * CT_small.dcm (270 elements): about 40 us, names only about 20 us (parsing
- * it: 20 us); column names and dictionary answers are cached per thread.
+ * it: 20 us); column names, dictionary answers and value texts are cached
+ * per thread, and a reused row flattens a file shaped like the previous one
+ * (a series) from the previous row: ~100 instructions per element.
  */
 #ifndef DC_FLATTEN_H
 #define DC_FLATTEN_H

@@ -9,8 +9,11 @@
  * columns, whose values become "DUPLICATE TAGS IN DICOM:v1/v2/...".  Names
  * and values are bump-allocated in an arena owned by the row, so a file costs
  * no malloc once the row has been used for a file or two (dc_row_clear).
- * Per-thread caches remember column names by (prefix, tag, keyword) and
- * dictionary answers across files (dc_flatten_release frees them).
+ * Per-thread caches remember column names by (prefix, tag, keyword),
+ * dictionary answers and value texts across files (dc_flatten_release frees
+ * them).  A row flattened into again (the header pass's scratch row)
+ * remembers the last file: the next file of the same shape reuses its
+ * columns and unchanged values without the walk (see "the last file").
  *
  * Values follow pydicom's readers: text trimmed per VR (values.py), text of
  * SH LO ST LT PN UC UT decoded with the Specific Character Set in force
