@@ -24,7 +24,9 @@
  *
  * Cost: no allocation per file once a row has been reused (dc_row_clear);
  * CT_small.dcm (270 elements): about 40 us, names only about 20 us (parsing
- * it: 20 us); column names and dictionary answers are cached per thread.
+ * it: 20 us); column names, dictionary answers and value texts are cached
+ * per thread, and a reused row flattens a file shaped like the previous one
+ * (a series) from the previous row: ~100 instructions per element.
  */
 #ifndef DC_FLATTEN_H
 #define DC_FLATTEN_H
@@ -44,6 +46,7 @@ typedef struct {
 
 struct dc_row_block; /* arena block, private to flatten.c */
 struct dc_row_index; /* name index, private to flatten.c */
+struct dc_row_cols;  /* column list shared by compact copies, private to flatten.c */
 
 /* One file's columns and values.  Names and values live in an arena owned by
  * the row: they stay valid until dc_row_clear/dc_row_free; copy what you keep
@@ -55,17 +58,22 @@ typedef struct {
     /* private */
     struct dc_row_block *arena;
     struct dc_row_index *index;
+    struct dc_row_cols *shared; /* cols belong to this shared list (compact copies) */
 } dc_row;
 
 void dc_row_init(dc_row *r);
 void dc_row_free(dc_row *r);
 /* forget the content, keep the memory (parsing many files) */
 void dc_row_clear(dc_row *r);
-/* OUT dst (initialised here): a copy of src's columns and values in three
- * allocations of their size, so that a reused scratch row (with its name
- * index, arena and spare capacity) does the flattening and only the content
- * is kept.  dst has no name index: it is for reading (CSV formatting, column
- * merging) and dc_row_free, not for dc_flatten. */
+/* OUT dst (initialised here): a copy of src's columns and values, so that a
+ * reused scratch row (with its name index, arena and spare capacity) does
+ * the flattening and only the content is kept.  The values take two
+ * allocations of their size; the columns (names and tag paths, ~90% of a
+ * row) are shared, reference-counted, with the previous copy made from the
+ * same src when they are the same (the files of a series), else copied once
+ * into a new shared list.  dst has no name index: it is for reading (CSV
+ * formatting, column merging) and dc_row_free, not for dc_flatten; its cols
+ * must not be written to. */
 void dc_row_compact_copy(const dc_row *src, dc_row *dst);
 
 /* IN ds; OUT row (appended).  Returns 0.  Never fails on odd content: values

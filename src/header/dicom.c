@@ -1408,6 +1408,41 @@ static int fast_decimal(const char *s, double *out)
     return 0;
 }
 
+/* one value's text (trimmed, NUL-terminated) as a number */
+static int text_double(const char *tmp, double *out)
+{
+    char *endp;
+    if (fast_decimal(tmp, out) == 0) return 0;
+    errno = 0;
+    double v = strtod(tmp, &endp);
+    if (endp == tmp || *endp || errno == ERANGE) return -1;
+    *out = v;
+    return 0;
+}
+
+/* the first values of a text element as numbers, in one pass (text_at +
+ * text_double for k = 0, 1, ... until one fails) */
+static int text_doubles(const dc_dataset *ds, const dc_elem *e, double *out, int n)
+{
+    const char *s = (const char *)ds->buf + e->val, *end = s + e->len;
+    int k = 0;
+    while (k < n) {
+        const char *bs = memchr(s, '\\', (size_t)(end - s));
+        const char *v = s;
+        size_t len = (size_t)((bs ? bs : end) - s);
+        dc_trim(&v, &len, 1);
+        char tmp[72];
+        if (len == 0 || len >= sizeof tmp) break;
+        memcpy(tmp, v, len);
+        tmp[len] = '\0';
+        if (text_double(tmp, &out[k]) != 0) break;
+        k++;
+        if (!bs) break;
+        s = bs + 1;
+    }
+    return k;
+}
+
 int dc_get_double_at(const dc_dataset *ds, int idx, int k, double *out)
 {
     if (!valid_idx(ds, idx)) return -1;
@@ -1418,14 +1453,9 @@ int dc_get_double_at(const dc_dataset *ds, int idx, int k, double *out)
         return binary_at(ds, e, k, out, &l, &is_int);
     }
     if (!dc_vr_is_text(e->vr)) return -1;
-    char tmp[72], *endp;
+    char tmp[72];
     if (text_at(ds, e, k, tmp, sizeof tmp) < 0) return -1;
-    if (fast_decimal(tmp, out) == 0) return 0;
-    errno = 0;
-    double v = strtod(tmp, &endp);
-    if (endp == tmp || *endp || errno == ERANGE) return -1;
-    *out = v;
-    return 0;
+    return text_double(tmp, out);
 }
 
 int dc_get_long_at(const dc_dataset *ds, int idx, int k, long *out)
@@ -1515,6 +1545,8 @@ int dc_tag_long(const dc_dataset *ds, uint32_t tag, long *out)
 int dc_tag_doubles(const dc_dataset *ds, uint32_t tag, double *out, int n)
 {
     int idx = dc_find(ds, tag), k = 0;
+    if (valid_idx(ds, idx) && !vr_num_size(ds->el[idx].vr) && dc_vr_is_text(ds->el[idx].vr))
+        return text_doubles(ds, &ds->el[idx], out, n);
     while (k < n && dc_get_double_at(ds, idx, k, &out[k]) == 0) k++;
     return k;
 }

@@ -9,8 +9,11 @@
  * columns, whose values become "DUPLICATE TAGS IN DICOM:v1/v2/...".  Names
  * and values are bump-allocated in an arena owned by the row, so a file costs
  * no malloc once the row has been used for a file or two (dc_row_clear).
- * Per-thread caches remember column names by (prefix, tag, keyword) and
- * dictionary answers across files (dc_flatten_release frees them).
+ * Per-thread caches remember column names by (prefix, tag, keyword),
+ * dictionary answers and value texts across files (dc_flatten_release frees
+ * them).  A row flattened into again (the header pass's scratch row)
+ * remembers the last file: the next file of the same shape reuses its
+ * columns and unchanged values without the walk (see "the last file").
  *
  * Values follow pydicom's readers: text trimmed per VR (values.py), text of
  * SH LO ST LT PN UC UT decoded with the Specific Character Set in force
@@ -41,6 +44,17 @@ struct dc_row_block {
     char data[];
 };
 
+/* the columns of compact copies, shared while they are the same */
+struct dc_row_cols {
+    size_t refs, n;
+    dc_column *cols; /* n columns, then their names */
+};
+
+static void release_cols(struct dc_row_cols *sh)
+{
+    if (--sh->refs == 0) free(sh);
+}
+
 /* one value of a repeated column; the parts are joined once at the end so
  * a column repeated n times costs O(n), not O(n^2) */
 struct dup_part {
@@ -59,10 +73,22 @@ struct dc_row_index {
     size_t n_dups;
     struct dc_row_block *cur;   /* arena block being filled */
     dc_buf name, val, pyval;    /* scratch */
+    struct dc_row_cols *last;   /* columns of the last compact copy made from this row */
+    /* generations: each walk makes new columns (n_gens), the row's columns
+     * are of cols_gen (the memo's: of the walk that made it), last's of last_gen */
+    uint64_t n_gens, cols_gen, last_gen;
+    int stale;                  /* slot/count not filled (the row came from the memo) */
+    dc_column *own_cols;        /* while the row's cols are the memo's (borrowed): its own */
+    int32_t *el_col;            /* the walk: column of each element, -1 none */
+    size_t el_col_cap;
+    struct file_memo *memo;     /* the last file, for the next one of the same shape */
     int cs_elem[CHARSET_CACHE]; /* (0008,0005) element index -> parsed charset */
     dc_charset cs[CHARSET_CACHE];
     int n_cs;
 };
+
+struct file_memo;
+static void memo_free(struct file_memo *m);
 
 static struct dc_row_index *row_index(dc_row *r)
 {
@@ -116,10 +142,21 @@ void dc_row_init(dc_row *r)
     memset(r, 0, sizeof *r);
 }
 
+/* a row whose cols are the memo's gets its own array back (content: keep) */
+static void own_cols(dc_row *r, int keep)
+{
+    struct dc_row_index *x = r->index;
+    if (!x || !x->own_cols) return;
+    if (keep) memcpy(x->own_cols, r->cols, r->n * sizeof *r->cols);
+    r->cols = x->own_cols;
+    x->own_cols = NULL;
+}
+
 void dc_row_clear(dc_row *r)
 {
     r->n = 0;
     if (!r->index) return;
+    own_cols(r, 0);
     struct dc_row_index *x = r->index;
     if (x->slot) memset(x->slot, 0, x->cap * sizeof *x->slot);
     x->cur = r->arena;
@@ -134,7 +171,15 @@ void dc_row_free(dc_row *r)
         next = b->next;
         free(b);
     }
+    own_cols(r, 0);
+    if (r->shared)
+        release_cols(r->shared);
+    else
+        free(r->cols);
     if (r->index) {
+        if (r->index->last) release_cols(r->index->last);
+        memo_free(r->index->memo);
+        free(r->index->el_col);
         free(r->index->slot);
         free(r->index->count);
         free(r->index->tail);
@@ -145,62 +190,83 @@ void dc_row_free(dc_row *r)
         dc_buf_free(&r->index->pyval);
         free(r->index);
     }
-    free(r->cols);
     free(r->vals);
     memset(r, 0, sizeof *r);
 }
 
-/* every name and value of src in its first arena block: copy the block's
- * used part once and move the pointers (the common case, ~10x cheaper
- * than a copy per string) */
-static int compact_one_block(const dc_row *src, dc_row *dst)
+/* n bytes of the strings from and to their NULs */
+static size_t strings_bytes(char *const *v, size_t n)
 {
-    const struct dc_row_block *a = src->arena;
-    if (!a || !src->index || src->index->cur != a) return -1;
-    const char *lo = a->data, *hi = a->data + a->used;
+    size_t bytes = 0;
+    for (size_t i = 0; i < n; i++)
+        if (v[i]) bytes += strlen(v[i]) + 1;
+    return bytes;
+}
+
+/* a new shared list holding a copy of src's columns (one reference) */
+static struct dc_row_cols *copy_cols(const dc_row *src)
+{
+    size_t bytes = 0;
+    for (size_t i = 0; i < src->n; i++) bytes += strlen(src->cols[i].name) + 1;
+    struct dc_row_cols *sh = dc_malloc(sizeof *sh + src->n * sizeof(dc_column) + bytes);
+    sh->refs = 1;
+    sh->n = src->n;
+    sh->cols = (dc_column *)(sh + 1);
+    char *at = (char *)(sh->cols + src->n);
     for (size_t i = 0; i < src->n; i++) {
-        const char *nm = src->cols[i].name, *v = src->vals ? src->vals[i] : NULL;
-        if (nm < lo || nm >= hi || (v && (v < lo || v >= hi))) return -1;
+        sh->cols[i] = src->cols[i];
+        size_t k = strlen(src->cols[i].name) + 1;
+        sh->cols[i].name = memcpy(at, src->cols[i].name, k);
+        at += k;
     }
-    struct dc_row_block *b = new_block(a->used);
-    memcpy(b->data, a->data, a->used);
-    b->used = a->used;
-    dst->arena = b;
-    dst->cols = dc_malloc(src->n * sizeof *dst->cols);
-    dst->vals = dc_malloc(src->n * sizeof *dst->vals);
-    dst->n = dst->cap = src->n;
-    memcpy(dst->cols, src->cols, src->n * sizeof *dst->cols);
+    return sh;
+}
+
+/* same names and tag paths, in the same order */
+static int same_cols(const struct dc_row_cols *sh, const dc_row *src)
+{
+    if (sh->n != src->n) return 0;
     for (size_t i = 0; i < src->n; i++) {
-        dst->cols[i].name = b->data + (src->cols[i].name - lo);
-        const char *v = src->vals ? src->vals[i] : NULL;
-        dst->vals[i] = v ? b->data + (v - lo) : NULL;
+        const dc_column *a = &sh->cols[i], *b = &src->cols[i];
+        if (a->depth != b->depth || memcmp(a->path, b->path, sizeof a->path) != 0 ||
+            strcmp(a->name, b->name) != 0)
+            return 0;
     }
-    return 0;
+    return 1;
+}
+
+/* src's columns as a shared list, with one reference for the caller: the
+ * list of the previous copy from src when the columns did not change */
+static struct dc_row_cols *shared_cols(const dc_row *src)
+{
+    struct dc_row_index *x = src->index;
+    if (!x) return copy_cols(src);
+    int same = x->last && (x->last_gen == x->cols_gen || same_cols(x->last, src));
+    if (!same) {
+        if (x->last) release_cols(x->last);
+        x->last = copy_cols(src);
+    }
+    x->last_gen = x->cols_gen; /* the memo's rows keep the generation */
+    x->last->refs++;
+    return x->last;
 }
 
 void dc_row_compact_copy(const dc_row *src, dc_row *dst)
 {
     dc_row_init(dst);
-    if (!src->n || compact_one_block(src, dst) == 0) return;
-    size_t bytes = 0;
-    for (size_t i = 0; i < src->n; i++) {
-        bytes += strlen(src->cols[i].name) + 1;
-        if (src->vals && src->vals[i]) bytes += strlen(src->vals[i]) + 1;
-    }
+    if (!src->n) return;
+    dst->shared = shared_cols(src);
+    dst->cols = dst->shared->cols;
+    dst->n = dst->cap = src->n;
+    dst->vals = dc_malloc(src->n * sizeof *dst->vals);
+    size_t bytes = src->vals ? strings_bytes(src->vals, src->n) : 0;
     struct dc_row_block *b = new_block(bytes);
     dst->arena = b;
-    dst->cols = dc_malloc(src->n * sizeof *dst->cols);
-    dst->vals = dc_malloc(src->n * sizeof *dst->vals);
-    dst->n = dst->cap = src->n;
     char *at = b->data;
     for (size_t i = 0; i < src->n; i++) {
-        dst->cols[i] = src->cols[i];
-        size_t k = strlen(src->cols[i].name) + 1;
-        dst->cols[i].name = memcpy(at, src->cols[i].name, k);
-        at += k;
         dst->vals[i] = NULL;
         if (src->vals && src->vals[i]) {
-            k = strlen(src->vals[i]) + 1;
+            size_t k = strlen(src->vals[i]) + 1;
             dst->vals[i] = memcpy(at, src->vals[i], k);
             at += k;
         }
@@ -273,7 +339,7 @@ static struct dup_part *new_part(dc_row *r, struct dup_part *prev, const char *s
 }
 
 /* a column met again: remember the value as one more part */
-static void add_duplicate(dc_row *r, size_t i, const dc_buf *val)
+static void add_duplicate(dc_row *r, size_t i, const char *val, size_t vlen)
 {
     struct dc_row_index *x = r->index;
     if (++x->count[i] == 2) {
@@ -285,8 +351,8 @@ static void add_duplicate(dc_row *r, size_t i, const dc_buf *val)
         x->dups[x->n_dups++] = (uint32_t)i;
     }
     if (!val) return;
-    const char *s = arena_strdup(r, val->data ? val->data : "", val->len);
-    x->tail[i] = new_part(r, x->tail[i], s, val->len);
+    const char *s = arena_strdup(r, val, vlen);
+    x->tail[i] = new_part(r, x->tail[i], s, vlen);
 }
 
 /* "DUPLICATE TAGS IN DICOM:v1/v2/..." for every repeated column */
@@ -311,17 +377,17 @@ static void join_duplicates(dc_row *r, int with_values)
     x->n_dups = 0;
 }
 
-/* Add value val (NULL: names only) to the column name/path.  A column met
- * again collects its values for join_duplicates. */
-static void row_put(dc_row *r, const char *name, size_t len, uint64_t h, const uint32_t *path,
-                    int depth, const dc_buf *val)
+/* Add value val (vlen bytes; NULL: names only) to the column name/path.  A
+ * column met again collects its values for join_duplicates. */
+static size_t row_put(dc_row *r, const char *name, size_t len, uint64_t h, const uint32_t *path,
+                      int depth, const char *val, size_t vlen)
 {
     struct dc_row_index *x = row_index(r);
     if ((r->n + 1) * 2 > x->cap) grow_index(r);
     size_t s = find_slot(r, name, len, h);
     if (x->slot[s]) {
-        add_duplicate(r, x->slot[s] - 1, val);
-        return;
+        add_duplicate(r, x->slot[s] - 1, val, vlen);
+        return x->slot[s] - 1;
     }
     if (r->n == r->cap) grow_cols(r);
     dc_column *c = &r->cols[r->n];
@@ -329,10 +395,33 @@ static void row_put(dc_row *r, const char *name, size_t len, uint64_t h, const u
     c->depth = (uint8_t)depth;
     memset(c->path, 0, sizeof c->path);
     memcpy(c->path, path, (size_t)depth * sizeof *path);
-    r->vals[r->n] = val ? arena_strdup(r, val->data ? val->data : "", val->len) : NULL;
+    r->vals[r->n] = val ? arena_strdup(r, val, vlen) : NULL;
     x->count[r->n] = 1;
     x->pending[r->n] = 0;
     x->slot[s] = (uint32_t)++r->n;
+    return r->n - 1;
+}
+
+/* the name index of a row filled from the memo (no slots, counts) */
+static void restore_index(dc_row *r)
+{
+    struct dc_row_index *x = r->index;
+    own_cols(r, 1);
+    x->stale = 0;
+    if (x->cap < (r->n + 1) * 2) {
+        free(x->slot);
+        x->cap = 512;
+        while (x->cap < (r->n + 1) * 2) x->cap *= 2;
+        x->slot = dc_malloc(x->cap * sizeof *x->slot);
+    }
+    memset(x->slot, 0, x->cap * sizeof *x->slot);
+    for (size_t i = 0; i < r->n; i++) {
+        const char *nm = r->cols[i].name;
+        size_t len = strlen(nm);
+        x->slot[find_slot(r, nm, len, name_hash(nm, len))] = (uint32_t)i + 1;
+        x->count[i] = 1;
+        x->pending[i] = 0;
+    }
 }
 
 /* ---- column names ---- */
@@ -1099,6 +1188,92 @@ static void format_value(const dc_dataset *ds, struct dc_row_index *x, const dc_
     drop_nuls(out, 0);
 }
 
+/* ---- formatted values remembered across files ----
+ * Files of one series repeat most of their elements byte for byte (patient,
+ * study, equipment, protocol).  A value's text depends only on the style, the
+ * VR, the byte order, the value bytes and, for the VRs decoded with the
+ * Specific Character Set (SH LO ST LT PN UC UT), that element's bytes in
+ * force; so the text is remembered under exactly those (the key bytes are
+ * compared, not only hashed) and the next file's equal element is copied
+ * instead of decoded again.  Direct-mapped, per thread, short values only. */
+#define VAL_CACHE 4096
+#define VAL_CACHE_MAX 256 /* longest charset + value bytes remembered */
+typedef struct {
+    uint64_t hash;
+    uint32_t cs_len, len, text_len, cap;
+    uint16_t vr;
+    uint8_t style, big, used;
+    char *mem; /* charset bytes, value bytes, text, NUL */
+} val_entry;
+static _Thread_local val_entry *g_val_cache;
+
+/* the value text of e does not depend on anything outside the key */
+static int value_cacheable(const dc_dataset *ds, const dc_elem *e, const uint8_t *v)
+{
+    if (!v || e->len == 0 || (uint64_t)e->val + e->len > ds->buf_len) return 0;
+    return is_charset_vr(e->vr) || is_plain_text_vr(e->vr) || num_size(e->vr) ||
+           e->vr == DC_VR('A', 'T');
+}
+
+/* the Specific Character Set bytes in force for e (as charset_for reads them) */
+static const char *charset_bytes(const dc_dataset *ds, const dc_elem *e, uint32_t *len)
+{
+    *len = 0;
+    if (!is_charset_vr(e->vr) || e->charset < 0 || (size_t)e->charset >= ds->n_el) return NULL;
+    const dc_elem *c = &ds->el[e->charset];
+    const char *spec = (const char *)dc_value(ds, c);
+    *len = spec ? c->len : 0;
+    return spec;
+}
+
+/* The text of e's value (NUL-terminated, *n bytes): remembered, or formatted
+ * into x->val and remembered. */
+static const char *value_text(const dc_dataset *ds, struct dc_row_index *x, const dc_elem *e,
+                              size_t *n)
+{
+    const uint8_t *v = dc_value(ds, e);
+    if (!value_cacheable(ds, e, v)) {
+        format_value(ds, x, e, &x->val);
+        *n = x->val.len;
+        return x->val.data;
+    }
+    uint32_t cs_len;
+    const char *cs = charset_bytes(ds, e, &cs_len);
+    uint8_t big = (e->flags & DC_EL_BIGENDIAN) != 0, style = (uint8_t)g_style;
+    uint64_t h = name_hash((const char *)v, e->len) ^
+                 (((uint64_t)e->vr << 16 | (uint64_t)big << 8 | style) * 0x9E3779B97F4A7C15ULL);
+    if (cs_len) h = (h ^ name_hash(cs, cs_len)) * 0xBF58476D1CE4E5B9ULL;
+    if (!g_val_cache) g_val_cache = dc_calloc(VAL_CACHE, sizeof *g_val_cache);
+    val_entry *c = &g_val_cache[(h >> 40) & (VAL_CACHE - 1)];
+    if (c->used && c->hash == h && c->vr == e->vr && c->big == big && c->style == style &&
+        c->len == e->len && c->cs_len == cs_len && (!cs_len || memcmp(c->mem, cs, cs_len) == 0) &&
+        memcmp(c->mem + cs_len, v, e->len) == 0) {
+        *n = c->text_len;
+        return c->mem + cs_len + e->len;
+    }
+    format_value(ds, x, e, &x->val);
+    *n = x->val.len;
+    if ((size_t)cs_len + e->len > VAL_CACHE_MAX || x->val.len > UINT32_MAX / 2) return x->val.data;
+    size_t need = (size_t)cs_len + e->len + x->val.len + 1;
+    if (c->cap < need) {
+        free(c->mem);
+        c->cap = (uint32_t)(need < 64 ? 64 : need);
+        c->mem = dc_malloc(c->cap);
+    }
+    if (cs_len) memcpy(c->mem, cs, cs_len);
+    memcpy(c->mem + cs_len, v, e->len);
+    memcpy(c->mem + cs_len + e->len, x->val.data, x->val.len + 1);
+    c->hash = h;
+    c->vr = e->vr;
+    c->big = big;
+    c->style = style;
+    c->len = e->len;
+    c->cs_len = cs_len;
+    c->text_len = (uint32_t)x->val.len;
+    c->used = 1;
+    return x->val.data;
+}
+
 /* ---- the walk ---- */
 
 typedef struct {
@@ -1160,6 +1335,10 @@ void dc_flatten_release(void)
     g_bracket_cache = NULL;
     free(g_seed_pub_cache);
     g_seed_pub_cache = NULL;
+    if (g_val_cache)
+        for (size_t i = 0; i < VAL_CACHE; i++) free(g_val_cache[i].mem);
+    free(g_val_cache);
+    g_val_cache = NULL;
     dc_names_release(); /* the names the caches above pointed to */
     g_name_cache = NULL;
     g_pub_cache = NULL;
@@ -1208,6 +1387,12 @@ static void flatten(const dc_dataset *ds, dc_row *row, int with_values)
 {
     group_length_seen g_gl = {-2, -2, 0};
     struct dc_row_index *x = row_index(row);
+    if (x->stale) restore_index(row);
+    x->cols_gen = ++x->n_gens;
+    if (x->el_col_cap < ds->n_el) {
+        x->el_col_cap = ds->n_el * 2;
+        x->el_col = dc_realloc(x->el_col, x->el_col_cap * sizeof *x->el_col);
+    }
     level stack[256];
     uint32_t path[256];
     dc_buf *name = &x->name;
@@ -1219,6 +1404,7 @@ static void flatten(const dc_dataset *ds, dc_row *row, int with_values)
     for (size_t i = 0; i < ds->n_el; i++) {
         const dc_elem *e = &ds->el[i];
         int d = e->depth;
+        x->el_col[i] = -1;
         if (skipped(e)) continue;
         if (stack[d].sq != e->parent) {
             prefix_from_chain(ds, e, name, path);
@@ -1242,15 +1428,266 @@ static void flatten(const dc_dataset *ds, dc_row *row, int with_values)
         }
         const name_entry *nm = column_name(&stack[d], name, e, kw);
         int depth = d + 1 > DC_MAX_PATH_DEPTH ? DC_MAX_PATH_DEPTH : d + 1;
-        if (with_values) format_value(ds, x, e, &x->val);
-        row_put(row, nm->name, nm->len, nm->hash, path, depth, with_values ? &x->val : NULL);
+        size_t vlen = 0;
+        const char *v = with_values ? value_text(ds, x, e, &vlen) : NULL;
+        x->el_col[i] = (int32_t)row_put(row, nm->name, nm->len, nm->hash, path, depth,
+                                        v ? v : with_values ? "" : NULL, vlen);
     }
     join_duplicates(row, with_values);
 }
 
+
+/* ---- the last file, for the next one of the same shape ----
+ * Files of a series usually have the same elements in the same order; only
+ * some values differ.  After a walk of a whole file into an empty row, the
+ * row's columns and every element's value bytes and text are remembered.
+ * The next file whose elements have the same shape (tag, VR, depth, flags,
+ * parent, item, creator and charset elements) and the same bytes in every
+ * element that names or decoding read (private creators and group lengths:
+ * odd groups' elements below 0x0100; Specific Character Set; any element
+ * another one names as its creator or charset) gets the same columns, so the
+ * walk is skipped: a value whose bytes are equal keeps its text, another is
+ * formatted and remembered in its place; a column met more than once joins
+ * its elements' texts as join_duplicates does. */
+#define MEMO_RAW_MAX 1024   /* longest value bytes remembered */
+#define MEMO_SLACK 65536    /* store bytes beyond twice the live ones before compacting */
+
+typedef struct {
+    uint32_t tag;
+    uint16_t vr;
+    uint8_t depth, flags;
+    int32_t parent, item, creator, charset;
+    int32_t col;        /* its column, -1 none */
+    uint32_t len;       /* value length */
+    uint8_t has_raw;    /* value bytes kept at raw_off */
+    uint8_t read_by_names; /* a changed value means other columns or texts */
+    size_t raw_off, text_off, text_len;
+} memo_el;
+
+struct file_memo {
+    int valid, style;
+    uint64_t gen;    /* generation of the columns */
+    memo_el *el;
+    size_t n_el, cap_el;
+    dc_column *cols; /* the row's columns, names in names */
+    size_t n_cols, cap_cols;
+    dc_buf names;
+    dc_buf store[2]; /* value bytes and texts: store[cur]; the other for compacting */
+    int cur;
+    size_t live;     /* store bytes in use after the last rebuild */
+    int32_t *col_el; /* per column: its (first) element */
+    uint32_t *dup_cols; /* columns met more than once */
+    size_t n_dup_cols;
+    size_t *dup_text;   /* per dup column: offset of the joined text */
+};
+
+static void memo_free(struct file_memo *m)
+{
+    if (!m) return;
+    free(m->el);
+    free(m->cols);
+    free(m->col_el);
+    free(m->dup_cols);
+    free(m->dup_text);
+    dc_buf_free(&m->names);
+    dc_buf_free(&m->store[0]);
+    dc_buf_free(&m->store[1]);
+    free(m);
+}
+
+static int same_shape(const dc_elem *e, const memo_el *m)
+{
+    return e->tag == m->tag && e->vr == m->vr && e->depth == m->depth && e->flags == m->flags &&
+           e->parent == m->parent && e->item == m->item && e->creator == m->creator &&
+           e->charset == m->charset;
+}
+
+/* value bytes of e worth keeping and comparing (dc_value's, in the buffer) */
+static const uint8_t *raw_bytes(const dc_dataset *ds, const dc_elem *e)
+{
+    if (e->vr == DC_VR('S', 'Q') || (e->flags & DC_EL_SKIPPED) || e->len > MEMO_RAW_MAX ||
+        (uint64_t)e->val + e->len > ds->buf_len)
+        return NULL;
+    return ds->buf + e->val;
+}
+
+/* append e's value bytes and its text to b, noting where in me */
+static void memo_keep(dc_buf *b, const dc_elem *e, const uint8_t *v, memo_el *me,
+                      const char *text, size_t text_len)
+{
+    me->len = e->len;
+    me->has_raw = v != NULL;
+    me->raw_off = b->len;
+    if (v) dc_buf_append(b, v, e->len);
+    me->text_off = b->len;
+    me->text_len = text_len;
+    dc_buf_append(b, text, text_len + 1); /* with its NUL */
+}
+
+static void memo_reserve(struct file_memo *m, size_t n_el, size_t n_cols)
+{
+    if (m->cap_el < n_el) {
+        m->cap_el = n_el * 2;
+        m->el = dc_realloc(m->el, m->cap_el * sizeof *m->el);
+    }
+    if (m->cap_cols < n_cols) {
+        m->cap_cols = n_cols * 2;
+        m->cols = dc_realloc(m->cols, m->cap_cols * sizeof *m->cols);
+        m->col_el = dc_realloc(m->col_el, m->cap_cols * sizeof *m->col_el);
+        m->dup_cols = dc_realloc(m->dup_cols, m->cap_cols * sizeof *m->dup_cols);
+        m->dup_text = dc_realloc(m->dup_text, m->cap_cols * sizeof *m->dup_text);
+    }
+}
+
+/* the row's columns, their names copied */
+static void memo_columns(struct file_memo *m, const dc_row *row)
+{
+    dc_buf_reset(&m->names);
+    for (size_t c = 0; c < row->n; c++) {
+        m->cols[c] = row->cols[c];
+        m->dup_text[c] = m->names.len; /* (name offsets until the names stop moving) */
+        dc_buf_append(&m->names, row->cols[c].name, strlen(row->cols[c].name) + 1);
+    }
+    for (size_t c = 0; c < row->n; c++) m->cols[c].name = m->names.data + m->dup_text[c];
+    m->n_cols = row->n;
+}
+
+/* after a walk of ds into the empty row: remember it for the next file */
+static void memo_remember(const dc_dataset *ds, dc_row *row)
+{
+    struct dc_row_index *x = row->index;
+    if (!x->memo) x->memo = dc_calloc(1, sizeof *x->memo);
+    struct file_memo *m = x->memo;
+    m->valid = 0;
+    if (!row->vals) return;
+    memo_reserve(m, ds->n_el, row->n);
+    memo_columns(m, row);
+    m->n_dup_cols = 0;
+    for (size_t c = 0; c < row->n; c++) {
+        m->col_el[c] = -1;
+        if (x->count[c] > 1) m->dup_cols[m->n_dup_cols++] = (uint32_t)c;
+    }
+    dc_buf *b = &m->store[m->cur];
+    dc_buf_reset(b);
+    for (size_t i = 0; i < ds->n_el; i++) {
+        const dc_elem *e = &ds->el[i];
+        memo_el *me = &m->el[i];
+        me->tag = e->tag;
+        me->vr = e->vr;
+        me->depth = e->depth;
+        me->flags = e->flags;
+        me->parent = e->parent;
+        me->item = e->item;
+        me->creator = e->creator;
+        me->charset = e->charset;
+        me->col = x->el_col[i];
+        me->read_by_names = ((DC_TAG_GROUP(e->tag) & 1) && DC_TAG_ELEM(e->tag) < 0x0100) ||
+                            e->tag == DC_TAG(0x0008, 0x0005);
+        me->has_raw = 0;
+        if (me->col < 0) continue;
+        if (m->col_el[me->col] < 0) m->col_el[me->col] = (int32_t)i;
+        const char *text;
+        size_t n = 0;
+        if (x->count[me->col] > 1) /* the element's own part */
+            text = value_text(ds, x, e, &n);
+        else
+            n = strlen(text = row->vals[me->col]);
+        memo_keep(b, e, raw_bytes(ds, e), me, text, n);
+    }
+    for (size_t i = 0; i < ds->n_el; i++) { /* the elements others read */
+        int32_t j[2] = {ds->el[i].creator, ds->el[i].charset};
+        for (int k = 0; k < 2; k++)
+            if (j[k] >= 0 && (size_t)j[k] < ds->n_el) m->el[j[k]].read_by_names = 1;
+    }
+    m->n_el = ds->n_el;
+    m->live = b->len;
+    m->style = g_style;
+    m->gen = x->cols_gen;
+    m->valid = 1;
+}
+
+/* store[cur] holds texts no element points to any more: copy the live ones */
+static void memo_compact(struct file_memo *m)
+{
+    dc_buf *from = &m->store[m->cur], *to = &m->store[m->cur ^ 1];
+    dc_buf_reset(to);
+    for (size_t i = 0; i < m->n_el; i++) {
+        memo_el *me = &m->el[i];
+        if (me->col < 0) continue;
+        size_t raw = to->len;
+        if (me->has_raw) dc_buf_append(to, from->data + me->raw_off, me->len);
+        me->raw_off = raw;
+        size_t text = to->len;
+        dc_buf_append(to, from->data + me->text_off, me->text_len + 1);
+        me->text_off = text;
+    }
+    m->cur ^= 1;
+    m->live = to->len;
+}
+
+/* column c's text: "DUPLICATE TAGS IN DICOM:" and its elements' texts
+ * (kept in b) joined by '/', as join_duplicates makes it */
+static size_t join_from_memo(const struct file_memo *m, dc_buf *b, uint32_t c)
+{
+    size_t total = strlen(DUP_PREFIX);
+    for (size_t i = 0; i < m->n_el; i++)
+        if (m->el[i].col == (int32_t)c) total += m->el[i].text_len + 1;
+    dc_buf_reserve(b, total + 1); /* no move while b copies from itself */
+    size_t at = b->len;
+    dc_buf_puts(b, DUP_PREFIX);
+    int first = 1;
+    for (size_t i = 0; i < m->n_el; i++) {
+        if (m->el[i].col != (int32_t)c) continue;
+        if (!first) dc_buf_putc(b, '/');
+        first = 0;
+        dc_buf_append(b, b->data + m->el[i].text_off, m->el[i].text_len);
+    }
+    dc_buf_putc(b, '\0');
+    return at;
+}
+
+/* ds has the last file's shape: its row from the memo (returns 1), else 0.
+ * On 0 the memo still holds a valid text for every element it kept. */
+static int memo_flatten(const dc_dataset *ds, dc_row *row)
+{
+    struct dc_row_index *x = row->index;
+    struct file_memo *m = x->memo;
+    if (!m || !m->valid || m->style != g_style || ds->n_el != m->n_el) return 0;
+    if (m->store[m->cur].len > 2 * m->live + MEMO_SLACK) memo_compact(m);
+    dc_buf *b = &m->store[m->cur];
+    for (size_t i = 0; i < ds->n_el; i++) {
+        const dc_elem *e = &ds->el[i];
+        memo_el *me = &m->el[i];
+        if (!same_shape(e, me)) return 0;
+        if (me->col < 0) continue;
+        const uint8_t *v = raw_bytes(ds, e);
+        if (v && me->has_raw && me->len == e->len &&
+            (e->len == 0 || memcmp(b->data + me->raw_off, v, e->len) == 0))
+            continue;
+        if (me->read_by_names) return 0;
+        size_t n;
+        const char *text = value_text(ds, x, e, &n);
+        memo_keep(b, e, v, me, text, n);
+    }
+    for (size_t k = 0; k < m->n_dup_cols; k++) m->dup_text[k] = join_from_memo(m, b, m->dup_cols[k]);
+    own_cols(row, 0);
+    while (row->cap < m->n_cols) grow_cols(row);
+    x->own_cols = row->cols; /* the columns are the memo's, borrowed until the next clear */
+    row->cols = m->cols;
+    for (size_t c = 0; c < m->n_cols; c++) row->vals[c] = b->data + m->el[m->col_el[c]].text_off;
+    for (size_t k = 0; k < m->n_dup_cols; k++) row->vals[m->dup_cols[k]] = b->data + m->dup_text[k];
+    row->n = m->n_cols;
+    x->cols_gen = m->gen;
+    x->stale = 1;
+    return 1;
+}
+
 int dc_flatten(const dc_dataset *ds, dc_row *row)
 {
+    int fresh = row->n == 0;
+    if (fresh && row->index && memo_flatten(ds, row)) return 0;
     flatten(ds, row, 1);
+    if (fresh) memo_remember(ds, row);
     return 0;
 }
 

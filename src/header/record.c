@@ -67,7 +67,8 @@ static void get_id(const dc_dataset *ds, uint32_t tag, char *out, size_t outlen)
     get_str(ds, tag, out, outlen);
     size_t n = strlen(out);
     for (size_t i = 0; i < n;) {
-        size_t k = dc_utf8_seq_len((const unsigned char *)out + i, n - i);
+        unsigned char c = (unsigned char)out[i];
+        size_t k = c < 0x80 ? 1 : dc_utf8_seq_len((const unsigned char *)out + i, n - i);
         if (k == 0 || out[i] == '/') {
             out[i++] = '_';
         } else {
@@ -288,7 +289,7 @@ static void read_ts(const dc_dataset *ds, dc_record *r)
         default: ts = "1.2.840.10008.1.2.1"; break;
         }
     }
-    snprintf(r->ts_uid, sizeof r->ts_uid, "%s", ts);
+    dc_copy_str(r->ts_uid, sizeof r->ts_uid, ts, SIZE_MAX);
 }
 
 /* ------------------------------------------------------------------ */
@@ -537,7 +538,7 @@ void dc_record_from_dataset(const dc_dataset *ds, dc_record *r)
     get_id(ds, DC_TAG_STUDY_UID, r->study_uid, sizeof r->study_uid);
     get_id(ds, DC_TAG_MODALITY, r->modality, sizeof r->modality);
     get_str(ds, DC_TAG_PHOTOMETRIC, r->photometric, sizeof r->photometric);
-    snprintf(r->sop_class, sizeof r->sop_class, "%s", sop_class);
+    dc_copy_str(r->sop_class, sizeof r->sop_class, sop_class, SIZE_MAX);
     get_str(ds, DC_TAG(0x0008, 0x0008), r->image_type, sizeof r->image_type);
     char burned[8];
     get_str(ds, DC_TAG(0x0028, 0x0301), burned, sizeof burned);

@@ -39,7 +39,7 @@ static uint64_t zero_bytes(uint64_t w)
     return (w - ONES) & ~w & HIGHS;
 }
 
-static int plain_word(uint64_t w)
+static inline int plain_word(uint64_t w)
 {
     return !((w & HIGHS) | zero_bytes(w ^ (ONES * ',')) | zero_bytes(w ^ (ONES * '"')) |
              zero_bytes(w ^ (ONES * '\n')) | zero_bytes(w ^ (ONES * '\r')));
@@ -54,6 +54,11 @@ static int field_flags(const char *s, size_t n)
     for (uint64_t w; i + 8 <= n; i += 8) { /* plain ASCII 8 bytes at a time */
         memcpy(&w, s + i, 8);
         if (!plain_word(w)) break;
+    }
+    if (i < n && i + 8 > n) { /* the last 1-7 bytes as one word (zero bytes are plain) */
+        uint64_t w = 0;
+        memcpy(&w, s + i, n - i);
+        if (plain_word(w)) return 0;
     }
     for (; i < n; i++) {
         unsigned char c = u[i];
@@ -359,9 +364,19 @@ void dc_csv_format_fixed(const char *scan_id, long n_dicoms, dc_buf *out)
     dc_buf_printf(out, ",%ld", n_dicoms);
 }
 
+/* the values by column of dc_csv_format_values, reused (like pos_hint) */
+static const char **vals_by_col;
+static size_t vals_by_col_cap;
+
 size_t dc_csv_format_values(const dc_colset *c, const dc_row *row, dc_buf *out)
 {
-    const char **vals = dc_calloc(c->n ? c->n : 1, sizeof *vals);
+    if (vals_by_col_cap < c->n + 1) {
+        free(vals_by_col);
+        vals_by_col_cap = (c->n + 1) * 2;
+        vals_by_col = dc_malloc(vals_by_col_cap * sizeof *vals_by_col);
+    }
+    const char **vals = vals_by_col;
+    memset(vals, 0, c->n * sizeof *vals);
     size_t missing = 0;
     for (size_t i = 0; i < row->n; i++) {
         long j = find_hinted(c, row->cols[i].name, i);
@@ -371,8 +386,15 @@ size_t dc_csv_format_values(const dc_colset *c, const dc_row *row, dc_buf *out)
             vals[j] = row->vals ? row->vals[i] : NULL;
     }
     for (size_t j = 0; j < c->n; j++) {
-        dc_buf_putc(out, ',');
+        size_t n = vals[j] ? strlen(vals[j]) : 0;
+        dc_buf_reserve(out, n + 1);
+        out->data[out->len++] = ','; /* (terminated by the next append) */
         if (!vals[j]) continue;
+        if (!formula_guard && field_flags(vals[j], n) == 0) { /* as is: the common case */
+            memcpy(out->data + out->len, vals[j], n);
+            out->len += n;
+            continue;
+        }
         if (formula_guard && dc_csv_is_formula(vals[j])) {
             dc_buf g;
             dc_buf_init(&g);
@@ -385,7 +407,6 @@ size_t dc_csv_format_values(const dc_colset *c, const dc_row *row, dc_buf *out)
         }
     }
     dc_buf_putc(out, '\n');
-    free(vals);
     return missing;
 }
 

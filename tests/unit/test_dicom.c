@@ -218,6 +218,35 @@ static void build_explicit(fb *f)
     ex(f, 0x7FE0, 0x0010, "OW", "\1\2\3\4\5\6\7\x08", 8);
 }
 
+/* dc_tag_doubles reads a text element's values in one pass: the same count
+ * and values as dc_get_double_at for k = 0, 1, ... until one fails */
+static void test_tag_doubles_one_pass(void **state)
+{
+    (void)state;
+    static const char *texts[] = {
+        "-1.5\\2\\3e1 ", " 1 \\ 2 \\ 3 ", "1\\x\\3 ", "\\1", "1\\\\2 ", "1\\", "nan\\inf ",
+        "1e999\\2 ", "0.1\\0.2\\0.3\\0.4\\0.5 ", "12345678901234567890123456789012345678901234567890"
+        "1234567890123456789012345\\1 ", "+5\\-0\\.5\\5.", " ",
+    };
+    for (size_t t = 0; t < sizeof texts / sizeof texts[0]; t++) {
+        fb f;
+        fb_init(&f);
+        meta(&f, "1.2.840.10008.1.2.1");
+        exs(&f, 0x0020, 0x0032, "DS", texts[t]);
+        dc_dataset_clear(&DS);
+        assert_int_equal(parse(&f, NULL), DC_PARSE_OK);
+        for (int n = 0; n <= 4; n++) {
+            double want[4], got[4];
+            int idx = dc_find(&DS, DC_TAG_IPP), k = 0;
+            while (k < n && dc_get_double_at(&DS, idx, k, &want[k]) == 0) k++;
+            int g = dc_tag_doubles(&DS, DC_TAG_IPP, got, n);
+            if (g != k) fail_msg("'%s' n=%d: %d values, want %d", texts[t], n, g, k);
+            assert_memory_equal(got, want, (size_t)k * sizeof *got);
+        }
+        free(f.b);
+    }
+}
+
 static void test_explicit_le(void **state)
 {
     (void)state;
@@ -932,6 +961,7 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_setup_teardown(test_explicit_le, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_tag_doubles_one_pass, setup, teardown),
         cmocka_unit_test_setup_teardown(test_implicit_le_dictionary_vrs, setup, teardown),
         cmocka_unit_test_setup_teardown(test_explicit_be, setup, teardown),
         cmocka_unit_test_setup_teardown(test_nested_sequences, setup, teardown),

@@ -4,7 +4,10 @@
  * Private, PrivateCreator, private dictionary, group lengths), tag paths,
  * duplicates, pixel data exclusion, every value VR (text trimming per VR,
  * charset in force per element, numbers little and big endian, AT, binary),
- * the shortest float formats, row reuse and the columns-only mode.
+ * the shortest float formats, row reuse and the columns-only mode, what is
+ * remembered across files (values by charset, byte order, creator and style;
+ * rows of files shaped like the last one, checked against walks; columns
+ * shared by compact copies).
  */
 #include <math.h>
 #include <setjmp.h>
@@ -857,6 +860,270 @@ static void test_seed_values(void **state)
     dc_flatten_set_style(DC_CSV_STYLE_DICOM);
 }
 
+
+/* ---- what is remembered across files (one reused row, as the header pass
+ * flattens) must never give a file another file's text ---- */
+
+/* one file: (0008,0005) charset (none when NULL), PatientName pn_bytes,
+ * Rows as 2 bytes (big endian when big), private creator + (0009,1001) */
+static void build_context(dc_dataset *ds, const char *charset, const char *pn, int big,
+                          const char *creator)
+{
+    dc_dataset_init(ds);
+    int cs = charset ? top(ds, DC_TAG(0x0008, 0x0005), "CS", charset) : -1;
+    int c = top(ds, DC_TAG(0x0009, 0x0010), "LO", creator);
+    int p = top(ds, DC_TAG(0x0009, 0x1001), "LO", "GE_GENESIS_FF");
+    int name = top(ds, DC_TAG(0x0010, 0x0010), "PN", pn);
+    int rows = add(ds, DC_TAG(0x0028, 0x0010), "US", 0, -1, -1, "\x01\x02", 2);
+    ds->el[p].creator = c;
+    ds->el[name].charset = cs;
+    if (big) ds->el[rows].flags |= DC_EL_BIGENDIAN;
+}
+
+static void flatten_again(const dc_dataset *ds, dc_row *r)
+{
+    dc_row_clear(r);
+    assert_int_equal(dc_flatten(ds, r), 0);
+}
+
+static void test_value_cache_context(void **state)
+{
+    (void)state;
+    dc_row r;
+    dc_row_init(&r);
+    for (int round = 0; round < 2; round++) { /* the second round: all remembered */
+        dc_dataset ds;
+        build_context(&ds, "ISO_IR 144", "\xbb\xee\xda", 0, "GEMS_IDEN_01");
+        flatten_again(&ds, &r);
+        expect(&r, "PatientName (0010, 0010)", "Люк");
+        expect(&r, "Rows (0028, 0010)", "513");
+        expect(&r, "FullFidelity (0009, 1001)", "GE_GENESIS_FF");
+        dc_dataset_free(&ds);
+        /* the same bytes under another charset, big endian, another creator */
+        build_context(&ds, "ISO_IR 100", "\xbb\xee\xda", 1, "ACME 1.0");
+        flatten_again(&ds, &r);
+        expect(&r, "PatientName (0010, 0010)", "»îÚ");
+        expect(&r, "Rows (0028, 0010)", "258");
+        expect(&r, "Private (0009, 1001)", "GE_GENESIS_FF");
+        assert_null(val(&r, "FullFidelity (0009, 1001)"));
+        dc_dataset_free(&ds);
+        /* no charset element: the default repertoire */
+        build_context(&ds, NULL, "\xbb\xee\xda", 0, "GEMS_IDEN_01");
+        flatten_again(&ds, &r);
+        expect(&r, "PatientName (0010, 0010)", "»îÚ");
+        dc_dataset_free(&ds);
+        /* a charset of the same length as the first: the bytes decide */
+        build_context(&ds, "ISO_IR 148", "\xdd", 0, "GEMS_IDEN_01");
+        flatten_again(&ds, &r);
+        expect(&r, "PatientName (0010, 0010)", "İ");
+        dc_dataset_free(&ds);
+        build_context(&ds, "ISO_IR 100", "\xdd", 0, "GEMS_IDEN_01");
+        flatten_again(&ds, &r);
+        expect(&r, "PatientName (0010, 0010)", "Ý");
+        dc_dataset_free(&ds);
+    }
+    /* the style in force: the same element in both styles, one after the other */
+    dc_dataset ds;
+    dc_dataset_init(&ds);
+    top(&ds, DC_TAG(0x0008, 0x0008), "CS", "ORIGINAL\\PRIMARY");
+    flatten_again(&ds, &r);
+    expect(&r, "ImageType (0008, 0008)", "ORIGINAL\\PRIMARY");
+    dc_flatten_set_style(DC_CSV_STYLE_SEED);
+    flatten_again(&ds, &r);
+    expect(&r, "Image Type (0008, 0008)", "['ORIGINAL', 'PRIMARY']");
+    dc_flatten_set_style(DC_CSV_STYLE_DICOM);
+    flatten_again(&ds, &r);
+    expect(&r, "ImageType (0008, 0008)", "ORIGINAL\\PRIMARY");
+    dc_row_free(&r);
+    dc_dataset_free(&ds);
+}
+
+/* values that differ only in their last byte, short and longer than what is
+ * remembered, and more distinct values than there are places to remember */
+static void test_value_cache_many(void **state)
+{
+    (void)state;
+    char long_a[301], long_b[301], want[310];
+    memset(long_a, 'x', 300);
+    long_a[300] = '\0';
+    memcpy(long_b, long_a, sizeof long_a);
+    long_b[299] = 'y';
+    dc_row r;
+    dc_row_init(&r);
+    for (int i = 0; i < 20000; i++) {
+        char id[32];
+        snprintf(id, sizeof id, "ID%d", i % 9001);
+        dc_dataset ds;
+        dc_dataset_init(&ds);
+        top(&ds, DC_TAG(0x0010, 0x0020), "LO", id);
+        top(&ds, DC_TAG(0x0010, 0x4000), "LT", i & 1 ? long_b : long_a);
+        uint16_t n = (uint16_t)(i % 7001);
+        add(&ds, DC_TAG(0x0020, 0x0013), "IS", 0, -1, -1, id + 2, (uint32_t)strlen(id + 2));
+        add(&ds, DC_TAG(0x0028, 0x0011), "US", 0, -1, -1, &n, 2);
+        flatten_again(&ds, &r);
+        expect(&r, "PatientID (0010, 0020)", id);
+        expect(&r, "PatientComments (0010, 4000)", i & 1 ? long_b : long_a);
+        expect(&r, "InstanceNumber (0020, 0013)", id + 2);
+        snprintf(want, sizeof want, "%u", n);
+        expect(&r, "Columns (0028, 0011)", want);
+        dc_dataset_free(&ds);
+    }
+    dc_row_free(&r);
+}
+
+/* compact copies of rows with the same columns share them; each keeps its
+ * own values, and outlives the others and the row it was copied from */
+static void test_compact_copy_shares_columns(void **state)
+{
+    (void)state;
+    dc_dataset a, b;
+    dc_dataset_init(&a);
+    top(&a, DC_TAG(0x0010, 0x0020), "LO", "A1");
+    top(&a, DC_TAG(0x0008, 0x0060), "CS", "CT");
+    dc_dataset_init(&b);
+    top(&b, DC_TAG(0x0010, 0x0020), "LO", "B1");
+    top(&b, DC_TAG(0x0008, 0x0070), "LO", "ACME");
+    dc_row r, c1, c2, c3, c4, c5;
+    dc_row_init(&r);
+    flatten_again(&a, &r);
+    dc_row_compact_copy(&r, &c1);
+    memcpy(a.buf + a.el[0].val, "A2", 2); /* same columns, another value */
+    flatten_again(&a, &r);
+    dc_row_compact_copy(&r, &c2);
+    flatten_again(&b, &r); /* other columns */
+    dc_row_compact_copy(&r, &c3);
+    flatten_again(&a, &r);
+    dc_row_compact_copy(&r, &c4);
+    assert_ptr_equal(c1.cols, c2.cols);
+    assert_ptr_not_equal(c1.cols, c3.cols);
+    assert_ptr_not_equal(c1.cols, c4.cols);
+    expect(&c1, "PatientID (0010, 0020)", "A1");
+    expect(&c2, "PatientID (0010, 0020)", "A2");
+    expect(&c3, "PatientID (0010, 0020)", "B1");
+    expect(&c3, "Manufacturer (0008, 0070)", "ACME");
+    assert_null(val(&c3, "Modality (0008, 0060)"));
+    dc_row_free(&c1);
+    dc_row_free(&r); /* the source goes first */
+    expect(&c2, "PatientID (0010, 0020)", "A2");
+    expect(&c2, "Modality (0008, 0060)", "CT");
+    assert_int_equal(c2.cols[1].depth, 1);
+    assert_int_equal(c2.cols[1].path[0], DC_TAG(0x0008, 0x0060));
+    expect(&c4, "Modality (0008, 0060)", "CT");
+    dc_row_compact_copy(&c4, &c5); /* a copy of a copy */
+    dc_row_free(&c4);
+    expect(&c5, "PatientID (0010, 0020)", "A2");
+    expect(&c5, "Modality (0008, 0060)", "CT");
+    dc_row_free(&c2);
+    dc_row_free(&c3);
+    dc_row_free(&c5);
+    dc_dataset_free(&a);
+    dc_dataset_free(&b);
+}
+
+
+/* The row of the last file is reused for files of the same shape: every
+ * file of a sequence, flattened into one reused row, must give what a walk
+ * into a new row gives (names, paths, values). */
+static void expect_same_rows(const dc_row *got, const dc_row *want)
+{
+    assert_int_equal(got->n, want->n);
+    for (size_t i = 0; i < want->n; i++) {
+        assert_string_equal(got->cols[i].name, want->cols[i].name);
+        assert_int_equal(got->cols[i].depth, want->cols[i].depth);
+        assert_memory_equal(got->cols[i].path, want->cols[i].path, sizeof want->cols[i].path);
+        assert_string_equal(got->vals[i], want->vals[i]);
+    }
+}
+
+/* one file of a series: variant v changes one thing at a time */
+static void build_series_file(dc_dataset *ds, int v)
+{
+    char id[32], big[1500];
+    snprintf(id, sizeof id, "ID%d", v % 3);
+    memset(big, 'a' + v % 5, sizeof big - 1);
+    big[sizeof big - 1] = '\0';
+    dc_dataset_init(ds);
+    int cs = top(ds, DC_TAG(0x0008, 0x0005), "CS", v % 7 == 3 ? "ISO_IR 148" : "ISO_IR 144");
+    top(ds, DC_TAG(0x0008, 0x0008), "CS", v % 2 ? "ORIGINAL\\PRIMARY" : "DERIVED\\PRIMARY");
+    int c = top(ds, DC_TAG(0x0009, 0x0010), "LO", v % 11 == 5 ? "ACME 1.0" : "GEMS_IDEN_01");
+    int p = top(ds, DC_TAG(0x0009, 0x1001), "LO", "GE_GENESIS_FF");
+    add(ds, DC_TAG(0x0011, 0x0000), "UL", 0, -1, -1, v % 13 == 7 ? "\x01\0\0\0" : "\0\0\0\0", 4);
+    top(ds, DC_TAG(0x0011, 0x0010), "LO", "X");
+    int name = top(ds, DC_TAG(0x0010, 0x0010), "PN", "\xbb\xee\xda");
+    top(ds, DC_TAG(0x0010, 0x0020), "LO", id);
+    top(ds, DC_TAG(0x0010, 0x4000), "LT", big);
+    int ref = sq(ds, DC_TAG(0x0008, 0x1140), 0, -1, -1, 2);
+    add_str(ds, DC_TAG(0x0008, 0x1155), "UI", 1, ref, 0, id);
+    add_str(ds, DC_TAG(0x0008, 0x1155), "UI", 1, ref, 1, v % 4 ? "1.2.3" : "1.2.4");
+    uint16_t n = (uint16_t)v;
+    add(ds, DC_TAG(0x0020, 0x0013), "US", 0, -1, -1, &n, 2);
+    ds->el[p].creator = c;
+    ds->el[name].charset = cs;
+    if (v % 17 == 9) top(ds, DC_TAG(0x0020, 0x4000), "LT", "one more"); /* another shape */
+}
+
+static void test_memo_rows_match_walks(void **state)
+{
+    (void)state;
+    for (int style = 0; style < 2; style++) {
+        dc_flatten_set_style(style ? DC_CSV_STYLE_SEED : DC_CSV_STYLE_DICOM);
+        dc_row reused;
+        dc_row_init(&reused);
+        for (int v = 0; v < 300; v++) {
+            dc_dataset ds;
+            build_series_file(&ds, v);
+            dc_row fresh;
+            flatten_new(&ds, &fresh);
+            flatten_again(&ds, &reused);
+            expect_same_rows(&reused, &fresh);
+            if (v % 50 == 49) { /* a row filled from the memo, flattened into again */
+                dc_dataset more;
+                dc_dataset_init(&more);
+                top(&more, DC_TAG(0x0010, 0x0020), "LO", "MORE");
+                top(&more, DC_TAG(0x0028, 0x0010), "US", "\x02");
+                dc_flatten(&more, &reused);
+                dc_flatten(&more, &fresh);
+                expect_same_rows(&reused, &fresh);
+                dc_dataset_free(&more);
+            }
+            dc_row_free(&fresh);
+            dc_dataset_free(&ds);
+        }
+        dc_row_free(&reused);
+    }
+    dc_flatten_set_style(DC_CSV_STYLE_DICOM);
+}
+
+/* the texts that change are the ones whose bytes changed; names follow the
+ * creator's bytes even when nothing else changes */
+static void test_memo_follows_changes(void **state)
+{
+    (void)state;
+    dc_row r;
+    dc_row_init(&r);
+    dc_dataset ds;
+    build_series_file(&ds, 1);
+    flatten_again(&ds, &r);
+    flatten_again(&ds, &r); /* from the memo */
+    expect(&r, "PatientName (0010, 0010)", "Люк");
+    expect(&r, "FullFidelity (0009, 1001)", "GE_GENESIS_FF");
+    expect(&r, "ReferencedImageSequence_ReferencedSOPInstanceUID (0008, 1155)",
+           "DUPLICATE TAGS IN DICOM:ID1/1.2.3");
+    memcpy(ds.buf + ds.el[2].val, "GEMS_IDEN_02", 12); /* the creator */
+    flatten_again(&ds, &r);
+    expect(&r, "Private (0009, 1001)", "GE_GENESIS_FF");
+    memcpy(ds.buf + ds.el[0].val, "ISO_IR 148", 10); /* the charset, same length */
+    flatten_again(&ds, &r);
+    expect(&r, "PatientName (0010, 0010)", "»îÚ"); /* Latin-5 */
+    memcpy(ds.buf + ds.el[10].val, "ID7", 3); /* one part of a repeated column */
+    flatten_again(&ds, &r);
+    expect(&r, "ReferencedImageSequence_ReferencedSOPInstanceUID (0008, 1155)",
+           "DUPLICATE TAGS IN DICOM:ID7/1.2.3");
+    expect(&r, "PatientID (0010, 0020)", "ID1");
+    dc_row_free(&r);
+    dc_dataset_free(&ds);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -877,6 +1144,11 @@ int main(void)
         cmocka_unit_test(test_empty_dataset),
         cmocka_unit_test(test_seed_names),
         cmocka_unit_test(test_seed_values),
+        cmocka_unit_test(test_value_cache_context),
+        cmocka_unit_test(test_value_cache_many),
+        cmocka_unit_test(test_compact_copy_shares_columns),
+        cmocka_unit_test(test_memo_rows_match_walks),
+        cmocka_unit_test(test_memo_follows_changes),
     };
     dc_flatten_set_style(DC_CSV_STYLE_DICOM); /* the tests above: csv_style dicom */
     int rc = cmocka_run_group_tests(tests, NULL, NULL);
