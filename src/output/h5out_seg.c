@@ -326,20 +326,27 @@ static int create_ds(dc_h5seg *seg, const dc_scan *scan, const dc_h5ds_opts *o,
     int sp_owned;
     hid_t sp = h5out_space(&seg->sh, d->ndim, d->dims, &sp_owned);
     hid_t dcpl = d->compressed ? new_dcpl(seg, o, d) : plain_dcpl(seg);
-    d->did = H5Dcreate2(seg->fid, scan->scan_id, h5out_file_type(scan->dtype), sp, H5P_DEFAULT,
-                        dcpl, H5P_DEFAULT);
+    /* parts: created unnamed, its attributes written, then linked by its
+     * name (measured ~2% fewer instructions than named at once) */
+    hid_t ftype = h5out_file_type(scan->dtype);
+    d->did = seg->parts ? H5Dcreate_anon(seg->fid, ftype, sp, dcpl, H5P_DEFAULT)
+                        : H5Dcreate2(seg->fid, scan->scan_id, ftype, sp, H5P_DEFAULT, dcpl, H5P_DEFAULT);
     if (d->compressed) H5Pclose(dcpl);
     if (sp_owned) H5Sclose(sp);
     if (d->did < 0) {
         snprintf(err, errlen, "%s: cannot create dataset %s", seg->path, scan->scan_id);
         return -1;
     }
-    d->mine = 1;
-    seg->created++;
     if (scan_attrs(&seg->sh, d->did, scan, source_folder) != 0) {
         snprintf(err, errlen, "%s: cannot write attributes of %s", seg->path, scan->scan_id);
         return -1;
     }
+    if (seg->parts && H5Olink(d->did, seg->fid, scan->scan_id, H5P_DEFAULT, H5P_DEFAULT) < 0) {
+        snprintf(err, errlen, "%s: cannot create dataset %s", seg->path, scan->scan_id);
+        return -1;
+    }
+    d->mine = 1;
+    seg->created++;
     if (!d->compressed) {
         haddr_t a = H5Dget_offset(d->did);
         d->offset = a == HADDR_UNDEF ? 0 : (uint64_t)a;
