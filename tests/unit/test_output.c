@@ -1,9 +1,9 @@
 /*
  * test_output.c - the output layer under an MPI singleton: the in-memory
  * index, index files written and read back (external links) and updated
- * through their spare, segment files (shared and per-rank parts, a part
- * closed and opened again between batches) with datasets, attributes and
- * slices, CSV appends, widening, rewrites and start-up repair of torn tails.
+ * through their spare, segment files (shared and per-rank parts) with
+ * datasets, attributes and slices, CSV appends, widening, rewrites and
+ * start-up repair of torn tails.
  */
 #include <hdf5.h>
 #include <mpi.h>
@@ -599,70 +599,6 @@ static void test_segment_batches(void **state)
     free(segdir);
 }
 
-/* a part file closed and opened again between batches (h5out_seg.c,
- * after 256 datasets): datasets of both batches, raw and gzip, keep their
- * values and attributes; the raw fd is the segment's throughout */
-static void test_segment_reopen(void **state)
-{
-    (void)state;
-    enum { N1 = 300, N = N1 + 2 };
-    char err[DC_ERRLEN] = "";
-    char *segdir = path_in("pr.h5.d");
-    mkdir(segdir, 0755);
-    char *segpath = dc_asprintf("%s/seg_000001.h5", segdir);
-    dc_h5seg *seg = dc_h5seg_create_parts(MPI_COMM_WORLD, segpath);
-    static dc_scan s[N];
-    static int32_t owner[N];
-    static char *folder[N];
-    static int h[N];
-    for (int i = 0; i < N; i++) {
-        char id[32];
-        snprintf(id, sizeof id, "r_%03d", i);
-        fill_scan(&s[i], id, 1, 2, 4);
-        folder[i] = "fr";
-    }
-    dc_h5ds_opts raw = {NULL, 0, 0}, gz = {NULL, 1, 0};
-    int fd = -1;
-    /* batch 1: N1 raw datasets; batch 2: one raw, then one gzip */
-    for (int b = 0; b < 3; b++) {
-        int first = b == 0 ? 0 : N1 + b - 1, n = b == 0 ? N1 : 1;
-        assert_int_equal(dc_h5seg_add_datasets(seg, &s[first], (size_t)n, &owner[first], &folder[first],
-                                               b == 2 ? &gz : &raw, &h[first], err, sizeof err),
-                         0);
-        for (int i = first; i < first + n; i++) {
-            int16_t slice[8];
-            for (int v = 0; v < 8; v++) slice[v] = (int16_t)(i * 8 + v);
-            if (b == 2) {
-                assert_int_equal(dc_h5seg_write_slice(seg, h[i], &s[i], 0, slice, err, sizeof err), 0);
-                continue;
-            }
-            uint64_t off, len;
-            assert_int_equal(dc_h5seg_frame_extent(seg, h[i], 0, &off, &len), 0);
-            int f = dc_h5seg_raw_fd(seg);
-            assert_true(f >= 0 && (fd < 0 || f == fd));
-            fd = f;
-            assert_int_equal(dc_pwrite_all(f, slice, sizeof slice, off), 0);
-        }
-        dc_h5seg_end_batch(seg);
-    }
-    assert_int_equal(dc_h5seg_close(seg, err, sizeof err), 0);
-    hid_t f = H5Fopen(segpath, H5F_ACC_RDONLY, H5P_DEFAULT);
-    assert_true(f >= 0);
-    for (int i = 0; i < N; i++) {
-        hid_t d = H5Dopen2(f, s[i].scan_id, H5P_DEFAULT);
-        assert_true(d >= 0);
-        int16_t all[8];
-        assert_true(H5Dread(d, H5T_NATIVE_INT16, H5S_ALL, H5S_ALL, H5P_DEFAULT, all) >= 0);
-        for (int v = 0; v < 8; v++) assert_int_equal(all[v], i * 8 + v);
-        assert_str_attr(d, "scan_id", s[i].scan_id);
-        H5Dclose(d);
-        dc_scan_free(&s[i]);
-    }
-    H5Fclose(f);
-    free(segpath);
-    free(segdir);
-}
-
 static int same_links(const char *path, const dc_h5index *want)
 {
     dc_h5index y;
@@ -778,7 +714,6 @@ int main(int argc, char **argv)
         cmocka_unit_test(test_index_incremental),
         cmocka_unit_test(test_segment_parts),
         cmocka_unit_test(test_segment_batches),
-        cmocka_unit_test(test_segment_reopen),
         cmocka_unit_test(test_index_spare),
         cmocka_unit_test(test_colkey),
     };
