@@ -115,6 +115,10 @@ void dc_record_free(dc_record *r); /* frees frame_geom and palette */
 
 /* Fill r from a parsed dataset (kind = DICOM or DICOMDIR). */
 void dc_record_from_dataset(const dc_dataset *ds, dc_record *r);
+/* only the image fields that say how the pixel data is read (rows, cols,
+ * samples, bits, frames, pixel kind, transfer syntax), as dc_record_from_dataset
+ * sets them: a decoder's cheap check that a file is still what was planned */
+void dc_record_image_fields(const dc_dataset *ds, dc_record *r);
 
 /* bytes of decoded pixel data per frame (rows*cols*samples*bytes per sample) */
 uint64_t dc_record_frame_bytes(const dc_record *r);

@@ -518,6 +518,12 @@ static dc_palette *read_palette(const dc_dataset *ds)
     return q;
 }
 
+void dc_record_image_fields(const dc_dataset *ds, dc_record *r)
+{
+    read_ts(ds, r);
+    read_image_module(ds, r);
+}
+
 void dc_record_from_dataset(const dc_dataset *ds, dc_record *r)
 {
     uint32_t file_idx = r->file_idx, scope = r->scope;

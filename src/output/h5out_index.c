@@ -242,9 +242,9 @@ int dc_h5index_load(const char *index_path, dc_h5index *x, char *err, size_t err
 
 static int write_file_attrs(hid_t fid, const char *layout, const char *config_text)
 {
-    int rc = h5out_attr_str(fid, "dcmcrawl_version", DC_VERSION);
-    rc |= h5out_attr_str(fid, "layout", layout);
-    rc |= h5out_attr_str(fid, "config", config_text ? config_text : "");
+    int rc = h5out_attr_str(NULL, fid, "dcmcrawl_version", DC_VERSION);
+    rc |= h5out_attr_str(NULL, fid, "layout", layout);
+    rc |= h5out_attr_str(NULL, fid, "config", config_text ? config_text : "");
     return rc;
 }
 
@@ -342,7 +342,7 @@ static hid_t update_file(const char *path, const char *index_path, const dc_h5in
     for (int k = 0; k < 2 && rc == 0; k++) {
         if (h5out_attr_str_equals(fid, names[k], values[k])) continue;
         if (H5Aexists(fid, names[k]) > 0) H5Adelete(fid, names[k]);
-        rc |= h5out_attr_str(fid, names[k], values[k]);
+        rc |= h5out_attr_str(NULL, fid, names[k], values[k]);
     }
     if (rc == 0) rc = apply_changes(fid, path, x, ids1, index_path, &old, err, errlen);
     if (rc == 0 && ids2) rc = apply_changes(fid, path, x, ids2, index_path, &old, err, errlen);

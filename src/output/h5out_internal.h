@@ -21,15 +21,39 @@ void h5out_quiet(void);
 hid_t h5out_file_type(int dtype);
 hid_t h5out_mem_type(int dtype);
 
-/* attributes: rank 0 = scalar; 0 or -1 */
-int h5out_attr_write(hid_t loc, const char *name, hid_t ftype, hid_t mtype, int rank,
+/* Handles a run of attribute writes shares instead of creating and
+ * closing them per attribute: the scalar dataspace, the string type, the
+ * last few simple dataspaces.  A segment holds one for its file. */
+#define H5OUT_SHARED_SPACES 8
+#define H5OUT_SHARED_MAX_RANK 5
+typedef struct {
+    int rank;
+    hsize_t dims[H5OUT_SHARED_MAX_RANK];
+    hid_t id; /* -1: unused */
+} h5out_space_entry;
+typedef struct {
+    hid_t scalar, vstr;
+    h5out_space_entry space[H5OUT_SHARED_SPACES];
+    unsigned next; /* the entry replaced next */
+} h5out_shared;
+void h5out_shared_init(h5out_shared *s);
+void h5out_shared_free(h5out_shared *s);
+/* a dataspace (rank 0 = scalar): the shared one when s is not NULL, else a
+ * new one; *owned says whether the caller closes it */
+hid_t h5out_space(h5out_shared *s, int rank, const hsize_t *dims, int *owned);
+/* the variable-length UTF-8 string type (not to be closed) */
+hid_t h5out_str_type(h5out_shared *s);
+
+/* attributes: rank 0 = scalar; 0 or -1.  s: shared handles, or NULL */
+int h5out_attr_write(h5out_shared *s, hid_t loc, const char *name, hid_t ftype, hid_t mtype, int rank,
                      const hsize_t *dims, const void *data);
 /* variable-length UTF-8 string (h5py reads it as str); NULL writes "" */
-int h5out_attr_str(hid_t loc, const char *name, const char *value);
+int h5out_attr_str(h5out_shared *s, hid_t loc, const char *name, const char *value);
 /* 1 when loc has a string attribute name with exactly this value */
 int h5out_attr_str_equals(hid_t loc, const char *name, const char *value);
-int h5out_attr_i64(hid_t loc, const char *name, int64_t v);
-int h5out_attr_f64(hid_t loc, const char *name, int rank, const hsize_t *dims, const double *v);
+int h5out_attr_i64(h5out_shared *s, hid_t loc, const char *name, int64_t v);
+int h5out_attr_f64(h5out_shared *s, hid_t loc, const char *name, int rank, const hsize_t *dims,
+                   const double *v);
 
 /* byte copy of a file (copy_file_range); 0 or -1 with errno */
 int h5out_copy_file(const char *src, const char *dst);

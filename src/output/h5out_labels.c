@@ -21,14 +21,14 @@ static int attr_strings(hid_t loc, const char *name, const char *const *v, int r
     hid_t t = H5Tcopy(H5T_C_S1);
     H5Tset_size(t, H5T_VARIABLE);
     H5Tset_cset(t, H5T_CSET_UTF8);
-    int rc = h5out_attr_write(loc, name, t, t, rank, dims, v);
+    int rc = h5out_attr_write(NULL, loc, name, t, t, rank, dims, v);
     H5Tclose(t);
     return rc;
 }
 
 static int attr_i32(hid_t loc, const char *name, const int32_t *v, int rank, const hsize_t *dims)
 {
-    return h5out_attr_write(loc, name, H5T_STD_I32LE, H5T_NATIVE_INT32, rank, dims, v);
+    return h5out_attr_write(NULL, loc, name, H5T_STD_I32LE, H5T_NATIVE_INT32, rank, dims, v);
 }
 
 /* geometry of the grid: affine, spacing (z, y, x), slice_positions */
@@ -41,8 +41,8 @@ static int geometry_attrs(hid_t d, const dc_grid *g)
         sp[c] = sqrt(a[c] * a[c] + a[4 + c] * a[4 + c] + a[8 + c] * a[8 + c]);
     double *pos = dc_malloc(((size_t)g->nz * 3 + 1) * sizeof *pos);
     for (uint32_t k = 0; k < g->nz; k++) dc_grid_slice_pos(g, k, pos + 3 * k);
-    int rc = h5out_attr_f64(d, "affine", 2, d44, a) | h5out_attr_f64(d, "spacing", 1, &d3, sp) |
-             h5out_attr_f64(d, "slice_positions", 2, dp, pos);
+    int rc = h5out_attr_f64(NULL, d, "affine", 2, d44, a) | h5out_attr_f64(NULL, d, "spacing", 1, &d3, sp) |
+             h5out_attr_f64(NULL, d, "slice_positions", 2, dp, pos);
     free(pos);
     return rc;
 }
@@ -68,16 +68,16 @@ static int seg_attrs(hid_t d, const dc_seg_info *s)
         typ[3 * i + 2] = g->type.meaning;
     }
     static const char *types[] = {"BINARY", "FRACTIONAL", "LABELMAP"};
-    int rc = h5out_attr_str(d, "label_kind", "seg") | attr_i32(d, "segment_numbers", num, 1, &dn) |
+    int rc = h5out_attr_str(NULL, d, "label_kind", "seg") | attr_i32(d, "segment_numbers", num, 1, &dn) |
              attr_strings(d, "segment_labels", lab, 1, &dn) |
              attr_strings(d, "segment_descriptions", desc, 1, &dn) |
              attr_strings(d, "segment_algorithm_types", alg, 1, &dn) |
              attr_strings(d, "segment_algorithm_names", algn, 1, &dn) |
              attr_strings(d, "segment_category_codes", cat, 2, dn3) |
              attr_strings(d, "segment_type_codes", typ, 2, dn3) |
-             h5out_attr_str(d, "segmentation_type", types[s->type]) |
-             h5out_attr_i64(d, "maximum_fractional_value", s->max_fractional) |
-             h5out_attr_str(d, "fractional_type", s->fractional_type);
+             h5out_attr_str(NULL, d, "segmentation_type", types[s->type]) |
+             h5out_attr_i64(NULL, d, "maximum_fractional_value", s->max_fractional) |
+             h5out_attr_str(NULL, d, "fractional_type", s->fractional_type);
     free(num), free(lab), free(desc), free(alg), free(algn), free(cat), free(typ);
     return rc;
 }
@@ -97,7 +97,7 @@ static int rtss_attrs(hid_t d, const dc_label_volume *v)
         for (int c = 0; c < 3; c++) col[3 * i + c] = r->has_color ? r->color[c] : -1;
         drawn[i] = (int32_t)v->stats[i].drawn;
     }
-    int rc = h5out_attr_str(d, "label_kind", "rtstruct") | attr_i32(d, "roi_numbers", num, 1, &dn) |
+    int rc = h5out_attr_str(NULL, d, "label_kind", "rtstruct") | attr_i32(d, "roi_numbers", num, 1, &dn) |
              attr_strings(d, "roi_names", name, 1, &dn) | attr_i32(d, "roi_colors", col, 2, dn3) |
              attr_strings(d, "roi_interpreted_types", type, 1, &dn) |
              attr_i32(d, "roi_contours_drawn", drawn, 1, &dn);
@@ -121,11 +121,11 @@ static int write_dataset(hid_t fid, const dc_label_volume *v, const dc_label_att
     if (rc == 0 && dims[0] && dims[1] && dims[2] && dims[3])
         rc = H5Dwrite(d, H5T_NATIVE_UINT8, H5S_ALL, H5S_ALL, H5P_DEFAULT, v->data) < 0 ? -1 : 0;
     if (rc == 0)
-        rc = h5out_attr_str(d, "scan_id", a->scan_id) |
-             h5out_attr_str(d, "referenced_scan_id", a->referenced_scan_id) |
-             h5out_attr_str(d, "referenced_series_instance_uid", a->referenced_series_uid) |
-             h5out_attr_str(d, "grid", v->own_grid ? "own" : "image") |
-             h5out_attr_str(d, "warnings", a->warnings) | geometry_attrs(d, g) |
+        rc = h5out_attr_str(NULL, d, "scan_id", a->scan_id) |
+             h5out_attr_str(NULL, d, "referenced_scan_id", a->referenced_scan_id) |
+             h5out_attr_str(NULL, d, "referenced_series_instance_uid", a->referenced_series_uid) |
+             h5out_attr_str(NULL, d, "grid", v->own_grid ? "own" : "image") |
+             h5out_attr_str(NULL, d, "warnings", a->warnings) | geometry_attrs(d, g) |
              (v->kind == DC_LABEL_SEG ? seg_attrs(d, &v->seg) : rtss_attrs(d, v));
     if (d >= 0) H5Dclose(d);
     H5Pclose(dcpl);

@@ -43,7 +43,7 @@ int dc_h5_pack(const char *index_path, const char *out_path, char *err, size_t e
             hid_t t = H5Aget_type(a);
             char *v = NULL;
             if (H5Aread(a, t, &v) >= 0) {
-                h5out_attr_str(dst, names[i], v);
+                h5out_attr_str(NULL, dst, names[i], v);
                 H5free_memory(v);
             }
             H5Tclose(t);

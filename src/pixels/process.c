@@ -145,12 +145,14 @@ static void fail(dc_scan_result *res, const char *reason, const char *example)
     res->example = dc_strdup(example ? dc_privacy_path_view(example) : "");
 }
 
-/* the file still says what the header pass saw (it may have been replaced) */
+/* the file still says what the header pass saw (it may have been replaced);
+ * only the image fields are read again (the whole record was ~10% of a small
+ * image's decoding CPU) */
 static int same_image(const dc_dataset *ds, const dc_record *rec)
 {
     dc_record now;
     dc_record_init(&now);
-    dc_record_from_dataset(ds, &now);
+    dc_record_image_fields(ds, &now);
     int same = now.rows == rec->rows && now.cols == rec->cols && now.samples == rec->samples &&
                now.bits_alloc == rec->bits_alloc && now.frames == rec->frames &&
                strcmp(now.ts_uid, rec->ts_uid) == 0;

@@ -2,12 +2,14 @@
  * test_record.c - dc_record from parsed files (record.c): every field from
  * pydicom's test files (values checked with pydicom 2.3.1), enhanced
  * multi-frame functional groups on a synthetic file built here, the frame
- * count bound, dc_record_frame_bytes, and pack/unpack (exact round trip,
+ * count bound, dc_record_image_fields (= the record's image fields),
+ * dc_record_frame_bytes, and pack/unpack (exact round trip,
  * every truncation rejected).
  */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -375,6 +377,47 @@ static void test_enhanced_multiframe(void **state)
     dc_record_free(&r);
 }
 
+/* dc_record_image_fields: the same image fields as the whole record (the
+ * owner's "file unchanged" check compares them with the planned record) */
+static void test_image_fields(void **state)
+{
+    (void)state;
+    static const char *const files[] = {
+        "CT_small.dcm",  "rtdose.dcm",  "SC_rgb_rle_2frame.dcm", "MR_small_bigendian.dcm",
+        "JPEG2000.dcm",  "ExplVR_LitEndNoMeta.dcm", "SC_rgb_small_odd.dcm", "image_dfl.dcm",
+        "rtplan.dcm", "MR_small_implicit.dcm",
+    };
+    for (size_t i = 0; i < sizeof files / sizeof *files; i++) {
+        char path[512];
+        snprintf(path, sizeof path, "%s%s", TF, files[i]);
+        dc_record full, img;
+        record_of(path, &full);
+        dc_record_init(&img);
+        dc_record_image_fields(&DS, &img);
+        assert_string_equal(img.ts_uid, full.ts_uid);
+        assert_int_equal(img.rows, full.rows);
+        assert_int_equal(img.cols, full.cols);
+        assert_int_equal(img.samples, full.samples);
+        assert_int_equal(img.bits_alloc, full.bits_alloc);
+        assert_int_equal(img.bits_stored, full.bits_stored);
+        assert_int_equal(img.pixel_rep, full.pixel_rep);
+        assert_int_equal(img.planar, full.planar);
+        assert_int_equal(img.frames, full.frames);
+        assert_int_equal(img.pixel_kind, full.pixel_kind);
+        dc_record_free(&img);
+        dc_record_free(&full);
+    }
+    /* not trivially equal: the files differ in what is compared */
+    dc_record a, b;
+    record_of(TF "rtdose.dcm", &a);
+    dc_record_init(&b);
+    dc_record_image_fields(&DS, &b);
+    assert_int_equal(b.frames, 15);
+    assert_string_equal(b.ts_uid, "1.2.840.10008.1.2");
+    dc_record_free(&a);
+    dc_record_free(&b);
+}
+
 static void test_frame_bytes(void **state)
 {
     (void)state;
@@ -479,6 +522,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_ct_small, setup, teardown),
         cmocka_unit_test_setup_teardown(test_other_files, setup, teardown),
         cmocka_unit_test_setup_teardown(test_enhanced_multiframe, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_image_fields, setup, teardown),
         cmocka_unit_test(test_frame_bytes),
         cmocka_unit_test_setup_teardown(test_pack_roundtrip, setup, teardown),
     };
