@@ -12,8 +12,11 @@
  *   - the folder's path as dc_privacy_folder_view shows it (with a
  *     privacy.profile a keyed pseudonym: no plain path is ever written),
  *   - its signature: name, size, mtime, ctime and inode of every regular
- *     file in it, in walk order (dc_folder_sig; taken by the walk with one
- *     fstatat per file, before any file is read),
+ *     file in it, in walk order (dc_folder_sig), always taken before the
+ *     file's bytes are read: by the walk with one fstatat per file when the
+ *     ledger holds folders (a resume must decide before reading), else
+ *     from the header pass's own fstat of each file, which every record
+ *     carries (dc_fledger_sign_records: a fresh crawl makes no stat),
  *   - whether any of its scans is listed in unreadable_files.
  * The walk asks dc_fledger_has for each folder it reads: a folder whose
  * fingerprint is in the ledger is handed on without files, marked done
@@ -97,6 +100,18 @@ int dc_fledger_open(dc_fledger *l, int trusted, char *err, size_t errlen);
 /* The walk's question (dc_walk_set_ledger): is this folder, with this
  * signature, done since an earlier run? */
 int dc_fledger_has(void *ledger, const char *dir, const dc_folder_sig *sig);
+
+/* OUT sigs[fl->n_sig]: each scope's signature, fl->scope_sig's, except
+ * those the walk left from_records: computed here from the header pass's
+ * fstat of each file (dc_record.stat, taken before the file's bytes were
+ * read), in walk order, with the walk's rules (a file not opened, not
+ * regular, or without a record: ok 0).  For an unchanged folder it equals
+ * the walk's fstatat signature (test_folderledger). */
+void dc_fledger_sign_records(const dc_filelist *fl, const dc_record *recs, size_t n_recs,
+                             dc_folder_sig *sigs);
+
+/* the ledger holds no folder (no lookups: the walk need not sign folders) */
+int dc_fledger_empty(const dc_fledger *l);
 
 /* Planning a window (rank 0): begin with the window's folders (fl: their
  * signatures and done flags from the walk) and records (which folders had

@@ -139,10 +139,15 @@ int dc_fledger_open(dc_fledger *l, int trusted, char *err, size_t errlen)
     return 0;
 }
 
+int dc_fledger_empty(const dc_fledger *l)
+{
+    return !l->active || l->set.k[LEDGER_KIND].n_lookup == 0;
+}
+
 int dc_fledger_has(void *ledger, const char *dir, const dc_folder_sig *sig)
 {
     dc_fledger *l = ledger;
-    if (!l->active || l->set.k[LEDGER_KIND].n_lookup == 0) return 0;
+    if (dc_fledger_empty(l)) return 0;
     const char *view = dc_privacy_folder_view(dir);
     int done = ledger_has(l, dc_fledger_key(l->cfg, view, sig, 0), &l->skipped_scans) ||
                (!l->retry_unreadable &&
@@ -178,6 +183,30 @@ static int cmp_ref(const void *pa, const void *pb)
     return 0;
 }
 
+void dc_fledger_sign_records(const dc_filelist *fl, const dc_record *recs, size_t n_recs,
+                             dc_folder_sig *sigs)
+{
+    size_t ns = fl->scope_sig ? fl->n_sig : 0;
+    for (size_t s = 0; s < ns; s++) sigs[s] = fl->scope_sig[s];
+    /* by file, not by record order: whatever order the ranks' records came in */
+    const dc_record **by_file = dc_calloc(fl->n ? fl->n : 1, sizeof *by_file);
+    for (size_t i = 0; i < n_recs; i++)
+        if (recs[i].file_idx < fl->n) by_file[recs[i].file_idx] = &recs[i];
+    for (size_t i = 0; i < fl->n; i++) { /* walk order, as sign_folder (walk.c) */
+        uint32_t s = fl->files[i].scope;
+        if (s >= ns || !sigs[s].from_records || !sigs[s].ok) continue;
+        const dc_record *r = by_file[i];
+        if (!r || !r->stat.ok) { /* not opened or not a regular file: unsignable */
+            sigs[s].ok = 0;
+            continue;
+        }
+        const char *slash = strrchr(fl->files[i].path, '/');
+        dc_folder_sig_add(&sigs[s], slash ? slash + 1 : fl->files[i].path, r->stat.size,
+                          r->stat.mtime_ns, r->stat.ctime_ns, r->stat.ino);
+    }
+    free(by_file);
+}
+
 void dc_fledger_window(dc_fledger *l, const dc_filelist *fl, const dc_record *recs, size_t n_recs)
 {
     if (!l->active) return;
@@ -191,14 +220,17 @@ void dc_fledger_window(dc_fledger *l, const dc_filelist *fl, const dc_record *re
         if (s < n && (recs[i].kind == DC_FILE_DICOM || recs[i].kind == DC_FILE_BAD))
             l->f[s].tracked = 1;
     }
+    dc_folder_sig *sigs = dc_malloc((n ? n : 1) * sizeof *sigs);
+    dc_fledger_sign_records(fl, recs, n_recs, sigs);
     for (size_t s = 0; s < n; s++) {
         dc_fledger_folder *f = &l->f[s];
-        f->tracked = f->tracked && !fl->scope_done[s] && fl->scope_sig[s].ok;
+        f->tracked = f->tracked && !fl->scope_done[s] && sigs[s].ok;
         if (!f->tracked) continue;
         const char *view = dc_privacy_folder_view(fl->scopes.v[s]);
-        f->key = dc_fledger_key(l->cfg, view, &fl->scope_sig[s], 0);
-        f->key_unread = dc_fledger_key(l->cfg, view, &fl->scope_sig[s], 1);
+        f->key = dc_fledger_key(l->cfg, view, &sigs[s], 0);
+        f->key_unread = dc_fledger_key(l->cfg, view, &sigs[s], 1);
     }
+    free(sigs);
 }
 
 void dc_fledger_scan(dc_fledger *l, uint32_t scope, const char *scan_id, int done)
