@@ -93,15 +93,16 @@ int dc_walk_next(dc_walk_cursor *c, dc_filelist *fl, size_t max_files, char *err
 void dc_walk_close(dc_walk_cursor *c);
 
 /* With a folder ledger (dc_folderledger.h): every scope gets a scope_sig.
- * Resume (done non-NULL: the ledger holds folders): sign every folder (one
- * fstatat per regular file, before any is read) and ask done(ctx, folder,
- * sig); a done folder becomes a scope without files, scope_done 1, and
- * counts as one file towards the window (so a window of done folders stays
- * bounded).  done NULL (an empty ledger: nothing to skip): no stat at all,
- * each scope_sig is from_records (ok 0 when a directory entry could not
- * be typed).  Before the first dc_walk_next. */
-void dc_walk_set_ledger(dc_walk_cursor *c, int (*done)(void *ctx, const char *dir,
-                                                       const dc_folder_sig *sig),
+ * For each folder the walk asks known(ctx, folder) first, before any stat.
+ * 0 (an empty ledger, a folder never recorded): no stat at all, the
+ * scope_sig is from_records (ok 0 when a directory entry could not be
+ * typed).  1 (a resume): sign the folder (one fstatat per regular file,
+ * before any is read) and ask done(ctx, folder, sig); a done folder
+ * becomes a scope without files, scope_done 1, and counts as one file
+ * towards the window (so a window of done folders stays bounded).  Before
+ * the first dc_walk_next. */
+void dc_walk_set_ledger(dc_walk_cursor *c, int (*known)(void *ctx, const char *dir),
+                        int (*done)(void *ctx, const char *dir, const dc_folder_sig *sig),
                         void *ctx);
 
 /* Non-UTF-8 file names (issue 6).  Paths are kept byte-exact for opening

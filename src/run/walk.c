@@ -183,9 +183,9 @@ struct dc_walk_cursor {
     dc_strvec unreadable; /* directories that could not be opened ... */
     dc_buf unreadable_kind; /* ... and DC_SCOPE_DENIED or DC_SCOPE_FAILED for each */
     int stat_failed;      /* a stat other than ENOENT failed in the current directory */
-    /* the folder ledger (dc_walk_set_ledger): ledger 0 without one; done
-     * NULL when it is empty (folders not signed here: from_records) */
+    /* the folder ledger (dc_walk_set_ledger): ledger 0 without one */
     int ledger;
+    int (*known)(void *ctx, const char *dir); /* 0: not signed here (from_records) */
     int (*done)(void *ctx, const char *dir, const dc_folder_sig *sig);
     void *done_ctx;
     size_t n_done;        /* done folders in the window being filled */
@@ -401,7 +401,7 @@ static size_t count_files(const level *lv)
  * handed on as a scope without files, marked done (dc_folderledger.h). */
 static int add_if_done(walker *w, const frame *f)
 {
-    if (!w->done || !f->sig.ok || f->sig.n_files == 0) return 0;
+    if (!w->ledger || !f->sig.ok || f->sig.from_records || f->sig.n_files == 0) return 0;
     if (!w->done(w->done_ctx, f->dir, &f->sig)) return 0;
     uint32_t scope = add_scope(w->fl, f->dir, f->is_input);
     set_scope_sig(w->fl, scope, &f->sig, 1);
@@ -426,9 +426,11 @@ static void visit_dir(walker *w, const char *dir, int is_input)
     int rc = read_entries(w, d, dir, &lv);
     dc_folder_sig sig;
     memset(&sig, 0, sizeof sig);
-    if (w->done && rc == 0 && !w->stat_failed) {
+    /* known: the ledger may hold it (a folder without files is never done) */
+    int sign_here = w->ledger && rc == 0 && count_files(&lv) > 0 && w->known(w->done_ctx, dir);
+    if (sign_here && rc == 0 && !w->stat_failed) {
         sign_folder(dirfd(d), &lv, &sig);
-    } else if (w->ledger && !w->done) { /* signed from the header pass's records */
+    } else if (w->ledger && !sign_here) { /* signed from the header pass's records */
         dc_folder_sig_init(&sig);
         sig.ok = rc == 0 && !w->stat_failed;
         sig.from_records = 1;
@@ -561,11 +563,12 @@ int dc_walk_next(dc_walk_cursor *w, dc_filelist *fl, size_t max_files, char *err
     return 0;
 }
 
-void dc_walk_set_ledger(dc_walk_cursor *w, int (*done)(void *ctx, const char *dir,
-                                                       const dc_folder_sig *sig),
+void dc_walk_set_ledger(dc_walk_cursor *w, int (*known)(void *ctx, const char *dir),
+                        int (*done)(void *ctx, const char *dir, const dc_folder_sig *sig),
                         void *ctx)
 {
     w->ledger = 1;
+    w->known = known;
     w->done = done;
     w->done_ctx = ctx;
 }

@@ -238,6 +238,11 @@ static void test_window_commit(void **state)
     /* a resume that skips them counts their scans "already done" */
     dc_fledger_init(&l, ldir, &cfg);
     assert_int_equal(dc_fledger_open(&l, 1, err, sizeof err), 0);
+    /* the walk stats only folders recorded before (path keys) */
+    assert_true(dc_fledger_known(&l, "in/f0"));
+    assert_true(dc_fledger_known(&l, "in/f2"));
+    assert_false(dc_fledger_known(&l, "in/f3")); /* no DICOM: never recorded */
+    assert_false(dc_fledger_known(&l, "in/new"));
     assert_true(dc_fledger_has(&l, "in/f0", &w.fl.scope_sig[0]));
     assert_true(dc_fledger_has(&l, "in/f2", &w.fl.scope_sig[2]));
     assert_int_equal(dc_fledger_take_skipped(&l), 3); /* 2 + 1 */
@@ -250,6 +255,7 @@ static void test_window_commit(void **state)
     dc_fledger_init(&l, ldir, &cfg);
     assert_int_equal(dc_fledger_open(&l, 0, err, sizeof err), 0);
     assert_false(dc_fledger_has(&l, "in/f0", &w.fl.scope_sig[0]));
+    assert_false(dc_fledger_known(&l, "in/f0"));
     dc_fledger_free(&l);
     assert_false(done_now("in/f0", &w.fl, 0, 0));
     dc_filelist_free(&w.fl);
@@ -328,15 +334,26 @@ static int never_done(void *ctx, const char *dir, const dc_folder_sig *sig)
     return 0;
 }
 
-/* the whole tree in one window; done NULL: the walk makes no stat */
-static void walk_with_ledger(const dc_config *cfg, int (*done)(void *, const char *,
-                                                               const dc_folder_sig *),
+static int known_all(void *ctx, const char *dir)
+{
+    (void)ctx, (void)dir;
+    return 1;
+}
+
+static int known_none(void *ctx, const char *dir)
+{
+    (void)ctx, (void)dir;
+    return 0;
+}
+
+/* the whole tree in one window; known 0: the walk makes no stat */
+static void walk_with_ledger(const dc_config *cfg, int (*known)(void *, const char *),
                              dc_filelist *fl)
 {
     char err[DC_ERRLEN] = "";
     dc_filelist_init(fl);
     dc_walk_cursor *w = dc_walk_open(cfg, NULL);
-    dc_walk_set_ledger(w, done, NULL);
+    dc_walk_set_ledger(w, known, never_done, NULL);
     assert_int_equal(dc_walk_next(w, fl, SIZE_MAX, err, sizeof err), 1);
     dc_walk_close(w);
 }
@@ -386,8 +403,8 @@ static void test_walk_vs_records(void **state)
     dc_strvec_push(&cfg.folders, in);
 
     dc_filelist by_walk, by_recs;
-    walk_with_ledger(&cfg, never_done, &by_walk); /* a resume: signed in the walk */
-    walk_with_ledger(&cfg, NULL, &by_recs);       /* a fresh run: signed from records */
+    walk_with_ledger(&cfg, known_all, &by_walk);  /* a resume: signed in the walk */
+    walk_with_ledger(&cfg, known_none, &by_recs); /* a fresh run: signed from records */
     assert_int_equal(by_walk.n, 6);
     assert_int_equal(by_recs.n, 6);
     assert_int_equal(by_recs.n_sig, 3);
