@@ -427,7 +427,8 @@ static void test_walk_vs_records(void **state)
     /* the key the fresh run records is the one the resume looks up */
     uint64_t c[2];
     dc_fledger_config(&cfg, c);
-    dc_idfp k1 = dc_fledger_key(c, in, &sigs[0], 0), k2 = dc_fledger_key(c, in, &by_walk.scope_sig[0], 0);
+    dc_idfp k1 = dc_fledger_key(c, in, &sigs[0], 0),
+            k2 = dc_fledger_key(c, in, &by_walk.scope_sig[0], 0);
     assert_true(k1.a == k2.a && k1.b == k2.b);
 
     /* a record without a stat (a file that vanished before the header pass
