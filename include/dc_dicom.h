@@ -96,6 +96,15 @@ enum dc_ts {
 #define DC_EL_SKIPPED 0x10   /* value not loaded (top-level pixel data, or bulk binary >= 256 KiB that
                                 was not already in the buffer): dc_value() returns NULL */
 
+/* What the parser's fstat of a file saw before reading any of its bytes
+ * (ok: an open regular file).  The folder ledger signs folders with it
+ * (dc_folderledger.h), so a fresh crawl needs no stat of its own. */
+typedef struct {
+    uint64_t size, ino;
+    int64_t mtime_ns, ctime_ns;
+    uint8_t ok;
+} dc_file_stat;
+
 typedef struct {
     uint32_t tag;
     uint16_t vr;      /* DC_VR('P','N') ...; for implicit VR from the dictionary, else UN */
@@ -154,6 +163,7 @@ typedef struct {
     /* source */
     int fd;                 /* open file while opts.keep_open, else -1 */
     uint64_t file_size;
+    dc_file_stat stat;      /* dc_parse_fd's fstat, before any byte was read */
     uint64_t bytes_read;    /* bytes read from the file by the parser */
     char *path;             /* copy of the path parsed */
     size_t path_cap;

@@ -12,8 +12,12 @@
  *   - the folder's path as dc_privacy_folder_view shows it (with a
  *     privacy.profile a keyed pseudonym: no plain path is ever written),
  *   - its signature: name, size, mtime, ctime and inode of every regular
- *     file in it, in walk order (dc_folder_sig; taken by the walk with one
- *     fstatat per file, before any file is read),
+ *     file in it, in walk order (dc_folder_sig), always taken before the
+ *     file's bytes are read: by the walk with one fstatat per file when the
+ *     ledger has recorded this folder before (dc_fledger_known: a resume
+ *     must decide before reading), else from the header pass's own fstat
+ *     of each file, which every record carries (dc_fledger_sign_records: a
+ *     fresh crawl, or a folder new to the ledger, makes no stat of its own),
  *   - whether any of its scans is listed in unreadable_files.
  * The walk asks dc_fledger_has for each folder it reads: a folder whose
  * fingerprint is in the ledger is handed on without files, marked done
@@ -22,7 +26,9 @@
  * before, and the done-set still skips its done scans.  With
  * run.retry_unreadable only folders without unreadable scans are skipped.
  *
- * Storage: the fingerprints are a dc_doneset of their own (kind 0) in
+ * Storage: the fingerprints are a dc_doneset of their own (kind 0; kind 1
+ * holds a key of each recorded folder's path and settings only, so that a
+ * resume stats only the files of folders that may be done) in
  * done_<id>.d/folders/ (sorted runs, fences in memory, manifest replaced
  * atomically), so rank 0's memory does not grow with the archive.
  *
@@ -59,6 +65,7 @@ dc_idfp dc_fledger_key(const uint64_t cfg[2], const char *folder_view, const dc_
 typedef struct {
     dc_idfp key;       /* its fingerprint (has_unreadable filled in at the end) */
     dc_idfp key_unread;
+    dc_idfp path_key;  /* its path and the settings only (which folders a resume stats) */
     uint32_t todo;     /* scans still without a held row */
     uint32_t n_scans;  /* scans grouping made of it (recorded: "already done" when skipped) */
     uint8_t tracked;   /* DICOM files and a usable signature: can be ledgered */
@@ -94,9 +101,28 @@ void dc_fledger_free(dc_fledger *l);
  * Returns 0, or -1 with err. */
 int dc_fledger_open(dc_fledger *l, int trusted, char *err, size_t errlen);
 
+/* The walk's first question (dc_walk_set_ledger), before any stat: was
+ * this folder (any signature) ever recorded?  0 for an empty ledger or a
+ * folder never recorded (the walk then makes no stat: its signature comes
+ * from the records); 1 when it may be done (a path key collision only
+ * costs the stats).  A ledger written before path keys: always 1. */
+int dc_fledger_known(void *ledger, const char *dir);
+
 /* The walk's question (dc_walk_set_ledger): is this folder, with this
  * signature, done since an earlier run? */
 int dc_fledger_has(void *ledger, const char *dir, const dc_folder_sig *sig);
+
+/* OUT sigs[fl->n_sig]: each scope's signature, fl->scope_sig's, except
+ * those the walk left from_records: computed here from the header pass's
+ * fstat of each file (dc_record.stat, taken before the file's bytes were
+ * read), in walk order, with the walk's rules (a file not opened, not
+ * regular, or without a record: ok 0).  For an unchanged folder it equals
+ * the walk's fstatat signature (test_folderledger). */
+void dc_fledger_sign_records(const dc_filelist *fl, const dc_record *recs, size_t n_recs,
+                             dc_folder_sig *sigs);
+
+/* the ledger holds no folder (no lookups: the walk need not sign folders) */
+int dc_fledger_empty(const dc_fledger *l);
 
 /* Planning a window (rank 0): begin with the window's folders (fl: their
  * signatures and done flags from the walk) and records (which folders had

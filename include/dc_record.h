@@ -102,6 +102,7 @@ typedef struct {
     uint32_t frames; /* NumberOfFrames, 1 when absent */
     uint64_t file_size;
     uint64_t col_sig; /* reserved: carried through pack/unpack, never set (0) */
+    dc_file_stat stat; /* the header pass's fstat of the file, every kind (folder ledger) */
 
     uint32_t n_frame_geom; /* multi-frame files with per-frame functional groups */
     dc_frame_geom *frame_geom;

@@ -34,6 +34,9 @@ typedef struct {
     uint64_t a, b;    /* two 64-bit hashes of (name, size, mtime, ctime, inode) per file */
     uint32_t n_files;
     uint8_t ok;       /* every file was stat'ed: usable for the ledger */
+    uint8_t from_records; /* not taken by the walk (nothing to look up: a fresh
+                             run): dc_fledger_window computes it from the
+                             header pass's fstat of each file (dc_record.stat) */
 } dc_folder_sig;
 
 void dc_folder_sig_init(dc_folder_sig *s);
@@ -89,13 +92,17 @@ dc_walk_cursor *dc_walk_open(const dc_config *cfg, int (*stop)(void));
 int dc_walk_next(dc_walk_cursor *c, dc_filelist *fl, size_t max_files, char *err, size_t errlen);
 void dc_walk_close(dc_walk_cursor *c);
 
-/* Resume (dc_folderledger.h): sign every folder (one fstatat per regular
- * file, before any is read) and ask done(ctx, folder, sig); a done folder
+/* With a folder ledger (dc_folderledger.h): every scope gets a scope_sig.
+ * For each folder the walk asks known(ctx, folder) first, before any stat.
+ * 0 (an empty ledger, a folder never recorded): no stat at all, the
+ * scope_sig is from_records (ok 0 when a directory entry could not be
+ * typed).  1 (a resume): sign the folder (one fstatat per regular file,
+ * before any is read) and ask done(ctx, folder, sig); a done folder
  * becomes a scope without files, scope_done 1, and counts as one file
  * towards the window (so a window of done folders stays bounded).  Before
  * the first dc_walk_next. */
-void dc_walk_set_ledger(dc_walk_cursor *c, int (*done)(void *ctx, const char *dir,
-                                                       const dc_folder_sig *sig),
+void dc_walk_set_ledger(dc_walk_cursor *c, int (*known)(void *ctx, const char *dir),
+                        int (*done)(void *ctx, const char *dir, const dc_folder_sig *sig),
                         void *ctx);
 
 /* Non-UTF-8 file names (issue 6).  Paths are kept byte-exact for opening

@@ -266,6 +266,7 @@ void dc_dataset_clear(dc_dataset *ds)
     ds->pixel.bot_cap = bot_cap;
     ds->pixel.frags_cap = frags_cap;
     ds->file_size = 0;
+    memset(&ds->stat, 0, sizeof ds->stat);
     ds->bytes_read = 0;
     if (ds->path) ds->path[0] = '\0';
     ds->mem = NULL;
@@ -1207,6 +1208,9 @@ int dc_parse_fd(int fd, const char *path, const dc_parse_opts *o, dc_dataset *ds
     }
     p.fd = fd;
     p.v_size = ds->file_size = (uint64_t)st.st_size;
+    ds->stat = (dc_file_stat){(uint64_t)st.st_size, (uint64_t)st.st_ino,
+                              (int64_t)st.st_mtim.tv_sec * 1000000000 + st.st_mtim.tv_nsec,
+                              (int64_t)st.st_ctim.tv_sec * 1000000000 + st.st_ctim.tv_nsec, 1};
     errno = 0;
     int rc = parse_all(&p);
     free(p.cre);

@@ -606,7 +606,7 @@ static void w_frame(uint8_t **q, const dc_frame_geom *g)
 void dc_record_pack(const dc_record *r, dc_buf *out)
 {
     /* every string is bounded by its array; 256 covers the fixed fields */
-    size_t most = 256 + 9 * 2 + sizeof r->reason + 4 * sizeof r->sop_uid + sizeof r->modality +
+    size_t most = 256 + 33 + 9 * 2 + sizeof r->reason + 4 * sizeof r->sop_uid + sizeof r->modality +
                   sizeof r->photometric + sizeof r->sop_class + sizeof r->image_type + 1 +
                   (size_t)r->n_frame_geom * FRAME_PACKED;
     dc_buf_reserve(out, most);
@@ -645,6 +645,11 @@ void dc_record_pack(const dc_record *r, dc_buf *out)
     dc_wire_w_u(&q, r->frames, 4);
     dc_wire_w_u(&q, r->file_size, 8);
     dc_wire_w_u(&q, r->col_sig, 8);
+    dc_wire_w_u(&q, r->stat.size, 8);
+    dc_wire_w_u(&q, r->stat.ino, 8);
+    dc_wire_w_u(&q, (uint64_t)r->stat.mtime_ns, 8);
+    dc_wire_w_u(&q, (uint64_t)r->stat.ctime_ns, 8);
+    dc_wire_w_u(&q, r->stat.ok, 1);
     dc_wire_w_u(&q, r->n_frame_geom, 4);
     for (uint32_t f = 0; f < r->n_frame_geom; f++) w_frame(&q, &r->frame_geom[f]);
     out->len += (size_t)(q - q0);
@@ -715,6 +720,11 @@ static void unpack_fields(dc_wire_rd *rd, dc_record *r)
     r->frames = (uint32_t)dc_wire_get_u(rd, 4);
     r->file_size = dc_wire_get_u(rd, 8);
     r->col_sig = dc_wire_get_u(rd, 8);
+    r->stat.size = dc_wire_get_u(rd, 8);
+    r->stat.ino = dc_wire_get_u(rd, 8);
+    r->stat.mtime_ns = (int64_t)dc_wire_get_u(rd, 8);
+    r->stat.ctime_ns = (int64_t)dc_wire_get_u(rd, 8);
+    r->stat.ok = (uint8_t)dc_wire_get_u(rd, 1);
 }
 
 static dc_palette *unpack_palette(dc_wire_rd *rd)

@@ -15,7 +15,10 @@
 #include <stdlib.h>
 #include <string.h>
 
-enum { LEDGER_KIND = 0 };
+/* kind 0: folder fingerprints (path, signature, settings); kind 1: a key of
+ * the path and settings only, "recorded at some time", so that a resume
+ * stats only the folders that can be in kind 0 */
+enum { LEDGER_KIND = 0, FOLDER_KIND = 1 };
 #define COUNT_MASK ((uint64_t)UINT32_MAX) /* low bits of a fingerprint: the folder's scans */
 
 /* ------------------------------------------------------------------ fingerprints */
@@ -85,6 +88,20 @@ dc_idfp dc_fledger_key(const uint64_t cfg[2], const char *folder_view, const dc_
     return f;
 }
 
+/* the path key (kind 1): the folder and the settings, no signature */
+static dc_idfp folder_key(const uint64_t cfg[2], const char *folder_view)
+{
+    dc_buf b;
+    dc_buf_init(&b);
+    mix(&b, cfg, 2 * sizeof *cfg);
+    mix_str(&b, folder_view);
+    mix_int(&b, 2); /* never equal to a kind 0 key's input */
+    uint64_t d[2];
+    digest2(&b, d);
+    dc_buf_free(&b);
+    return (dc_idfp){d[0], d[1]};
+}
+
 /* the fingerprint recorded: the key with the folder's number of scans */
 static dc_idfp with_count(dc_idfp key, uint32_t n_scans)
 {
@@ -127,22 +144,37 @@ int dc_fledger_open(dc_fledger *l, int trusted, char *err, size_t errlen)
                 "are read again",
                 l->set.dir);
         dc_doneset_reset(&l->set, LEDGER_KIND);
+        dc_doneset_reset(&l->set, FOLDER_KIND);
         if (dc_doneset_write_manifest(&l->set, (const char *const[]){NULL, NULL},
                                       (const uint64_t[]){UINT64_MAX, UINT64_MAX}, err,
                                       errlen) != 0)
             return -1;
     }
     dc_doneset_mark_start(&l->set, LEDGER_KIND);
+    dc_doneset_mark_start(&l->set, FOLDER_KIND);
     l->active = 1;
     dc_debug("%s: %llu folders done before (retry_unreadable %d)", l->set.dir,
              (unsigned long long)dc_doneset_count(&l->set, LEDGER_KIND), l->retry_unreadable);
     return 0;
 }
 
+int dc_fledger_empty(const dc_fledger *l)
+{
+    return !l->active || l->set.k[LEDGER_KIND].n_lookup == 0;
+}
+
+int dc_fledger_known(void *ledger, const char *dir)
+{
+    dc_fledger *l = ledger;
+    if (dc_fledger_empty(l)) return 0;
+    if (l->set.k[FOLDER_KIND].n_lookup == 0) return 1; /* written before path keys: ask all */
+    return dc_doneset_has_fp(&l->set, FOLDER_KIND, folder_key(l->cfg, dc_privacy_folder_view(dir)));
+}
+
 int dc_fledger_has(void *ledger, const char *dir, const dc_folder_sig *sig)
 {
     dc_fledger *l = ledger;
-    if (!l->active || l->set.k[LEDGER_KIND].n_lookup == 0) return 0;
+    if (dc_fledger_empty(l)) return 0;
     const char *view = dc_privacy_folder_view(dir);
     int done = ledger_has(l, dc_fledger_key(l->cfg, view, sig, 0), &l->skipped_scans) ||
                (!l->retry_unreadable &&
@@ -178,6 +210,30 @@ static int cmp_ref(const void *pa, const void *pb)
     return 0;
 }
 
+void dc_fledger_sign_records(const dc_filelist *fl, const dc_record *recs, size_t n_recs,
+                             dc_folder_sig *sigs)
+{
+    size_t ns = fl->scope_sig ? fl->n_sig : 0;
+    for (size_t s = 0; s < ns; s++) sigs[s] = fl->scope_sig[s];
+    /* by file, not by record order: whatever order the ranks' records came in */
+    const dc_record **by_file = dc_calloc(fl->n ? fl->n : 1, sizeof *by_file);
+    for (size_t i = 0; i < n_recs; i++)
+        if (recs[i].file_idx < fl->n) by_file[recs[i].file_idx] = &recs[i];
+    for (size_t i = 0; i < fl->n; i++) { /* walk order, as sign_folder (walk.c) */
+        uint32_t s = fl->files[i].scope;
+        if (s >= ns || !sigs[s].from_records || !sigs[s].ok) continue;
+        const dc_record *r = by_file[i];
+        if (!r || !r->stat.ok) { /* not opened or not a regular file: unsignable */
+            sigs[s].ok = 0;
+            continue;
+        }
+        const char *slash = strrchr(fl->files[i].path, '/');
+        dc_folder_sig_add(&sigs[s], slash ? slash + 1 : fl->files[i].path, r->stat.size,
+                          r->stat.mtime_ns, r->stat.ctime_ns, r->stat.ino);
+    }
+    free(by_file);
+}
+
 void dc_fledger_window(dc_fledger *l, const dc_filelist *fl, const dc_record *recs, size_t n_recs)
 {
     if (!l->active) return;
@@ -191,14 +247,18 @@ void dc_fledger_window(dc_fledger *l, const dc_filelist *fl, const dc_record *re
         if (s < n && (recs[i].kind == DC_FILE_DICOM || recs[i].kind == DC_FILE_BAD))
             l->f[s].tracked = 1;
     }
+    dc_folder_sig *sigs = dc_malloc((n ? n : 1) * sizeof *sigs);
+    dc_fledger_sign_records(fl, recs, n_recs, sigs);
     for (size_t s = 0; s < n; s++) {
         dc_fledger_folder *f = &l->f[s];
-        f->tracked = f->tracked && !fl->scope_done[s] && fl->scope_sig[s].ok;
+        f->tracked = f->tracked && !fl->scope_done[s] && sigs[s].ok;
         if (!f->tracked) continue;
         const char *view = dc_privacy_folder_view(fl->scopes.v[s]);
-        f->key = dc_fledger_key(l->cfg, view, &fl->scope_sig[s], 0);
-        f->key_unread = dc_fledger_key(l->cfg, view, &fl->scope_sig[s], 1);
+        f->key = dc_fledger_key(l->cfg, view, &sigs[s], 0);
+        f->key_unread = dc_fledger_key(l->cfg, view, &sigs[s], 1);
+        f->path_key = folder_key(l->cfg, view);
     }
+    free(sigs);
 }
 
 void dc_fledger_scan(dc_fledger *l, uint32_t scope, const char *scan_id, int done)
@@ -225,6 +285,7 @@ static void note_folder(dc_fledger *l, dc_fledger_folder *f)
     f->noted = 1;
     dc_doneset_note_fp(&l->set, LEDGER_KIND,
                        with_count(f->unread ? f->key_unread : f->key, f->n_scans));
+    dc_doneset_note_fp(&l->set, FOLDER_KIND, f->path_key);
 }
 
 void dc_fledger_planned(dc_fledger *l)

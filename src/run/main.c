@@ -357,7 +357,7 @@ static int run_windows(dc_run *r)
 {
     if (r->rank == 0) r->walk = dc_walk_open(r->cfg, walk_poll);
     if (r->rank == 0 && r->out.folders.active) /* resume: done folders are not read */
-        dc_walk_set_ledger(r->walk, dc_fledger_has, &r->out.folders);
+        dc_walk_set_ledger(r->walk, dc_fledger_known, dc_fledger_has, &r->out.folders);
     for (;; r->n_windows++) {
         int wk = walk_window(r);
         if (wk == WINDOW_FAILED) return EXIT_FAIL;

@@ -83,6 +83,9 @@ static void read_one(int fd, const char *path, uint32_t idx, uint32_t scope, dc_
     rec->scope = scope;
     dc_dataset_clear(ds);
     int rc = dc_parse_fd(fd, path, po, ds, err, sizeof err); /* fd -1: opens path */
+    /* the folder ledger signs the folder with this fstat, taken before the
+     * first byte was read (a later change makes the next resume read it) */
+    dc_file_stat first_stat = ds->stat;
     st->header_bytes += ds->bytes_read;
     int row_ok = keep != NULL;
     if (rc == DC_PARSE_ERROR && po->walk_fragments) {
@@ -121,6 +124,7 @@ static void read_one(int fd, const char *path, uint32_t idx, uint32_t scope, dc_
         if (rec->kind == DC_FILE_DICOMDIR) st->dicomdir++;
         if (row_ok && rec->kind == DC_FILE_DICOM) dc_worker_keep_row(keep, idx, ds);
     }
+    rec->stat = first_stat;
 }
 
 int dc_header_pass(MPI_Comm comm, const dc_config *cfg, const dc_filelist *fl,

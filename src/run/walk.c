@@ -183,7 +183,9 @@ struct dc_walk_cursor {
     dc_strvec unreadable; /* directories that could not be opened ... */
     dc_buf unreadable_kind; /* ... and DC_SCOPE_DENIED or DC_SCOPE_FAILED for each */
     int stat_failed;      /* a stat other than ENOENT failed in the current directory */
-    /* the folder ledger (dc_walk_set_ledger): NULL without one */
+    /* the folder ledger (dc_walk_set_ledger): ledger 0 without one */
+    int ledger;
+    int (*known)(void *ctx, const char *dir); /* 0: not signed here (from_records) */
     int (*done)(void *ctx, const char *dir, const dc_folder_sig *sig);
     void *done_ctx;
     size_t n_done;        /* done folders in the window being filled */
@@ -308,6 +310,7 @@ void dc_folder_sig_init(dc_folder_sig *s)
     s->b = 0x9e3779b97f4a7c15ULL;
     s->n_files = 0;
     s->ok = 1;
+    s->from_records = 0;
 }
 
 void dc_folder_sig_add(dc_folder_sig *s, const char *name, uint64_t size, int64_t mtime_ns,
@@ -381,7 +384,7 @@ static void add_files(walker *w, const char *dir, const level *lv, int is_input,
     for (size_t i = 0; i < lv->n; i++) nfiles += lv->e[i].kind == E_FILE;
     if (nfiles == 0 && !is_input) return;
     uint32_t scope = add_scope(w->fl, dir, is_input);
-    if (w->done) set_scope_sig(w->fl, scope, sig, 0);
+    if (w->ledger) set_scope_sig(w->fl, scope, sig, 0);
     for (size_t i = 0; i < lv->n; i++)
         if (lv->e[i].kind == E_FILE)
             add_file(w->fl, join_path(dir, lv->e[i].name), scope);
@@ -398,7 +401,7 @@ static size_t count_files(const level *lv)
  * handed on as a scope without files, marked done (dc_folderledger.h). */
 static int add_if_done(walker *w, const frame *f)
 {
-    if (!w->done || !f->sig.ok || f->sig.n_files == 0) return 0;
+    if (!w->ledger || !f->sig.ok || f->sig.from_records || f->sig.n_files == 0) return 0;
     if (!w->done(w->done_ctx, f->dir, &f->sig)) return 0;
     uint32_t scope = add_scope(w->fl, f->dir, f->is_input);
     set_scope_sig(w->fl, scope, &f->sig, 1);
@@ -423,7 +426,15 @@ static void visit_dir(walker *w, const char *dir, int is_input)
     int rc = read_entries(w, d, dir, &lv);
     dc_folder_sig sig;
     memset(&sig, 0, sizeof sig);
-    if (w->done && rc == 0 && !w->stat_failed) sign_folder(dirfd(d), &lv, &sig);
+    /* known: the ledger may hold it (a folder without files is never done) */
+    int sign_here = w->ledger && rc == 0 && count_files(&lv) > 0 && w->known(w->done_ctx, dir);
+    if (sign_here && rc == 0 && !w->stat_failed) {
+        sign_folder(dirfd(d), &lv, &sig);
+    } else if (w->ledger && !sign_here) { /* signed from the header pass's records */
+        dc_folder_sig_init(&sig);
+        sig.ok = rc == 0 && !w->stat_failed;
+        sig.from_records = 1;
+    }
     closedir(d);
     w->fl->n_dirs++;
     if (rc != 0 || w->stat_failed) w->fl->n_dir_errors++;
@@ -552,10 +563,12 @@ int dc_walk_next(dc_walk_cursor *w, dc_filelist *fl, size_t max_files, char *err
     return 0;
 }
 
-void dc_walk_set_ledger(dc_walk_cursor *w, int (*done)(void *ctx, const char *dir,
-                                                       const dc_folder_sig *sig),
+void dc_walk_set_ledger(dc_walk_cursor *w, int (*known)(void *ctx, const char *dir),
+                        int (*done)(void *ctx, const char *dir, const dc_folder_sig *sig),
                         void *ctx)
 {
+    w->ledger = 1;
+    w->known = known;
     w->done = done;
     w->done_ctx = ctx;
 }

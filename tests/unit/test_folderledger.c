@@ -7,7 +7,10 @@
  * checkpoint committed it (a "kill" before loses it); folders without DICOM
  * files, skipped folders and folders with an unsigned file are never
  * recorded; with retry_unreadable a folder with unreadable scans is not
- * "done"; an untrusted ledger (done-set rebuilt) is dropped.
+ * "done"; an untrusted ledger (done-set rebuilt) is dropped.  The walk's
+ * signature (fstatat per file, a resume) equals the one computed from the
+ * header pass's fstat in each record (a fresh run) for an unchanged
+ * folder, and a file changed or removed in between tells them apart.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -15,9 +18,12 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <cmocka.h>
+
+#include "dc_dicom.h"
 
 #include "dc_folderledger.h"
 
@@ -232,6 +238,11 @@ static void test_window_commit(void **state)
     /* a resume that skips them counts their scans "already done" */
     dc_fledger_init(&l, ldir, &cfg);
     assert_int_equal(dc_fledger_open(&l, 1, err, sizeof err), 0);
+    /* the walk stats only folders recorded before (path keys) */
+    assert_true(dc_fledger_known(&l, "in/f0"));
+    assert_true(dc_fledger_known(&l, "in/f2"));
+    assert_false(dc_fledger_known(&l, "in/f3")); /* no DICOM: never recorded */
+    assert_false(dc_fledger_known(&l, "in/new"));
     assert_true(dc_fledger_has(&l, "in/f0", &w.fl.scope_sig[0]));
     assert_true(dc_fledger_has(&l, "in/f2", &w.fl.scope_sig[2]));
     assert_int_equal(dc_fledger_take_skipped(&l), 3); /* 2 + 1 */
@@ -244,6 +255,7 @@ static void test_window_commit(void **state)
     dc_fledger_init(&l, ldir, &cfg);
     assert_int_equal(dc_fledger_open(&l, 0, err, sizeof err), 0);
     assert_false(dc_fledger_has(&l, "in/f0", &w.fl.scope_sig[0]));
+    assert_false(dc_fledger_known(&l, "in/f0"));
     dc_fledger_free(&l);
     assert_false(done_now("in/f0", &w.fl, 0, 0));
     dc_filelist_free(&w.fl);
@@ -304,6 +316,149 @@ static void test_find_range(void **state)
     teardown_dir();
 }
 
+/* ------------------------------------------------------------------ walk vs records */
+
+static void write_file(const char *dir, const char *name, const char *text)
+{
+    char path[600];
+    snprintf(path, sizeof path, "%s/%s", dir, name);
+    FILE *f = fopen(path, "w");
+    assert_non_null(f);
+    fputs(text, f);
+    fclose(f);
+}
+
+static int never_done(void *ctx, const char *dir, const dc_folder_sig *sig)
+{
+    (void)ctx, (void)dir, (void)sig;
+    return 0;
+}
+
+static int known_all(void *ctx, const char *dir)
+{
+    (void)ctx, (void)dir;
+    return 1;
+}
+
+static int known_none(void *ctx, const char *dir)
+{
+    (void)ctx, (void)dir;
+    return 0;
+}
+
+/* the whole tree in one window; known 0: the walk makes no stat */
+static void walk_with_ledger(const dc_config *cfg, int (*known)(void *, const char *),
+                             dc_filelist *fl)
+{
+    char err[DC_ERRLEN] = "";
+    dc_filelist_init(fl);
+    dc_walk_cursor *w = dc_walk_open(cfg, NULL);
+    dc_walk_set_ledger(w, known, never_done, NULL);
+    assert_int_equal(dc_walk_next(w, fl, SIZE_MAX, err, sizeof err), 1);
+    dc_walk_close(w);
+}
+
+/* the records as the header pass makes them (each file parsed once, its
+ * fstat kept), in reverse order: the signature must not depend on it */
+static dc_record *records_of(const dc_filelist *fl)
+{
+    dc_record *r = calloc(fl->n ? fl->n : 1, sizeof *r);
+    dc_dataset ds;
+    dc_dataset_init(&ds);
+    dc_parse_opts po;
+    dc_parse_opts_default(&po);
+    for (size_t i = 0; i < fl->n; i++) {
+        char err[DC_ERRLEN] = "";
+        dc_record *ri = &r[fl->n - 1 - i];
+        dc_record_init(ri);
+        ri->file_idx = (uint32_t)i;
+        ri->scope = fl->files[i].scope;
+        (void)dc_parse_file(fl->files[i].path, &po, &ds, err, sizeof err);
+        ri->stat = ds.stat;
+    }
+    dc_dataset_free(&ds);
+    return r;
+}
+
+static void test_walk_vs_records(void **state)
+{
+    (void)state;
+    setup_dir();
+    char in[400], sub[400], other[400];
+    snprintf(in, sizeof in, "%s/in", g_dir);
+    snprintf(sub, sizeof sub, "%s/in/sub", g_dir);
+    snprintf(other, sizeof other, "%s/in/other", g_dir);
+    assert_int_equal(mkdir(in, 0755), 0);
+    assert_int_equal(mkdir(sub, 0755), 0);
+    assert_int_equal(mkdir(other, 0755), 0);
+    write_file(in, "b.dcm", "not dicom");
+    write_file(in, "a.dcm", "x");
+    write_file(in, "c_long_name.txt", "some text");
+    write_file(sub, "1", "12");
+    write_file(sub, "2", "");
+    write_file(other, "only", "o");
+    dc_config cfg;
+    dc_config_init(&cfg);
+    cfg.recursive = 1;
+    dc_strvec_push(&cfg.folders, in);
+
+    dc_filelist by_walk, by_recs;
+    walk_with_ledger(&cfg, known_all, &by_walk);  /* a resume: signed in the walk */
+    walk_with_ledger(&cfg, known_none, &by_recs); /* a fresh run: signed from records */
+    assert_int_equal(by_walk.n, 6);
+    assert_int_equal(by_recs.n, 6);
+    assert_int_equal(by_recs.n_sig, 3);
+    assert_int_equal(by_walk.n_sig, 3);
+    for (size_t s = 0; s < by_recs.n_sig; s++) {
+        assert_true(by_recs.scope_sig[s].from_records);
+        assert_int_equal(by_recs.scope_sig[s].n_files, 0); /* no stat in the walk */
+        assert_false(by_walk.scope_sig[s].from_records);
+    }
+    dc_record *recs = records_of(&by_recs);
+    dc_folder_sig sigs[3];
+    dc_fledger_sign_records(&by_recs, recs, by_recs.n, sigs);
+    uint32_t want_files[3] = {3, 1, 2}; /* in, in/other, in/sub */
+    for (size_t s = 0; s < 3; s++) {
+        assert_true(sigs[s].ok);
+        assert_int_equal(sigs[s].n_files, want_files[s]);
+        assert_true(sig_eq(sigs[s], by_walk.scope_sig[s]));
+        if (s) assert_false(sig_eq(sigs[s], sigs[0]));
+    }
+    /* the key the fresh run records is the one the resume looks up */
+    uint64_t c[2];
+    dc_fledger_config(&cfg, c);
+    dc_idfp k1 = dc_fledger_key(c, in, &sigs[0], 0),
+            k2 = dc_fledger_key(c, in, &by_walk.scope_sig[0], 0);
+    assert_true(k1.a == k2.a && k1.b == k2.b);
+
+    /* a record without a stat (a file that vanished before the header pass
+     * opened it, or is no longer regular) makes its folder unsignable only */
+    recs[by_recs.n - 1].stat.ok = 0; /* file 0: in/a.dcm */
+    dc_fledger_sign_records(&by_recs, recs, by_recs.n, sigs);
+    assert_false(sigs[0].ok);
+    assert_true(sigs[1].ok && sigs[2].ok);
+    /* a file without any record: unsignable as well */
+    dc_fledger_sign_records(&by_recs, recs, by_recs.n - 2, sigs);
+    assert_false(sigs[0].ok);
+
+    /* a file rewritten after the walk signed it: the records, taken later,
+     * differ (the resume reads the folder again) */
+    write_file(sub, "2", "now longer");
+    for (size_t i = 0; i < by_recs.n; i++) dc_record_free(&recs[i]);
+    free(recs);
+    recs = records_of(&by_recs);
+    dc_fledger_sign_records(&by_recs, recs, by_recs.n, sigs);
+    assert_true(sig_eq(sigs[0], by_walk.scope_sig[0]));
+    assert_false(sig_eq(sigs[2], by_walk.scope_sig[2]));
+
+    for (size_t i = 0; i < by_recs.n; i++) dc_record_free(&recs[i]);
+    free(recs);
+    dc_filelist_free(&by_walk);
+    dc_filelist_free(&by_recs);
+    dc_config_free(&cfg);
+    teardown_dir();
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -312,6 +467,7 @@ int main(void)
         cmocka_unit_test(test_key),
         cmocka_unit_test(test_window_commit),
         cmocka_unit_test(test_find_range),
+        cmocka_unit_test(test_walk_vs_records),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
