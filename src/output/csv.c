@@ -76,7 +76,7 @@ static inline int word_flags(uint64_t w)
 /* bit 1: needs quotes; bit 2: holds bytes that are not well-formed UTF-8.
  * ASCII 8 bytes at a time; the last word of a value of 8 bytes or more is
  * its last 8 bytes, and a shorter value is one word of its (overlapping)
- * first and last bytes, zero-padded: re-reading checked bytes changes no
+ * first and last bytes, repeated: re-reading checked bytes changes no
  * flag.  The first word with a byte >= 0x80 and what follows go byte by
  * byte. */
 static int field_flags(const char *s, size_t n)
@@ -90,7 +90,8 @@ static int field_flags(const char *s, size_t n)
             memcpy(&hi, s + n - 4, 4);
             w = (uint64_t)hi << 32 | lo;
         } else if (n) {
-            w = (uint64_t)u[0] | (uint64_t)u[n / 2] << 8 | (uint64_t)u[n - 1] << 16;
+            uint64_t v = (uint64_t)u[0] | (uint64_t)u[n / 2] << 8 | (uint64_t)u[n - 1] << 16;
+            w = v | v << 24 | v << 48; /* no zero padding: a zero byte is below '-' */
         } else {
             return 0;
         }
@@ -454,7 +455,7 @@ static const long *map_columns(const dc_colset *c, const dc_row *row, size_t *mi
 static void put_value(dc_buf *out, const char *v)
 {
     size_t n = v ? strlen(v) : 0;
-    dc_buf_reserve(out, n + 1);
+    if (out->len + n + 2 > out->cap) dc_buf_reserve(out, n + 1); /* (the call only to grow) */
     out->data[out->len++] = ','; /* (terminated by the next append) */
     if (!v) return;
     if (!formula_guard) {
