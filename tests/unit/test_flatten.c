@@ -972,18 +972,25 @@ static void test_value_cache_many(void **state)
     dc_row_free(&r);
 }
 
+/* two files of other columns: a (PatientID A1, Modality CT) and b
+ * (PatientID b_pid, Manufacturer ACME) */
+static void two_kinds(dc_dataset *a, dc_dataset *b, const char *b_pid)
+{
+    dc_dataset_init(a);
+    top(a, DC_TAG(0x0010, 0x0020), "LO", "A1");
+    top(a, DC_TAG(0x0008, 0x0060), "CS", "CT");
+    dc_dataset_init(b);
+    top(b, DC_TAG(0x0010, 0x0020), "LO", b_pid);
+    top(b, DC_TAG(0x0008, 0x0070), "LO", "ACME");
+}
+
 /* compact copies of rows with the same columns share them; each keeps its
  * own values, and outlives the others and the row it was copied from */
 static void test_compact_copy_shares_columns(void **state)
 {
     (void)state;
     dc_dataset a, b;
-    dc_dataset_init(&a);
-    top(&a, DC_TAG(0x0010, 0x0020), "LO", "A1");
-    top(&a, DC_TAG(0x0008, 0x0060), "CS", "CT");
-    dc_dataset_init(&b);
-    top(&b, DC_TAG(0x0010, 0x0020), "LO", "B1");
-    top(&b, DC_TAG(0x0008, 0x0070), "LO", "ACME");
+    two_kinds(&a, &b, "B1");
     dc_row r, c1, c2, c3, c4, c5;
     dc_row_init(&r);
     flatten_again(&a, &r);
@@ -1049,12 +1056,7 @@ static void test_format_values_shared_columns(void **state)
     const char *pid = "PatientID (0010, 0020)", *mod = "Modality (0008, 0060)",
                *man = "Manufacturer (0008, 0070)";
     dc_dataset a, b;
-    dc_dataset_init(&a);
-    top(&a, DC_TAG(0x0010, 0x0020), "LO", "A1");
-    top(&a, DC_TAG(0x0008, 0x0060), "CS", "CT");
-    dc_dataset_init(&b);
-    top(&b, DC_TAG(0x0010, 0x0020), "LO", "B,1");
-    top(&b, DC_TAG(0x0008, 0x0070), "LO", "ACME");
+    two_kinds(&a, &b, "B,1");
     dc_row r, c1, c2, c3;
     dc_row_init(&r);
     flatten_again(&a, &r);
