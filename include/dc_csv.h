@@ -47,6 +47,9 @@ typedef struct {
     /* open-addressing hash index name -> position, rebuilt by dc_colset_sort */
     size_t *idx;
     size_t idx_cap;
+    /* changes (to a value unique in the process) whenever the columns change:
+     * init, add, sort, free; caches of column positions key on it */
+    uint64_t stamp;
 } dc_colset;
 
 void dc_colset_init(dc_colset *c);

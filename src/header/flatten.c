@@ -47,6 +47,7 @@ struct dc_row_block {
 /* the columns of compact copies, shared while they are the same */
 struct dc_row_cols {
     size_t refs, n;
+    uint64_t id;     /* unique in the process (dc_row_cols_id) */
     dc_column *cols; /* n columns, then their names */
 };
 
@@ -209,8 +210,10 @@ static struct dc_row_cols *copy_cols(const dc_row *src)
     size_t bytes = 0;
     for (size_t i = 0; i < src->n; i++) bytes += strlen(src->cols[i].name) + 1;
     struct dc_row_cols *sh = dc_malloc(sizeof *sh + src->n * sizeof(dc_column) + bytes);
+    static uint64_t last_id; /* compact copies are made on the main thread */
     sh->refs = 1;
     sh->n = src->n;
+    sh->id = ++last_id;
     sh->cols = (dc_column *)(sh + 1);
     char *at = (char *)(sh->cols + src->n);
     for (size_t i = 0; i < src->n; i++) {
@@ -249,6 +252,11 @@ static struct dc_row_cols *shared_cols(const dc_row *src)
     x->last_gen = x->cols_gen; /* the memo's rows keep the generation */
     x->last->refs++;
     return x->last;
+}
+
+uint64_t dc_row_cols_id(const dc_row *r)
+{
+    return r->shared ? r->shared->id : 0;
 }
 
 void dc_row_compact_copy(const dc_row *src, dc_row *dst)

@@ -162,11 +162,21 @@ typedef struct {
     uint32_t n;
 } st_subset;
 
+/* n zeroed items: in small (n_small of them, the caller's) when they fit,
+ * which spares the heap for the single-file scans of a crawl, else on it */
+static st_item *new_items(uint32_t n, st_item *small, uint32_t n_small)
+{
+    if (n > n_small) return dc_calloc(n, sizeof(st_item));
+    memset(small, 0, n * sizeof *small);
+    return small;
+}
+
 static st_item *make_items(const dc_record *recs, const char *const *paths, const uint32_t *mem,
-                           uint32_t n_mem, const st_subset *sub, uint32_t *n_items)
+                           uint32_t n_mem, const st_subset *sub, st_item *small, uint32_t n_small,
+                           uint32_t *n_items)
 {
     if (sub) {
-        st_item *it = dc_calloc(sub->n, sizeof *it);
+        st_item *it = new_items(sub->n, small, n_small);
         for (uint32_t k = 0; k < sub->n; k++) {
             const dc_record *r = &recs[sub->rec[k]];
             item_from_frame(r, sub->rec[k], sub->frame[k], paths[r->file_idx], &it[k]);
@@ -176,7 +186,7 @@ static st_item *make_items(const dc_record *recs, const char *const *paths, cons
     }
     uint32_t n = 0;
     for (uint32_t i = 0; i < n_mem; i++) n += items_of(&recs[mem[i]]);
-    st_item *it = dc_calloc(n, sizeof *it);
+    st_item *it = new_items(n, small, n_small);
     uint32_t k = 0;
     for (uint32_t i = 0; i < n_mem; i++) {
         const dc_record *r = &recs[mem[i]];
@@ -695,9 +705,11 @@ static void stack_items(dc_scan *s, const dc_record *recs, const char *const *pa
                         const uint32_t *mem, uint32_t n_mem, const st_subset *sub,
                         const dc_group_opts *o, dc_buf *w)
 {
+    enum { N_SMALL = 4 }; /* items of small scans stay off the heap */
+    st_item small_it[N_SMALL], small_out[N_SMALL];
     uint32_t n;
-    st_item *it = make_items(recs, paths, mem, n_mem, sub, &n);
-    st_item *out = dc_malloc(n * sizeof *out);
+    st_item *it = make_items(recs, paths, mem, n_mem, sub, small_it, N_SMALL, &n);
+    st_item *out = n <= N_SMALL ? small_out : dc_malloc(n * sizeof *out);
     st_order ord = {"single", 1};
     if (o->volumes) {
         int single_mf = n_mem == 1 && recs[mem[0]].frames > 1;
@@ -730,8 +742,8 @@ static void stack_items(dc_scan *s, const dc_record *recs, const char *const *pa
     else
         s->cost = b->file_size;
     if (sub && o->write_pixeldata && b->frames > n) s->cost = s->cost / b->frames * n; /* a part */
-    free(it);
-    free(out);
+    if (it != small_it) free(it);
+    if (out != small_out) free(out);
 }
 
 static int cmp_u32(const void *a, const void *b)

@@ -12,6 +12,7 @@
 
 #include <cmocka.h>
 
+#include "dc_charset.h"
 #include "dc_colkey.h"
 #include "dc_csv.h"
 #include "dc_names.h"
@@ -423,6 +424,67 @@ static void test_quoting_every_offset(void **state)
     dc_buf_free(&b);
 }
 
+/* dc_csv_fieldn against a byte-at-a-time oracle on random strings of 0-40
+ * bytes over specials, the bytes around them ('-' ',' '.'), NUL, valid and
+ * stray UTF-8 bytes: csv.c checks 8 bytes at a time, with overlapping last
+ * words and a packed word for values under 8 bytes. */
+static void oracle_field(dc_buf *out, const char *s, size_t n)
+{
+    dc_buf t;
+    dc_buf_init(&t);
+    const unsigned char *u = (const unsigned char *)s;
+    for (size_t i = 0; i < n;) {
+        size_t k = u[i] < 0x80 ? 1 : dc_utf8_seq_len(u + i, n - i);
+        if (k) {
+            dc_buf_append(&t, s + i, k);
+            i += k;
+        } else {
+            dc_buf_printf(&t, "\\x%02x", u[i++]);
+        }
+    }
+    int quote = 0;
+    for (size_t i = 0; i < t.len; i++)
+        if (t.data[i] == ',' || t.data[i] == '"' || t.data[i] == '\n' || t.data[i] == '\r') quote = 1;
+    if (quote) dc_buf_putc(out, '"');
+    for (size_t i = 0; i < t.len; i++) {
+        dc_buf_putc(out, t.data[i]);
+        if (quote && t.data[i] == '"') dc_buf_putc(out, '"');
+    }
+    if (quote) dc_buf_putc(out, '"');
+    dc_buf_free(&t);
+}
+
+static void test_fieldn_matches_oracle(void **state)
+{
+    (void)state;
+    static const char alphabet[] = {'a', '1', ' ', '-', ',', '+', '.', '"', '\n', '\r', '\0', '\\',
+                                    '\xc3', '\xa9', '\xff', '\x80', '\xe2', '\x82', '\xac'};
+    uint64_t x = 88172645463325252ULL;
+    dc_buf got, want;
+    dc_buf_init(&got);
+    dc_buf_init(&want);
+    for (int round = 0; round < 200000; round++) {
+        char s[40];
+        x ^= x << 13, x ^= x >> 7, x ^= x << 17;
+        size_t n = (size_t)(x % 41);
+        int sparse = (int)(x >> 8) % 3; /* 0: any byte; else mostly 'a' */
+        for (size_t i = 0; i < n; i++) {
+            x ^= x << 13, x ^= x >> 7, x ^= x << 17;
+            size_t k = (size_t)(x >> 20) % (sparse ? 40 : sizeof alphabet);
+            s[i] = k < sizeof alphabet ? alphabet[k] : 'a';
+        }
+        dc_buf_reset(&got);
+        dc_buf_reset(&want);
+        dc_csv_fieldn(&got, s, n);
+        oracle_field(&want, s, n);
+        if (got.len != want.len || memcmp(got.data, want.data, got.len) != 0)
+            fail_msg("round %d, %zu bytes: got %.*s want %.*s", round, n, (int)got.len, got.data,
+                     (int)want.len, want.data);
+    }
+    dc_buf_free(&got);
+    dc_buf_free(&want);
+}
+
 /* ---- column names back to keys and styles (colkey.c, names.c) ---- */
 
 static void key_is(const char *name, int depth, uint32_t a, uint32_t b, uint32_t c)
@@ -506,6 +568,7 @@ int main(void)
         cmocka_unit_test(test_empty_colset),
         cmocka_unit_test(test_values_then_remap),
         cmocka_unit_test(test_quoting_every_offset),
+        cmocka_unit_test(test_fieldn_matches_oracle),
         cmocka_unit_test(test_colkey_both_styles),
         cmocka_unit_test(test_header_style),
     };

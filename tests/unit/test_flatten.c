@@ -20,6 +20,7 @@
 #include <cmocka.h>
 
 #include "dc_colkey.h"
+#include "dc_csv.h"
 #include "dc_flatten.h"
 
 /* ---- building datasets ---- */
@@ -971,18 +972,25 @@ static void test_value_cache_many(void **state)
     dc_row_free(&r);
 }
 
+/* two files of other columns: a (PatientID A1, Modality CT) and b
+ * (PatientID b_pid, Manufacturer ACME) */
+static void two_kinds(dc_dataset *a, dc_dataset *b, const char *b_pid)
+{
+    dc_dataset_init(a);
+    top(a, DC_TAG(0x0010, 0x0020), "LO", "A1");
+    top(a, DC_TAG(0x0008, 0x0060), "CS", "CT");
+    dc_dataset_init(b);
+    top(b, DC_TAG(0x0010, 0x0020), "LO", b_pid);
+    top(b, DC_TAG(0x0008, 0x0070), "LO", "ACME");
+}
+
 /* compact copies of rows with the same columns share them; each keeps its
  * own values, and outlives the others and the row it was copied from */
 static void test_compact_copy_shares_columns(void **state)
 {
     (void)state;
     dc_dataset a, b;
-    dc_dataset_init(&a);
-    top(&a, DC_TAG(0x0010, 0x0020), "LO", "A1");
-    top(&a, DC_TAG(0x0008, 0x0060), "CS", "CT");
-    dc_dataset_init(&b);
-    top(&b, DC_TAG(0x0010, 0x0020), "LO", "B1");
-    top(&b, DC_TAG(0x0008, 0x0070), "LO", "ACME");
+    two_kinds(&a, &b, "B1");
     dc_row r, c1, c2, c3, c4, c5;
     dc_row_init(&r);
     flatten_again(&a, &r);
@@ -1016,6 +1024,77 @@ static void test_compact_copy_shares_columns(void **state)
     dc_row_free(&c2);
     dc_row_free(&c3);
     dc_row_free(&c5);
+    dc_dataset_free(&a);
+    dc_dataset_free(&b);
+}
+
+
+/* CSV values of rows whose columns are shared lists (csv.c keeps the
+ * name -> column map of the last list): a colset that changes (add, sort)
+ * between rows of the same list, rows of another list and lists made after
+ * others were freed (possibly at the same address) give the right values. */
+static void expect_values(const dc_colset *c, const dc_row *r, const char *want, size_t missing)
+{
+    dc_buf b;
+    dc_buf_init(&b);
+    assert_int_equal(dc_csv_format_values(c, r, &b), missing);
+    assert_string_equal(dc_buf_cstr(&b), want);
+    dc_buf_free(&b);
+}
+
+static void add_col(dc_colset *c, const char *name)
+{
+    dc_column col;
+    dc_column_key_from_name(name, &col);
+    col.name = (char *)name;
+    dc_colset_add(c, &col);
+}
+
+static void test_format_values_shared_columns(void **state)
+{
+    (void)state;
+    const char *pid = "PatientID (0010, 0020)", *mod = "Modality (0008, 0060)",
+               *man = "Manufacturer (0008, 0070)";
+    dc_dataset a, b;
+    two_kinds(&a, &b, "B,1");
+    dc_row r, c1, c2, c3;
+    dc_row_init(&r);
+    flatten_again(&a, &r);
+    dc_row_compact_copy(&r, &c1);
+    memcpy(a.buf + a.el[0].val, "A2", 2);
+    flatten_again(&a, &r);
+    dc_row_compact_copy(&r, &c2);
+    flatten_again(&b, &r);
+    dc_row_compact_copy(&r, &c3);
+    assert_ptr_equal(c1.cols, c2.cols); /* one list: the map is reused */
+    dc_colset c;
+    dc_colset_init(&c);
+    add_col(&c, pid);
+    add_col(&c, mod);
+    expect_values(&c, &c1, ",A1,CT\n", 0);
+    expect_values(&c, &c2, ",A2,CT\n", 0);
+    expect_values(&c, &c3, ",\"B,1\",\n", 1); /* Manufacturer not in c */
+    expect_values(&c, &c1, ",A1,CT\n", 0);
+    add_col(&c, man); /* the set changes between rows of one list */
+    expect_values(&c, &c2, ",A2,CT,\n", 0);
+    expect_values(&c, &c3, ",\"B,1\",,ACME\n", 0);
+    dc_colset_sort(&c); /* tag order: Modality, Manufacturer, PatientID */
+    expect_values(&c, &c3, ",,ACME,\"B,1\"\n", 0);
+    expect_values(&c, &c1, ",CT,,A1\n", 0);
+    expect_values(&c, &c2, ",CT,,A2\n", 0);
+    dc_row_free(&c1);
+    dc_row_free(&c2);
+    for (int k = 0; k < 4; k++) { /* new lists after the old ones are gone */
+        const dc_dataset *ds = k % 2 ? &b : &a;
+        flatten_again(ds, &r);
+        dc_row_compact_copy(&r, &c1);
+        expect_values(&c, &c1, k % 2 ? ",,ACME,\"B,1\"\n" : ",CT,,A2\n", 0);
+        dc_row_free(&c1);
+    }
+    expect_values(&c, &r, ",,ACME,\"B,1\"\n", 0); /* the scratch row (no list) */
+    dc_colset_free(&c);
+    dc_row_free(&c3);
+    dc_row_free(&r);
     dc_dataset_free(&a);
     dc_dataset_free(&b);
 }
@@ -1147,6 +1226,7 @@ int main(void)
         cmocka_unit_test(test_value_cache_context),
         cmocka_unit_test(test_value_cache_many),
         cmocka_unit_test(test_compact_copy_shares_columns),
+        cmocka_unit_test(test_format_values_shared_columns),
         cmocka_unit_test(test_memo_rows_match_walks),
         cmocka_unit_test(test_memo_follows_changes),
     };
