@@ -31,6 +31,8 @@ import subprocess
 import sys
 import time
 
+from benchlib import drop_caches
+
 HERE = os.path.dirname(os.path.abspath(__file__))
 ROOT = os.path.dirname(os.path.dirname(HERE))
 BUILD = os.path.abspath(sys.argv[1] if len(sys.argv) > 1 else "build")
@@ -55,16 +57,6 @@ WORK = os.path.join(BENCH, "archive_work")
 
 def log(m):
     print("bench_archive: " + m, flush=True)
-
-
-def drop_caches():
-    subprocess.run(["sync"])
-    try:
-        with open("/proc/sys/vm/drop_caches", "w") as f:
-            f.write("3\n")
-        return True
-    except OSError:
-        return False
 
 
 def folders():

@@ -19,6 +19,8 @@ import subprocess
 import sys
 import time
 
+from benchlib import write_metadata_cfg
+
 CORPUS, WORK, ROUNDS = sys.argv[1], sys.argv[2], int(sys.argv[3])
 BINS = sys.argv[4:]
 FILES = int(os.environ.get("FILES", "1000000"))
@@ -26,12 +28,7 @@ ENV = dict(os.environ, OMPI_ALLOW_RUN_AS_ROOT="1", OMPI_ALLOW_RUN_AS_ROOT_CONFIR
 
 
 def write_cfg(path, out):
-    dirs = sorted(os.path.join(CORPUS, d) for d in os.listdir(CORPUS) if d.startswith("d"))
-    dirs = dirs[:max(1, FILES // 500)]
-    with open(path, "w") as f:
-        f.write("input:\n  folders: [%s]\n" % ", ".join('"%s"' % d for d in dirs))
-        f.write("output:\n  folder: %s\n  id: a\n  write_pixeldata: false\n  volumes: false\n"
-                "run:\n  progress: never\n" % out)
+    write_metadata_cfg(path, out, CORPUS, FILES)
 
 
 def trace_lines(trace):

@@ -20,6 +20,8 @@ import subprocess
 import sys
 import time
 
+from benchlib import drop_caches, write_metadata_cfg
+
 CORPUS, WORK, ROUNDS, BEFORE, AFTER = sys.argv[1], sys.argv[2], int(sys.argv[3]), sys.argv[4], \
     sys.argv[5]
 FILES = int(os.environ.get("FILES", "100000"))
@@ -28,12 +30,7 @@ ENV = dict(os.environ, OMPI_ALLOW_RUN_AS_ROOT="1", OMPI_ALLOW_RUN_AS_ROOT_CONFIR
 
 
 def write_cfg(path, out):
-    dirs = sorted(os.path.join(CORPUS, d) for d in os.listdir(CORPUS) if d.startswith("d"))
-    dirs = dirs[:max(1, FILES // 500)]
-    with open(path, "w") as f:
-        f.write("input:\n  folders: [%s]\n" % ", ".join('"%s"' % d for d in dirs))
-        f.write("output:\n  folder: %s\n  id: a\n  write_pixeldata: false\n  volumes: false\n"
-                "run:\n  progress: never\n" % out)
+    write_metadata_cfg(path, out, CORPUS, FILES)
 
 
 def opencount_lib():
@@ -44,14 +41,6 @@ def opencount_lib():
     return so
 
 
-def drop_caches():
-    subprocess.run(["sync"])
-    try:
-        with open("/proc/sys/vm/drop_caches", "w") as f:
-            f.write("3\n")
-        return True
-    except OSError:
-        return False
 
 
 def run(binary, cfg, tag):
