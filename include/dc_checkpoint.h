@@ -45,6 +45,13 @@
 #define DC_PIXEL_COMMIT_SECONDS_MAX 60
 #define DC_PIXEL_COMMIT_EVERY 100000
 
+/* Metadata-only runs' count bound when run.commit_every is not set: at
+ * least run.window_files, so that a window commits once (not once per
+ * commit_every scans).  A window's rows are formatted and held together
+ * anyway (dc_ckpt_settle_rows), so a smaller count saves no memory; what a
+ * kill can lose stays bounded by run.commit_seconds. */
+#define DC_META_COMMIT_EVERY_MIN 10000
+
 typedef struct {
     dc_buf *txt;   /* rows, text with "\n" */
     uint32_t *pos; /* their positions in the checkpoint */
@@ -69,7 +76,7 @@ typedef struct {
     char *seg_rel;         /* its path relative to the index */
     size_t seg_stored;     /* scans stored in it (all ranks alike) */
     double commit_seconds; /* run.commit_seconds, or the pixel runs' default */
-    size_t commit_every;   /* run.commit_every, or the pixel runs' default */
+    size_t commit_every;   /* run.commit_every, or the pixel / metadata runs' default */
     double last_commit;    /* rank 0 */
     uint64_t n_commits;
 } dc_ckpt;

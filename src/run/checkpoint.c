@@ -47,6 +47,9 @@ void dc_ckpt_init(dc_ckpt *c, MPI_Comm comm, const dc_config *cfg, dc_outputs *o
         c->commit_seconds = (double)(s < DC_PIXEL_COMMIT_SECONDS_MAX ? s : DC_PIXEL_COMMIT_SECONDS_MAX);
     }
     if (cfg->write_pixeldata && !(cfg->commit_given & 1)) c->commit_every = DC_PIXEL_COMMIT_EVERY;
+    if (!cfg->write_pixeldata && !(cfg->commit_given & 1)) /* one checkpoint per window */
+        c->commit_every = (size_t)(cfg->window_files > DC_META_COMMIT_EVERY_MIN ? cfg->window_files
+                                                                                : DC_META_COMMIT_EVERY_MIN);
 }
 
 static void held_clear(dc_held_rows *h)

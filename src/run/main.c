@@ -228,8 +228,9 @@ static void print_plan(dc_run *r)
 
 /* scans per batch: commit_every, at most this many */
 #define BATCH_MAX_SCANS 1024
-/* metadata-only runs: a scan is a row already formatted (dc_ckpt_settle_rows) */
-#define BATCH_MAX_ROWS 16384
+/* metadata-only runs: a scan is a row already formatted (dc_ckpt_settle_rows),
+ * nothing is read: a window of the default size is one batch */
+#define BATCH_MAX_ROWS 65536
 /* bytes to read per batch: a batch ends with the scan that reaches this */
 #define BATCH_MAX_COST ((uint64_t)1 << 30)
 
@@ -251,7 +252,8 @@ static int run_batches(dc_run *r)
 {
     uint64_t n = r->n_scans;
     size_t cap = r->cfg->write_pixeldata ? BATCH_MAX_SCANS : BATCH_MAX_ROWS;
-    size_t max_scans = r->cfg->commit_every < (long)cap ? (size_t)r->cfg->commit_every : cap;
+    size_t max_scans = r->ckpt.commit_every < cap ? r->ckpt.commit_every : cap;
+    uint64_t max_cost = r->cfg->write_pixeldata ? BATCH_MAX_COST : UINT64_MAX;
     MPI_Bcast(&n, 1, MPI_UINT64_T, 0, r->comm);
     if (n && dc_stop_agree(r->comm, 0)) {
         dc_hook("stop");
@@ -262,7 +264,7 @@ static int run_batches(dc_run *r)
         memset(&b, 0, sizeof b);
         uint64_t count = 0;
         if (r->rank == 0) {
-            count = dc_batch_cut(r->scans + first, (size_t)(n - first), max_scans, BATCH_MAX_COST);
+            count = dc_batch_cut(r->scans + first, (size_t)(n - first), max_scans, max_cost);
             dc_batch_build(r->scans, first, count, r->recs, &r->files, r->nranks,
                            !r->cfg->write_pixeldata, r->n_batches, &b);
         }
