@@ -134,6 +134,8 @@ void dc_fledger_planned(dc_fledger *l);
 
 /* A scan of the window got its row (held for the next checkpoint). */
 void dc_fledger_scan_noted(dc_fledger *l, const char *scan_id, int unreadable);
+/* the same, given the Scan ID's fingerprint (dc_idfp_of) */
+void dc_fledger_fp_noted(dc_fledger *l, dc_idfp scan, int unreadable);
 
 /* After a checkpoint's rows and done-set are durable: write the folders
  * noted since.  A failure is a warning (they are read again next time). */

@@ -298,8 +298,13 @@ void dc_fledger_planned(dc_fledger *l)
 
 void dc_fledger_scan_noted(dc_fledger *l, const char *scan_id, int unreadable)
 {
+    dc_fledger_fp_noted(l, dc_idfp_of(scan_id), unreadable);
+}
+
+void dc_fledger_fp_noted(dc_fledger *l, dc_idfp scan, int unreadable)
+{
     if (!l->active || l->n_refs == 0) return;
-    dc_fledger_scanref key = {dc_idfp_of(scan_id), 0};
+    dc_fledger_scanref key = {scan, 0};
     dc_fledger_scanref *r = bsearch(&key, l->refs, l->n_refs, sizeof *l->refs, cmp_ref);
     if (!r || r->scope >= l->n_f) return;
     dc_fledger_folder *f = &l->f[r->scope];

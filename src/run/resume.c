@@ -615,8 +615,9 @@ int dc_outputs_listed_unreadable(dc_outputs *o, const char *scan_id)
 
 void dc_outputs_note_done(dc_outputs *o, const char *scan_id, int unreadable)
 {
-    dc_doneset_note(&o->done, unreadable ? DC_DONE_UNREAD : DC_DONE_META, scan_id);
-    dc_fledger_scan_noted(&o->folders, scan_id, unreadable);
+    dc_idfp fp = dc_idfp_of(scan_id); /* once for both */
+    dc_doneset_note_fp(&o->done, unreadable ? DC_DONE_UNREAD : DC_DONE_META, fp);
+    dc_fledger_fp_noted(&o->folders, fp, unreadable);
 }
 
 void dc_outputs_commit_done(dc_outputs *o)

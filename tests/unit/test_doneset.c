@@ -180,9 +180,30 @@ static void test_rebuild_spills(void **state)
     teardown_dir();
 }
 
+/* the on-disk fingerprint: FNV-1a (dc_hash64) of the Scan ID with two
+ * seeds, whatever the bytes (run files written by earlier versions) */
+static void test_fingerprint_is_two_hashes(void **state)
+{
+    (void)state;
+    const char *ids[] = {"", "a", "archive_p3_1.2.826.0.1.3680043.10.77", "\xff_\x01_ü_é_2",
+                         "d00012_1.3.6.1.4.1.9590.100.1.2.3456789012345678901234567890_3"};
+    for (size_t i = 0; i < sizeof ids / sizeof *ids; i++) {
+        size_t n = strlen(ids[i]);
+        dc_idfp f = dc_idfp_of(ids[i]);
+        assert_true(f.a == dc_hash64(ids[i], n, DC_HASH_SEED));
+        assert_true(f.b == dc_hash64(ids[i], n, 0x9e3779b97f4a7c15ULL));
+    }
+    char high[64];
+    for (int i = 0; i < 63; i++) high[i] = (char)(0x80 + i); /* bytes >= 0x80 */
+    high[63] = '\0';
+    dc_idfp f = dc_idfp_of(high);
+    assert_true(f.a == dc_hash64(high, 63, DC_HASH_SEED) && f.b == dc_hash64(high, 63, 0x9e3779b97f4a7c15ULL));
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_fingerprint_is_two_hashes),
         cmocka_unit_test(test_commit_reopen),
         cmocka_unit_test(test_rebuild_spills),
     };
