@@ -133,6 +133,11 @@ typedef struct {
     char *warnings;        /* "" when none; "; " separated */
     uint32_t n_duplicates; /* files dropped as duplicate SOPInstanceUID */
     dc_xattrs xattrs;      /* vendor conventions' attributes (dc_vendor_scan_attrs) */
+    /* stacking's one allocation (dc_stack_scan): slice_rec, slice_frame,
+     * instance_numbers and, while rescale_in_block, the rescale arrays point
+     * into it; NULL when each array is its own (unpacked scans, tests) */
+    void *slices_block;
+    int rescale_in_block;
 
     uint64_t cost; /* bytes to read, for load balancing: sum of the
                       stacked files' sizes when writing pixel data,
@@ -160,6 +165,8 @@ void dc_vendor_scan_attrs(const dc_record *recs, dc_scan *s, const dc_group_opts
 void dc_philips_scan_attrs(const dc_record *recs, dc_scan *s, const dc_group_opts *o);
 
 void dc_scan_free(dc_scan *s);
+/* Free the rescale arrays (set NULL), wherever they live (slices_block). */
+void dc_scan_free_rescale(dc_scan *s);
 
 /* IN recs[n] (any order), file_paths[] indexed by dc_record.file_idx (for
  * file-name order and stems), scope_ids[] (dc_scope_id of each scope),

@@ -130,8 +130,7 @@ static void to_floating(const dc_record *recs, dc_scan *s)
         slice_values(recs, s, k, &fv);
         dc_philips_fp_scale(&fv, sl[k], ic[k], &sl[k], &ic[k]);
     }
-    free(s->rescale_slope);
-    free(s->rescale_intercept);
+    dc_scan_free_rescale(s);
     s->rescale_slope = sl;
     s->rescale_intercept = ic;
     s->n_rescale = s->n_slices;

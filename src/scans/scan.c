@@ -30,16 +30,28 @@ const char *dc_dtype_name(int dtype)
     return (dtype >= 0 && dtype <= DC_DT_F64) ? nm[dtype] : "?";
 }
 
+void dc_scan_free_rescale(dc_scan *s)
+{
+    if (!s->slices_block || !s->rescale_in_block) {
+        free(s->rescale_slope);
+        free(s->rescale_intercept);
+    }
+    s->rescale_in_block = 0;
+    s->rescale_slope = s->rescale_intercept = NULL;
+}
+
 void dc_scan_free(dc_scan *s)
 {
     free(s->scan_id);
     free(s->reason);
-    free(s->slice_rec);
-    free(s->slice_frame);
+    if (!s->slices_block) {
+        free(s->slice_rec);
+        free(s->slice_frame);
+        free(s->instance_numbers);
+    }
+    dc_scan_free_rescale(s);
+    free(s->slices_block); /* the arrays above, when they live in it */
     free(s->slice_positions);
-    free(s->instance_numbers);
-    free(s->rescale_slope);
-    free(s->rescale_intercept);
     free(s->warnings);
     dc_palette_free(s->palette);
     dc_xattrs_free(&s->xattrs);

@@ -369,23 +369,31 @@ static st_order order_items(st_item *it, uint32_t n, int rule, int single_mf, dc
 
 /* ---- stored order and per-slice attributes ---- */
 
+/* the per-slice arrays in one allocation (dc_scan.slices_block): a scan of
+ * one file made five before */
 static void fill_slices(dc_scan *s, const st_item *out, uint32_t n)
 {
-    s->n_slices = n;
-    s->slice_rec = dc_malloc(n * sizeof *s->slice_rec);
-    s->slice_frame = dc_malloc(n * sizeof *s->slice_frame);
-    s->instance_numbers = dc_malloc(n * sizeof *s->instance_numbers);
     int vary = 0;
+    for (uint32_t k = 1; k < n && !vary; k++)
+        vary = out[k].slope != out[0].slope || out[k].intercept != out[0].intercept;
+    uint32_t n_rescale = vary ? n : 1;
+    size_t ints = ((size_t)3 * n * sizeof(uint32_t) + 7) & ~(size_t)7; /* doubles 8-aligned */
+    char *block = dc_malloc(ints + (size_t)2 * n_rescale * sizeof(double));
+    s->slices_block = block;
+    s->n_slices = n;
+    s->slice_rec = (uint32_t *)block;
+    s->slice_frame = s->slice_rec + n;
+    s->instance_numbers = (int32_t *)(s->slice_frame + n);
     for (uint32_t k = 0; k < n; k++) {
         s->slice_rec[k] = out[k].rec;
         s->slice_frame[k] = out[k].frame;
         s->instance_numbers[k] = out[k].has_instance ? out[k].instance : INT32_MIN;
-        if (out[k].slope != out[0].slope || out[k].intercept != out[0].intercept) vary = 1;
     }
-    s->n_rescale = vary ? n : 1;
-    s->rescale_slope = dc_malloc(s->n_rescale * sizeof(double));
-    s->rescale_intercept = dc_malloc(s->n_rescale * sizeof(double));
-    for (uint32_t k = 0; k < s->n_rescale; k++) {
+    s->n_rescale = n_rescale;
+    s->rescale_in_block = 1;
+    s->rescale_slope = (double *)(block + ints);
+    s->rescale_intercept = s->rescale_slope + n_rescale;
+    for (uint32_t k = 0; k < n_rescale; k++) {
         s->rescale_slope[k] = out[k].slope;
         s->rescale_intercept[k] = out[k].intercept;
     }
