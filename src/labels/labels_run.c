@@ -219,7 +219,7 @@ int dc_labels_note(const dc_config *cfg, const dc_record *recs, const dc_filelis
         if (cfg->volumes && !s->unreadable && s->series_uid[0]) series_line(cfg, s, &b);
         uint32_t ei = s->example_rec != DC_NO_REC ? s->example_rec : ri;
         char m[17];
-        snprintf(m, sizeof m, "%.16s", r->modality);
+        dc_copy_str(m, sizeof m, r->modality, 16); /* = snprintf "%.16s" */
         if (dc_references_is_referencing(m, r->sop_class))
             label_line(s, r, files->files[recs[ei].file_idx].path, &b);
     }
