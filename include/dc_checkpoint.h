@@ -81,6 +81,10 @@ typedef struct {
     uint64_t n_commits;
 } dc_ckpt;
 
+/* Metadata-only runs' run.commit_every (pure): as set, or when not set
+ * run.window_files, at least DC_META_COMMIT_EVERY_MIN. */
+size_t dc_ckpt_meta_commit_every(const dc_config *cfg);
+
 void dc_ckpt_init(dc_ckpt *c, MPI_Comm comm, const dc_config *cfg, dc_outputs *out,
                   dc_progress *progress, dc_worker *worker);
 void dc_ckpt_free(dc_ckpt *c);

@@ -28,6 +28,13 @@
 #include "dc_privacy.h"
 #include "dc_stop.h"
 
+size_t dc_ckpt_meta_commit_every(const dc_config *cfg)
+{
+    if (cfg->commit_given & 1) return (size_t)cfg->commit_every;
+    return (size_t)(cfg->window_files > DC_META_COMMIT_EVERY_MIN ? cfg->window_files
+                                                                 : DC_META_COMMIT_EVERY_MIN);
+}
+
 void dc_ckpt_init(dc_ckpt *c, MPI_Comm comm, const dc_config *cfg, dc_outputs *out,
                   dc_progress *progress, dc_worker *worker)
 {
@@ -47,9 +54,7 @@ void dc_ckpt_init(dc_ckpt *c, MPI_Comm comm, const dc_config *cfg, dc_outputs *o
         c->commit_seconds = (double)(s < DC_PIXEL_COMMIT_SECONDS_MAX ? s : DC_PIXEL_COMMIT_SECONDS_MAX);
     }
     if (cfg->write_pixeldata && !(cfg->commit_given & 1)) c->commit_every = DC_PIXEL_COMMIT_EVERY;
-    if (!cfg->write_pixeldata && !(cfg->commit_given & 1)) /* one checkpoint per window */
-        c->commit_every = (size_t)(cfg->window_files > DC_META_COMMIT_EVERY_MIN ? cfg->window_files
-                                                                                : DC_META_COMMIT_EVERY_MIN);
+    if (!cfg->write_pixeldata) c->commit_every = dc_ckpt_meta_commit_every(cfg); /* a window once */
 }
 
 static void held_clear(dc_held_rows *h)

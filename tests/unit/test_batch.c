@@ -4,7 +4,7 @@
  * 2^32 files), and a batch packed by dc_batch_build and unpacked by
  * dc_batch_bcast (one rank): own readable scans in row form (their row's
  * window file and path), others' scans light, unreadable scans in full,
- * a truncated wire form refused.
+ * a truncated wire form refused; metadata-only runs' default commit_every.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -16,6 +16,7 @@
 #include <cmocka.h>
 #include <mpi.h>
 
+#include "dc_checkpoint.h"
 #include "dc_plan.h"
 #include "dc_util.h"
 
@@ -187,6 +188,35 @@ static void test_truncated(void **state)
     free_window(&w);
 }
 
+/* metadata-only runs commit a default window once: commit_every defaults to
+ * run.window_files (at least DC_META_COMMIT_EVERY_MIN), a set value wins;
+ * with no byte bound (nothing is read) a window of that many scans is one
+ * batch whatever its files' sizes */
+static void test_meta_commit_every(void **state)
+{
+    (void)state;
+    dc_config cfg;
+    dc_config_init(&cfg);
+    assert_int_equal(dc_ckpt_meta_commit_every(&cfg), 20000); /* window_files' default */
+    cfg.window_files = 7;
+    assert_int_equal(dc_ckpt_meta_commit_every(&cfg), DC_META_COMMIT_EVERY_MIN);
+    cfg.window_files = 3000000000L; /* past 2^31 */
+    assert_true(dc_ckpt_meta_commit_every(&cfg) == (size_t)3000000000L);
+    cfg.commit_every = 32;
+    cfg.commit_given = 1; /* run.commit_every set */
+    assert_int_equal(dc_ckpt_meta_commit_every(&cfg), 32);
+    cfg.commit_given = 2; /* only commit_seconds set */
+    assert_true(dc_ckpt_meta_commit_every(&cfg) == (size_t)3000000000L);
+    dc_config_free(&cfg);
+
+    enum { N = 20000 };
+    dc_scan *scans = calloc(N, sizeof *scans);
+    for (size_t i = 0; i < N; i++) scans[i].cost = (uint64_t)1 << 20; /* 20 GB in all */
+    assert_int_equal(dc_batch_cut(scans, N, 20000, UINT64_MAX), N);
+    assert_int_equal(dc_batch_cut(scans, N, 20000, (uint64_t)1 << 30), 1024); /* pixel runs' bound */
+    free(scans);
+}
+
 int main(int argc, char **argv)
 {
     MPI_Init(&argc, &argv);
@@ -195,6 +225,7 @@ int main(int argc, char **argv)
         cmocka_unit_test(test_metadata_batch_round_trip),
         cmocka_unit_test(test_full_batch_round_trip),
         cmocka_unit_test(test_truncated),
+        cmocka_unit_test(test_meta_commit_every),
     };
     int rc = cmocka_run_group_tests(tests, NULL, NULL);
     MPI_Finalize();
