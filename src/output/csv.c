@@ -407,7 +407,12 @@ static long find_hinted(const dc_colset *c, const char *name, size_t i)
 void dc_csv_format_fixed(const char *scan_id, long n_dicoms, dc_buf *out)
 {
     dc_csv_field(out, scan_id);
-    dc_buf_printf(out, ",%ld", n_dicoms);
+    char d[24], *p = d + sizeof d; /* ",%ld" without the format parser (once per row) */
+    unsigned long v = n_dicoms < 0 ? 0UL - (unsigned long)n_dicoms : (unsigned long)n_dicoms;
+    do *--p = (char)('0' + v % 10); while (v /= 10);
+    if (n_dicoms < 0) *--p = '-';
+    *--p = ',';
+    dc_buf_append(out, p, (size_t)(d + sizeof d - p));
 }
 
 /* Where each of c's columns is in a row: map[j] = the row's column index for

@@ -11,6 +11,7 @@
 #include <string.h>
 
 #include <cmocka.h>
+#include <limits.h>
 
 #include "dc_charset.h"
 #include "dc_colkey.h"
@@ -550,6 +551,22 @@ static void test_header_style(void **state)
     assert_int_equal(dc_header_style(NULL, 0), -1);
 }
 
+/* the fixed fields: the Scan ID as a field, then ",%ld" of the file count */
+static void test_format_fixed_numbers(void **state)
+{
+    (void)state;
+    const long ns[] = {0, 1, 9, 10, 99, 100, 500, 123456789, -1, -10, 2147483648L, LONG_MAX, LONG_MIN};
+    for (size_t i = 0; i < sizeof ns / sizeof *ns; i++) {
+        dc_buf b;
+        dc_buf_init(&b);
+        dc_csv_format_fixed("a\"b", ns[i], &b);
+        char want[64];
+        snprintf(want, sizeof want, "\"a\"\"b\",%ld", ns[i]);
+        assert_string_equal(dc_buf_cstr(&b), want);
+        dc_buf_free(&b);
+    }
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -571,6 +588,7 @@ int main(void)
         cmocka_unit_test(test_fieldn_matches_oracle),
         cmocka_unit_test(test_colkey_both_styles),
         cmocka_unit_test(test_header_style),
+        cmocka_unit_test(test_format_fixed_numbers),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
