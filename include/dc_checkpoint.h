@@ -78,6 +78,10 @@ typedef struct {
     double commit_seconds; /* run.commit_seconds, or the pixel runs' default */
     size_t commit_every;   /* run.commit_every, or the pixel / metadata runs' default */
     double last_commit;    /* rank 0 */
+    /* rank 0, metadata of the window's scans to do (main.c): their Scan IDs'
+     * fingerprints (NULL: computed here), and the first one of this batch */
+    const dc_idfp *scan_fp;
+    uint64_t batch_first;
     uint64_t n_commits;
 } dc_ckpt;
 

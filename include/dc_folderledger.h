@@ -130,6 +130,8 @@ int dc_fledger_empty(const dc_fledger *l);
  * row already, 2 listed in unreadable_files already); then end. */
 void dc_fledger_window(dc_fledger *l, const dc_filelist *fl, const dc_record *recs, size_t n_recs);
 void dc_fledger_scan(dc_fledger *l, uint32_t scope, const char *scan_id, int done);
+/* the same, given the Scan ID's fingerprint (dc_idfp_of; unused when done) */
+void dc_fledger_scan_fp(dc_fledger *l, uint32_t scope, dc_idfp scan, int done);
 void dc_fledger_planned(dc_fledger *l);
 
 /* A scan of the window got its row (held for the next checkpoint). */

@@ -263,6 +263,13 @@ void dc_fledger_window(dc_fledger *l, const dc_filelist *fl, const dc_record *re
 
 void dc_fledger_scan(dc_fledger *l, uint32_t scope, const char *scan_id, int done)
 {
+    dc_idfp fp = {0, 0};
+    if (!done && l->active && scope < l->n_f && l->f[scope].tracked) fp = dc_idfp_of(scan_id);
+    dc_fledger_scan_fp(l, scope, fp, done);
+}
+
+void dc_fledger_scan_fp(dc_fledger *l, uint32_t scope, dc_idfp scan, int done)
+{
     if (!l->active || scope >= l->n_f || !l->f[scope].tracked) return;
     dc_fledger_folder *f = &l->f[scope];
     if (f->n_scans < UINT32_MAX) f->n_scans++;
@@ -273,7 +280,7 @@ void dc_fledger_scan(dc_fledger *l, uint32_t scope, const char *scan_id, int don
         l->cap_refs = l->cap_refs ? 2 * l->cap_refs : 1024;
         l->refs = dc_realloc(l->refs, l->cap_refs * sizeof *l->refs);
     }
-    l->refs[l->n_refs].scan = dc_idfp_of(scan_id);
+    l->refs[l->n_refs].scan = scan;
     l->refs[l->n_refs].scope = scope;
     l->n_refs++;
 }

@@ -49,6 +49,7 @@ typedef struct {
     dc_record *recs;        /* rank 0: the window's records */
     size_t n_recs;
     dc_scan *scans;         /* rank 0: the window's scans to do, in row order */
+    dc_idfp *scan_fp;       /* rank 0: their Scan IDs' fingerprints (dc_idfp_of, once each) */
     size_t n_scans;
     dc_window_trees trees;  /* rank 0: the input folder whose tree goes on in the next window */
     uint64_t n_windows, n_batches, n_files;
@@ -189,9 +190,11 @@ static int plan_scans(dc_run *r, int last, dc_strset *retry)
     size_t k = 0;
     uint64_t skipped = 0, bytes = 0;
     dc_fledger_window(&r->out.folders, &r->files, r->recs, r->n_recs);
+    r->scan_fp = dc_malloc(sizeof *r->scan_fp * (n_all ? n_all : 1));
     for (size_t i = 0; i < n_all; i++) {
         int done = dc_outputs_done_kind(&r->out, all[i].scan_id, r->cfg->retry_unreadable);
-        dc_fledger_scan(&r->out.folders, all[i].scope, all[i].scan_id, done);
+        dc_idfp fp = done ? (dc_idfp){0, 0} : dc_idfp_of(all[i].scan_id);
+        dc_fledger_scan_fp(&r->out.folders, all[i].scope, fp, done);
         if (done) {
             skipped++;
             dc_scan_free(&all[i]);
@@ -199,11 +202,13 @@ static int plan_scans(dc_run *r, int last, dc_strset *retry)
         }
         if (dc_outputs_listed_unreadable(&r->out, all[i].scan_id)) dc_strset_add(retry, all[i].scan_id);
         bytes += all[i].cost;
+        r->scan_fp[k] = fp;
         all[k++] = all[i];
     }
     dc_fledger_planned(&r->out.folders);
     r->scans = all;
     r->n_scans = k;
+    r->ckpt.scan_fp = r->scan_fp; /* the batches note them done (dc_outputs_note_done_fp) */
     if (dc_labels_note(r->cfg, r->recs, &r->files, all, k) != 0) return -1; /* issue 14 */
     skipped += dc_fledger_take_skipped(&r->out.folders); /* in folders the walk skipped */
     dc_progress_plan(&r->progress, k, bytes, skipped);
@@ -269,6 +274,7 @@ static int run_batches(dc_run *r)
                            !r->cfg->write_pixeldata, r->n_batches, &b);
         }
         MPI_Bcast(&count, 1, MPI_UINT64_T, 0, r->comm);
+        r->ckpt.batch_first = first;
         first += count;
         if (dc_batch_bcast(r->comm, &b) != 0) {
             if (r->rank == 0) dc_error("internal error: batch broadcast failed");
@@ -303,6 +309,9 @@ static void free_window(dc_run *r)
     for (size_t i = 0; i < r->n_scans; i++) dc_scan_free(&r->scans[i]);
     free(r->scans);
     r->scans = NULL;
+    free(r->scan_fp);
+    r->scan_fp = NULL;
+    r->ckpt.scan_fp = NULL;
     r->n_scans = 0;
     for (size_t i = 0; i < r->n_recs; i++) dc_record_free(&r->recs[i]);
     free(r->recs);

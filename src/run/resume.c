@@ -615,7 +615,11 @@ int dc_outputs_listed_unreadable(dc_outputs *o, const char *scan_id)
 
 void dc_outputs_note_done(dc_outputs *o, const char *scan_id, int unreadable)
 {
-    dc_idfp fp = dc_idfp_of(scan_id); /* once for both */
+    dc_outputs_note_done_fp(o, dc_idfp_of(scan_id), unreadable);
+}
+
+void dc_outputs_note_done_fp(dc_outputs *o, dc_idfp fp, int unreadable)
+{
     dc_doneset_note_fp(&o->done, unreadable ? DC_DONE_UNREAD : DC_DONE_META, fp);
     dc_fledger_fp_noted(&o->folders, fp, unreadable);
 }
