@@ -317,9 +317,22 @@ void dc_folder_sig_add(dc_folder_sig *s, const char *name, uint64_t size, int64_
                        int64_t ctime_ns, uint64_t ino)
 {
     uint64_t v[4] = {size, (uint64_t)mtime_ns, (uint64_t)ctime_ns, ino};
-    size_t n = strlen(name) + 1; /* with its NUL: "ab"+"c" differs from "a"+"bc" */
-    s->a = dc_hash64(v, sizeof v, dc_hash64(name, n, s->a));
-    s->b = dc_hash64(v, sizeof v, dc_hash64(name, n, s->b ^ 0xa5a5a5a5a5a5a5a5ULL));
+    /* a = dc_hash64(v, dc_hash64(name with its NUL, a)), b likewise from
+     * b ^ 0xa5..: the two FNV-1a chains in one pass (the NUL keeps "ab"+"c"
+     * apart from "a"+"bc") */
+    uint64_t a = s->a, b = s->b ^ 0xa5a5a5a5a5a5a5a5ULL;
+    const unsigned char *p = (const unsigned char *)name;
+    do {
+        a = (a ^ *p) * 1099511628211ULL;
+        b = (b ^ *p) * 1099511628211ULL;
+    } while (*p++);
+    const unsigned char *q = (const unsigned char *)v;
+    for (size_t i = 0; i < sizeof v; i++) {
+        a = (a ^ q[i]) * 1099511628211ULL;
+        b = (b ^ q[i]) * 1099511628211ULL;
+    }
+    s->a = a;
+    s->b = b;
     s->n_files++;
 }
 

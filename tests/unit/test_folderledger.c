@@ -74,6 +74,22 @@ static void test_signature(void **state)
     assert_false(sig_eq(base, sig_of(n2, 2, 100, 5, 9, 7)));  /* ctime (rewritten, mtime kept) */
     assert_false(sig_eq(base, sig_of(n2, 2, 100, 5, 6, 9)));  /* inode (replaced by a rename) */
     assert_false(sig_eq(sig_of(joined, 2, 1, 1, 1, 1), sig_of(split, 2, 1, 1, 1, 1)));
+
+    /* the values ledgers on disk hold: per file, dc_hash64 (FNV-1a) of the name
+     * with its NUL, then of (size, mtime, ctime, inode), chained from a and
+     * from b ^ 0xa5.. */
+    const char *names[] = {"", "a.dcm", "\xc3\xa9\xff-1.2.840.10008"};
+    dc_folder_sig s;
+    dc_folder_sig_init(&s);
+    uint64_t a = s.a, b = s.b;
+    for (int i = 0; i < 3; i++) {
+        uint64_t v[4] = {(uint64_t)1000 * i + 7, (uint64_t)-5 * i, 1700000000123456789ULL, 12345u + i};
+        dc_folder_sig_add(&s, names[i], v[0], (int64_t)v[1], (int64_t)v[2], v[3]);
+        size_t n = strlen(names[i]) + 1;
+        a = dc_hash64(v, sizeof v, dc_hash64(names[i], n, a));
+        b = dc_hash64(v, sizeof v, dc_hash64(names[i], n, b ^ 0xa5a5a5a5a5a5a5a5ULL));
+        assert_true(s.a == a && s.b == b);
+    }
 }
 
 static void test_config_digest(void **state)
