@@ -412,7 +412,8 @@ int dc_csvout_append(MPI_Comm comm, dc_csvout *c, size_t n_total, const uint32_t
     /* every rank learns every row's length */
     uint64_t *len = dc_calloc(n_total + 1, sizeof(uint64_t));
     for (size_t i = 0; i < n_mine; i++) len[pos[i]] = texts[i].len;
-    /* n_total: scans of one checkpoint, at most run.commit_every (<= 1e9, config.c) */
+    /* n_total: scans of one checkpoint, below commit_every (run.commit_every or, in
+     * metadata-only runs, run.window_files: <= 1e9, config.c) plus one batch (<= 65,536) */
     MPI_Allreduce(MPI_IN_PLACE, len, (int)n_total, MPI_UINT64_T, MPI_SUM, comm);
     uint64_t total = 0;
     for (size_t i = 0; i < n_total; i++) total += len[i];
