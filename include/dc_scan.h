@@ -135,7 +135,9 @@ typedef struct {
     dc_xattrs xattrs;      /* vendor conventions' attributes (dc_vendor_scan_attrs) */
     /* stacking's one allocation (dc_stack_scan): slice_rec, slice_frame,
      * instance_numbers and, while rescale_in_block, the rescale arrays point
-     * into it; NULL when each array is its own (unpacked scans, tests) */
+     * into it; NULL when each array is its own (unpacked scans, tests).  Replace
+     * the rescale arrays only after dc_scan_free_rescale; the others are never
+     * replaced once stacked. */
     void *slices_block;
     int rescale_in_block;
 
