@@ -44,7 +44,7 @@
 
 /* First read: 16 KiB holds a typical CT/MR header; reading 64 KiB from the
  * page cache cost ~1.5x more per file (measured with dcdump --bench). */
-#define FIRST_READ (16 * 1024)
+#define FIRST_READ DC_PARSE_FIRST_READ
 #define READ_AHEAD (64 * 1024)
 /* bulk binary values this large that are not yet in the buffer are skipped */
 #define SKIP_BULK_MIN (256 * 1024)
@@ -1168,6 +1168,13 @@ static void parser_init(parser *p, dc_dataset *ds, const dc_parse_opts *o, dc_pa
     if (err && errlen) err[0] = '\0';
 }
 
+dc_file_stat dc_file_stat_of(const struct stat *st)
+{
+    return (dc_file_stat){(uint64_t)st->st_size, (uint64_t)st->st_ino,
+                          (int64_t)st->st_mtim.tv_sec * 1000000000 + st->st_mtim.tv_nsec,
+                          (int64_t)st->st_ctim.tv_sec * 1000000000 + st->st_ctim.tv_nsec, 1};
+}
+
 /* O_NONBLOCK: a path that became a FIFO after the walk must not block the
  * rank in open() (fstat then refuses it); reads of regular files ignore it.
  * Called from the prefetch thread too (the flag is atomic). */
@@ -1190,27 +1197,49 @@ int dc_parse_file(const char *path, const dc_parse_opts *o, dc_dataset *ds, char
 int dc_parse_fd(int fd, const char *path, const dc_parse_opts *o, dc_dataset *ds, char *err,
                 size_t errlen)
 {
+    dc_input in = {fd, {0, 0, 0, 0, 0}, NULL, 0};
+    return dc_parse_input(&in, path, o, ds, err, errlen);
+}
+
+/* the file's first bytes read ahead, as the first ensure() would read them */
+static void take_head(parser *p, const dc_input *in)
+{
+    uint64_t first = p->v_size < FIRST_READ ? p->v_size : FIRST_READ;
+    if (!in->head || in->head_len != first || first == 0) return;
+    buf_reserve(p->ds, (size_t)first);
+    memcpy(p->ds->buf, in->head, (size_t)first);
+    p->ds->buf_len = (size_t)first;
+    p->ds->bytes_read += first;
+}
+
+int dc_parse_input(const dc_input *in, const char *path, const dc_parse_opts *o, dc_dataset *ds, char *err,
+                   size_t errlen)
+{
     parser p;
     dc_parse_opts def;
     dc_dataset_clear(ds);
     parser_init(&p, ds, o, &def, err, errlen);
     set_path(ds, path);
+    int fd = in->fd;
     if (fd < 0) fd = dc_open_input(path);
     if (fd < 0) return fail(&p, "cannot open: %s", strerror(errno));
-    struct stat st;
-    if (fstat(fd, &st) < 0) {
-        close(fd);
-        return fail(&p, "cannot stat: %s", strerror(errno));
-    }
-    if (!S_ISREG(st.st_mode)) {
-        close(fd);
-        return fail(&p, "not a regular file");
+    if (in->fd >= 0 && in->stat.ok) {
+        ds->stat = in->stat; /* the opener's fstat: an open regular file */
+    } else {
+        struct stat st;
+        if (fstat(fd, &st) < 0) {
+            close(fd);
+            return fail(&p, "cannot stat: %s", strerror(errno));
+        }
+        if (!S_ISREG(st.st_mode)) {
+            close(fd);
+            return fail(&p, "not a regular file");
+        }
+        ds->stat = dc_file_stat_of(&st);
     }
     p.fd = fd;
-    p.v_size = ds->file_size = (uint64_t)st.st_size;
-    ds->stat = (dc_file_stat){(uint64_t)st.st_size, (uint64_t)st.st_ino,
-                              (int64_t)st.st_mtim.tv_sec * 1000000000 + st.st_mtim.tv_nsec,
-                              (int64_t)st.st_ctim.tv_sec * 1000000000 + st.st_ctim.tv_nsec, 1};
+    p.v_size = ds->file_size = ds->stat.size;
+    if (in->fd >= 0) take_head(&p, in);
     errno = 0;
     int rc = parse_all(&p);
     free(p.cre);

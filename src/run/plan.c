@@ -73,8 +73,8 @@ static void free_block(my_block *b)
     free(b->paths);
 }
 
-/* Parse one file into a record (fd: the file opened ahead, or -1). */
-static void read_one(int fd, const char *path, uint32_t idx, uint32_t scope, dc_dataset *ds,
+/* Parse one file into a record (in: the file opened ahead, or fd -1). */
+static void read_one(const dc_input *in, const char *path, uint32_t idx, uint32_t scope, dc_dataset *ds,
                      const dc_parse_opts *po, dc_record *rec, dc_header_stats *st, dc_worker *keep)
 {
     char err[DC_ERRLEN] = "";
@@ -82,7 +82,7 @@ static void read_one(int fd, const char *path, uint32_t idx, uint32_t scope, dc_
     rec->file_idx = idx;
     rec->scope = scope;
     dc_dataset_clear(ds);
-    int rc = dc_parse_fd(fd, path, po, ds, err, sizeof err); /* fd -1: opens path */
+    int rc = dc_parse_input(in, path, po, ds, err, sizeof err); /* fd -1: opens path */
     /* the folder ledger signs the folder with this fstat, taken before the
      * first byte was read (a later change makes the next resume read it) */
     dc_file_stat first_stat = ds->stat;
@@ -169,7 +169,9 @@ int dc_header_pass(MPI_Comm comm, const dc_config *cfg, const dc_filelist *fl,
             break;
         }
         dc_record rec;
-        read_one(dc_prefetch_take(pf, i), blk.paths[i], blk.idx[i], blk.scope[i], &ds, &po, &rec,
+        dc_input in;
+        dc_prefetch_take(pf, i, &in);
+        read_one(&in, blk.paths[i], blk.idx[i], blk.scope[i], &ds, &po, &rec,
                  &st, keep);
         st.files_seen++;
         dc_record_pack(&rec, &out);
