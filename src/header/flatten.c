@@ -195,15 +195,6 @@ void dc_row_free(dc_row *r)
     memset(r, 0, sizeof *r);
 }
 
-/* n bytes of the strings from and to their NULs */
-static size_t strings_bytes(char *const *v, size_t n)
-{
-    size_t bytes = 0;
-    for (size_t i = 0; i < n; i++)
-        if (v[i]) bytes += strlen(v[i]) + 1;
-    return bytes;
-}
-
 /* a new shared list holding a copy of src's columns (one reference) */
 static struct dc_row_cols *copy_cols(const dc_row *src)
 {
@@ -267,17 +258,20 @@ void dc_row_compact_copy(const dc_row *src, dc_row *dst)
     dst->cols = dst->shared->cols;
     dst->n = dst->cap = src->n;
     dst->vals = dc_malloc(src->n * sizeof *dst->vals);
-    size_t bytes = src->vals ? strings_bytes(src->vals, src->n) : 0;
+    /* each value's length once: parked in dst->vals until the copy */
+    size_t bytes = 0;
+    for (size_t i = 0; i < src->n; i++) {
+        size_t k = src->vals && src->vals[i] ? strlen(src->vals[i]) + 1 : 0;
+        dst->vals[i] = (char *)(uintptr_t)k;
+        bytes += k;
+    }
     struct dc_row_block *b = new_block(bytes);
     dst->arena = b;
     char *at = b->data;
     for (size_t i = 0; i < src->n; i++) {
-        dst->vals[i] = NULL;
-        if (src->vals && src->vals[i]) {
-            size_t k = strlen(src->vals[i]) + 1;
-            dst->vals[i] = memcpy(at, src->vals[i], k);
-            at += k;
-        }
+        size_t k = (size_t)(uintptr_t)dst->vals[i];
+        dst->vals[i] = k ? memcpy(at, src->vals[i], k) : NULL;
+        at += k;
     }
     b->used = bytes;
 }
