@@ -37,6 +37,8 @@ struct dc_prefetch {
     uint8_t *given; /* the head handed over by the last take (swapped with its slot) */
     size_t next;  /* the thread's next file (all before it are done or skipped) */
     size_t taken; /* the parser has taken every file before this one */
+    size_t released; /* takes finished (heads swapped out): slots of files
+                      * before released + depth are the thread's */
     int opening;  /* the thread is opening file next */
     int thread_waits, parser_waits; /* who sleeps on cv (wake-ups only then) */
     int quit;
@@ -73,7 +75,7 @@ static void *prefetch_loop(void *arg)
     pthread_mutex_lock(&p->mu);
     for (;;) {
         if (p->next < p->taken) p->next = p->taken; /* the parser got there first */
-        while (!p->quit && p->next < p->n && p->next >= p->taken + p->depth) {
+        while (!p->quit && p->next < p->n && p->next >= p->released + p->depth) {
             p->thread_waits = 1;
             pthread_cond_wait(&p->cv, &p->mu);
             p->thread_waits = 0;
@@ -82,8 +84,9 @@ static void *prefetch_loop(void *arg)
         if (p->quit || p->next >= p->n) break;
         size_t i = p->next, slot = i % p->depth;
         p->opening = 1;
-        /* the slot's buffer is stable: file i - depth, its last user, was
-         * taken (and its head swapped out) before the loop got here */
+        /* the slot's buffer is stable: the take of file i - depth, its
+         * last user, finished (its head swapped out) before the loop got
+         * here, and only the take of file i swaps it again */
         uint8_t *head = p->head[slot];
         pthread_mutex_unlock(&p->mu);
         dc_file_stat fst = {0, 0, 0, 0, 0};
@@ -167,9 +170,10 @@ int dc_prefetch_take(dc_prefetch *p, size_t i, dc_input *in)
             in->head_len = p->head_len[slot];
         }
     }
+    p->released = i + 1;
     /* wake a waiting thread once half its room is free: one wake-up per
      * depth/2 files, not one per file (a futex call each, measured warm) */
-    if (p->thread_waits && p->next + p->depth / 2 <= p->taken + p->depth) pthread_cond_broadcast(&p->cv);
+    if (p->thread_waits && p->next + p->depth / 2 <= p->released + p->depth) pthread_cond_broadcast(&p->cv);
     pthread_mutex_unlock(&p->mu);
     return in->fd;
 }

@@ -161,6 +161,19 @@ static void test_in_order(void **state)
     take_all(32, 1, 0);
 }
 
+/* the parser on the thread's heels (shallow depths, no pauses): a slot is
+ * never refilled before its file's take has swapped its head out (a head
+ * of another file would fail check_input) */
+static void test_heads_under_contention(void **state)
+{
+    (void)state;
+    for (int round = 0; round < 20; round++) {
+        take_all(1, 1, 0);
+        take_all(2, 1, 0);
+        take_all(3, 2, 0);
+    }
+}
+
 static void test_skipping(void **state)
 {
     (void)state;
@@ -191,6 +204,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_in_order),
         cmocka_unit_test(test_skipping),
+        cmocka_unit_test(test_heads_under_contention),
         cmocka_unit_test(test_stop_early),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
