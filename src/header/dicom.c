@@ -379,9 +379,10 @@ static int truncated(parser *p, uint64_t off)
 /* elements                                                            */
 /* ------------------------------------------------------------------ */
 
-static int push_el(parser *p, dc_elem **out)
+static inline __attribute__((always_inline)) int push_el(parser *p, dc_elem **out)
 {
     dc_dataset *ds = p->ds;
+    *out = NULL;
     if (ds->n_el >= p->o->max_elements) return fail(p, "more than %u elements", (unsigned)p->o->max_elements);
     if (ds->n_el == ds->cap_el) {
         size_t cap = ds->cap_el ? ds->cap_el * 2 : 256;
@@ -499,8 +500,8 @@ typedef struct {
 
 static int parse_level(parser *p, level *lv, uint64_t end, int undefined);
 
-/* read an element header at p->pos */
-static int read_header(parser *p, const level *lv, el_header *h)
+/* read an element header at p->pos (any case: the header may need reading) */
+__attribute__((noinline)) static int read_header_slow(parser *p, const level *lv, el_header *h)
 {
     uint64_t off = p->pos;
     const uint8_t *b;
@@ -537,8 +538,29 @@ static int read_header(parser *p, const level *lv, el_header *h)
     return 0;
 }
 
+/* read_header_slow's common case inline: a little endian explicit VR
+ * header with a 2-byte length, all 12 bytes in the buffer (same result) */
+static inline int read_header(parser *p, const level *lv, el_header *h)
+{
+    uint64_t off = p->pos;
+    if (p->big || lv->implicit || off < p->seg_start || off - p->seg_shift + 12 > p->ds->buf_len)
+        return read_header_slow(p, lv, h);
+    const uint8_t *b = p->ds->buf + (off - p->seg_shift);
+    uint32_t tag = rd_tag(b, 0);
+    uint16_t vr = DC_VR(b[4], b[5]);
+    if (!vr_chars_ok(b + 4) || DC_TAG_GROUP(tag) == 0xFFFE || long_length(vr))
+        return read_header_slow(p, lv, h);
+    h->hdr = off;
+    h->tag = tag;
+    h->implicit = 0;
+    h->vr = vr;
+    h->len = rd16(b + 6, 0);
+    h->val = off + 8;
+    return 0;
+}
+
 /* remember a top-level element for dc_find */
-static void push_top(dc_dataset *ds, int32_t idx)
+static inline __attribute__((always_inline)) void push_top(dc_dataset *ds, int32_t idx)
 {
     if (ds->n_top == ds->cap_top) {
         ds->cap_top = ds->cap_top ? ds->cap_top * 2 : 256;
@@ -548,7 +570,7 @@ static void push_top(dc_dataset *ds, int32_t idx)
     ds->top[ds->n_top++] = idx;
 }
 
-static int new_element(parser *p, const level *lv, const el_header *h, dc_elem **out)
+static inline __attribute__((always_inline)) int new_element(parser *p, const level *lv, const el_header *h, dc_elem **out)
 {
     if (push_el(p, out) < 0) return DC_PARSE_ERROR;
     dc_elem *e = *out;
@@ -565,7 +587,7 @@ static int new_element(parser *p, const level *lv, const el_header *h, dc_elem *
     return 0;
 }
 
-static int check_len(parser *p, const el_header *h)
+static inline __attribute__((always_inline)) int check_len(parser *p, const el_header *h)
 {
     if (h->len > p->v_size || h->val + h->len > p->v_size)
         return fail(p, "element (%04X,%04X) length %u exceeds file size", DC_TAG_GROUP(h->tag),
@@ -809,7 +831,7 @@ static int undefined_is_sequence(parser *p, const el_header *h, const dc_elem *e
 }
 
 /* value of a non-sequence element with a defined length */
-static int handle_value(parser *p, const el_header *h, dc_elem *e)
+static inline __attribute__((always_inline)) int handle_value(parser *p, const el_header *h, dc_elem *e)
 {
     if (check_len(p, h) < 0) return DC_PARSE_ERROR;
     uint64_t bo = h->val - p->seg_shift;
@@ -866,6 +888,29 @@ static int parse_element(parser *p, level *lv, const el_header *h0, int *stop)
     return DC_PARSE_OK;
 }
 
+/* parse_element's common case, inline: an explicit VR with a 2-byte length
+ * (never a sequence, UN or undefined length), in an even group, not pixel
+ * data at the top level -- exactly what parse_element does for it */
+static inline int is_plain_element(const level *lv, const el_header *h)
+{
+    return !h->implicit && !long_length(h->vr) && !is_private_group(h->tag) &&
+           !(lv->depth == 0 && is_pixel_tag(h->tag));
+}
+
+static inline int parse_plain_element(parser *p, level *lv, const el_header *h)
+{
+    dc_elem *e = NULL;
+    int32_t idx = (int32_t)p->ds->n_el;
+    if (new_element(p, lv, h, &e) < 0) return DC_PARSE_ERROR;
+    int rc = handle_value(p, h, e);
+    if (rc != DC_PARSE_OK) return rc;
+    if (h->tag == DC_TAG_SPECIFIC_CHARSET) {
+        lv->charset = idx;
+        p->ds->el[idx].charset = idx;
+    }
+    return DC_PARSE_OK;
+}
+
 /* first element of a dataset level: explicit datasets may hold implicit items
  * (and pydicom switches a top level the other way too) */
 static void detect_level_vr(parser *p, level *lv, int top)
@@ -907,7 +952,7 @@ static int parse_level(parser *p, level *lv, uint64_t end, int undefined)
             return fail(p, "unexpected (%04X,%04X) at offset %llu", DC_TAG_GROUP(h.tag), DC_TAG_ELEM(h.tag),
                         (unsigned long long)h.hdr);
         int stop = 0;
-        int rc = parse_element(p, lv, &h, &stop);
+        int rc = is_plain_element(lv, &h) ? parse_plain_element(p, lv, &h) : parse_element(p, lv, &h, &stop);
         if (rc != DC_PARSE_OK) return rc;
         if (stop) {
             p->pos = p->v_size;
