@@ -83,6 +83,11 @@ struct dc_row_index {
     int32_t *el_col;            /* the walk: column of each element, -1 none */
     size_t el_col_cap;
     struct file_memo *memo;     /* the last file, for the next one of the same shape */
+    /* while val_len_ok (a row from the memo, not changed since): each
+     * value's strlen, for dc_row_compact_copy */
+    uint32_t *val_len;
+    size_t val_len_cap;
+    int val_len_ok;
     int cs_elem[CHARSET_CACHE]; /* (0008,0005) element index -> parsed charset */
     dc_charset cs[CHARSET_CACHE];
     int n_cs;
@@ -162,6 +167,7 @@ void dc_row_clear(dc_row *r)
     if (x->slot) memset(x->slot, 0, x->cap * sizeof *x->slot);
     x->cur = r->arena;
     if (x->cur) x->cur->used = 0;
+    x->val_len_ok = 0;
     x->n_cs = 0;
     x->n_dups = 0;
 }
@@ -181,6 +187,7 @@ void dc_row_free(dc_row *r)
         if (r->index->last) release_cols(r->index->last);
         memo_free(r->index->memo);
         free(r->index->el_col);
+        free(r->index->val_len);
         free(r->index->slot);
         free(r->index->count);
         free(r->index->tail);
@@ -258,10 +265,13 @@ void dc_row_compact_copy(const dc_row *src, dc_row *dst)
     dst->cols = dst->shared->cols;
     dst->n = dst->cap = src->n;
     dst->vals = dc_malloc(src->n * sizeof *dst->vals);
-    /* each value's length once: parked in dst->vals until the copy */
+    /* each value's length once (known for a row from the memo): parked in
+     * dst->vals until the copy */
+    const struct dc_row_index *x = src->index;
+    const uint32_t *known = x && x->val_len_ok ? x->val_len : NULL;
     size_t bytes = 0;
     for (size_t i = 0; i < src->n; i++) {
-        size_t k = src->vals && src->vals[i] ? strlen(src->vals[i]) + 1 : 0;
+        size_t k = !src->vals || !src->vals[i] ? 0 : known ? (size_t)known[i] + 1 : strlen(src->vals[i]) + 1;
         dst->vals[i] = (char *)(uintptr_t)k;
         bytes += k;
     }
@@ -361,6 +371,7 @@ static void add_duplicate(dc_row *r, size_t i, const char *val, size_t vlen)
 static void join_duplicates(dc_row *r, int with_values)
 {
     struct dc_row_index *x = r->index;
+    x->val_len_ok = 0;
     for (size_t k = 0; k < x->n_dups; k++) {
         size_t i = x->dups[k], total = strlen(DUP_PREFIX);
         x->pending[i] = 0;
@@ -385,6 +396,7 @@ static size_t row_put(dc_row *r, const char *name, size_t len, uint64_t h, const
                       int depth, const char *val, size_t vlen)
 {
     struct dc_row_index *x = row_index(r);
+    x->val_len_ok = 0;
     if ((r->n + 1) * 2 > x->cap) grow_index(r);
     size_t s = find_slot(r, name, len, h);
     if (x->slot[s]) {
@@ -1676,8 +1688,21 @@ static int memo_flatten(const dc_dataset *ds, dc_row *row)
     while (row->cap < m->n_cols) grow_cols(row);
     x->own_cols = row->cols; /* the columns are the memo's, borrowed until the next clear */
     row->cols = m->cols;
-    for (size_t c = 0; c < m->n_cols; c++) row->vals[c] = b->data + m->el[m->col_el[c]].text_off;
-    for (size_t k = 0; k < m->n_dup_cols; k++) row->vals[m->dup_cols[k]] = b->data + m->dup_text[k];
+    if (x->val_len_cap < m->n_cols) {
+        x->val_len_cap = row->cap;
+        x->val_len = dc_realloc(x->val_len, x->val_len_cap * sizeof *x->val_len);
+    }
+    for (size_t c = 0; c < m->n_cols; c++) {
+        const memo_el *me = &m->el[m->col_el[c]];
+        row->vals[c] = b->data + me->text_off;
+        x->val_len[c] = (uint32_t)me->text_len;
+    }
+    for (size_t k = 0; k < m->n_dup_cols; k++) {
+        row->vals[m->dup_cols[k]] = b->data + m->dup_text[k];
+        x->val_len[m->dup_cols[k]] = (uint32_t)strlen(b->data + m->dup_text[k]);
+    }
+    /* texts have no NUL inside (format_value drops them): text_len is strlen */
+    x->val_len_ok = 1;
     row->n = m->n_cols;
     x->cols_gen = m->gen;
     x->stale = 1;
