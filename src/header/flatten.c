@@ -1472,6 +1472,7 @@ typedef struct {
     uint8_t depth, flags;
     int32_t parent, item, creator, charset;
     int32_t col;        /* its column, -1 none */
+    int32_t next_same;  /* a repeated column's next element, -1 none */
     uint32_t len;       /* value length */
     uint8_t has_raw;    /* value bytes kept at raw_off */
     uint8_t read_by_names; /* a changed value means other columns or texts */
@@ -1490,6 +1491,7 @@ struct file_memo {
     int cur;
     size_t live;     /* store bytes in use after the last rebuild */
     int32_t *col_el; /* per column: its (first) element */
+    int32_t *col_last; /* per column: its last element so far (memo_remember) */
     uint32_t *dup_cols; /* columns met more than once */
     size_t n_dup_cols;
     size_t *dup_text;   /* per dup column: offset of the joined text */
@@ -1501,6 +1503,7 @@ static void memo_free(struct file_memo *m)
     free(m->el);
     free(m->cols);
     free(m->col_el);
+    free(m->col_last);
     free(m->dup_cols);
     free(m->dup_text);
     dc_buf_free(&m->names);
@@ -1548,6 +1551,7 @@ static void memo_reserve(struct file_memo *m, size_t n_el, size_t n_cols)
         m->cap_cols = n_cols * 2;
         m->cols = dc_realloc(m->cols, m->cap_cols * sizeof *m->cols);
         m->col_el = dc_realloc(m->col_el, m->cap_cols * sizeof *m->col_el);
+        m->col_last = dc_realloc(m->col_last, m->cap_cols * sizeof *m->col_last);
         m->dup_cols = dc_realloc(m->dup_cols, m->cap_cols * sizeof *m->dup_cols);
         m->dup_text = dc_realloc(m->dup_text, m->cap_cols * sizeof *m->dup_text);
     }
@@ -1598,8 +1602,13 @@ static void memo_remember(const dc_dataset *ds, dc_row *row)
         me->read_by_names = ((DC_TAG_GROUP(e->tag) & 1) && DC_TAG_ELEM(e->tag) < 0x0100) ||
                             e->tag == DC_TAG(0x0008, 0x0005);
         me->has_raw = 0;
+        me->next_same = -1;
         if (me->col < 0) continue;
-        if (m->col_el[me->col] < 0) m->col_el[me->col] = (int32_t)i;
+        if (m->col_el[me->col] < 0)
+            m->col_el[me->col] = (int32_t)i;
+        else
+            m->el[m->col_last[me->col]].next_same = (int32_t)i; /* in element order */
+        m->col_last[me->col] = (int32_t)i;
         const char *text;
         size_t n = 0;
         if (x->count[me->col] > 1) /* the element's own part */
@@ -1644,16 +1653,12 @@ static void memo_compact(struct file_memo *m)
 static size_t join_from_memo(const struct file_memo *m, dc_buf *b, uint32_t c)
 {
     size_t total = strlen(DUP_PREFIX);
-    for (size_t i = 0; i < m->n_el; i++)
-        if (m->el[i].col == (int32_t)c) total += m->el[i].text_len + 1;
+    for (int32_t i = m->col_el[c]; i >= 0; i = m->el[i].next_same) total += m->el[i].text_len + 1;
     dc_buf_reserve(b, total + 1); /* no move while b copies from itself */
     size_t at = b->len;
     dc_buf_puts(b, DUP_PREFIX);
-    int first = 1;
-    for (size_t i = 0; i < m->n_el; i++) {
-        if (m->el[i].col != (int32_t)c) continue;
-        if (!first) dc_buf_putc(b, '/');
-        first = 0;
+    for (int32_t i = m->col_el[c]; i >= 0; i = m->el[i].next_same) {
+        if (i != m->col_el[c]) dc_buf_putc(b, '/');
         dc_buf_append(b, b->data + m->el[i].text_off, m->el[i].text_len);
     }
     dc_buf_putc(b, '\0');
