@@ -230,8 +230,6 @@ int dc_parse_input(const dc_input *in, const char *path, const dc_parse_opts *o,
 /* open(2) of an input file as the parser does: read-only, O_NOATIME where
  * permitted, O_NONBLOCK (a FIFO must not block), O_CLOEXEC */
 int dc_open_input(const char *path);
-/* the same relative to an open folder (openat; AT_FDCWD: dc_open_input) */
-int dc_open_input_at(int dirfd, const char *path);
 /* Same over an in-memory file image (fuzzing, tests). Pixel offsets are into data. */
 int dc_parse_memory(const uint8_t *data, size_t len, const dc_parse_opts *o, dc_dataset *ds, char *err,
                     size_t errlen);

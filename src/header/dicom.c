@@ -1223,20 +1223,15 @@ dc_file_stat dc_file_stat_of(const struct stat *st)
 /* O_NONBLOCK: a path that became a FIFO after the walk must not block the
  * rank in open() (fstat then refuses it); reads of regular files ignore it.
  * Called from the prefetch thread too (the flag is atomic). */
-int dc_open_input_at(int dirfd, const char *path)
+int dc_open_input(const char *path)
 {
     static _Atomic int noatime_ok = 1;
     if (noatime_ok) {
-        int fd = openat(dirfd, path, O_RDONLY | O_NOATIME | O_CLOEXEC | O_NONBLOCK);
+        int fd = open(path, O_RDONLY | O_NOATIME | O_CLOEXEC | O_NONBLOCK);
         if (fd >= 0 || errno != EPERM) return fd;
         noatime_ok = 0;
     }
-    return openat(dirfd, path, O_RDONLY | O_CLOEXEC | O_NONBLOCK);
-}
-
-int dc_open_input(const char *path)
-{
-    return dc_open_input_at(AT_FDCWD, path);
+    return open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK);
 }
 
 int dc_parse_file(const char *path, const dc_parse_opts *o, dc_dataset *ds, char *err, size_t errlen)

@@ -9,7 +9,6 @@
 #include <pthread.h>
 #include <signal.h>
 #include <stdlib.h>
-#include <string.h>
 #include <sys/resource.h>
 #include <sys/stat.h>
 #include <sys/uio.h>
@@ -49,39 +48,10 @@ struct dc_prefetch {
  * cache holds them (read without waiting for the disk: RWF_NOWAIT), else
  * on their way into the page cache; or -1 (the parser opens it again and
  * says why) */
-/* the thread's open folder: files of one folder are opened relative to
- * it, so the kernel walks the folder's path once, not once per file */
-typedef struct {
-    int fd;        /* O_PATH descriptor of the folder, or -1 */
-    char *path;    /* its path (the file paths' prefix before the last '/') */
-    size_t len, cap;
-} folder_at;
-
-/* paths[i] opened relative to its folder (opened when it changes) */
-static int open_in_folder(folder_at *f, const char *path)
-{
-    const char *slash = strrchr(path, '/');
-    if (!slash || slash == path) return dc_open_input(path);
-    size_t len = (size_t)(slash - path);
-    if (f->fd < 0 || len != f->len || memcmp(path, f->path, len) != 0) {
-        if (f->fd >= 0) close(f->fd);
-        if (len + 1 > f->cap) {
-            f->cap = len + 1;
-            f->path = dc_realloc(f->path, f->cap);
-        }
-        memcpy(f->path, path, len);
-        f->path[len] = '\0';
-        f->len = len;
-        f->fd = open(f->path, O_PATH | O_DIRECTORY | O_CLOEXEC);
-    }
-    if (f->fd < 0) return dc_open_input(path);
-    return dc_open_input_at(f->fd, slash + 1);
-}
-
-static int open_ahead(folder_at *f, const char *path, dc_file_stat *fst, uint8_t *head, size_t *head_len)
+static int open_ahead(const char *path, dc_file_stat *fst, uint8_t *head, size_t *head_len)
 {
     *head_len = 0;
-    int fd = open_in_folder(f, path);
+    int fd = dc_open_input(path);
     if (fd < 0) return -1;
     struct stat st;
     if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) {
@@ -102,7 +72,6 @@ static int open_ahead(folder_at *f, const char *path, dc_file_stat *fst, uint8_t
 static void *prefetch_loop(void *arg)
 {
     dc_prefetch *p = arg;
-    folder_at folder = {-1, NULL, 0, 0};
     pthread_mutex_lock(&p->mu);
     for (;;) {
         if (p->next < p->taken) p->next = p->taken; /* the parser got there first */
@@ -122,7 +91,7 @@ static void *prefetch_loop(void *arg)
         pthread_mutex_unlock(&p->mu);
         dc_file_stat fst = {0, 0, 0, 0, 0};
         size_t head_len;
-        int fd = open_ahead(&folder, p->paths[i], &fst, head, &head_len);
+        int fd = open_ahead(p->paths[i], &fst, head, &head_len);
         pthread_mutex_lock(&p->mu);
         p->fds[i] = fd;
         p->stat[slot] = fst;
@@ -132,8 +101,6 @@ static void *prefetch_loop(void *arg)
         if (p->parser_waits) pthread_cond_broadcast(&p->cv);
     }
     pthread_mutex_unlock(&p->mu);
-    if (folder.fd >= 0) close(folder.fd);
-    free(folder.path);
     return NULL;
 }
 
