@@ -75,6 +75,7 @@ typedef struct {
     uint64_t pos;       /* parsing position (virtual offset) */
     creator_ref *cre;
     size_t n_cre, cap_cre;
+    size_t n_ambig; /* elements with DC_EL_VR_AMBIG (fix_ambiguous has work) */
 } parser;
 
 /* ------------------------------------------------------------------ */
@@ -125,7 +126,8 @@ static int vr_chars_ok(const uint8_t *b)
     return is_upper(b[0]) && is_upper(b[1]);
 }
 
-/* VRs with the 2 reserved bytes + 4-byte length in explicit VR */
+/* VRs with the 2 reserved bytes + 4-byte length in explicit VR (a switch:
+ * fewer instructions than a bit table, measured) */
 static inline int long_length(uint16_t vr)
 {
     switch (vr) {
@@ -811,7 +813,10 @@ static void resolve_un(parser *p, const level *lv, el_header *h, dc_elem *e)
     if (!is_private_group(h->tag) && h->len != UNDEF && h->len >= 0xFFFF) return;
     e->vr = d->vr;
     e->flags |= DC_EL_VR_FROM_DICT;
-    if (d->flags & (DC_DICT_XS | DC_DICT_OBOW)) e->flags |= DC_EL_VR_AMBIG;
+    if (d->flags & (DC_DICT_XS | DC_DICT_OBOW)) {
+        e->flags |= DC_EL_VR_AMBIG;
+        p->n_ambig++;
+    }
 }
 
 /* peek: does an undefined length value of unknown VR start with an item? */
@@ -858,7 +863,10 @@ static int parse_element(parser *p, level *lv, const el_header *h0, int *stop)
         uint16_t dflags;
         e->vr = implicit_vr(p, lv, h.tag, &e->creator, &dflags);
         e->flags |= DC_EL_VR_FROM_DICT;
-        if (dflags & (DC_DICT_XS | DC_DICT_OBOW)) e->flags |= DC_EL_VR_AMBIG;
+        if (dflags & (DC_DICT_XS | DC_DICT_OBOW)) {
+            e->flags |= DC_EL_VR_AMBIG;
+            p->n_ambig++;
+        }
     } else if (e->vr == DC_VR('U', 'N') && h.len != UNDEF) {
         resolve_un(p, lv, &h, e);
     }
@@ -1193,7 +1201,7 @@ static int parse_all(parser *p)
     if (rc != DC_PARSE_OK) return rc;
     rc = parse_dataset_part(p);
     if (rc != DC_PARSE_OK) return rc;
-    fix_ambiguous(ds);
+    if (p->n_ambig) fix_ambiguous(ds);
     return DC_PARSE_OK;
 }
 

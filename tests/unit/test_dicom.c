@@ -735,6 +735,23 @@ static void test_parse_input_head(void **state)
     free(g.b);
 }
 
+/* dc_vr_has_long_length for every 16-bit value: exactly PS3.5's 4-byte
+ * length VRs (the list as written in the standard, not the table) */
+static void test_long_length_vrs(void **state)
+{
+    (void)state;
+    static const char *LONG[] = {"OB", "OW", "OF", "OD", "OL", "OV", "SQ", "UT", "UN", "UC", "UR", "SV", "UV"};
+    int n_long = 0;
+    for (uint32_t v = 0; v <= 0xFFFF; v++) {
+        int want = 0;
+        for (size_t k = 0; k < sizeof LONG / sizeof *LONG; k++)
+            if (v == DC_VR(LONG[k][0], LONG[k][1])) want = 1;
+        assert_int_equal(dc_vr_has_long_length((uint16_t)v) != 0, want);
+        n_long += want;
+    }
+    assert_int_equal(n_long, 13);
+}
+
 /* ---- malformed input: exact reasons ---- */
 
 static void expect_error(const fb *f, const dc_parse_opts *o, const char *msg)
@@ -1031,6 +1048,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_bad_lengths, setup, teardown),
         cmocka_unit_test_setup_teardown(test_depth_limit, setup, teardown),
         cmocka_unit_test_setup_teardown(test_parse_input_head, setup, teardown),
+        cmocka_unit_test(test_long_length_vrs),
         cmocka_unit_test_setup_teardown(test_not_dicom, setup, teardown),
         cmocka_unit_test_setup_teardown(test_mutation_selfcheck, setup, teardown),
     };
