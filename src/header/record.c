@@ -62,10 +62,26 @@ static void get_str(const dc_dataset *ds, uint32_t tag, char *out, size_t outlen
  * and UTF-8 attributes: '/' (an HDF5 path separator: a UID "1.2/3" made the
  * dataset impossible to create and stopped the crawl) and bytes that are not
  * well-formed UTF-8 become '_'.  Valid UIDs (digits and dots) are unchanged. */
+/* no '/' and no byte >= 0x80 in s[0..n) (8 bytes at a time): nothing to replace */
+static int plain_id(const char *s, size_t n)
+{
+    size_t i = 0;
+    for (; i + 8 <= n; i += 8) {
+        uint64_t w, x;
+        memcpy(&w, s + i, 8);
+        x = w ^ 0x2F2F2F2F2F2F2F2FULL; /* a '/' byte becomes 0 */
+        if ((w | ((x - 0x0101010101010101ULL) & ~x)) & 0x8080808080808080ULL) return 0;
+    }
+    for (; i < n; i++)
+        if ((unsigned char)s[i] >= 0x80 || s[i] == '/') return 0;
+    return 1;
+}
+
 static void get_id(const dc_dataset *ds, uint32_t tag, char *out, size_t outlen)
 {
     get_str(ds, tag, out, outlen);
     size_t n = strlen(out);
+    if (plain_id(out, n)) return;
     for (size_t i = 0; i < n;) {
         unsigned char c = (unsigned char)out[i];
         size_t k = c < 0x80 ? 1 : dc_utf8_seq_len((const unsigned char *)out + i, n - i);
