@@ -88,7 +88,7 @@ static void check_fd(int fd, int i)
  * head came */
 static int check_input(const dc_input *in, int i)
 {
-    char want[16];
+    char want[24];
     snprintf(want, sizeof want, "file %03d", i);
     struct stat st;
     assert_int_equal(stat(paths[i], &st), 0);
@@ -109,7 +109,7 @@ static int take_all_once(size_t depth, int step, useconds_t slow_us)
     assert_non_null(p);
     int handed = 0, heads = 0;
     const uint8_t *last_head = NULL;
-    char last_text[16] = "";
+    char last_text[24] = "";
     for (int i = 0; i < N_FILES; i += step) {
         if (slow_us && i % 16 == 0) usleep(slow_us); /* let the thread run ahead */
         /* the previous head stays intact until this take (the thread
