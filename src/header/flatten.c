@@ -1665,6 +1665,33 @@ static size_t join_from_memo(const struct file_memo *m, dc_buf *b, uint32_t c)
     return at;
 }
 
+/* memcmp(a, b, n) == 0, inline for the short values most elements hold:
+ * two overlapping loads from each end cover n bytes */
+static inline int same_bytes(const char *a, const void *bv, size_t n)
+{
+    const char *b = bv;
+    if (n > 16) return memcmp(a, b, n) == 0;
+    if (n >= 8) {
+        uint64_t a0, b0, a1, b1;
+        memcpy(&a0, a, 8);
+        memcpy(&b0, b, 8);
+        memcpy(&a1, a + n - 8, 8);
+        memcpy(&b1, b + n - 8, 8);
+        return a0 == b0 && a1 == b1;
+    }
+    if (n >= 4) {
+        uint32_t a0, b0, a1, b1;
+        memcpy(&a0, a, 4);
+        memcpy(&b0, b, 4);
+        memcpy(&a1, a + n - 4, 4);
+        memcpy(&b1, b + n - 4, 4);
+        return a0 == b0 && a1 == b1;
+    }
+    for (size_t i = 0; i < n; i++)
+        if (a[i] != b[i]) return 0;
+    return 1;
+}
+
 /* ds has the last file's shape: its row from the memo (returns 1), else 0.
  * On 0 the memo still holds a valid text for every element it kept. */
 static int memo_flatten(const dc_dataset *ds, dc_row *row)
@@ -1680,8 +1707,7 @@ static int memo_flatten(const dc_dataset *ds, dc_row *row)
         if (!same_shape(e, me)) return 0;
         if (me->col < 0) continue;
         const uint8_t *v = raw_bytes(ds, e);
-        if (v && me->has_raw && me->len == e->len &&
-            (e->len == 0 || memcmp(b->data + me->raw_off, v, e->len) == 0))
+        if (v && me->has_raw && me->len == e->len && same_bytes(b->data + me->raw_off, v, e->len))
             continue;
         if (me->read_by_names) return 0;
         size_t n;
