@@ -1665,28 +1665,25 @@ static size_t join_from_memo(const struct file_memo *m, dc_buf *b, uint32_t c)
     return at;
 }
 
+/* the first and the last w bytes of a and b are equal (w <= 8, w <= n <= 2w) */
+static inline int ends_equal(const char *a, const char *b, size_t n, size_t w)
+{
+    uint64_t a0 = 0, b0 = 0, a1 = 0, b1 = 0;
+    memcpy(&a0, a, w);
+    memcpy(&b0, b, w);
+    memcpy(&a1, a + n - w, w);
+    memcpy(&b1, b + n - w, w);
+    return a0 == b0 && a1 == b1;
+}
+
 /* memcmp(a, b, n) == 0, inline for the short values most elements hold:
  * two overlapping loads from each end cover n bytes */
 static inline int same_bytes(const char *a, const void *bv, size_t n)
 {
     const char *b = bv;
     if (n > 16) return memcmp(a, b, n) == 0;
-    if (n >= 8) {
-        uint64_t a0, b0, a1, b1;
-        memcpy(&a0, a, 8);
-        memcpy(&b0, b, 8);
-        memcpy(&a1, a + n - 8, 8);
-        memcpy(&b1, b + n - 8, 8);
-        return a0 == b0 && a1 == b1;
-    }
-    if (n >= 4) {
-        uint32_t a0, b0, a1, b1;
-        memcpy(&a0, a, 4);
-        memcpy(&b0, b, 4);
-        memcpy(&a1, a + n - 4, 4);
-        memcpy(&b1, b + n - 4, 4);
-        return a0 == b0 && a1 == b1;
-    }
+    if (n >= 8) return ends_equal(a, b, n, 8);
+    if (n >= 4) return ends_equal(a, b, n, 4);
     for (size_t i = 0; i < n; i++)
         if (a[i] != b[i]) return 0;
     return 1;
