@@ -104,6 +104,9 @@ typedef struct {
     int64_t mtime_ns, ctime_ns;
     uint8_t ok;
 } dc_file_stat;
+struct stat;
+/* what the parse keeps of an fstat (ok set) */
+dc_file_stat dc_file_stat_of(const struct stat *st);
 
 typedef struct {
     uint32_t tag;
@@ -208,6 +211,22 @@ int dc_parse_file(const char *path, const dc_parse_opts *o, dc_dataset *ds, char
  * owns it and closes it unless keep_open); fd -1 opens path. */
 int dc_parse_fd(int fd, const char *path, const dc_parse_opts *o, dc_dataset *ds, char *err,
                 size_t errlen);
+/* A file opened ahead of its parse (prefetch.c): the descriptor (-1: none,
+ * the parse opens path), its fstat when stat.ok (taken before any byte was
+ * read; the parse then takes none), and when head is not NULL the file's
+ * first head_len bytes, read ahead from the page cache.  The parse uses head
+ * only when it holds exactly the bytes of its first read
+ * (DC_PARSE_FIRST_READ or the whole file if smaller); else it reads them. */
+#define DC_PARSE_FIRST_READ (16 * 1024)
+typedef struct {
+    int fd;
+    dc_file_stat stat;
+    const uint8_t *head;
+    size_t head_len;
+} dc_input;
+/* dc_parse_fd with what was read ahead (in->fd -1: opens path) */
+int dc_parse_input(const dc_input *in, const char *path, const dc_parse_opts *o, dc_dataset *ds, char *err,
+                   size_t errlen);
 /* open(2) of an input file as the parser does: read-only, O_NOATIME where
  * permitted, O_NONBLOCK (a FIFO must not block), O_CLOEXEC */
 int dc_open_input(const char *path);

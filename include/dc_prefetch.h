@@ -5,9 +5,13 @@
  * page cache each file costs a wait for its inode and a wait for its first
  * bytes, and the rank's CPU idles meanwhile.  A prefetcher is one thread that
  * opens the files a few places ahead of the parser (the same flags as
- * dc_open_input), asks the kernel to read their first 64 KiB
- * (posix_fadvise WILLNEED) and hands the open descriptors to the parser: the
- * disk works while the rank parses, and every file is still opened once.
+ * dc_open_input) and fstats them; when the page cache holds a file's first
+ * bytes (warm) it reads them (preadv2 RWF_NOWAIT, never waiting for the
+ * disk), else it asks the kernel to read the first 64 KiB (posix_fadvise
+ * WILLNEED).  It hands descriptor, fstat and bytes to the parser
+ * (dc_parse_input): the disk works while the rank parses, every file is
+ * still opened once, and a warm file costs open, fstat, pread and close
+ * (the parser neither stats nor reads it again).
  *
  * The thread only opens, advises and closes files: no MPI, no shared state
  * but this object (see claim.c on threads beside MPI_THREAD_SINGLE).  A file
@@ -19,6 +23,8 @@
 
 #include <stddef.h>
 
+#include "dc_dicom.h"
+
 typedef struct dc_prefetch dc_prefetch;
 
 /* Start opening paths[0..n) up to depth files ahead of the last one taken.
@@ -26,10 +32,13 @@ typedef struct dc_prefetch dc_prefetch;
  * or the thread cannot start (then the caller opens every file itself). */
 dc_prefetch *dc_prefetch_start(char *const *paths, size_t n, size_t depth);
 
-/* The open descriptor of paths[i] (the caller owns it), or -1: open it
- * yourself (not reached yet, or the thread's open failed: the caller's own
- * open reports why).  i increases from call to call. */
-int dc_prefetch_take(dc_prefetch *p, size_t i);
+/* OUT in: paths[i] as the thread opened it (dc_parse_input): the open
+ * descriptor (the caller owns it), its fstat and, when the page cache held
+ * them, its first bytes (valid until the next take or stop).  in->fd -1:
+ * open it yourself (not reached yet, or the thread's open failed: the
+ * caller's own open reports why).  Returns in->fd.  i increases from call
+ * to call. */
+int dc_prefetch_take(dc_prefetch *p, size_t i, dc_input *in);
 
 /* Stop the thread, close the descriptors not taken, free p (NULL: no-op). */
 void dc_prefetch_stop(dc_prefetch *p);

@@ -44,7 +44,7 @@
 
 /* First read: 16 KiB holds a typical CT/MR header; reading 64 KiB from the
  * page cache cost ~1.5x more per file (measured with dcdump --bench). */
-#define FIRST_READ (16 * 1024)
+#define FIRST_READ DC_PARSE_FIRST_READ
 #define READ_AHEAD (64 * 1024)
 /* bulk binary values this large that are not yet in the buffer are skipped */
 #define SKIP_BULK_MIN (256 * 1024)
@@ -75,6 +75,7 @@ typedef struct {
     uint64_t pos;       /* parsing position (virtual offset) */
     creator_ref *cre;
     size_t n_cre, cap_cre;
+    size_t n_ambig; /* elements with DC_EL_VR_AMBIG (fix_ambiguous has work) */
 } parser;
 
 /* ------------------------------------------------------------------ */
@@ -125,7 +126,8 @@ static int vr_chars_ok(const uint8_t *b)
     return is_upper(b[0]) && is_upper(b[1]);
 }
 
-/* VRs with the 2 reserved bytes + 4-byte length in explicit VR */
+/* VRs with the 2 reserved bytes + 4-byte length in explicit VR (a switch:
+ * fewer instructions than a bit table, measured) */
 static inline int long_length(uint16_t vr)
 {
     switch (vr) {
@@ -379,9 +381,10 @@ static int truncated(parser *p, uint64_t off)
 /* elements                                                            */
 /* ------------------------------------------------------------------ */
 
-static int push_el(parser *p, dc_elem **out)
+static inline __attribute__((always_inline)) int push_el(parser *p, dc_elem **out)
 {
     dc_dataset *ds = p->ds;
+    *out = NULL;
     if (ds->n_el >= p->o->max_elements) return fail(p, "more than %u elements", (unsigned)p->o->max_elements);
     if (ds->n_el == ds->cap_el) {
         size_t cap = ds->cap_el ? ds->cap_el * 2 : 256;
@@ -499,8 +502,8 @@ typedef struct {
 
 static int parse_level(parser *p, level *lv, uint64_t end, int undefined);
 
-/* read an element header at p->pos */
-static int read_header(parser *p, const level *lv, el_header *h)
+/* read an element header at p->pos (any case: the header may need reading) */
+__attribute__((noinline)) static int read_header_slow(parser *p, const level *lv, el_header *h)
 {
     uint64_t off = p->pos;
     const uint8_t *b;
@@ -537,8 +540,29 @@ static int read_header(parser *p, const level *lv, el_header *h)
     return 0;
 }
 
+/* read_header_slow's common case inline: a little endian explicit VR
+ * header with a 2-byte length, all 12 bytes in the buffer (same result) */
+static inline int read_header(parser *p, const level *lv, el_header *h)
+{
+    uint64_t off = p->pos;
+    if (p->big || lv->implicit || off < p->seg_start || off - p->seg_shift + 12 > p->ds->buf_len)
+        return read_header_slow(p, lv, h);
+    const uint8_t *b = p->ds->buf + (off - p->seg_shift);
+    uint32_t tag = rd_tag(b, 0);
+    uint16_t vr = DC_VR(b[4], b[5]);
+    if (!vr_chars_ok(b + 4) || DC_TAG_GROUP(tag) == 0xFFFE || long_length(vr))
+        return read_header_slow(p, lv, h);
+    h->hdr = off;
+    h->tag = tag;
+    h->implicit = 0;
+    h->vr = vr;
+    h->len = rd16(b + 6, 0);
+    h->val = off + 8;
+    return 0;
+}
+
 /* remember a top-level element for dc_find */
-static void push_top(dc_dataset *ds, int32_t idx)
+static inline __attribute__((always_inline)) void push_top(dc_dataset *ds, int32_t idx)
 {
     if (ds->n_top == ds->cap_top) {
         ds->cap_top = ds->cap_top ? ds->cap_top * 2 : 256;
@@ -548,7 +572,7 @@ static void push_top(dc_dataset *ds, int32_t idx)
     ds->top[ds->n_top++] = idx;
 }
 
-static int new_element(parser *p, const level *lv, const el_header *h, dc_elem **out)
+static inline __attribute__((always_inline)) int new_element(parser *p, const level *lv, const el_header *h, dc_elem **out)
 {
     if (push_el(p, out) < 0) return DC_PARSE_ERROR;
     dc_elem *e = *out;
@@ -565,7 +589,7 @@ static int new_element(parser *p, const level *lv, const el_header *h, dc_elem *
     return 0;
 }
 
-static int check_len(parser *p, const el_header *h)
+static inline __attribute__((always_inline)) int check_len(parser *p, const el_header *h)
 {
     if (h->len > p->v_size || h->val + h->len > p->v_size)
         return fail(p, "element (%04X,%04X) length %u exceeds file size", DC_TAG_GROUP(h->tag),
@@ -789,7 +813,10 @@ static void resolve_un(parser *p, const level *lv, el_header *h, dc_elem *e)
     if (!is_private_group(h->tag) && h->len != UNDEF && h->len >= 0xFFFF) return;
     e->vr = d->vr;
     e->flags |= DC_EL_VR_FROM_DICT;
-    if (d->flags & (DC_DICT_XS | DC_DICT_OBOW)) e->flags |= DC_EL_VR_AMBIG;
+    if (d->flags & (DC_DICT_XS | DC_DICT_OBOW)) {
+        e->flags |= DC_EL_VR_AMBIG;
+        p->n_ambig++;
+    }
 }
 
 /* peek: does an undefined length value of unknown VR start with an item? */
@@ -809,7 +836,7 @@ static int undefined_is_sequence(parser *p, const el_header *h, const dc_elem *e
 }
 
 /* value of a non-sequence element with a defined length */
-static int handle_value(parser *p, const el_header *h, dc_elem *e)
+static inline __attribute__((always_inline)) int handle_value(parser *p, const el_header *h, dc_elem *e)
 {
     if (check_len(p, h) < 0) return DC_PARSE_ERROR;
     uint64_t bo = h->val - p->seg_shift;
@@ -836,7 +863,10 @@ static int parse_element(parser *p, level *lv, const el_header *h0, int *stop)
         uint16_t dflags;
         e->vr = implicit_vr(p, lv, h.tag, &e->creator, &dflags);
         e->flags |= DC_EL_VR_FROM_DICT;
-        if (dflags & (DC_DICT_XS | DC_DICT_OBOW)) e->flags |= DC_EL_VR_AMBIG;
+        if (dflags & (DC_DICT_XS | DC_DICT_OBOW)) {
+            e->flags |= DC_EL_VR_AMBIG;
+            p->n_ambig++;
+        }
     } else if (e->vr == DC_VR('U', 'N') && h.len != UNDEF) {
         resolve_un(p, lv, &h, e);
     }
@@ -862,6 +892,29 @@ static int parse_element(parser *p, level *lv, const el_header *h0, int *stop)
     if (h.tag == DC_TAG_SPECIFIC_CHARSET) {
         lv->charset = idx;
         e->charset = idx;
+    }
+    return DC_PARSE_OK;
+}
+
+/* parse_element's common case, inline: an explicit VR with a 2-byte length
+ * (never a sequence, UN or undefined length), in an even group, not pixel
+ * data at the top level -- exactly what parse_element does for it */
+static inline int is_plain_element(const level *lv, const el_header *h)
+{
+    return !h->implicit && !long_length(h->vr) && !is_private_group(h->tag) &&
+           !(lv->depth == 0 && is_pixel_tag(h->tag));
+}
+
+static inline int parse_plain_element(parser *p, level *lv, const el_header *h)
+{
+    dc_elem *e = NULL;
+    int32_t idx = (int32_t)p->ds->n_el;
+    if (new_element(p, lv, h, &e) < 0) return DC_PARSE_ERROR;
+    int rc = handle_value(p, h, e);
+    if (rc != DC_PARSE_OK) return rc;
+    if (h->tag == DC_TAG_SPECIFIC_CHARSET) {
+        lv->charset = idx;
+        p->ds->el[idx].charset = idx;
     }
     return DC_PARSE_OK;
 }
@@ -907,7 +960,7 @@ static int parse_level(parser *p, level *lv, uint64_t end, int undefined)
             return fail(p, "unexpected (%04X,%04X) at offset %llu", DC_TAG_GROUP(h.tag), DC_TAG_ELEM(h.tag),
                         (unsigned long long)h.hdr);
         int stop = 0;
-        int rc = parse_element(p, lv, &h, &stop);
+        int rc = is_plain_element(lv, &h) ? parse_plain_element(p, lv, &h) : parse_element(p, lv, &h, &stop);
         if (rc != DC_PARSE_OK) return rc;
         if (stop) {
             p->pos = p->v_size;
@@ -1148,7 +1201,7 @@ static int parse_all(parser *p)
     if (rc != DC_PARSE_OK) return rc;
     rc = parse_dataset_part(p);
     if (rc != DC_PARSE_OK) return rc;
-    fix_ambiguous(ds);
+    if (p->n_ambig) fix_ambiguous(ds);
     return DC_PARSE_OK;
 }
 
@@ -1166,6 +1219,13 @@ static void parser_init(parser *p, dc_dataset *ds, const dc_parse_opts *o, dc_pa
     p->errlen = errlen;
     p->fd = -1;
     if (err && errlen) err[0] = '\0';
+}
+
+dc_file_stat dc_file_stat_of(const struct stat *st)
+{
+    return (dc_file_stat){(uint64_t)st->st_size, (uint64_t)st->st_ino,
+                          (int64_t)st->st_mtim.tv_sec * 1000000000 + st->st_mtim.tv_nsec,
+                          (int64_t)st->st_ctim.tv_sec * 1000000000 + st->st_ctim.tv_nsec, 1};
 }
 
 /* O_NONBLOCK: a path that became a FIFO after the walk must not block the
@@ -1190,27 +1250,49 @@ int dc_parse_file(const char *path, const dc_parse_opts *o, dc_dataset *ds, char
 int dc_parse_fd(int fd, const char *path, const dc_parse_opts *o, dc_dataset *ds, char *err,
                 size_t errlen)
 {
+    dc_input in = {fd, {0, 0, 0, 0, 0}, NULL, 0};
+    return dc_parse_input(&in, path, o, ds, err, errlen);
+}
+
+/* the file's first bytes read ahead, as the first ensure() would read them */
+static void take_head(parser *p, const dc_input *in)
+{
+    uint64_t first = p->v_size < FIRST_READ ? p->v_size : FIRST_READ;
+    if (!in->head || in->head_len != first || first == 0) return;
+    buf_reserve(p->ds, (size_t)first);
+    memcpy(p->ds->buf, in->head, (size_t)first);
+    p->ds->buf_len = (size_t)first;
+    p->ds->bytes_read += first;
+}
+
+int dc_parse_input(const dc_input *in, const char *path, const dc_parse_opts *o, dc_dataset *ds, char *err,
+                   size_t errlen)
+{
     parser p;
     dc_parse_opts def;
     dc_dataset_clear(ds);
     parser_init(&p, ds, o, &def, err, errlen);
     set_path(ds, path);
+    int fd = in->fd;
     if (fd < 0) fd = dc_open_input(path);
     if (fd < 0) return fail(&p, "cannot open: %s", strerror(errno));
-    struct stat st;
-    if (fstat(fd, &st) < 0) {
-        close(fd);
-        return fail(&p, "cannot stat: %s", strerror(errno));
-    }
-    if (!S_ISREG(st.st_mode)) {
-        close(fd);
-        return fail(&p, "not a regular file");
+    if (in->fd >= 0 && in->stat.ok) {
+        ds->stat = in->stat; /* the opener's fstat: an open regular file */
+    } else {
+        struct stat st;
+        if (fstat(fd, &st) < 0) {
+            close(fd);
+            return fail(&p, "cannot stat: %s", strerror(errno));
+        }
+        if (!S_ISREG(st.st_mode)) {
+            close(fd);
+            return fail(&p, "not a regular file");
+        }
+        ds->stat = dc_file_stat_of(&st);
     }
     p.fd = fd;
-    p.v_size = ds->file_size = (uint64_t)st.st_size;
-    ds->stat = (dc_file_stat){(uint64_t)st.st_size, (uint64_t)st.st_ino,
-                              (int64_t)st.st_mtim.tv_sec * 1000000000 + st.st_mtim.tv_nsec,
-                              (int64_t)st.st_ctim.tv_sec * 1000000000 + st.st_ctim.tv_nsec, 1};
+    p.v_size = ds->file_size = ds->stat.size;
+    if (in->fd >= 0) take_head(&p, in);
     errno = 0;
     int rc = parse_all(&p);
     free(p.cre);

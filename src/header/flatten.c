@@ -83,6 +83,11 @@ struct dc_row_index {
     int32_t *el_col;            /* the walk: column of each element, -1 none */
     size_t el_col_cap;
     struct file_memo *memo;     /* the last file, for the next one of the same shape */
+    /* while val_len_ok (a row from the memo, not changed since): each
+     * value's strlen, for dc_row_compact_copy */
+    uint32_t *val_len;
+    size_t val_len_cap;
+    int val_len_ok;
     int cs_elem[CHARSET_CACHE]; /* (0008,0005) element index -> parsed charset */
     dc_charset cs[CHARSET_CACHE];
     int n_cs;
@@ -162,6 +167,7 @@ void dc_row_clear(dc_row *r)
     if (x->slot) memset(x->slot, 0, x->cap * sizeof *x->slot);
     x->cur = r->arena;
     if (x->cur) x->cur->used = 0;
+    x->val_len_ok = 0;
     x->n_cs = 0;
     x->n_dups = 0;
 }
@@ -181,6 +187,7 @@ void dc_row_free(dc_row *r)
         if (r->index->last) release_cols(r->index->last);
         memo_free(r->index->memo);
         free(r->index->el_col);
+        free(r->index->val_len);
         free(r->index->slot);
         free(r->index->count);
         free(r->index->tail);
@@ -193,15 +200,6 @@ void dc_row_free(dc_row *r)
     }
     free(r->vals);
     memset(r, 0, sizeof *r);
-}
-
-/* n bytes of the strings from and to their NULs */
-static size_t strings_bytes(char *const *v, size_t n)
-{
-    size_t bytes = 0;
-    for (size_t i = 0; i < n; i++)
-        if (v[i]) bytes += strlen(v[i]) + 1;
-    return bytes;
 }
 
 /* a new shared list holding a copy of src's columns (one reference) */
@@ -267,17 +265,23 @@ void dc_row_compact_copy(const dc_row *src, dc_row *dst)
     dst->cols = dst->shared->cols;
     dst->n = dst->cap = src->n;
     dst->vals = dc_malloc(src->n * sizeof *dst->vals);
-    size_t bytes = src->vals ? strings_bytes(src->vals, src->n) : 0;
+    /* each value's length once (known for a row from the memo): parked in
+     * dst->vals until the copy */
+    const struct dc_row_index *x = src->index;
+    const uint32_t *known = x && x->val_len_ok ? x->val_len : NULL;
+    size_t bytes = 0;
+    for (size_t i = 0; i < src->n; i++) {
+        size_t k = !src->vals || !src->vals[i] ? 0 : known ? (size_t)known[i] + 1 : strlen(src->vals[i]) + 1;
+        dst->vals[i] = (char *)(uintptr_t)k;
+        bytes += k;
+    }
     struct dc_row_block *b = new_block(bytes);
     dst->arena = b;
     char *at = b->data;
     for (size_t i = 0; i < src->n; i++) {
-        dst->vals[i] = NULL;
-        if (src->vals && src->vals[i]) {
-            size_t k = strlen(src->vals[i]) + 1;
-            dst->vals[i] = memcpy(at, src->vals[i], k);
-            at += k;
-        }
+        size_t k = (size_t)(uintptr_t)dst->vals[i];
+        dst->vals[i] = k ? memcpy(at, src->vals[i], k) : NULL;
+        at += k;
     }
     b->used = bytes;
 }
@@ -367,6 +371,7 @@ static void add_duplicate(dc_row *r, size_t i, const char *val, size_t vlen)
 static void join_duplicates(dc_row *r, int with_values)
 {
     struct dc_row_index *x = r->index;
+    x->val_len_ok = 0;
     for (size_t k = 0; k < x->n_dups; k++) {
         size_t i = x->dups[k], total = strlen(DUP_PREFIX);
         x->pending[i] = 0;
@@ -391,6 +396,7 @@ static size_t row_put(dc_row *r, const char *name, size_t len, uint64_t h, const
                       int depth, const char *val, size_t vlen)
 {
     struct dc_row_index *x = row_index(r);
+    x->val_len_ok = 0;
     if ((r->n + 1) * 2 > x->cap) grow_index(r);
     size_t s = find_slot(r, name, len, h);
     if (x->slot[s]) {
@@ -1466,6 +1472,7 @@ typedef struct {
     uint8_t depth, flags;
     int32_t parent, item, creator, charset;
     int32_t col;        /* its column, -1 none */
+    int32_t next_same;  /* a repeated column's next element, -1 none */
     uint32_t len;       /* value length */
     uint8_t has_raw;    /* value bytes kept at raw_off */
     uint8_t read_by_names; /* a changed value means other columns or texts */
@@ -1484,6 +1491,7 @@ struct file_memo {
     int cur;
     size_t live;     /* store bytes in use after the last rebuild */
     int32_t *col_el; /* per column: its (first) element */
+    int32_t *col_last; /* per column: its last element so far (memo_remember) */
     uint32_t *dup_cols; /* columns met more than once */
     size_t n_dup_cols;
     size_t *dup_text;   /* per dup column: offset of the joined text */
@@ -1495,6 +1503,7 @@ static void memo_free(struct file_memo *m)
     free(m->el);
     free(m->cols);
     free(m->col_el);
+    free(m->col_last);
     free(m->dup_cols);
     free(m->dup_text);
     dc_buf_free(&m->names);
@@ -1542,6 +1551,7 @@ static void memo_reserve(struct file_memo *m, size_t n_el, size_t n_cols)
         m->cap_cols = n_cols * 2;
         m->cols = dc_realloc(m->cols, m->cap_cols * sizeof *m->cols);
         m->col_el = dc_realloc(m->col_el, m->cap_cols * sizeof *m->col_el);
+        m->col_last = dc_realloc(m->col_last, m->cap_cols * sizeof *m->col_last);
         m->dup_cols = dc_realloc(m->dup_cols, m->cap_cols * sizeof *m->dup_cols);
         m->dup_text = dc_realloc(m->dup_text, m->cap_cols * sizeof *m->dup_text);
     }
@@ -1592,8 +1602,13 @@ static void memo_remember(const dc_dataset *ds, dc_row *row)
         me->read_by_names = ((DC_TAG_GROUP(e->tag) & 1) && DC_TAG_ELEM(e->tag) < 0x0100) ||
                             e->tag == DC_TAG(0x0008, 0x0005);
         me->has_raw = 0;
+        me->next_same = -1;
         if (me->col < 0) continue;
-        if (m->col_el[me->col] < 0) m->col_el[me->col] = (int32_t)i;
+        if (m->col_el[me->col] < 0)
+            m->col_el[me->col] = (int32_t)i;
+        else
+            m->el[m->col_last[me->col]].next_same = (int32_t)i; /* in element order */
+        m->col_last[me->col] = (int32_t)i;
         const char *text;
         size_t n = 0;
         if (x->count[me->col] > 1) /* the element's own part */
@@ -1638,20 +1653,40 @@ static void memo_compact(struct file_memo *m)
 static size_t join_from_memo(const struct file_memo *m, dc_buf *b, uint32_t c)
 {
     size_t total = strlen(DUP_PREFIX);
-    for (size_t i = 0; i < m->n_el; i++)
-        if (m->el[i].col == (int32_t)c) total += m->el[i].text_len + 1;
+    for (int32_t i = m->col_el[c]; i >= 0; i = m->el[i].next_same) total += m->el[i].text_len + 1;
     dc_buf_reserve(b, total + 1); /* no move while b copies from itself */
     size_t at = b->len;
     dc_buf_puts(b, DUP_PREFIX);
-    int first = 1;
-    for (size_t i = 0; i < m->n_el; i++) {
-        if (m->el[i].col != (int32_t)c) continue;
-        if (!first) dc_buf_putc(b, '/');
-        first = 0;
+    for (int32_t i = m->col_el[c]; i >= 0; i = m->el[i].next_same) {
+        if (i != m->col_el[c]) dc_buf_putc(b, '/');
         dc_buf_append(b, b->data + m->el[i].text_off, m->el[i].text_len);
     }
     dc_buf_putc(b, '\0');
     return at;
+}
+
+/* the first and the last w bytes of a and b are equal (w <= 8, w <= n <= 2w) */
+static inline int ends_equal(const char *a, const char *b, size_t n, size_t w)
+{
+    uint64_t a0 = 0, b0 = 0, a1 = 0, b1 = 0;
+    memcpy(&a0, a, w);
+    memcpy(&b0, b, w);
+    memcpy(&a1, a + n - w, w);
+    memcpy(&b1, b + n - w, w);
+    return a0 == b0 && a1 == b1;
+}
+
+/* memcmp(a, b, n) == 0, inline for the short values most elements hold:
+ * two overlapping loads from each end cover n bytes */
+static inline int same_bytes(const char *a, const void *bv, size_t n)
+{
+    const char *b = bv;
+    if (n > 16) return memcmp(a, b, n) == 0;
+    if (n >= 8) return ends_equal(a, b, n, 8);
+    if (n >= 4) return ends_equal(a, b, n, 4);
+    for (size_t i = 0; i < n; i++)
+        if (a[i] != b[i]) return 0;
+    return 1;
 }
 
 /* ds has the last file's shape: its row from the memo (returns 1), else 0.
@@ -1669,8 +1704,7 @@ static int memo_flatten(const dc_dataset *ds, dc_row *row)
         if (!same_shape(e, me)) return 0;
         if (me->col < 0) continue;
         const uint8_t *v = raw_bytes(ds, e);
-        if (v && me->has_raw && me->len == e->len &&
-            (e->len == 0 || memcmp(b->data + me->raw_off, v, e->len) == 0))
+        if (v && me->has_raw && me->len == e->len && same_bytes(b->data + me->raw_off, v, e->len))
             continue;
         if (me->read_by_names) return 0;
         size_t n;
@@ -1682,8 +1716,21 @@ static int memo_flatten(const dc_dataset *ds, dc_row *row)
     while (row->cap < m->n_cols) grow_cols(row);
     x->own_cols = row->cols; /* the columns are the memo's, borrowed until the next clear */
     row->cols = m->cols;
-    for (size_t c = 0; c < m->n_cols; c++) row->vals[c] = b->data + m->el[m->col_el[c]].text_off;
-    for (size_t k = 0; k < m->n_dup_cols; k++) row->vals[m->dup_cols[k]] = b->data + m->dup_text[k];
+    if (x->val_len_cap < m->n_cols) {
+        x->val_len_cap = row->cap;
+        x->val_len = dc_realloc(x->val_len, x->val_len_cap * sizeof *x->val_len);
+    }
+    for (size_t c = 0; c < m->n_cols; c++) {
+        const memo_el *me = &m->el[m->col_el[c]];
+        row->vals[c] = b->data + me->text_off;
+        x->val_len[c] = (uint32_t)me->text_len;
+    }
+    for (size_t k = 0; k < m->n_dup_cols; k++) {
+        row->vals[m->dup_cols[k]] = b->data + m->dup_text[k];
+        x->val_len[m->dup_cols[k]] = (uint32_t)strlen(b->data + m->dup_text[k]);
+    }
+    /* texts have no NUL inside (format_value drops them): text_len is strlen */
+    x->val_len_ok = 1;
     row->n = m->n_cols;
     x->cols_gen = m->gen;
     x->stale = 1;

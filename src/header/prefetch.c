@@ -11,6 +11,7 @@
 #include <stdlib.h>
 #include <sys/resource.h>
 #include <sys/stat.h>
+#include <sys/uio.h>
 #include <unistd.h>
 
 #include "dc_dicom.h"
@@ -28,17 +29,28 @@ struct dc_prefetch {
     char *const *paths;
     size_t n, depth;
     int *fds;     /* per file: an open descriptor not taken yet, else -1 */
+    /* per file i, in slot i % depth: its fstat and first bytes (head_len 0:
+     * not in the page cache when opened, or not read) */
+    dc_file_stat *stat;
+    uint8_t **head;
+    size_t *head_len;
+    uint8_t *given; /* the head handed over by the last take (swapped with its slot) */
     size_t next;  /* the thread's next file (all before it are done or skipped) */
     size_t taken; /* the parser has taken every file before this one */
+    size_t released; /* takes finished (heads swapped out): slots of files
+                      * before released + depth are the thread's */
     int opening;  /* the thread is opening file next */
     int thread_waits, parser_waits; /* who sleeps on cv (wake-ups only then) */
     int quit;
 };
 
-/* an open regular file with its first bytes on their way into the page
- * cache, or -1 (the parser opens it again and says why) */
-static int open_ahead(const char *path)
+/* an open regular file with its fstat, and its first bytes when the page
+ * cache holds them (read without waiting for the disk: RWF_NOWAIT), else
+ * on their way into the page cache; or -1 (the parser opens it again and
+ * says why) */
+static int open_ahead(const char *path, dc_file_stat *fst, uint8_t *head, size_t *head_len)
 {
+    *head_len = 0;
     int fd = dc_open_input(path);
     if (fd < 0) return -1;
     struct stat st;
@@ -46,7 +58,14 @@ static int open_ahead(const char *path)
         close(fd);
         return -1;
     }
-    (void)posix_fadvise(fd, 0, PREFETCH_BYTES, POSIX_FADV_WILLNEED);
+    *fst = dc_file_stat_of(&st);
+    size_t want = st.st_size < DC_PARSE_FIRST_READ ? (size_t)st.st_size : DC_PARSE_FIRST_READ;
+    struct iovec iov = {head, want};
+    ssize_t got = want ? preadv2(fd, &iov, 1, 0, RWF_NOWAIT) : -1;
+    if (got == (ssize_t)want)
+        *head_len = want;
+    else /* cold (EAGAIN), partly cached or not supported: the parser reads */
+        (void)posix_fadvise(fd, 0, PREFETCH_BYTES, POSIX_FADV_WILLNEED);
     return fd;
 }
 
@@ -56,25 +75,44 @@ static void *prefetch_loop(void *arg)
     pthread_mutex_lock(&p->mu);
     for (;;) {
         if (p->next < p->taken) p->next = p->taken; /* the parser got there first */
-        while (!p->quit && p->next < p->n && p->next >= p->taken + p->depth) {
+        while (!p->quit && p->next < p->n && p->next >= p->released + p->depth) {
             p->thread_waits = 1;
             pthread_cond_wait(&p->cv, &p->mu);
             p->thread_waits = 0;
             if (p->next < p->taken) p->next = p->taken;
         }
         if (p->quit || p->next >= p->n) break;
-        size_t i = p->next;
+        size_t i = p->next, slot = i % p->depth;
         p->opening = 1;
+        /* the slot's buffer is stable: the take of file i - depth, its
+         * last user, finished (its head swapped out) before the loop got
+         * here, and only the take of file i swaps it again */
+        uint8_t *head = p->head[slot];
         pthread_mutex_unlock(&p->mu);
-        int fd = open_ahead(p->paths[i]);
+        dc_file_stat fst = {0, 0, 0, 0, 0};
+        size_t head_len;
+        int fd = open_ahead(p->paths[i], &fst, head, &head_len);
         pthread_mutex_lock(&p->mu);
         p->fds[i] = fd;
+        p->stat[slot] = fst;
+        p->head_len[slot] = fd >= 0 ? head_len : 0;
         p->next = i + 1;
         p->opening = 0;
         if (p->parser_waits) pthread_cond_broadcast(&p->cv);
     }
     pthread_mutex_unlock(&p->mu);
     return NULL;
+}
+
+static void free_slots(dc_prefetch *p)
+{
+    for (size_t i = 0; i < p->depth; i++) free(p->head[i]);
+    free(p->head);
+    free(p->head_len);
+    free(p->stat);
+    free(p->given);
+    free(p->fds);
+    free(p);
 }
 
 dc_prefetch *dc_prefetch_start(char *const *paths, size_t n, size_t depth)
@@ -86,6 +124,12 @@ dc_prefetch *dc_prefetch_start(char *const *paths, size_t n, size_t depth)
     p->depth = depth;
     p->fds = dc_malloc(n * sizeof *p->fds);
     for (size_t i = 0; i < n; i++) p->fds[i] = -1;
+    if (depth > n) depth = p->depth = n;
+    p->stat = dc_calloc(depth, sizeof *p->stat);
+    p->head = dc_calloc(depth, sizeof *p->head);
+    p->head_len = dc_calloc(depth, sizeof *p->head_len);
+    for (size_t i = 0; i < depth; i++) p->head[i] = dc_malloc(DC_PARSE_FIRST_READ);
+    p->given = dc_malloc(DC_PARSE_FIRST_READ);
     pthread_mutex_init(&p->mu, NULL);
     pthread_cond_init(&p->cv, NULL);
     sigset_t all, old;
@@ -96,15 +140,15 @@ dc_prefetch *dc_prefetch_start(char *const *paths, size_t n, size_t depth)
     if (rc != 0) {
         pthread_cond_destroy(&p->cv);
         pthread_mutex_destroy(&p->mu);
-        free(p->fds);
-        free(p);
+        free_slots(p);
         return NULL;
     }
     return p;
 }
 
-int dc_prefetch_take(dc_prefetch *p, size_t i)
+int dc_prefetch_take(dc_prefetch *p, size_t i, dc_input *in)
 {
+    *in = (dc_input){-1, {0, 0, 0, 0, 0}, NULL, 0};
     if (!p || i >= p->n) return -1;
     pthread_mutex_lock(&p->mu);
     if (p->taken < i + 1) p->taken = i + 1; /* the thread skips it if not there yet */
@@ -113,16 +157,25 @@ int dc_prefetch_take(dc_prefetch *p, size_t i)
         pthread_cond_wait(&p->cv, &p->mu);
         p->parser_waits = 0;
     }
-    int fd = -1;
-    if (i < p->next) {
-        fd = p->fds[i];
+    if (i < p->next && p->fds[i] >= 0) {
+        size_t slot = i % p->depth;
+        in->fd = p->fds[i];
         p->fds[i] = -1;
+        in->stat = p->stat[slot];
+        if (p->head_len[slot]) { /* the slot gets the previous head's buffer */
+            uint8_t *h = p->head[slot];
+            p->head[slot] = p->given;
+            p->given = h;
+            in->head = h;
+            in->head_len = p->head_len[slot];
+        }
     }
+    p->released = i + 1;
     /* wake a waiting thread once half its room is free: one wake-up per
      * depth/2 files, not one per file (a futex call each, measured warm) */
-    if (p->thread_waits && p->next + p->depth / 2 <= p->taken + p->depth) pthread_cond_broadcast(&p->cv);
+    if (p->thread_waits && p->next + p->depth / 2 <= p->released + p->depth) pthread_cond_broadcast(&p->cv);
     pthread_mutex_unlock(&p->mu);
-    return fd;
+    return in->fd;
 }
 
 void dc_prefetch_stop(dc_prefetch *p)
@@ -137,8 +190,7 @@ void dc_prefetch_stop(dc_prefetch *p)
         if (p->fds[i] >= 0) close(p->fds[i]);
     pthread_cond_destroy(&p->cv);
     pthread_mutex_destroy(&p->mu);
-    free(p->fds);
-    free(p);
+    free_slots(p);
 }
 
 size_t dc_prefetch_depth(void)

@@ -62,10 +62,26 @@ static void get_str(const dc_dataset *ds, uint32_t tag, char *out, size_t outlen
  * and UTF-8 attributes: '/' (an HDF5 path separator: a UID "1.2/3" made the
  * dataset impossible to create and stopped the crawl) and bytes that are not
  * well-formed UTF-8 become '_'.  Valid UIDs (digits and dots) are unchanged. */
+/* no '/' and no byte >= 0x80 in s[0..n) (8 bytes at a time): nothing to replace */
+static int plain_id(const char *s, size_t n)
+{
+    size_t i = 0;
+    for (; i + 8 <= n; i += 8) {
+        uint64_t w, x;
+        memcpy(&w, s + i, 8);
+        x = w ^ 0x2F2F2F2F2F2F2F2FULL; /* a '/' byte becomes 0 */
+        if ((w | ((x - 0x0101010101010101ULL) & ~x)) & 0x8080808080808080ULL) return 0;
+    }
+    for (; i < n; i++)
+        if ((unsigned char)s[i] >= 0x80 || s[i] == '/') return 0;
+    return 1;
+}
+
 static void get_id(const dc_dataset *ds, uint32_t tag, char *out, size_t outlen)
 {
     get_str(ds, tag, out, outlen);
     size_t n = strlen(out);
+    if (plain_id(out, n)) return;
     for (size_t i = 0; i < n;) {
         unsigned char c = (unsigned char)out[i];
         size_t k = c < 0x80 ? 1 : dc_utf8_seq_len((const unsigned char *)out + i, n - i);
@@ -699,31 +715,43 @@ static void unpack_fields(dc_wire_rd *rd, dc_record *r)
     dc_wire_get_s16(rd, r->photometric, sizeof r->photometric);
     dc_wire_get_s16(rd, r->sop_class, sizeof r->sop_class);
     dc_wire_get_s16(rd, r->image_type, sizeof r->image_type);
-    r->burned_in = (uint8_t)dc_wire_get_u(rd, 1);
+    /* the fixed-size runs in few reads (rank 0 unpacks every record of a
+     * window while the other ranks wait) */
+    uint8_t b[11];
+    dc_wire_get_bytes(rd, b, sizeof b);
+    r->burned_in = b[0];
     uint8_t *flags[] = {&r->has_instance, &r->has_acq, &r->has_temporal, &r->has_ipp, &r->has_iop,
                         &r->has_spacing, &r->has_rescale, &r->has_thickness, &r->has_sbs, &r->pixel_kind};
-    for (size_t k = 0; k < sizeof flags / sizeof flags[0]; k++) *flags[k] = (uint8_t)dc_wire_get_u(rd, 1);
-    r->instance = (int32_t)(uint32_t)dc_wire_get_u(rd, 4);
-    r->acq = (int32_t)(uint32_t)dc_wire_get_u(rd, 4);
-    r->temporal = (int32_t)(uint32_t)dc_wire_get_u(rd, 4);
-    double *d[] = {r->ipp, r->iop, r->spacing};
-    const int nd[] = {3, 6, 2};
-    for (int a = 0; a < 3; a++)
-        for (int k = 0; k < nd[a]; k++) d[a][k] = dc_wire_get_f64(rd);
-    r->thickness = dc_wire_get_f64(rd);
-    r->sbs = dc_wire_get_f64(rd);
-    r->slope = dc_wire_get_f64(rd);
-    r->intercept = dc_wire_get_f64(rd);
+    for (size_t k = 0; k < sizeof flags / sizeof flags[0]; k++) *flags[k] = b[1 + k];
+    uint32_t i32[3];
+    dc_wire_get_u32s(rd, i32, 3);
+    r->instance = (int32_t)i32[0];
+    r->acq = (int32_t)i32[1];
+    r->temporal = (int32_t)i32[2];
+    double d[15];
+    dc_wire_get_f64s(rd, d, 15);
+    memcpy(r->ipp, d, 3 * sizeof *d);
+    memcpy(r->iop, d + 3, 6 * sizeof *d);
+    memcpy(r->spacing, d + 9, 2 * sizeof *d);
+    r->thickness = d[11];
+    r->sbs = d[12];
+    r->slope = d[13];
+    r->intercept = d[14];
+    uint8_t w16[16];
+    dc_wire_get_bytes(rd, w16, sizeof w16);
     uint16_t *u16[] = {&r->rows, &r->cols, &r->samples, &r->bits_alloc, &r->bits_stored, &r->high_bit,
                        &r->pixel_rep, &r->planar};
-    for (size_t k = 0; k < sizeof u16 / sizeof u16[0]; k++) *u16[k] = (uint16_t)dc_wire_get_u(rd, 2);
+    for (size_t k = 0; k < sizeof u16 / sizeof u16[0]; k++)
+        *u16[k] = (uint16_t)(w16[2 * k] | w16[2 * k + 1] << 8);
     r->frames = (uint32_t)dc_wire_get_u(rd, 4);
-    r->file_size = dc_wire_get_u(rd, 8);
-    r->col_sig = dc_wire_get_u(rd, 8);
-    r->stat.size = dc_wire_get_u(rd, 8);
-    r->stat.ino = dc_wire_get_u(rd, 8);
-    r->stat.mtime_ns = (int64_t)dc_wire_get_u(rd, 8);
-    r->stat.ctime_ns = (int64_t)dc_wire_get_u(rd, 8);
+    uint64_t u64[6];
+    dc_wire_get_u64s(rd, u64, 6);
+    r->file_size = u64[0];
+    r->col_sig = u64[1];
+    r->stat.size = u64[2];
+    r->stat.ino = u64[3];
+    r->stat.mtime_ns = (int64_t)u64[4];
+    r->stat.ctime_ns = (int64_t)u64[5];
     r->stat.ok = (uint8_t)dc_wire_get_u(rd, 1);
 }
 

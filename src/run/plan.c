@@ -10,6 +10,7 @@
 
 #include "dc_dicom.h"
 #include "dc_mpi.h"
+#include "dc_hugeheap.h"
 #include "dc_prefetch.h"
 #include "dc_wire.h"
 #include "dc_process.h"
@@ -73,8 +74,8 @@ static void free_block(my_block *b)
     free(b->paths);
 }
 
-/* Parse one file into a record (fd: the file opened ahead, or -1). */
-static void read_one(int fd, const char *path, uint32_t idx, uint32_t scope, dc_dataset *ds,
+/* Parse one file into a record (in: the file opened ahead, or fd -1). */
+static void read_one(const dc_input *in, const char *path, uint32_t idx, uint32_t scope, dc_dataset *ds,
                      const dc_parse_opts *po, dc_record *rec, dc_header_stats *st, dc_worker *keep)
 {
     char err[DC_ERRLEN] = "";
@@ -82,7 +83,7 @@ static void read_one(int fd, const char *path, uint32_t idx, uint32_t scope, dc_
     rec->file_idx = idx;
     rec->scope = scope;
     dc_dataset_clear(ds);
-    int rc = dc_parse_fd(fd, path, po, ds, err, sizeof err); /* fd -1: opens path */
+    int rc = dc_parse_input(in, path, po, ds, err, sizeof err); /* fd -1: opens path */
     /* the folder ledger signs the folder with this fstat, taken before the
      * first byte was read (a later change makes the next resume read it) */
     dc_file_stat first_stat = ds->stat;
@@ -161,6 +162,7 @@ int dc_header_pass(MPI_Comm comm, const dc_config *cfg, const dc_filelist *fl,
     dc_buf_init(&out);
     my_block blk;
     unpack_block(mine, mine_len, &blk);
+    if (keep) dc_hugeheap_init(); /* metadata-only runs: new memory in huge pages */
     dc_prefetch *pf = dc_prefetch_start(blk.paths, blk.n, dc_prefetch_depth());
     int stopped = 0;
     for (size_t i = 0; i < blk.n; i++) {
@@ -169,13 +171,17 @@ int dc_header_pass(MPI_Comm comm, const dc_config *cfg, const dc_filelist *fl,
             break;
         }
         dc_record rec;
-        read_one(dc_prefetch_take(pf, i), blk.paths[i], blk.idx[i], blk.scope[i], &ds, &po, &rec,
+        dc_input in;
+        dc_prefetch_take(pf, i, &in);
+        read_one(&in, blk.paths[i], blk.idx[i], blk.scope[i], &ds, &po, &rec,
                  &st, keep);
         st.files_seen++;
         dc_record_pack(&rec, &out);
         dc_record_free(&rec);
+        dc_hugeheap_follow();
     }
     dc_prefetch_stop(pf);
+    dc_hugeheap_reserve(); /* room for grouping and rows after the pass */
     free_block(&blk);
     dc_dataset_free(&ds);
     free(mine);

@@ -679,6 +679,79 @@ static void test_file_gaps_and_reuse(void **state)
     free(g.b);
 }
 
+/* dc_parse_input: a descriptor with its fstat and first bytes (what the
+ * prefetch thread hands over) parses as the file itself; the head is used
+ * only when it is exactly the first read (whole file, or 16 KiB) */
+static int parse_with_head(const char *path, const uint8_t *head, size_t head_len)
+{
+    dc_input in = {dc_open_input(path), {0, 0, 0, 0, 0}, head, head_len};
+    struct stat st;
+    assert_int_equal(fstat(in.fd, &st), 0);
+    in.stat = dc_file_stat_of(&st);
+    return dc_parse_input(&in, path, NULL, &DS, ERR, sizeof ERR);
+}
+
+static void test_parse_input_head(void **state)
+{
+    (void)state;
+    fb f;
+    build_nested(&f);
+    char *path = write_tmp(&f);
+    /* the head is what the parse reads: a changed byte in it shows */
+    uint8_t *head = malloc(f.n);
+    memcpy(head, f.b, f.n);
+    head[f.n - 1] = 'q'; /* "After^Seq" -> "After^Seq" with its last byte changed */
+    assert_int_equal(parse_with_head(path, head, f.n), DC_PARSE_OK);
+    assert_memory_equal(dc_value(&DS, el_of(DC_TAG(0x0010, 0x0010))), "After^Seq", 8);
+    assert_int_equal(dc_value(&DS, el_of(DC_TAG(0x0010, 0x0010)))[8], 'q');
+    assert_int_equal(DS.bytes_read, f.n);
+    assert_true(DS.stat.ok && DS.stat.size == f.n);
+    /* a head of another length is not the first read: the file is read */
+    assert_int_equal(parse_with_head(path, head, f.n - 1), DC_PARSE_OK);
+    assert_str(DC_TAG(0x0010, 0x0010), "After^Seq");
+    assert_int_equal(DS.bytes_read, f.n);
+    /* a file longer than the first read: a 16 KiB head, the rest read */
+    fb g;
+    fb_init(&g);
+    meta(&g, "1.2.840.10008.1.2.1");
+    uint8_t *big = calloc(1, 20000);
+    ex(&g, 0x0029, 0x1010, "OB", big, 20000);
+    exs(&g, 0x0029, 0x1020, "LO", "past the head");
+    free(big);
+    char *path2 = write_tmp(&g);
+    assert_int_equal(parse_with_head(path2, g.b, DC_PARSE_FIRST_READ), DC_PARSE_OK);
+    size_t n_el = DS.n_el;
+    uint64_t bytes = DS.bytes_read;
+    assert_str(DC_TAG(0x0029, 0x1020), "past the head");
+    assert_int_equal(dc_parse_file(path2, NULL, &DS, ERR, sizeof ERR), DC_PARSE_OK);
+    assert_int_equal(DS.n_el, n_el);
+    assert_int_equal(DS.bytes_read, bytes);
+    unlink(path);
+    unlink(path2);
+    free(path);
+    free(path2);
+    free(head);
+    free(f.b);
+    free(g.b);
+}
+
+/* dc_vr_has_long_length for every 16-bit value: exactly PS3.5's 4-byte
+ * length VRs (the list as written in the standard, not the table) */
+static void test_long_length_vrs(void **state)
+{
+    (void)state;
+    static const char *LONG[] = {"OB", "OW", "OF", "OD", "OL", "OV", "SQ", "UT", "UN", "UC", "UR", "SV", "UV"};
+    int n_long = 0;
+    for (uint32_t v = 0; v <= 0xFFFF; v++) {
+        int want = 0;
+        for (size_t k = 0; k < sizeof LONG / sizeof *LONG; k++)
+            if (v == DC_VR(LONG[k][0], LONG[k][1])) want = 1;
+        assert_int_equal(dc_vr_has_long_length((uint16_t)v) != 0, want);
+        n_long += want;
+    }
+    assert_int_equal(n_long, 13);
+}
+
 /* ---- malformed input: exact reasons ---- */
 
 static void expect_error(const fb *f, const dc_parse_opts *o, const char *msg)
@@ -974,6 +1047,8 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_truncated, setup, teardown),
         cmocka_unit_test_setup_teardown(test_bad_lengths, setup, teardown),
         cmocka_unit_test_setup_teardown(test_depth_limit, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_parse_input_head, setup, teardown),
+        cmocka_unit_test(test_long_length_vrs),
         cmocka_unit_test_setup_teardown(test_not_dicom, setup, teardown),
         cmocka_unit_test_setup_teardown(test_mutation_selfcheck, setup, teardown),
     };

@@ -1114,6 +1114,16 @@ static void expect_same_rows(const dc_row *got, const dc_row *want)
     }
 }
 
+/* the compact copy of got (lengths taken from the memo when known) holds
+ * want's values */
+static void expect_same_copy(const dc_row *got, const dc_row *want)
+{
+    dc_row kept;
+    dc_row_compact_copy(got, &kept);
+    expect_same_rows(&kept, want);
+    dc_row_free(&kept);
+}
+
 /* one file of a series: variant v changes one thing at a time */
 static void build_series_file(dc_dataset *ds, int v)
 {
@@ -1155,6 +1165,7 @@ static void test_memo_rows_match_walks(void **state)
             flatten_new(&ds, &fresh);
             flatten_again(&ds, &reused);
             expect_same_rows(&reused, &fresh);
+            expect_same_copy(&reused, &fresh); /* memo rows: value lengths known */
             if (v % 50 == 49) { /* a row filled from the memo, flattened into again */
                 dc_dataset more;
                 dc_dataset_init(&more);
@@ -1163,6 +1174,7 @@ static void test_memo_rows_match_walks(void **state)
                 dc_flatten(&more, &reused);
                 dc_flatten(&more, &fresh);
                 expect_same_rows(&reused, &fresh);
+                expect_same_copy(&reused, &fresh); /* lengths forgotten by the append */
                 dc_dataset_free(&more);
             }
             dc_row_free(&fresh);

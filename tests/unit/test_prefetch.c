@@ -1,6 +1,7 @@
 /*
  * test_prefetch.c - the header pass's prefetcher (dc_prefetch.h): every
- * descriptor it hands over is open on the right file (read back through it),
+ * descriptor it hands over is open on the right file (read back through it)
+ * with that file's fstat and first bytes (the files are in the page cache),
  * files it cannot open and files not regular come back as -1 (the parser
  * opens them itself), files taken before the thread reaches them are skipped
  * (-1 or a valid fd, never another file's), and stopping early closes the
@@ -82,6 +83,23 @@ static void check_fd(int fd, int i)
     close(fd);
 }
 
+/* what came with file i's descriptor: its fstat and, when read ahead (the
+ * files were just written: in the page cache), its bytes; returns 1 if the
+ * head came */
+static int check_input(const dc_input *in, int i)
+{
+    char want[24];
+    snprintf(want, sizeof want, "file %03d", i);
+    struct stat st;
+    assert_int_equal(stat(paths[i], &st), 0);
+    assert_true(in->stat.ok);
+    assert_true(in->stat.size == (uint64_t)st.st_size && in->stat.ino == (uint64_t)st.st_ino);
+    if (!in->head) return 0;
+    assert_int_equal(in->head_len, strlen(want));
+    assert_memory_equal(in->head, want, in->head_len);
+    return 1;
+}
+
 /* Takes every step-th file in order; slow_us > 0 pauses every 16 files so the
  * thread can run ahead. Returns how many fds the thread handed over. */
 static int take_all_once(size_t depth, int step, useconds_t slow_us)
@@ -89,18 +107,34 @@ static int take_all_once(size_t depth, int step, useconds_t slow_us)
     int before = count_fds();
     dc_prefetch *p = dc_prefetch_start(paths, N_FILES, depth);
     assert_non_null(p);
-    int handed = 0;
+    int handed = 0, heads = 0;
+    const uint8_t *last_head = NULL;
+    char last_text[24] = "";
     for (int i = 0; i < N_FILES; i += step) {
         if (slow_us && i % 16 == 0) usleep(slow_us); /* let the thread run ahead */
-        int fd = dc_prefetch_take(p, (size_t)i);
+        /* the previous head stays intact until this take (the thread
+         * works on further files meanwhile) */
+        if (last_head) assert_memory_equal(last_head, last_text, strlen(last_text));
+        dc_input in;
+        int fd = dc_prefetch_take(p, (size_t)i, &in);
+        assert_int_equal(fd, in.fd);
         int openable = i % 50 != 7 && i % 50 != 9;
         if (!openable) assert_int_equal(fd, -1);
+        last_head = NULL;
         if (fd >= 0) {
+            heads += check_input(&in, i);
+            if (in.head) {
+                last_head = in.head;
+                snprintf(last_text, sizeof last_text, "file %03d", i);
+            }
             check_fd(fd, i);
             handed++;
+        } else {
+            assert_null(in.head);
         }
     }
     dc_prefetch_stop(p);
+    assert_int_equal(heads, handed); /* every file is in the page cache */
     assert_int_equal(count_fds(), before);
     return handed;
 }
@@ -127,6 +161,19 @@ static void test_in_order(void **state)
     take_all(32, 1, 0);
 }
 
+/* the parser on the thread's heels (shallow depths, no pauses): a slot is
+ * never refilled before its file's take has swapped its head out (a head
+ * of another file would fail check_input) */
+static void test_heads_under_contention(void **state)
+{
+    (void)state;
+    for (int round = 0; round < 20; round++) {
+        take_all(1, 1, 0);
+        take_all(2, 1, 0);
+        take_all(3, 2, 0);
+    }
+}
+
 static void test_skipping(void **state)
 {
     (void)state;
@@ -139,13 +186,16 @@ static void test_stop_early(void **state)
     (void)state;
     int before = count_fds();
     dc_prefetch *p = dc_prefetch_start(paths, N_FILES, 64);
-    int fd = dc_prefetch_take(p, 0);
+    dc_input in;
+    int fd = dc_prefetch_take(p, 0, &in);
     if (fd >= 0) check_fd(fd, 0);
     usleep(20000);
     dc_prefetch_stop(p);
     assert_int_equal(count_fds(), before);
     assert_null(dc_prefetch_start(paths, N_FILES, 0)); /* depth 0: off */
-    assert_int_equal(dc_prefetch_take(NULL, 3), -1);
+    assert_int_equal(dc_prefetch_take(NULL, 3, &in), -1);
+    assert_int_equal(in.fd, -1);
+    assert_null(in.head);
     dc_prefetch_stop(NULL);
 }
 
@@ -154,6 +204,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_in_order),
         cmocka_unit_test(test_skipping),
+        cmocka_unit_test(test_heads_under_contention),
         cmocka_unit_test(test_stop_early),
     };
     return cmocka_run_group_tests(tests, setup, teardown);

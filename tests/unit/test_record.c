@@ -418,6 +418,46 @@ static void test_image_fields(void **state)
     dc_record_free(&b);
 }
 
+/* Scan ID parts (UIDs, modality): '/' and bytes that are not UTF-8 become
+ * '_' wherever they are (first 8-byte word, later words, the tail); valid
+ * UTF-8 and plain ASCII stay as they are */
+static void test_id_characters(void **state)
+{
+    (void)state;
+    static const struct {
+        const char *in, *want;
+    } cases[][4] = {
+        {{"1.2/3.4.5.6.7.8.9/10", "1.2_3.4.5.6.7.8.9_10"},
+         {"12345678901234567/", "12345678901234567_"},
+         {"ABCDEFGH\xc3\xa9XY", "ABCDEFGH\xc3\xa9XY"},
+         {"ABCDEFGHIJK\xff", "ABCDEFGHIJK_"}},
+        {{"1.2.3.4.5.6.7.8.9.10.11 ", "1.2.3.4.5.6.7.8.9.10.11"},
+         {"1.2/3.4.5.6.7.8.9.10", "1.2_3.4.5.6.7.8.9.10"}, /* only in the first word */
+         {"\xff" "1234567", "_1234567"}, /* a whole word, no tail */
+         {"CT", "CT"}},
+    };
+    for (size_t k = 0; k < sizeof cases / sizeof *cases; k++) {
+        fb f;
+        memset(&f, 0, sizeof f);
+        f.n = 128;
+        put(&f, "DICM", 4);
+        el(&f, 0x0002, 0x0010, "UI", "1.2.840.10008.1.2.1 ");
+        el(&f, 0x0008, 0x0018, "UI", cases[k][0].in);
+        el(&f, 0x0008, 0x0060, "CS", cases[k][3].in);
+        el(&f, 0x0020, 0x000D, "UI", cases[k][2].in);
+        el(&f, 0x0020, 0x000E, "UI", cases[k][1].in);
+        assert_int_equal(dc_parse_memory(f.b, f.n, NULL, &DS, ERR, sizeof ERR), DC_PARSE_OK);
+        dc_record r;
+        dc_record_init(&r);
+        dc_record_from_dataset(&DS, &r);
+        assert_string_equal(r.sop_uid, cases[k][0].want);
+        assert_string_equal(r.series_uid, cases[k][1].want);
+        assert_string_equal(r.study_uid, cases[k][2].want);
+        assert_string_equal(r.modality, cases[k][3].want);
+        dc_record_free(&r);
+    }
+}
+
 static void test_frame_bytes(void **state)
 {
     (void)state;
@@ -524,6 +564,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_enhanced_multiframe, setup, teardown),
         cmocka_unit_test_setup_teardown(test_image_fields, setup, teardown),
         cmocka_unit_test(test_frame_bytes),
+        cmocka_unit_test_setup_teardown(test_id_characters, setup, teardown),
         cmocka_unit_test_setup_teardown(test_pack_roundtrip, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
