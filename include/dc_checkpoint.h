@@ -27,6 +27,7 @@
 #include <mpi.h>
 
 #include "dc_config.h"
+#include "dc_heldrows.h"
 #include "dc_plan.h"
 #include "dc_process.h"
 #include "dc_progress.h"
@@ -37,19 +38,22 @@
  * scans, and a file the index names is never written again (kill safety),
  * so files per second = ranks / checkpoint interval.  10 s per rank keeps a
  * run at <= 1 segment file per 10 s of work; at most 60 s of work is redone
- * after a kill (beyond 6 ranks: more than one file per 10 s).  The count
- * bound keeps the memory a checkpoint holds in check (peak RSS 340-410 MiB
- * per rank with 50,000 8x8 CT scans per rank in one checkpoint; README
- * "Performance"). */
+ * after a kill (beyond 6 ranks: more than one file per 10 s).  The time
+ * decides: the count is only a backstop, memory is bounded by
+ * DC_HELD_BYTES_MAX (README "Checkpoints"). */
 #define DC_PIXEL_COMMIT_SECONDS_PER_RANK 10
 #define DC_PIXEL_COMMIT_SECONDS_MAX 60
-#define DC_PIXEL_COMMIT_EVERY 100000
+#define DC_PIXEL_COMMIT_EVERY 1000000
 
-typedef struct {
-    dc_buf *txt;   /* rows, text with "\n" */
-    uint32_t *pos; /* their positions in the checkpoint */
-    size_t n, cap;
-} dc_held_rows;
+/* Every run: a checkpoint is also due when a rank's held rows take this
+ * many bytes (~1.4 KB per 8x8 CT row: ~190,000 rows).  Memory held until a
+ * checkpoint is bounded by it whatever commit_every says. */
+#define DC_HELD_BYTES_MAX ((size_t)256 << 20)
+
+/* held rows are appended this many positions at a time (dc_ckpt_commit):
+ * the append's copy is one chunk's rows (~46 MB over all ranks), not the
+ * checkpoint's */
+#define DC_APPEND_CHUNK_ROWS 32768
 
 typedef struct {
     MPI_Comm comm;
@@ -68,8 +72,8 @@ typedef struct {
     dc_h5seg *seg;
     char *seg_rel;         /* its path relative to the index */
     size_t seg_stored;     /* scans stored in it (all ranks alike) */
-    double commit_seconds; /* run.commit_seconds, or the pixel runs' default */
-    size_t commit_every;   /* run.commit_every, or the pixel runs' default */
+    dc_ckpt_policy policy; /* run.commit_every / commit_seconds or the pixel runs'
+                            * defaults, and the bound on held rows */
     double last_commit;    /* rank 0 */
     uint64_t n_commits;
 } dc_ckpt;

@@ -53,6 +53,7 @@ typedef struct {
      * per link to apply (below, copying it is cheaper); 0: always */
     size_t spare_bytes_per_link;
     int trimmed; /* dc_h5index_trim dropped links the file holds */
+    size_t mem;  /* heap bytes of the links and pending names (dc_h5index_mem) */
 } dc_h5index;
 
 /* Measured (tests/bench/h5index.c, README "Performance"): copying an index
@@ -64,6 +65,9 @@ typedef struct {
 void dc_h5index_init(dc_h5index *x);
 void dc_h5index_free(dc_h5index *x);
 long dc_h5index_find(const dc_h5index *x, const char *scan_id);
+/* heap bytes the map takes (approximate: strings, pointers, allocator
+ * overhead); what a checkpoint's links cost rank 0 until they are trimmed */
+size_t dc_h5index_mem(const dc_h5index *x);
 /* insert or replace */
 void dc_h5index_put(dc_h5index *x, const char *scan_id, const char *seg);
 /* remove (swap with last) */
