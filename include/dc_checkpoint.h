@@ -36,12 +36,13 @@
 /* Pixel runs' checkpoint policy when run.commit_every / commit_seconds are
  * not set: every checkpoint closes one segment file per rank that stored
  * scans, and a file the index names is never written again (kill safety),
- * so files per second = ranks / checkpoint interval.  10 s per rank keeps a
- * run at <= 1 segment file per 10 s of work; at most 60 s of work is redone
- * after a kill (beyond 6 ranks: more than one file per 10 s).  The time
+ * so files per second = ranks / checkpoint interval.  12 s per rank gives
+ * one file per 12 s, so that with a run's last, partial checkpoint a crawl
+ * stays at <= 1 segment file per 10 s of work; at most 60 s of work is
+ * redone after a kill (beyond 5 ranks: more than one file per 12 s).  The time
  * decides: the count is only a backstop, memory is bounded by
  * DC_HELD_BYTES_MAX (README "Checkpoints"). */
-#define DC_PIXEL_COMMIT_SECONDS_PER_RANK 10
+#define DC_PIXEL_COMMIT_SECONDS_PER_RANK 12
 #define DC_PIXEL_COMMIT_SECONDS_MAX 60
 #define DC_PIXEL_COMMIT_EVERY 1000000
 

@@ -156,9 +156,21 @@ void dc_h5index_remove(dc_h5index *x, const char *scan_id)
     index_rehash(x, x->hcap);
 }
 
+/* will the next write go through the spare?  (spare_pays, with the next
+ * checkpoint's links taken as many as the last one's) */
+static int spare_may_pay(const dc_h5index *x)
+{
+    uint64_t links = 2 * (uint64_t)x->prev_pending.n;
+    return x->spare_ok && x->live_bytes >= links * x->spare_bytes_per_link;
+}
+
 void dc_h5index_trim(dc_h5index *x)
 {
     if (!x->synced) return; /* the next write must write every link */
+    if (!spare_may_pay(x)) { /* the next write copies the live file: pending is all it needs */
+        dc_strvec_free(&x->prev_pending);
+        x->spare_ok = 0;
+    }
     dc_strset keep;
     dc_strset_init(&keep);
     for (size_t k = 0; k < x->pending.n; k++) dc_strset_add(&keep, x->pending.v[k]);
@@ -449,6 +461,8 @@ static int write_next(const char *index_path, const char *tmp, const char *spare
         snprintf(err, errlen, "%s: fsync failed: %s", *next, strerror(errno));
         return -1;
     }
+    struct stat st;
+    if (stat(*next, &st) == 0) ((dc_h5index *)x)->live_bytes = (uint64_t)st.st_size;
     return 0;
 }
 

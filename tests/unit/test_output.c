@@ -687,6 +687,42 @@ static void test_index_spare(void **state)
     free(spare);
 }
 
+/* a map trimmed when the spare will not pay (a small index, the default
+ * bytes per link) keeps no link of the last write, nor its names: the next
+ * write copies the live file and adds the new links, every link stays; the
+ * memory count follows (dc_h5index_mem) */
+static void test_index_trim_copy(void **state)
+{
+    (void)state;
+    char err[DC_ERRLEN] = "";
+    char *idx = path_in("tc.h5");
+    dc_h5index x, all;
+    dc_h5index_init(&x);
+    dc_h5index_init(&all);
+    size_t mem0 = dc_h5index_mem(&x);
+    for (int w = 0; w < 4; w++) {
+        char id[32], seg[32];
+        for (int i = 0; i < 50; i++) {
+            snprintf(id, sizeof id, "t_%d_%d", w, i);
+            snprintf(seg, sizeof seg, "tc.h5.d/seg_%06d.h5", w);
+            dc_h5index_put(&x, id, seg);
+            dc_h5index_put(&all, id, seg);
+        }
+        assert_true(dc_h5index_mem(&x) >= mem0 + 50 * (strlen("t_0_00") + strlen(seg)));
+        assert_int_equal(dc_h5index_write(idx, &x, "zyx", "c", err, sizeof err), 0);
+        assert_true(same_links(idx, &all));
+        assert_true(x.live_bytes > 0);
+        dc_h5index_trim(&x);
+        assert_int_equal(x.n, 0); /* neither this write's links nor older ones */
+        assert_int_equal(x.prev_pending.n, 0);
+        assert_false(x.spare_ok);
+        assert_int_equal(x.mem, 0); /* only the hash table's slots are left */
+    }
+    dc_h5index_free(&x);
+    dc_h5index_free(&all);
+    free(idx);
+}
+
 static void test_colkey(void **state)
 {
     (void)state;
@@ -715,6 +751,7 @@ int main(int argc, char **argv)
         cmocka_unit_test(test_segment_parts),
         cmocka_unit_test(test_segment_batches),
         cmocka_unit_test(test_index_spare),
+        cmocka_unit_test(test_index_trim_copy),
         cmocka_unit_test(test_colkey),
     };
     int rc = cmocka_run_group_tests(tests, NULL, NULL);
