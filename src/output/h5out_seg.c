@@ -519,10 +519,6 @@ void dc_h5seg_end_batch(dc_h5seg *seg)
             seg->ds[i].did = -1;
         }
     seg->n_released = seg->n;
-    /* start writing what the batch left in the page cache (frames, object
-     * headers the cache evicted): the checkpoint's fsync then waits for the
-     * rest only, not for every byte of a part of 10^5 datasets */
-    if (seg->raw_fd >= 0) (void)sync_file_range(seg->raw_fd, 0, 0, SYNC_FILE_RANGE_WRITE);
 }
 
 /* close the datasets; the number of datasets this rank's file keeps */
