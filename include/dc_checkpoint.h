@@ -38,13 +38,18 @@
  * scans, and a file the index names is never written again (kill safety),
  * so files per second = ranks / checkpoint interval.  12 s per rank gives
  * one file per 12 s, so that with a run's last, partial checkpoint a crawl
- * stays at <= 1 segment file per 10 s of work; at most 60 s of work is
- * redone after a kill (beyond 5 ranks: more than one file per 12 s).  The time
- * decides: the count is only a backstop, memory is bounded by
+ * stays at <= 1 segment file per 10 s of work while the count below does
+ * not cut first (at 2 ranks: up to ~2,000 scans a second per rank); at most 60 s of work is redone after a kill
+ * (beyond 5 ranks: more than one file per 12 s).  Memory is bounded by
  * DC_HELD_BYTES_MAX (README "Checkpoints"). */
 #define DC_PIXEL_COMMIT_SECONDS_PER_RANK 12
 #define DC_PIXEL_COMMIT_SECONDS_MAX 60
-#define DC_PIXEL_COMMIT_EVERY 1000000
+/* ... and at most this many scans per rank: a part file's datasets cost
+ * more each as the part grows past ~50,000 (HDF5's H5C__make_space_in_cache:
+ * ~1 us per dataset at 30,000 per part, ~3 at 50,000, ~40 at 125,000; perf,
+ * README "Performance"), so the count caps a checkpoint at 50,000 datasets
+ * per part whatever the time says */
+#define DC_PIXEL_COMMIT_EVERY_PER_RANK 50000
 
 /* Every run: a checkpoint is also due when a rank's held rows take this
  * many bytes (~1.4 KB per 8x8 CT row: ~190,000 rows).  Memory held until a

@@ -53,7 +53,8 @@ void dc_ckpt_init(dc_ckpt *c, MPI_Comm comm, const dc_config *cfg, dc_outputs *o
         long s = (long)c->nranks * DC_PIXEL_COMMIT_SECONDS_PER_RANK;
         p->commit_seconds = (double)(s < DC_PIXEL_COMMIT_SECONDS_MAX ? s : DC_PIXEL_COMMIT_SECONDS_MAX);
     }
-    if (cfg->write_pixeldata && !(cfg->commit_given & 1)) p->commit_every = DC_PIXEL_COMMIT_EVERY;
+    if (cfg->write_pixeldata && !(cfg->commit_given & 1))
+        p->commit_every = (size_t)c->nranks * DC_PIXEL_COMMIT_EVERY_PER_RANK;
 }
 
 void dc_ckpt_free(dc_ckpt *c)
