@@ -27,6 +27,7 @@
 #include <mpi.h>
 
 #include "dc_config.h"
+#include "dc_heldrows.h"
 #include "dc_plan.h"
 #include "dc_process.h"
 #include "dc_progress.h"
@@ -35,15 +36,20 @@
 /* Pixel runs' checkpoint policy when run.commit_every / commit_seconds are
  * not set: every checkpoint closes one segment file per rank that stored
  * scans, and a file the index names is never written again (kill safety),
- * so files per second = ranks / checkpoint interval.  10 s per rank keeps a
- * run at <= 1 segment file per 10 s of work; at most 60 s of work is redone
- * after a kill (beyond 6 ranks: more than one file per 10 s).  The count
- * bound keeps the memory a checkpoint holds in check (peak RSS 340-410 MiB
- * per rank with 50,000 8x8 CT scans per rank in one checkpoint; README
- * "Performance"). */
-#define DC_PIXEL_COMMIT_SECONDS_PER_RANK 10
+ * so files per second = ranks / checkpoint interval.  12 s per rank gives
+ * one file per 12 s, so that with a run's last, partial checkpoint a crawl
+ * stays at <= 1 segment file per 10 s of work while the count below does
+ * not cut first (at 2 ranks: up to ~2,000 scans a second per rank); at most 60 s of work is redone after a kill
+ * (beyond 5 ranks: more than one file per 12 s).  Memory is bounded by
+ * DC_HELD_BYTES_MAX (README "Checkpoints"). */
+#define DC_PIXEL_COMMIT_SECONDS_PER_RANK 12
 #define DC_PIXEL_COMMIT_SECONDS_MAX 60
-#define DC_PIXEL_COMMIT_EVERY 100000
+/* ... and at most this many scans per rank: a part file's datasets cost
+ * more each as the part grows past ~50,000 (HDF5's H5C__make_space_in_cache:
+ * ~1 us per dataset at 30,000 per part, ~3 at 50,000, ~40 at 125,000; perf,
+ * README "Performance"), so the count caps a checkpoint at 50,000 datasets
+ * per part whatever the time says */
+#define DC_PIXEL_COMMIT_EVERY_PER_RANK 50000
 
 /* Metadata-only runs' count bound when run.commit_every is not set: at
  * least run.window_files, so that a window commits once (not once per
@@ -52,11 +58,15 @@
  * kill can lose stays bounded by run.commit_seconds. */
 #define DC_META_COMMIT_EVERY_MIN 10000
 
-typedef struct {
-    dc_buf *txt;   /* rows, text with "\n" */
-    uint32_t *pos; /* their positions in the checkpoint */
-    size_t n, cap;
-} dc_held_rows;
+/* Every run: a checkpoint is also due when a rank's held rows take this
+ * many bytes (~1.4 KB per 8x8 CT row: ~190,000 rows).  Memory held until a
+ * checkpoint is bounded by it whatever commit_every says. */
+#define DC_HELD_BYTES_MAX ((size_t)256 << 20)
+
+/* held rows are appended this many positions at a time (dc_ckpt_commit):
+ * the append's copy is one chunk's rows (~46 MB over all ranks), not the
+ * checkpoint's */
+#define DC_APPEND_CHUNK_ROWS 32768
 
 typedef struct {
     MPI_Comm comm;
@@ -75,8 +85,8 @@ typedef struct {
     dc_h5seg *seg;
     char *seg_rel;         /* its path relative to the index */
     size_t seg_stored;     /* scans stored in it (all ranks alike) */
-    double commit_seconds; /* run.commit_seconds, or the pixel runs' default */
-    size_t commit_every;   /* run.commit_every, or the pixel / metadata runs' default */
+    dc_ckpt_policy policy; /* run.commit_every / commit_seconds or the pixel runs'
+                            * defaults, and the bound on held rows */
     double last_commit;    /* rank 0 */
     /* rank 0, metadata of the window's scans to do (main.c): their Scan IDs'
      * fingerprints (NULL: computed here), and the first one of this batch */

@@ -53,6 +53,8 @@ typedef struct {
      * per link to apply (below, copying it is cheaper); 0: always */
     size_t spare_bytes_per_link;
     int trimmed; /* dc_h5index_trim dropped links the file holds */
+    size_t mem;  /* heap bytes of the links and pending names (dc_h5index_mem) */
+    uint64_t live_bytes; /* size of the live index file after the last write */
 } dc_h5index;
 
 /* Measured (tests/bench/h5index.c, README "Performance"): copying an index
@@ -64,6 +66,9 @@ typedef struct {
 void dc_h5index_init(dc_h5index *x);
 void dc_h5index_free(dc_h5index *x);
 long dc_h5index_find(const dc_h5index *x, const char *scan_id);
+/* heap bytes the map takes (approximate: strings, pointers, allocator
+ * overhead); what a checkpoint's links cost rank 0 until they are trimmed */
+size_t dc_h5index_mem(const dc_h5index *x);
 /* insert or replace */
 void dc_h5index_put(dc_h5index *x, const char *scan_id, const char *seg);
 /* remove (swap with last) */
@@ -76,6 +81,11 @@ void dc_h5index_remove(dc_h5index *x, const char *scan_id);
  * (removing one is a no-op), and a write needs the live file (an error if
  * it is gone).  No-op before the first write (x->synced 0). */
 void dc_h5index_trim(dc_h5index *x);
+/* Its memory: when the next write will not pay to go through the spare
+ * (the live file holds less than spare_bytes_per_link per link of the last
+ * write and the next, taken as alike), the last write's links are dropped
+ * too and the next write copies the live file: the map then holds only the
+ * links of the checkpoint in progress. */
 
 /* Read the links of an existing index file (external links, or datasets
  * stored in the file itself for packed/older files: seg = "" then).

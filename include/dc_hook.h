@@ -17,6 +17,10 @@
  *                              index is updated through its spare once it
  *                              holds N bytes per link to add (0: always), so
  *                              that tests run that path on small indexes.
+ *   DCMCRAWL_HELD_BYTES=N      (read by checkpoint.c) a checkpoint is due once
+ *                              a rank holds N bytes of rows and links instead
+ *                              of DC_HELD_BYTES_MAX (0: no bound), so that
+ *                              tests cut checkpoints by memory on small crawls.
  *
  * Phases: start, repair, walk, header, group, batch, create (one dataset
  * created), pixels (one slice written), collective (one compressed dataset

@@ -55,6 +55,33 @@ void dc_h5index_free(dc_h5index *x)
     dc_h5index_init(x);
 }
 
+/* heap bytes of a link in the map (two strings, two pointers, malloc's
+ * 16 bytes per block) and of a name in a pending list */
+static size_t link_mem(const char *scan_id, const char *seg)
+{
+    return strlen(scan_id) + strlen(seg) + 2 + 2 * 16 + 2 * sizeof(char *);
+}
+
+static size_t name_mem(const char *scan_id)
+{
+    return strlen(scan_id) + 1 + 16 + sizeof(char *);
+}
+
+/* x->mem counted again (after the map or the pending lists shrank) */
+static void recount_mem(dc_h5index *x)
+{
+    size_t m = 0;
+    for (size_t i = 0; i < x->n; i++) m += link_mem(x->scan_ids[i], x->segs[i]);
+    for (size_t k = 0; k < x->pending.n; k++) m += name_mem(x->pending.v[k]);
+    for (size_t k = 0; k < x->prev_pending.n; k++) m += name_mem(x->prev_pending.v[k]);
+    x->mem = m;
+}
+
+size_t dc_h5index_mem(const dc_h5index *x)
+{
+    return x->mem + x->hcap * sizeof(size_t);
+}
+
 static size_t str_hash(const char *s)
 {
     return (size_t)dc_hash64(s, strlen(s), DC_HASH_SEED);
@@ -87,6 +114,7 @@ long dc_h5index_find(const dc_h5index *x, const char *scan_id)
 void dc_h5index_put(dc_h5index *x, const char *scan_id, const char *seg)
 {
     dc_strvec_push(&x->pending, scan_id);
+    x->mem += name_mem(scan_id);
     long i = dc_h5index_find(x, scan_id);
     if (i >= 0) {
         free(x->segs[i]);
@@ -100,6 +128,7 @@ void dc_h5index_put(dc_h5index *x, const char *scan_id, const char *seg)
     }
     x->scan_ids[x->n] = dc_strdup(scan_id);
     x->segs[x->n] = dc_strdup(seg);
+    x->mem += link_mem(scan_id, seg);
     x->n++;
     if (x->n * 2 > x->hcap)
         index_rehash(x, x->hcap ? x->hcap * 2 : 128);
@@ -115,6 +144,8 @@ void dc_h5index_remove(dc_h5index *x, const char *scan_id)
     long i = dc_h5index_find(x, scan_id);
     if (i < 0) return;
     dc_strvec_push(&x->pending, scan_id);
+    x->mem += name_mem(scan_id);
+    x->mem -= link_mem(x->scan_ids[i], x->segs[i]);
     free(x->scan_ids[i]);
     free(x->segs[i]);
     x->n--;
@@ -125,9 +156,21 @@ void dc_h5index_remove(dc_h5index *x, const char *scan_id)
     index_rehash(x, x->hcap);
 }
 
+/* will the next write go through the spare?  (spare_pays, with the next
+ * checkpoint's links taken as many as the last one's) */
+static int spare_may_pay(const dc_h5index *x)
+{
+    uint64_t links = 2 * (uint64_t)x->prev_pending.n;
+    return x->spare_ok && x->live_bytes >= links * x->spare_bytes_per_link;
+}
+
 void dc_h5index_trim(dc_h5index *x)
 {
     if (!x->synced) return; /* the next write must write every link */
+    if (!spare_may_pay(x)) { /* the next write copies the live file: pending is all it needs */
+        dc_strvec_free(&x->prev_pending);
+        x->spare_ok = 0;
+    }
     dc_strset keep;
     dc_strset_init(&keep);
     for (size_t k = 0; k < x->pending.n; k++) dc_strset_add(&keep, x->pending.v[k]);
@@ -146,6 +189,7 @@ void dc_h5index_trim(dc_h5index *x)
     x->trimmed = 1;
     if (x->hcap) index_rehash(x, x->hcap);
     dc_strset_free(&keep);
+    recount_mem(x);
 }
 
 /* ------------------------------------------------------------------ */
@@ -235,6 +279,7 @@ int dc_h5index_load(const char *index_path, dc_h5index *x, char *err, size_t err
         return -1;
     }
     dc_strvec_free(&x->pending); /* the map is what the file holds */
+    recount_mem(x);
     x->synced = x->n > 0;
     x->spare_ok = 0; /* the spare's state is not known */
     return 0;
@@ -416,6 +461,8 @@ static int write_next(const char *index_path, const char *tmp, const char *spare
         snprintf(err, errlen, "%s: fsync failed: %s", *next, strerror(errno));
         return -1;
     }
+    struct stat st;
+    if (stat(*next, &st) == 0) ((dc_h5index *)x)->live_bytes = (uint64_t)st.st_size;
     return 0;
 }
 
@@ -460,6 +507,7 @@ int dc_h5index_write(const char *index_path, const dc_h5index *x, const char *la
         dc_strvec_free(&mx->prev_pending);
         mx->prev_pending = mx->pending;
         dc_strvec_init(&mx->pending);
+        recount_mem(mx);
         mx->synced = 1;
         mx->spare_ok = kept;
     } else {

@@ -47,49 +47,30 @@ void dc_ckpt_init(dc_ckpt *c, MPI_Comm comm, const dc_config *cfg, dc_outputs *o
     c->progress = progress;
     c->worker = worker;
     c->last_commit = dc_now();
-    c->commit_seconds = (double)cfg->commit_seconds;
-    c->commit_every = (size_t)cfg->commit_every;
+    dc_held_init(&c->meta);
+    dc_held_init(&c->unread);
+    dc_ckpt_policy *p = &c->policy;
+    p->commit_seconds = (double)cfg->commit_seconds;
+    p->commit_every = (size_t)cfg->commit_every;
+    p->max_held_bytes = DC_HELD_BYTES_MAX;
+    /* test hook (dc_hook.h): a small bound makes small crawls cut checkpoints by memory */
+    const char *e = getenv("DCMCRAWL_HELD_BYTES");
+    if (e && *e) p->max_held_bytes = (size_t)strtoull(e, NULL, 10);
     if (cfg->write_pixeldata && !(cfg->commit_given & 2)) {
         long s = (long)c->nranks * DC_PIXEL_COMMIT_SECONDS_PER_RANK;
-        c->commit_seconds = (double)(s < DC_PIXEL_COMMIT_SECONDS_MAX ? s : DC_PIXEL_COMMIT_SECONDS_MAX);
+        p->commit_seconds = (double)(s < DC_PIXEL_COMMIT_SECONDS_MAX ? s : DC_PIXEL_COMMIT_SECONDS_MAX);
     }
-    if (cfg->write_pixeldata && !(cfg->commit_given & 1)) c->commit_every = DC_PIXEL_COMMIT_EVERY;
-    if (!cfg->write_pixeldata) c->commit_every = dc_ckpt_meta_commit_every(cfg); /* a window once */
-}
-
-static void held_clear(dc_held_rows *h)
-{
-    for (size_t i = 0; i < h->n; i++) dc_buf_free(&h->txt[i]);
-    h->n = 0;
-}
-
-static void held_free(dc_held_rows *h)
-{
-    held_clear(h);
-    free(h->txt);
-    free(h->pos);
-    memset(h, 0, sizeof *h);
-}
-
-/* takes the text (t is left empty) */
-static void held_add(dc_held_rows *h, uint32_t pos, dc_buf *t)
-{
-    if (h->n == h->cap) {
-        h->cap = h->cap ? h->cap * 2 : 64;
-        h->txt = dc_realloc(h->txt, h->cap * sizeof *h->txt);
-        h->pos = dc_realloc(h->pos, h->cap * sizeof *h->pos);
-    }
-    h->txt[h->n] = *t;
-    h->pos[h->n++] = pos;
-    dc_buf_init(t);
+    if (cfg->write_pixeldata && !(cfg->commit_given & 1))
+        p->commit_every = (size_t)c->nranks * DC_PIXEL_COMMIT_EVERY_PER_RANK;
+    if (!cfg->write_pixeldata) p->commit_every = dc_ckpt_meta_commit_every(cfg); /* a window once */
 }
 
 void dc_ckpt_free(dc_ckpt *c)
 {
     free(c->seg_rel); /* a segment still open here belongs to a failed run */
     c->seg_rel = NULL;
-    held_free(&c->meta);
-    held_free(&c->unread);
+    dc_held_free(&c->meta);
+    dc_held_free(&c->unread);
 }
 
 /* ---- one batch ---- */
@@ -152,24 +133,39 @@ static void unreadable_row(const dc_scan *s, const dc_scan_result *res, dc_buf *
     dc_buf_putc(out, '\n');
 }
 
+/* texts formatted for the old header (old_header), held rows and the
+ * batch's texts[0..nt), remapped to the header's new columns */
+static int remap_texts(dc_ckpt *c, const dc_strvec *old_header, dc_buf **texts, size_t nt)
+{
+    size_t nh = c->meta.n;
+    dc_buf *held = nh ? dc_held_unpack(&c->meta) : NULL;
+    dc_buf **all = dc_malloc(sizeof(dc_buf *) * (nh + nt + 1));
+    for (size_t i = 0; i < nh; i++) all[i] = &held[i];
+    for (size_t i = 0; i < nt; i++) all[nh + i] = texts[i];
+    int rc = dc_csvout_remap_rows(&c->out->meta, old_header, all, nh + nt);
+    if (held) dc_held_repack(&c->meta, held);
+    free(all);
+    dc_debug("%zu rows formatted before %zu new columns remapped", nh + nt,
+             c->out->meta.cols.n + DC_META_FIXED_COLS - old_header->n);
+    return rc;
+}
+
 /* Compact rows (columns not known yet) join the header (collective); when
- * that adds columns, every text formatted for the old header (texts[0..nt))
- * is remapped, as the file's own rewrite does.  Agreed by every rank. */
+ * that adds columns, every text formatted for the old header (the held
+ * rows and the batch's texts[0..nt)) is remapped, as the file's own
+ * rewrite does.  Agreed by every rank. */
 static int widen_rows(dc_ckpt *c, const dc_row **rows, size_t nr, dc_buf **texts, size_t nt,
                       char *err, size_t errlen)
 {
     dc_strvec old_header;
     dc_strvec_init(&old_header);
-    if (nt) dc_csvout_header_fields(&c->out->meta, &old_header);
+    int formatted = nt || c->meta.n;
+    if (formatted) dc_csvout_header_fields(&c->out->meta, &old_header);
     int rc = dc_csvout_widen(c->comm, &c->out->meta, rows, nr, err, errlen);
-    if (rc == 0 && nt && c->out->meta.cols.n + DC_META_FIXED_COLS != old_header.n) {
-        if (dc_csvout_remap_rows(&c->out->meta, &old_header, texts, nt) != 0) {
-            snprintf(err, errlen, "%s: internal error remapping rows to new columns",
-                     c->out->meta.path);
-            rc = -1;
-        }
-        dc_debug("%zu rows formatted before %zu new columns remapped", nt,
-                 c->out->meta.cols.n + DC_META_FIXED_COLS - old_header.n);
+    if (rc == 0 && formatted && c->out->meta.cols.n + DC_META_FIXED_COLS != old_header.n &&
+        remap_texts(c, &old_header, texts, nt) != 0) {
+        snprintf(err, errlen, "%s: internal error remapping rows to new columns", c->out->meta.path);
+        rc = -1;
     }
     dc_strvec_free(&old_header);
     return dc_agree_all(c->comm, rc);
@@ -182,9 +178,8 @@ static int widen_columns(dc_ckpt *c, const dc_batch *b, batch_state *bs, char *e
 {
     size_t n = b->n_scans;
     const dc_row **rows = dc_malloc(sizeof(dc_row *) * (n ? n : 1));
-    dc_buf **texts = dc_malloc(sizeof(dc_buf *) * (n + c->meta.n + 1));
+    dc_buf **texts = dc_malloc(sizeof(dc_buf *) * (n ? n : 1));
     size_t nr = 0, nt = 0;
-    for (size_t i = 0; i < c->meta.n; i++) texts[nt++] = &c->meta.txt[i];
     for (size_t i = 0; i < n; i++)
         if (b->owner[i] == c->rank && bs->status[i] == SCAN_STORED) {
             if (bs->res[i].text.len)
@@ -211,16 +206,18 @@ static int hold_rows(dc_ckpt *c, const dc_batch *b, batch_state *bs)
         dc_buf t;
         dc_buf_init(&t);
         if (bs->status[i] == SCAN_STORED) {
-            if (bs->res[i].text.len)
-                t = bs->res[i].text, dc_buf_init(&bs->res[i].text); /* moved */
-            else
+            const dc_buf *text = &bs->res[i].text;
+            if (!text->len) {
                 dc_csv_format_row(&c->out->meta.cols, b->scans[i].scan_id, b->scans[i].n_files,
                                   &bs->res[i].row, &t);
-            held_add(&c->meta, pos, &t);
+                text = &t;
+            }
+            dc_held_add(&c->meta, pos, text->data, text->len);
         } else if (bs->status[i] == SCAN_UNREADABLE) {
             unreadable_row(&b->scans[i], &bs->res[i], &t);
-            held_add(&c->unread, pos, &t);
+            dc_held_add(&c->unread, pos, t.data, t.len);
         }
+        dc_buf_free(&t);
     }
     if (rc != 0 && c->rank == 0) dc_error("%s", err[0] ? err : "widening the CSV header failed on another rank");
     c->n_held += n;
@@ -413,11 +410,8 @@ static int exchange_columns(dc_ckpt *c, const uint64_t *files, size_t nf, size_t
 {
     const dc_row **rows = dc_malloc(sizeof(dc_row *) * (nf ? nf : 1));
     size_t nr = dc_worker_compact_rows(c->worker, files, nf, rows);
-    dc_buf **texts = dc_malloc(sizeof(dc_buf *) * (c->meta.n + 1));
-    for (size_t i = 0; i < c->meta.n; i++) texts[i] = &c->meta.txt[i];
-    int rc = widen_rows(c, rows, nr < limit ? nr : limit, texts, c->meta.n, err, errlen);
+    int rc = widen_rows(c, rows, nr < limit ? nr : limit, NULL, 0, err, errlen);
     free(rows);
-    free(texts);
     return rc;
 }
 
@@ -441,12 +435,21 @@ int dc_ckpt_settle_rows(dc_ckpt *c, const dc_scan *scans, size_t n, const dc_rec
 
 /* ---- checkpoints ---- */
 
+/* bytes this rank holds for the checkpoint in progress: its rows, and on
+ * rank 0 the links of the index map (this checkpoint's and the last one's) */
+static size_t held_bytes(const dc_ckpt *c)
+{
+    size_t b = dc_held_bytes(&c->meta) + dc_held_bytes(&c->unread);
+    return c->rank == 0 ? b + dc_h5index_mem(&c->out->index) : b;
+}
+
 int dc_ckpt_due(dc_ckpt *c)
 {
-    int due = 0;
-    if (c->rank == 0)
-        due = c->n_held >= c->commit_every || dc_now() - c->last_commit >= c->commit_seconds;
-    return dc_agree_rank0(c->comm, due);
+    /* the clock is rank 0's; the memory bound every rank's */
+    double since = c->rank == 0 ? dc_now() - c->last_commit : 0;
+    int due = dc_ckpt_policy_due(&c->policy, c->n_held, since, held_bytes(c));
+    MPI_Allreduce(MPI_IN_PLACE, &due, 1, MPI_INT, MPI_MAX, c->comm);
+    return due;
 }
 
 /* rank 0: replace the index file when links were added */
@@ -467,22 +470,41 @@ static int commit_index(dc_ckpt *c)
     return dc_agree_rank0(c->comm, rc);
 }
 
+/* Collective: the held rows of one CSV appended, a chunk of positions
+ * at a time (the append copies a chunk's rows, not the checkpoint's).  A
+ * kill between chunks leaves a prefix of the rows, as a kill during one
+ * append does (repaired at start).  Returns 0 or -1 (same on all ranks). */
+static int append_held(dc_ckpt *c, dc_csvout *csv, const dc_held_rows *h, char *err,
+                       size_t errlen)
+{
+    int rc = 0;
+    dc_buf *views = dc_malloc(sizeof(dc_buf) * (h->n ? h->n : 1));
+    uint32_t *pos = dc_malloc(sizeof(uint32_t) * (h->n ? h->n : 1));
+    for (size_t lo = 0; lo < c->n_held && rc == 0; lo += DC_APPEND_CHUNK_ROWS) {
+        size_t hi = c->n_held - lo < DC_APPEND_CHUNK_ROWS ? c->n_held : lo + DC_APPEND_CHUNK_ROWS;
+        size_t first, last;
+        dc_held_range(h, (uint32_t)lo, (uint32_t)hi, &first, &last);
+        dc_held_views(h, first, last, views);
+        for (size_t i = first; i < last; i++) pos[i - first] = (uint32_t)(h->pos[i] - lo);
+        rc = dc_csvout_append(c->comm, csv, hi - lo, pos, views, last - first, err, errlen);
+    }
+    free(views);
+    free(pos);
+    return rc;
+}
+
 int dc_ckpt_commit(dc_ckpt *c)
 {
     if (c->n_held == 0) return 0;
     int rc = close_segment(c); /* agreed by every rank */
     if (rc == 0) rc = commit_index(c);
     char err[DC_ERRLEN] = "";
-    if (rc == 0)
-        rc = dc_csvout_append(c->comm, &c->out->meta, c->n_held, c->meta.pos, c->meta.txt,
-                              c->meta.n, err, sizeof err);
-    if (rc == 0 && c->n_held_unread)
-        rc = dc_csvout_append(c->comm, &c->out->unread, c->n_held, c->unread.pos, c->unread.txt,
-                              c->unread.n, err, sizeof err);
+    if (rc == 0) rc = append_held(c, &c->out->meta, &c->meta, err, sizeof err);
+    if (rc == 0 && c->n_held_unread) rc = append_held(c, &c->out->unread, &c->unread, err, sizeof err);
     if (rc != 0 && c->rank == 0) dc_error("%s", err[0] ? err : "writing rows failed on another rank");
     if (rc == 0 && c->rank == 0) dc_outputs_commit_done(c->out);
-    held_clear(&c->meta);
-    held_clear(&c->unread);
+    dc_held_clear(&c->meta);
+    dc_held_clear(&c->unread);
     c->n_held = c->n_held_unread = 0;
     c->last_commit = dc_now();
     c->n_commits++;

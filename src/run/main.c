@@ -257,7 +257,7 @@ static int run_batches(dc_run *r)
 {
     uint64_t n = r->n_scans;
     size_t cap = r->cfg->write_pixeldata ? BATCH_MAX_SCANS : BATCH_MAX_ROWS;
-    size_t max_scans = r->ckpt.commit_every < cap ? r->ckpt.commit_every : cap;
+    size_t max_scans = r->ckpt.policy.commit_every < cap ? r->ckpt.policy.commit_every : cap;
     uint64_t max_cost = r->cfg->write_pixeldata ? BATCH_MAX_COST : UINT64_MAX;
     MPI_Bcast(&n, 1, MPI_UINT64_T, 0, r->comm);
     if (n && dc_stop_agree(r->comm, 0)) {

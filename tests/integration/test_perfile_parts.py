@@ -26,7 +26,10 @@ Checks:
     index's links;
   - a run killed (SIGKILL, every rank) while its index is written through
     the spare, then run again, ends identical to the 1-rank run;
-  - an appended run (a fifth folder) ends with the union, clean.
+  - an appended run (a fifth folder) ends with the union, clean;
+  - pixel-run checkpoint defaults: one checkpoint for this small crawl; with
+    the held-memory bound made small (DCMCRAWL_HELD_BYTES) several, cut by
+    memory, and the same outputs as the 1-rank run.
 """
 import os
 import re
@@ -167,6 +170,35 @@ def same_as_np1(work, out, what, problems):
         problems.append("%s differs from np1: %s" % (what, r.stdout[-2000:]))
 
 
+def memory_bound(binary, work, folders, problems):
+    """pixel-run defaults (20 s per checkpoint at 2 ranks, no count that a
+    260-file crawl reaches): one checkpoint; with the held-memory bound made
+    small (DCMCRAWL_HELD_BYTES, ~20 rows) a checkpoint after every batch (a
+    window of one 65-file folder each): cut by memory, the same outputs"""
+    for name, held in (("mem_off", None), ("mem_on", "30000")):  # a few rows' worth
+        cfg = os.path.join(work, "cfg_%s.yaml" % name)
+        K.write_config(cfg, folders, "out_" + name, "parts", volumes=False, commit_every=1000000,
+                       window_files=20)
+        env = {"DCMCRAWL_HELD_BYTES": held} if held else {}
+        rc, text = K.run(binary, work, [cfg], np=2, log=os.path.join(work, "log_%s.txt" % name),
+                         env=env)
+        out = os.path.join(work, "out_" + name)
+        if rc != 0:
+            problems.append("%s: exit %s: %s" % (name, rc, text[-2000:]))
+            continue
+        problems.extend("%s: %s" % (name, p) for p in K.check_clean(out, "parts"))
+        same_as_np1(work, out, name, problems)
+        segs = set(re.match(r"seg_(\d+)", n).group(1)
+                   for n in os.listdir(os.path.join(out, "pixel_data_parts.h5.d")))
+        if held and len(segs) != len(folders):
+            problems.append("%s: %d checkpoints with a %s-byte bound on 260 rows" % (
+                name, len(segs), held))
+        if not held and len(segs) != 1:
+            problems.append("%s: %d checkpoints, expected one (time and count not reached)" % (
+                name, len(segs)))
+        K.log("  %s: 2 ranks, pixel-run defaults, %d checkpoints: checked" % (name, len(segs)))
+
+
 def kill_during_spare_update(binary, work, folders, env, problems):
     """SIGKILL of the whole job while the third checkpoint's spare is written
     (index phase made slow), then the same command again"""
@@ -216,6 +248,7 @@ def main():
         else:
             same_as_np1(work, out, name, problems)
         K.log("  %s: %d ranks, compression %s: checked" % (name, np_, comp))
+    memory_bound(binary, work, list(folders), problems)
     kill_during_spare_update(binary, work, list(folders), spare, problems)
     # an appended run brings a fifth folder: the index ends with the union
     more = {"in/e": "ct16"}

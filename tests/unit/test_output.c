@@ -613,6 +613,20 @@ static int same_links(const char *path, const dc_h5index *want)
     return same;
 }
 
+/* write w's n links ("<id>_<w>_<i>" -> "<seg>.h5.d/seg_<w>.h5") into the
+ * run's map x and the oracle all */
+static void put_links(dc_h5index *x, dc_h5index *all, const char *id, const char *seg, int w,
+                      int n)
+{
+    char name[64], file[64];
+    snprintf(file, sizeof file, "%s.h5.d/seg_%06d.h5", seg, w);
+    for (int i = 0; i < n; i++) {
+        snprintf(name, sizeof name, "%s_%d_%d", id, w, i);
+        dc_h5index_put(x, name, file);
+        dc_h5index_put(all, name, file);
+    }
+}
+
 /* from the second write on, the spare (one write behind) is brought up to
  * date and renamed over the live file, which becomes the spare */
 static void test_index_spare(void **state)
@@ -628,13 +642,7 @@ static void test_index_spare(void **state)
     struct stat st_live, st_spare;
     ino_t spare_ino = 0;
     for (int w = 0; w < 6; w++) {
-        char id[32], seg[32];
-        for (int i = 0; i < 3; i++) {
-            snprintf(id, sizeof id, "s_%d_%d", w, i);
-            snprintf(seg, sizeof seg, "sp.h5.d/seg_%06d.h5", w);
-            dc_h5index_put(&x, id, seg);
-            dc_h5index_put(&all, id, seg);
-        }
+        put_links(&x, &all, "s", "sp", w, 3);
         if (w == 2) {
             dc_h5index_remove(&x, "s_0_1");
             dc_h5index_remove(&all, "s_0_1");
@@ -687,6 +695,36 @@ static void test_index_spare(void **state)
     free(spare);
 }
 
+/* a map trimmed when the spare will not pay (a small index, the default
+ * bytes per link) keeps no link of the last write, nor its names: the next
+ * write copies the live file and adds the new links, every link stays; the
+ * memory count follows (dc_h5index_mem) */
+static void test_index_trim_copy(void **state)
+{
+    (void)state;
+    char err[DC_ERRLEN] = "";
+    char *idx = path_in("tc.h5");
+    dc_h5index x, all;
+    dc_h5index_init(&x);
+    dc_h5index_init(&all);
+    size_t mem0 = dc_h5index_mem(&x);
+    for (int w = 0; w < 4; w++) {
+        put_links(&x, &all, "t", "tc", w, 50);
+        assert_true(dc_h5index_mem(&x) >= mem0 + 50 * (strlen("t_0_00") + strlen("tc.h5.d/seg_000000.h5")));
+        assert_int_equal(dc_h5index_write(idx, &x, "zyx", "c", err, sizeof err), 0);
+        assert_true(same_links(idx, &all));
+        assert_true(x.live_bytes > 0);
+        dc_h5index_trim(&x);
+        assert_int_equal(x.n, 0); /* neither this write's links nor older ones */
+        assert_int_equal(x.prev_pending.n, 0);
+        assert_false(x.spare_ok);
+        assert_int_equal(x.mem, 0); /* only the hash table's slots are left */
+    }
+    dc_h5index_free(&x);
+    dc_h5index_free(&all);
+    free(idx);
+}
+
 static void test_colkey(void **state)
 {
     (void)state;
@@ -715,6 +753,7 @@ int main(int argc, char **argv)
         cmocka_unit_test(test_segment_parts),
         cmocka_unit_test(test_segment_batches),
         cmocka_unit_test(test_index_spare),
+        cmocka_unit_test(test_index_trim_copy),
         cmocka_unit_test(test_colkey),
     };
     int rc = cmocka_run_group_tests(tests, NULL, NULL);
