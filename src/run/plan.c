@@ -10,7 +10,6 @@
 
 #include "dc_dicom.h"
 #include "dc_mpi.h"
-#include "dc_hugeheap.h"
 #include "dc_prefetch.h"
 #include "dc_wire.h"
 #include "dc_process.h"
@@ -162,7 +161,6 @@ int dc_header_pass(MPI_Comm comm, const dc_config *cfg, const dc_filelist *fl,
     dc_buf_init(&out);
     my_block blk;
     unpack_block(mine, mine_len, &blk);
-    if (keep) dc_hugeheap_init(); /* metadata-only runs: new memory in huge pages */
     dc_prefetch *pf = dc_prefetch_start(blk.paths, blk.n, dc_prefetch_depth());
     int stopped = 0;
     for (size_t i = 0; i < blk.n; i++) {
@@ -178,10 +176,8 @@ int dc_header_pass(MPI_Comm comm, const dc_config *cfg, const dc_filelist *fl,
         st.files_seen++;
         dc_record_pack(&rec, &out);
         dc_record_free(&rec);
-        dc_hugeheap_follow();
     }
     dc_prefetch_stop(pf);
-    dc_hugeheap_reserve(); /* room for grouping and rows after the pass */
     free_block(&blk);
     dc_dataset_free(&ds);
     free(mine);
