@@ -90,6 +90,8 @@ static int take_kept_text(dc_worker *w, uint32_t idx, const dc_scan *s, dc_scan_
     size_t at = idx - w->kept_first;
     if (!w->kept_len[at]) return -1;
     dc_buf_free(&res->text);
+    /* one allocation: the fixed fields (Scan ID quoted at worst, the count) and the text */
+    dc_buf_reserve(&res->text, 2 * strlen(s->scan_id) + 32 + w->kept_len[at]);
     dc_csv_format_fixed(s->scan_id, s->n_files, &res->text);
     dc_buf_append(&res->text, w->kept_text.data + w->kept_off[at], w->kept_len[at]);
     w->kept_len[at] = 0;
