@@ -90,12 +90,18 @@ static int take_kept_text(dc_worker *w, uint32_t idx, const dc_scan *s, dc_scan_
     size_t at = idx - w->kept_first;
     if (!w->kept_len[at]) return -1;
     dc_buf_free(&res->text);
-    /* one allocation: the fixed fields (Scan ID quoted at worst, the count) and the text */
-    dc_buf_reserve(&res->text, 2 * strlen(s->scan_id) + 32 + w->kept_len[at]);
     dc_csv_format_fixed(s->scan_id, s->n_files, &res->text);
-    dc_buf_append(&res->text, w->kept_text.data + w->kept_off[at], w->kept_len[at]);
+    const char *kept = w->kept_text.data + w->kept_off[at];
+    size_t len = w->kept_len[at];
     w->kept_len[at] = 0;
-    if (w->cols->n != w->kept_names.n && dc_csv_remap_row(w->cols, &w->kept_names, &res->text) != 0) {
+    if (w->cols->n == w->kept_names.n) { /* formatted for these columns: the checkpoint's
+                                            held rows copy it from there (dc_scan_result.tail) */
+        res->tail = kept;
+        res->tail_len = len;
+        return 0;
+    }
+    dc_buf_append(&res->text, kept, len);
+    if (dc_csv_remap_row(w->cols, &w->kept_names, &res->text) != 0) {
         dc_buf_free(&res->text); /* cannot happen: read the file again */
         return -1;
     }
