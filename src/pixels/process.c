@@ -205,8 +205,8 @@ static void flatten_row(dc_worker *w, const dc_scan *s, dc_scan_result *res)
 static int kept_row(dc_worker *w, const dc_batch *b, const dc_scan *s, dc_scan_result *res)
 {
     dc_row_free(&res->row);
-    if (take_kept_text(w, b->recs[s->first_rec].file_idx, s, res) == 0) return 0;
-    if (take_kept_row(w, b->recs[s->first_rec].file_idx, &res->row) != 0) return -1;
+    if (take_kept_text(w, b->rec_file[s->first_rec], s, res) == 0) return 0;
+    if (take_kept_row(w, b->rec_file[s->first_rec], &res->row) != 0) return -1;
     dc_buf_free(&res->text);
     if (w->cols && w->cols->n) {
         if (dc_csv_format_row(w->cols, s->scan_id, s->n_files, &res->row, &res->text) == 0) {
