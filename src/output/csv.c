@@ -456,56 +456,9 @@ static const long *map_columns(const dc_colset *c, const dc_row *row, size_t *mi
     return col_map.map;
 }
 
-#if defined(__BYTE_ORDER__) && __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
-/* The length of the string v when it is a field as is (ASCII without , " \n
- * \r: most values), SIZE_MAX otherwise: strlen and field_flags in one pass.
- * Reads v in aligned 8-byte words, as strlen does (an aligned word never
- * crosses a page): the bytes of its first word before v and of its last
- * word after the NUL are read, never used (replaced by 'A').  Formatting
- * a window's rows: ~145 -> ~100 instructions per value (callgrind). */
-__attribute__((no_sanitize_address)) static inline size_t plain_len(const char *v)
-{
-    uintptr_t a = (uintptr_t)v & ~(uintptr_t)7;
-    unsigned skip = (unsigned)((uintptr_t)v - a) * 8;
-    uint64_t w;
-    memcpy(&w, (const void *)a, 8);
-    uint64_t before = skip ? ~0ULL >> (64 - skip) : 0; /* bytes below v */
-    w = (w & ~before) | (ONES * 'A' & before);
-    for (;;) {
-        uint64_t z = zero_bytes(w); /* its lowest bit is exact: the first NUL */
-        if (z) {
-            unsigned k = (unsigned)__builtin_ctzll(z) / 8;
-            uint64_t keep = k ? ~0ULL >> (64 - 8 * k) : 0; /* bytes before the NUL */
-            w = (w & keep) | (ONES * 'A' & ~keep);
-            if ((w & HIGHS) || word_flags(w)) return SIZE_MAX;
-            return (size_t)(a + k - (uintptr_t)v);
-        }
-        if ((w & HIGHS) || word_flags(w)) return SIZE_MAX;
-        a += 8;
-        memcpy(&w, (const void *)a, 8);
-    }
-}
-#else
-static inline size_t plain_len(const char *v)
-{
-    size_t n = strlen(v);
-    return field_flags(v, n) ? SIZE_MAX : n;
-}
-#endif
-
 /* ",value" with the value as a field (NULL: empty) */
 static void put_value(dc_buf *out, const char *v)
 {
-    if (v && !formula_guard) { /* the common case first */
-        size_t n = plain_len(v);
-        if (n != SIZE_MAX) {
-            if (out->len + n + 2 > out->cap) dc_buf_reserve(out, n + 1);
-            out->data[out->len++] = ',';
-            memcpy(out->data + out->len, v, n);
-            out->len += n;
-            return;
-        }
-    }
     size_t n = v ? strlen(v) : 0;
     if (out->len + n + 2 > out->cap) dc_buf_reserve(out, n + 1); /* (the call only to grow) */
     out->data[out->len++] = ','; /* (terminated by the next append) */
