@@ -32,6 +32,9 @@ void dc_held_free(dc_held_rows *h);
 void dc_held_clear(dc_held_rows *h);
 /* a row at position pos (> every position held) */
 void dc_held_add(dc_held_rows *h, uint32_t pos, const char *text, size_t len);
+/* a row at position pos made of two pieces: text[0..len) then rest[0..rest_len) */
+void dc_held_add2(dc_held_rows *h, uint32_t pos, const char *text, size_t len, const char *rest,
+                  size_t rest_len);
 /* bytes of memory the rows take */
 size_t dc_held_bytes(const dc_held_rows *h);
 /* the rows whose positions are in [lo, hi): rows [*first, *last) */

@@ -50,17 +50,22 @@ int dc_header_rank(uint64_t f, uint64_t n, int nranks);
  * no source folder), and the records only such scans use stay empty
  * (dc_record_init, path NULL): a rank unpacks only what it processes.
  * There a readable scan of its own carries the same fields plus one
- * record, first_rec = example_rec, with only file_idx (the window file
- * whose kept row is its row) and its path: what the metadata path reads. */
+ * record slot, first_rec = example_rec, with only rec_file (the window
+ * file whose kept row is its row) and its path: what the metadata path
+ * reads. */
 typedef struct {
     uint64_t index;          /* batch number in this run, from 0 */
     dc_scan *scans;          /* in Scan ID order; record indices refer to recs[] below */
     size_t n_scans;
     int32_t *owner;          /* rank that handles each scan */
     char **source_folder;    /* scope path as given, per scan */
-    dc_record *recs;
+    dc_record *recs;         /* the first n_full records (below) */
     char **paths;            /* per record */
     size_t n_recs;
+    uint32_t *rec_file;      /* per record: its window file (dc_record.file_idx) */
+    size_t n_full;           /* records with a dc_record; the ones after (a metadata-only
+                                batch's row files) have only their file and path: a
+                                1 KB record each was 10 MB of fresh pages per rank */
     dc_buf wire;             /* rank 0, from dc_batch_build to dc_batch_bcast: the packed batch */
 } dc_batch;
 

@@ -23,6 +23,11 @@ typedef struct {
     dc_row row;       /* stored: the flattened header of the first slice, unless text */
     dc_buf text;      /* stored: the metadata CSV row already formatted for the worker's
                          cols at processing time (then row is empty); len 0 otherwise */
+    const char *tail; /* with text: the rest of the row, tail_len bytes of the worker's
+                         kept_text (a row formatted in the header pass or the settle;
+                         not owned, valid until the worker's rows are dropped): text
+                         then holds only the fixed fields.  NULL otherwise */
+    size_t tail_len;
     uint64_t bytes_in;  /* bytes of the files read */
     uint64_t bytes_out; /* pixel bytes written */
     void *frames;       /* compressed datasets only: every decoded frame, stored order,

@@ -91,9 +91,17 @@ static int take_kept_text(dc_worker *w, uint32_t idx, const dc_scan *s, dc_scan_
     if (!w->kept_len[at]) return -1;
     dc_buf_free(&res->text);
     dc_csv_format_fixed(s->scan_id, s->n_files, &res->text);
-    dc_buf_append(&res->text, w->kept_text.data + w->kept_off[at], w->kept_len[at]);
+    const char *kept = w->kept_text.data + w->kept_off[at];
+    size_t len = w->kept_len[at];
     w->kept_len[at] = 0;
-    if (w->cols->n != w->kept_names.n && dc_csv_remap_row(w->cols, &w->kept_names, &res->text) != 0) {
+    if (w->cols->n == w->kept_names.n) { /* formatted for these columns: the checkpoint's
+                                            held rows copy it from there (dc_scan_result.tail) */
+        res->tail = kept;
+        res->tail_len = len;
+        return 0;
+    }
+    dc_buf_append(&res->text, kept, len);
+    if (dc_csv_remap_row(w->cols, &w->kept_names, &res->text) != 0) {
         dc_buf_free(&res->text); /* cannot happen: read the file again */
         return -1;
     }
@@ -197,8 +205,8 @@ static void flatten_row(dc_worker *w, const dc_scan *s, dc_scan_result *res)
 static int kept_row(dc_worker *w, const dc_batch *b, const dc_scan *s, dc_scan_result *res)
 {
     dc_row_free(&res->row);
-    if (take_kept_text(w, b->recs[s->first_rec].file_idx, s, res) == 0) return 0;
-    if (take_kept_row(w, b->recs[s->first_rec].file_idx, &res->row) != 0) return -1;
+    if (take_kept_text(w, b->rec_file[s->first_rec], s, res) == 0) return 0;
+    if (take_kept_row(w, b->rec_file[s->first_rec], &res->row) != 0) return -1;
     dc_buf_free(&res->text);
     if (w->cols && w->cols->n) {
         if (dc_csv_format_row(w->cols, s->scan_id, s->n_files, &res->row, &res->text) == 0) {

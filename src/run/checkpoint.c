@@ -171,6 +171,15 @@ static int widen_rows(dc_ckpt *c, const dc_row **rows, size_t nr, dc_buf **texts
     return dc_agree_all(c->comm, rc);
 }
 
+/* a row whose text ends in the worker's kept text as one text */
+static void join_tail(dc_scan_result *res)
+{
+    if (!res->tail) return;
+    dc_buf_append(&res->text, res->tail, res->tail_len);
+    res->tail = NULL;
+    res->tail_len = 0;
+}
+
 /* The columns of this batch's rows that are not formatted yet join the
  * header, with the texts held from earlier batches or formatted by the
  * worker in this one (widen_rows). */
@@ -187,6 +196,12 @@ static int widen_columns(dc_ckpt *c, const dc_batch *b, batch_state *bs, char *e
             else
                 rows[nr++] = &bs->res[i].row;
         }
+    /* when some rank has compact rows, columns may come and the texts be
+     * remapped: each whole first (collective, as widen_rows is) */
+    int compact = nr > 0;
+    MPI_Allreduce(MPI_IN_PLACE, &compact, 1, MPI_INT, MPI_MAX, c->comm);
+    if (compact)
+        for (size_t i = 0; i < n; i++) join_tail(&bs->res[i]);
     int rc = widen_rows(c, rows, nr, texts, nt, err, errlen);
     free(rows);
     free(texts);
@@ -212,7 +227,7 @@ static int hold_rows(dc_ckpt *c, const dc_batch *b, batch_state *bs)
                                   &bs->res[i].row, &t);
                 text = &t;
             }
-            dc_held_add(&c->meta, pos, text->data, text->len);
+            dc_held_add2(&c->meta, pos, text->data, text->len, bs->res[i].tail, bs->res[i].tail_len);
         } else if (bs->status[i] == SCAN_UNREADABLE) {
             unreadable_row(&b->scans[i], &bs->res[i], &t);
             dc_held_add(&c->unread, pos, t.data, t.len);

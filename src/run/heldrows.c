@@ -49,7 +49,8 @@ static void grow_text(dc_buf *t, size_t len)
     t->cap = cap;
 }
 
-void dc_held_add(dc_held_rows *h, uint32_t pos, const char *text, size_t len)
+void dc_held_add2(dc_held_rows *h, uint32_t pos, const char *text, size_t len, const char *rest,
+                  size_t rest_len)
 {
     assert(h->n == 0 || pos > h->pos[h->n - 1]);
     if (h->n == h->cap) {
@@ -57,10 +58,16 @@ void dc_held_add(dc_held_rows *h, uint32_t pos, const char *text, size_t len)
         h->end = dc_realloc(h->end, h->cap * sizeof *h->end);
         h->pos = dc_realloc(h->pos, h->cap * sizeof *h->pos);
     }
-    grow_text(&h->text, len);
+    grow_text(&h->text, len + rest_len);
     dc_buf_append(&h->text, text, len);
+    dc_buf_append(&h->text, rest, rest_len);
     h->end[h->n] = h->text.len;
     h->pos[h->n++] = pos;
+}
+
+void dc_held_add(dc_held_rows *h, uint32_t pos, const char *text, size_t len)
+{
+    dc_held_add2(h, pos, text, len, NULL, 0);
 }
 
 size_t dc_held_bytes(const dc_held_rows *h)

@@ -237,7 +237,7 @@ void dc_batch_free(dc_batch *b)
         free(b->source_folder[i]);
     }
     for (size_t i = 0; i < b->n_recs; i++) {
-        dc_record_free(&b->recs[i]);
+        if (i < b->n_full) dc_record_free(&b->recs[i]);
         free(b->paths[i]);
     }
     free(b->scans);
@@ -245,6 +245,7 @@ void dc_batch_free(dc_batch *b)
     free(b->source_folder);
     free(b->recs);
     free(b->paths);
+    free(b->rec_file);
     dc_buf_free(&b->wire);
     memset(b, 0, sizeof *b);
 }
@@ -423,10 +424,11 @@ static int unpack_batch(const char *p, const char *end, int rank, dc_batch *b)
     uint64_t nr = dc_wire_get_u(&rd, 8);
     if (!rd.bad && nr > (uint64_t)(rd.end - rd.p)) rd.bad = 1;
     if (!rd.bad && nr > UINT32_MAX - rf.n) rd.bad = 1; /* record indices are u32 */
-    /* not zeroed: each record up to n_recs is dc_record_init'ed below (1 KB each) */
+    /* not zeroed: each record up to n_full is dc_record_init'ed below (1 KB each) */
     size_t cap = !rd.bad ? (size_t)nr + rf.n : 0;
-    b->recs = dc_malloc((cap ? cap : 1) * sizeof *b->recs);
+    b->recs = dc_malloc((!rd.bad && nr ? (size_t)nr : 1) * sizeof *b->recs);
     b->paths = dc_calloc(cap ? cap : 1, sizeof(char *));
+    b->rec_file = dc_calloc(cap ? cap : 1, sizeof *b->rec_file);
     uint8_t *need = NULL;
     if (!rd.bad && mine_only) {
         need = dc_calloc(nr ? nr : 1, 1);
@@ -434,11 +436,12 @@ static int unpack_batch(const char *p, const char *end, int rank, dc_batch *b)
     }
     for (uint64_t i = 0; i < nr && !rd.bad; i++) {
         dc_record_init(&b->recs[i]);
-        b->n_recs = i + 1;
+        b->n_recs = b->n_full = i + 1;
         dc_wire_rd sec = dc_wire_get_section(&rd);
         if (rd.bad || (need && !need[i])) continue;
         const char *q = (const char *)sec.p;
         if (dc_record_unpack(&q, (const char *)sec.end, &b->recs[i]) != 0) rd.bad = 1;
+        b->rec_file[i] = b->recs[i].file_idx;
         sec.p = (const uint8_t *)q;
         b->paths[i] = dc_wire_get_cstr(&sec);
         if (sec.bad || sec.p != sec.end) rd.bad = 1;
@@ -449,8 +452,7 @@ static int unpack_batch(const char *p, const char *end, int rank, dc_batch *b)
             continue;
         }
         size_t at = b->n_recs++;
-        dc_record_init(&b->recs[at]);
-        b->recs[at].file_idx = rf.file[k];
+        b->rec_file[at] = rf.file[k];
         b->paths[at] = rf.path[k];
         b->scans[rf.scan[k]].first_rec = b->scans[rf.scan[k]].example_rec = (uint32_t)at;
     }

@@ -133,7 +133,7 @@ static void test_metadata_batch_round_trip(void **state)
         const dc_scan *s = &b.scans[i];
         assert_true(s->first_rec < b.n_recs);
         assert_int_equal(s->example_rec, s->first_rec);
-        assert_int_equal(b.recs[s->first_rec].file_idx, files[i]);
+        assert_int_equal(b.rec_file[s->first_rec], files[i]);
         assert_string_equal(b.paths[s->first_rec], w.fl.files[files[i]].path);
     }
     /* the other rank's scans: light */
@@ -157,6 +157,8 @@ static void test_full_batch_round_trip(void **state)
     dc_batch b;
     round_trip(&w, 1, 0, 3, &b);
     assert_int_equal(b.n_recs, 5); /* files 0, 3, 4, 5, 7 */
+    assert_int_equal(b.n_full, 5); /* every record whole, its file noted too */
+    for (size_t i = 0; i < b.n_recs; i++) assert_int_equal(b.rec_file[i], b.recs[i].file_idx);
     assert_string_equal(b.paths[b.scans[1].first_rec], "d/f3");
     assert_string_equal(b.paths[b.scans[2].example_rec], "d/f4");
     assert_string_equal(b.scans[2].reason, "bad header");
