@@ -11,7 +11,10 @@
  *    datasets; nothing is collective but the agreement on errors and the
  *    close.  Creating a dataset with its ~18 attributes costs ~100 us of
  *    HDF5 library work (tests/bench/h5variants.c); collectively every rank
- *    pays it for every scan, here each rank for its own scans only.
+ *    pays it for every scan, here each rank for its own scans only.  A
+ *    part keeps its datasets in subgroups of DC_PART_GROUP_DATASETS by
+ *    ordinal ("g00000/<scan_id>", dc_h5seg_obj_path), so that the cost per
+ *    dataset does not grow with the part (dc_h5out.h).
  */
 #include "dc_h5out.h"
 #include "dc_hints.h"
@@ -563,11 +566,9 @@ int dc_h5seg_drop_dataset(dc_h5seg *seg, int h, const dc_scan *scan, char *err, 
     d->did = -1;
     int rc = 0, all;
     char path[1024];
-    if (d->mine)
-        rc = dc_h5seg_obj_path(path, sizeof path, d->group, scan->scan_id) != 0 ||
-                     H5Ldelete(seg->fid, path, H5P_DEFAULT) < 0
-                 ? -1
-                 : 0;
+    if (d->mine && (dc_h5seg_obj_path(path, sizeof path, d->group, scan->scan_id) != 0 ||
+                    H5Ldelete(seg->fid, path, H5P_DEFAULT) < 0))
+        rc = -1;
     d->mine = 0;
     all = dc_agree_all(seg->comm, rc);
     if (all != 0) snprintf(err, errlen, "%s: cannot unlink dataset %s", seg->path, scan->scan_id);
