@@ -44,14 +44,12 @@
  * DC_HELD_BYTES_MAX (README "Checkpoints"). */
 #define DC_PIXEL_COMMIT_SECONDS_PER_RANK 12
 #define DC_PIXEL_COMMIT_SECONDS_MAX 60
-/* ... and at most this many scans per rank.  A part file's datasets used
- * to cost more each as its root group grew (50,000 per part: 102 us per
- * dataset, 125,000: 213 us), and this count was 50,000; part files now keep
- * them in subgroups of DC_PART_GROUP_DATASETS (dc_h5out.h: 103 us at 50,000
- * and at 125,000), so the count is set high enough that the clock decides
- * at 10,000 scans/s on 2 ranks (24 s: ~120,000 per rank) and
- * DC_HELD_BYTES_MAX bounds the memory (~190,000 8x8 CT rows per rank). */
-#define DC_PIXEL_COMMIT_EVERY_PER_RANK 250000
+/* ... and at most this many scans per rank: a part file's datasets cost
+ * more each as the part grows past ~50,000 (HDF5's H5C__make_space_in_cache:
+ * ~1 us per dataset at 30,000 per part, ~3 at 50,000, ~40 at 125,000; perf,
+ * README "Performance"), so the count caps a checkpoint at 50,000 datasets
+ * per part whatever the time says */
+#define DC_PIXEL_COMMIT_EVERY_PER_RANK 50000
 
 /* Metadata-only runs' count bound when run.commit_every is not set: at
  * least run.window_files, so that a window commits once (not once per

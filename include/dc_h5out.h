@@ -29,37 +29,10 @@
 #include "dc_scan.h"
 #include "dc_util.h"
 
-/* ---- where a dataset lives in its segment file ---- */
-
-/* A part file keeps its datasets in subgroups of this many, by the
- * dataset's ordinal in the part ("g00000/<scan_id>" holds ordinals
- * 0..4095, "g00001/..." the next 4,096, ...), not all in its root group.
- * Measured (tests/bench/h5create.c, 1 rank): in the root group (old-style
- * symbol table: one local heap of names and a v1 B-tree, both growing with
- * the group) a dataset with its attributes cost 102 us at 50,000 per part
- * and 213 us at 125,000 (HDF5's metadata cache evicting and rewriting the
- * grown heap and B-tree nodes); with dense links (libver latest) 180 and
- * 175 us; in subgroups of 4,096, 103 us at 50,000 and at 125,000; subgroups
- * of 16,384, 128 us at 125,000.  So the cost per scan no longer depends on
- * the part's size, and a checkpoint can hold more scans. */
-#define DC_PART_GROUP_DATASETS 4096
-
-/* Pure.  The path of a dataset in its segment file into buf: "/<scan_id>"
- * for group < 0 (shared segments, packed files, and every segment file of a
- * dcmcrawl before the subgroups), else "/g<group, 5 digits or more>/<scan_id>".
- * Returns 0, or -1 when it does not fit in len. */
-int dc_h5seg_obj_path(char *buf, size_t len, long group, const char *scan_id);
-
-/* Pure.  The group of an object path for scan_id, the inverse of
- * dc_h5seg_obj_path: -1 for "/<scan_id>", g for "/g<digits>/<scan_id>",
- * -2 for any other path (not one dcmcrawl writes). */
-long dc_h5seg_obj_group(const char *obj, const char *scan_id);
-
 /* ---- index: scan id -> segment file (relative to the index file's folder) ---- */
 typedef struct {
     char **scan_ids;
     char **segs;
-    int32_t *groups; /* the dataset's subgroup in its segment file, -1 root (dc_h5seg_obj_path) */
     size_t n, cap;
     size_t *hidx; /* open addressing: position+1, 0 = empty */
     size_t hcap;
@@ -96,10 +69,8 @@ long dc_h5index_find(const dc_h5index *x, const char *scan_id);
 /* heap bytes the map takes (approximate: strings, pointers, allocator
  * overhead); what a checkpoint's links cost rank 0 until they are trimmed */
 size_t dc_h5index_mem(const dc_h5index *x);
-/* insert or replace: a dataset at the root of its segment file */
+/* insert or replace */
 void dc_h5index_put(dc_h5index *x, const char *scan_id, const char *seg);
-/* insert or replace: a dataset in subgroup `group` of its segment file (-1: root) */
-void dc_h5index_put_in(dc_h5index *x, const char *scan_id, const char *seg, long group);
 /* remove (swap with last) */
 void dc_h5index_remove(dc_h5index *x, const char *scan_id);
 
@@ -117,9 +88,7 @@ void dc_h5index_trim(dc_h5index *x);
  * links of the checkpoint in progress. */
 
 /* Read the links of an existing index file (external links, or datasets
- * stored in the file itself for packed/older files: seg = "" then).  An
- * external link may name "/<scan_id>" (older outputs) or a subgroup
- * (dc_h5seg_obj_path); any other object path is an error.
+ * stored in the file itself for packed/older files: seg = "" then).
  * Returns 0 (missing file: empty index), -1 with err when the file exists
  * but cannot be read.  Removes <index>.spare.tmp, left by a write that was
  * killed (a second name of the spare). */
@@ -195,11 +164,6 @@ int dc_h5seg_write_slice(dc_h5seg *seg, int h, const dc_scan *scan, uint32_t k, 
  * the others NULL. */
 int dc_h5seg_write_all(dc_h5seg *seg, int h, const dc_scan *scan, const void *frames, char *err,
                        size_t errlen);
-
-/* The subgroup of dataset h in its segment file (dc_h5seg_obj_path), the
- * same on every rank: parts number each owner's datasets in creation order
- * (DC_PART_GROUP_DATASETS per subgroup); shared segments: -1 (root). */
-long dc_h5seg_group(const dc_h5seg *seg, int h);
 
 /* Remove dataset h (a scan that ended unreadable or was abandoned at a stop)
  * from the segment (collective): a segment then holds complete datasets

@@ -49,7 +49,6 @@ void dc_h5index_free(dc_h5index *x)
     }
     free(x->scan_ids);
     free(x->segs);
-    free(x->groups);
     free(x->hidx);
     dc_strvec_free(&x->pending);
     dc_strvec_free(&x->prev_pending);
@@ -57,10 +56,10 @@ void dc_h5index_free(dc_h5index *x)
 }
 
 /* heap bytes of a link in the map (two strings, two pointers, malloc's
- * 16 bytes per block, its group) and of a name in a pending list */
+ * 16 bytes per block) and of a name in a pending list */
 static size_t link_mem(const char *scan_id, const char *seg)
 {
-    return strlen(scan_id) + strlen(seg) + 2 + 2 * 16 + 2 * sizeof(char *) + sizeof(int32_t);
+    return strlen(scan_id) + strlen(seg) + 2 + 2 * 16 + 2 * sizeof(char *);
 }
 
 static size_t name_mem(const char *scan_id)
@@ -114,31 +113,21 @@ long dc_h5index_find(const dc_h5index *x, const char *scan_id)
 
 void dc_h5index_put(dc_h5index *x, const char *scan_id, const char *seg)
 {
-    dc_h5index_put_in(x, scan_id, seg, -1);
-}
-
-void dc_h5index_put_in(dc_h5index *x, const char *scan_id, const char *seg, long group)
-{
     dc_strvec_push(&x->pending, scan_id);
     x->mem += name_mem(scan_id);
     long i = dc_h5index_find(x, scan_id);
     if (i >= 0) {
-        x->mem -= link_mem(scan_id, x->segs[i]);
         free(x->segs[i]);
         x->segs[i] = dc_strdup(seg);
-        x->groups[i] = (int32_t)group;
-        x->mem += link_mem(scan_id, seg);
         return;
     }
     if (x->n == x->cap) {
         x->cap = x->cap ? x->cap * 2 : 64;
         x->scan_ids = dc_realloc(x->scan_ids, x->cap * sizeof(char *));
         x->segs = dc_realloc(x->segs, x->cap * sizeof(char *));
-        x->groups = dc_realloc(x->groups, x->cap * sizeof(int32_t));
     }
     x->scan_ids[x->n] = dc_strdup(scan_id);
     x->segs[x->n] = dc_strdup(seg);
-    x->groups[x->n] = (int32_t)group;
     x->mem += link_mem(scan_id, seg);
     x->n++;
     if (x->n * 2 > x->hcap)
@@ -163,7 +152,6 @@ void dc_h5index_remove(dc_h5index *x, const char *scan_id)
     if ((size_t)i != x->n) {
         x->scan_ids[i] = x->scan_ids[x->n];
         x->segs[i] = x->segs[x->n];
-        x->groups[i] = x->groups[x->n];
     }
     index_rehash(x, x->hcap);
 }
@@ -191,8 +179,7 @@ void dc_h5index_trim(dc_h5index *x)
     for (size_t i = 0; i < x->n; i++) {
         if (dc_strset_has(&keep, x->scan_ids[i])) {
             x->scan_ids[j] = x->scan_ids[i];
-            x->segs[j] = x->segs[i];
-            x->groups[j++] = x->groups[i];
+            x->segs[j++] = x->segs[i];
         } else {
             free(x->scan_ids[i]);
             free(x->segs[i]);
@@ -248,7 +235,6 @@ static hid_t open_index(const char *path, unsigned flags)
 typedef struct {
     dc_h5index *x;
     hid_t fid;
-    char *bad; /* the first external link to an unexpected object, or NULL */
 } load_ctx;
 
 static herr_t load_link(hid_t g, const char *name, const H5L_info_t *info, void *op)
@@ -261,13 +247,7 @@ static herr_t load_link(hid_t g, const char *name, const H5L_info_t *info, void 
         const char *file = NULL, *obj = NULL;
         unsigned flags = 0;
         if (H5Lunpack_elink_val(buf, info->u.val_size, &flags, &file, &obj) < 0) return 0;
-        long group = dc_h5seg_obj_group(obj, name); /* "/<id>" (older outputs) or a subgroup */
-        if (group < -1) {
-            c->bad = dc_asprintf("link %s points at %s in %s, not a dataset path dcmcrawl writes",
-                                 name, obj, file);
-            return -1;
-        }
-        dc_h5index_put_in(c->x, name, file, group);
+        dc_h5index_put(c->x, name, file);
     } else if (info->type == H5L_TYPE_HARD) {
         H5O_info_t oi;
         if (H5Oget_info_by_name2(g, name, &oi, H5O_INFO_BASIC, H5P_DEFAULT) >= 0 &&
@@ -291,12 +271,11 @@ int dc_h5index_load(const char *index_path, dc_h5index *x, char *err, size_t err
         snprintf(err, errlen, "%s: not a readable HDF5 file", index_path);
         return -1;
     }
-    load_ctx c = {x, fid, NULL};
+    load_ctx c = {x, fid};
     herr_t rc = H5Literate(fid, H5_INDEX_NAME, H5_ITER_INC, NULL, load_link, &c);
     H5Fclose(fid);
     if (rc < 0) {
-        snprintf(err, errlen, "%s: %s", index_path, c.bad ? c.bad : "cannot list its datasets");
-        free(c.bad);
+        snprintf(err, errlen, "%s: cannot list its datasets", index_path);
         return -1;
     }
     dc_strvec_free(&x->pending); /* the map is what the file holds */
@@ -321,10 +300,7 @@ static int put_link(hid_t fid, const dc_h5index *x, size_t i, hid_t *old, const 
     const char *name = x->scan_ids[i];
     if (x->segs[i][0]) {
         char obj[1024];
-        if (dc_h5seg_obj_path(obj, sizeof obj, x->groups[i], name) != 0) {
-            snprintf(err, errlen, "%s: Scan ID too long for a link: %s", index_path, name);
-            return -1;
-        }
+        snprintf(obj, sizeof obj, "/%s", name);
         /* created at once in the common case (a new name: one B-tree
          * search, not two); a name already there is replaced */
         if (H5Lcreate_external(x->segs[i], obj, fid, name, H5P_DEFAULT, H5P_DEFAULT) >= 0) return 0;

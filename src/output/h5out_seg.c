@@ -11,10 +11,7 @@
  *    datasets; nothing is collective but the agreement on errors and the
  *    close.  Creating a dataset with its ~18 attributes costs ~100 us of
  *    HDF5 library work (tests/bench/h5variants.c); collectively every rank
- *    pays it for every scan, here each rank for its own scans only.  A
- *    part keeps its datasets in subgroups of DC_PART_GROUP_DATASETS by
- *    ordinal ("g00000/<scan_id>", dc_h5seg_obj_path), so that the cost per
- *    dataset does not grow with the part (dc_h5out.h).
+ *    pays it for every scan, here each rank for its own scans only.
  */
 #include "dc_h5out.h"
 #include "dc_hints.h"
@@ -41,7 +38,6 @@ typedef struct {
     int row_axis;
     int compressed;
     int mine;        /* created in this rank's file (shared: every rank) */
-    long group;      /* its subgroup in the owner's file, -1 root (dc_h5seg_obj_path) */
     uint64_t offset; /* contiguous storage in the file, 0 unknown */
 } seg_ds;
 
@@ -57,9 +53,6 @@ struct dc_h5seg {
     size_t n_released; /* datasets before this one are closed (dc_h5seg_end_batch) */
     h5out_shared sh;   /* dataspaces and types every dataset's attributes share */
     hid_t dcpl_plain;  /* creation properties of every uncompressed dataset, -1 */
-    uint64_t *n_owned; /* parts: datasets created so far in each rank's part (every rank counts all) */
-    hid_t grp;         /* parts: this rank's open subgroup, -1 */
-    long grp_no;       /* its number */
 };
 
 /* Which axes of the dataset count frames.  The 2D image is (rows, cols[, 3]);
@@ -146,27 +139,6 @@ static int scan_attrs(h5out_shared *sh, hid_t did, const dc_scan *scan, const ch
 }
 
 
-int dc_h5seg_obj_path(char *buf, size_t len, long group, const char *scan_id)
-{
-    int n = group < 0 ? snprintf(buf, len, "/%s", scan_id) : snprintf(buf, len, "/g%05ld/%s", group, scan_id);
-    return n < 0 || (size_t)n >= len ? -1 : 0;
-}
-
-long dc_h5seg_obj_group(const char *obj, const char *scan_id)
-{
-    if (obj[0] != '/') return -2;
-    if (strcmp(obj + 1, scan_id) == 0) return -1;
-    if (obj[1] != 'g') return -2;
-    const char *p = obj + 2;
-    long group = 0;
-    for (; *p >= '0' && *p <= '9'; p++) {
-        if (group > (long)INT32_MAX / 10) return -2;
-        group = group * 10 + (*p - '0');
-    }
-    if (p - obj < 7 || *p != '/' || strcmp(p + 1, scan_id) != 0) return -2; /* at least 5 digits */
-    return group;
-}
-
 char *dc_h5seg_part_path(const char *seg_path, int rank)
 {
     if (rank == 0) return dc_strdup(seg_path);
@@ -185,13 +157,6 @@ static dc_h5seg *seg_new(MPI_Comm comm, const char *path, int parts, hid_t fid)
     s->raw_fd = -1;
     h5out_shared_init(&s->sh);
     s->dcpl_plain = -1;
-    s->grp = -1;
-    s->grp_no = -1;
-    if (parts) {
-        int size;
-        MPI_Comm_size(comm, &size);
-        s->n_owned = dc_calloc((size_t)size, sizeof(uint64_t));
-    }
     s->path = parts ? dc_h5seg_part_path(path, s->rank) : dc_strdup(path);
     return s;
 }
@@ -261,26 +226,11 @@ static int open_part(dc_h5seg *seg, char *err, size_t errlen)
     return 0;
 }
 
-/* parts: the subgroup dataset d goes in, open (created when it is new:
- * ordinals only grow, so a group is never created twice) */
-static hid_t part_group(dc_h5seg *seg, const seg_ds *d, char *err, size_t errlen)
-{
-    if (seg->grp >= 0 && seg->grp_no == d->group) return seg->grp;
-    if (seg->grp >= 0) H5Gclose(seg->grp);
-    char name[32];
-    snprintf(name, sizeof name, "g%05ld", d->group);
-    seg->grp = H5Gcreate2(seg->fid, name, H5P_DEFAULT, H5P_DEFAULT, H5P_DEFAULT);
-    seg->grp_no = seg->grp >= 0 ? d->group : -1;
-    if (seg->grp < 0) snprintf(err, errlen, "%s: cannot create group %s", seg->path, name);
-    return seg->grp;
-}
-
 /* shape and storage of a scan's dataset, the same on every rank */
 static void describe(const dc_scan *scan, const dc_h5ds_opts *o, seg_ds *d)
 {
     memset(d, 0, sizeof *d);
     d->did = -1;
-    d->group = -1;
     d->dtype = scan->dtype;
     d->ndim = scan->ndim;
     for (int i = 0; i < scan->ndim; i++) d->dims[i] = scan->dims[i];
@@ -346,13 +296,9 @@ static int create_ds(dc_h5seg *seg, const dc_scan *scan, const dc_h5ds_opts *o,
         snprintf(err, errlen, "%s: cannot write attributes of %s", seg->path, scan->scan_id);
         return -1;
     }
-    if (seg->parts) {
-        hid_t g = part_group(seg, d, err, errlen);
-        if (g < 0) return -1;
-        if (H5Olink(d->did, g, scan->scan_id, H5P_DEFAULT, H5P_DEFAULT) < 0) {
-            snprintf(err, errlen, "%s: cannot create dataset %s", seg->path, scan->scan_id);
-            return -1;
-        }
+    if (seg->parts && H5Olink(d->did, seg->fid, scan->scan_id, H5P_DEFAULT, H5P_DEFAULT) < 0) {
+        snprintf(err, errlen, "%s: cannot create dataset %s", seg->path, scan->scan_id);
+        return -1;
     }
     d->mine = 1;
     if (!d->compressed) {
@@ -385,7 +331,6 @@ static int add_one(dc_h5seg *seg, const dc_scan *scan, const dc_h5ds_opts *o,
 {
     seg_ds d;
     describe(scan, o, &d);
-    if (seg->parts) d.group = (long)(seg->n_owned[owner]++ / DC_PART_GROUP_DATASETS);
     int rc = 0;
     if (!seg->parts || owner == seg->rank) {
         rc = seg->parts ? open_part(seg, err, errlen) : 0;
@@ -424,17 +369,10 @@ int dc_h5seg_add_datasets(dc_h5seg *seg, const dc_scan *scans, size_t n, const i
     return all;
 }
 
-long dc_h5seg_group(const dc_h5seg *seg, int h)
-{
-    return seg && h >= 0 && (size_t)h < seg->n ? seg->ds[h].group : -1;
-}
-
 /* the dataset opened again when it was closed after its creation */
 static hid_t ds_handle(dc_h5seg *seg, seg_ds *d, const char *name)
 {
-    char path[1024];
-    if (d->did < 0 && d->mine && dc_h5seg_obj_path(path, sizeof path, d->group, name) == 0)
-        d->did = H5Dopen2(seg->fid, path, H5P_DEFAULT);
+    if (d->did < 0 && d->mine) d->did = H5Dopen2(seg->fid, name, H5P_DEFAULT);
     return d->did;
 }
 
@@ -565,10 +503,7 @@ int dc_h5seg_drop_dataset(dc_h5seg *seg, int h, const dc_scan *scan, char *err, 
     if (d->did >= 0) H5Dclose(d->did);
     d->did = -1;
     int rc = 0, all;
-    char path[1024];
-    if (d->mine && (dc_h5seg_obj_path(path, sizeof path, d->group, scan->scan_id) != 0 ||
-                    H5Ldelete(seg->fid, path, H5P_DEFAULT) < 0))
-        rc = -1;
+    if (d->mine) rc = H5Ldelete(seg->fid, scan->scan_id, H5P_DEFAULT) < 0 ? -1 : 0;
     d->mine = 0;
     all = dc_agree_all(seg->comm, rc);
     if (all != 0) snprintf(err, errlen, "%s: cannot unlink dataset %s", seg->path, scan->scan_id);
@@ -640,7 +575,6 @@ int dc_h5seg_close(dc_h5seg *seg, char *err, size_t errlen)
     if (seg->raw_fd >= 0) close(seg->raw_fd); /* its writes are in the page cache: fsync'ed below */
     seg->raw_fd = -1;
     size_t kept = close_datasets(seg);
-    if (seg->grp >= 0) H5Gclose(seg->grp);
     int rc = seg->parts ? close_part(seg, kept) : close_shared(seg), all;
     all = dc_agree_all(seg->comm, rc);
     /* rank 0 makes the files' names durable (one folder for all parts) */
@@ -661,7 +595,6 @@ int dc_h5seg_close(dc_h5seg *seg, char *err, size_t errlen)
     h5out_shared_free(&seg->sh);
     if (seg->dcpl_plain >= 0) H5Pclose(seg->dcpl_plain);
     free(seg->ds);
-    free(seg->n_owned);
     free(seg->path);
     free(seg);
     return all;

@@ -248,8 +248,7 @@ static void note_links(dc_ckpt *c, const dc_batch *b, const batch_state *bs)
     for (size_t i = 0; i < b->n_scans; i++)
         if (bs->status[i] == SCAN_STORED) {
             char *part = dc_h5seg_part_path(seg_rel, b->owner[i]); /* its owner's file */
-            dc_h5index_put_in(&c->out->index, b->scans[i].scan_id, part,
-                              dc_h5seg_group(c->seg, bs->handle[i])); /* its subgroup there */
+            dc_h5index_put(&c->out->index, b->scans[i].scan_id, part);
             free(part);
             c->index_dirty = 1;
         }

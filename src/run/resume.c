@@ -286,34 +286,13 @@ static void list_segments(dc_outputs *o, dc_strvec *names)
     if (names->n > 1) qsort(names->v, names->n, sizeof(char *), name_cmp);
 }
 
-typedef struct {
-    dc_h5index *x;
-    const char *seg; /* the segment file, relative to the index's folder */
-    long group;      /* the subgroup being listed, -1 the root */
-} rebuild_ctx;
-
-/* the subgroup number of a root group named "g<digits>" (dc_h5seg_obj_path), else -2 */
-static long subgroup_of(const char *name)
-{
-    char obj[64];
-    if (snprintf(obj, sizeof obj, "/%s/x", name) >= (int)sizeof obj) return -2;
-    return dc_h5seg_obj_group(obj, "x");
-}
-
-/* a dataset of a segment file: at its root (files of older dcmcrawl,
- * shared segments) or in a subgroup of a part file (listed in turn) */
 static herr_t add_dataset_link(hid_t g, const char *name, const H5L_info_t *info, void *op)
 {
-    rebuild_ctx *c = op;
-    H5O_info_t oi;
-    if (info->type != H5L_TYPE_HARD || H5Oget_info_by_name2(g, name, &oi, H5O_INFO_BASIC, H5P_DEFAULT) < 0)
-        return 0;
-    if (oi.type == H5O_TYPE_DATASET) {
-        dc_h5index_put_in(c->x, name, c->seg, c->group);
-    } else if (oi.type == H5O_TYPE_GROUP && c->group < 0 && subgroup_of(name) >= 0) {
-        rebuild_ctx sub = {c->x, c->seg, subgroup_of(name)};
-        H5Literate_by_name(g, name, H5_INDEX_NAME, H5_ITER_INC, NULL, add_dataset_link, &sub, H5P_DEFAULT);
-    }
+    void **ctx = op;
+    dc_h5index *x = ctx[0];
+    const char *seg = ctx[1];
+    (void)g;
+    if (info->type == H5L_TYPE_HARD) dc_h5index_put(x, name, seg);
     return 0;
 }
 
@@ -325,8 +304,8 @@ static void rebuild_index(dc_outputs *o, const dc_strvec *segs)
         hid_t f = H5Fopen(p, H5F_ACC_RDONLY, H5P_DEFAULT);
         if (f >= 0) {
             char *rel = dc_asprintf("%s/%s", o->seg_dir_name, segs->v[i]);
-            rebuild_ctx ctx = {&o->index, rel, -1};
-            H5Literate(f, H5_INDEX_NAME, H5_ITER_INC, NULL, add_dataset_link, &ctx);
+            void *ctx[2] = {&o->index, rel};
+            H5Literate(f, H5_INDEX_NAME, H5_ITER_INC, NULL, add_dataset_link, ctx);
             H5Fclose(f);
             free(rel);
         } else {

@@ -20,9 +20,8 @@ Checks:
     byte-identical (compare_outputs.py);
   - outputs clean: the index lists exactly the metadata rows, every link
     resolves, every segment file is referenced; at 3 ranks, part files of
-    ranks 1 and 2 exist (seg_<n>.r<rank>.h5), no file holds a dataset
-    twice, every dataset sits in a subgroup g<5 digits> of its part and the
-    index links to that path;
+    ranks 1 and 2 exist (seg_<n>.r<rank>.h5) and no file holds a dataset
+    twice;
   - the spare file is an index one checkpoint behind: a subset of the live
     index's links;
   - a run killed (SIGKILL, every rank) while its index is written through
@@ -136,26 +135,20 @@ def check_parts(out, np_, problems):
     ranks = set(int(m.group(1)) for m in (re.search(r"\.r(\d+)\.h5$", n) for n in names) if m)
     if np_ > 1 and ranks != set(range(1, np_)):
         problems.append("%s: part files of ranks %s, expected 1..%d" % (out, sorted(ranks), np_ - 1))
-    seen = {}  # Scan ID -> (part file, path of its dataset there)
+    seen = {}
     for n in names:
         with h5py.File(os.path.join(segdir, n), "r") as f:
-            found = []
-            f.visititems(lambda p, o: found.append(p) if isinstance(o, h5py.Dataset) else None)
-            for p in found:
-                k = p.rsplit("/", 1)[-1]
-                if not re.fullmatch(r"g\d{5}/[^/]+", p):
-                    problems.append("%s: %s: dataset %s not in a subgroup g<5 digits>" % (out, n, p))
+            for k in f.keys():
                 if k in seen:
                     problems.append("%s: %s in both %s and %s" % (out, k, seen[k], n))
-                seen[k] = (n, "/" + p)
+                seen[k] = n
     idx = os.path.join(out, "pixel_data_parts.h5")
     with h5py.File(idx, "r") as f:
         live = set(f.keys())
         for k in live:
             lk = f.get(k, getlink=True)
-            if (os.path.basename(lk.filename), lk.path) != seen.get(k):
-                problems.append("%s: %s links to %s:%s, stored in %s" % (out, k, lk.filename, lk.path,
-                                                                       seen.get(k)))
+            if os.path.basename(lk.filename) != seen.get(k):
+                problems.append("%s: %s links to %s, stored in %s" % (out, k, lk.filename, seen.get(k)))
     spare = idx + ".spare"
     if not os.path.exists(spare):
         problems.append("%s: no spare index after several checkpoints" % out)

@@ -500,9 +500,8 @@ static void test_segment_parts(void **state)
         assert_int_equal(dc_h5seg_close(seg, err, sizeof err), 0);
         hid_t f = H5Fopen(segpath, H5F_ACC_RDONLY, H5P_DEFAULT);
         assert_true(f >= 0);
-        assert_true(H5Lexists(f, "g00000/p_b", H5P_DEFAULT) == 0);
-        assert_true(H5Lexists(f, "p_a", H5P_DEFAULT) == 0); /* in the first subgroup, not the root */
-        hid_t d = H5Dopen2(f, "g00000/p_a", H5P_DEFAULT);
+        assert_true(H5Lexists(f, "p_b", H5P_DEFAULT) == 0);
+        hid_t d = H5Dopen2(f, "p_a", H5P_DEFAULT);
         int16_t all[24];
         assert_true(H5Dread(d, H5T_NATIVE_INT16, H5S_ALL, H5S_ALL, H5P_DEFAULT, all) >= 0);
         for (int k = 0; k < 3; k++)
@@ -558,7 +557,6 @@ static void test_segment_batches(void **state)
         int fd = -1;
         for (int b = 0; b < 2; b++) { /* one scan per batch */
             assert_int_equal(dc_h5seg_add_datasets(seg, &s[b], 1, &owner, &folder, &o, &h[b], err, sizeof err), 0);
-            assert_int_equal(dc_h5seg_group(seg, h[b]), 0); /* ordinal b of the part */
             for (uint32_t k = 0; k < 2; k++) {
                 for (int i = 0; i < 8; i++) slice[i] = (int16_t)(b * 100 + k * 10 + i);
                 uint64_t off, len;
@@ -585,9 +583,7 @@ static void test_segment_batches(void **state)
         hid_t f = H5Fopen(segpath, H5F_ACC_RDONLY, H5P_DEFAULT);
         assert_true(f >= 0);
         for (int b = 0; b < 2; b++) {
-            char obj[64];
-            assert_int_equal(dc_h5seg_obj_path(obj, sizeof obj, 0, s[b].scan_id), 0);
-            hid_t d = H5Dopen2(f, obj, H5P_DEFAULT);
+            hid_t d = H5Dopen2(f, s[b].scan_id, H5P_DEFAULT);
             int16_t all[16];
             assert_true(H5Dread(d, H5T_NATIVE_INT16, H5S_ALL, H5S_ALL, H5P_DEFAULT, all) >= 0);
             for (int k = 0; k < 2; k++)
@@ -611,7 +607,7 @@ static int same_links(const char *path, const dc_h5index *want)
     int same = dc_h5index_load(path, &y, err, sizeof err) == 0 && y.n == want->n;
     for (size_t i = 0; same && i < want->n; i++) {
         long j = dc_h5index_find(&y, want->scan_ids[i]);
-        same = j >= 0 && strcmp(y.segs[j], want->segs[i]) == 0 && y.groups[j] == want->groups[i];
+        same = j >= 0 && strcmp(y.segs[j], want->segs[i]) == 0;
     }
     dc_h5index_free(&y);
     return same;
@@ -729,169 +725,6 @@ static void test_index_trim_copy(void **state)
     free(idx);
 }
 
-/* ---- where a dataset lives in a part file ---- */
-
-static void test_obj_path(void **state)
-{
-    (void)state;
-    char buf[64];
-    assert_int_equal(dc_h5seg_obj_path(buf, sizeof buf, -1, "s_1.2"), 0);
-    assert_string_equal(buf, "/s_1.2");
-    assert_int_equal(dc_h5seg_obj_path(buf, sizeof buf, 0, "s_1.2"), 0);
-    assert_string_equal(buf, "/g00000/s_1.2");
-    assert_int_equal(dc_h5seg_obj_path(buf, sizeof buf, 123456, "x"), 0);
-    assert_string_equal(buf, "/g123456/x");
-    assert_int_equal(dc_h5seg_obj_path(buf, 8, 0, "s_1.2"), -1); /* does not fit */
-    assert_int_equal(dc_h5seg_obj_group("/s_1.2", "s_1.2"), -1);
-    assert_int_equal(dc_h5seg_obj_group("/g00000/s_1.2", "s_1.2"), 0);
-    assert_int_equal(dc_h5seg_obj_group("/g00017/s_1.2", "s_1.2"), 17);
-    assert_int_equal(dc_h5seg_obj_group("/g123456/x", "x"), 123456);
-    assert_int_equal(dc_h5seg_obj_group("/g00017/other", "s_1.2"), -2); /* another scan's */
-    assert_int_equal(dc_h5seg_obj_group("/g017/s_1.2", "s_1.2"), -2);    /* not 5 digits */
-    assert_int_equal(dc_h5seg_obj_group("/h00000/s_1.2", "s_1.2"), -2);
-    assert_int_equal(dc_h5seg_obj_group("s_1.2", "s_1.2"), -2);
-    assert_int_equal(dc_h5seg_obj_group("/g00000/a/s_1.2", "s_1.2"), -2);
-    assert_int_equal(dc_h5seg_obj_group("/g99999999999/x", "x"), -2); /* past int32 */
-}
-
-/* one value of a 1x1x1 dataset of the index, through its external link */
-static int16_t read_through_index(hid_t f, const char *scan_id)
-{
-    int16_t v = -1;
-    hid_t d = H5Dopen2(f, scan_id, H5P_DEFAULT);
-    assert_true(d >= 0);
-    assert_true(H5Dread(d, H5T_NATIVE_INT16, H5S_ALL, H5S_ALL, H5P_DEFAULT, &v) >= 0);
-    assert_str_attr(d, "scan_id", scan_id);
-    H5Dclose(d);
-    return v;
-}
-
-/* A part holding more than DC_PART_GROUP_DATASETS datasets spreads them
- * over subgroups by ordinal; the index links each scan to its subgroup,
- * loads the groups back, and a dropped dataset is unlinked from its
- * subgroup. */
-static void test_part_subgroups(void **state)
-{
-    (void)state;
-    enum { N = DC_PART_GROUP_DATASETS + 3 };
-    char err[DC_ERRLEN] = "";
-    char *segdir = path_in("sg.h5.d");
-    mkdir(segdir, 0755);
-    char *segpath = dc_asprintf("%s/seg_000001.h5", segdir);
-    dc_h5seg *seg = dc_h5seg_create_parts(MPI_COMM_WORLD, segpath);
-    dc_scan *s = dc_calloc(N, sizeof *s);
-    int32_t *owners = dc_calloc(N, sizeof *owners);
-    char **folders = dc_calloc(N, sizeof *folders);
-    int *h = dc_calloc(N, sizeof *h);
-    for (int i = 0; i < N; i++) {
-        char id[32];
-        snprintf(id, sizeof id, "sg_%05d", i);
-        fill_scan(&s[i], id, 1, 1, 1);
-        folders[i] = "f";
-    }
-    dc_h5ds_opts o = {NULL, 0, 0};
-    /* two batches: the ordinal carries over */
-    assert_int_equal(dc_h5seg_add_datasets(seg, s, 10, owners, folders, &o, h, err, sizeof err), 0);
-    assert_int_equal(dc_h5seg_add_datasets(seg, s + 10, N - 10, owners, folders, &o, h + 10, err, sizeof err), 0);
-    for (int i = 0; i < N; i++) assert_int_equal(dc_h5seg_group(seg, h[i]), i / DC_PART_GROUP_DATASETS);
-    int16_t v;
-    for (int i = N - 3; i < N; i++) {
-        v = (int16_t)i;
-        assert_int_equal(dc_h5seg_write_slice(seg, h[i], &s[i], 0, &v, err, sizeof err), 0);
-    }
-    v = 7;
-    assert_int_equal(dc_h5seg_write_slice(seg, h[0], &s[0], 0, &v, err, sizeof err), 0);
-    int dropped = N - 2; /* the second of subgroup 1 */
-    assert_int_equal(dc_h5seg_drop_dataset(seg, h[dropped], &s[dropped], err, sizeof err), 0);
-    assert_int_equal(dc_h5seg_close(seg, err, sizeof err), 0);
-
-    hid_t f = H5Fopen(segpath, H5F_ACC_RDONLY, H5P_DEFAULT);
-    assert_true(f >= 0);
-    H5G_info_t gi;
-    assert_true(H5Gget_info_by_name(f, "g00000", &gi, H5P_DEFAULT) >= 0);
-    assert_int_equal(gi.nlinks, DC_PART_GROUP_DATASETS);
-    assert_true(H5Gget_info_by_name(f, "g00001", &gi, H5P_DEFAULT) >= 0);
-    assert_int_equal(gi.nlinks, 2); /* 3 minus the dropped one */
-    assert_true(H5Gget_info(f, &gi) >= 0);
-    assert_int_equal(gi.nlinks, 2); /* the root holds the subgroups only */
-    H5Fclose(f);
-
-    dc_h5index x;
-    dc_h5index_init(&x);
-    for (int i = 0; i < N; i++)
-        if (i != dropped) dc_h5index_put_in(&x, s[i].scan_id, "sg.h5.d/seg_000001.h5", i / DC_PART_GROUP_DATASETS);
-    char *idx = path_in("sg.h5");
-    assert_int_equal(dc_h5index_write(idx, &x, "zyx", "c", err, sizeof err), 0);
-    assert_true(same_links(idx, &x)); /* groups loaded back */
-    f = H5Fopen(idx, H5F_ACC_RDONLY, H5P_DEFAULT);
-    assert_int_equal(read_through_index(f, s[0].scan_id), 7);
-    assert_int_equal(read_through_index(f, s[N - 1].scan_id), N - 1);
-    assert_int_equal(read_through_index(f, s[N - 3].scan_id), N - 3);
-    H5Fclose(f);
-    dc_h5index_free(&x);
-    for (int i = 0; i < N; i++) dc_scan_free(&s[i]);
-    free(s);
-    free(owners);
-    free(folders);
-    free(h);
-    free(idx);
-    free(segpath);
-    free(segdir);
-}
-
-/* an index written by an older dcmcrawl links "/<scan_id>" (datasets at the
- * root of its segment files): loaded with group -1, written again with the
- * same target, next to links into subgroups; a link to any other object
- * path is refused with the link named */
-static void test_index_old_links(void **state)
-{
-    (void)state;
-    char err[DC_ERRLEN] = "";
-    char *idx = path_in("old.h5");
-    hid_t f = H5Fcreate(idx, H5F_ACC_TRUNC, H5P_DEFAULT, H5P_DEFAULT);
-    assert_true(f >= 0);
-    assert_true(H5Lcreate_external("old.h5.d/seg_000001.h5", "/o_1", f, "o_1", H5P_DEFAULT, H5P_DEFAULT) >= 0);
-    assert_true(H5Lcreate_external("old.h5.d/seg_000002.h5", "/g00003/o_2", f, "o_2", H5P_DEFAULT, H5P_DEFAULT) >= 0);
-    H5Fclose(f);
-    dc_h5index x;
-    dc_h5index_init(&x);
-    assert_int_equal(dc_h5index_load(idx, &x, err, sizeof err), 0);
-    assert_int_equal(x.n, 2);
-    assert_int_equal(x.groups[dc_h5index_find(&x, "o_1")], -1);
-    assert_int_equal(x.groups[dc_h5index_find(&x, "o_2")], 3);
-    /* appended to: a new link, the old ones rewritten as they were */
-    dc_h5index_put_in(&x, "o_3", "old.h5.d/seg_000003.h5", 0);
-    char *idx2 = path_in("old2.h5");
-    x.synced = 0; /* every link written */
-    assert_int_equal(dc_h5index_write(idx2, &x, "zyx", "c", err, sizeof err), 0);
-    f = H5Fopen(idx2, H5F_ACC_RDONLY, H5P_DEFAULT);
-    const char *ids[3] = {"o_1", "o_2", "o_3"}, *want[3] = {"/o_1", "/g00003/o_2", "/g00000/o_3"};
-    for (int i = 0; i < 3; i++) {
-        H5L_info_t li;
-        char buf[256];
-        const char *file = NULL, *obj = NULL;
-        unsigned flags;
-        assert_true(H5Lget_info(f, ids[i], &li, H5P_DEFAULT) >= 0);
-        assert_true(H5Lget_val(f, ids[i], buf, sizeof buf, H5P_DEFAULT) >= 0);
-        assert_true(H5Lunpack_elink_val(buf, li.u.val_size, &flags, &file, &obj) >= 0);
-        assert_string_equal(obj, want[i]);
-    }
-    H5Fclose(f);
-    dc_h5index_free(&x);
-
-    /* not a path dcmcrawl writes */
-    f = H5Fcreate(idx, H5F_ACC_TRUNC, H5P_DEFAULT, H5P_DEFAULT);
-    assert_true(H5Lcreate_external("old.h5.d/seg_000001.h5", "/elsewhere/o_1", f, "o_1", H5P_DEFAULT, H5P_DEFAULT) >= 0);
-    H5Fclose(f);
-    dc_h5index_init(&x);
-    assert_int_equal(dc_h5index_load(idx, &x, err, sizeof err), -1);
-    assert_non_null(strstr(err, "o_1"));
-    assert_non_null(strstr(err, "/elsewhere/o_1"));
-    dc_h5index_free(&x);
-    free(idx2);
-    free(idx);
-}
-
 static void test_colkey(void **state)
 {
     (void)state;
@@ -921,9 +754,6 @@ int main(int argc, char **argv)
         cmocka_unit_test(test_segment_batches),
         cmocka_unit_test(test_index_spare),
         cmocka_unit_test(test_index_trim_copy),
-        cmocka_unit_test(test_obj_path),
-        cmocka_unit_test(test_part_subgroups),
-        cmocka_unit_test(test_index_old_links),
         cmocka_unit_test(test_colkey),
     };
     int rc = cmocka_run_group_tests(tests, NULL, NULL);
