@@ -25,6 +25,9 @@ int dc_agree_rank0(MPI_Comm comm, int rc);
 /* Collective: 0 when every rank passed 0, else the lowest rc (-1 before 1). */
 int dc_agree_all(MPI_Comm comm, int rc);
 
+/* Collective: 1 when any rank passed a nonzero flag, else 0. */
+int dc_agree_any(MPI_Comm comm, int flag);
+
 /* Pure: a transfer of len bytes cut into pieces of at most `piece` bytes:
  * dc_mpi_pieces is how many, dc_mpi_piece_len the length of piece i (0 for
  * i past the last). */

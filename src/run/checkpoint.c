@@ -198,9 +198,7 @@ static int widen_columns(dc_ckpt *c, const dc_batch *b, batch_state *bs, char *e
         }
     /* when some rank has compact rows, columns may come and the texts be
      * remapped: each whole first (collective, as widen_rows is) */
-    int compact = nr > 0;
-    MPI_Allreduce(MPI_IN_PLACE, &compact, 1, MPI_INT, MPI_MAX, c->comm);
-    if (compact)
+    if (dc_agree_any(c->comm, nr > 0))
         for (size_t i = 0; i < n; i++) join_tail(&bs->res[i]);
     int rc = widen_rows(c, rows, nr, texts, nt, err, errlen);
     free(rows);
@@ -462,9 +460,7 @@ int dc_ckpt_due(dc_ckpt *c)
 {
     /* the clock is rank 0's; the memory bound every rank's */
     double since = c->rank == 0 ? dc_now() - c->last_commit : 0;
-    int due = dc_ckpt_policy_due(&c->policy, c->n_held, since, held_bytes(c));
-    MPI_Allreduce(MPI_IN_PLACE, &due, 1, MPI_INT, MPI_MAX, c->comm);
-    return due;
+    return dc_agree_any(c->comm, dc_ckpt_policy_due(&c->policy, c->n_held, since, held_bytes(c)));
 }
 
 /* rank 0: replace the index file when links were added */

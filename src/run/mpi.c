@@ -20,6 +20,13 @@ int dc_agree_all(MPI_Comm comm, int rc)
     return rc;
 }
 
+int dc_agree_any(MPI_Comm comm, int flag)
+{
+    flag = flag != 0;
+    MPI_Allreduce(MPI_IN_PLACE, &flag, 1, MPI_INT, MPI_MAX, comm);
+    return flag;
+}
+
 uint64_t dc_mpi_pieces(uint64_t len, uint64_t piece)
 {
     return len / piece + (len % piece != 0);
