@@ -74,15 +74,12 @@ def input_stats(calls, work, regular):
 def main():
     args, binary, work = K.test_args(__doc__, "dcmcrawl_fsig_")
     t0 = time.time()
-    if shutil.which("strace") is None:
-        print("test_folder_signature: FAIL: strace not installed (tools/deps.sh TEST_PKGS)")
+    src = RF.generated_corpus(work, "test_folder_signature")
+    if src is None:
         return 1
-    gen = os.path.join(work, "gen")
-    os.makedirs(gen, exist_ok=True)
-    K.make_corpus(gen, ct=None)
     corpus = os.path.join(work, "corpus")
     shutil.rmtree(corpus, ignore_errors=True)
-    shutil.copytree(os.path.realpath(os.path.join(gen, "corpus")), corpus, symlinks=True)
+    shutil.copytree(src, corpus, symlinks=True)
     problems = []
 
     def report(name, probs, note):

@@ -138,16 +138,24 @@ def folder_of_id(scan_id, scope_ids):
     return best[1] if best else None
 
 
-def main():
-    args, binary, work = K.test_args(__doc__, "dcmcrawl_folders_")
-    t0 = time.time()
+def generated_corpus(work, test_name):
+    """the generated corpus (its real path, under work/gen) for a test that counts
+    system calls with strace; None, after the test's FAIL line, without strace"""
     if shutil.which("strace") is None:
-        print("test_resume_folders: FAIL: strace not installed (tools/deps.sh TEST_PKGS)")
-        return 1
+        print("%s: FAIL: strace not installed (tools/deps.sh TEST_PKGS)" % test_name)
+        return None
     gen = os.path.join(work, "gen")
     os.makedirs(gen, exist_ok=True)
     K.make_corpus(gen, ct=None)
-    src = os.path.realpath(os.path.join(gen, "corpus"))
+    return os.path.realpath(os.path.join(gen, "corpus"))
+
+
+def main():
+    args, binary, work = K.test_args(__doc__, "dcmcrawl_folders_")
+    t0 = time.time()
+    src = generated_corpus(work, "test_resume_folders")
+    if src is None:
+        return 1
     pristine = os.path.join(work, "pristine")
     if not os.path.isdir(pristine):
         shutil.copytree(src, pristine, symlinks=True)
