@@ -184,14 +184,20 @@ dc_h5seg *dc_h5seg_create_parts(MPI_Comm comm, const char *path)
     return seg_new(comm, path, 1, -1);
 }
 
-/* A part file holds a whole checkpoint's datasets (10^4-10^5 per rank).
- * With HDF5's default metadata cache (2 MiB, adapting slowly) the root
- * group's local heap of names and its B-tree nodes are evicted and written
- * again and again as the group grows: creating 60,000 16x16 datasets in
- * one file took ~290 us CPU each (a third of it in the kernel writing
- * evicted entries) against ~140 us with a cache of 8-16 MiB or more
- * (tests/bench/h5create.c; peak RSS +40 MB at 8-16 MiB, +210 MB at 32-64:
- * an entry's native form is several times its size in the file). */
+/* A part file holds a whole checkpoint's datasets (10^5 per rank).  Its
+ * format is HDF5 1.8's (libver bounds V18..latest): the root group keeps
+ * its links in dense storage (a fractal heap of names, a B-tree v2 by name
+ * hash), whose cost per link stays flat as the group grows.  The 1.6
+ * format's symbol table (a v1 B-tree and one local heap holding every
+ * name, evicted and rewritten whole as it grows) made a dataset's creation
+ * cost grow with the part: 84 / 132 / 186 us of CPU per dataset at 50,000 /
+ * 100,000 / 150,000 in one part, against 91 / 111 / 101 us with dense links
+ * (tests/bench/h5create.c, 1 rank, README "Performance").  h5py and any
+ * HDF5 >= 1.8 read it.  The metadata cache starts at 8 MiB: with HDF5's
+ * default (2 MiB, adapting slowly) entries are evicted and written again
+ * and again (60,000 datasets: ~290 us each, a third of it in the kernel,
+ * against ~140 with 8-16 MiB; 32-64 MiB cost +210 MB of RSS: an entry's
+ * native form is several times its size in the file). */
 static hid_t part_fapl(void)
 {
     hid_t fapl = H5Pcreate(H5P_FILE_ACCESS);
@@ -205,6 +211,7 @@ static hid_t part_fapl(void)
         mdc.max_size = 32 << 20;
         H5Pset_mdc_config(fapl, &mdc);
     }
+    H5Pset_libver_bounds(fapl, H5F_LIBVER_V18, H5F_LIBVER_LATEST);
     return fapl;
 }
 
@@ -249,6 +256,10 @@ static hid_t new_dcpl(const dc_h5seg *seg, const dc_h5ds_opts *o, const seg_ds *
      * ~5% of a dataset's creation, callgrind); h5py writes none by default
      * either (track_times=False), nor did the crawler dcmcrawl replaces */
     H5Pset_obj_track_times(dcpl, 0);
+    /* a scan's ~18 attributes stay in its object header: with the 1.8
+     * format's default (dense attribute storage past 8) each dataset would
+     * get a fractal heap and a B-tree of its own (1.3-1.5x the CPU) */
+    if (seg->parts) H5Pset_attr_phase_change(dcpl, 64, 0);
     /* parallel HDF5 needs storage allocated at creation; serial compressed
      * chunks are allocated as they are written (their size is known then) */
     if (!seg->parts || !d->compressed) H5Pset_alloc_time(dcpl, H5D_ALLOC_TIME_EARLY);

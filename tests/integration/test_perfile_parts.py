@@ -29,7 +29,11 @@ Checks:
   - an appended run (a fifth folder) ends with the union, clean;
   - pixel-run checkpoint defaults: one checkpoint for this small crawl; with
     the held-memory bound made small (DCMCRAWL_HELD_BYTES) several, cut by
-    memory, and the same outputs as the 1-rank run.
+    memory, and the same outputs as the 1-rank run;
+  - a series of 3,000 slices stacked into one volume: its slice_positions
+    attribute (72 KB, past the 64 KiB an object header message can hold, so
+    stored densely) and instance_numbers read back equal to the files', its
+    values equal to pydicom's slices in position order.
 """
 import os
 import re
@@ -223,6 +227,55 @@ def kill_during_spare_update(binary, work, folders, env, problems):
     K.log("  kill: 2 ranks, SIGKILL while the spare index was written, rerun: checked")
 
 
+def long_series(binary, work, problems, n=3000):
+    """one volume of n 8x8 slices (z = -i: the volume runs in reverse file
+    order): attributes larger than an object header message holds"""
+    root = os.path.join(work, "long")
+    os.makedirs(os.path.join(root, "s"), exist_ok=True)
+    rng = np.random.default_rng(5)
+    ids = iter(range(1, 10 ** 6))
+
+    def uids(kind):
+        return "%s.12.%d" % (G.UID_ROOT, next(ids))
+
+    study, series = uids("study"), uids("series")
+    slices = []
+    for i in range(n):
+        arr = rng.integers(0, 4096, (8, 8))
+        ds = G.image_dataset(uids, G.CT_STORAGE, study, series, "CT", arr, bits_alloc=16,
+                             bits_stored=12, signed=False, instance=i + 1, ipp=(0, 0, -i),
+                             iop=G.iop_axial(), slope=1, intercept=-1024)
+        G.save(ds, os.path.join(root, "s", "im%04d.dcm" % i))
+        slices.append((-i, i + 1, arr.astype(np.uint16)))
+    slices.sort()
+    cfg = os.path.join(work, "cfg_long.yaml")
+    K.write_config(cfg, [os.path.join(root, "s")], "out_long", "parts", volumes=True)
+    rc, text = K.run(binary, work, [cfg], np=2, log=os.path.join(work, "log_long.txt"))
+    out = os.path.join(work, "out_long")
+    if rc != 0:
+        problems.append("long series: exit %s: %s" % (rc, text[-2000:]))
+        return
+    problems.extend("long series: %s" % p for p in K.check_clean(out, "parts"))
+    with h5py.File(os.path.join(out, "pixel_data_parts.h5"), "r") as f:
+        names = list(f.keys())
+        if len(names) != 1:
+            problems.append("long series: %d datasets, expected one volume" % len(names))
+            return
+        d = f[names[0]]
+        want = np.stack([a for _, _, a in slices])
+        got = d[()]
+        if got.shape != want.shape or not np.array_equal(got, want):
+            problems.append("long series: volume %s %s differs from the slices %s" % (
+                got.dtype, got.shape, want.shape))
+        pos = np.asarray(d.attrs["slice_positions"])
+        if pos.shape != (n, 3) or not np.array_equal(pos[:, 2], [z for z, _, _ in slices]):
+            problems.append("long series: slice_positions %s differ from the files'" % (pos.shape,))
+        inst = np.asarray(d.attrs["instance_numbers"])
+        if not np.array_equal(inst, [k for _, k, _ in slices]):
+            problems.append("long series: instance_numbers differ from the files'")
+    K.log("  long series: one volume of %d slices, %d-byte slice_positions: checked" % (n, n * 24))
+
+
 def main():
     args, binary, work = K.test_args(__doc__, "dcmcrawl_parts_")
     problems = []
@@ -249,6 +302,7 @@ def main():
             same_as_np1(work, out, name, problems)
         K.log("  %s: %d ranks, compression %s: checked" % (name, np_, comp))
     memory_bound(binary, work, list(folders), problems)
+    long_series(binary, work, problems)
     kill_during_spare_update(binary, work, list(folders), spare, problems)
     # an appended run brings a fifth folder: the index ends with the union
     more = {"in/e": "ct16"}
