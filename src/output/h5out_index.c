@@ -205,21 +205,9 @@ enum { CACHE_MIN = 2 << 20, CACHE_MAX = 128 << 20 }; /* HDF5's default; its limi
 
 static hid_t index_fapl(size_t cache)
 {
-    hid_t fapl = H5Pcreate(H5P_FILE_ACCESS);
-    H5Pset_libver_bounds(fapl, H5F_LIBVER_V18, H5F_LIBVER_LATEST); /* dense link storage */
-    H5AC_cache_config_t mdc;
-    memset(&mdc, 0, sizeof mdc);
-    mdc.version = H5AC__CURR_CACHE_CONFIG_VERSION;
     if (cache > CACHE_MAX) cache = CACHE_MAX;
     if (cache < CACHE_MIN) cache = CACHE_MIN;
-    if (H5Pget_mdc_config(fapl, &mdc) >= 0) {
-        mdc.set_initial_size = 1;
-        mdc.initial_size = cache;
-        mdc.max_size = CACHE_MAX;
-        if (mdc.min_size > mdc.initial_size) mdc.min_size = mdc.initial_size;
-        H5Pset_mdc_config(fapl, &mdc);
-    }
-    return fapl;
+    return h5out_fapl(cache, 0, CACHE_MAX);
 }
 
 /* an existing index opened with a cache of its size (flags: H5F_ACC_*) */

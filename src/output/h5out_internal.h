@@ -17,6 +17,16 @@
 /* no HDF5 error stack printed: every failure becomes a message of ours */
 void h5out_quiet(void);
 
+/* File access properties of every file dcmcrawl creates: HDF5 1.8's format
+ * (libver bounds V18..latest), whose groups keep links in dense storage
+ * (cost per link flat as a group grows to 10^5-10^6 links) and which stores
+ * an attribute larger than an object header message (64 KiB: the
+ * slice_positions of a volume of more than 2,730 slices) densely instead
+ * of failing; h5py and any HDF5 >= 1.8 read it.  cache_initial > 0: the
+ * metadata cache starts at that many bytes and stays between cache_min (0:
+ * HDF5's default, lowered to the initial size if above it) and cache_max. */
+hid_t h5out_fapl(size_t cache_initial, size_t cache_min, size_t cache_max);
+
 /* file (little endian) and memory types of an enum dc_dtype */
 hid_t h5out_file_type(int dtype);
 hid_t h5out_mem_type(int dtype);

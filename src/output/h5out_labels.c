@@ -153,7 +153,9 @@ int dc_h5labels_write(const char *path, const dc_label_volume *v, const dc_label
 {
     h5out_quiet();
     char *tmp = dc_asprintf("%s.tmp", path);
-    hid_t fid = H5Fcreate(tmp, H5F_ACC_TRUNC, H5P_DEFAULT, H5P_DEFAULT);
+    hid_t fapl = h5out_fapl(0, 0, 0);
+    hid_t fid = H5Fcreate(tmp, H5F_ACC_TRUNC, H5P_DEFAULT, fapl);
+    H5Pclose(fapl);
     int rc = -1;
     if (fid < 0)
         snprintf(err, errlen, "%s: cannot create: %s", tmp, strerror(errno));
@@ -168,7 +170,9 @@ int dc_h5labels_index(const char *index_path, char *const *scan_ids, char *const
 {
     h5out_quiet();
     char *tmp = dc_asprintf("%s.tmp", index_path);
-    hid_t fid = H5Fcreate(tmp, H5F_ACC_TRUNC, H5P_DEFAULT, H5P_DEFAULT);
+    hid_t fapl = h5out_fapl(0, 0, 0);
+    hid_t fid = H5Fcreate(tmp, H5F_ACC_TRUNC, H5P_DEFAULT, fapl);
+    H5Pclose(fapl);
     int rc = -1;
     if (fid < 0) {
         snprintf(err, errlen, "%s: cannot create: %s", tmp, strerror(errno));

@@ -20,7 +20,9 @@ int dc_h5_pack(const char *index_path, const char *out_path, char *err, size_t e
     if (dc_h5index_load(index_path, &x, err, errlen) != 0) return -1;
     hid_t src = H5Fopen(index_path, H5F_ACC_RDONLY, H5P_DEFAULT);
     char *tmp = dc_asprintf("%s.tmp", out_path);
-    hid_t dst = src >= 0 ? H5Fcreate(tmp, H5F_ACC_TRUNC, H5P_DEFAULT, H5P_DEFAULT) : -1;
+    hid_t fapl = h5out_fapl(0, 0, 0);
+    hid_t dst = src >= 0 ? H5Fcreate(tmp, H5F_ACC_TRUNC, H5P_DEFAULT, fapl) : -1;
+    H5Pclose(fapl);
     int rc = (src < 0 || dst < 0) ? -1 : 0;
     if (rc) snprintf(err, errlen, "cannot open %s or create %s", index_path, tmp);
     /* copy file attributes */

@@ -184,35 +184,21 @@ dc_h5seg *dc_h5seg_create_parts(MPI_Comm comm, const char *path)
     return seg_new(comm, path, 1, -1);
 }
 
-/* A part file holds a whole checkpoint's datasets (10^5 per rank).  Its
- * format is HDF5 1.8's (libver bounds V18..latest): the root group keeps
- * its links in dense storage (a fractal heap of names, a B-tree v2 by name
- * hash), whose cost per link stays flat as the group grows.  The 1.6
- * format's symbol table (a v1 B-tree and one local heap holding every
- * name, evicted and rewritten whole as it grows) made a dataset's creation
- * cost grow with the part: 84 / 132 / 186 us of CPU per dataset at 50,000 /
- * 100,000 / 150,000 in one part, against 91 / 111 / 101 us with dense links
- * (tests/bench/h5create.c, 1 rank, README "Performance").  h5py and any
- * HDF5 >= 1.8 read it.  The metadata cache starts at 8 MiB: with HDF5's
- * default (2 MiB, adapting slowly) entries are evicted and written again
- * and again (60,000 datasets: ~290 us each, a third of it in the kernel,
- * against ~140 with 8-16 MiB; 32-64 MiB cost +210 MB of RSS: an entry's
- * native form is several times its size in the file). */
+/* A part file holds a whole checkpoint's datasets (10^5 per rank), in HDF5
+ * 1.8's format (h5out_fapl): its root group's dense links cost the same per
+ * link however large the part grows.  The 1.6 format's symbol table (a v1
+ * B-tree and one local heap of every name, evicted and rewritten whole as
+ * it grows) made a dataset's creation cost grow with the part: 84 / 132 /
+ * 186 us of CPU per dataset at 50,000 / 100,000 / 150,000 in one part,
+ * against 91 / 111 / 101 us (tests/bench/h5create.c, 1 rank, README
+ * "Performance").  The metadata cache starts at 8 MiB: with HDF5's default
+ * (2 MiB, adapting slowly) entries are evicted and written again and again
+ * (60,000 datasets: ~290 us each, a third of it in the kernel, against ~140
+ * with 8-16 MiB; 32-64 MiB cost +210 MB of RSS: an entry's native form is
+ * several times its size in the file). */
 static hid_t part_fapl(void)
 {
-    hid_t fapl = H5Pcreate(H5P_FILE_ACCESS);
-    H5AC_cache_config_t mdc;
-    memset(&mdc, 0, sizeof mdc);
-    mdc.version = H5AC__CURR_CACHE_CONFIG_VERSION;
-    if (H5Pget_mdc_config(fapl, &mdc) >= 0) {
-        mdc.set_initial_size = 1;
-        mdc.initial_size = 8 << 20;
-        mdc.min_size = 8 << 20;
-        mdc.max_size = 32 << 20;
-        H5Pset_mdc_config(fapl, &mdc);
-    }
-    H5Pset_libver_bounds(fapl, H5F_LIBVER_V18, H5F_LIBVER_LATEST);
-    return fapl;
+    return h5out_fapl((size_t)8 << 20, (size_t)8 << 20, (size_t)32 << 20);
 }
 
 /* parts: this rank's file, created with its first dataset */

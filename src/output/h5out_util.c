@@ -21,6 +21,24 @@ void h5out_quiet(void)
     H5Eset_auto2(H5E_DEFAULT, NULL, NULL);
 }
 
+hid_t h5out_fapl(size_t cache_initial, size_t cache_min, size_t cache_max)
+{
+    hid_t fapl = H5Pcreate(H5P_FILE_ACCESS);
+    H5Pset_libver_bounds(fapl, H5F_LIBVER_V18, H5F_LIBVER_LATEST);
+    H5AC_cache_config_t mdc;
+    memset(&mdc, 0, sizeof mdc);
+    mdc.version = H5AC__CURR_CACHE_CONFIG_VERSION;
+    if (cache_initial > 0 && H5Pget_mdc_config(fapl, &mdc) >= 0) {
+        mdc.set_initial_size = 1;
+        mdc.initial_size = cache_initial;
+        if (cache_min > 0) mdc.min_size = cache_min;
+        if (mdc.min_size > cache_initial) mdc.min_size = cache_initial;
+        mdc.max_size = cache_max;
+        H5Pset_mdc_config(fapl, &mdc);
+    }
+    return fapl;
+}
+
 hid_t h5out_file_type(int dtype)
 {
     switch (dtype) {
