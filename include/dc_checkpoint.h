@@ -39,17 +39,19 @@
  * so files per second = ranks / checkpoint interval.  12 s per rank gives
  * one file per 12 s, so that with a run's last, partial checkpoint a crawl
  * stays at <= 1 segment file per 10 s of work while the count below does
- * not cut first (at 2 ranks: up to ~2,000 scans a second per rank); at most 60 s of work is redone after a kill
- * (beyond 5 ranks: more than one file per 12 s).  Memory is bounded by
+ * not cut first (up to ~12,500 scans a second in all, at any rank count); at most 60 s of
+ * work is redone after a kill (beyond 5 ranks: more than one file per 12 s).  Memory is bounded by
  * DC_HELD_BYTES_MAX (README "Checkpoints"). */
 #define DC_PIXEL_COMMIT_SECONDS_PER_RANK 12
 #define DC_PIXEL_COMMIT_SECONDS_MAX 60
-/* ... and at most this many scans per rank: a part file's datasets cost
- * more each as the part grows past ~50,000 (HDF5's H5C__make_space_in_cache:
- * ~1 us per dataset at 30,000 per part, ~3 at 50,000, ~40 at 125,000; perf,
- * README "Performance"), so the count caps a checkpoint at 50,000 datasets
- * per part whatever the time says */
-#define DC_PIXEL_COMMIT_EVERY_PER_RANK 50000
+/* ... and at most this many scans per rank: a bound on a part file's size
+ * (and on the rows a rank holds) for machines faster than this one.  Part
+ * files are in HDF5 1.8's format, whose cost per dataset stays within
+ * ~90-110 us up to ~150,000 datasets per part (150 us at 300,000;
+ * tests/bench/h5create.c, README "Performance"), so at 2 ranks the clock,
+ * not the count, cuts checkpoints up to ~12,500 scans/s in all: at 2 ranks <= 1 segment file
+ * per 10 s of work. */
+#define DC_PIXEL_COMMIT_EVERY_PER_RANK 150000
 
 /* Metadata-only runs' count bound when run.commit_every is not set: at
  * least run.window_files, so that a window commits once (not once per
