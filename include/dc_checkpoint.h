@@ -34,24 +34,23 @@
 #include "dc_resume.h"
 
 /* Pixel runs' checkpoint policy when run.commit_every / commit_seconds are
- * not set: every checkpoint closes one segment file per rank that stored
+ * not set.  Every checkpoint closes one segment file per rank that stored
  * scans, and a file the index names is never written again (kill safety),
- * so files per second = ranks / checkpoint interval.  12 s per rank gives
- * one file per 12 s, so that with a run's last, partial checkpoint a crawl
- * stays at <= 1 segment file per 10 s of work while the count below does
- * not cut first (up to ~12,500 scans a second in all, at any rank count); at most 60 s of
- * work is redone after a kill (beyond 5 ranks: more than one file per 12 s).  Memory is bounded by
+ * so files per second = ranks / checkpoint interval.  15 s per rank gives
+ * one file per 15 s of work; with a run's last, partial checkpoint a run
+ * of T seconds at 2 ranks makes at most 2 * ceil(T / 30) files, <= 1 per
+ * 10 s for every T >= 40 s (12 s per rank needed T >= 120 s).  At most 30 s
+ * of work per 2 ranks is redone after a kill, 60 s at most (beyond 6
+ * ranks: more than one file per 15 s).  Memory is bounded by
  * DC_HELD_BYTES_MAX (README "Checkpoints"). */
-#define DC_PIXEL_COMMIT_SECONDS_PER_RANK 12
+#define DC_PIXEL_COMMIT_SECONDS_PER_RANK 15
 #define DC_PIXEL_COMMIT_SECONDS_MAX 60
 /* ... and at most this many scans per rank: a bound on a part file's size
- * (and on the rows a rank holds) for machines faster than this one.  Part
- * files are in HDF5 1.8's format, whose cost per dataset stays within
- * ~90-110 us up to ~150,000 datasets per part (150 us at 300,000;
- * tests/bench/h5create.c, README "Performance"), so at 2 ranks the clock,
- * not the count, cuts checkpoints up to ~12,500 scans/s in all: at 2 ranks <= 1 segment file
- * per 10 s of work. */
-#define DC_PIXEL_COMMIT_EVERY_PER_RANK 150000
+ * for machines faster than this one (the clock decides below ~13,000
+ * scans/s in all).  Part files are in HDF5 1.8's format, whose cost per
+ * dataset stays within ~90-110 us up to ~150,000 datasets per part (150 us
+ * at 300,000; tests/bench/h5create.c, README "Performance"). */
+#define DC_PIXEL_COMMIT_EVERY_PER_RANK 200000
 
 /* Metadata-only runs' count bound when run.commit_every is not set: at
  * least run.window_files, so that a window commits once (not once per

@@ -99,10 +99,10 @@ static const keydef KEYS[] = {
     {"volumes", "split_inconsistent", K_BOOL, F(split_inconsistent), NULL, "true",
      "split series whose slices differ in size or orientation"},
     {"run", "commit_every", K_COUNT, F(commit_every), NULL, "10000",
-     "at most this many scans per checkpoint (see commit_seconds); pixel runs: 150000 per rank; "
+     "at most this many scans per checkpoint (see commit_seconds); pixel runs: 200000 per rank; "
      "metadata-only runs: run.window_files when larger (one checkpoint per window)"},
     {"run", "commit_seconds", K_COUNT, F(commit_seconds), NULL, "5",
-     "a checkpoint when this many seconds passed since the last one; pixel runs: 12 per rank, "
+     "a checkpoint when this many seconds passed since the last one; pixel runs: 15 per rank, "
      "at most 60"},
     {"run", "window_files", K_COUNT, F(window_files), NULL, "20000",
      "files planned at a time (whole folders; a larger folder is a window of its own)"},

@@ -175,7 +175,7 @@ def same_as_np1(work, out, what, problems):
 
 
 def memory_bound(binary, work, folders, problems):
-    """pixel-run defaults (20 s per checkpoint at 2 ranks, no count that a
+    """pixel-run defaults (30 s per checkpoint at 2 ranks, no count that a
     260-file crawl reaches): one checkpoint; with the held-memory bound made
     small (DCMCRAWL_HELD_BYTES, ~20 rows) a checkpoint after every batch (a
     window of one 65-file folder each): cut by memory, the same outputs"""
