@@ -51,6 +51,14 @@ struct dc_row_cols {
     dc_column *cols; /* n columns, then their names */
 };
 
+/* ids of column lists, unique in the process and never reused: shared
+ * lists' and each flatten walk's (dc_row_cols_id) */
+static uint64_t next_cols_id(void)
+{
+    static uint64_t last;
+    return __atomic_add_fetch(&last, 1, __ATOMIC_RELAXED);
+}
+
 static void release_cols(struct dc_row_cols *sh)
 {
     if (--sh->refs == 0) free(sh);
@@ -75,9 +83,9 @@ struct dc_row_index {
     struct dc_row_block *cur;   /* arena block being filled */
     dc_buf name, val, pyval;    /* scratch */
     struct dc_row_cols *last;   /* columns of the last compact copy made from this row */
-    /* generations: each walk makes new columns (n_gens), the row's columns
+    /* generations: each walk makes new columns (next_cols_id), the row's columns
      * are of cols_gen (the memo's: of the walk that made it), last's of last_gen */
-    uint64_t n_gens, cols_gen, last_gen;
+    uint64_t cols_gen, last_gen;
     int stale;                  /* slot/count not filled (the row came from the memo) */
     dc_column *own_cols;        /* while the row's cols are the memo's (borrowed): its own */
     int32_t *el_col;            /* the walk: column of each element, -1 none */
@@ -168,6 +176,7 @@ void dc_row_clear(dc_row *r)
     x->cur = r->arena;
     if (x->cur) x->cur->used = 0;
     x->val_len_ok = 0;
+    x->cols_gen = 0; /* no columns: no list id */
     x->n_cs = 0;
     x->n_dups = 0;
 }
@@ -208,10 +217,9 @@ static struct dc_row_cols *copy_cols(const dc_row *src)
     size_t bytes = 0;
     for (size_t i = 0; i < src->n; i++) bytes += strlen(src->cols[i].name) + 1;
     struct dc_row_cols *sh = dc_malloc(sizeof *sh + src->n * sizeof(dc_column) + bytes);
-    static uint64_t last_id; /* compact copies are made on the main thread */
     sh->refs = 1;
     sh->n = src->n;
-    sh->id = ++last_id;
+    sh->id = next_cols_id();
     sh->cols = (dc_column *)(sh + 1);
     char *at = (char *)(sh->cols + src->n);
     for (size_t i = 0; i < src->n; i++) {
@@ -254,7 +262,8 @@ static struct dc_row_cols *shared_cols(const dc_row *src)
 
 uint64_t dc_row_cols_id(const dc_row *r)
 {
-    return r->shared ? r->shared->id : 0;
+    if (r->shared) return r->shared->id;
+    return r->index && r->n ? r->index->cols_gen : 0; /* the walk's or the memo's */
 }
 
 void dc_row_compact_copy(const dc_row *src, dc_row *dst)
@@ -1402,7 +1411,7 @@ static void flatten(const dc_dataset *ds, dc_row *row, int with_values)
     group_length_seen g_gl = {-2, -2, 0};
     struct dc_row_index *x = row_index(row);
     if (x->stale) restore_index(row);
-    x->cols_gen = ++x->n_gens;
+    x->cols_gen = next_cols_id();
     if (x->el_col_cap < ds->n_el) {
         x->el_col_cap = ds->n_el * 2;
         x->el_col = dc_realloc(x->el_col, x->el_col_cap * sizeof *x->el_col);
