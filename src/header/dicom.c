@@ -1356,19 +1356,44 @@ static size_t next_sibling(const dc_dataset *ds, size_t i)
     return i + 1;
 }
 
+/* where a tag was last looked up among the sorted top-level elements: its
+ * position, or where it would be when absent.  The files of a series have
+ * the same layout, so the next file's lookup of the same tag is usually
+ * settled there (checked against the neighbours, so never wrong) instead of
+ * by a binary search. */
+#define FIND_HINTS 256
+static __thread uint32_t find_hint[FIND_HINTS];
+
+/* top-level tag at sorted position k of n: 0 before the first, all ones after the last */
+static inline uint64_t top_tag_at(const dc_dataset *ds, size_t k)
+{
+    return k < ds->n_top ? ds->el[ds->top[k]].tag : UINT64_MAX;
+}
+
 int dc_find(const dc_dataset *ds, uint32_t tag)
 {
     if (ds->top_sorted && ds->n_top) {
+        uint32_t *hint = &find_hint[(tag ^ tag >> 16) * 0x9E3779B1u >> 24];
+        size_t h = *hint;
+        if (h <= ds->n_top && (h == 0 || top_tag_at(ds, h - 1) < tag)) {
+            uint64_t t = top_tag_at(ds, h);
+            if (t == tag) return ds->top[h];
+            if (t > tag) return -1;
+        }
         size_t lo = 0, hi = ds->n_top;
         while (lo < hi) {
             size_t mid = lo + (hi - lo) / 2;
             uint32_t t = ds->el[ds->top[mid]].tag;
-            if (t == tag) return ds->top[mid];
+            if (t == tag) {
+                *hint = (uint32_t)mid;
+                return ds->top[mid];
+            }
             if (t < tag)
                 lo = mid + 1;
             else
                 hi = mid;
         }
+        *hint = (uint32_t)lo;
         return -1;
     }
     for (size_t k = 0; k < ds->n_top; k++)

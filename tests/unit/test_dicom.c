@@ -218,6 +218,74 @@ static void build_explicit(fb *f)
     ex(f, 0x7FE0, 0x0010, "OW", "\1\2\3\4\5\6\7\x08", 8);
 }
 
+/* a top-level element by a plain scan (dc_find's reference) */
+static int find_linear(const dc_dataset *ds, uint32_t tag)
+{
+    for (size_t i = 0; i < ds->n_el; i++)
+        if (ds->el[i].depth == 0 && ds->el[i].tag == tag) return (int)i;
+    return -1;
+}
+
+/* dc_find remembers where each tag was (or would be) in the last dataset:
+ * lookups alternating between two layouts (b has more elements before most
+ * tags, a more after), of tags present in one, both or neither (before the
+ * first element, between, after the last), are always those of a plain scan */
+static void test_find_hints_two_layouts(void **state)
+{
+    (void)state;
+    fb a, b;
+    fb_init(&a);
+    meta(&a, "1.2.840.10008.1.2.1");
+    exs(&a, 0x0008, 0x0005, "CS", "ISO_IR 100");
+    exs(&a, 0x0008, 0x0060, "CS", "CT");
+    exs(&a, 0x0010, 0x0010, "PN", "Doe^John");
+    exs(&a, 0x0020, 0x0013, "IS", " 12 ");
+    exs(&a, 0x0020, 0x0032, "DS", "-1.5\\2\\3e1 ");
+    ex_us(&a, 0x0028, 0x0010, 512);
+    exs(&a, 0x0028, 0x0030, "DS", "0.5\\0.625");
+    ex(&a, 0x7FE0, 0x0010, "OW", "\1\2\3\4\5\6\7\x08", 8);
+    fb_init(&b);
+    meta(&b, "1.2.840.10008.1.2.1");
+    exs(&b, 0x0008, 0x0008, "CS", "ORIGINAL");
+    exs(&b, 0x0008, 0x0012, "DA", "20240101");
+    exs(&b, 0x0008, 0x0013, "TM", "101010");
+    exs(&b, 0x0008, 0x0016, "UI", "1.2.840.10008.5.1.4.1.1.2");
+    exs(&b, 0x0008, 0x0018, "UI", "1.2.3.4");
+    exs(&b, 0x0008, 0x0020, "DA", "20240101");
+    exs(&b, 0x0008, 0x0060, "CS", "MR");
+    exs(&b, 0x0018, 0x0050, "DS", "1.25");
+    exs(&b, 0x0020, 0x0013, "IS", "7 ");
+    ex_us(&b, 0x0028, 0x0011, 256);
+    exs(&b, 0x0028, 0x0030, "DS", "0.5\\0.625");
+    dc_dataset da, db;
+    dc_dataset_init(&da);
+    dc_dataset_init(&db);
+    dc_parse_opts o;
+    dc_parse_opts_default(&o);
+    assert_int_equal(dc_parse_memory(a.b, a.n, &o, &da, ERR, sizeof ERR), DC_PARSE_OK);
+    assert_int_equal(dc_parse_memory(b.b, b.n, &o, &db, ERR, sizeof ERR), DC_PARSE_OK);
+    const uint32_t tags[] = {DC_TAG(0x0002, 0x0001), DC_TAG(0x0008, 0x0005), DC_TAG(0x0008, 0x0016),
+                             DC_TAG(0x0008, 0x0060), DC_TAG(0x0010, 0x0010), DC_TAG(0x0018, 0x0050),
+                             DC_TAG(0x0020, 0x0013), DC_TAG(0x0020, 0x0032), DC_TAG(0x0028, 0x0010),
+                             DC_TAG(0x0028, 0x0011), DC_TAG(0x0028, 0x0030), DC_TAG(0x7FE0, 0x0010),
+                             DC_TAG(0xFFFE, 0x0001), DC_TAG(0x0008, 0x0006)};
+    assert_true(da.top_sorted && db.top_sorted); /* dc_find's binary search and hints */
+    size_t found = 0;
+    for (int round = 0; round < 3; round++)
+        for (size_t t = 0; t < sizeof tags / sizeof tags[0]; t++)
+            for (int k = 0; k < 2; k++) {
+                const dc_dataset *ds = (round + k) % 2 ? &db : &da;
+                int want = find_linear(ds, tags[t]);
+                assert_int_equal(dc_find(ds, tags[t]), want);
+                found += want >= 0;
+            }
+    assert_true(found >= 3 * 12); /* most tags are present in one of the two */
+    dc_dataset_free(&da);
+    dc_dataset_free(&db);
+    free(a.b);
+    free(b.b);
+}
+
 /* dc_tag_doubles reads a text element's values in one pass: the same count
  * and values as dc_get_double_at for k = 0, 1, ... until one fails */
 static void test_tag_doubles_one_pass(void **state)
@@ -1049,6 +1117,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_depth_limit, setup, teardown),
         cmocka_unit_test_setup_teardown(test_parse_input_head, setup, teardown),
         cmocka_unit_test(test_long_length_vrs),
+        cmocka_unit_test(test_find_hints_two_layouts),
         cmocka_unit_test_setup_teardown(test_not_dicom, setup, teardown),
         cmocka_unit_test_setup_teardown(test_mutation_selfcheck, setup, teardown),
     };
