@@ -94,6 +94,7 @@ struct dc_row_index {
     /* while val_len_ok (a row from the memo, not changed since): each
      * value's strlen, for dc_row_compact_copy */
     uint32_t *val_len;
+    uint64_t *val_tok; /* ... and each value's token (dc_row_val_tokens), 0: none */
     size_t val_len_cap;
     int val_len_ok;
     int cs_elem[CHARSET_CACHE]; /* (0008,0005) element index -> parsed charset */
@@ -197,6 +198,7 @@ void dc_row_free(dc_row *r)
         memo_free(r->index->memo);
         free(r->index->el_col);
         free(r->index->val_len);
+        free(r->index->val_tok);
         free(r->index->slot);
         free(r->index->count);
         free(r->index->tail);
@@ -258,6 +260,11 @@ static struct dc_row_cols *shared_cols(const dc_row *src)
     x->last_gen = x->cols_gen; /* the memo's rows keep the generation */
     x->last->refs++;
     return x->last;
+}
+
+const uint64_t *dc_row_val_tokens(const dc_row *r)
+{
+    return r->index && r->index->val_len_ok && r->n ? r->index->val_tok : NULL;
 }
 
 uint64_t dc_row_cols_id(const dc_row *r)
@@ -1491,6 +1498,9 @@ typedef struct {
 struct file_memo {
     int valid, style;
     uint64_t gen;    /* generation of the columns */
+    uint64_t epoch;  /* store[cur]'s version (next_cols_id): a text's token is
+                        (epoch, offset), as the store is only appended to
+                        until it is rebuilt or compacted (a new epoch) */
     memo_el *el;
     size_t n_el, cap_el;
     dc_column *cols; /* the row's columns, names in names */
@@ -1635,6 +1645,7 @@ static void memo_remember(const dc_dataset *ds, dc_row *row)
     m->live = b->len;
     m->style = g_style;
     m->gen = x->cols_gen;
+    m->epoch = next_cols_id(); /* the store was rewritten from its start */
     m->valid = 1;
 }
 
@@ -1655,6 +1666,7 @@ static void memo_compact(struct file_memo *m)
     }
     m->cur ^= 1;
     m->live = to->len;
+    m->epoch = next_cols_id();
 }
 
 /* column c's text: "DUPLICATE TAGS IN DICOM:" and its elements' texts
@@ -1728,15 +1740,19 @@ static int memo_flatten(const dc_dataset *ds, dc_row *row)
     if (x->val_len_cap < m->n_cols) {
         x->val_len_cap = row->cap;
         x->val_len = dc_realloc(x->val_len, x->val_len_cap * sizeof *x->val_len);
+        x->val_tok = dc_realloc(x->val_tok, x->val_len_cap * sizeof *x->val_tok);
     }
+    uint64_t epoch = m->epoch << 32; /* (a store past 4 GiB gives no tokens) */
     for (size_t c = 0; c < m->n_cols; c++) {
         const memo_el *me = &m->el[m->col_el[c]];
         row->vals[c] = b->data + me->text_off;
         x->val_len[c] = (uint32_t)me->text_len;
+        x->val_tok[c] = m->epoch <= UINT32_MAX && me->text_off <= UINT32_MAX ? epoch | me->text_off : 0;
     }
     for (size_t k = 0; k < m->n_dup_cols; k++) {
         row->vals[m->dup_cols[k]] = b->data + m->dup_text[k];
         x->val_len[m->dup_cols[k]] = (uint32_t)strlen(b->data + m->dup_text[k]);
+        x->val_tok[m->dup_cols[k]] = 0; /* joined anew each time */
     }
     /* texts have no NUL inside (format_value drops them): text_len is strlen */
     x->val_len_ok = 1;
