@@ -55,10 +55,11 @@ typedef struct dc_worker_s {
     dc_row *kept;
     uint32_t kept_first;
     size_t n_kept, kept_cap;
-    /* windows after the first checkpoint: a kept row whose columns are all in
-     * cols is kept as its CSV values already formatted (dc_csv_format_values),
-     * at kept_off[i] in kept_text (kept_len[i] bytes, 0: none), for the columns
-     * kept_names (remapped when a batch adds columns before the row is taken) */
+    /* a kept row whose columns are all in cols (or, before there is a header,
+     * in prov) is kept as its CSV values already formatted
+     * (dc_csv_format_values), at kept_off[i] in kept_text (kept_len[i] bytes,
+     * 0: none), for the columns kept_names (remapped when the header's are
+     * others by the time the row is taken) */
     dc_buf kept_text;
     uint64_t *kept_off;
     uint32_t *kept_len;
