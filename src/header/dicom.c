@@ -1653,11 +1653,45 @@ int dc_tag_long(const dc_dataset *ds, uint32_t tag, long *out)
     return dc_get_long_at(ds, dc_find(ds, tag), 0, out);
 }
 
+/* The last text_doubles of each of a few tags, by its value bytes: the
+ * files of a series repeat most of them (orientation, spacing, thickness,
+ * rescale), so the next file's are copied instead of parsed again */
+#define TD_SLOTS 16
+#define TD_MAX_BYTES 64
+#define TD_MAX_VALUES 8
+static __thread struct {
+    uint32_t tag, len; /* len 0: empty */
+    int n, k;          /* asked for n, found k */
+    char bytes[TD_MAX_BYTES];
+    double v[TD_MAX_VALUES];
+} td_memo[TD_SLOTS];
+
+static int text_doubles_memo(const dc_dataset *ds, uint32_t tag, const dc_elem *e, double *out,
+                             int n)
+{
+    if (e->len == 0 || e->len > TD_MAX_BYTES || n < 1 || n > TD_MAX_VALUES)
+        return text_doubles(ds, e, out, n);
+    const char *bytes = (const char *)ds->buf + e->val;
+    __typeof__(td_memo[0]) *m = &td_memo[(tag ^ tag >> 16) * 0x9E3779B1u >> 28];
+    if (m->len == e->len && m->tag == tag && m->n == n && memcmp(m->bytes, bytes, e->len) == 0) {
+        memcpy(out, m->v, (size_t)m->k * sizeof *out);
+        return m->k;
+    }
+    int k = text_doubles(ds, e, out, n);
+    m->tag = tag;
+    m->len = e->len;
+    m->n = n;
+    m->k = k;
+    memcpy(m->bytes, bytes, e->len);
+    memcpy(m->v, out, (size_t)k * sizeof *out);
+    return k;
+}
+
 int dc_tag_doubles(const dc_dataset *ds, uint32_t tag, double *out, int n)
 {
     int idx = dc_find(ds, tag), k = 0;
     if (valid_idx(ds, idx) && !vr_num_size(ds->el[idx].vr) && dc_vr_is_text(ds->el[idx].vr))
-        return text_doubles(ds, &ds->el[idx], out, n);
+        return text_doubles_memo(ds, tag, &ds->el[idx], out, n);
     while (k < n && dc_get_double_at(ds, idx, k, &out[k]) == 0) k++;
     return k;
 }

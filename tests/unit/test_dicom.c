@@ -290,14 +290,16 @@ static void test_find_hints_two_layouts(void **state)
 }
 
 /* dc_tag_doubles reads a text element's values in one pass: the same count
- * and values as dc_get_double_at for k = 0, 1, ... until one fails */
+ * and values as dc_get_double_at for k = 0, 1, ... until one fails, also
+ * when asked again (remembered by value bytes: two texts of one length
+ * that differ in their last digit follow each other) */
 static void test_tag_doubles_one_pass(void **state)
 {
     (void)state;
     static const char *texts[] = {
         "-1.5\\2\\3e1 ", " 1 \\ 2 \\ 3 ", "1\\x\\3 ", "\\1", "1\\\\2 ", "1\\", "nan\\inf ",
         "1e999\\2 ", "0.1\\0.2\\0.3\\0.4\\0.5 ", "12345678901234567890123456789012345678901234567890"
-        "1234567890123456789012345\\1 ", "+5\\-0\\.5\\5.", " ",
+        "1234567890123456789012345\\1 ", "+5\\-0\\.5\\5.", " ", "1.5\\2.5\\3.5 ", "1.5\\2.5\\3.6 ",
     };
     for (size_t t = 0; t < sizeof texts / sizeof texts[0]; t++) {
         fb f;
@@ -310,10 +312,24 @@ static void test_tag_doubles_one_pass(void **state)
             double want[4], got[4];
             int idx = dc_find(&DS, DC_TAG_IPP), k = 0;
             while (k < n && dc_get_double_at(&DS, idx, k, &want[k]) == 0) k++;
-            int g = dc_tag_doubles(&DS, DC_TAG_IPP, got, n);
-            if (g != k) fail_msg("'%s' n=%d: %d values, want %d", texts[t], n, g, k);
-            assert_memory_equal(got, want, (size_t)k * sizeof *got);
+            for (int again = 0; again < 2; again++) { /* the second from the memo of the tag */
+                int g = dc_tag_doubles(&DS, DC_TAG_IPP, got, n);
+                if (g != k) fail_msg("'%s' n=%d: %d values, want %d", texts[t], n, g, k);
+                assert_memory_equal(got, want, (size_t)k * sizeof *got);
+            }
         }
+        free(f.b);
+    }
+    for (int t = 0; t < 4; t++) { /* files alike but for one digit, asked for the same count */
+        fb f;
+        fb_init(&f);
+        meta(&f, "1.2.840.10008.1.2.1");
+        exs(&f, 0x0020, 0x0032, "DS", t % 2 ? "1.5\\2.5\\3.6 " : "1.5\\2.5\\3.5 ");
+        dc_dataset_clear(&DS);
+        assert_int_equal(parse(&f, NULL), DC_PARSE_OK);
+        double got[3];
+        assert_int_equal(dc_tag_doubles(&DS, DC_TAG_IPP, got, 3), 3);
+        assert_true(got[2] == (t % 2 ? 3.6 : 3.5));
         free(f.b);
     }
 }
