@@ -55,6 +55,11 @@ void dc_idset_init(dc_idset *s);
 void dc_idset_free(dc_idset *s);
 void dc_idset_add(dc_idset *s, const char *id);
 void dc_idset_seal(dc_idset *s); /* sort, drop repeats */
+/* Sort n elements of `size` bytes, each starting with a dc_idfp, by it
+ * (the order of the run files), stably: a merge sort with the comparison
+ * inline (qsort's through a pointer cost ~700 instructions per element
+ * for a window's 20,000 fingerprints) */
+void dc_idfp_sort(void *base, size_t n, size_t size);
 int dc_idset_has(const dc_idset *s, const char *id); /* sealed s */
 dc_idfp dc_idfp_of(const char *id);
 int dc_idset_has_fp(const dc_idset *s, dc_idfp f);

@@ -75,8 +75,19 @@ void dc_row_clear(dc_row *r);
  * formatting, column merging) and dc_row_free, not for dc_flatten; its cols
  * must not be written to. */
 void dc_row_compact_copy(const dc_row *src, dc_row *dst);
-/* The id of the shared column list of a compact copy (unique in the process,
- * never reused, so a cache keyed by it cannot go stale); 0 for other rows. */
+/* For a row that dc_flatten made from the last file's memo (a file of the
+ * same shape): one token per value, parallel to vals, such that two equal
+ * non-zero tokens (of any rows, as long as both were current) mean the same
+ * text: a value the file did not change keeps its token, so a formatter can
+ * reuse what it made of it (dc_csv_format_values).  0: no token for that
+ * value.  NULL for other rows (a fresh walk, compact copies) and after the
+ * row changes. */
+const uint64_t *dc_row_val_tokens(const dc_row *r);
+/* The id of a row's column list: a compact copy's shared list, or the
+ * columns a flatten made (each walk a new id; a row from the memo has the id
+ * of the walk that made the memo's columns).  Unique in the process, never
+ * reused, so a cache keyed by it cannot go stale; 0 for other rows (no
+ * columns, or made otherwise). */
 uint64_t dc_row_cols_id(const dc_row *r);
 
 /* IN ds; OUT row (appended).  Returns 0.  Never fails on odd content: values

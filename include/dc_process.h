@@ -55,14 +55,26 @@ typedef struct dc_worker_s {
     dc_row *kept;
     uint32_t kept_first;
     size_t n_kept, kept_cap;
-    /* windows after the first checkpoint: a kept row whose columns are all in
-     * cols is kept as its CSV values already formatted (dc_csv_format_values),
-     * at kept_off[i] in kept_text (kept_len[i] bytes, 0: none), for the columns
-     * kept_names (remapped when a batch adds columns before the row is taken) */
+    /* a kept row whose columns are all in cols (or, before there is a header,
+     * in prov) is kept as its CSV values already formatted
+     * (dc_csv_format_values), at kept_off[i] in kept_text (kept_len[i] bytes,
+     * 0: none), for the columns kept_names (remapped when the header's are
+     * others by the time the row is taken) */
     dc_buf kept_text;
     uint64_t *kept_off;
     uint32_t *kept_len;
     dc_strvec kept_names;
+    /* the first window (no CSV header yet: cols NULL or empty): the columns
+     * of this rank's first kept row, sorted as a header of them would be.
+     * Kept rows with no other column are formatted for them at once, like a
+     * later window's rows (a compact copy costs memory and a second pass);
+     * they join the window's column exchange (dc_worker_provisional_row),
+     * and texts are remapped only if the header differs (take_kept_text). */
+    dc_colset prov;
+    /* kept_names compared with a colset once per change of either (stamps) */
+    uint64_t names_stamp;
+    const dc_colset *names_of;
+    int names_match;
 } dc_worker;
 
 void dc_worker_init(dc_worker *w);
@@ -77,6 +89,10 @@ size_t dc_worker_compact_rows(const dc_worker *w, const uint64_t *idx, size_t n,
  * batches only take them; w->cols = cols.  Returns how many were formatted
  * (0 when texts formatted for an older header wait in the window). */
 size_t dc_worker_format_kept(dc_worker *w, const dc_colset *cols, const uint64_t *idx, size_t n);
+/* OUT view: the provisional columns (dc_worker.prov) as a row of names for
+ * dc_csvout_widen (no values; valid until the worker's rows are dropped);
+ * returns 0 when there are none */
+int dc_worker_provisional_row(const dc_worker *w, dc_row *view);
 /* forget the kept rows (end of a window) */
 void dc_worker_drop_rows(dc_worker *w);
 void dc_worker_free(dc_worker *w);

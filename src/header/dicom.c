@@ -1356,19 +1356,44 @@ static size_t next_sibling(const dc_dataset *ds, size_t i)
     return i + 1;
 }
 
+/* where a tag was last looked up among the sorted top-level elements: its
+ * position, or where it would be when absent.  The files of a series have
+ * the same layout, so the next file's lookup of the same tag is usually
+ * settled there (checked against the neighbours, so never wrong) instead of
+ * by a binary search. */
+#define FIND_HINTS 256
+static __thread uint32_t find_hint[FIND_HINTS];
+
+/* top-level tag at sorted position k of n: 0 before the first, all ones after the last */
+static inline uint64_t top_tag_at(const dc_dataset *ds, size_t k)
+{
+    return k < ds->n_top ? ds->el[ds->top[k]].tag : UINT64_MAX;
+}
+
 int dc_find(const dc_dataset *ds, uint32_t tag)
 {
     if (ds->top_sorted && ds->n_top) {
+        uint32_t *hint = &find_hint[(tag ^ tag >> 16) * 0x9E3779B1u >> 24];
+        size_t h = *hint;
+        if (h <= ds->n_top && (h == 0 || top_tag_at(ds, h - 1) < tag)) {
+            uint64_t t = top_tag_at(ds, h);
+            if (t == tag) return ds->top[h];
+            if (t > tag) return -1;
+        }
         size_t lo = 0, hi = ds->n_top;
         while (lo < hi) {
             size_t mid = lo + (hi - lo) / 2;
             uint32_t t = ds->el[ds->top[mid]].tag;
-            if (t == tag) return ds->top[mid];
+            if (t == tag) {
+                *hint = (uint32_t)mid;
+                return ds->top[mid];
+            }
             if (t < tag)
                 lo = mid + 1;
             else
                 hi = mid;
         }
+        *hint = (uint32_t)lo;
         return -1;
     }
     for (size_t k = 0; k < ds->n_top; k++)
@@ -1628,11 +1653,45 @@ int dc_tag_long(const dc_dataset *ds, uint32_t tag, long *out)
     return dc_get_long_at(ds, dc_find(ds, tag), 0, out);
 }
 
+/* The last text_doubles of each of a few tags, by its value bytes: the
+ * files of a series repeat most of them (orientation, spacing, thickness,
+ * rescale), so the next file's are copied instead of parsed again */
+#define TD_SLOTS 16
+#define TD_MAX_BYTES 64
+#define TD_MAX_VALUES 8
+static __thread struct {
+    uint32_t tag, len; /* len 0: empty */
+    int n, k;          /* asked for n, found k */
+    char bytes[TD_MAX_BYTES];
+    double v[TD_MAX_VALUES];
+} td_memo[TD_SLOTS];
+
+static int text_doubles_memo(const dc_dataset *ds, uint32_t tag, const dc_elem *e, double *out,
+                             int n)
+{
+    if (e->len == 0 || e->len > TD_MAX_BYTES || n < 1 || n > TD_MAX_VALUES)
+        return text_doubles(ds, e, out, n);
+    const char *bytes = (const char *)ds->buf + e->val;
+    __typeof__(td_memo[0]) *m = &td_memo[(tag ^ tag >> 16) * 0x9E3779B1u >> 28];
+    if (m->len == e->len && m->tag == tag && m->n == n && memcmp(m->bytes, bytes, e->len) == 0) {
+        memcpy(out, m->v, (size_t)m->k * sizeof *out);
+        return m->k;
+    }
+    int k = text_doubles(ds, e, out, n);
+    m->tag = tag;
+    m->len = e->len;
+    m->n = n;
+    m->k = k;
+    memcpy(m->bytes, bytes, e->len);
+    memcpy(m->v, out, (size_t)k * sizeof *out);
+    return k;
+}
+
 int dc_tag_doubles(const dc_dataset *ds, uint32_t tag, double *out, int n)
 {
     int idx = dc_find(ds, tag), k = 0;
     if (valid_idx(ds, idx) && !vr_num_size(ds->el[idx].vr) && dc_vr_is_text(ds->el[idx].vr))
-        return text_doubles(ds, &ds->el[idx], out, n);
+        return text_doubles_memo(ds, tag, &ds->el[idx], out, n);
     while (k < n && dc_get_double_at(ds, idx, k, &out[k]) == 0) k++;
     return k;
 }

@@ -51,6 +51,14 @@ struct dc_row_cols {
     dc_column *cols; /* n columns, then their names */
 };
 
+/* ids of column lists, unique in the process and never reused: shared
+ * lists' and each flatten walk's (dc_row_cols_id) */
+static uint64_t next_cols_id(void)
+{
+    static uint64_t last;
+    return __atomic_add_fetch(&last, 1, __ATOMIC_RELAXED);
+}
+
 static void release_cols(struct dc_row_cols *sh)
 {
     if (--sh->refs == 0) free(sh);
@@ -75,9 +83,9 @@ struct dc_row_index {
     struct dc_row_block *cur;   /* arena block being filled */
     dc_buf name, val, pyval;    /* scratch */
     struct dc_row_cols *last;   /* columns of the last compact copy made from this row */
-    /* generations: each walk makes new columns (n_gens), the row's columns
+    /* generations: each walk makes new columns (next_cols_id), the row's columns
      * are of cols_gen (the memo's: of the walk that made it), last's of last_gen */
-    uint64_t n_gens, cols_gen, last_gen;
+    uint64_t cols_gen, last_gen;
     int stale;                  /* slot/count not filled (the row came from the memo) */
     dc_column *own_cols;        /* while the row's cols are the memo's (borrowed): its own */
     int32_t *el_col;            /* the walk: column of each element, -1 none */
@@ -86,6 +94,7 @@ struct dc_row_index {
     /* while val_len_ok (a row from the memo, not changed since): each
      * value's strlen, for dc_row_compact_copy */
     uint32_t *val_len;
+    uint64_t *val_tok; /* ... and each value's token (dc_row_val_tokens), 0: none */
     size_t val_len_cap;
     int val_len_ok;
     int cs_elem[CHARSET_CACHE]; /* (0008,0005) element index -> parsed charset */
@@ -168,6 +177,7 @@ void dc_row_clear(dc_row *r)
     x->cur = r->arena;
     if (x->cur) x->cur->used = 0;
     x->val_len_ok = 0;
+    x->cols_gen = 0; /* no columns: no list id */
     x->n_cs = 0;
     x->n_dups = 0;
 }
@@ -188,6 +198,7 @@ void dc_row_free(dc_row *r)
         memo_free(r->index->memo);
         free(r->index->el_col);
         free(r->index->val_len);
+        free(r->index->val_tok);
         free(r->index->slot);
         free(r->index->count);
         free(r->index->tail);
@@ -208,10 +219,9 @@ static struct dc_row_cols *copy_cols(const dc_row *src)
     size_t bytes = 0;
     for (size_t i = 0; i < src->n; i++) bytes += strlen(src->cols[i].name) + 1;
     struct dc_row_cols *sh = dc_malloc(sizeof *sh + src->n * sizeof(dc_column) + bytes);
-    static uint64_t last_id; /* compact copies are made on the main thread */
     sh->refs = 1;
     sh->n = src->n;
-    sh->id = ++last_id;
+    sh->id = next_cols_id();
     sh->cols = (dc_column *)(sh + 1);
     char *at = (char *)(sh->cols + src->n);
     for (size_t i = 0; i < src->n; i++) {
@@ -252,9 +262,15 @@ static struct dc_row_cols *shared_cols(const dc_row *src)
     return x->last;
 }
 
+const uint64_t *dc_row_val_tokens(const dc_row *r)
+{
+    return r->index && r->index->val_len_ok && r->n ? r->index->val_tok : NULL;
+}
+
 uint64_t dc_row_cols_id(const dc_row *r)
 {
-    return r->shared ? r->shared->id : 0;
+    if (r->shared) return r->shared->id;
+    return r->index && r->n ? r->index->cols_gen : 0; /* the walk's or the memo's */
 }
 
 void dc_row_compact_copy(const dc_row *src, dc_row *dst)
@@ -1402,7 +1418,7 @@ static void flatten(const dc_dataset *ds, dc_row *row, int with_values)
     group_length_seen g_gl = {-2, -2, 0};
     struct dc_row_index *x = row_index(row);
     if (x->stale) restore_index(row);
-    x->cols_gen = ++x->n_gens;
+    x->cols_gen = next_cols_id();
     if (x->el_col_cap < ds->n_el) {
         x->el_col_cap = ds->n_el * 2;
         x->el_col = dc_realloc(x->el_col, x->el_col_cap * sizeof *x->el_col);
@@ -1482,6 +1498,9 @@ typedef struct {
 struct file_memo {
     int valid, style;
     uint64_t gen;    /* generation of the columns */
+    uint64_t epoch;  /* store[cur]'s version (next_cols_id): a text's token is
+                        (epoch, offset), as the store is only appended to
+                        until it is rebuilt or compacted (a new epoch) */
     memo_el *el;
     size_t n_el, cap_el;
     dc_column *cols; /* the row's columns, names in names */
@@ -1626,6 +1645,7 @@ static void memo_remember(const dc_dataset *ds, dc_row *row)
     m->live = b->len;
     m->style = g_style;
     m->gen = x->cols_gen;
+    m->epoch = next_cols_id(); /* the store was rewritten from its start */
     m->valid = 1;
 }
 
@@ -1646,6 +1666,7 @@ static void memo_compact(struct file_memo *m)
     }
     m->cur ^= 1;
     m->live = to->len;
+    m->epoch = next_cols_id();
 }
 
 /* column c's text: "DUPLICATE TAGS IN DICOM:" and its elements' texts
@@ -1719,15 +1740,19 @@ static int memo_flatten(const dc_dataset *ds, dc_row *row)
     if (x->val_len_cap < m->n_cols) {
         x->val_len_cap = row->cap;
         x->val_len = dc_realloc(x->val_len, x->val_len_cap * sizeof *x->val_len);
+        x->val_tok = dc_realloc(x->val_tok, x->val_len_cap * sizeof *x->val_tok);
     }
+    uint64_t epoch = m->epoch << 32; /* (a store past 4 GiB gives no tokens) */
     for (size_t c = 0; c < m->n_cols; c++) {
         const memo_el *me = &m->el[m->col_el[c]];
         row->vals[c] = b->data + me->text_off;
         x->val_len[c] = (uint32_t)me->text_len;
+        x->val_tok[c] = m->epoch <= UINT32_MAX && me->text_off <= UINT32_MAX ? epoch | me->text_off : 0;
     }
     for (size_t k = 0; k < m->n_dup_cols; k++) {
         row->vals[m->dup_cols[k]] = b->data + m->dup_text[k];
         x->val_len[m->dup_cols[k]] = (uint32_t)strlen(b->data + m->dup_text[k]);
+        x->val_tok[m->dup_cols[k]] = 0; /* joined anew each time */
     }
     /* texts have no NUL inside (format_value drops them): text_len is strlen */
     x->val_len_ok = 1;

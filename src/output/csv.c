@@ -483,12 +483,88 @@ static void put_value(dc_buf *out, const char *v)
     }
 }
 
+/* The last row formatted from values with tokens (dc_row_val_tokens): its
+ * fields as formatted, where each starts, and its tokens.  The next row of
+ * the same column list and set takes every field whose value kept its token
+ * (or that both rows lack) from here, runs of them in one copy: the files
+ * of a series change a few values (UIDs, positions, times) of ~100.  Its
+ * own copy, so whatever the caller does with its output does not matter.
+ * Reused across calls like col_map. */
+static struct {
+    int valid;
+    uint64_t list_id, set_stamp;
+    int guard;                /* formula_guard when formatted */
+    dc_buf text;              /* the fields, ",v1,v2,..." */
+    size_t *start, cap_start; /* field j at text[start[j] .. start[j + 1]) */
+    uint64_t *tok;            /* the row's tokens */
+    size_t n_tok, cap_tok;
+} last_row;
+
+/* last_row's fields [from, to) appended to out, their starts (offsets
+ * from base) into start[] */
+static void put_last_fields(dc_buf *out, size_t base, size_t from, size_t to, size_t *start)
+{
+    if (from >= to) return;
+    size_t at = out->len - base, first = last_row.start[from];
+    for (size_t k = from; k < to; k++) start[k] = at + last_row.start[k] - first;
+    dc_buf_append(out, last_row.text.data + first, last_row.start[to] - first);
+}
+
+/* the fields of a row with tokens: unchanged ones from last_row, the others
+ * formatted; then last_row becomes this row */
+static void put_values_reusing(const dc_colset *c, const dc_row *row, const long *map,
+                               const uint64_t *tok, dc_buf *out)
+{
+    static size_t *start, cap; /* this row's field starts, from base */
+    uint64_t id = dc_row_cols_id(row);
+    int same = last_row.valid && id && id == last_row.list_id && c->stamp == last_row.set_stamp &&
+               last_row.guard == formula_guard && last_row.n_tok == row->n;
+    if (cap < c->n + 1) {
+        cap = (c->n + 1) * 2;
+        start = dc_realloc(start, cap * sizeof *start);
+    }
+    if (last_row.cap_start < c->n + 1) {
+        last_row.cap_start = cap;
+        last_row.start = dc_realloc(last_row.start, cap * sizeof *last_row.start);
+    }
+    size_t base = out->len, run = 0; /* fields [run, j) are last_row's, not appended yet */
+    for (size_t j = 0; j < c->n; j++) {
+        long m = map[j];
+        if (same && (m < 0 || (tok[m] && tok[m] == last_row.tok[m]))) continue;
+        put_last_fields(out, base, run, j, start);
+        start[j] = out->len - base;
+        put_value(out, m >= 0 ? row->vals[m] : NULL);
+        run = j + 1;
+    }
+    put_last_fields(out, base, run, c->n, start);
+    start[c->n] = out->len - base;
+    /* this row is the next one's last row */
+    dc_buf_reset(&last_row.text);
+    if (out->len > base) dc_buf_append(&last_row.text, out->data + base, out->len - base);
+    memcpy(last_row.start, start, (c->n + 1) * sizeof *start);
+    if (last_row.cap_tok < row->n) {
+        last_row.cap_tok = row->n * 2;
+        last_row.tok = dc_realloc(last_row.tok, last_row.cap_tok * sizeof *last_row.tok);
+    }
+    memcpy(last_row.tok, tok, row->n * sizeof *tok);
+    last_row.n_tok = row->n;
+    last_row.list_id = id;
+    last_row.set_stamp = c->stamp;
+    last_row.guard = formula_guard;
+    last_row.valid = id != 0;
+}
+
 size_t dc_csv_format_values(const dc_colset *c, const dc_row *row, dc_buf *out)
 {
     size_t missing;
     const long *map = map_columns(c, row, &missing);
-    for (size_t j = 0; j < c->n; j++)
-        put_value(out, map[j] >= 0 && row->vals ? row->vals[map[j]] : NULL);
+    const uint64_t *tok = row->vals ? dc_row_val_tokens(row) : NULL;
+    if (tok) {
+        put_values_reusing(c, row, map, tok, out);
+    } else {
+        for (size_t j = 0; j < c->n; j++)
+            put_value(out, map[j] >= 0 && row->vals ? row->vals[map[j]] : NULL);
+    }
     dc_buf_putc(out, '\n');
     return missing;
 }

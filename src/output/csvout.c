@@ -387,18 +387,22 @@ void dc_csvout_bcast(MPI_Comm comm, dc_csvout *c)
 
 /* ---- collective append ---- */
 
-/* MPI_File_write_all of len bytes in pieces below INT_MAX: every rank calls
- * it as often as the rank with the most pieces (the others with nothing);
- * each call continues where the previous left in the rank's view */
-static int write_all_pieces(MPI_Comm comm, MPI_File fh, const char *buf, uint64_t len)
+/* MPI_File_write_all of head_len bytes at head, then len bytes at buf, in
+ * pieces below INT_MAX: every rank calls it as often as the rank with the
+ * most pieces (the others with nothing); each call continues where the
+ * previous left in the rank's view */
+static int write_all_pieces(MPI_Comm comm, MPI_File fh, const char *head, uint64_t head_len,
+                            const char *buf, uint64_t len)
 {
-    uint64_t n = dc_mpi_pieces(len, DC_MPI_PIECE);
+    uint64_t nh = dc_mpi_pieces(head_len, DC_MPI_PIECE), n = nh + dc_mpi_pieces(len, DC_MPI_PIECE);
     MPI_Allreduce(MPI_IN_PLACE, &n, 1, MPI_UINT64_T, MPI_MAX, comm);
     int rc = MPI_SUCCESS;
     for (uint64_t i = 0; i < n; i++) {
         MPI_Status st;
-        int piece = dc_mpi_piece_len(len, DC_MPI_PIECE, i);
-        int r = MPI_File_write_all(fh, piece ? buf + i * DC_MPI_PIECE : buf, piece, MPI_BYTE, &st);
+        const char *from = i < nh ? head : buf;
+        uint64_t k = i < nh ? i : i - nh;
+        int piece = dc_mpi_piece_len(i < nh ? head_len : len, DC_MPI_PIECE, k);
+        int r = MPI_File_write_all(fh, piece ? from + k * DC_MPI_PIECE : "", piece, MPI_BYTE, &st);
         if (r != MPI_SUCCESS) rc = r;
     }
     return rc;
@@ -406,13 +410,13 @@ static int write_all_pieces(MPI_Comm comm, MPI_File fh, const char *buf, uint64_
 
 /* The start of this rank's rows when they already lie in memory as the file
  * wants them: positions ascending, each text right after the previous one
- * (a checkpoint's held rows: one buffer, dc_heldrows.h), no header to put
- * first; NULL otherwise.  Then the append writes them from there instead of
- * copying them (a window's ~14 MB per rank) into a buffer of its own. */
-static const char *rows_in_place(const dc_buf *texts, const uint32_t *pos, size_t n,
-                                 size_t header_len)
+ * (a checkpoint's held rows: one buffer, dc_heldrows.h); NULL otherwise.
+ * Then the append writes them from there (after the header, on rank 0 of
+ * a new file) instead of copying them (a window's ~14 MB per rank) into a
+ * buffer of its own. */
+static const char *rows_in_place(const dc_buf *texts, const uint32_t *pos, size_t n)
 {
-    if (header_len || n == 0 || !texts[0].data) return NULL;
+    if (n == 0 || !texts[0].data) return NULL;
     for (size_t i = 1; i < n; i++)
         if (pos[i] <= pos[i - 1] || texts[i].data != texts[i - 1].data + texts[i - 1].len)
             return NULL;
@@ -454,15 +458,15 @@ int dc_csvout_append(MPI_Comm comm, dc_csvout *c, size_t n_total, const uint32_t
     MPI_Aint *disp = dc_malloc(sizeof(MPI_Aint) * (nb ? nb : 1));
     dc_buf data;
     dc_buf_init(&data);
-    const char *src = rows_in_place(texts, pos, n_mine, rank == 0 ? header.len : 0);
-    size_t mine_bytes = rank == 0 ? header.len : 0;
-    for (size_t i = 0; i < n_mine; i++) mine_bytes += texts[i].len;
-    if (!src) dc_buf_reserve(&data, mine_bytes); /* one allocation, no regrowth copies */
+    const char *src = rows_in_place(texts, pos, n_mine);
+    size_t head_len = rank == 0 ? header.len : 0, rows_bytes = 0;
+    for (size_t i = 0; i < n_mine; i++) rows_bytes += texts[i].len;
+    if (!src) dc_buf_reserve(&data, head_len + rows_bytes); /* one allocation, no regrowth copies */
     size_t k = 0;
-    if (rank == 0 && header.len) {
+    if (head_len) {
         bl[k] = (int)header.len;
         disp[k++] = (MPI_Aint)c->size;
-        dc_buf_append(&data, header.data, header.len);
+        if (!src) dc_buf_append(&data, header.data, header.len);
     }
     /* blocks must be in increasing offset order: sort my rows by position */
     uint32_t *order = dc_malloc(sizeof(uint32_t) * (n_mine ? n_mine : 1));
@@ -500,10 +504,10 @@ int dc_csvout_append(MPI_Comm comm, dc_csvout *c, size_t n_total, const uint32_t
         MPI_Type_create_hindexed((int)k, bl, disp, MPI_BYTE, &ft);
         MPI_Type_commit(&ft);
         MPI_File_set_view(fh, 0, MPI_BYTE, k ? ft : MPI_BYTE, "native", MPI_INFO_NULL);
-        if (src)
-            rc = write_all_pieces(comm, fh, src, mine_bytes);
+        if (src) /* the header (rank 0 of a new file), then the rows where they lie */
+            rc = write_all_pieces(comm, fh, header.data, head_len, src, rows_bytes);
         else
-            rc = write_all_pieces(comm, fh, data.data ? data.data : "", data.len);
+            rc = write_all_pieces(comm, fh, NULL, 0, data.data ? data.data : "", data.len);
         if (rc == MPI_SUCCESS) rc = MPI_File_sync(fh);
         /* Open MPI 4.1 does not report a short write (full disk) from a
          * collective write: the file must have reached the end of the rows */

@@ -11,6 +11,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "dc_colkey.h"
 #include "dc_decode.h"
 #include "dc_hook.h"
 #include "dc_privacy.h"
@@ -23,6 +24,7 @@ void dc_worker_init(dc_worker *w)
     memset(w, 0, sizeof *w);
     dc_dataset_init(&w->ds);
     dc_row_init(&w->scratch);
+    dc_colset_init(&w->prov);
     w->raw_fd = -1;
 }
 
@@ -39,19 +41,69 @@ void dc_worker_drop_rows(dc_worker *w)
     w->n_kept = 0;
     w->kept_text.len = 0; /* the memory is reused by the next window */
     dc_strvec_free(&w->kept_names);
+    w->names_of = NULL;
+    dc_colset_free(&w->prov);
+    dc_colset_init(&w->prov);
 }
 
-/* The scratch row as CSV values for the known columns, appended to the
- * window's kept_text (no copy of the row, ~6x less memory); 0 when some
- * column is new (then the row itself is kept for the column exchange). */
+/* the window's texts are formatted for the columns kept_names: are they
+ * c's, in c's order?  (kept_names are set once per window; c's stamp
+ * changes with its columns) */
+static int names_match(dc_worker *w, const dc_colset *c)
+{
+    if (w->names_of == c && w->names_stamp == c->stamp) return w->names_match;
+    int same = w->kept_names.n == c->n;
+    for (size_t i = 0; same && i < c->n; i++) same = strcmp(w->kept_names.v[i], c->cols[i].name) == 0;
+    w->names_of = c;
+    w->names_stamp = c->stamp;
+    w->names_match = same;
+    return same;
+}
+
+static void set_kept_names(dc_worker *w, const dc_colset *c)
+{
+    for (size_t i = 0; i < c->n; i++) dc_strvec_push(&w->kept_names, c->cols[i].name);
+    w->names_of = NULL;
+}
+
+/* the columns kept rows are formatted for: the CSV's, or before there is a
+ * header the provisional ones (made from the scratch row when first asked) */
+static const dc_colset *text_columns(dc_worker *w)
+{
+    if (w->cols && w->cols->n) return w->cols;
+    if (!w->prov.n) {
+        for (size_t i = 0; i < w->scratch.n; i++) {
+            dc_column keyed; /* keyed by name, as the column exchange keys them */
+            dc_column_key_from_name(w->scratch.cols[i].name, &keyed);
+            keyed.name = w->scratch.cols[i].name;
+            dc_colset_add(&w->prov, &keyed);
+        }
+        dc_colset_sort(&w->prov);
+    }
+    return w->prov.n ? &w->prov : NULL;
+}
+
+int dc_worker_provisional_row(const dc_worker *w, dc_row *view)
+{
+    dc_row_init(view);
+    if (!w->prov.n) return 0;
+    view->cols = w->prov.cols;
+    view->n = w->prov.n;
+    return 1;
+}
+
+/* The scratch row as CSV values for the known columns (text_columns),
+ * appended to the window's kept_text (no copy of the row, ~6x less
+ * memory); 0 when some column is new (then the row itself is kept for the
+ * column exchange). */
 static int keep_as_text(dc_worker *w, size_t at)
 {
-    if (!w->cols || !w->cols->n) return 0;
-    if (!w->kept_names.n) /* the columns the window's texts are formatted for */
-        for (size_t i = 0; i < w->cols->n; i++) dc_strvec_push(&w->kept_names, w->cols->cols[i].name);
-    if (w->kept_names.n != w->cols->n) return 0;
+    const dc_colset *cols = text_columns(w);
+    if (!cols) return 0;
+    if (!w->kept_names.n) set_kept_names(w, cols); /* the columns the window's texts are for */
+    if (!names_match(w, cols)) return 0;
     size_t mark = w->kept_text.len;
-    if (dc_csv_format_values(w->cols, &w->scratch, &w->kept_text) != 0 ||
+    if (dc_csv_format_values(cols, &w->scratch, &w->kept_text) != 0 ||
         w->kept_text.len - mark > UINT32_MAX) {
         w->kept_text.len = mark;
         return 0;
@@ -94,7 +146,7 @@ static int take_kept_text(dc_worker *w, uint32_t idx, const dc_scan *s, dc_scan_
     const char *kept = w->kept_text.data + w->kept_off[at];
     size_t len = w->kept_len[at];
     w->kept_len[at] = 0;
-    if (w->cols->n == w->kept_names.n) { /* formatted for these columns: the checkpoint's
+    if (names_match(w, w->cols)) { /* formatted for these columns: the checkpoint's
                                             held rows copy it from there (dc_scan_result.tail) */
         res->tail = kept;
         res->tail_len = len;
@@ -126,6 +178,7 @@ void dc_worker_free(dc_worker *w)
     free(w->kept_off);
     free(w->kept_len);
     dc_buf_free(&w->kept_text);
+    dc_colset_free(&w->prov);
     close_raw(w);
     dc_dataset_free(&w->ds);
     dc_row_free(&w->scratch);
@@ -406,9 +459,8 @@ size_t dc_worker_format_kept(dc_worker *w, const dc_colset *cols, const uint64_t
 {
     w->cols = cols;
     if (!cols->n) return 0;
-    if (!w->kept_names.n)
-        for (size_t i = 0; i < cols->n; i++) dc_strvec_push(&w->kept_names, cols->cols[i].name);
-    if (w->kept_names.n != cols->n) return 0; /* texts for an older header: the batches format */
+    if (!w->kept_names.n) set_kept_names(w, cols);
+    if (!names_match(w, cols)) return 0; /* texts for an older header: the batches format */
     size_t k = 0;
     for (size_t i = 0; i < n; i++) {
         if (idx[i] < w->kept_first || idx[i] - w->kept_first >= w->n_kept) continue;

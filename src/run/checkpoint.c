@@ -421,9 +421,12 @@ int dc_ckpt_run_batch(dc_ckpt *c, dc_batch *b)
 static int exchange_columns(dc_ckpt *c, const uint64_t *files, size_t nf, size_t limit, char *err,
                             size_t errlen)
 {
-    const dc_row **rows = dc_malloc(sizeof(dc_row *) * (nf ? nf : 1));
-    size_t nr = dc_worker_compact_rows(c->worker, files, nf, rows);
-    int rc = widen_rows(c, rows, nr < limit ? nr : limit, NULL, 0, err, errlen);
+    const dc_row **rows = dc_malloc(sizeof(dc_row *) * (nf + 1));
+    dc_row prov; /* the columns rows were formatted for before there was a header */
+    size_t np = dc_worker_provisional_row(c->worker, &prov);
+    rows[0] = &prov;
+    size_t nr = dc_worker_compact_rows(c->worker, files, nf, rows + np);
+    int rc = widen_rows(c, rows, np + (nr < limit ? nr : limit), NULL, 0, err, errlen);
     free(rows);
     return rc;
 }

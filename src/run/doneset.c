@@ -88,9 +88,55 @@ static int cmp_fp(const void *pa, const void *pb)
     return fp_cmp(*(const dc_idfp *)pa, *(const dc_idfp *)pb);
 }
 
+/* the fingerprint an element of dc_idfp_sort starts with */
+static dc_idfp fp_at(const char *p)
+{
+    dc_idfp f;
+    memcpy(&f, p, sizeof f);
+    return f;
+}
+
+/* one pass of the merge sort: runs of w elements of src merged pairwise
+ * into dst (the left one first on ties: stable).  Inlined with the
+ * element size a constant (one element's copy is then a few moves) */
+static inline __attribute__((always_inline)) void merge_fp_runs(const char *src, char *dst,
+                                                                size_t n, size_t size, size_t w)
+{
+    for (size_t lo = 0; lo < n; lo += 2 * w) {
+        size_t mid = lo + w < n ? lo + w : n, hi = lo + 2 * w < n ? lo + 2 * w : n;
+        size_t i = lo, j = mid, k = lo;
+        while (i < mid && j < hi) {
+            int left = fp_cmp(fp_at(src + i * size), fp_at(src + j * size)) <= 0;
+            memcpy(dst + k++ * size, src + (left ? i++ : j++) * size, size);
+        }
+        memcpy(dst + k * size, src + i * size, (mid - i) * size);
+        k += mid - i;
+        memcpy(dst + k * size, src + j * size, (hi - j) * size);
+    }
+}
+
+void dc_idfp_sort(void *base, size_t n, size_t size)
+{
+    if (n < 2) return;
+    char *a = base, *b = dc_malloc(n * size), *from = a, *to = b;
+    for (size_t w = 1; w < n; w *= 2) {
+        if (size == 16) /* a dc_idset's fingerprints */
+            merge_fp_runs(from, to, n, 16, w);
+        else if (size == 24) /* the folder ledger's references */
+            merge_fp_runs(from, to, n, 24, w);
+        else
+            merge_fp_runs(from, to, n, size, w);
+        char *t = from;
+        from = to;
+        to = t;
+    }
+    if (from != a) memcpy(a, from, n * size);
+    free(b);
+}
+
 void dc_idset_seal(dc_idset *s)
 {
-    if (s->n > 1) qsort(s->v, s->n, sizeof *s->v, cmp_fp);
+    dc_idfp_sort(s->v, s->n, sizeof *s->v);
     size_t k = 0;
     for (size_t i = 0; i < s->n; i++)
         if (k == 0 || fp_cmp(s->v[k - 1], s->v[i]) != 0) s->v[k++] = s->v[i];

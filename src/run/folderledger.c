@@ -298,7 +298,7 @@ static void note_folder(dc_fledger *l, dc_fledger_folder *f)
 void dc_fledger_planned(dc_fledger *l)
 {
     if (!l->active) return;
-    if (l->n_refs > 1) qsort(l->refs, l->n_refs, sizeof *l->refs, cmp_ref);
+    dc_idfp_sort(l->refs, l->n_refs, sizeof *l->refs); /* (stable, as qsort's merge sort was) */
     for (size_t s = 0; s < l->n_f; s++)
         if (l->f[s].tracked && l->f[s].todo == 0) note_folder(l, &l->f[s]);
 }

@@ -341,6 +341,7 @@ static int run_window(dc_run *r, int last)
     int rc = EXIT_FAIL;
     /* metadata only: rows come from the header pass (each file read once) */
     dc_worker *keep = r->cfg->write_pixeldata || r->cfg->dry_run ? NULL : &r->worker;
+    if (keep) keep->cols = &r->out.meta.cols; /* an existing header's: rows kept as text */
     int hp = dc_header_pass(r->comm, r->cfg, &r->files, &r->recs, &r->n_recs, &hs, keep);
     add_header_stats(&r->hstats, &hs);
     if (hp == 1) {

@@ -127,6 +127,33 @@ static void read_one(const dc_input *in, const char *path, uint32_t idx, uint32_
     rec->stat = first_stat;
 }
 
+/* a record whose every field is plain data: its pack/unpack round trip is a
+ * copy (the pointer fields would be bounded or normalised on the way) */
+static int record_is_plain(const dc_record *r)
+{
+    const dc_vendor_vals *v = &r->vendor;
+    return !r->frame_geom && !r->n_frame_geom && !r->palette && !r->refs && !v->tiling && !v->note &&
+           !v->frames && !v->n_frames;
+}
+
+/* Rank 0's own record of the window, straight into the window's array
+ * (its block is the window's first files, so it needs no gathering and no
+ * unpacking while the other ranks wait); the same record as the others'
+ * after their round trip through the wire: other records go through it
+ * here too (scratch: a reused buffer). */
+static void keep_own_record(dc_record *rec, dc_record *dst, dc_buf *scratch)
+{
+    if (record_is_plain(rec)) {
+        *dst = *rec;
+        return;
+    }
+    scratch->len = 0;
+    dc_record_pack(rec, scratch);
+    dc_record_free(rec);
+    const char *p = scratch->data;
+    if (dc_record_unpack(&p, scratch->data + scratch->len, dst) != 0) dc_record_init(dst); /* cannot happen */
+}
+
 int dc_header_pass(MPI_Comm comm, const dc_config *cfg, const dc_filelist *fl,
                    dc_record **recs, size_t *n, dc_header_stats *stats, dc_worker *keep)
 {
@@ -162,6 +189,11 @@ int dc_header_pass(MPI_Comm comm, const dc_config *cfg, const dc_filelist *fl,
     my_block blk;
     unpack_block(mine, mine_len, &blk);
     dc_prefetch *pf = dc_prefetch_start(blk.paths, blk.n, dc_prefetch_depth());
+    /* rank 0: the window's records, its own block first (keep_own_record) */
+    size_t cap = fl->n ? fl->n : 1, n_own = 0;
+    dc_record *r = rank == 0 ? dc_calloc(cap, sizeof *r) : NULL;
+    dc_buf scratch;
+    dc_buf_init(&scratch);
     int stopped = 0;
     for (size_t i = 0; i < blk.n; i++) {
         if (((i + 1) & 63) == 0 && dc_stop_poll()) {
@@ -174,9 +206,14 @@ int dc_header_pass(MPI_Comm comm, const dc_config *cfg, const dc_filelist *fl,
         read_one(&in, blk.paths[i], blk.idx[i], blk.scope[i], &ds, &po, &rec,
                  &st, keep);
         st.files_seen++;
+        if (r && n_own < cap) {
+            keep_own_record(&rec, &r[n_own++], &scratch);
+            continue;
+        }
         dc_record_pack(&rec, &out);
         dc_record_free(&rec);
     }
+    dc_buf_free(&scratch);
     dc_prefetch_stop(pf);
     free_block(&blk);
     dc_dataset_free(&ds);
@@ -185,10 +222,13 @@ int dc_header_pass(MPI_Comm comm, const dc_config *cfg, const dc_filelist *fl,
     int any_stop = dc_stop_agree(comm, stopped); /* polls while waiting for the others */
     if (any_stop) {
         dc_buf_free(&out);
+        for (size_t k = 0; k < n_own; k++) dc_record_free(&r[k]);
+        free(r);
         return 1;
     }
 
-    /* gather the packed records on rank 0 (blocks arrive in file order) */
+    /* gather the other ranks' packed records on rank 0 (blocks arrive in
+     * file order, after rank 0's own) */
     char *gathered = NULL;
     uint64_t total = 0;
     dc_gather_bytes(comm, out.data, out.len, &gathered, &total);
@@ -198,8 +238,7 @@ int dc_header_pass(MPI_Comm comm, const dc_config *cfg, const dc_filelist *fl,
     MPI_Reduce(rank == 0 ? MPI_IN_PLACE : sums, sums, 5, MPI_UINT64_T, MPI_SUM, 0, comm);
     int rc = 0;
     if (rank == 0) {
-        size_t cap = fl->n ? fl->n : 1, k = 0;
-        dc_record *r = dc_calloc(cap, sizeof *r);
+        size_t k = n_own;
         for (const char *p = gathered, *end = gathered + total; p < end && k < cap; k++)
             if (dc_record_unpack(&p, end, &r[k]) != 0) {
                 rc = -1;

@@ -218,15 +218,88 @@ static void build_explicit(fb *f)
     ex(f, 0x7FE0, 0x0010, "OW", "\1\2\3\4\5\6\7\x08", 8);
 }
 
+/* a top-level element by a plain scan (dc_find's reference) */
+static int find_linear(const dc_dataset *ds, uint32_t tag)
+{
+    for (size_t i = 0; i < ds->n_el; i++)
+        if (ds->el[i].depth == 0 && ds->el[i].tag == tag) return (int)i;
+    return -1;
+}
+
+/* a text element of a test layout */
+typedef struct {
+    uint16_t g, e;
+    const char *vr, *s;
+} text_el;
+
+static void build_layout(fb *f, const text_el *els, size_t n)
+{
+    fb_init(f);
+    meta(f, "1.2.840.10008.1.2.1");
+    for (size_t i = 0; i < n; i++) exs(f, els[i].g, els[i].e, els[i].vr, els[i].s);
+}
+
+/* dc_find remembers where each tag was (or would be) in the last dataset:
+ * lookups alternating between two layouts (b has more elements before most
+ * tags, a more after), of tags present in one, both or neither (before the
+ * first element, between, after the last), are always those of a plain scan */
+static void test_find_hints_two_layouts(void **state)
+{
+    (void)state;
+    static const text_el la[] = {
+        {0x0008, 0x0005, "CS", "ISO_IR 100"}, {0x0008, 0x0060, "CS", "CT"},
+        {0x0010, 0x0010, "PN", "Doe^John"},   {0x0020, 0x0013, "IS", " 12 "},
+        {0x0020, 0x0032, "DS", "-1.5\\2"},     {0x0028, 0x0030, "DS", "0.5\\0.625"},
+        {0x7FE0, 0x0010, "OW", "\1\2\3\4"}};
+    static const text_el lb[] = {
+        {0x0008, 0x0008, "CS", "ORIGINAL"}, {0x0008, 0x0012, "DA", "20240101"},
+        {0x0008, 0x0013, "TM", "101010"},   {0x0008, 0x0016, "UI", "1.2.840.10008.5.1.4.1.1.2"},
+        {0x0008, 0x0018, "UI", "1.2.3.4"},  {0x0008, 0x0020, "DA", "20240101"},
+        {0x0008, 0x0060, "CS", "MR"},       {0x0018, 0x0050, "DS", "1.25"},
+        {0x0020, 0x0013, "IS", "7 "},       {0x0028, 0x0030, "DS", "0.5\\0.625"}};
+    fb a, b;
+    build_layout(&a, la, sizeof la / sizeof la[0]);
+    build_layout(&b, lb, sizeof lb / sizeof lb[0]);
+    dc_dataset da, db;
+    dc_dataset_init(&da);
+    dc_dataset_init(&db);
+    dc_parse_opts o;
+    dc_parse_opts_default(&o);
+    assert_int_equal(dc_parse_memory(a.b, a.n, &o, &da, ERR, sizeof ERR), DC_PARSE_OK);
+    assert_int_equal(dc_parse_memory(b.b, b.n, &o, &db, ERR, sizeof ERR), DC_PARSE_OK);
+    const uint32_t tags[] = {DC_TAG(0x0002, 0x0001), DC_TAG(0x0008, 0x0005), DC_TAG(0x0008, 0x0016),
+                             DC_TAG(0x0008, 0x0060), DC_TAG(0x0010, 0x0010), DC_TAG(0x0018, 0x0050),
+                             DC_TAG(0x0020, 0x0013), DC_TAG(0x0020, 0x0032), DC_TAG(0x0008, 0x0018),
+                             DC_TAG(0x0028, 0x0011), DC_TAG(0x0028, 0x0030), DC_TAG(0x7FE0, 0x0010),
+                             DC_TAG(0xFFFE, 0x0001), DC_TAG(0x0008, 0x0006)};
+    assert_true(da.top_sorted && db.top_sorted); /* dc_find's binary search and hints */
+    size_t found = 0;
+    for (int round = 0; round < 3; round++)
+        for (size_t t = 0; t < sizeof tags / sizeof tags[0]; t++)
+            for (int k = 0; k < 2; k++) {
+                const dc_dataset *ds = (round + k) % 2 ? &db : &da;
+                int want = find_linear(ds, tags[t]);
+                assert_int_equal(dc_find(ds, tags[t]), want);
+                found += want >= 0;
+            }
+    assert_true(found >= 3 * 10); /* most tags are present in one of the two */
+    dc_dataset_free(&da);
+    dc_dataset_free(&db);
+    free(a.b);
+    free(b.b);
+}
+
 /* dc_tag_doubles reads a text element's values in one pass: the same count
- * and values as dc_get_double_at for k = 0, 1, ... until one fails */
+ * and values as dc_get_double_at for k = 0, 1, ... until one fails, also
+ * when asked again (remembered by value bytes: two texts of one length
+ * that differ in their last digit follow each other) */
 static void test_tag_doubles_one_pass(void **state)
 {
     (void)state;
     static const char *texts[] = {
         "-1.5\\2\\3e1 ", " 1 \\ 2 \\ 3 ", "1\\x\\3 ", "\\1", "1\\\\2 ", "1\\", "nan\\inf ",
         "1e999\\2 ", "0.1\\0.2\\0.3\\0.4\\0.5 ", "12345678901234567890123456789012345678901234567890"
-        "1234567890123456789012345\\1 ", "+5\\-0\\.5\\5.", " ",
+        "1234567890123456789012345\\1 ", "+5\\-0\\.5\\5.", " ", "1.5\\2.5\\3.5 ", "1.5\\2.5\\3.6 ",
     };
     for (size_t t = 0; t < sizeof texts / sizeof texts[0]; t++) {
         fb f;
@@ -239,10 +312,24 @@ static void test_tag_doubles_one_pass(void **state)
             double want[4], got[4];
             int idx = dc_find(&DS, DC_TAG_IPP), k = 0;
             while (k < n && dc_get_double_at(&DS, idx, k, &want[k]) == 0) k++;
-            int g = dc_tag_doubles(&DS, DC_TAG_IPP, got, n);
-            if (g != k) fail_msg("'%s' n=%d: %d values, want %d", texts[t], n, g, k);
-            assert_memory_equal(got, want, (size_t)k * sizeof *got);
+            for (int again = 0; again < 2; again++) { /* the second from the memo of the tag */
+                int g = dc_tag_doubles(&DS, DC_TAG_IPP, got, n);
+                if (g != k) fail_msg("'%s' n=%d: %d values, want %d", texts[t], n, g, k);
+                assert_memory_equal(got, want, (size_t)k * sizeof *got);
+            }
         }
+        free(f.b);
+    }
+    for (int t = 0; t < 4; t++) { /* files alike but for one digit, asked for the same count */
+        fb f;
+        fb_init(&f);
+        meta(&f, "1.2.840.10008.1.2.1");
+        exs(&f, 0x0020, 0x0032, "DS", t % 2 ? "1.5\\2.5\\3.6 " : "1.5\\2.5\\3.5 ");
+        dc_dataset_clear(&DS);
+        assert_int_equal(parse(&f, NULL), DC_PARSE_OK);
+        double got[3];
+        assert_int_equal(dc_tag_doubles(&DS, DC_TAG_IPP, got, 3), 3);
+        assert_true(got[2] == (t % 2 ? 3.6 : 3.5));
         free(f.b);
     }
 }
@@ -1049,6 +1136,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_depth_limit, setup, teardown),
         cmocka_unit_test_setup_teardown(test_parse_input_head, setup, teardown),
         cmocka_unit_test(test_long_length_vrs),
+        cmocka_unit_test(test_find_hints_two_layouts),
         cmocka_unit_test_setup_teardown(test_not_dicom, setup, teardown),
         cmocka_unit_test_setup_teardown(test_mutation_selfcheck, setup, teardown),
     };

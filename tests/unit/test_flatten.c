@@ -1185,6 +1185,96 @@ static void test_memo_rows_match_walks(void **state)
     dc_flatten_set_style(DC_CSV_STYLE_DICOM);
 }
 
+/* CSV values of rows from the memo (dc_row_val_tokens: fields whose value
+ * kept its token are taken from the last row formatted) are those of the
+ * same rows formatted value by value (a compact copy has no tokens): over
+ * a series whose values, shapes, charset and creators change, with a big
+ * changing value that makes the memo compact its store, a second memo's
+ * rows in between, a growing column set and the formula guard switched. */
+static void expect_same_text(const dc_colset *c, const dc_row *tokens, const dc_row *plain)
+{
+    dc_buf a, b;
+    dc_buf_init(&a);
+    dc_buf_init(&b);
+    dc_row kept;
+    dc_row_compact_copy(plain, &kept);
+    assert_null(dc_row_val_tokens(&kept));
+    assert_int_equal(dc_csv_format_values(c, tokens, &a), dc_csv_format_values(c, &kept, &b));
+    assert_string_equal(dc_buf_cstr(&a), dc_buf_cstr(&b));
+    dc_row_free(&kept);
+    dc_buf_free(&a);
+    dc_buf_free(&b);
+}
+
+/* a file of a long series of one shape: a formula-like and a quoted value
+ * that never change, a UID and a number that always do, and a value too long
+ * to be compared (its text is made anew for every file: the memo's store
+ * grows and is compacted every few dozen files) */
+static void build_streak_file(dc_dataset *ds, int v)
+{
+    char uid[32], num[16], big[2001];
+    snprintf(uid, sizeof uid, "1.2.3.%d", v);
+    snprintf(num, sizeof num, "%d", v);
+    memset(big, 'a' + v / 3 % 26, sizeof big - 1);
+    big[sizeof big - 1] = '\0';
+    dc_dataset_init(ds);
+    top(ds, DC_TAG(0x0008, 0x0018), "UI", uid);
+    top(ds, DC_TAG(0x0010, 0x0010), "PN", "=HYPERLINK(1)");
+    top(ds, DC_TAG(0x0010, 0x0020), "LO", "A,1");
+    top(ds, DC_TAG(0x0010, 0x4000), "LT", big);
+    top(ds, DC_TAG(0x0020, 0x0013), "IS", num);
+}
+
+static void test_memo_tokens_format_like_values(void **state)
+{
+    (void)state;
+    dc_row reused, other;
+    dc_row_init(&reused);
+    dc_row_init(&other);
+    dc_colset c;
+    dc_colset_init(&c);
+    dc_dataset a, b;
+    two_kinds(&a, &b, "B,=1");
+    size_t with_tokens = 0;
+    for (int v = 0; v < 400; v++) {
+        dc_csv_set_formula_guard(v % 90 >= 80);
+        dc_dataset ds;
+        build_series_file(&ds, v);
+        flatten_again(&ds, &reused);
+        if (v % 60 == 0) /* the column set grows (some rows lack columns meanwhile) */
+            for (size_t i = 0; i < reused.n; i++) add_col(&c, reused.cols[i].name);
+        if (v % 120 == 0) dc_colset_sort(&c);
+        with_tokens += dc_row_val_tokens(&reused) != NULL;
+        expect_same_text(&c, &reused, &reused);
+        if (v % 7 == 0) { /* another memo's row in between */
+            flatten_again(v % 2 ? &a : &b, &other);
+            flatten_again(v % 2 ? &a : &b, &other);
+            expect_same_text(&c, &other, &other);
+        }
+        dc_dataset_free(&ds);
+    }
+    assert_true(with_tokens > 120); /* from the memo (169: the others change shape, charset, creator) */
+    dc_colset_free(&c);
+    dc_colset_init(&c);
+    for (int v = 0; v < 200; v++) { /* one shape: every row after the first from the memo */
+        dc_csv_set_formula_guard(v / 50 % 2);
+        dc_dataset ds;
+        build_streak_file(&ds, v);
+        flatten_again(&ds, &reused);
+        if (v == 0)
+            for (size_t i = 0; i < reused.n; i++) add_col(&c, reused.cols[i].name);
+        assert_true(v == 0 || dc_row_val_tokens(&reused) != NULL);
+        expect_same_text(&c, &reused, &reused);
+        dc_dataset_free(&ds);
+    }
+    dc_csv_set_formula_guard(0);
+    dc_colset_free(&c);
+    dc_row_free(&reused);
+    dc_row_free(&other);
+    dc_dataset_free(&a);
+    dc_dataset_free(&b);
+}
+
 /* the texts that change are the ones whose bytes changed; names follow the
  * creator's bytes even when nothing else changes */
 static void test_memo_follows_changes(void **state)
@@ -1238,6 +1328,7 @@ int main(void)
         cmocka_unit_test(test_value_cache_context),
         cmocka_unit_test(test_value_cache_many),
         cmocka_unit_test(test_compact_copy_shares_columns),
+        cmocka_unit_test(test_memo_tokens_format_like_values),
         cmocka_unit_test(test_format_values_shared_columns),
         cmocka_unit_test(test_memo_rows_match_walks),
         cmocka_unit_test(test_memo_follows_changes),
