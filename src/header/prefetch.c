@@ -21,6 +21,9 @@
 #define PREFETCH_BYTES 65536
 /* files opened ahead: 128 measured best of 32/128 (cold 100k files, 2 ranks) */
 #define PREFETCH_DEPTH 128
+/* after this many files in a row whose first bytes the page cache held, the
+ * thread goes dormant (see dc_prefetch.h) */
+#define PREFETCH_WARM_RUN 64
 
 struct dc_prefetch {
     pthread_t thread;
@@ -40,6 +43,10 @@ struct dc_prefetch {
     size_t released; /* takes finished (heads swapped out): slots of files
                       * before released + depth are the thread's */
     int opening;  /* the thread is opening file next */
+    size_t warm_run; /* files in a row the thread found in the page cache */
+    int dormant;  /* the files are warm: the parser opens them, the thread sleeps */
+    int started;  /* the thread runs (from the first cold file on) */
+    int failed;   /* the thread could not start */
     int thread_waits, parser_waits; /* who sleeps on cv (wake-ups only then) */
     int quit;
 };
@@ -75,7 +82,7 @@ static void *prefetch_loop(void *arg)
     pthread_mutex_lock(&p->mu);
     for (;;) {
         if (p->next < p->taken) p->next = p->taken; /* the parser got there first */
-        while (!p->quit && p->next < p->n && p->next >= p->released + p->depth) {
+        while (!p->quit && p->next < p->n && (p->dormant || p->next >= p->released + p->depth)) {
             p->thread_waits = 1;
             pthread_cond_wait(&p->cv, &p->mu);
             p->thread_waits = 0;
@@ -96,6 +103,8 @@ static void *prefetch_loop(void *arg)
         p->fds[i] = fd;
         p->stat[slot] = fst;
         p->head_len[slot] = fd >= 0 ? head_len : 0;
+        p->warm_run = p->head_len[slot] ? p->warm_run + 1 : 0;
+        if (p->warm_run >= PREFETCH_WARM_RUN) p->dormant = 1;
         p->next = i + 1;
         p->opening = 0;
         if (p->parser_waits) pthread_cond_broadcast(&p->cv);
@@ -115,6 +124,20 @@ static void free_slots(dc_prefetch *p)
     free(p);
 }
 
+/* the thread, from file `from` on (p->mu held); 0 if it could not start
+ * (the parser then opens every file itself) */
+static int start_thread(dc_prefetch *p, size_t from)
+{
+    p->next = from;
+    sigset_t all, old;
+    sigfillset(&all);
+    pthread_sigmask(SIG_BLOCK, &all, &old); /* signals stay with the main thread */
+    int rc = pthread_create(&p->thread, NULL, prefetch_loop, p);
+    pthread_sigmask(SIG_SETMASK, &old, NULL);
+    p->started = rc == 0;
+    return p->started;
+}
+
 dc_prefetch *dc_prefetch_start(char *const *paths, size_t n, size_t depth)
 {
     if (depth == 0 || n < 2) return NULL;
@@ -132,19 +155,10 @@ dc_prefetch *dc_prefetch_start(char *const *paths, size_t n, size_t depth)
     p->given = dc_malloc(DC_PARSE_FIRST_READ);
     pthread_mutex_init(&p->mu, NULL);
     pthread_cond_init(&p->cv, NULL);
-    sigset_t all, old;
-    sigfillset(&all);
-    pthread_sigmask(SIG_BLOCK, &all, &old); /* signals stay with the main thread */
-    int rc = pthread_create(&p->thread, NULL, prefetch_loop, p);
-    pthread_sigmask(SIG_SETMASK, &old, NULL);
-    if (rc != 0) {
-        pthread_cond_destroy(&p->cv);
-        pthread_mutex_destroy(&p->mu);
-        free_slots(p);
-        return NULL;
-    }
+    p->dormant = 1; /* the first file not in the page cache starts the thread */
     return p;
 }
+
 
 int dc_prefetch_take(dc_prefetch *p, size_t i, dc_input *in)
 {
@@ -170,12 +184,40 @@ int dc_prefetch_take(dc_prefetch *p, size_t i, dc_input *in)
             in->head_len = p->head_len[slot];
         }
     }
+    int open_here = in->fd < 0 && p->dormant && !p->failed;
     p->released = i + 1;
     /* wake a waiting thread once half its room is free: one wake-up per
      * depth/2 files, not one per file (a futex call each, measured warm) */
-    if (p->thread_waits && p->next + p->depth / 2 <= p->released + p->depth) pthread_cond_broadcast(&p->cv);
+    if (p->thread_waits && !p->dormant && p->next + p->depth / 2 <= p->released + p->depth)
+        pthread_cond_broadcast(&p->cv);
     pthread_mutex_unlock(&p->mu);
+    if (open_here) { /* dormant: the thread's work, here; a cold file wakes it */
+        size_t head_len;
+        in->fd = open_ahead(p->paths[i], &in->stat, p->given, &head_len);
+        if (in->fd >= 0 && head_len) {
+            in->head = p->given; /* the last take's head is no longer in use */
+            in->head_len = head_len;
+        } else if (in->fd >= 0) {
+            pthread_mutex_lock(&p->mu);
+            p->dormant = 0;
+            p->warm_run = 0;
+            if (!p->started)
+                p->failed = !start_thread(p, i + 1);
+            else if (p->thread_waits)
+                pthread_cond_broadcast(&p->cv);
+            pthread_mutex_unlock(&p->mu);
+        }
+    }
     return in->fd;
+}
+
+int dc_prefetch_dormant(dc_prefetch *p)
+{
+    if (!p) return 0;
+    pthread_mutex_lock(&p->mu);
+    int d = p->dormant;
+    pthread_mutex_unlock(&p->mu);
+    return d;
 }
 
 void dc_prefetch_stop(dc_prefetch *p)
@@ -184,8 +226,9 @@ void dc_prefetch_stop(dc_prefetch *p)
     pthread_mutex_lock(&p->mu);
     p->quit = 1;
     pthread_cond_broadcast(&p->cv);
+    int started = p->started;
     pthread_mutex_unlock(&p->mu);
-    pthread_join(p->thread, NULL);
+    if (started) pthread_join(p->thread, NULL);
     for (size_t i = 0; i < p->n; i++)
         if (p->fds[i] >= 0) close(p->fds[i]);
     pthread_cond_destroy(&p->cv);
@@ -207,4 +250,19 @@ size_t dc_prefetch_depth(void)
     if (getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur != RLIM_INFINITY && depth > rl.rlim_cur / 4)
         depth = (size_t)(rl.rlim_cur / 4);
     return depth;
+}
+
+dc_prefetch *dc_prefetch_start_eager(char *const *paths, size_t n, size_t depth)
+{
+    dc_prefetch *p = dc_prefetch_start(paths, n, depth);
+    if (!p) return NULL;
+    pthread_mutex_lock(&p->mu);
+    p->dormant = 0;
+    int ok = start_thread(p, 0);
+    pthread_mutex_unlock(&p->mu);
+    if (!ok) {
+        dc_prefetch_stop(p);
+        return NULL;
+    }
+    return p;
 }

@@ -6,7 +6,9 @@
  * opens them itself), files taken before the thread reaches them are skipped
  * (-1 or a valid fd, never another file's), and stopping early closes the
  * descriptors not taken (the process's open descriptors return to where they
- * were).
+ * were).  A run of warm files puts the thread to sleep and every take still
+ * hands over the right file and bytes; a file evicted from the page cache
+ * wakes it (where the file system lets the test evict pages).
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -15,6 +17,8 @@
 #include <stdlib.h>
 #include <string.h>
 #include <dirent.h>
+#include <fcntl.h>
+#include <sys/mman.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -100,12 +104,25 @@ static int check_input(const dc_input *in, int i)
     return 1;
 }
 
+/* every file back in the page cache (after a test evicted some) */
+static void warm_all(void)
+{
+    char b[16];
+    for (int i = 0; i < N_FILES; i++) {
+        int fd = open(paths[i], O_RDONLY);
+        if (fd < 0) continue;
+        if (read(fd, b, sizeof b) < 0) b[0] = 0;
+        close(fd);
+    }
+}
+
 /* Takes every step-th file in order; slow_us > 0 pauses every 16 files so the
  * thread can run ahead. Returns how many fds the thread handed over. */
 static int take_all_once(size_t depth, int step, useconds_t slow_us)
 {
+    warm_all();
     int before = count_fds();
-    dc_prefetch *p = dc_prefetch_start(paths, N_FILES, depth);
+    dc_prefetch *p = dc_prefetch_start_eager(paths, N_FILES, depth);
     assert_non_null(p);
     int handed = 0, heads = 0;
     const uint8_t *last_head = NULL;
@@ -181,11 +198,120 @@ static void test_skipping(void **state)
     take_all(8, 7, 0);
 }
 
+/* drop a file's pages from the page cache; 1 if they are gone (mincore:
+ * a read would start the readahead that brings them back) */
+static int evict(const char *path)
+{
+    int fd = open(path, O_RDONLY);
+    assert_true(fd >= 0);
+    fdatasync(fd);
+    posix_fadvise(fd, 0, 0, POSIX_FADV_DONTNEED);
+    unsigned char resident = 1;
+    void *m = mmap(NULL, 16, PROT_READ, MAP_SHARED, fd, 0);
+    if (m != MAP_FAILED) {
+        if (mincore(m, 16, &resident) != 0) resident = 1;
+        munmap(m, 16);
+    }
+    close(fd);
+    return !(resident & 1);
+}
+
+static char *ok[N_FILES];
+static int ok_idx[N_FILES];
+
+/* the openable files only (n), those from cold_from on evicted from the page
+ * cache; 1 if they could be */
+static int openable_files(int cold_from, int *n_out)
+{
+    int n = 0;
+    for (int i = 0; i < N_FILES; i++)
+        if (i % 50 != 7 && i % 50 != 9) {
+            ok_idx[n] = i;
+            ok[n++] = paths[i];
+        }
+    int evicted = 1;
+    for (int k = cold_from; k < n; k++) evicted &= evict(ok[k]);
+    *n_out = n;
+    return evicted;
+}
+
+/* takes every file in order: each is the right file with its fstat, warm
+ * ones with their bytes; returns 1 if the take of file cold_from left the
+ * takes no longer opening the files themselves (the thread woke or started)
+ * and the thread then handed over some of the cold files (the takes pause
+ * every 8 files from there so that it can run ahead) */
+static int take_openable(dc_prefetch *p, int n, int cold_from)
+{
+    int woke = 0, handed_cold = 0;
+    for (int k = 0; k < n; k++) {
+        if (k > cold_from && k % 8 == 0) usleep(10000);
+        dc_input in;
+        int fd = dc_prefetch_take(p, (size_t)k, &in);
+        if (fd < 0 && k >= cold_from) { /* not reached by the thread yet: the parser opens it */
+            fd = open(ok[k], O_RDONLY);
+            assert_true(fd >= 0);
+            check_fd(fd, ok_idx[k]);
+            continue;
+        }
+        assert_true(fd >= 0);
+        int had_head = check_input(&in, ok_idx[k]);
+        if (k < cold_from) assert_true(had_head); /* warm: bytes handed over */
+        check_fd(fd, ok_idx[k]);
+        if (k == cold_from) woke = !dc_prefetch_dormant(p);
+        if (k > cold_from) handed_cold++;
+    }
+    return woke && handed_cold > 0;
+}
+
+/* the thread started at once goes dormant after a run of warm files; the
+ * first cold file wakes it */
+static void test_dormant(void **state)
+{
+    (void)state;
+    int n, cold_from = 200;
+    int evicted = openable_files(cold_from, &n);
+    int before = count_fds();
+    dc_prefetch *p = dc_prefetch_start_eager(ok, (size_t)n, 128);
+    assert_non_null(p);
+    for (int w = 0; w < 2000 && !dc_prefetch_dormant(p); w++) usleep(5000); /* 64 warm files */
+    assert_true(dc_prefetch_dormant(p));
+    int woke = take_openable(p, n, cold_from);
+    dc_prefetch_stop(p);
+    warm_all();
+    assert_int_equal(count_fds(), before);
+    if (evicted)
+        assert_true(woke); /* the first cold file woke the thread */
+    else
+        print_message("test_dormant: pages could not be evicted here; the wake-up is not checked\n");
+}
+
+/* the default start: no thread while the files are warm (the takes open
+ * them), the first cold file starts it */
+static void test_lazy_start(void **state)
+{
+    (void)state;
+    int n, cold_from = 150;
+    int evicted = openable_files(cold_from, &n);
+    int before = count_fds();
+    dc_prefetch *p = dc_prefetch_start(ok, (size_t)n, 16);
+    assert_non_null(p);
+    usleep(20000);
+    assert_true(dc_prefetch_dormant(p)); /* nothing started */
+    int started = take_openable(p, n, cold_from);
+    dc_prefetch_stop(p);
+    warm_all();
+    assert_int_equal(count_fds(), before);
+    if (evicted)
+        assert_true(started);
+    else
+        print_message("test_lazy_start: pages could not be evicted here; the start is not checked\n");
+}
+
 static void test_stop_early(void **state)
 {
     (void)state;
     int before = count_fds();
-    dc_prefetch *p = dc_prefetch_start(paths, N_FILES, 64);
+    dc_prefetch *p = dc_prefetch_start_eager(paths, N_FILES, 64);
     dc_input in;
     int fd = dc_prefetch_take(p, 0, &in);
     if (fd >= 0) check_fd(fd, 0);
@@ -204,6 +330,8 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_in_order),
         cmocka_unit_test(test_skipping),
+        cmocka_unit_test(test_dormant),
+        cmocka_unit_test(test_lazy_start),
         cmocka_unit_test(test_heads_under_contention),
         cmocka_unit_test(test_stop_early),
     };
