@@ -263,15 +263,15 @@ static int take_openable(dc_prefetch *p, int n, int cold_from)
     return woke && handed_cold > 0;
 }
 
-/* the thread started at once goes dormant after a run of warm files; the
- * first cold file wakes it */
-static void test_dormant(void **state)
+/* files from cold_from on evicted; eager: the thread started at once must go
+ * dormant after a run of warm files, else no thread may run while the files
+ * are warm; either way the first cold file must set it (back) to work */
+static void check_wakes_on_cold(int eager, int cold_from, size_t depth, const char *name)
 {
-    (void)state;
-    int n, cold_from = 200;
+    int n;
     int evicted = openable_files(cold_from, &n);
     int before = count_fds();
-    dc_prefetch *p = dc_prefetch_start_eager(ok, (size_t)n, 128);
+    dc_prefetch *p = eager ? dc_prefetch_start_eager(ok, (size_t)n, depth) : dc_prefetch_start(ok, (size_t)n, depth);
     assert_non_null(p);
     for (int w = 0; w < 2000 && !dc_prefetch_dormant(p); w++) usleep(5000); /* 64 warm files */
     assert_true(dc_prefetch_dormant(p));
@@ -280,9 +280,16 @@ static void test_dormant(void **state)
     warm_all();
     assert_int_equal(count_fds(), before);
     if (evicted)
-        assert_true(woke); /* the first cold file woke the thread */
+        assert_true(woke);
     else
-        print_message("test_dormant: pages could not be evicted here; the wake-up is not checked\n");
+        print_message("%s: pages could not be evicted here; the wake-up is not checked\n", name);
+}
+
+/* the thread started at once goes dormant, the first cold file wakes it */
+static void test_dormant(void **state)
+{
+    (void)state;
+    check_wakes_on_cold(1, 200, 128, "test_dormant");
 }
 
 /* the default start: no thread while the files are warm (the takes open
@@ -290,21 +297,7 @@ static void test_dormant(void **state)
 static void test_lazy_start(void **state)
 {
     (void)state;
-    int n, cold_from = 150;
-    int evicted = openable_files(cold_from, &n);
-    int before = count_fds();
-    dc_prefetch *p = dc_prefetch_start(ok, (size_t)n, 16);
-    assert_non_null(p);
-    usleep(20000);
-    assert_true(dc_prefetch_dormant(p)); /* nothing started */
-    int started = take_openable(p, n, cold_from);
-    dc_prefetch_stop(p);
-    warm_all();
-    assert_int_equal(count_fds(), before);
-    if (evicted)
-        assert_true(started);
-    else
-        print_message("test_lazy_start: pages could not be evicted here; the start is not checked\n");
+    check_wakes_on_cold(0, 150, 16, "test_lazy_start");
 }
 
 static void test_stop_early(void **state)
