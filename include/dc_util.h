@@ -106,6 +106,11 @@ double dc_now(void); /* monotonic seconds */
 
 /* ---- 64-bit FNV-1a hash, for signatures and hash tables ---- */
 uint64_t dc_hash64(const void *p, size_t n, uint64_t seed);
+/* dc_hash64 with two seeds in one pass: h[0] and h[1] go on over p[0..n)
+ * (the two multiply chains side by side, what two calls would give) */
+void dc_hash64_pair(const void *p, size_t n, uint64_t h[2]);
+/* the same over the bytes of s before its NUL (no strlen first) */
+void dc_hash64_pair_str(const char *s, uint64_t h[2]);
 #define DC_HASH_SEED 1469598103934665603ULL
 
 /* ---- files ---- */

@@ -348,15 +348,39 @@ double dc_now(void)
     return (double)ts.tv_sec + (double)ts.tv_nsec * 1e-9;
 }
 
+/* FNV-1a's step */
+#define FNV_PRIME 1099511628211ULL
+
 uint64_t dc_hash64(const void *p, size_t n, uint64_t seed)
 {
     const unsigned char *s = p;
     uint64_t h = seed;
-    for (size_t i = 0; i < n; i++) {
-        h ^= s[i];
-        h *= 1099511628211ULL;
-    }
+    for (size_t i = 0; i < n; i++) h = (h ^ s[i]) * FNV_PRIME;
     return h;
+}
+
+void dc_hash64_pair(const void *p, size_t n, uint64_t h[2])
+{
+    const unsigned char *s = p;
+    uint64_t a = h[0], b = h[1];
+    for (size_t i = 0; i < n; i++) {
+        a = (a ^ s[i]) * FNV_PRIME;
+        b = (b ^ s[i]) * FNV_PRIME;
+    }
+    h[0] = a;
+    h[1] = b;
+}
+
+void dc_hash64_pair_str(const char *s, uint64_t h[2])
+{
+    const unsigned char *p = (const unsigned char *)s;
+    uint64_t a = h[0], b = h[1];
+    for (; *p; p++) {
+        a = (a ^ *p) * FNV_PRIME;
+        b = (b ^ *p) * FNV_PRIME;
+    }
+    h[0] = a;
+    h[1] = b;
 }
 
 /* ---- files ---- */

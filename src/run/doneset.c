@@ -48,17 +48,12 @@ void dc_idset_free(dc_idset *s)
     dc_idset_init(s);
 }
 
-/* dc_hash64 (FNV-1a) with two seeds in one pass: the same two values, the
- * two multiply chains running side by side */
+/* dc_hash64 of the ID with two seeds, in one pass */
 dc_idfp dc_idfp_of(const char *id)
 {
-    const unsigned char *p = (const unsigned char *)id;
-    uint64_t a = DC_HASH_SEED, b = 0x9e3779b97f4a7c15ULL;
-    for (; *p; p++) {
-        a = (a ^ *p) * 1099511628211ULL;
-        b = (b ^ *p) * 1099511628211ULL;
-    }
-    dc_idfp f = {a, b};
+    uint64_t h[2] = {DC_HASH_SEED, 0x9e3779b97f4a7c15ULL};
+    dc_hash64_pair_str(id, h);
+    dc_idfp f = {h[0], h[1]};
     return f;
 }
 

@@ -318,21 +318,13 @@ void dc_folder_sig_add(dc_folder_sig *s, const char *name, uint64_t size, int64_
 {
     uint64_t v[4] = {size, (uint64_t)mtime_ns, (uint64_t)ctime_ns, ino};
     /* a = dc_hash64(v, dc_hash64(name with its NUL, a)), b likewise from
-     * b ^ 0xa5..: the two FNV-1a chains in one pass (the NUL keeps "ab"+"c"
-     * apart from "a"+"bc") */
-    uint64_t a = s->a, b = s->b ^ 0xa5a5a5a5a5a5a5a5ULL;
-    const unsigned char *p = (const unsigned char *)name;
-    do {
-        a = (a ^ *p) * 1099511628211ULL;
-        b = (b ^ *p) * 1099511628211ULL;
-    } while (*p++);
-    const unsigned char *q = (const unsigned char *)v;
-    for (size_t i = 0; i < sizeof v; i++) {
-        a = (a ^ q[i]) * 1099511628211ULL;
-        b = (b ^ q[i]) * 1099511628211ULL;
-    }
-    s->a = a;
-    s->b = b;
+     * b ^ 0xa5..., in one pass (the NUL keeps "ab"+"c" apart from "a"+"bc") */
+    uint64_t h[2] = {s->a, s->b ^ 0xa5a5a5a5a5a5a5a5ULL};
+    dc_hash64_pair_str(name, h);
+    dc_hash64_pair("", 1, h);
+    dc_hash64_pair(v, sizeof v, h);
+    s->a = h[0];
+    s->b = h[1];
     s->n_files++;
 }
 
