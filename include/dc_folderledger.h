@@ -129,15 +129,12 @@ int dc_fledger_empty(const dc_fledger *l);
  * a DICOM file); then each scan grouping made (done: 0 to do, 1 a metadata
  * row already, 2 listed in unreadable_files already); then end. */
 void dc_fledger_window(dc_fledger *l, const dc_filelist *fl, const dc_record *recs, size_t n_recs);
-void dc_fledger_scan(dc_fledger *l, uint32_t scope, const char *scan_id, int done);
-/* the same, given the Scan ID's fingerprint (dc_idfp_of; unused when done) */
-void dc_fledger_scan_fp(dc_fledger *l, uint32_t scope, dc_idfp scan, int done);
+/* scan: the Scan ID's fingerprint (dc_idfp_of; unused when done) */
+void dc_fledger_scan(dc_fledger *l, uint32_t scope, dc_idfp scan, int done);
 void dc_fledger_planned(dc_fledger *l);
 
 /* A scan of the window got its row (held for the next checkpoint). */
-void dc_fledger_scan_noted(dc_fledger *l, const char *scan_id, int unreadable);
-/* the same, given the Scan ID's fingerprint (dc_idfp_of) */
-void dc_fledger_fp_noted(dc_fledger *l, dc_idfp scan, int unreadable);
+void dc_fledger_scan_noted(dc_fledger *l, dc_idfp scan, int unreadable); /* scan: dc_idfp_of(Scan ID) */
 
 /* After a checkpoint's rows and done-set are durable: write the folders
  * noted since.  A failure is a warning (they are read again next time). */

@@ -48,9 +48,7 @@ int dc_outputs_listed_unreadable(dc_outputs *o, const char *scan_id);
 
 /* Rank 0, per batch: a scan whose row (metadata, or unreadable) is held
  * for the next checkpoint; done from now on. */
-void dc_outputs_note_done(dc_outputs *o, const char *scan_id, int unreadable);
-/* the same, given the Scan ID's fingerprint (dc_idfp_of) */
-void dc_outputs_note_done_fp(dc_outputs *o, dc_idfp fp, int unreadable);
+void dc_outputs_note_done(dc_outputs *o, dc_idfp fp, int unreadable); /* fp: dc_idfp_of(Scan ID) */
 /* Rank 0 after a checkpoint's rows are durable: the done-set records them,
  * then the folder ledger the folders they completed (a failure is a
  * warning: the next start rebuilds the done-set from the CSVs). */

@@ -1659,12 +1659,13 @@ int dc_tag_long(const dc_dataset *ds, uint32_t tag, long *out)
 #define TD_SLOTS 16
 #define TD_MAX_BYTES 64
 #define TD_MAX_VALUES 8
-static __thread struct {
+typedef struct {
     uint32_t tag, len; /* len 0: empty */
     int n, k;          /* asked for n, found k */
     char bytes[TD_MAX_BYTES];
     double v[TD_MAX_VALUES];
-} td_memo[TD_SLOTS];
+} td_entry;
+static __thread td_entry td_memo[TD_SLOTS];
 
 static int text_doubles_memo(const dc_dataset *ds, uint32_t tag, const dc_elem *e, double *out,
                              int n)
@@ -1672,7 +1673,7 @@ static int text_doubles_memo(const dc_dataset *ds, uint32_t tag, const dc_elem *
     if (e->len == 0 || e->len > TD_MAX_BYTES || n < 1 || n > TD_MAX_VALUES)
         return text_doubles(ds, e, out, n);
     const char *bytes = (const char *)ds->buf + e->val;
-    __typeof__(td_memo[0]) *m = &td_memo[(tag ^ tag >> 16) * 0x9E3779B1u >> 28];
+    td_entry *m = &td_memo[(tag ^ tag >> 16) * 0x9E3779B1u >> 28];
     if (m->len == e->len && m->tag == tag && m->n == n && memcmp(m->bytes, bytes, e->len) == 0) {
         memcpy(out, m->v, (size_t)m->k * sizeof *out);
         return m->k;

@@ -258,7 +258,7 @@ static void note_done(dc_ckpt *c, const dc_batch *b, const batch_state *bs)
     if (c->rank != 0) return;
     for (size_t i = 0; i < b->n_scans; i++)
         if (bs->status[i] != SCAN_ABANDONED)
-            dc_outputs_note_done_fp(c->out,
+            dc_outputs_note_done(c->out,
                                     c->scan_fp ? c->scan_fp[c->batch_first + i] : dc_idfp_of(b->scans[i].scan_id),
                                     bs->status[i] == SCAN_UNREADABLE);
 }

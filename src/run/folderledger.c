@@ -261,14 +261,7 @@ void dc_fledger_window(dc_fledger *l, const dc_filelist *fl, const dc_record *re
     free(sigs);
 }
 
-void dc_fledger_scan(dc_fledger *l, uint32_t scope, const char *scan_id, int done)
-{
-    dc_idfp fp = {0, 0};
-    if (!done && l->active && scope < l->n_f && l->f[scope].tracked) fp = dc_idfp_of(scan_id);
-    dc_fledger_scan_fp(l, scope, fp, done);
-}
-
-void dc_fledger_scan_fp(dc_fledger *l, uint32_t scope, dc_idfp scan, int done)
+void dc_fledger_scan(dc_fledger *l, uint32_t scope, dc_idfp scan, int done)
 {
     if (!l->active || scope >= l->n_f || !l->f[scope].tracked) return;
     dc_fledger_folder *f = &l->f[scope];
@@ -303,12 +296,7 @@ void dc_fledger_planned(dc_fledger *l)
         if (l->f[s].tracked && l->f[s].todo == 0) note_folder(l, &l->f[s]);
 }
 
-void dc_fledger_scan_noted(dc_fledger *l, const char *scan_id, int unreadable)
-{
-    dc_fledger_fp_noted(l, dc_idfp_of(scan_id), unreadable);
-}
-
-void dc_fledger_fp_noted(dc_fledger *l, dc_idfp scan, int unreadable)
+void dc_fledger_scan_noted(dc_fledger *l, dc_idfp scan, int unreadable)
 {
     if (!l->active || l->n_refs == 0) return;
     dc_fledger_scanref key = {scan, 0};

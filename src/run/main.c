@@ -194,7 +194,7 @@ static int plan_scans(dc_run *r, int last, dc_strset *retry)
     for (size_t i = 0; i < n_all; i++) {
         int done = dc_outputs_done_kind(&r->out, all[i].scan_id, r->cfg->retry_unreadable);
         dc_idfp fp = done ? (dc_idfp){0, 0} : dc_idfp_of(all[i].scan_id);
-        dc_fledger_scan_fp(&r->out.folders, all[i].scope, fp, done);
+        dc_fledger_scan(&r->out.folders, all[i].scope, fp, done);
         if (done) {
             skipped++;
             dc_scan_free(&all[i]);

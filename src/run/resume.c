@@ -613,15 +613,10 @@ int dc_outputs_listed_unreadable(dc_outputs *o, const char *scan_id)
     return dc_doneset_has(&o->done, DC_DONE_UNREAD, scan_id);
 }
 
-void dc_outputs_note_done(dc_outputs *o, const char *scan_id, int unreadable)
-{
-    dc_outputs_note_done_fp(o, dc_idfp_of(scan_id), unreadable);
-}
-
-void dc_outputs_note_done_fp(dc_outputs *o, dc_idfp fp, int unreadable)
+void dc_outputs_note_done(dc_outputs *o, dc_idfp fp, int unreadable)
 {
     dc_doneset_note_fp(&o->done, unreadable ? DC_DONE_UNREAD : DC_DONE_META, fp);
-    dc_fledger_fp_noted(&o->folders, fp, unreadable);
+    dc_fledger_scan_noted(&o->folders, fp, unreadable);
 }
 
 void dc_outputs_commit_done(dc_outputs *o)

@@ -196,11 +196,11 @@ static int done_now(const char *dir, const dc_filelist *fl, size_t s, int retry)
 static void plan(dc_fledger *l, window *w)
 {
     dc_fledger_window(l, &w->fl, w->recs, 6);
-    dc_fledger_scan(l, 0, "in_f0_a", 0);
-    dc_fledger_scan(l, 0, "in_f0_b", 0);
-    dc_fledger_scan(l, 1, "in_f1_a", 1);   /* done before: a metadata row */
-    dc_fledger_scan(l, 2, "in_f2_bad", 2); /* done before: in unreadable_files */
-    dc_fledger_scan(l, 3, "in_f3", 0);     /* "no DICOM files in folder" */
+    dc_fledger_scan(l, 0, dc_idfp_of("in_f0_a"), 0);
+    dc_fledger_scan(l, 0, dc_idfp_of("in_f0_b"), 0);
+    dc_fledger_scan(l, 1, dc_idfp_of("in_f1_a"), 1);   /* done before: a metadata row */
+    dc_fledger_scan(l, 2, dc_idfp_of("in_f2_bad"), 2); /* done before: in unreadable_files */
+    dc_fledger_scan(l, 3, dc_idfp_of("in_f3"), 0);     /* "no DICOM files in folder" */
     dc_fledger_planned(l);
 }
 
@@ -220,8 +220,8 @@ static void test_window_commit(void **state)
     dc_fledger_init(&l, ldir, &cfg);
     assert_int_equal(dc_fledger_open(&l, 1, err, sizeof err), 0);
     plan(&l, &w);
-    dc_fledger_scan_noted(&l, "in_f0_a", 0);
-    dc_fledger_scan_noted(&l, "in_f0_b", 0);
+    dc_fledger_scan_noted(&l, dc_idfp_of("in_f0_a"), 0);
+    dc_fledger_scan_noted(&l, dc_idfp_of("in_f0_b"), 0);
     dc_fledger_free(&l); /* the "kill" */
     for (size_t s = 0; s < 5; s++) assert_false(done_now(w.fl.scopes.v[s], &w.fl, s, 0));
 
@@ -229,9 +229,9 @@ static void test_window_commit(void **state)
     dc_fledger_init(&l, ldir, &cfg);
     assert_int_equal(dc_fledger_open(&l, 1, err, sizeof err), 0);
     plan(&l, &w);
-    dc_fledger_scan_noted(&l, "in_f0_a", 0);
-    dc_fledger_scan_noted(&l, "in_f3", 1);
-    dc_fledger_scan_noted(&l, "not in this window", 0);
+    dc_fledger_scan_noted(&l, dc_idfp_of("in_f0_a"), 0);
+    dc_fledger_scan_noted(&l, dc_idfp_of("in_f3"), 1);
+    dc_fledger_scan_noted(&l, dc_idfp_of("not in this window"), 0);
     dc_fledger_commit(&l);
     assert_false(done_now("in/f0", &w.fl, 0, 0));
     assert_true(done_now("in/f1", &w.fl, 1, 0));
@@ -241,9 +241,9 @@ static void test_window_commit(void **state)
     assert_false(done_now("in/f4", &w.fl, 4, 0)); /* skipped by the walk: not recorded again */
     assert_false(done_now("in/f1", &w.fl, 0, 0)); /* another signature */
     /* the other scan of folder 0 at the next checkpoint */
-    dc_fledger_scan_noted(&l, "in_f0_a", 0); /* counted once */
+    dc_fledger_scan_noted(&l, dc_idfp_of("in_f0_a"), 0); /* counted once */
     assert_false(done_now("in/f0", &w.fl, 0, 0));
-    dc_fledger_scan_noted(&l, "in_f0_b", 0);
+    dc_fledger_scan_noted(&l, dc_idfp_of("in_f0_b"), 0);
     assert_false(done_now("in/f0", &w.fl, 0, 0)); /* noted, not committed */
     dc_fledger_commit(&l);
     assert_true(done_now("in/f0", &w.fl, 0, 0));
