@@ -115,7 +115,7 @@ static void *prefetch_loop(void *arg)
 
 static void free_slots(dc_prefetch *p)
 {
-    for (size_t i = 0; i < p->depth; i++) free(p->head[i]);
+    for (size_t i = 0; p->head && i < p->depth; i++) free(p->head[i]);
     free(p->head);
     free(p->head_len);
     free(p->stat);
@@ -128,6 +128,11 @@ static void free_slots(dc_prefetch *p)
  * (the parser then opens every file itself) */
 static int start_thread(dc_prefetch *p, size_t from)
 {
+    /* the slots, only now (a warm window never needs them) */
+    p->stat = dc_calloc(p->depth, sizeof *p->stat);
+    p->head = dc_calloc(p->depth, sizeof *p->head);
+    p->head_len = dc_calloc(p->depth, sizeof *p->head_len);
+    for (size_t i = 0; i < p->depth; i++) p->head[i] = dc_malloc(DC_PARSE_FIRST_READ);
     p->next = from;
     sigset_t all, old;
     sigfillset(&all);
@@ -147,18 +152,13 @@ dc_prefetch *dc_prefetch_start(char *const *paths, size_t n, size_t depth)
     p->depth = depth;
     p->fds = dc_malloc(n * sizeof *p->fds);
     for (size_t i = 0; i < n; i++) p->fds[i] = -1;
-    if (depth > n) depth = p->depth = n;
-    p->stat = dc_calloc(depth, sizeof *p->stat);
-    p->head = dc_calloc(depth, sizeof *p->head);
-    p->head_len = dc_calloc(depth, sizeof *p->head_len);
-    for (size_t i = 0; i < depth; i++) p->head[i] = dc_malloc(DC_PARSE_FIRST_READ);
+    if (depth > n) p->depth = n;
     p->given = dc_malloc(DC_PARSE_FIRST_READ);
     pthread_mutex_init(&p->mu, NULL);
     pthread_cond_init(&p->cv, NULL);
     p->dormant = 1; /* the first file not in the page cache starts the thread */
     return p;
 }
-
 
 int dc_prefetch_take(dc_prefetch *p, size_t i, dc_input *in)
 {
