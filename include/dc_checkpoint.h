@@ -13,7 +13,11 @@
  *
  * A checkpoint makes every batch run since the previous one durable, in
  * this order: segment closed and fsync'ed -> index file replaced -> CSV
- * rows appended and synced.  The index only ever names closed segment
+ * rows appended and synced -> done-set.  Metadata-only runs append a
+ * window's rows when the window ends (dc_ckpt_write_rows: written, their
+ * write-back started, not yet durable), so that the checkpoint's sync
+ * finds them on disk already; a kill before the checkpoint leaves rows the
+ * done-set does not list, which the next start reads back (dc_resume.h).  The index only ever names closed segment
  * files, never one still being written: a kill at any moment leaves every
  * linked file readable and loses at most the work since the checkpoint.  It is taken after a batch when run.commit_every
  * scans are held or run.commit_seconds passed since the last one (rank 0's
@@ -77,8 +81,9 @@ typedef struct {
     dc_progress *progress; /* rank 0 */
     dc_worker *worker;
     /* held since the last checkpoint */
-    size_t n_held;         /* scans of the batches run since (all ranks alike) */
-    size_t n_held_unread;  /* of which unreadable (all ranks alike) */
+    size_t n_since;        /* scans of the batches run since (all ranks alike) */
+    size_t n_held;         /* of which rows not appended yet (all ranks alike) */
+    size_t n_held_unread;  /* of those, unreadable (all ranks alike) */
     dc_held_rows meta, unread; /* this rank's rows */
     int index_dirty;       /* rank 0: links added since the index was written */
     /* the segment of this checkpoint: one part file per rank, open across
@@ -119,7 +124,12 @@ int dc_ckpt_settle_rows(dc_ckpt *c, const dc_scan *scans, size_t n, const dc_rec
 /* Collective: is a checkpoint due now (commit_every / commit_seconds)? */
 int dc_ckpt_due(dc_ckpt *c);
 
-/* Collective: make everything held durable.  Returns 0 or -1. */
+/* Collective, metadata-only runs at the end of a window: append the rows
+ * held to the CSVs (durable at the next checkpoint).  Returns 0 or -1. */
+int dc_ckpt_write_rows(dc_ckpt *c);
+
+/* Collective: make everything done since the last checkpoint durable.
+ * Returns 0 or -1. */
 int dc_ckpt_commit(dc_ckpt *c);
 
 #endif

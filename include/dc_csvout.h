@@ -1,11 +1,14 @@
 /*
  * dc_csvout.h - the two CSV files, written by all ranks (SPEC 4, 7, 8).
  *
- * Rows are produced by the rank that handled the scan.  At each checkpoint
- * the ranks agree on the row lengths (one small allreduce), compute every
- * row's offset, and write their own rows with one collective MPI-IO write;
- * no rank funnels the others' bytes.  The batch order (Scan ID order) fixes
- * the row order, so the file does not depend on the rank count.
+ * Rows are produced by the rank that handled the scan.  An append (at each
+ * checkpoint; in metadata-only runs at the end of each window) has the
+ * ranks agree on the row lengths (one small allreduce), compute every row's
+ * offset, and write their own rows with one collective MPI-IO write; no
+ * rank funnels the others' bytes.  The batch order (Scan ID order) fixes
+ * the row order, so the file does not depend on the rank count.  An append
+ * starts the rows' write-back; dc_csvout_sync (at the checkpoint) makes
+ * them durable, and finds little left to write.
  *
  * When a batch brings columns the metadata header lacks, rank 0 rewrites the
  * file with the wider header first (temp file, fsync, rename: a kill leaves
@@ -23,7 +26,10 @@
 
 typedef struct {
     char *path;
-    uint64_t size;  /* bytes committed (same on every rank) */
+    uint64_t size;  /* bytes appended (same on every rank) */
+    int unsynced;   /* appended since the last dc_csvout_sync (same on every rank) */
+    int writeback_fd; /* this rank's read-only descriptor of the open file: starts the
+                         write-back of what an append wrote (-1 none) */
     dc_colset cols; /* metadata CSV only: the header columns after the two fixed ones */
     int is_meta;    /* 1: metadata CSV (header from cols), 0: unreadable CSV (fixed header) */
     MPI_File fh;    /* open from the first append until dc_csvout_close (or a rewrite) */
@@ -49,13 +55,20 @@ int dc_csvout_widen(MPI_Comm comm, dc_csvout *c, const dc_row *const *rows, size
 /* Collective append.  n_total rows in the batch; this rank supplies the
  * rows at positions pos[0..n_mine) (text including "\n").  Positions nobody
  * supplies are empty.  Writes the header first when the file is new (size
- * 0).  Syncs to disk.  The file stays open for the next append (an MPI-IO
- * open and close per checkpoint cost ~10 ms with Open MPI 4.1's OMPIO).
- * Returns 0 or -1 (same on all ranks). */
+ * 0).  Not durable yet: starts the write-back (sync_file_range), so that the
+ * dc_csvout_sync of the next checkpoint waits for little.  The file stays
+ * open for the next append (an MPI-IO open and close per checkpoint cost
+ * ~10 ms with Open MPI 4.1's OMPIO).  Returns 0 or -1 (same on all ranks). */
 int dc_csvout_append(MPI_Comm comm, dc_csvout *c, size_t n_total, const uint32_t *pos,
                      const dc_buf *texts, size_t n_mine, char *err, size_t errlen);
 
-/* Collective: close the file if an append left it open. */
+/* Collective: make every row appended since the last sync durable (every
+ * rank syncs what it wrote), and check that the file holds them all (a full
+ * disk: Open MPI 4.1 does not report a short collective write).  Returns 0,
+ * or -1 with err (same on all ranks). */
+int dc_csvout_sync(MPI_Comm comm, dc_csvout *c, char *err, size_t errlen);
+
+/* Collective: close the file if an append left it open (synced first). */
 void dc_csvout_close(MPI_Comm comm, dc_csvout *c);
 
 /* Rank 0 only, file not open (dc_csvout_close first): rewrite the file

@@ -963,6 +963,11 @@ static int update_unreadable(MPI_Comm comm, int rank, dc_outputs *out, lab_phase
     int flags[2] = {stale, (int)p->unread_rows.n};
     MPI_Bcast(flags, 2, MPI_INT, 0, comm);
     if (flags[0]) {
+        /* the rewrite reads the rows appended so far: every one of them there */
+        if (dc_csvout_sync(comm, &out->unread, err, sizeof err) != 0) {
+            if (rank == 0) dc_error("%s", err);
+            return -1;
+        }
         dc_csvout_close(comm, &out->unread);
         int rc = 0;
         if (rank == 0) {
@@ -982,6 +987,7 @@ static int update_unreadable(MPI_Comm comm, int rank, dc_outputs *out, lab_phase
         dc_buf_puts(&texts[i], p->unread_rows.v[i]);
     }
     int rc = dc_csvout_append(comm, &out->unread, (size_t)flags[1], pos, texts, n, err, sizeof err);
+    if (rc == 0) rc = dc_csvout_sync(comm, &out->unread, err, sizeof err);
     if (rc != 0 && rank == 0) dc_error("%s", err);
     for (size_t i = 0; i < n; i++) dc_buf_free(&texts[i]);
     free(texts);

@@ -27,6 +27,7 @@ void dc_csvout_init(dc_csvout *c, const char *path, int is_meta)
     memset(c, 0, sizeof *c);
     c->path = dc_strdup(path);
     c->is_meta = is_meta;
+    c->writeback_fd = -1;
     dc_colset_init(&c->cols);
 }
 
@@ -163,7 +164,9 @@ int dc_csvout_widen(MPI_Comm comm, dc_csvout *c, const dc_row *const *rows, size
     }
     merge_into(&c->cols, &fresh);
     dc_colset_free(&fresh);
-    int rc = 0;
+    /* the rewrite reads the rows appended so far: every one of them there */
+    int rc = dc_csvout_sync(comm, c, err, errlen);
+    if (rc != 0) return -1;
     dc_csvout_close(comm, c); /* the rewrite replaces the file */
     if (rank == 0 && c->size > 0) rc = dc_csvout_rewrite(c, keep_all, NULL, err, errlen);
     rc = dc_agree_rank0(comm, rc);
@@ -259,10 +262,44 @@ int dc_csvout_remap_rows(const dc_csvout *c, const dc_strvec *old_header, dc_buf
 
 void dc_csvout_close(MPI_Comm comm, dc_csvout *c)
 {
-    (void)comm;
     if (!c->open) return;
+    if (c->unsynced) { /* MPI_File_close need not fsync */
+        char err[DC_ERRLEN];
+        dc_csvout_sync(comm, c, err, sizeof err);
+    }
     MPI_File_close(&c->fh);
     c->open = 0;
+    if (c->writeback_fd >= 0) close(c->writeback_fd);
+    c->writeback_fd = -1;
+}
+
+/* Start writing bytes [from, to) of the open file back to disk, without
+ * waiting: by the checkpoint's sync most of them are there.  Best effort
+ * (a file system without sync_file_range loses only the head start). */
+static void start_writeback(dc_csvout *c, uint64_t from, uint64_t to)
+{
+    if (c->writeback_fd < 0 || to <= from) return;
+    (void)sync_file_range(c->writeback_fd, (off64_t)from, (off64_t)(to - from), SYNC_FILE_RANGE_WRITE);
+}
+
+int dc_csvout_sync(MPI_Comm comm, dc_csvout *c, char *err, size_t errlen)
+{
+    if (!c->unsynced) return 0;
+    int rc = c->open ? MPI_File_sync(c->fh) : MPI_SUCCESS;
+    /* Open MPI 4.1 does not report a short write (full disk) from a
+     * collective write: the file must have reached the end of the rows */
+    MPI_Offset size = 0;
+    if (rc == MPI_SUCCESS && c->open &&
+        (MPI_File_get_size(c->fh, &size) != MPI_SUCCESS || (uint64_t)size < c->size))
+        rc = MPI_ERR_IO;
+    int all = dc_agree_all(comm, rc == MPI_SUCCESS ? 0 : -1);
+    c->unsynced = 0;
+    if (all != 0) {
+        char note[80];
+        dc_free_space_note(c->path, note, sizeof note);
+        snprintf(err, errlen, "%s: writing rows failed%s", c->path, note);
+    }
+    return all;
 }
 
 int dc_csvout_rewrite(dc_csvout *c, dc_csv_keep_fn keep, void *ctx, char *err, size_t errlen)
@@ -497,6 +534,7 @@ int dc_csvout_append(MPI_Comm comm, dc_csvout *c, size_t n_total, const uint32_t
         rc = MPI_File_open(comm, c->path, MPI_MODE_WRONLY | MPI_MODE_CREATE, dc_hints(), &c->fh);
         c->open = rc == MPI_SUCCESS;
         if (c->open) dc_hints_log(c->fh, c->path);
+        if (c->open) c->writeback_fd = open(c->path, O_RDONLY | O_CLOEXEC);
     }
     MPI_File fh = c->fh;
     if (rc == MPI_SUCCESS) {
@@ -508,18 +546,17 @@ int dc_csvout_append(MPI_Comm comm, dc_csvout *c, size_t n_total, const uint32_t
             rc = write_all_pieces(comm, fh, header.data, head_len, src, rows_bytes);
         else
             rc = write_all_pieces(comm, fh, NULL, 0, data.data ? data.data : "", data.len);
-        if (rc == MPI_SUCCESS) rc = MPI_File_sync(fh);
-        /* Open MPI 4.1 does not report a short write (full disk) from a
-         * collective write: the file must have reached the end of the rows */
-        MPI_Offset size = 0;
-        if (rc == MPI_SUCCESS && (MPI_File_get_size(fh, &size) != MPI_SUCCESS || (uint64_t)size < o))
-            rc = MPI_ERR_IO;
         MPI_Type_free(&ft);
     }
     int all = dc_agree_all(comm, rc == MPI_SUCCESS ? 0 : -1);
-    if (all != 0) dc_csvout_close(comm, c); /* reopened by the next append, if any */
+    if (all != 0) { /* reopened by the next append, if any */
+        c->unsynced = 0; /* nothing to make durable: the run fails */
+        dc_csvout_close(comm, c);
+    }
     if (all == 0) {
+        start_writeback(c, c->size, o);
         c->size = o;
+        c->unsynced = 1;
         if (rank == 0 && header.len) dc_fsync_dir_of(c->path);
     } else {
         char note[80];

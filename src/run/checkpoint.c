@@ -10,8 +10,12 @@
  * datasets of scans not stored are unlinked; rank 0 notes the stored
  * scans' links, every rank formats and holds its rows (hold_rows).
  * Per checkpoint (dc_ckpt_commit): segment closed (fsync'ed by every rank),
- * index replaced, then CSV rows appended.  One segment per checkpoint, not
- * per batch: a crawl of small images runs ~10 batches a second.
+ * index replaced, then CSV rows appended and synced, then the done-set.  One
+ * segment per checkpoint, not per batch: a crawl of small images runs ~10
+ * batches a second.  Metadata-only runs append each window's rows when the
+ * window ends (dc_ckpt_write_rows): the sync at the checkpoint then waits
+ * for the last window's rows only (a warm 20,000-file window's 28 MB cost
+ * an 18 ms sync), and rows held never outgrow a window.
  */
 #include "dc_checkpoint.h"
 
@@ -233,6 +237,7 @@ static int hold_rows(dc_ckpt *c, const dc_batch *b, batch_state *bs)
         dc_buf_free(&t);
     }
     if (rc != 0 && c->rank == 0) dc_error("%s", err[0] ? err : "widening the CSV header failed on another rank");
+    c->n_since += n;
     c->n_held += n;
     c->n_held_unread += n_unread;
     return rc;
@@ -463,7 +468,7 @@ int dc_ckpt_due(dc_ckpt *c)
 {
     /* the clock is rank 0's; the memory bound every rank's */
     double since = c->rank == 0 ? dc_now() - c->last_commit : 0;
-    return dc_agree_any(c->comm, dc_ckpt_policy_due(&c->policy, c->n_held, since, held_bytes(c)));
+    return dc_agree_any(c->comm, dc_ckpt_policy_due(&c->policy, c->n_since, since, held_bytes(c)));
 }
 
 /* rank 0: replace the index file when links were added */
@@ -507,19 +512,40 @@ static int append_held(dc_ckpt *c, dc_csvout *csv, const dc_held_rows *h, char *
     return rc;
 }
 
+/* the held rows appended to the CSVs (not synced), and forgotten */
+static int append_rows(dc_ckpt *c, char *err, size_t errlen)
+{
+    int rc = 0;
+    if (c->n_held) rc = append_held(c, &c->out->meta, &c->meta, err, errlen);
+    if (rc == 0 && c->n_held_unread) rc = append_held(c, &c->out->unread, &c->unread, err, errlen);
+    dc_held_clear(&c->meta);
+    dc_held_clear(&c->unread);
+    c->n_held = c->n_held_unread = 0;
+    return rc;
+}
+
+int dc_ckpt_write_rows(dc_ckpt *c)
+{
+    char err[DC_ERRLEN] = "";
+    int rc = append_rows(c, err, sizeof err);
+    if (rc != 0 && c->rank == 0) dc_error("%s", err[0] ? err : "writing rows failed on another rank");
+    return rc;
+}
+
 int dc_ckpt_commit(dc_ckpt *c)
 {
-    if (c->n_held == 0) return 0;
+    if (c->n_since == 0) return 0;
     int rc = close_segment(c); /* agreed by every rank */
     if (rc == 0) rc = commit_index(c);
     char err[DC_ERRLEN] = "";
-    if (rc == 0) rc = append_held(c, &c->out->meta, &c->meta, err, sizeof err);
-    if (rc == 0 && c->n_held_unread) rc = append_held(c, &c->out->unread, &c->unread, err, sizeof err);
+    if (rc == 0) rc = append_rows(c, err, sizeof err);
+    if (rc == 0) rc = dc_csvout_sync(c->comm, &c->out->meta, err, sizeof err);
+    if (rc == 0) rc = dc_csvout_sync(c->comm, &c->out->unread, err, sizeof err);
     if (rc != 0 && c->rank == 0) dc_error("%s", err[0] ? err : "writing rows failed on another rank");
     if (rc == 0 && c->rank == 0) dc_outputs_commit_done(c->out);
     dc_held_clear(&c->meta);
     dc_held_clear(&c->unread);
-    c->n_held = c->n_held_unread = 0;
+    c->n_since = c->n_held = c->n_held_unread = 0;
     c->last_commit = dc_now();
     c->n_commits++;
     return rc;

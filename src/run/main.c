@@ -292,9 +292,19 @@ static int run_batches(dc_run *r)
 
 static int retry_forget(dc_run *r, dc_strset *retry)
 {
-    int rc = 0;
-    if (r->rank == 0 && retry->n) {
-        char err[DC_ERRLEN] = "";
+    int any = r->rank == 0 && retry->n > 0;
+    MPI_Bcast(&any, 1, MPI_INT, 0, r->comm);
+    if (!any) return 0;
+    /* rank 0 replaces the file with what it reads of it: every row appended
+     * so far there, and nobody keeping the old file open */
+    char err[DC_ERRLEN] = "";
+    int rc = dc_csvout_sync(r->comm, &r->out.unread, err, sizeof err);
+    if (rc != 0) {
+        if (r->rank == 0) dc_error("%s", err);
+        return rc;
+    }
+    dc_csvout_close(r->comm, &r->out.unread);
+    if (r->rank == 0) {
         dc_info("retrying %zu scans listed in %s", retry->n, r->out.unread.path);
         rc = dc_outputs_forget_unreadable(&r->out, retry, err, sizeof err);
         if (rc != 0) dc_error("%s", err);
@@ -354,6 +364,8 @@ static int run_window(dc_run *r, int last)
         } else if (retry_forget(r, &retry) == 0 &&
                    (!keep || dc_ckpt_settle_rows(&r->ckpt, r->scans, r->n_scans, r->recs, &r->files) == 0)) {
             rc = run_batches(r);
+            /* metadata only: the window's rows to the CSVs now, durable at the checkpoint */
+            if (rc == EXIT_DONE && keep && dc_ckpt_write_rows(&r->ckpt) != 0) rc = EXIT_FAIL;
         }
     }
     dc_strset_free(&retry);
@@ -393,7 +405,8 @@ static int run_windows(dc_run *r)
     if (r->rank == 0) dc_outputs_commit_folders(&r->out); /* every row is durable now */
     /* the metadata CSV always exists, even when every scan was unreadable */
     char err[DC_ERRLEN] = "";
-    if (dc_csvout_append(r->comm, &r->out.meta, 0, NULL, NULL, 0, err, sizeof err) != 0) {
+    if (dc_csvout_append(r->comm, &r->out.meta, 0, NULL, NULL, 0, err, sizeof err) != 0 ||
+        dc_csvout_sync(r->comm, &r->out.meta, err, sizeof err) != 0) {
         if (r->rank == 0) dc_error("%s", err);
         return EXIT_FAIL;
     }

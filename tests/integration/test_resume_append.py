@@ -16,6 +16,9 @@ columns come, and ends with the same content as one run over everything.
   retry        unreadable scans are skipped by a second run; with
                retry_unreadable a scan whose file was repaired is stored and
                leaves unreadable_files, one still broken stays listed once
+  retry_later  retry_unreadable where a later window retries a scan after an earlier
+               window appended unreadable rows (metadata only and with pixels): both
+               rows once, equal to a fresh run
   oldcrawler   outputs of the old Python crawler: pixel_data.h5 holding its
                datasets itself (no output id) and metadata.csv /
                unreadable_files.csv written by pandas; a run over more folders
@@ -38,6 +41,7 @@ columns come, and ends with the same content as one run over everything.
 import os
 import re
 import shutil
+import struct
 import subprocess
 import sys
 import time
@@ -212,6 +216,55 @@ def case_retry(binary, work, ch):
     ch.ok(r.returncode == 0, case, "after the retry the outputs differ from a fresh run:\n" + r.stdout)
 
 
+def case_retry_later(binary, work, ch, pixels):
+    """retry_unreadable where a later window retries a scan while an earlier window of
+    the same run has appended unreadable rows already (the file open for appends): the
+    rewrite that forgets the retried rows must keep every row and the appends after it
+    must land in the new file (a run of 0a1a5c4 aborted here)"""
+    case = "retry_later_" + ("pixels" if pixels else "meta")
+    base = os.path.join(work, case + "_in")
+    shutil.rmtree(base, ignore_errors=True)
+    src = os.path.join(work, "ct", "archive_0")
+    files = sorted(os.listdir(src))
+    for d in ("a", "b", "c"):
+        os.makedirs(os.path.join(base, d))
+    # the file meta cut short: unreadable whether pixel data is written or not
+    for d in ("a", "c"):
+        with open(os.path.join(base, d, "bad_" + d + ".dcm"), "wb") as fh:
+            fh.write(b"\0" * 128 + b"DICM" + struct.pack("<HH2sH", 2, 0x10, b"UI", 64) +
+                     b"1.2.840.10008.1.2.1")
+    shutil.copy2(os.path.join(src, files[2]), os.path.join(base, "b", "good.dcm"))
+    shutil.copy2(os.path.join(src, files[3]), os.path.join(base, "c", "good.dcm"))
+    out = "out_" + case
+    shutil.rmtree(os.path.join(work, out), ignore_errors=True)
+    rel = [os.path.relpath(os.path.join(base, d), work) for d in ("a", "b", "c")]
+    c1 = os.path.join(work, "cfg_%s_1.yaml" % case)
+    c2 = os.path.join(work, "cfg_%s_2.yaml" % case)
+    K.write_config(c1, rel[2:], out, "r", volumes=False, pixels=pixels, commit_every=1, window_files=1)
+    K.write_config(c2, rel, out, "r", volumes=False, pixels=pixels, commit_every=1, window_files=1,
+                   retry=True)
+    unr = os.path.join(work, out, "unreadable_files_r.csv")
+    rc, log = run(binary, work, c1, 2, case + "_1")
+    ch.ok(rc == 0 and len(K.csv_rows(unr)) == 2, case, "run 1: exit %s, want 1 unreadable row" % rc)
+    rc, log = run(binary, work, c2, 2, case + "_2")
+    ch.ok(rc == 0, case, "run 2 (retry) exited %s: %s" % (rc, log[-800:]))
+    ch.ok("retrying 1 scans" in log, case, "run 2 should say it retries 1 scan")
+    ids = sorted(r[1] for r in K.csv_rows(unr)[1:]) if os.path.exists(unr) else []
+    ch.ok(len(ids) == 2 and len(set(ids)) == 2 and all("bad_" in i for i in ids), case,
+          "unreadable_files should list both cut files once each: %s" % ids)
+    ch.ok(not K.check_clean(os.path.join(work, out), "r"), case,
+          "outputs not clean: %s" % K.check_clean(os.path.join(work, out), "r"))
+    fresh = "fresh_" + case
+    shutil.rmtree(os.path.join(work, fresh), ignore_errors=True)
+    cf = os.path.join(work, "cfg_%s_f.yaml" % case)
+    K.write_config(cf, rel, fresh, "r", volumes=False, pixels=pixels, commit_every=1, window_files=1)
+    rc, log = run(binary, work, cf, 2, case + "_f")
+    r = subprocess.run([K.PY, os.path.join(HERE, "compare_outputs.py"), "--rows-as-sets",
+                        "--ignore-attr", "config", "-q", os.path.join(work, fresh),
+                        os.path.join(work, out)], stdout=subprocess.PIPE, text=True)
+    ch.ok(r.returncode == 0, case, "after the retry the outputs differ from a fresh run:\n" + r.stdout)
+
+
 def case_oldcrawler(binary, work, folders, ch):
     case = "oldcrawler"
     import h5py
@@ -381,6 +434,10 @@ def main():
     if want("retry"):
         case_retry(binary, work, ch)
         print("  retry: done")
+    if want("retry_later"):
+        for pixels in (False, True):
+            case_retry_later(binary, work, ch, pixels)
+        print("  retry_later: done")
     if want("oldcrawler"):
         case_oldcrawler(binary, work, folders, ch)
         print("  oldcrawler: done")

@@ -82,7 +82,8 @@ def make_corpus(work, ct=(2, 4, 16, 64), synthetic=True):
 
 
 def write_config(path, folders, out, run_id, volumes=True, pixels=True, compression="none",
-                 commit_every=3, retry=False, layout="zyx", log_level="info", window_files=None):
+                 commit_every=3, retry=False, layout="zyx", log_level="info", window_files=None,
+                 commit_seconds=None):
     with open(path, "w") as fh:
         fh.write("input:\n  folders: [%s]\n" % ", ".join('"%s"' % f for f in folders))
         fh.write("output:\n  folder: %s\n" % out)
@@ -94,6 +95,8 @@ def write_config(path, folders, out, run_id, volumes=True, pixels=True, compress
                  "  log_level: %s\n" % (commit_every, "true" if retry else "false", log_level))
         if window_files:
             fh.write("  window_files: %d\n" % window_files)
+        if commit_seconds:
+            fh.write("  commit_seconds: %d\n" % commit_seconds)
 
 
 class Job:
