@@ -57,10 +57,10 @@
 #define DC_PIXEL_COMMIT_EVERY_PER_RANK 200000
 
 /* Metadata-only runs' count bound when run.commit_every is not set: at
- * least run.window_files, so that a window commits once (not once per
- * commit_every scans).  A window's rows are formatted and held together
- * anyway (dc_ckpt_settle_rows), so a smaller count saves no memory; what a
- * kill can lose stays bounded by run.commit_seconds. */
+ * least the window (dc_config_window_files), so that a window larger than
+ * this commits once, not once per commit_every scans (a checkpoint is a
+ * sync, a done-set and a ledger write; rows are appended per window
+ * anyway); what a kill can lose stays bounded by run.commit_seconds. */
 #define DC_META_COMMIT_EVERY_MIN 10000
 
 /* Every run: a checkpoint is also due when a rank's held rows take this
@@ -101,9 +101,9 @@ typedef struct {
     uint64_t n_commits;
 } dc_ckpt;
 
-/* Metadata-only runs' run.commit_every (pure): as set, or when not set
- * run.window_files, at least DC_META_COMMIT_EVERY_MIN. */
-size_t dc_ckpt_meta_commit_every(const dc_config *cfg);
+/* Metadata-only runs' run.commit_every (pure): as set, or when not set the
+ * window (dc_config_window_files at nranks), at least DC_META_COMMIT_EVERY_MIN. */
+size_t dc_ckpt_meta_commit_every(const dc_config *cfg, int nranks);
 
 void dc_ckpt_init(dc_ckpt *c, MPI_Comm comm, const dc_config *cfg, dc_outputs *out,
                   dc_progress *progress, dc_worker *worker);

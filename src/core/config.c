@@ -104,7 +104,7 @@ static const keydef KEYS[] = {
     {"run", "commit_seconds", K_COUNT, F(commit_seconds), NULL, "5",
      "a checkpoint when this many seconds passed since the last one; pixel runs: 15 per rank, "
      "at most 60"},
-    {"run", "window_files", K_COUNT, F(window_files), NULL, "20000",
+    {"run", "window_files", K_COUNT, F(window_files), NULL, "(500 per rank)",
      "files planned at a time (whole folders; a larger folder is a window of its own)"},
     {"run", "retry_unreadable", K_BOOL, F(retry_unreadable), NULL, "false",
      "on append, try scans in unreadable_files again"},
@@ -210,11 +210,17 @@ void dc_config_init(dc_config *cfg)
     cfg->split_inconsistent = 1;
     cfg->commit_every = 10000;
     cfg->commit_seconds = 5;
-    cfg->window_files = 20000;
+    cfg->window_files = 0; /* not set: dc_config_window_files */
     cfg->claim_lease_seconds = DC_CLAIM_DEFAULT_LEASE;
     cfg->log_level = DC_LOG_INFO;
     cfg->progress = DC_PROGRESS_AUTO;
     cfg->max_image_bytes = DC_DEFAULT_MAX_IMAGE_BYTES;
+}
+
+long dc_config_window_files(const dc_config *cfg, int nranks)
+{
+    if (cfg->window_files > 0) return cfg->window_files;
+    return DC_WINDOW_FILES_PER_RANK * (long)(nranks > 0 ? nranks : 1);
 }
 
 void dc_config_free(dc_config *cfg)
@@ -1501,6 +1507,8 @@ char *dc_config_to_yaml(const dc_config *cfg)
         if (KEYS[i].type == K_COLUMNS && !cfg->columns_include.n && !cfg->columns_exclude.n)
             continue;
         if (KEYS[i].type == K_SELECT && !dc_select_active(cfg)) continue;
+        /* a count not set (run.window_files): its default depends on the rank count */
+        if (KEYS[i].type == K_COUNT && *(const long *)((const char *)cfg + KEYS[i].off) == 0) continue;
         if (strcmp(sec, KEYS[i].section)) {
             sec = KEYS[i].section;
             dc_buf_printf(&b, "%s:\n", sec);

@@ -32,11 +32,11 @@
 #include "dc_privacy.h"
 #include "dc_stop.h"
 
-size_t dc_ckpt_meta_commit_every(const dc_config *cfg)
+size_t dc_ckpt_meta_commit_every(const dc_config *cfg, int nranks)
 {
     if (cfg->commit_given & 1) return (size_t)cfg->commit_every;
-    return (size_t)(cfg->window_files > DC_META_COMMIT_EVERY_MIN ? cfg->window_files
-                                                                 : DC_META_COMMIT_EVERY_MIN);
+    long window = dc_config_window_files(cfg, nranks);
+    return (size_t)(window > DC_META_COMMIT_EVERY_MIN ? window : DC_META_COMMIT_EVERY_MIN);
 }
 
 void dc_ckpt_init(dc_ckpt *c, MPI_Comm comm, const dc_config *cfg, dc_outputs *out,
@@ -66,7 +66,7 @@ void dc_ckpt_init(dc_ckpt *c, MPI_Comm comm, const dc_config *cfg, dc_outputs *o
     }
     if (cfg->write_pixeldata && !(cfg->commit_given & 1))
         p->commit_every = (size_t)c->nranks * DC_PIXEL_COMMIT_EVERY_PER_RANK;
-    if (!cfg->write_pixeldata) p->commit_every = dc_ckpt_meta_commit_every(cfg); /* a window once */
+    if (!cfg->write_pixeldata) p->commit_every = dc_ckpt_meta_commit_every(cfg, c->nranks);
 }
 
 void dc_ckpt_free(dc_ckpt *c)

@@ -137,7 +137,8 @@ static int walk_window(dc_run *r)
     dc_hook("walk");
     if (r->rank == 0) {
         char err[DC_ERRLEN] = "";
-        rc = dc_walk_next(r->walk, &r->files, (size_t)r->cfg->window_files, err, sizeof err);
+        rc = dc_walk_next(r->walk, &r->files, (size_t)dc_config_window_files(r->cfg, r->nranks), err,
+                          sizeof err);
         if (rc < 0)
             dc_error("%s", err);
         else if (r->files.stopped)

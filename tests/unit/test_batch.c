@@ -190,25 +190,32 @@ static void test_truncated(void **state)
     free_window(&w);
 }
 
-/* metadata-only runs commit a default window once: commit_every defaults to
- * run.window_files (at least DC_META_COMMIT_EVERY_MIN), a set value wins;
- * with no byte bound (nothing is read) a window of that many scans is one
- * batch whatever its files' sizes */
+/* metadata-only runs commit a window once: commit_every defaults to the
+ * window (at least DC_META_COMMIT_EVERY_MIN), a set value wins; the window
+ * is DC_WINDOW_FILES_PER_RANK per rank unless run.window_files is set; with
+ * no byte bound (nothing is read) a window of that many scans is one batch
+ * whatever its files' sizes */
 static void test_meta_commit_every(void **state)
 {
     (void)state;
     dc_config cfg;
     dc_config_init(&cfg);
-    assert_int_equal(dc_ckpt_meta_commit_every(&cfg), 20000); /* window_files' default */
-    cfg.window_files = 7;
-    assert_int_equal(dc_ckpt_meta_commit_every(&cfg), DC_META_COMMIT_EVERY_MIN);
+    assert_int_equal(dc_config_window_files(&cfg, 1), DC_WINDOW_FILES_PER_RANK);
+    assert_int_equal(dc_config_window_files(&cfg, 2), 2 * DC_WINDOW_FILES_PER_RANK);
+    assert_int_equal(dc_config_window_files(&cfg, 64), 64 * DC_WINDOW_FILES_PER_RANK);
+    assert_int_equal(dc_ckpt_meta_commit_every(&cfg, 2), DC_META_COMMIT_EVERY_MIN);
+    /* 100 ranks: a window of 50,000 files commits once */
+    assert_int_equal(dc_ckpt_meta_commit_every(&cfg, 100), 100 * DC_WINDOW_FILES_PER_RANK);
+    cfg.window_files = 7; /* set: the same at any rank count */
+    assert_int_equal(dc_config_window_files(&cfg, 4), 7);
+    assert_int_equal(dc_ckpt_meta_commit_every(&cfg, 4), DC_META_COMMIT_EVERY_MIN);
     cfg.window_files = 3000000000L; /* past 2^31 */
-    assert_true(dc_ckpt_meta_commit_every(&cfg) == (size_t)3000000000L);
+    assert_true(dc_ckpt_meta_commit_every(&cfg, 2) == (size_t)3000000000L);
     cfg.commit_every = 32;
     cfg.commit_given = 1; /* run.commit_every set */
-    assert_int_equal(dc_ckpt_meta_commit_every(&cfg), 32);
+    assert_int_equal(dc_ckpt_meta_commit_every(&cfg, 2), 32);
     cfg.commit_given = 2; /* only commit_seconds set */
-    assert_true(dc_ckpt_meta_commit_every(&cfg) == (size_t)3000000000L);
+    assert_true(dc_ckpt_meta_commit_every(&cfg, 2) == (size_t)3000000000L);
     dc_config_free(&cfg);
 
     enum { N = 20000 };

@@ -141,7 +141,6 @@ static const char *DEFAULT_YAML = "input:\n"
                                   "run:\n"
                                   "  commit_every: 10000\n"
                                   "  commit_seconds: 5\n"
-                                  "  window_files: 20000\n"
                                   "  retry_unreadable: false\n"
                                   "  log_level: info\n"
                                   "  progress: auto\n"
@@ -168,7 +167,8 @@ static void test_defaults(void **state)
     assert_int_equal(cfg.split_inconsistent, 1);
     assert_int_equal(cfg.commit_every, 10000);
     assert_int_equal(cfg.commit_seconds, 5);
-    assert_int_equal(cfg.window_files, 20000);
+    assert_int_equal(cfg.window_files, 0); /* not set: 500 per rank (dc_config_window_files) */
+    assert_int_equal(dc_config_window_files(&cfg, 3), 3 * DC_WINDOW_FILES_PER_RANK);
     assert_int_equal(cfg.retry_unreadable, 0);
     assert_int_equal(cfg.log_level, DC_LOG_INFO);
     assert_int_equal(cfg.progress, DC_PROGRESS_AUTO);
@@ -828,7 +828,7 @@ static void test_cli_help_version(void **state)
                           "split_inconsistent: true",
                           "commit_every: 10000",
                           "commit_seconds: 5",
-                          "window_files: 20000",
+                          "window_files: (500 per rank)",
                           "retry_unreadable: false",
                           "log_level: info",
                           "progress: auto",
