@@ -100,7 +100,7 @@ static const keydef KEYS[] = {
      "split series whose slices differ in size or orientation"},
     {"run", "commit_every", K_COUNT, F(commit_every), NULL, "10000",
      "at most this many scans per checkpoint (see commit_seconds); pixel runs: 200000 per rank; "
-     "metadata-only runs: run.window_files when larger (one checkpoint per window)"},
+     "metadata-only runs: 100000, or the window when larger"},
     {"run", "commit_seconds", K_COUNT, F(commit_seconds), NULL, "5",
      "a checkpoint when this many seconds passed since the last one; pixel runs: 15 per rank, "
      "at most 60"},

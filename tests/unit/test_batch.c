@@ -204,8 +204,8 @@ static void test_meta_commit_every(void **state)
     assert_int_equal(dc_config_window_files(&cfg, 2), 2 * DC_WINDOW_FILES_PER_RANK);
     assert_int_equal(dc_config_window_files(&cfg, 64), 64 * DC_WINDOW_FILES_PER_RANK);
     assert_int_equal(dc_ckpt_meta_commit_every(&cfg, 2), DC_META_COMMIT_EVERY_MIN);
-    /* 100 ranks: a window of 50,000 files commits once */
-    assert_int_equal(dc_ckpt_meta_commit_every(&cfg, 100), 100 * DC_WINDOW_FILES_PER_RANK);
+    /* 400 ranks: a window of 200,000 files commits once */
+    assert_int_equal(dc_ckpt_meta_commit_every(&cfg, 400), 400 * DC_WINDOW_FILES_PER_RANK);
     cfg.window_files = 7; /* set: the same at any rank count */
     assert_int_equal(dc_config_window_files(&cfg, 4), 7);
     assert_int_equal(dc_ckpt_meta_commit_every(&cfg, 4), DC_META_COMMIT_EVERY_MIN);
