@@ -273,6 +273,14 @@ void dc_csvout_close(MPI_Comm comm, dc_csvout *c)
     c->writeback_fd = -1;
 }
 
+/* err: the rows did not all reach the file (a full disk says how full) */
+static void rows_failed(const dc_csvout *c, char *err, size_t errlen)
+{
+    char note[80];
+    dc_free_space_note(c->path, note, sizeof note);
+    snprintf(err, errlen, "%s: writing rows failed%s", c->path, note);
+}
+
 /* Start writing bytes [from, to) of the open file back to disk, without
  * waiting: by the checkpoint's sync most of them are there.  Best effort
  * (a file system without sync_file_range loses only the head start). */
@@ -294,11 +302,7 @@ int dc_csvout_sync(MPI_Comm comm, dc_csvout *c, char *err, size_t errlen)
         rc = MPI_ERR_IO;
     int all = dc_agree_all(comm, rc == MPI_SUCCESS ? 0 : -1);
     c->unsynced = 0;
-    if (all != 0) {
-        char note[80];
-        dc_free_space_note(c->path, note, sizeof note);
-        snprintf(err, errlen, "%s: writing rows failed%s", c->path, note);
-    }
+    if (all != 0) rows_failed(c, err, errlen);
     return all;
 }
 
@@ -559,9 +563,7 @@ int dc_csvout_append(MPI_Comm comm, dc_csvout *c, size_t n_total, const uint32_t
         c->unsynced = 1;
         if (rank == 0 && header.len) dc_fsync_dir_of(c->path);
     } else {
-        char note[80];
-        dc_free_space_note(c->path, note, sizeof note);
-        snprintf(err, errlen, "%s: writing rows failed%s", c->path, note);
+        rows_failed(c, err, errlen);
     }
     dc_buf_free(&header);
     dc_buf_free(&data);

@@ -512,24 +512,33 @@ static int append_held(dc_ckpt *c, dc_csvout *csv, const dc_held_rows *h, char *
     return rc;
 }
 
+static void drop_held(dc_ckpt *c)
+{
+    dc_held_clear(&c->meta);
+    dc_held_clear(&c->unread);
+    c->n_held = c->n_held_unread = 0;
+}
+
 /* the held rows appended to the CSVs (not synced), and forgotten */
 static int append_rows(dc_ckpt *c, char *err, size_t errlen)
 {
     int rc = 0;
     if (c->n_held) rc = append_held(c, &c->out->meta, &c->meta, err, errlen);
     if (rc == 0 && c->n_held_unread) rc = append_held(c, &c->out->unread, &c->unread, err, errlen);
-    dc_held_clear(&c->meta);
-    dc_held_clear(&c->unread);
-    c->n_held = c->n_held_unread = 0;
+    drop_held(c);
+    return rc;
+}
+
+static int report_rows(const dc_ckpt *c, int rc, const char *err)
+{
+    if (rc != 0 && c->rank == 0) dc_error("%s", err[0] ? err : "writing rows failed on another rank");
     return rc;
 }
 
 int dc_ckpt_write_rows(dc_ckpt *c)
 {
     char err[DC_ERRLEN] = "";
-    int rc = append_rows(c, err, sizeof err);
-    if (rc != 0 && c->rank == 0) dc_error("%s", err[0] ? err : "writing rows failed on another rank");
-    return rc;
+    return report_rows(c, append_rows(c, err, sizeof err), err);
 }
 
 int dc_ckpt_commit(dc_ckpt *c)
@@ -541,11 +550,10 @@ int dc_ckpt_commit(dc_ckpt *c)
     if (rc == 0) rc = append_rows(c, err, sizeof err);
     if (rc == 0) rc = dc_csvout_sync(c->comm, &c->out->meta, err, sizeof err);
     if (rc == 0) rc = dc_csvout_sync(c->comm, &c->out->unread, err, sizeof err);
-    if (rc != 0 && c->rank == 0) dc_error("%s", err[0] ? err : "writing rows failed on another rank");
+    report_rows(c, rc, err);
     if (rc == 0 && c->rank == 0) dc_outputs_commit_done(c->out);
-    dc_held_clear(&c->meta);
-    dc_held_clear(&c->unread);
-    c->n_since = c->n_held = c->n_held_unread = 0;
+    drop_held(c); /* a failed segment or index: the rows are not appended */
+    c->n_since = 0;
     c->last_commit = dc_now();
     c->n_commits++;
     return rc;

@@ -293,9 +293,7 @@ static int run_batches(dc_run *r)
 
 static int retry_forget(dc_run *r, dc_strset *retry)
 {
-    int any = r->rank == 0 && retry->n > 0;
-    MPI_Bcast(&any, 1, MPI_INT, 0, r->comm);
-    if (!any) return 0;
+    if (!dc_agree_rank0(r->comm, r->rank == 0 && retry->n > 0)) return 0; /* nothing to retry */
     /* rank 0 replaces the file with what it reads of it: every row appended
      * so far there, and nobody keeping the old file open */
     char err[DC_ERRLEN] = "";
